@@ -1,0 +1,272 @@
+"""Derived variables (03DV) for the WHO BeSD module: raw ``CHI_*`` answers to ``besd_<item>`` 0/1/NaN."""
+
+from __future__ import annotations
+
+import tomllib
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lqas.errors import ConfigError
+from lqas.resources import data_path
+
+PROBLEM_COLUMNS = ["column", "row", "code", "count", "expected"]
+MULTISELECT_PROBLEM_COLUMNS = ["row", "item", "problem"]
+_KOBO_SEPARATOR = "/"
+
+
+def load_besd_registry() -> dict[str, Any]:
+    """Read the BeSD item registry shipped in ``lqas/data/besd.toml``.
+
+    Returns
+    -------
+    dict
+        Keys ``meta``, ``domains``, ``eligibility``, ``items`` (keyed by BeSD-TI variable, e.g.
+        ``CHI_confb``), ``multiselect`` (keyed by stem, e.g. ``CHI_lowac``) and ``codings``
+        (keyed by coding name: ``besd-ti``, ``yes1-no2``).
+
+    Raises
+    ------
+    ConfigError
+        If an item names a scale that a coding does not define, or favourable codes outside it.
+    """
+    path = data_path("besd.toml")
+    with path.open("rb") as fh:
+        registry = tomllib.load(fh)
+    for name, coding in registry["codings"].items():
+        for item, spec in registry["items"].items():
+            scale = coding["scales"].get(spec["scale"])
+            if scale is None:
+                raise ConfigError(f"{path}: coding '{name}' has no scale '{spec['scale']}' needed by {item}")
+            if not set(spec["favourable"]) <= set(scale["to"]):
+                raise ConfigError(
+                    f"{path}: {item} favourable codes {spec['favourable']} are not canonical "
+                    f"'{spec['scale']}' codes {sorted(set(scale['to']))}"
+                )
+    return registry
+
+
+def derive_besd(
+    data: pd.DataFrame,
+    coding: str = "besd-ti",
+    *,
+    columns: Mapping[str, str] | None = None,
+    eligible: pd.Series | None = None,
+    return_problems: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """Dichotomise the BeSD items of each respondent into ``besd_<item>`` indicators.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent (the caregiver of the sampled child), BeSD-TI variable names.
+    coding : {"besd-ti", "yes1-no2"} or any ``[codings.*]`` table in ``besd.toml``, default="besd-ti"
+        How the raw answers are coded; each scale is mapped to the canonical BeSD-TI codes first.
+    columns : mapping, optional
+        BeSD-TI name -> column in ``data`` for exports that renamed variables, e.g.
+        ``{"CHI_confb": "q12"}``; multi-select options by full name (``{"CHI_lowacnoth": "q20_1"}``).
+    eligible : boolean Series, optional
+        Who answered the BeSD module, aligned on ``data.index``. Default: rows whose
+        ``CHI_consent`` and ``CHI_parcar`` (each only if present) are Yes (``[eligibility]``).
+    return_problems : bool, default=False
+        Also return the table of unknown codes. When False, unknown codes raise a warning.
+
+    Returns
+    -------
+    DataFrame, or (DataFrame, DataFrame) when ``return_problems``
+        Indexed like ``data``, float columns of 0/1/NaN:
+
+        - ``besd_<item>`` for each core item present (``besd_confb``, ``besd_travel``, ...);
+        - ``besd_lowac_<opt>``, ``besd_quali_<opt>`` for each multi-select option present;
+        - ``besd_lowac_any_gender_barrier`` when at least one gender-related option is present.
+
+        The problems table has columns ``column`` (in ``data``), ``row`` (first row label with
+        that code), ``code``, ``count`` and ``expected`` (the codes the coding allows).
+
+    Notes
+    -----
+    Denominator rule (besd.md §1.4, "Weighted: the denominator **must** be ALL ... Missing answers
+    stay in the denominator and out of the numerator", from BeSD-TI Tables 5-1/5-2): for an
+    eligible respondent an item is 1 if the answer is a favourable code and 0 otherwise -- an
+    unfavourable answer, an empty cell, a non-answer code (98/99 in ``yes1-no2``) or an unknown
+    code all give 0. Only respondents who are not eligible (no consent, not a parent/caregiver of
+    a child under 5) are NaN, i.e. outside every BeSD denominator. A weighted mean of a column
+    therefore equals BeSD-TI's weighted DESC_02 estimate with denominator ALL.
+
+    Favourable codes: 4-point items 3 or 4, intent 3 (all), Yes/No items Yes, except the
+    reverse-coded ``CHI_travel`` and ``CHI_avail`` where No is favourable. Multi-select options
+    are 1 when selected, else 0 (BeSD-TI DESC_03, denominator ALL); an exclusive option chosen
+    together with others is kept as given -- see :func:`check_multiselect`.
+
+    Unknown codes never stop the derivation: they count as "not favourable" (as a stray level
+    does in BeSD-TI's ALL denominator) and are listed in the problems table.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"CHI_consent": [1, 1, 0], "CHI_confb": [4, None, None], "CHI_travel": [0, 1, None]})
+    >>> derive_besd(raw)
+       besd_confb  besd_travel
+    0         1.0          1.0
+    1         0.0          0.0
+    2         NaN          NaN
+    """
+    registry = load_besd_registry()
+    if coding not in registry["codings"]:
+        raise ConfigError(
+            f"unknown BeSD coding {coding!r}; expected one of {sorted(registry['codings'])} "
+            "(add a [codings.<name>] table to lqas/data/besd.toml for a new coding)"
+        )
+    code_map = registry["codings"][coding]
+    names = dict(columns or {})
+    problems: list[dict[str, Any]] = []
+    if eligible is None:
+        is_eligible = _eligibility(data, registry["eligibility"], code_map, names, problems)
+    else:
+        if not isinstance(eligible, pd.Series):
+            eligible = pd.Series(np.asarray(eligible), index=data.index)
+        # a row the caller did not mention is not eligible
+        is_eligible = eligible.reindex(data.index).eq(True)
+
+    out: dict[str, pd.Series] = {}
+    for item, spec in registry["items"].items():
+        column = names.get(item, item)
+        if column not in data.columns:
+            continue
+        canonical = _recode(data[column], code_map, spec["scale"], problems)
+        out[spec["indicator"]] = _mask(canonical.isin(spec["favourable"]), is_eligible)
+
+    for stem, spec in registry["multiselect"].items():
+        selected = _selected_options(data, stem, spec, code_map, names, problems)
+        for key, chosen in selected.items():
+            out[spec["indicator_prefix"] + key] = _mask(chosen, is_eligible)
+        gender = [selected[key] for key in spec["gender_related"] if key in selected]
+        if gender:
+            any_barrier = pd.concat(gender, axis=1).any(axis=1)
+            out[spec["gender_indicator"]] = _mask(any_barrier, is_eligible)
+
+    derived = pd.DataFrame(out, index=data.index, dtype=float)
+    report = pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
+    if return_problems:
+        return derived, report
+    if len(report):
+        first = report.iloc[0]
+        warnings.warn(
+            f"BeSD: {int(report['count'].sum())} cell(s) with unknown codes counted as not favourable; "
+            f"e.g. column '{first['column']}', row {first['row']}: got {_plain(first['code'])!r}, "
+            f"expected {first['expected']}. Use return_problems=True to list them.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return derived
+
+
+def check_multiselect(
+    data: pd.DataFrame, coding: str = "besd-ti", *, columns: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """List inconsistent answers to the multi-select items (``CHI_lowac*``, ``CHI_quali*``).
+
+    Two problems are reported per row and item: the exclusive option ("noth") chosen together
+    with another option, and no option chosen although the question was answered (at least one
+    option column holds a valid code). Rows where every option is empty were not asked and are
+    not reported. The caller decides whether to repair or exclude them.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Split multi-select columns, BeSD-TI (``CHI_lowacnoth``) or Kobo (``CHI_lowac/noth``) style.
+    coding : str, default="besd-ti"
+        Coding of the option columns (see :func:`derive_besd`).
+    columns : mapping, optional
+        Full option name -> column in ``data``, as in :func:`derive_besd`.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``row`` (row label in ``data``), ``item`` (stem, e.g. ``CHI_lowac``), ``problem``.
+    """
+    registry = load_besd_registry()
+    if coding not in registry["codings"]:
+        raise ConfigError(f"unknown BeSD coding {coding!r}; expected one of {sorted(registry['codings'])}")
+    code_map = registry["codings"][coding]
+    names = dict(columns or {})
+    rows: list[dict[str, Any]] = []
+    for stem, spec in registry["multiselect"].items():
+        answered = {}
+        selected = _selected_options(data, stem, spec, code_map, names, [], answered=answered)
+        if not selected:
+            continue
+        chosen = pd.DataFrame(selected)
+        exclusive = spec["exclusive"]
+        others = chosen.drop(columns=[exclusive], errors="ignore")
+        if exclusive in chosen and not others.empty:
+            clash = chosen[exclusive] & others.any(axis=1)
+            for position in np.flatnonzero(clash.to_numpy()):
+                picked = ", ".join(others.columns[others.iloc[position].to_numpy()])
+                rows.append({"row": chosen.index[position], "item": stem,
+                             "problem": f"exclusive option '{exclusive}' chosen together with: {picked}"})
+        was_answered = pd.DataFrame(answered).any(axis=1)
+        for row in chosen.index[was_answered & ~chosen.any(axis=1)]:
+            rows.append({"row": row, "item": stem, "problem": "question answered but no option chosen"})
+    return pd.DataFrame(rows, columns=MULTISELECT_PROBLEM_COLUMNS)
+
+
+def _eligibility(data, rule, code_map, names, problems) -> pd.Series:
+    """True where every eligibility column present in ``data`` holds an accepted code."""
+    mask = pd.Series(True, index=data.index)
+    for variable in rule["columns"]:
+        column = names.get(variable, variable)
+        if column in data.columns:
+            mask &= _recode(data[column], code_map, rule["scale"], problems).isin(rule["accept"])
+    return mask
+
+
+def _selected_options(data, stem, spec, code_map, names, problems, answered=None) -> dict[str, pd.Series]:
+    """Boolean "selected" Series per option present in ``data`` (BeSD-TI or Kobo column names)."""
+    selected = {}
+    for option in spec["options"]:
+        key = option["key"]
+        full = stem + key
+        column = names.get(full)
+        if column is None:
+            column = next((c for c in (full, stem + _KOBO_SEPARATOR + key) if c in data.columns), None)
+        if column is None or column not in data.columns:
+            continue
+        canonical = _recode(data[column], code_map, "multiselect", problems)
+        selected[key] = canonical.eq(1)
+        if answered is not None:
+            answered[key] = canonical.notna()
+    return selected
+
+
+def _recode(series: pd.Series, code_map: Mapping[str, Any], scale: str, problems: list) -> pd.Series:
+    """Map raw codes to canonical BeSD-TI codes; missing and unknown become NaN, unknown is logged."""
+    spec = code_map["scales"][scale]
+    text = series.astype("string").str.strip()
+    numeric = pd.to_numeric(text.mask(text == ""), errors="coerce")
+    canonical = numeric.map(dict(zip(spec["from"], spec["to"]))).astype(float)
+    blank = series.isna() | text.isna() | (text == "")
+    unknown = ~blank & canonical.isna() & ~numeric.isin(code_map["missing"])
+    if unknown.any():
+        allowed = sorted(set(spec["from"]) | set(code_map["missing"]))
+        expected = f"{allowed} or empty"
+        keys = text[unknown]
+        for code in sorted(keys.unique()):
+            hit = keys == code
+            problems.append({"column": series.name, "row": hit.idxmax(),
+                             "code": _plain(series[unknown][hit].iloc[0]),
+                             "count": int(hit.sum()), "expected": expected})
+    return canonical
+
+
+def _mask(flag: pd.Series, is_eligible: pd.Series) -> pd.Series:
+    """0/1 float where eligible, NaN elsewhere."""
+    return pd.Series(np.where(is_eligible, flag.astype(float), np.nan), index=flag.index)
+
+
+def _plain(value: Any) -> Any:
+    """Plain Python value for messages: ``5`` rather than ``np.float64(5.0)``."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return int(value) if isinstance(value, float) and value.is_integer() else value

@@ -1,0 +1,124 @@
+"""Project configuration (00GC): the `survey.toml` file parsed into validated, typed settings."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lqas.errors import ConfigError
+
+DEFAULT_COHORTS = {"18w-11m": (126, 364), "12-23m": (365, 729)}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SurveyInfo(_Section):
+    name: str = "Survey"
+    country: str | None = None
+    period: str | None = None
+
+
+class DataConfig(_Section):
+    file: Path
+    profile: str = "kobo"
+    populations: Path | None = None
+    sheet: str | int | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+class DesignConfig(_Section):
+    strata: str | None = "catchment"
+    psu: str | None = "cluster"
+    weights: Literal["population", "column", "equal"] = "population"
+    weight_column: str | None = None
+    singleton: Literal["adjust", "certainty", "remove", "error"] = "adjust"
+    ci: str = "wilson"
+    level: float = Field(0.95, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _weight_column_given(self) -> "DesignConfig":
+        if self.weights == "column" and not self.weight_column:
+            raise ValueError("weights = 'column' needs weight_column = '<column name>'")
+        return self
+
+
+class VaccinationConfig(_Section):
+    schedule: str = "mali"
+    records: Literal["not_sought", "if_no_card", "all"] = "not_sought"
+    later_dose_implies_earlier: bool = True
+
+
+class TargetConfig(_Section):
+    indicator: str
+    good: float = Field(ge=0, le=1)
+    bad: float = Field(ge=0, le=1)
+    cohorts: tuple[str, ...] | None = None
+
+
+class LqasConfig(_Section):
+    alpha: float = Field(0.10, gt=0, lt=1)
+    beta: float = Field(0.10, gt=0, lt=1)
+    lot: tuple[str, ...] = ("catchment", "cohort")
+    targets: tuple[TargetConfig, ...] = ()
+
+
+class ReportConfig(_Section):
+    language: Literal["en", "fr"] = "fr"
+    title: str | None = None
+    small_cell_n: int = Field(25, ge=0)
+
+
+class Project(_Section):
+    survey: SurveyInfo = SurveyInfo()
+    data: DataConfig
+    design: DesignConfig = DesignConfig()
+    cohorts: dict[str, tuple[int, int]] = Field(default_factory=lambda: dict(DEFAULT_COHORTS))
+    vaccination: VaccinationConfig = VaccinationConfig()
+    lqas: LqasConfig = LqasConfig()
+    report: ReportConfig = ReportConfig()
+    # display labels for codes, e.g. [labels.catchment] bougouni_est = "Bougouni Est"
+    labels: dict[str, dict[str, str]] = Field(default_factory=dict)
+    root: Path = Path(".")
+
+    @field_validator("cohorts")
+    @classmethod
+    def _cohort_windows(cls, value: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        for name, (low, high) in value.items():
+            if not 0 <= low <= high:
+                raise ValueError(f"cohort '{name}' window must be [min_days, max_days] with min <= max")
+        return value
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the project file, relative to the project file's folder."""
+        return path if path.is_absolute() else (self.root / path)
+
+
+def load_project(path: str | Path) -> Project:
+    """Read and validate a ``survey.toml`` project file.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file, the key and the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: project file not found")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a valid TOML file ({exc})") from None
+    raw["root"] = path.resolve().parent
+    try:
+        return Project.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{path}: key '{key}': {first['msg']}{more}") from None
