@@ -1,0 +1,533 @@
+"""Generate the SYNTHETIC Mali baseline example survey (a Kobo "XML values and headers" export).
+
+Every row is invented by this script: no real child, caretaker, phone number or position is in it.
+The survey is shaped like the Mali Learning Hub baseline (6 catchments x 2 cohorts, ~1,146
+caretakers), with coverage gaps, zero-dose pockets, a sex gap in two catchments, card/recall
+behaviour, BeSD answers, duplicates and deliberately broken dates. See README.md next to this file.
+
+Run ``python examples/mali_baseline/generate.py``; it writes ``data/`` next to itself.
+The output is a pure function of SEED: the CSV is byte-identical on every run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SEED = 20260421
+# fieldwork: Monday 13 Oct to Saturday 8 Nov 2025, six days a week; each cluster takes two days
+FIELD_DAYS = [day for day in (date(2025, 10, 13) + timedelta(d) for d in range(27)) if day.weekday() < 6]
+COHORTS = {"18w_11m": (126, 364), "12_23m": (365, 729)}
+PER_CELL = 8  # children per cluster and cohort
+
+# name, district, code, base access (logit of Penta1), Penta1->2 and 2->3 continuation (logit shift),
+# girls' access shift, BeSD "permission needed" (logit), centre lat/lon/alt, 12 clusters (name, area, group)
+CATCHMENTS = [
+    ("bougouni_est", "bougouni", "BGE", 2.7, 2.0, 1.4, 0.0, -0.9, 11.417, -7.483, 350, [
+        ("Dougounina", "urban", "host"), ("Massablacoura", "urban", "host"), ("Médina-Coura", "urban", "migrant"),
+        ("Hèrèmakono", "urban", "host"), ("Torakoro", "urban", "host"), ("Faragouaran", "rural", "host"),
+        ("Dalaba", "rural", "host"), ("Sido", "rural", "host"), ("Tiécourala", "rural", "host"),
+        ("Zantiébougou", "rural", "host"), ("N'Tjila", "rural", "host"), ("Kodiéran", "rural", "gold_mining")]),
+    ("kologo", "bougouni", "KOL", 2.2, 1.5, 1.0, -1.1, 0.3, 11.183, -7.633, 362, [
+        ("Kologo", "rural", "host"), ("Faradiélé", "rural", "host"), ("Kéléya", "rural", "gold_mining"),
+        ("Sirakoro", "rural", "host"), ("Ouroumpana", "rural", "host"), ("Dialakoro", "rural", "gold_mining"),
+        ("Siékorolé", "rural", "host"), ("Banzana", "rural", "host"), ("N'Golobougou", "rural", "host"),
+        ("Kassa", "rural", "host"), ("Niamala", "rural", "host"), ("Bèrèdougou-Peulh", "rural", "nomad")]),
+    ("pelengana_nord", "segou", "PEL", 2.5, 1.7, 1.2, 0.0, -0.6, 13.437, -6.221, 291, [
+        ("Pelengana", "urban", "host"), ("Ségou-Koura", "urban", "host"), ("Sébougou", "rural", "host"),
+        ("Bougoufié", "urban", "host"), ("Angoulême", "urban", "host"), ("Darsalam", "urban", "displaced"),
+        ("Hamdallaye", "urban", "host"), ("Sokalakono", "urban", "host"), ("Missira", "urban", "migrant"),
+        ("Kalabougou", "rural", "island"), ("Farako", "rural", "island"), ("Banankoro", "rural", "host")]),
+    ("cinzana_gare", "segou", "CIN", 1.5, 1.2, 0.8, 0.0, 0.4, 13.252, -5.966, 300, [
+        ("Cinzana-Gare", "rural", "host"), ("Dioro", "rural", "host"), ("Katiéna", "rural", "host"),
+        ("Souba", "rural", "host"), ("N'Gara", "rural", "host"), ("Tiémena", "rural", "host"),
+        ("Bogoni", "rural", "host"), ("Sarakala", "rural", "host"), ("Zambougou", "rural", "host"),
+        ("Ouro-Ardo", "rural", "nomad"), ("Diakoro", "rural", "host"), ("Konodimini", "rural", "host")]),
+    ("niono_central", "niono", "NIO", 4.3, 2.2, 1.7, 0.0, -0.7, 14.252, -5.993, 281, [
+        ("Niono-Coura", "urban", "host"), ("Thiongoni", "urban", "host"), ("Sonikoura", "urban", "host"),
+        ("Médina", "urban", "host"), ("Hamdallaye", "urban", "displaced"), ("Foabougou", "urban", "host"),
+        ("Kolodougou-Coura", "rural", "host"), ("Niono-Gare", "urban", "migrant"), ("Dar Salam", "urban", "host"),
+        ("Banissira", "urban", "host"), ("Km 20", "rural", "migrant"), ("Siguiné", "rural", "host")]),
+    ("ndebougou", "niono", "NDB", 1.6, 1.1, 0.7, -1.3, 0.7, 14.362, -6.031, 278, [
+        ("N'Débougou", "rural", "host"), ("Kourouma", "rural", "host"), ("Sagnona", "rural", "host"),
+        ("Tigabougou", "rural", "host"), ("Bolimassa", "rural", "displaced"), ("Kanto", "rural", "host"),
+        ("Niamana", "rural", "host"), ("Wouro-Ndiaye", "rural", "nomad"), ("Fassoun", "rural", "host"),
+        ("N'Dilla", "rural", "host"), ("Kaladougou", "rural", "displaced"), ("Dogofry-Peulh", "rural", "nomad")]),
+]
+# lot sizes (target population of each catchment x cohort): 12-23m ~ 0.93 x births, 18w-11m ~ 0.62 x births
+BIRTHS = {"bougouni_est": 2600, "kologo": 930, "pelengana_nord": 2350, "cinzana_gare": 760,
+          "niono_central": 2550, "ndebougou": 1420}
+GROUP_EFFECT = {"host": 0.0, "displaced": -0.9, "nomad": -1.7, "migrant": -0.5, "gold_mining": -0.7, "island": -1.3}
+EDU_EFFECT = {"none": 0.0, "koranic": 0.0, "primary": 0.2, "secondary": 0.45, "higher": 0.7}
+DOSES = ["bcg", "opv0", "opv1", "opv2", "opv3", "penta1", "penta2", "penta3", "pcv1", "pcv2", "pcv3",
+         "rota1", "rota2", "rota3", "ipv", "mr1", "mr2", "yf", "mena"]
+LOWAC = ["noth", "hard", "open", "away", "time", "job", "family", "permission", "unwelcome", "cost",
+         "opposite_sex", "else"]
+QUALI = ["noth", "avail", "open", "wait", "clean", "poor", "respect", "time", "else"]
+BESD_ITEMS = ["CHI_intent", "CHI_confb", "CHI_confs", "CHI_confh", "CHI_normp", "CHI_normf", "CHI_normr",
+              "CHI_normc", "CHI_rechcw", "CHI_recall", "CHI_travel", "CHI_where", "CHI_tookc", "CHI_avail",
+              "CHI_afford", "CHI_access", "CHI_lowac", "CHI_satis", "CHI_quali"]
+
+F_NAMES = ["Aminata", "Fatoumata", "Mariam", "Awa", "Kadiatou", "Oumou", "Assétou", "Djénéba", "Rokia",
+           "Salimata", "Hawa", "Bintou", "Korotoumou", "Nana", "Mariétou", "Kadidia", "Fanta", "Sitan",
+           "Maïmouna", "Aïssata", "Safiatou", "Téné", "Ramata", "Fatimata", "Coumba", "Néné", "Sanata"]
+M_NAMES = ["Moussa", "Mamadou", "Seydou", "Bakary", "Boubacar", "Oumar", "Souleymane", "Drissa", "Adama",
+           "Lassine", "Siaka", "Issa", "Ibrahim", "Modibo", "Yacouba", "Abdoulaye", "Sékou", "Brahima",
+           "Fousseyni", "Madou", "Nouhoum", "Hamidou", "Amadou", "Cheick Oumar", "Alou", "Tiémoko"]
+SURNAMES = ["Traoré", "Coulibaly", "Diarra", "Keïta", "Konaté", "Sangaré", "Diallo", "Touré", "Dembélé",
+            "Samaké", "Doumbia", "Sidibé", "Bagayoko", "Cissé", "Koné", "Maïga", "Togola", "Kanté",
+            "Sissoko", "Tangara", "Fomba", "Goïta", "Berthé", "Daou", "Mariko", "Théra", "Sanogo", "Ballo",
+            "N'Diaye", "Kouyaté"]
+PEUL_SURNAMES = ["Diallo", "Sidibé", "Sangaré", "Dicko", "Barry", "Bah", "Sow", "Cissé", "Bocoum"]
+PHONE_PREFIXES = ["65", "66", "67", "69", "70", "71", "72", "73", "74", "75", "76", "77", "78", "79",
+                  "82", "83", "89", "90", "91", "92", "93", "94", "95", "96", "97", "98", "99"]
+LOWAC_OTHER = ["Le centre est de l'autre côté du fleuve, pas de pirogue pendant la crue",
+               "Insécurité sur la route du CSCom", "Le vaccinateur ne vient presque jamais au village",
+               "Le mari est parti en exode, personne pour garder les autres enfants"]
+QUALI_OTHER = ["On fait payer le carnet 200 F", "Pas d'ombre pour attendre", "Les agents crient sur les femmes"]
+REMARKS = [  # (remark, column, value it fits), so a remark never contradicts its row
+    ("Mère absente, entretien avec la grand-mère paternelle.", "caretaker/relationship", "grandparent"),
+    ('Carnet gardé chez le "grand frère" à Ségou, pas pu le voir.', "card/no_card_reason", "kept_elsewhere"),
+    ("Cicatrice BCG difficile à voir, l'enfant pleurait.", "card/card_seen", "no"),
+    ("Ménage de déplacés arrivés de Macina en août 2025.", "hh/population_group", "displaced"),
+    ("RAS", None, None),
+    ("Dates recopiées d'un carnet abîmé, vérifier Penta 2.", "card/card_seen", "yes"),
+    ("L'enfant était au champ avec sa mère ; revenu à 17 h, entretien repris.", "caretaker/relationship", "mother"),
+    ("Refus partiel : n'a pas voulu répondre à certaines questions, « c'est l'affaire du mari ».",
+     "caretaker/relationship", "mother"),
+    ("Famille en transhumance, revenue pour l'hivernage, départ prévu en décembre.", "hh/population_group", "nomad"),
+    ("Carnet retrouvé après l'entretien.\nDates saisies à la fin, à vérifier.", "card/card_seen", "yes"),
+    ('Réponses données par la mère, en présence du père, qui a "corrigé" deux réponses.',
+     "caretaker/relationship", "mother")]
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def pick(rng, options, p=None):
+    return options[int(rng.choice(len(options), p=None if p is None else np.asarray(p) / np.sum(p)))]
+
+
+def iso(d):
+    return "" if d is None else d.isoformat()
+
+
+def stamp(moment):
+    """Kobo start/end format; Mali is on UTC all year."""
+    return moment.isoformat(timespec="milliseconds") + "+00:00"
+
+
+def simulate_doses(rng, access, dob, interview, cont2, cont3):
+    """True vaccination history: dose -> date, following the Mali schedule with access-driven delays."""
+    scale = float(np.exp(-0.45 * access))  # poorer access, longer delays
+
+    def delay(mean):
+        return timedelta(days=int(rng.gamma(1.3, mean * scale / 1.3)))
+
+    doses = {}
+    visit1 = rng.random() < sigmoid(access)
+    if rng.random() < (sigmoid(access + 1.5) if visit1 else 0.3):
+        doses["bcg"] = dob + delay(5)
+        if rng.random() < (0.88 if doses["bcg"] - dob <= timedelta(14) else 0.3):
+            doses["opv0"] = doses["bcg"]
+    n_pcv = n_rota = 0
+    when = None
+    for k, go in enumerate([visit1, rng.random() < sigmoid(access + cont2), rng.random() < sigmoid(access + cont3)]):
+        if not go:
+            break
+        when = dob + timedelta(42) + delay(14) if k == 0 else when + timedelta(28) + delay(12)
+        if rng.random() < 0.03:  # given too early (before 6 weeks, or < 4 weeks after the last dose)
+            when -= timedelta(days=int(rng.integers(4, 12))) + (delay(14) if k == 0 else delay(12))
+        doses[f"penta{k + 1}"] = doses[f"opv{k + 1}"] = when
+        if rng.random() > 0.03:  # occasional PCV stock-out: the series continues later
+            n_pcv += 1
+            doses[f"pcv{n_pcv}"] = when
+        if rng.random() > 0.06:
+            n_rota += 1
+            doses[f"rota{n_rota}"] = when
+        if k == 2 and rng.random() < 0.9:
+            doses["ipv"] = when
+    if rng.random() < sigmoid(access + (0.8 if "penta3" in doses else -1.2)):
+        when = dob + timedelta(270) + delay(25) - timedelta(days=30 if rng.random() < 0.03 else 0)
+        doses["mr1"] = when
+        if rng.random() < 0.95:
+            doses["yf"] = when
+        if rng.random() < 0.85:
+            doses["mena"] = when
+        if rng.random() < sigmoid(access - 0.4):
+            doses["mr2"] = dob + timedelta(456) + delay(35)
+    return {d: t for d, t in doses.items() if t < interview}
+
+
+def card_fields(rng, doses, seen):
+    """Card columns: a date when written, else a tick (yes/no); all empty when the card is not seen."""
+    out = {}
+    for d in DOSES:
+        date_, tick = "", ""
+        if seen:
+            u = rng.random()
+            if d in doses and u < 0.97:
+                date_ = iso(doses[d])
+            elif d in doses:
+                tick = "yes" if u < 0.988 else "no"
+            else:
+                tick = "yes" if u < 0.008 else "no"
+        out[f"card/{d}_date"], out[f"card/{d}_tick"] = date_, tick
+    return out
+
+
+def recall_fields(rng, doses, seen):
+    """Recall answers (card not seen): the truth seen through caretaker memory."""
+    keys = ["bcg", "bcg_scar", "opv_birth", "opv", "opv_count", "penta", "penta_count", "pcv", "pcv_count",
+            "rota", "rota_count", "ipv", "mr", "mr_count", "yf", "mena"]
+    out = {f"recall/{k}": "" for k in keys}
+    if seen:
+        return out
+
+    def ever(truth):
+        return pick(rng, ["yes", "no", "dk"], [0.85, 0.06, 0.09] if truth else [0.06, 0.80, 0.14])
+
+    def count(n, top):
+        if n == 0 or rng.random() < 0.15:
+            return "99" if n > 0 or rng.random() < 0.5 else str(int(rng.integers(1, top + 1)))
+        return str(int(np.clip(n + pick(rng, [0, -1, 1], [0.82, 0.12, 0.06]), 1, top)))
+
+    out["recall/bcg"] = ever("bcg" in doses)
+    out["recall/bcg_scar"] = (pick(rng, ["yes", "no", "not_seen"], [0.82, 0.12, 0.06]) if "bcg" in doses
+                              else pick(rng, ["no", "not_seen"], [0.93, 0.07]))
+    out["recall/opv_birth"] = ever("opv0" in doses)
+    for k, top in [("opv", 3), ("penta", 3), ("pcv", 3), ("rota", 3), ("mr", 2)]:
+        n = sum(f"{k}{i}" in doses for i in range(1, top + 1))
+        out[f"recall/{k}"] = ever(n > 0)
+        if out[f"recall/{k}"] == "yes":
+            out[f"recall/{k}_count"] = count(n, top)
+    for k in ["ipv", "yf", "mena"]:
+        out[f"recall/{k}"] = ever(k in doses)
+    return out
+
+
+def besd_fields(rng, access, vaccinated, permission, relationship, remote):
+    """BeSD answers (BeSD-TI codes) driven by one latent attitude that tracks vaccination and access."""
+    lat = 0.4 * access + 1.2 * vaccinated + rng.normal(0, 0.8)
+
+    def ordinal(cuts, shift=0.0):
+        return str(1 + int(np.sum(lat + shift + rng.logistic() > np.asarray(cuts))))
+
+    def yes(cut, shift=0.0):
+        return "1" if lat + shift + rng.logistic() > cut else "0"
+
+    out = {"besd/CHI_intent": ordinal([-3.0, -0.8]), "besd/CHI_confb": ordinal([-3.5, -2.2, -0.4]),
+           "besd/CHI_confs": ordinal([-3.2, -1.6, 0.3]), "besd/CHI_confh": ordinal([-3.2, -1.8, -0.1]),
+           "besd/CHI_normp": yes(-1.6), "besd/CHI_normf": yes(-2.0), "besd/CHI_normr": yes(-1.2),
+           "besd/CHI_normc": yes(-1.5), "besd/CHI_rechcw": yes(-0.2, 0.8 * vaccinated), "besd/CHI_recall": yes(1.6),
+           "besd/CHI_travel": "1" if rng.random() < sigmoid(permission - 0.3 * lat) else "0",
+           "besd/CHI_where": yes(-2.2, 1.5 * vaccinated),
+           "besd/CHI_tookc": "1" if rng.random() < (0.93 if vaccinated else 0.2) * (
+               1 if relationship == "mother" else 0.6) else "0",
+           "besd/CHI_avail": "1" if rng.random() < 0.08 + 0.08 * remote else "0",
+           "besd/CHI_afford": ordinal([-2.2, -0.8, 1.0], -0.8 * remote),
+           "besd/CHI_access": ordinal([-2.5, -1.0, 0.7], -1.2 * remote)}
+    if int(out["besd/CHI_access"]) >= 3 and rng.random() < 0.85:
+        lowac = ["noth"]
+    else:
+        w = np.array([4 + 6 * remote, 1, 1.5, 2, 1.5, 2.5, 4 * int(out["besd/CHI_travel"]), 0.7, 3, 0.3, 0.8])
+        lowac = list(rng.choice(LOWAC[1:], size=int(rng.integers(1, 4)), replace=False, p=w / w.sum()))
+    satis = ordinal([-3.0, -1.4, 0.4])
+    if rng.random() < {"4": 0.85, "3": 0.5}.get(satis, 0.05):
+        quali = ["noth"]
+    else:
+        w = np.array([3, 1, 3, 0.5, 0.5, 1, 1, 0.6])
+        quali = list(rng.choice(QUALI[1:], size=int(rng.integers(1, 3)), replace=False, p=w / w.sum()))
+    out["besd/CHI_satis"] = satis
+    for item, chosen, opts, texts in [("lowac", lowac, LOWAC, LOWAC_OTHER), ("quali", quali, QUALI, QUALI_OTHER)]:
+        out[f"besd/CHI_{item}"] = " ".join(o for o in opts if o in chosen)
+        for o in opts:
+            out[f"besd/CHI_{item}/{o}"] = "1" if o in chosen else "0"
+        out[f"besd/CHI_{item}other"] = pick(rng, texts) if "else" in chosen else ""
+    return out
+
+
+def blank_besd(row, item):
+    """Skipped or refused: the answer and anything derived from it is empty."""
+    row[f"besd/{item}"] = ""
+    for key in [k for k in row if k.startswith(f"besd/{item}/") or k == f"besd/{item}other"]:
+        row[key] = ""
+
+
+def person(rng, relationship, peul):
+    sur = pick(rng, PEUL_SURNAMES if peul else SURNAMES)
+    female = relationship == "mother" or (relationship in ("grandparent", "sibling", "other") and rng.random() < 0.75)
+    return f"{pick(rng, F_NAMES if female else M_NAMES)} {sur}", "female" if female else "male"
+
+
+def make_child(rng, cat, cl_idx, cluster, hh_no, cohort, when, age_days, re_cluster):
+    (cname, district, code, base, cont2, cont3, girl_gap, permission, lat0, lon0, alt0, clusters) = cat
+    cl_name, area, group0 = clusters[cl_idx]
+    group = group0 if rng.random() < (0.8 if group0 != "host" else 0.0) else \
+        pick(rng, ["host", "migrant", "displaced"], [0.95, 0.03, 0.02])
+    peul = group == "nomad" or rng.random() < 0.1
+    relationship = pick(rng, ["mother", "father", "grandparent", "sibling", "other"], [0.82, 0.07, 0.07, 0.02, 0.02])
+    ct_name, ct_sex = person(rng, relationship, peul)
+    ct_age = {"mother": lambda: rng.normal(27, 6.5), "father": lambda: rng.normal(38, 8),
+              "grandparent": lambda: rng.normal(55, 8), "sibling": lambda: rng.normal(17, 2.5),
+              "other": lambda: rng.normal(35, 10)}[relationship]()
+    ct_age = int(np.clip(round(ct_age), 15 if relationship != "grandparent" else 38, 80))
+    edu = pick(rng, ["none", "koranic", "primary", "secondary", "higher"],
+               [35, 10, 25, 22, 8] if area == "urban" else [60, 15, 17, 7, 1])
+    sex = "female" if rng.random() < 0.49 else "male"
+    remote = int(group in ("nomad", "island") or (area == "rural" and rng.random() < 0.3))
+    access = (base + re_cluster + GROUP_EFFECT[group] + (0.3 if area == "urban" else 0.0) + EDU_EFFECT[edu]
+              + (girl_gap if sex == "female" else 0.0) + rng.normal(0, 0.5))
+    interview = when.date()
+    dob = interview - timedelta(int(age_days))
+    doses = simulate_doses(rng, access, dob, interview, cont2, cont3)
+    card_ever = pick(rng, ["yes", "no", "dk"], [0.88, 0.09, 0.03] if doses else [0.12, 0.83, 0.05])
+    seen = card_ever == "yes" and rng.random() < sigmoid(1.15 - 1.2 * (group == "displaced") - 0.8 * (group == "nomad"))
+    reason = ""
+    if card_ever == "yes" and not seen:
+        reason = pick(rng, ["lost", "destroyed", "kept_elsewhere", "other"],
+                      [0.55, 0.25, 0.1, 0.1] if group == "displaced" else [0.35, 0.15, 0.38, 0.12])
+    father_sur = ct_name.split(" ", 1)[1] if relationship in ("father", "sibling") or rng.random() < 0.3 else \
+        pick(rng, PEUL_SURNAMES if peul else SURNAMES)
+    spread = 0.02 if area == "urban" else 0.12
+    c_lat, c_lon = lat0 + spread * np.sin(cl_idx * 2.4), lon0 + spread * np.cos(cl_idx * 2.4)
+    jitter = 0.002 if area == "urban" else 0.004
+    gps = [round(c_lat + rng.normal(0, jitter), 6), round(c_lon + rng.normal(0, jitter), 6),
+           round(alt0 + rng.normal(0, 8), 1), round(3 + rng.gamma(1.5, 4), 1)]
+    if rng.random() < 0.015:
+        gps = None
+    end = when + timedelta(minutes=int(rng.integers(22, 55)), seconds=int(rng.integers(0, 60)))
+    row = {"start": stamp(when), "end": stamp(end), "today": iso(interview),
+           "hh/district": district, "hh/catchment": cname, "hh/cluster": cluster, "hh/cluster_name": cl_name,
+           "hh/household_id": f"{cluster}-{hh_no:03d}", "hh/area": area, "hh/population_group": group,
+           "hh/gps": "" if gps is None else " ".join(str(v) for v in gps)}
+    for k, key in enumerate(["latitude", "longitude", "altitude", "precision"]):
+        row[f"hh/_gps_{key}"] = "" if gps is None else str(gps[k])
+    phone = "" if rng.random() < 0.15 else pick(rng, PHONE_PREFIXES) + f"{int(rng.integers(0, 10**6)):06d}"
+    row.update({"caretaker/name": ct_name, "caretaker/phone": phone, "caretaker/sex": ct_sex,
+                "caretaker/age": str(ct_age), "caretaker/relationship": relationship, "caretaker/education": edu,
+                "child/child_id": f"{cluster}-{hh_no:03d}-{1 if rng.random() < 0.95 else 2}",
+                "child/name": f"{pick(rng, F_NAMES if sex == 'female' else M_NAMES)} {father_sur}",
+                "child/sex": sex, "child/dob": iso(dob), "child/cohort": cohort,
+                "card/card_ever": card_ever, "card/card_seen": "yes" if seen else "no", "card/no_card_reason": reason})
+    row.update(card_fields(rng, doses, seen))
+    row.update(recall_fields(rng, doses, seen))
+    row.update(besd_fields(rng, access, int("penta1" in doses),
+                           permission + 0.5 * (area == "rural"), relationship, remote))
+    for item in BESD_ITEMS:
+        if rng.random() < 0.012:
+            blank_besd(row, item)
+    travel = row["besd/CHI_travel"] == "1"
+    row["gender/decides_vaccination"] = pick(rng, ["mother", "father", "both", "grandparent", "other"],
+                                             [0.08 if travel else 0.2, 0.6 if travel else 0.35, 0.2 if travel else 0.32,
+                                              0.2 if relationship == "grandparent" else 0.1, 0.03])
+    row["interviewer_remarks"] = ""
+    truth = {"interview": interview, "dob": dob, "doses": doses, "seen": seen, "remote": remote,
+             "args": (cat, cl_idx, cluster, hh_no, cohort, when, re_cluster)}
+    return row, truth
+
+
+def build(rng):
+    """All unique children, in fieldwork order; returns rows and the hidden truth per row."""
+    rows, truths = [], []
+    short_cells = set(int(i) for i in rng.choice(6 * 12 * 2, size=6, replace=False))  # cells with 7 children
+    cell = 0
+    for cat in CATCHMENTS:
+        for cl_idx in range(12):
+            cluster = f"{cat[2]}-{cl_idx + 1:02d}"
+            group = cat[11][cl_idx][2]
+            re_cluster = rng.normal(0, 0.6) - (0.6 if group in ("nomad", "island") else 0.0)
+            sizes = []
+            for cohort in COHORTS:
+                sizes += [cohort] * (PER_CELL - (cell in short_cells))
+                cell += 1
+            cohorts = list(rng.permutation(sizes))
+            hh_numbers = sorted(int(h) for h in rng.choice(np.arange(1, 181), size=len(cohorts), replace=False))
+            day0 = FIELD_DAYS[2 * cl_idx]
+            clock = datetime.combine(day0, datetime.min.time()) + timedelta(hours=8, minutes=int(rng.integers(0, 40)))
+            for j, (cohort, hh_no) in enumerate(zip(cohorts, hh_numbers)):
+                if j == len(cohorts) // 2:  # second day in the cluster
+                    clock = datetime.combine(FIELD_DAYS[2 * cl_idx + 1], datetime.min.time()) + timedelta(
+                        hours=8, minutes=int(rng.integers(0, 40)))
+                lo, hi = COHORTS[cohort]
+                row, truth = make_child(rng, cat, cl_idx, cluster, hh_no, cohort, clock,
+                                        rng.integers(lo, hi + 1), re_cluster)
+                clock = datetime.fromisoformat(row["end"][:23]) + timedelta(minutes=int(rng.integers(5, 35)))
+                rows.append(row)
+                truths.append(truth)
+    return rows, truths
+
+
+def inject_problems(rng, rows, truths):
+    """Break a few records on purpose so ingest, exclusions and date cleaning have something to catch."""
+    problems = []
+    taken = set()
+
+    def choose(cond):
+        idx = [i for i, (r, t) in enumerate(zip(rows, truths)) if i not in taken and cond(r, t)]
+        i = int(rng.choice(idx))
+        taken.add(i)
+        return i
+
+    def note(i, field, what):
+        problems.append((rows[i]["child/child_id"], field, what))
+
+    for cohort, age in [("18w_11m", 77), ("18w_11m", 118), ("12_23m", 748), ("12_23m", 762)]:
+        i = choose(lambda r, t: r["child/cohort"] == cohort)
+        old = rows[i]  # re-interview a child of that age in the same household slot
+        rows[i], truths[i] = make_child(rng, *truths[i]["args"][:-1], age, truths[i]["args"][-1])
+        for key in ("start", "end", "child/child_id"):
+            rows[i][key] = old[key]
+        note(i, "child/dob", f"age {age} days at interview, outside the {cohort} window")
+    i = choose(lambda r, t: True)
+    rows[i]["child/dob"] = ""
+    note(i, "child/dob", "missing date of birth")
+    i = choose(lambda r, t: True)
+    rows[i]["child/dob"] = "15/13/2024"
+    note(i, "child/dob", "unparseable date of birth '15/13/2024'")
+    seen_with = lambda *ds: (lambda r, t: t["seen"] and all(r[f"card/{d}_date"] for d in ds))
+    for _ in range(2):
+        i = choose(seen_with("penta1", "penta2"))
+        r = rows[i]
+        r["card/penta1_date"], r["card/penta2_date"] = r["card/penta2_date"], r["card/penta1_date"]
+        note(i, "card/penta1_date, card/penta2_date", "penta2 dated before penta1 (dates swapped)")
+    i = choose(seen_with("penta1", "penta2"))
+    rows[i]["card/penta2_date"] = rows[i]["card/penta1_date"]
+    note(i, "card/penta2_date", "penta2 on the same day as penta1")
+    i = choose(seen_with("bcg"))
+    rows[i]["card/bcg_date"] = iso(truths[i]["dob"] - timedelta(35))
+    note(i, "card/bcg_date", "BCG dated 35 days before the date of birth")
+    i = choose(seen_with("mr1"))
+    rows[i]["card/mr1_date"] = iso(truths[i]["interview"] + timedelta(23))
+    note(i, "card/mr1_date", "MR1 dated 23 days after the interview (appointment written in the dose box)")
+    i = choose(lambda r, t: t["seen"] and any(r[f"card/{d}_date"].startswith("2025-02") for d in DOSES))
+    d = next(d for d in DOSES if rows[i][f"card/{d}_date"].startswith("2025-02"))
+    rows[i][f"card/{d}_date"] = "2025-02-31"
+    note(i, f"card/{d}_date", "impossible date '2025-02-31'")
+    i = choose(seen_with("opv0"))
+    rows[i]["card/opv0_date"] = "ne sait pas"
+    note(i, "card/opv0_date", "text 'ne sait pas' in a date cell")
+    i = choose(lambda r, t: True)
+    for item in BESD_ITEMS:
+        blank_besd(rows[i], item)
+    note(i, "besd/*", "caretaker refused the whole BeSD section (all BeSD answers empty)")
+    return problems
+
+
+def add_remarks(rng, rows):
+    """Mostly empty; three rows per remark, one hostile string to test escaping in reports."""
+    i = int(rng.integers(len(rows)))
+    rows[i]["interviewer_remarks"] = "<script>alert(1)</script>"
+    for text, col, value in REMARKS:
+        fits = [k for k, r in enumerate(rows) if not r["interviewer_remarks"] and (col is None or r[col] == value)]
+        for k in rng.choice(fits, size=3, replace=False):
+            rows[int(k)]["interviewer_remarks"] = text
+    return rows[i]["child/child_id"]
+
+
+def add_duplicates(rng, rows):
+    """Re-submissions of the same child: 4 exact copies, 3 edited copies (Kobo gives each a new _uuid)."""
+    dups, notes = [], []
+    for k, i in enumerate(int(i) for i in rng.choice(len(rows), size=7, replace=False)):
+        row = dict(rows[i])
+        row["_delay"] = rows[i]["_delay"] + timedelta(seconds=int(rng.integers(20, 300)))
+        kind = "exact duplicate"
+        if k == 4:
+            row["caretaker/age"] = str(int(row["caretaker/age"]) + 1)
+            kind = "near duplicate: caretaker/age +1"
+        elif k == 5:
+            row["child/name"] = row["child/name"].upper()
+            kind = "near duplicate: child/name re-typed in capitals"
+        elif k == 6:
+            row["interviewer_remarks"] = "Formulaire renvoyé : le premier envoi semblait incomplet."
+            row["_delay"] += timedelta(days=2)
+            kind = "near duplicate: re-sent two days later with a remark"
+        if k >= 4:
+            shift = timedelta(minutes=int(rng.integers(3, 15)))
+            for key in ("start", "end"):
+                row[key] = stamp(datetime.fromisoformat(row[key]).replace(tzinfo=None) + shift)
+        dups.append(row)
+        notes.append((row["child/child_id"], kind))
+    return dups, notes
+
+
+def finish(rng, rows):
+    """Kobo metadata: submission time (same evening, or days later from remote clusters), _id, _uuid, _index."""
+    for r in rows:
+        r["_submission_time"] = (datetime.fromisoformat(r["end"]).replace(tzinfo=None) + r.pop("_delay")).isoformat(
+            timespec="seconds")
+    rows.sort(key=lambda r: (r["_submission_time"], r["start"]))
+    next_id = 512300000
+    for k, r in enumerate(rows):
+        next_id += int(rng.integers(1, 40))
+        r["_id"], r["_uuid"], r["_index"] = str(next_id), str(uuid.UUID(bytes=rng.bytes(16), version=4)), str(k + 1)
+    return rows
+
+
+def columns():
+    cols = ["start", "end", "today", "hh/district", "hh/catchment", "hh/cluster", "hh/cluster_name",
+            "hh/household_id", "hh/area", "hh/population_group", "hh/gps", "hh/_gps_latitude",
+            "hh/_gps_longitude", "hh/_gps_altitude", "hh/_gps_precision"]
+    cols += [f"caretaker/{k}" for k in ["name", "phone", "sex", "age", "relationship", "education"]]
+    cols += [f"child/{k}" for k in ["child_id", "name", "sex", "dob", "cohort"]]
+    cols += ["card/card_ever", "card/card_seen", "card/no_card_reason"]
+    cols += [f"card/{d}_{k}" for d in DOSES for k in ("date", "tick")]
+    cols += [f"recall/{k}" for k in ["bcg", "bcg_scar", "opv_birth", "opv", "opv_count", "penta", "penta_count",
+                                     "pcv", "pcv_count", "rota", "rota_count", "ipv", "mr", "mr_count", "yf", "mena"]]
+    for item in BESD_ITEMS:
+        cols.append(f"besd/{item}")
+        if item in ("CHI_lowac", "CHI_quali"):
+            cols += [f"besd/{item}/{o}" for o in (LOWAC if item == "CHI_lowac" else QUALI)]
+            cols.append(f"besd/{item}other")
+    return cols + ["gender/decides_vaccination", "interviewer_remarks", "_id", "_uuid", "_submission_time", "_index"]
+
+
+def populations():
+    rows = []
+    for name, births in BIRTHS.items():
+        rows.append({"catchment": name, "cohort": "18w-11m", "population": int(round(births * 0.62, -1))})
+        rows.append({"catchment": name, "cohort": "12-23m", "population": int(round(births * 0.93, -1))})
+    return pd.DataFrame(rows)
+
+
+def generate(out_dir):
+    """Write mali_baseline_kobo.csv/.xlsx and populations.csv into ``out_dir``; return a summary dict."""
+    rng = np.random.default_rng(SEED)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, truths = build(rng)
+    problems = inject_problems(rng, rows, truths)
+    script_child = add_remarks(rng, rows)
+    for r, t in zip(rows, truths):
+        r["_delay"] = timedelta(days=int(rng.integers(1, 4)) if t["remote"] else 0,
+                                minutes=int(rng.integers(90, 300)))
+    dups, dup_notes = add_duplicates(rng, rows)
+    rows = finish(rng, rows + dups)
+    df = pd.DataFrame(rows, columns=columns()).fillna("")
+    df.to_csv(out_dir / "mali_baseline_kobo.csv", index=False, encoding="utf-8", lineterminator="\n")
+    xl = df.copy()
+    numeric = ["_id", "_index", "caretaker/age"] + [c for c in xl if c.startswith("hh/_gps_")] + \
+        [c for c in xl if c.count("/") == 2]
+    for c in numeric:
+        xl[c] = pd.to_numeric(xl[c].replace("", None))
+    xl.to_excel(out_dir / "mali_baseline_kobo.xlsx", index=False, sheet_name="mali_child_survey")
+    populations().to_csv(out_dir / "populations.csv", index=False, lineterminator="\n")
+    return {"rows": len(df), "unique_children": df["child/child_id"].nunique(), "duplicates": dup_notes,
+            "problems": problems, "script_remark": script_child,
+            "lots": df.drop_duplicates("child/child_id").groupby(["hh/catchment", "child/cohort"]).size()}
+
+
+if __name__ == "__main__":
+    summary = generate(Path(__file__).resolve().parent / "data")
+    print(f"{summary['rows']} rows, {summary['unique_children']} unique children")
+    for child_id, what in summary["duplicates"]:
+        print(f"  duplicate  {child_id}: {what}")
+    for child_id, field, what in summary["problems"]:
+        print(f"  problem    {child_id} [{field}]: {what}")
+    print(f"  remark     {summary['script_remark']}: <script> in interviewer_remarks")
+    print(summary["lots"].to_string())
