@@ -28,14 +28,15 @@ class Indicator:
 
 
 def load_registry(schedule: Schedule) -> dict[str, Indicator]:
-    """All indicators: the fixed ones plus one ``<dose>_crude`` per dose of the schedule."""
+    """All indicators: the fixed ones plus one ``<dose>_<template>`` per dose of the schedule and
+    ``[dose_templates.<template>]`` entry (``crude``, ``valid``)."""
     raw = tomllib.loads(data_path("indicators.toml").read_text(encoding="utf-8"))
     registry = {key: Indicator(id=key, **value) for key, value in raw["indicator"].items()}
-    template = raw["dose_templates"]["crude"]
-    for dose in schedule.doses:
-        key = f"{dose.key}_crude"
-        registry[key] = Indicator(
-            id=key, label_en=template["label_en"].format(label=dose.label),
-            label_fr=template["label_fr"].format(label=dose.label), direction=template["direction"],
-            denominator=template["denominator"], definition=template["definition"], spec=template["spec"])
+    for name, template in raw["dose_templates"].items():
+        for dose in schedule.doses:
+            key = f"{dose.key}_{name}"
+            registry[key] = Indicator(
+                id=key, label_en=template["label_en"].format(label=dose.label),
+                label_fr=template["label_fr"].format(label=dose.label), direction=template["direction"],
+                denominator=template["denominator"], definition=template["definition"], spec=template["spec"])
     return registry

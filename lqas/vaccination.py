@@ -1,4 +1,4 @@
-"""Vaccination status (03DV): schedule + dose evidence -> crude doses and child-level indicators."""
+"""Vaccination status (03DV): schedule + dose evidence -> clean dates, crude and valid doses, indicators."""
 
 from __future__ import annotations
 
@@ -10,9 +10,17 @@ import numpy as np
 import pandas as pd
 
 from lqas.errors import ConfigError
+from lqas.ingest import REPAIR_COLUMNS
 from lqas.resources import data_path
 
 SOURCE_CODES = ("card_date", "card_tick", "register", "recall", "scar", "implied", "none")
+RECORDS = ("not_sought", "if_no_card", "all")
+DATE_SOURCES = ("card", "register")
+DOB_SOURCES = ("card", "history", "register")
+VALID_AGE1_FROM = ("recorded_dose", "valid_dose")
+AGE1_DAYS = 365                  # VCQI "valid by age 1": age at dose <= 365 days
+TIMELY_PENTA3_DAYS = 182         # VCQI RI_QUAL_13: by 26 weeks (control program threshold 26*7+1, "<")
+TIMELY_MR1_DAYS = 365            # by 12 months, same bound as "valid by age 1"
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,7 @@ class Schedule:
     name: str
     doses: tuple[Dose, ...]
     dtp_series: str = "penta"
+    fully_vaccinated: tuple[str, ...] = ()
 
     @property
     def keys(self) -> list[str]:
@@ -41,6 +50,20 @@ class Schedule:
 
     def series(self, name: str) -> list[Dose]:
         return sorted((d for d in self.doses if d.series == name), key=lambda d: d.number or 0)
+
+    def multi_dose_series(self) -> dict[str, list[Dose]]:
+        """Series with two or more numbered doses (number >= 1), in dose order.
+
+        These are VCQI's ``RI_MULTI_2_DOSE_LIST``/``RI_MULTI_3_DOSE_LIST``; every other dose (including
+        a birth dose numbered 0, such as OPV0) is a single dose for date clean-up and validity.
+        """
+        names = dict.fromkeys(d.series for d in self.doses if d.series)
+        out = {}
+        for name in names:
+            doses = [d for d in self.series(name) if (d.number or 0) >= 1]
+            if len(doses) >= 2:
+                out[name] = doses
+        return out
 
 
 def load_schedule(name_or_path: str | Path) -> Schedule:
@@ -56,7 +79,12 @@ def load_schedule(name_or_path: str | Path) -> Schedule:
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: invalid [[dose]] entry ({exc})") from None
     info = raw.get("schedule", {})
-    return Schedule(info.get("name", path.stem), doses, info.get("dtp_series", "penta"))
+    fully = tuple(info.get("fully_vaccinated", ()))
+    unknown = [key for key in fully if key not in {d.key for d in doses}]
+    if unknown:
+        raise ConfigError(f"{path}: key 'schedule.fully_vaccinated': unknown dose(s) {unknown}; "
+                          f"expected keys of [[dose]] entries: {[d.key for d in doses]}")
+    return Schedule(info.get("name", path.stem), doses, info.get("dtp_series", "penta"), fully)
 
 
 def _column(children: pd.DataFrame, name: str, default: float = np.nan) -> pd.Series:
@@ -64,6 +92,206 @@ def _column(children: pd.DataFrame, name: str, default: float = np.nan) -> pd.Se
         return pd.to_numeric(children[name], errors="coerce") if not name.endswith("_date") else children[name]
     return pd.Series(pd.NaT if name.endswith("_date") else default, index=children.index)
 
+
+def _dates(children: pd.DataFrame, name: str) -> pd.Series:
+    """A date column as datetime64 (NaT when absent or unparseable)."""
+    if name in children:
+        return pd.to_datetime(children[name], errors="coerce")
+    return pd.Series(pd.NaT, index=children.index, dtype="datetime64[ns]")
+
+
+def _timestamp(value) -> pd.Timestamp | None:
+    return None if value is None else pd.Timestamp(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Date of birth for valid-dose work and date clean-up (VCQI cleanup_RI_dates_and_ticks)
+
+def _latest(children: pd.DataFrame, latest) -> pd.Timestamp | None:
+    """VCQI LATEST_SVY_VACC_DATE; by default the last interview date in the table."""
+    if latest is not None:
+        return pd.Timestamp(latest)
+    last = _dates(children, "interview_date").max()
+    return None if pd.isna(last) else last
+
+
+def _dob_parts(children: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Series] | None:
+    """Month/day/year parts and the complete date of one DOB source, or None if the source is absent.
+
+    Parts come from ``dob_<source>_m/_d/_y`` when those columns exist (partial dates), else from the
+    datetime column ``dob_<source>``.
+    """
+    part_columns = [f"dob_{source}_{e}" for e in "mdy"]
+    if all(column in children for column in part_columns):
+        parts = pd.DataFrame({e: pd.to_numeric(children[f"dob_{source}_{e}"], errors="coerce") for e in "mdy"})
+        full = pd.to_datetime(pd.DataFrame({"year": parts["y"], "month": parts["m"], "day": parts["d"]}),
+                              errors="coerce")
+        return parts, full
+    if f"dob_{source}" in children:
+        full = _dates(children, f"dob_{source}")
+        parts = pd.DataFrame({"m": full.dt.month, "d": full.dt.day, "y": full.dt.year}, dtype=float)
+        return parts, full
+    return None
+
+
+def valid_dose_dob(children: pd.DataFrame, *, earliest=None, latest=None,
+                   min_eligible_age_days: int = 0) -> pd.DataFrame:
+    """Date of birth used for valid-dose calculations (VCQI ``dob_for_valid_dose_calculations``).
+
+    Parameters
+    ----------
+    children : DataFrame
+        Canonical child table with ``dob_card``, ``dob_history``, ``dob_register`` (datetimes; any
+        subset), optionally their parts ``dob_<source>_m/_d/_y``; or only ``dob``.
+    earliest, latest : date-like, optional
+        VCQI ``EARLIEST_SVY_VACC_DATE`` / ``LATEST_SVY_VACC_DATE``. ``latest`` defaults to the last
+        interview date in the table; ``earliest`` defaults to no lower bound.
+    min_eligible_age_days : int, default=0
+        VCQI ``VCQI_RI_MIN_AGE_OF_ELIGIBILITY``: the youngest survey-eligible age (step 2 only).
+
+    Returns
+    -------
+    DataFrame
+        ``dob`` (datetime, NaT when no usable DOB) and ``rule``: ``"agree"`` (step 1), ``"earliest"``
+        (step 2), ``"dob"`` (no DOB sources: the table's ``dob``) or ``"none"``.
+
+    Notes
+    -----
+    As VCQI (cleanup_RI_dates_and_ticks.ado): (1) if the non-missing sources give one month, one day
+    and one year (each may come from a different source) and that date lies in [earliest, latest], use
+    it; (2) otherwise the earliest complete source date in [earliest, latest - min_eligible_age_days],
+    because the earliest "will yield the highest count of valid vaccination dates"; (3) otherwise none,
+    and the child gets no valid doses. Without any DOB source column, ``dob`` is used, kept only inside
+    [earliest, latest].
+    """
+    earliest, latest = _timestamp(earliest), _latest(children, latest)
+
+    def inside(dates: pd.Series, upper) -> pd.Series:
+        ok = dates.notna()
+        if earliest is not None:
+            ok &= dates >= earliest
+        if upper is not None:
+            ok &= dates <= upper
+        return ok
+
+    sources = {s: parts for s in DOB_SOURCES if (parts := _dob_parts(children, s)) is not None}
+    if not sources:
+        dob = _dates(children, "dob")
+        dob = dob.where(inside(dob, latest))
+        return pd.DataFrame({"dob": dob, "rule": np.where(dob.notna(), "dob", "none")}, index=children.index)
+
+    single = pd.Series(True, index=children.index)
+    combined = {}
+    for e in "mdy":
+        values = pd.concat([parts[e] for parts, _ in sources.values()], axis=1)
+        high, low = values.max(axis=1), values.min(axis=1)
+        single &= high.notna() & (high == low)
+        combined[e] = high
+    step1 = pd.to_datetime(pd.DataFrame({"year": combined["y"], "month": combined["m"], "day": combined["d"]}),
+                           errors="coerce").where(single)
+    step1 = step1.where(inside(step1, latest))
+    upper = None if latest is None else latest - pd.Timedelta(days=min_eligible_age_days)
+    plausible = pd.concat([full.where(inside(full, upper)) for _, full in sources.values()], axis=1)
+    step2 = plausible.min(axis=1)
+    dob = step1.fillna(step2)
+    rule = np.select([step1.notna(), step2.notna()], ["agree", "earliest"], "none")
+    return pd.DataFrame({"dob": pd.to_datetime(dob), "rule": rule}, index=children.index)
+
+
+def clean_dates(children: pd.DataFrame, schedule: Schedule, *, earliest=None, latest=None,
+                min_eligible_age_days: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """VCQI date clean-up: impossible card/register dates become ticks, before any indicator.
+
+    Parameters
+    ----------
+    children : DataFrame
+        Canonical child table: ``<dose>_card_date``/``_card_tick`` and, when registers were sought,
+        ``<dose>_register_date``/``_register_tick``; ``interview_date``; DOB columns (see
+        :func:`valid_dose_dob`); ``source_row`` and ``child_id`` for the repairs log.
+    earliest, latest : date-like, optional
+        Earliest possible vaccination (= earliest eligible birth) date and end of fieldwork (VCQI
+        ``EARLIEST_SVY_VACC_DATE``/``LATEST_SVY_VACC_DATE``); ``latest`` defaults to the last interview.
+    min_eligible_age_days : int, default=0
+        Youngest survey-eligible age, for the DOB plausibility window (see :func:`valid_dose_dob`).
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        The children with cleaned date/tick columns plus ``dob_for_valid_doses`` and
+        ``dob_for_valid_doses_rule``; and one repair row per date turned into a tick, with columns
+        ``source_row, child_id, column, rule, original, new`` (``new`` = ``"tick"``).
+
+    Notes
+    -----
+    Rules, in VCQI order (cleanup_RI_dates_and_ticks.ado, flags 20-22 then the series check):
+
+    - ``date_before_earliest_to_tick``: date < ``earliest``;
+    - ``date_before_dob_to_tick``: date < the valid-dose DOB;
+    - ``date_after_interview_to_tick``: date > interview date;
+      ``date_after_latest_to_tick``: no interview date and date > ``latest``;
+    - ``series_out_of_order_to_tick``: within a series (doses numbered 1..n, per source), for every
+      pair i < j with both dates left, date_i >= date_j (out of order *or the same day*) turns both into
+      ticks. VCQI checks the pairs 1-2 (2-dose series) and 1-2, 2-3, 1-3 (3-dose series); all pairs is
+      the same rule for longer series.
+
+    The dose stays crude evidence (tick) but has no timing, so it can never be valid. "Later dose
+    implies earlier" is applied in :func:`derive`, not here.
+    """
+    out = children.copy()
+    dob = valid_dose_dob(out, earliest=earliest, latest=latest, min_eligible_age_days=min_eligible_age_days)
+    out["dob_for_valid_doses"] = dob["dob"]
+    out["dob_for_valid_doses_rule"] = dob["rule"]
+    earliest, latest = _timestamp(earliest), _latest(children, latest)
+    interview = _dates(out, "interview_date")
+    repairs: list[pd.DataFrame] = []
+
+    def to_tick(column: str, mask: pd.Series, rule: str, dates: pd.Series) -> pd.Series:
+        if mask.any():
+            rows = pd.DataFrame({
+                "source_row": _column(out, "source_row")[mask], "child_id": out.loc[mask, "child_id"]
+                if "child_id" in out else np.nan, "column": column, "rule": rule,
+                "original": dates[mask].dt.strftime("%Y-%m-%d"), "new": "tick"})
+            repairs.append(rows)
+            tick_column = column.removesuffix("_date") + "_tick"
+            out[tick_column] = _column(out, tick_column).mask(mask, 1.0)
+        return dates.mask(mask)
+
+    for source in DATE_SOURCES:
+        for dose in schedule.doses:
+            column = f"{dose.key}_{source}_date"
+            if column not in out:
+                continue
+            dates = _dates(out, column)
+            rules = [("date_before_earliest_to_tick", dates < earliest if earliest is not None else None),
+                     ("date_before_dob_to_tick", dates < dob["dob"]),
+                     ("date_after_interview_to_tick", dates > interview),
+                     ("date_after_latest_to_tick",
+                      interview.isna() & (dates > latest) if latest is not None else None)]
+            for rule, mask in rules:
+                if mask is not None:
+                    dates = to_tick(column, mask & dates.notna(), rule, dates)
+            out[column] = dates
+
+        for doses in schedule.multi_dose_series().values():
+            columns = [f"{d.key}_{source}_date" for d in doses]
+            if not any(column in out for column in columns):
+                continue
+            dates = [_dates(out, column) for column in columns]
+            flagged = [pd.Series(False, index=out.index) for _ in doses]
+            for i in range(len(doses)):
+                for j in range(i + 1, len(doses)):
+                    wrong = dates[i].notna() & dates[j].notna() & (dates[i] >= dates[j])
+                    flagged[i] |= wrong
+                    flagged[j] |= wrong
+            for column, series_dates, mask in zip(columns, dates, flagged):
+                if mask.any():
+                    out[column] = to_tick(column, mask, "series_out_of_order_to_tick", series_dates)
+    table = pd.concat(repairs, ignore_index=True) if repairs else pd.DataFrame(columns=REPAIR_COLUMNS)
+    return out, table[REPAIR_COLUMNS]
+
+
+# --------------------------------------------------------------------------------------------------
+# Crude doses (VCQI RI_COVG_01)
 
 def _evidence(children: pd.DataFrame, dose: Dose, records: str) -> pd.DataFrame:
     """Per-source 0/1 evidence of one dose (VCQI `got_crude_<d>_by_*`)."""
@@ -77,35 +305,165 @@ def _evidence(children: pd.DataFrame, dose: Dose, records: str) -> pd.DataFrame:
                          "recall": recall, "scar": scar})
 
 
+def _register_used(has_card: pd.Series, records: str) -> pd.Series:
+    """Children for whom the register counts (VCQI ``RI_RECORDS_*``; ``no_card`` = no card date/tick)."""
+    if records == "all":
+        return pd.Series(True, index=has_card.index)
+    if records == "if_no_card":
+        return ~has_card
+    return pd.Series(False, index=has_card.index)
+
+
+# --------------------------------------------------------------------------------------------------
+# Valid doses (VCQI RI_COVG_02_03DV)
+
+def _ages(children: pd.DataFrame, schedule: Schedule, dob: pd.Series, source: str) -> pd.DataFrame:
+    """Age in days at each dose's clean date on one source (VCQI ``age_at_<d>_<s>``)."""
+    return pd.DataFrame({d.key: (_dates(children, f"{d.key}_{source}_date") - dob).dt.days.astype(float)
+                         for d in schedule.doses}, index=children.index)
+
+
+def _valid_on_source(ages: pd.DataFrame, schedule: Schedule) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Valid doses on one source and the age at each valid dose (VCQI ``age_at_valid_<d>_<s>``).
+
+    Single doses: valid if age >= min age and, if set, age <= max age. Series: shift-left exactly as
+    VCQI: valid dose 1 is the first recorded dose given at >= dose 1's minimum age; valid dose k is the
+    first later recorded dose given >= dose k's minimum interval after valid dose k-1. VCQI checks
+    only intervals (not the minimum age) for doses 2 and 3, and no maximum age within a series.
+    """
+    valid = pd.DataFrame(False, index=ages.index, columns=ages.columns)
+    at = pd.DataFrame(np.nan, index=ages.index, columns=ages.columns)
+    in_series = {d.key for doses in schedule.multi_dose_series().values() for d in doses}
+    for dose in schedule.doses:
+        if dose.key in in_series:
+            continue
+        age = ages[dose.key]
+        ok = age >= dose.min_age_days
+        if dose.max_age_days is not None:
+            ok &= age <= dose.max_age_days
+        valid[dose.key] = ok
+        at[dose.key] = age.where(ok)
+    rows = np.arange(len(ages))
+    for doses in schedule.multi_dose_series().values():
+        recorded = ages[[d.key for d in doses]].to_numpy(dtype=float)
+        previous = np.full(len(ages), -1)          # recorded index of the previous valid dose
+        for k, dose in enumerate(doses):
+            which = np.full(len(ages), -1)
+            previous_age = np.where(previous >= 0, recorded[rows, np.maximum(previous, 0)], np.nan)
+            for j in reversed(range(len(doses))):  # backwards, so the first qualifying dose wins
+                with np.errstate(invalid="ignore"):
+                    if k == 0:
+                        ok = recorded[:, j] >= dose.min_age_days
+                    else:
+                        ok = ((previous >= 0) & (j > previous)
+                              & (recorded[:, j] - previous_age >= (dose.min_interval_days or 0)))
+                which = np.where(ok, j, which)
+            valid[dose.key] = which >= 0
+            at[dose.key] = np.where(which >= 0, recorded[rows, np.maximum(which, 0)], np.nan)
+            previous = which
+    return valid, at
+
+
+def _valid_doses(ages: dict[str, pd.DataFrame], schedule: Schedule, register_used: pd.Series,
+                 valid_age1_from: str) -> dict[str, pd.Series]:
+    """``<dose>_valid``, ``_valid_age1``, ``_age_days``, ``_valid_age_days`` (not yet masked)."""
+    results = {s: _valid_on_source(ages[s], schedule) for s in DATE_SOURCES}
+    (card_valid, card_at), (reg_valid, reg_at) = results["card"], results["register"]
+    new: dict[str, pd.Series] = {}
+    for dose in schedule.doses:
+        key = dose.key
+        by_card = card_valid[key]
+        by_register = reg_valid[key] & register_used
+        valid = by_card | by_register
+        valid_at = card_at[key].where(by_card, reg_at[key].where(by_register))
+        recorded = ages["card"][key].fillna(ages["register"][key].where(register_used))
+        if valid_age1_from == "recorded_dose":
+            # VCQI: valid_<d>_age1_<s> = got_valid_<d>_by_<s> & age_at_<d>_<s> <= 365, i.e. the age at
+            # the *recorded* dose d, even when shift-left took the valid dose from a later one
+            age1 = ((by_card & (ages["card"][key] <= AGE1_DAYS))
+                    | (by_register & (ages["register"][key] <= AGE1_DAYS)))
+        else:
+            age1 = valid & (valid_at <= AGE1_DAYS)
+        new[f"{key}_valid"] = valid.astype(float)
+        new[f"{key}_valid_age1"] = age1.astype(float)
+        new[f"{key}_age_days"] = recorded
+        new[f"{key}_valid_age_days"] = valid_at
+    return new
+
+
+def _by_age(ages: dict[str, pd.DataFrame], key: str, days: int, register_used: pd.Series,
+            records: str) -> pd.Series:
+    """1 if the dated dose was given at age <= days, NaN without a clean date and DOB (VCQI RI_QUAL_13).
+
+    Sources combine as VCQI RI_QUAL_04/13: card; with records sought for all, the register replaces
+    the card value when the card has none or the register says "late"; if no card, the register.
+    """
+    card = (ages["card"][key] <= days).astype(float).where(ages["card"][key].notna())
+    register = (ages["register"][key] <= days).astype(float).where(ages["register"][key].notna())
+    if records == "all":
+        return card.mask(card.isna() | (register == 0), register)
+    if records == "if_no_card":
+        return card.mask(register_used, register)
+    return card
+
+
+# --------------------------------------------------------------------------------------------------
+
 def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_sought",
            later_dose_implies_earlier: bool = True,
-           cohorts: dict[str, tuple[int, int]] | None = None) -> pd.DataFrame:
-    """Add crude doses and child-level indicators to the canonical child table.
+           cohorts: dict[str, tuple[int, int]] | None = None,
+           valid_age1_from: str = "recorded_dose") -> pd.DataFrame:
+    """Add crude and valid doses and child-level indicators to the canonical child table.
+
+    Call :func:`clean_dates` first: validity trusts the dates it is given.
 
     Parameters
     ----------
     children : DataFrame
-        Canonical child table with ``age_days`` and ``cohort`` (from ingest).
+        Canonical child table with ``age_days`` and ``cohort`` (from ingest), cleaned by
+        :func:`clean_dates` (which adds ``dob_for_valid_doses``; without it the DOB is chosen here by
+        :func:`valid_dose_dob` with default bounds).
     records : {"not_sought", "if_no_card", "all"}, default="not_sought"
-        VCQI protocol for health-facility registers (vcqi.md §2).
+        VCQI protocol for health-facility registers (vcqi.md §2), for crude and valid doses.
     later_dose_implies_earlier : bool, default=True
         Evidence of dose k of a series implies doses 1..k-1 (VCQI clean-up); the implied doses have
-        source ``implied`` so their effect on zero-dose can be counted.
+        source ``implied`` (and ``implied_penta1`` = 1) so their effect on zero-dose can be counted.
+    cohorts : dict, optional
+        Cohort name -> (min, max) age in days; a dose whose minimum age is above its cohort's lower
+        bound is NaN (not in the denominator) for children younger than that minimum age.
+    valid_age1_from : {"recorded_dose", "valid_dose"}, default="recorded_dose"
+        Age used for ``<dose>_valid_age1``: VCQI's code uses the age at the *recorded* dose d
+        (RI_COVG_02_03DV); ``"valid_dose"`` uses the age at the dose that was counted as valid dose d
+        after shift-left. They differ only when shift-left moved a dose across day 365 or the
+        recorded dose has no date.
 
     Returns
     -------
     DataFrame
-        The input columns plus, per dose, ``<dose>_crude`` (0/1, NaN when the child is younger than
-        the dose's minimum age and the minimum age is above its cohort's lower bound, as VCQI) and
-        ``<dose>_source`` (one of ``SOURCE_CODES``); and ``zero_dose``, ``ui_dtp1_not_dtp3``,
-        ``no_dtp3``, ``card_ever``, ``card_seen``, ``dropout_penta1_penta3``,
-        ``dropout_penta1_mr1``, ``dropout_mr1_mr2``.
+        The input columns plus, per dose: ``<dose>_crude`` (0/1; NaN when the child is younger than the
+        dose's minimum age and that age is above the cohort's lower bound, as VCQI), ``<dose>_source``
+        (one of ``SOURCE_CODES``), ``<dose>_valid`` (0/1, NaN where crude is NaN), ``<dose>_valid_age1``,
+        ``<dose>_age_days`` (age at the dose's own clean card date, else register date when the
+        register is used) and ``<dose>_valid_age_days`` (age at the dose counted as valid);
+        ``dob_for_valid_doses``; ``zero_dose``, ``implied_penta1`` (named after the DTP series' first
+        dose), ``ui_dtp1_not_dtp3``, ``no_dtp3``, ``card_ever``, ``card_seen``,
+        ``card_seen_with_dates``, ``timely_penta3``, ``timely_mr1``, ``fully_vaccinated_crude``,
+        ``fully_vaccinated_valid``, ``fully_vaccinated_for_age`` (with a schedule
+        ``fully_vaccinated`` list), ``dropout_penta1_penta3``, ``dropout_penta1_mr1``,
+        ``dropout_mr1_mr2``.
 
     Notes
     -----
     Crude = card date or card tick or recall (register per protocol; BCG scar), VCQI RI_COVG_01.
-    A child with no evidence stays in the denominator as unvaccinated.
+    Valid = VCQI RI_COVG_02: a clean card date (register per protocol: ``"all"`` card or register
+    valid, ``"if_no_card"`` register only for children with no card date/tick) at or after the minimum
+    age with shift-left in series (see ``_valid_on_source``); tick-only, recall-only, scar, register
+    ticks and implied doses are never valid. A child with no evidence stays in the denominator.
     """
+    if records not in RECORDS:
+        raise ValueError(f"derive: records={records!r}; expected one of {RECORDS}")
+    if valid_age1_from not in VALID_AGE1_FROM:
+        raise ValueError(f"derive: valid_age1_from={valid_age1_from!r}; expected one of {VALID_AGE1_FROM}")
     out = children.copy()
     cohorts = cohorts or {}
     cohort_min = out["cohort"].map({name: window[0] for name, window in cohorts.items()})
@@ -113,13 +471,13 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
     evidence = {dose.key: _evidence(out, dose, records) for dose in schedule.doses}
     for frame in evidence.values():
         has_card |= frame["card_date"] | frame["card_tick"]
+    register_used = _register_used(has_card, records)
 
     got: dict[str, pd.Series] = {}
     source: dict[str, pd.Series] = {}
     for dose in schedule.doses:
         frame = evidence[dose.key]
-        use_register = {"not_sought": False, "all": True}.get(records)
-        register = frame["register"] & (~has_card if use_register is None else use_register)
+        register = frame["register"] & register_used
         ordered = [("card_date", frame["card_date"]), ("card_tick", frame["card_tick"]),
                    ("register", register), ("recall", frame["recall"]), ("scar", frame["scar"])]
         label = pd.Series("none", index=out.index, dtype=object)
@@ -138,27 +496,80 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
                 got[dose.key] = got[dose.key] | later
                 later = later | got[dose.key]
 
+    if "dob_for_valid_doses" in out:
+        dob = pd.to_datetime(out["dob_for_valid_doses"], errors="coerce")
+    else:
+        dob = valid_dose_dob(out)["dob"]
+        out["dob_for_valid_doses"] = dob
+    ages = {s: _ages(out, schedule, dob, s) for s in DATE_SOURCES}
+    valid = _valid_doses(ages, schedule, register_used, valid_age1_from)
+
     new = {}
+    eligible: dict[str, pd.Series] = {}
     for dose in schedule.doses:
         # VCQI: a dose whose minimum age exceeds the cohort's lower bound counts only for children
         # old enough for it
         too_young = (out["age_days"] < dose.min_age_days) & (cohort_min < dose.min_age_days)
+        eligible[dose.key] = ~too_young
         new[f"{dose.key}_crude"] = got[dose.key].astype(float).mask(too_young)
         new[f"{dose.key}_source"] = source[dose.key]
+        for suffix in ("valid", "valid_age1", "valid_age_days"):
+            new[f"{dose.key}_{suffix}"] = valid[f"{dose.key}_{suffix}"].mask(too_young)
+        new[f"{dose.key}_age_days"] = valid[f"{dose.key}_age_days"]
     out = pd.concat([out, pd.DataFrame(new, index=out.index)], axis=1)
 
     dtp = [d.key for d in schedule.series(schedule.dtp_series) if (d.number or 0) >= 1]
     dtp1, dtp3 = out[f"{dtp[0]}_crude"], out[f"{dtp[-1]}_crude"]
     out["zero_dose"] = 1.0 - dtp1
+    # Penta1 counted only because a later Penta dose was seen: the zero-dose children the
+    # "later dose implies earlier" rule removed
+    out[f"implied_{dtp[0]}"] = (out[f"{dtp[0]}_source"] == "implied").astype(float).where(dtp1.notna())
     out["ui_dtp1_not_dtp3"] = ((dtp1 == 1) & (dtp3 == 0)).astype(float).where(dtp1.notna() & dtp3.notna())
     out["no_dtp3"] = 1.0 - dtp3
     for column in ("card_ever", "card_seen"):
         out[column] = _column(out, column)
+    # VCQI RI_QUAL_01 had_card_with_dates: >= 1 clean date on the card (dates imply the card was seen)
+    card_dates = pd.concat([_dates(out, f"{k}_card_date").notna() for k in schedule.keys], axis=1)
+    out["card_seen_with_dates"] = card_dates.any(axis=1).astype(float)
+
+    out[f"timely_{dtp[-1]}"] = _by_age(ages, dtp[-1], TIMELY_PENTA3_DAYS, register_used, records).where(dtp3.notna())
+    if "mr1" in schedule.keys:
+        out["timely_mr1"] = _by_age(ages, "mr1", TIMELY_MR1_DAYS, register_used, records).where(
+            out["mr1_crude"].notna())
+
+    if schedule.fully_vaccinated:
+        _fully_vaccinated(out, schedule)
+
     out["dropout_penta1_penta3"] = _dropout(out, dtp[0], dtp[-1])
     if {"mr1", "mr2"} <= set(schedule.keys):
         out["dropout_penta1_mr1"] = _dropout(out, dtp[0], "mr1")
         out["dropout_mr1_mr2"] = _dropout(out, "mr1", "mr2")
     return out
+
+
+def _fully_vaccinated(out: pd.DataFrame, schedule: Schedule) -> None:
+    """``fully_vaccinated_crude``/``_valid``/``_for_age`` from the schedule's ``fully_vaccinated`` list.
+
+    crude/valid: every listed dose the child is in the denominator for (``<dose>_crude`` not NaN) is
+    crude/valid. For a cohort old enough for every listed dose (12-23 months) this is VCQI RI_COVG_03
+    ``fully_vaccinated_crude``/``_valid``; younger children are not required to have doses whose
+    minimum age exceeds both their age and the cohort's lower bound (MR1 in 18w-11m before 270 days).
+    for_age: VCQI ``fully_vaccinated_for_age_crude``: every listed dose with minimum age <= age at
+    interview is crude; NaN when the age is unknown or no listed dose is due yet.
+    """
+    keys = list(schedule.fully_vaccinated)
+    crude = out[[f"{k}_crude" for k in keys]].to_numpy(dtype=float)
+    valid = out[[f"{k}_valid" for k in keys]].to_numpy(dtype=float)
+    required = ~np.isnan(crude)
+    any_required = required.any(axis=1)
+    out["fully_vaccinated_crude"] = np.where(any_required, ((crude == 1) | ~required).all(axis=1), np.nan)
+    out["fully_vaccinated_valid"] = np.where(any_required, ((valid == 1) | ~required).all(axis=1), np.nan)
+    age = pd.to_numeric(out["age_days"], errors="coerce").to_numpy(dtype=float)
+    min_ages = np.array([schedule.dose(k).min_age_days for k in keys], dtype=float)
+    with np.errstate(invalid="ignore"):
+        due = age[:, None] >= min_ages[None, :]
+    for_age = ((crude == 1) | ~due).all(axis=1)
+    out["fully_vaccinated_for_age"] = np.where(~np.isnan(age) & due.any(axis=1), for_age, np.nan)
 
 
 def _dropout(out: pd.DataFrame, first: str, second: str) -> pd.Series:
