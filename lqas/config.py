@@ -23,6 +23,17 @@ class SurveyInfo(_Section):
     period: str | None = None
 
 
+class MergeFile(_Section):
+    """A dataset joined onto the main export, e.g. a VCQI register (RIHC) or cluster metadata (CM)."""
+
+    file: Path
+    # { main column = merged column }; by default the keys the mapping profile declares for this name
+    keys: dict[str, str] | None = None
+    sheet: str | int | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
 class DataConfig(_Section):
     file: Path
     profile: str = "kobo"
@@ -30,6 +41,29 @@ class DataConfig(_Section):
     sheet: str | int | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    # datasets merged onto `file` by name (`[data.merge] clusters = "CM.dta"` or
+    # `[data.merge.register] file = "RIHC.dta"`); the profile's [merge.<name>] says how
+    merge: dict[str, MergeFile] = Field(default_factory=dict)
+
+    @field_validator("merge", mode="before")
+    @classmethod
+    def _merge_shorthand(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {name: ({"file": spec} if isinstance(spec, (str, Path)) else spec) for name, spec in value.items()}
+        return value
+
+    def ingest_options(self, root: Path) -> dict:
+        """Keyword arguments for `lqas.ingest.ingest` besides the main file and profile.
+
+        Paths are resolved against ``root`` (the project file's folder); run.py passes
+        ``**project.data.ingest_options(project.root)``.
+        """
+        def resolve(path: Path) -> Path:
+            return path if path.is_absolute() else Path(root) / path
+
+        merge = {name: {**spec.model_dump(exclude_none=True), "file": resolve(spec.file)}
+                 for name, spec in self.merge.items()}
+        return {"sheet": self.sheet, "encoding": self.encoding, "delimiter": self.delimiter, "merge": merge}
 
 
 class DesignConfig(_Section):

@@ -1,12 +1,10 @@
-"""Ingest (01PP/02DQ): export file + mapping profile -> canonical child table + exclusions log."""
+"""Ingest (01PP/02DQ): export file(s) + mapping profile -> canonical child table + exclusions log."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import tomllib
-import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,17 +12,29 @@ import numpy as np
 import pandas as pd
 
 from lqas.errors import ConfigError, InputError
+from lqas.readers import (MISSING_TOKENS, Source, dates_from_parts, key_text, parse_dates, read_source,
+                          read_table)
 from lqas.resources import resource_dir
+
+__all__ = ["EXCLUSION_COLUMNS", "REPAIR_COLUMNS", "MISSING_TOKENS", "IngestResult", "ingest", "load_profile",
+           "parse_dates", "read_source", "read_table", "validate"]
 
 EXCLUSION_COLUMNS = ["source_row", "child_id", "reason", "detail"]
 REPAIR_COLUMNS = ["source_row", "child_id", "column", "rule", "original", "new"]
-MISSING_TOKENS = ["", "n/a", "N/A", "NA", "na", "NaN", "nan", "."]
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# helper columns the mapper hands to `validate`: "_exclude:<stage>:<reason>" holds a detail text for
+# rows to exclude at that stage ("eligibility": first; "merge": after the design checks)
+_EXCLUDE = "_exclude"
 
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What ingest hands to the next stage; every input row is in `children` or `exclusions`."""
+    """What ingest hands to the next stage; every input row is in `children` or `exclusions`.
+
+    ``merges`` reports each merged file: ``{name: {"file", "rows", "children_matched",
+    "children_unmatched", "records_unmatched"}}``; ``records_unmatched`` counts records of the merged
+    file (e.g. register entries) that match no child — counted, never excluded, since they are not
+    children of the sample.
+    """
 
     children: pd.DataFrame
     exclusions: pd.DataFrame
@@ -32,68 +42,7 @@ class IngestResult:
     rows_read: int
     source: Path
     kept_columns: tuple[str, ...] = field(default=())
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def read_table(path: Path, *, sheet: str | int | None = None, encoding: str | None = None,
-               delimiter: str | None = None) -> pd.DataFrame:
-    """Read a CSV or XLSX export as text cells (codes kept verbatim, empty cells as NaN)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: data file not found")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: file is empty")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in {".xlsx", ".xlsm"}:
-            frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object)
-            frame = frame.map(_excel_cell_to_text)
-        elif suffix in {".csv", ".txt", ".tsv"}:
-            text = _decode(path, encoding)
-            sep = delimiter or _sniff_delimiter(text)
-            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
-        else:
-            raise InputError(f"{path}: unsupported file type '{suffix}' (expected .csv or .xlsx)")
-    except InputError:
-        raise
-    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, pd.errors.ParserError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: cannot read file ({message})") from None
-    if frame.empty:
-        raise InputError(f"{path}: no data rows")
-    frame.columns = [str(column).strip() for column in frame.columns]
-    return frame.mask(frame.isin(MISSING_TOKENS))
-
-
-def _excel_cell_to_text(value: object) -> object:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return np.nan
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d") if value == value.normalize() else value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _decode(path: Path, encoding: str | None) -> str:
-    raw = path.read_bytes()
-    for candidate in ([encoding] if encoding else ["utf-8-sig", "cp1252", "latin-1"]):
-        try:
-            return raw.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-        except LookupError:
-            raise InputError(f"{path}: unknown encoding '{candidate}'") from None
-    raise InputError(f"{path}: cannot decode the file as {encoding}; declare the right encoding in survey.toml")
-
-
-def _sniff_delimiter(text: str) -> str:
-    try:
-        return csv.Sniffer().sniff(text[:65536], delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
+    merges: dict[str, dict] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- profiles
@@ -112,64 +61,200 @@ def load_profile(name_or_path: str | Path) -> dict:
         raise ConfigError(f"{candidate}: not a valid TOML profile ({exc})") from None
 
 
-def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse ISO, day/month/year and Excel-serial dates; return (dates, unparseable-but-filled mask)."""
-    text = values.astype("string").str.strip()
-    parsed = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
-    todo = parsed.isna() & text.notna()
-    if todo.any():
-        parsed[todo] = pd.to_datetime(text[todo], format="%d/%m/%Y", errors="coerce")
-    todo = parsed.isna() & text.notna()
-    if todo.any():
-        serial = pd.to_numeric(text[todo], errors="coerce")
-        plausible = serial.between(1, 80000)
-        parsed[todo] = EXCEL_EPOCH + pd.to_timedelta(serial.where(plausible), unit="D")
-    return parsed, parsed.isna() & text.notna()
+def _spec_columns(spec: object) -> list[str]:
+    """Source columns one (non-list) column spec reads."""
+    if isinstance(spec, str):
+        return [spec]
+    if isinstance(spec, Mapping):
+        if "column" in spec:
+            return [spec["column"]]
+        if "join" in spec:
+            return list(spec["join"])
+        if {"d", "m", "y"} <= set(spec):
+            return [spec["d"], spec["m"], spec["y"]]
+        if "value" in spec:
+            return []
+    raise ConfigError(f"mapping profile: cannot read column spec {spec!r}; use a column name, "
+                      "{ join = [...] }, { d = ..., m = ..., y = ... } or { value = ... }")
+
+
+def _choose(spec: object, columns: pd.Index) -> object | None:
+    """The first alternative of a spec whose source columns all exist (a list means alternatives)."""
+    for alternative in (spec if isinstance(spec, list) else [spec]):
+        if all(column in columns for column in _spec_columns(alternative)):
+            return alternative
+    return None
+
+
+# --------------------------------------------------------------------------- merging
+
+
+def _merge(main: Source, profile: dict, merges: Mapping[str, object]) -> tuple[pd.DataFrame, dict, dict]:
+    """Left-join each declared dataset onto the main export by its keys; keep every main row.
+
+    Returns the merged frame (index and order of the main export), the combined value labels and a
+    report per merge. A main row without a match gets, when the profile says ``unmatched = "exclude"``,
+    a helper column ``_exclude:merge:<reason>`` holding the detail that `validate` writes to the log.
+    """
+    frame, labels, report = main.frame.copy(), dict(main.labels), {}
+    declared = profile.get("merge", {})
+    for name, given in merges.items():
+        given = {"file": given} if isinstance(given, (str, Path)) else dict(given)
+        spec = {**declared.get(name, {}), **{k: v for k, v in given.items() if v is not None}}
+        if not spec.get("keys"):
+            raise ConfigError(f"data.merge.{name}: the mapping profile declares no merge '{name}' "
+                              f"(declared: {', '.join(declared) or 'none'}); give keys = {{ main_column = "
+                              f"\"{name}_column\" }}")
+        other = read_source(spec["file"], sheet=spec.get("sheet"), encoding=spec.get("encoding"),
+                            delimiter=spec.get("delimiter"))
+        keys: dict[str, str] = dict(spec["keys"])
+        for source, columns in ((main, list(keys)), (other, list(keys.values()))):
+            missing = [column for column in columns if column not in source.frame.columns]
+            if missing:
+                raise InputError(f"{source.path}: merge '{name}' key column missing: {', '.join(missing)}")
+        left = _key_frame(frame, list(keys))
+        right_frame = other.frame
+        right = _key_frame(right_frame, list(keys.values()))
+        duplicated = right.duplicated(keep=False) & right.notna()
+        if duplicated.any():
+            rows = (np.flatnonzero(duplicated.to_numpy())[:2] + other.row_offset).tolist()
+            raise InputError(f"{other.path}: rows {rows[0]} and {rows[1]} have the same merge key "
+                             f"({_describe(right_frame.iloc[rows[0] - other.row_offset], keys.values())}); "
+                             f"each '{name}' record must be unique")
+        incoming = [column for column in right_frame.columns if column not in keys.values()]
+        renamed = {column: (f"{column}_{name}" if column in frame.columns else column) for column in incoming}
+        table = right_frame.loc[right.notna(), incoming].rename(columns=renamed)
+        table.index = right[right.notna()]
+        matched = left.isin(table.index) & left.notna()
+        added = table.reindex(left.where(matched).to_numpy())
+        added.index = frame.index
+        frame = pd.concat([frame, added], axis=1)
+        labels.update({renamed[column]: mapping for column, mapping in other.labels.items() if column in renamed})
+        if spec.get("unmatched", "keep") == "exclude":
+            reason = spec.get("reason", f"no_{name}_record")
+            detail = (f"no record in {other.path.name} for "
+                      + frame[list(keys)].apply(lambda row: _describe(row, keys), axis=1))
+            frame[f"{_EXCLUDE}:merge:{reason}"] = detail.where(~matched, np.nan)
+        elif spec.get("unmatched", "keep") != "keep":
+            raise ConfigError(f"merge '{name}': unmatched must be 'keep' or 'exclude', got {spec['unmatched']!r}")
+        report[name] = {"file": str(other.path), "rows": len(right_frame),
+                        "children_matched": int(matched.sum()), "children_unmatched": int((~matched).sum()),
+                        "records_unmatched": int((~right.isin(left.dropna()) & right.notna()).sum()
+                                                 + right.isna().sum())}
+    return frame, labels, report
+
+
+def _key_frame(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One text key per row (NaN when any key part is missing), numbers compared as numbers."""
+    parts = [key_text(frame[column]).astype("string") for column in columns]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
+    return joined.astype(object).where(joined.notna(), np.nan)
+
+
+def _describe(row: pd.Series, columns) -> str:
+    return ", ".join(f"{column}={row[column]}" for column in columns)
+
+
+# --------------------------------------------------------------------------- mapping
 
 
 class _Mapper:
-    """Applies one profile to one raw export, recording every repair."""
+    """Applies one profile to one (merged) raw export, recording every repair."""
 
-    def __init__(self, raw: pd.DataFrame, profile: dict, source: Path, doses: list[str]):
+    def __init__(self, raw: pd.DataFrame, profile: dict, source: Path, doses: list[str],
+                 labels: dict[str, dict[str, str]] | None = None, row_offset: int = 2):
         self.raw, self.profile, self.source, self.doses = raw, profile, source, doses
-        self.out = pd.DataFrame(index=raw.index)
-        self.out["source_row"] = raw.index + 2  # spreadsheet row: header is row 1
+        self.labels = labels or {}
+        self.out: dict[str, pd.Series] = {"source_row": pd.Series(raw.index + row_offset, index=raw.index)}
         self.repairs: list[dict] = []
-        self.child_ids = raw.get(profile["columns"].get("child_id", ""), pd.Series(np.nan, index=raw.index))
+        self.child_ids = pd.Series(np.nan, index=raw.index)
 
     def repair(self, mask: pd.Series, column: str, rule: str, original: pd.Series, new: object) -> None:
         for row in np.flatnonzero(mask.to_numpy()):
             index = mask.index[row]
-            self.repairs.append({"source_row": int(self.out.at[index, "source_row"]),
+            self.repairs.append({"source_row": int(self.out["source_row"].at[index]),
                                  "child_id": self.child_ids.at[index], "column": column, "rule": rule,
                                  "original": original.at[index], "new": new})
 
-    def recode(self, values: pd.Series, codes: dict, column: str) -> pd.Series:
+    def recode(self, values: pd.Series, codes: dict, column: str, source_column: str | None = None) -> pd.Series:
+        """Map codes through ``codes``; a value not listed is looked up by its value label."""
         mapping = {str(key): (np.nan if value == "" else value) for key, value in codes.items()}
-        text = values.astype("string").str.strip()
+        text = key_text(values).astype("string")  # "1.0" from a CSV of floats is code "1"
+        known = text.isin(list(mapping))
+        label_of = self.labels.get(source_column or "", {})
+        if label_of:
+            text = text.where(known, text.map(label_of).astype("string").str.strip().fillna(text))
+            known = text.isin(list(mapping))
         result = text.map(mapping).astype(object)
-        unknown = text.notna() & ~text.isin(list(mapping))
+        unknown = text.notna() & ~known
         if unknown.any():
             self.repair(unknown, column, "unknown_code_set_missing", values, "")
         return result.where(~unknown, np.nan)
 
+    def resolve(self, spec: object, canonical: str) -> tuple[pd.Series | None, str | None]:
+        """Values of a column spec (and its single source column, if any); None when absent."""
+        spec = _choose(spec, self.raw.columns)
+        if spec is None:
+            return None, None
+        if isinstance(spec, str) or "column" in spec:
+            column = spec if isinstance(spec, str) else spec["column"]
+            return self.raw[column], column
+        if "join" in spec:
+            parts = [key_text(self.raw[column]).astype("string") for column in spec["join"]]
+            joined = parts[0].str.cat(parts[1:], sep=spec.get("sep", "_")) if len(parts) > 1 else parts[0]
+            return joined.astype(object).where(joined.notna(), np.nan), None
+        if "value" in spec:
+            return pd.Series(spec["value"], index=self.raw.index, dtype=object), None
+        dates = dates_from_parts(self.raw[spec["d"]], self.raw[spec["m"]], self.raw[spec["y"]])
+        return dates.dates.dt.strftime("%Y-%m-%d").astype(object).where(dates.dates.notna(), dates.text), None
+
     def map_columns(self) -> None:
+        info = self.profile.get("profile", {})
         columns = self.profile.get("columns", {})
-        required = self.profile.get("profile", {}).get("required", [])
-        missing = [f"{name} (column '{columns.get(name, name)}')" for name in required
-                   if columns.get(name, name) not in self.raw.columns]
+        missing = [f"{name} (column {' or '.join(repr(c) for c in self._named(columns.get(name, name)))})"
+                   for name in info.get("required", [])
+                   if _choose(columns.get(name, name), self.raw.columns) is None]
         if missing:
             raise InputError(f"{self.source}: required column missing: {', '.join(missing)}")
         codes = self.profile.get("codes", {})
-        personal = set(self.profile.get("profile", {}).get("personal", []))
-        for canonical, source_column in columns.items():
-            if source_column not in self.raw.columns or source_column in personal:
+        personal = set(info.get("personal", []))
+        use_labels = set(info.get("value_labels", []))
+        order = sorted(columns, key=lambda name: name != "child_id")  # ids first, so repairs name the child
+        for canonical in order:
+            spec = _choose(columns[canonical], self.raw.columns)
+            if spec is None or set(_spec_columns(spec)) & personal:
                 continue
-            values = self.raw[source_column]
-            self.out[canonical] = self.recode(values, codes[canonical], canonical) if canonical in codes else values
-        for source_column in self.profile.get("profile", {}).get("keep", []):
-            if source_column in self.raw.columns:
+            values, source_column = self.resolve(spec, canonical)
+            if canonical in codes:
+                values = self.recode(values, codes[canonical], canonical, source_column)
+            elif canonical in use_labels and source_column in self.labels:
+                values = values.map(lambda v: self.labels[source_column].get(v, v) if isinstance(v, str) else v)
+            self.out[canonical] = values
+            if canonical == "child_id":
+                self.child_ids = values
+        for source_column in info.get("keep", []):
+            if source_column in self.raw.columns and source_column not in personal:
                 self.out[source_column] = self.raw[source_column]
+
+    @staticmethod
+    def _named(spec: object) -> list[str]:
+        alternatives = spec if isinstance(spec, list) else [spec]
+        return ["+".join(_spec_columns(alternative)) for alternative in alternatives]
+
+    def map_eligibility(self) -> None:
+        """``[[eligibility]]`` rules: rows whose answer is not in ``keep`` are excluded first."""
+        for rule in self.profile.get("eligibility", []):
+            column, keep = rule["column"], {str(value) for value in rule["keep"]}
+            if column not in self.raw.columns:
+                raise InputError(f"{self.source}: eligibility column missing: {column}")
+            text = key_text(self.raw[column])
+            label = text.map(self.labels.get(column, {}))
+            eligible = text.isin(keep) | label.isin(keep)
+            detail = f"{column} = " + text.astype("string").fillna("<empty>") + f"; eligible: {', '.join(sorted(keep))}"
+            self.out[f"{_EXCLUDE}:eligibility:{rule['reason']}"] = detail.astype(object).where(~eligible, np.nan)
+        for column in self.raw.columns:
+            if column.startswith(f"{_EXCLUDE}:"):
+                self.out[column] = self.raw[column]
 
     def map_renamed(self) -> None:
         rules = [(re.compile(rule["pattern"]), rule["replacement"]) for rule in self.profile.get("rename", [])]
@@ -179,38 +264,62 @@ class _Mapper:
                     self.out[pattern.sub(replacement, source_column)] = self.raw[source_column]
                     break
 
-    def map_card(self) -> None:
-        card = self.profile.get("card")
-        if not card:
+    def map_evidence(self, section: str, kind: str) -> None:
+        """Per-dose dated/ticked evidence: ``[card]`` -> ``<dose>_card_*``, ``[register]`` -> ``<dose>_register_*``.
+
+        A date that is filled but unusable (unparseable text; VCQI parts that are partial or make no
+        calendar date) is evidence of the dose without its timing: it becomes a tick (VCQI: card =
+        any date part or tick == 1), recorded in repairs.
+        """
+        spec = self.profile.get(section)
+        if not spec:
             return
-        tick_codes = card.get("tick_codes", {"1": 1, "2": 0})
+        tick_codes = spec.get("tick_codes", {"1": 1, "2": 0})
         for dose in self.doses:
-            date_column, tick_column = card["date"].format(dose=dose), card["tick"].format(dose=dose)
-            tick = (self.recode(self.raw[tick_column], tick_codes, f"{dose}_card_tick")
+            tick_column = spec.get("tick", "").format(dose=dose)
+            parts = {part: column.format(dose=dose) for part, column in spec.get("date_parts", {}).items()}
+            date_column = spec.get("date", "").format(dose=dose)
+            present = [c for c in [tick_column, date_column, *parts.values()] if c and c in self.raw.columns]
+            if not present and spec.get("optional", section != "card"):
+                continue
+            tick = (self.recode(self.raw[tick_column], tick_codes, f"{dose}_{kind}_tick", tick_column)
                     if tick_column in self.raw.columns else pd.Series(np.nan, index=self.raw.index))
             tick = pd.to_numeric(tick, errors="coerce")
-            if date_column in self.raw.columns:
+            dates = pd.Series(pd.NaT, index=self.raw.index, dtype="datetime64[ns]")
+            if parts and all(column in self.raw.columns for column in parts.values()):
+                assembled = dates_from_parts(self.raw[parts["d"]], self.raw[parts["m"]], self.raw[parts["y"]])
+                dates = assembled.dates
+                for mask, rule in ((assembled.partial, "partial_date_to_tick"),
+                                   (assembled.impossible, "impossible_date_to_tick")):
+                    if mask.any():
+                        self.repair(mask, f"{dose}_{kind}_date", rule, assembled.text, "tick")
+                        tick = tick.mask(mask, 1.0)
+            elif date_column in self.raw.columns:
                 dates, unparseable = parse_dates(self.raw[date_column])
                 if unparseable.any():
-                    # VCQI: a filled but unusable date is evidence of a dose without timing -> tick
-                    self.repair(unparseable, f"{dose}_card_date", "unparseable_date_to_tick",
+                    self.repair(unparseable, f"{dose}_{kind}_date", "unparseable_date_to_tick",
                                 self.raw[date_column], "tick")
                     tick = tick.mask(unparseable, 1.0)
-            else:
-                dates = pd.Series(pd.NaT, index=self.raw.index)
-            self.out[f"{dose}_card_date"] = dates
-            self.out[f"{dose}_card_tick"] = tick
+            self.out[f"{dose}_{kind}_date"] = dates
+            self.out[f"{dose}_{kind}_tick"] = tick
 
     def map_recall(self) -> None:
         recall = self.profile.get("recall")
         if not recall:
             return
         codes = recall.get("codes", {"1": 1, "2": 0})
+        if "dose" in recall:  # one recall column per dose (VCQI `<dose>_history`)
+            for dose in self.doses:
+                column = recall["dose"].format(dose=dose)
+                if column in self.raw.columns:
+                    self.out[f"{dose}_recall"] = pd.to_numeric(
+                        self.recode(self.raw[column], codes, f"{dose}_recall", column), errors="coerce")
         unknown_counts = set(recall.get("unknown_count", []))
         for antigen, spec in recall.get("antigens", {}).items():
             if spec["ever"] not in self.raw.columns:
                 continue
-            ever = pd.to_numeric(self.recode(self.raw[spec["ever"]], codes, f"recall_{antigen}"), errors="coerce")
+            ever = pd.to_numeric(self.recode(self.raw[spec["ever"]], codes, f"recall_{antigen}", spec["ever"]),
+                                 errors="coerce")
             count = pd.Series(np.nan, index=self.raw.index)
             if "count" in spec and spec["count"] in self.raw.columns:
                 count = pd.to_numeric(self.raw[spec["count"]], errors="coerce")
@@ -218,14 +327,66 @@ class _Mapper:
             count = count.where(~count.isin(unknown_counts) & count.notna(), 1.0)
             for number, dose in enumerate(spec["doses"], start=1):
                 got = np.where(ever == 1, (count >= number).astype(float), ever)
-                self.out[f"{dose}_recall"] = got
+                self.out[f"{dose}_recall"] = pd.Series(got, index=self.raw.index)
+
+    def map_dob(self) -> None:
+        """``[dob]``: several dated sources -> ``dob_<source>`` and one ``dob`` (VCQI rule by default).
+
+        ``rule = "vcqi"`` (VCQI ``dob_for_valid_dose_calculations``): if the filled parts of all
+        sources agree on one day, one month and one year (possibly from different sources) and make a
+        real date, use it; otherwise use the earliest plausible complete DOB among the sources.
+        ``rule = "first"``: the first plausible source in the order listed. A source date after the
+        interview date is implausible and dropped (recorded in repairs).
+        """
+        spec = self.profile.get("dob")
+        if not spec:
+            return
+        interview = (parse_dates(self.out["interview_date"])[0] if "interview_date" in self.out
+                     else pd.Series(pd.NaT, index=self.raw.index))
+        candidates, parts = {}, {"d": [], "m": [], "y": []}
+        for name, source in spec["sources"].items():
+            chosen = _choose(source, self.raw.columns)
+            if chosen is None:
+                continue
+            if isinstance(chosen, Mapping) and {"d", "m", "y"} <= set(chosen):
+                assembled = dates_from_parts(*(self.raw[chosen[p]] for p in "dmy"))
+                dates, text = assembled.dates, assembled.text
+                for p in "dmy":  # the parts too: the vaccination stage re-applies the VCQI rule
+                    parts[p].append(pd.to_numeric(self.raw[chosen[p]], errors="coerce"))
+                    self.out[f"dob_{name}_{p}"] = parts[p][-1]
+            else:
+                values, _ = self.resolve(chosen, f"dob_{name}")
+                dates, text = parse_dates(values)[0], values
+            late = dates > interview
+            if late.any():
+                self.repair(late, f"dob_{name}", "dob_after_interview_dropped", text, "")
+            candidates[name] = dates.mask(late)
+            self.out[f"dob_{name}"] = candidates[name]
+        if not candidates:
+            return
+        table = pd.DataFrame(candidates)
+        if spec.get("rule", "vcqi") == "first":
+            dob = table.bfill(axis=1).iloc[:, 0]
+        else:
+            dob = table.min(axis=1)
+            if parts["d"]:
+                agreed = {}
+                for p, series in parts.items():
+                    values = pd.concat(series, axis=1)
+                    agreed[p] = values.max(axis=1).where(values.nunique(axis=1) == 1)
+                single = dates_from_parts(agreed["d"], agreed["m"], agreed["y"]).dates
+                dob = single.where(single.notna() & ~(single > interview), dob)
+        self.out["dob"] = dob
 
     def result(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         self.map_columns()
+        self.map_eligibility()
         self.map_renamed()
-        self.map_card()
+        self.map_evidence("card", "card")
+        self.map_evidence("register", "register")
         self.map_recall()
-        return self.out, pd.DataFrame(self.repairs, columns=REPAIR_COLUMNS)
+        self.map_dob()
+        return pd.DataFrame(self.out, index=self.raw.index), pd.DataFrame(self.repairs, columns=REPAIR_COLUMNS)
 
 
 # --------------------------------------------------------------------------- validation
@@ -238,19 +399,36 @@ def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, detail: pd.Serie
     return rows
 
 
-def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source: Path
-             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _integer_text(values: pd.Series) -> pd.Series:
+    return key_text(values).astype(str)
+
+
+def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source: Path, *,
+             age_from: str = "dob", window: str = "exclude") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Apply the row-level rules; return (kept children, exclusions, repairs).
 
-    Rules, in order (a row is excluded for the first rule it breaks):
-    ``missing_child_id``, ``missing_design`` (no catchment or cluster), ``interview_date_invalid``,
-    ``dob_invalid`` (missing or unparseable), ``dob_after_interview``, ``age_out_of_window``
-    (age in days at interview outside every cohort), ``duplicate_child_id`` (a later submission of a
-    child already kept; the first submission in file order is kept).
+    Rules, in order (a row is excluded for the first rule it breaks): the profile's eligibility
+    rules (e.g. ``no_consent``), ``missing_child_id``, ``missing_design`` (no catchment or cluster),
+    the profile's merge rules (e.g. ``no_cluster_metadata``), ``interview_date_invalid``, then the
+    age rules, ``duplicate_child_id`` (a later submission of a child already kept; the first
+    submission in file order is kept).
+
+    Age rules with ``age_from="dob"``: ``dob_invalid`` (missing or unparseable), ``dob_after_interview``,
+    ``age_out_of_window`` (age in days at interview outside every cohort). With ``age_from="years"``
+    (only completed years known, column ``age_years``): ``age_invalid``, and ``age_out_of_window``
+    unless the whole year of age [365·y, 365·y + 364] lies inside one cohort window; ``age_days`` is
+    then NaN.
+
+    ``window="keep"`` (VCQI: the dataset holds only respondents found eligible in the field, and
+    every one stays in the denominator) keeps a child whose age falls outside every window in the
+    nearest cohort, and — when the project has a single cohort — a child without a usable age in
+    that cohort; each such child is recorded in repairs (``age_out_of_window_kept``,
+    ``age_unknown_kept``).
     """
     frame = children.copy()
     repairs: list[dict] = []
     excluded: list[pd.DataFrame] = []
+    helpers = [column for column in frame.columns if column.startswith(f"{_EXCLUDE}:")]
 
     def drop(mask: pd.Series, reason: str, detail: pd.Series | str) -> None:
         nonlocal frame
@@ -259,28 +437,75 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
             excluded.append(_exclude(frame, mask, reason, detail))
             frame = frame.loc[~mask]
 
+    def drop_declared(stage: str) -> None:
+        for column in helpers:
+            if column.split(":")[1] == stage:
+                drop(frame[column].notna(), column.split(":", 2)[2], frame[column])
+
+    drop_declared("eligibility")
     drop(frame["child_id"].isna(), "missing_child_id", "no child identifier")
     design_missing = frame["catchment"].isna() | frame["cluster"].isna()
     drop(design_missing, "missing_design", "catchment or cluster is empty")
+    drop_declared("merge")
 
     interview, bad_interview = parse_dates(frame["interview_date"])
     drop(interview.isna(), "interview_date_invalid",
          "interview date: " + frame["interview_date"].astype("string").fillna("<empty>"))
     frame["interview_date"] = interview.reindex(frame.index)
 
-    dob, _ = parse_dates(frame["dob"])
-    drop(dob.isna(), "dob_invalid", "date of birth: " + frame["dob"].astype("string").fillna("<empty>"))
-    frame["dob"] = dob.reindex(frame.index)
-    age = (frame["interview_date"] - frame["dob"]).dt.days
-    drop(age < 0, "dob_after_interview", "age " + age.astype("string") + " days")
-    age = age.reindex(frame.index)
-
-    cohort = pd.Series(pd.NA, index=frame.index, dtype="object")
-    for name, (low, high) in cohorts.items():
-        cohort = cohort.mask(cohort.isna() & age.between(low, high), name)
     windows = ", ".join(f"{name} {low}-{high}" for name, (low, high) in cohorts.items())
-    drop(cohort.isna(), "age_out_of_window", "age " + age.astype("string") + f" days; cohorts: {windows}")
-    frame["age_days"] = age.reindex(frame.index).astype(int)
+
+    def note(mask: pd.Series, column: str, rule: str, original: pd.Series, new: pd.Series | str) -> None:
+        for index in frame.index[mask.reindex(frame.index, fill_value=False)]:
+            repairs.append({"source_row": int(frame.at[index, "source_row"]), "child_id": frame.at[index, "child_id"],
+                            "column": column, "rule": rule, "original": original.at[index],
+                            "new": new.at[index] if isinstance(new, pd.Series) else new})
+
+    def assign(low: pd.Series, high: pd.Series, shown: pd.Series, unit: str) -> pd.Series:
+        """The cohort whose window holds [low, high]; with window = "keep", the nearest one."""
+        cohort = pd.Series(pd.NA, index=low.index, dtype="object")
+        for name, (start, stop) in cohorts.items():
+            cohort = cohort.mask(cohort.isna() & (low >= start) & (high <= stop), name)
+        outside = cohort.isna() & low.notna()
+        if window == "keep" and outside.any():
+            gaps = pd.DataFrame({name: np.maximum(start - low, high - stop) for name, (start, stop) in cohorts.items()})
+            nearest = gaps.loc[outside].idxmin(axis=1)
+            note(outside, "cohort", "age_out_of_window_kept", shown + f" {unit}; cohorts: {windows}", nearest)
+            cohort = cohort.mask(outside, nearest)
+        if window == "keep" and len(cohorts) == 1:
+            unknown = low.isna()
+            note(unknown, "cohort", "age_unknown_kept", shown.fillna("<unknown>"), next(iter(cohorts)))
+            cohort = cohort.mask(unknown, next(iter(cohorts)))
+        drop(cohort.isna() & low.notna(), "age_out_of_window", shown + f" {unit}; cohorts: {windows}")
+        return cohort
+
+    if window not in {"exclude", "keep"}:
+        raise ConfigError(f"mapping profile: [age] window must be 'exclude' or 'keep', got {window!r}")
+    kept_unknown = window == "keep" and len(cohorts) == 1  # VCQI: a respondent without an age still counts
+    if age_from == "years":
+        years = pd.to_numeric(frame["age_years"], errors="coerce")
+        invalid = (years < 0) | (years != years.round()) | (years.isna() & ~kept_unknown)
+        drop(invalid, "age_invalid", "age in years: " + frame["age_years"].astype("string").fillna("<empty>"))
+        years = years.reindex(frame.index)
+        cohort = assign(365 * years, 365 * years + 364, "age " + years.astype("Int64").astype("string"),
+                        "completed years")
+        frame["age_years"] = years.reindex(frame.index)
+        frame["age_days"] = np.nan
+        if "dob" in frame:
+            frame["dob"] = parse_dates(frame["dob"])[0]
+    elif age_from == "dob":
+        dob, _ = parse_dates(frame["dob"])
+        drop(dob.isna() & ~kept_unknown, "dob_invalid",
+             "date of birth: " + frame["dob"].astype("string").fillna("<empty>"))
+        frame["dob"] = dob.reindex(frame.index)
+        age = (frame["interview_date"] - frame["dob"]).dt.days
+        drop(age < 0, "dob_after_interview", "age " + age.astype("string") + " days")
+        age = age.reindex(frame.index)
+        cohort = assign(age, age, "age " + age.astype("Int64").astype("string"), "days")
+        age = age.reindex(frame.index)
+        frame["age_days"] = age if age.isna().any() else age.astype(int)
+    else:
+        raise ConfigError(f"mapping profile: [age] from must be 'dob' or 'years', got {age_from!r}")
     frame["cohort"] = cohort.reindex(frame.index)
 
     duplicated = frame["child_id"].duplicated(keep="first")
@@ -296,17 +521,29 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
         frame["sex"] = frame["sex"].fillna("unknown")
     for column in ("catchment", "cluster", "district"):
         if column in frame:
-            frame[column] = frame[column].astype(str)
+            frame[column] = _integer_text(frame[column])
 
     exclusions = (pd.concat(excluded, ignore_index=True) if excluded
                   else pd.DataFrame(columns=EXCLUSION_COLUMNS))
+    frame = frame.drop(columns=helpers)
     return frame.reset_index(drop=True), exclusions[EXCLUSION_COLUMNS], pd.DataFrame(repairs, columns=REPAIR_COLUMNS)
 
 
 def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[int, int]],
            doses: list[str], sheet: str | int | None = None, encoding: str | None = None,
-           delimiter: str | None = None) -> IngestResult:
-    """Read an export, map it with a profile, validate rows; nothing is lost silently.
+           delimiter: str | None = None, merge: Mapping[str, object] | None = None) -> IngestResult:
+    """Read an export (and the datasets merged onto it), map it with a profile, validate rows.
+
+    Nothing is lost silently: every row of the main export ends up in ``children`` or in
+    ``exclusions``; records of a merged file that match no child are counted in ``merges``.
+
+    Parameters
+    ----------
+    merge : mapping of name to path or to ``{"file", "keys", "sheet", "encoding", "delimiter"}``, optional
+        Datasets joined onto the main export before mapping, e.g. ``{"register": "RIHC.dta",
+        "clusters": "CM.dta"}``. Keys and the rule for unmatched children come from the profile's
+        ``[merge.<name>]``; ``keys`` given here override them. ``DataConfig.ingest_options`` builds
+        this argument (and ``sheet``/``encoding``/``delimiter``) from ``survey.toml``.
 
     Returns
     -------
@@ -318,11 +555,15 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
     """
     path = Path(path)
     profile = load_profile(profile) if isinstance(profile, (str, Path)) else profile
-    raw = read_table(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
-    mapped, repairs = _Mapper(raw, profile, path, doses).result()
-    children, exclusions, validation_repairs = validate(mapped, cohorts, path)
+    main = read_source(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
+    raw, labels, merges = _merge(main, profile, merge or {})
+    mapped, repairs = _Mapper(raw, profile, path, doses, labels, main.row_offset).result()
+    age = profile.get("age", {})
+    children, exclusions, validation_repairs = validate(mapped, cohorts, path, age_from=age.get("from", "dob"),
+                                                        window=age.get("window", "exclude"))
     repairs = pd.concat([frame for frame in (repairs, validation_repairs) if not frame.empty]
                         or [repairs], ignore_index=True)
     if len(children) + len(exclusions) != len(raw):  # an internal invariant, not a user error
         raise RuntimeError(f"{path}: rows do not reconcile ({len(raw)} read)")
-    return IngestResult(children, exclusions, repairs, len(raw), path, tuple(profile.get("profile", {}).get("keep", [])))
+    return IngestResult(children, exclusions, repairs, len(raw), path,
+                        tuple(profile.get("profile", {}).get("keep", [])), merges)

@@ -409,6 +409,15 @@ def _by_age(ages: dict[str, pd.DataFrame], key: str, days: int, register_used: p
 
 # --------------------------------------------------------------------------------------------------
 
+def _collected(children: pd.DataFrame, dose: Dose) -> bool:
+    """Whether the data hold any evidence column for this dose."""
+    columns = [f"{dose.key}_{kind}" for kind in ("card_date", "card_tick", "recall", "register_date",
+                                                   "register_tick")]
+    if dose.key == "bcg":
+        columns.append("bcg_scar")
+    return any(column in children for column in columns)
+
+
 def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_sought",
            later_dose_implies_earlier: bool = True,
            cohorts: dict[str, tuple[int, int]] | None = None,
@@ -510,6 +519,9 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
         # VCQI: a dose whose minimum age exceeds the cohort's lower bound counts only for children
         # old enough for it
         too_young = (out["age_days"] < dose.min_age_days) & (cohort_min < dose.min_age_days)
+        # a survey that collected no evidence at all for a dose (e.g. a BeSD-only survey) says
+        # nothing about it: not "unvaccinated"
+        too_young |= not _collected(out, dose)
         eligible[dose.key] = ~too_young
         new[f"{dose.key}_crude"] = got[dose.key].astype(float).mask(too_young)
         new[f"{dose.key}_source"] = source[dose.key]

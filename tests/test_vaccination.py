@@ -400,3 +400,10 @@ def test_schedule_fully_vaccinated_list_must_name_doses(tmp_path):
 def test_derive_rejects_an_unknown_records_protocol(schedule):
     with pytest.raises(ValueError, match="records='some'; expected one of"):
         derive(table(schedule, dated_child()), schedule, records="some")
+
+
+def test_dose_without_any_evidence_column_is_not_in_the_denominator(schedule):
+    # a BeSD-only survey collected no dose evidence: zero-dose is unknown, not 100 %
+    frame = pd.DataFrame([{"child_id": "c", "age_days": 400, "cohort": "12-23m"}])
+    out = derive(frame, schedule, cohorts=COHORTS)
+    assert np.isnan(out.loc[0, "penta1_crude"]) and np.isnan(out.loc[0, "zero_dose"])

@@ -1,0 +1,208 @@
+"""Readers for ingest (01PP): CSV, XLSX, Stata .dta and SPSS .sav exports as text cells, plus dates."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lqas.errors import InputError
+
+MISSING_TOKENS = ["", "n/a", "N/A", "NA", "na", "NaN", "nan", "."]
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+STAT_SUFFIXES = {".dta", ".sav", ".zsav"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One export read as text cells, with what the file says about its codes.
+
+    ``labels`` maps a column to ``{code text: value label}`` (Stata/SPSS value labels; empty for
+    CSV/XLSX). ``row_offset`` turns a 0-based row index into the row number a user sees: 2 in a
+    spreadsheet (row 1 is the header), 1 in Stata/SPSS (observation number).
+    """
+
+    frame: pd.DataFrame
+    path: Path
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    row_offset: int = 2
+
+
+def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: str | None = None,
+                delimiter: str | None = None) -> Source:
+    """Read a CSV, XLSX, Stata ``.dta`` or SPSS ``.sav`` export as text cells (empty cells as NaN).
+
+    Codes are kept verbatim as text (``1``, not ``1.0``, for whole numbers stored as floats) so a
+    mapping profile can recode them; Stata/SPSS value labels are returned alongside.
+
+    Raises
+    ------
+    InputError
+        One line naming the file: missing, empty, unreadable, unsupported type or no data rows.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: data file not found")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
+    suffix = path.suffix.lower()
+    labels: dict[str, dict[str, str]] = {}
+    row_offset = 2
+    try:
+        if suffix in {".xlsx", ".xlsm"}:
+            frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object)
+            frame = frame.map(cell_text)
+        elif suffix in {".csv", ".txt", ".tsv"}:
+            text = _decode(path, encoding)
+            sep = delimiter or _sniff_delimiter(text)
+            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+        elif suffix in STAT_SUFFIXES:
+            frame, labels = _read_stat(path, suffix, encoding)
+            row_offset = 1
+        else:
+            raise InputError(f"{path}: unsupported file type '{suffix}' (expected .csv, .xlsx, .dta or .sav)")
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pandas/pyreadstat raise many types; re-raised as one typed error
+        if not isinstance(exc, (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile,
+                                pd.errors.ParserError)) and type(exc).__module__.split(".")[0] != "pyreadstat":
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: cannot read file ({message})") from None
+    if frame.empty:
+        raise InputError(f"{path}: no data rows")
+    frame.columns = [str(column).strip() for column in frame.columns]
+    frame = frame.mask(frame.isin(MISSING_TOKENS))
+    return Source(frame, path, labels, row_offset)
+
+
+def read_table(path: Path, *, sheet: str | int | None = None, encoding: str | None = None,
+               delimiter: str | None = None) -> pd.DataFrame:
+    """Read an export as text cells; value labels (``.dta``/``.sav``) are in ``frame.attrs["value_labels"]``."""
+    source = read_source(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
+    source.frame.attrs["value_labels"] = source.labels
+    return source.frame
+
+
+def _read_stat(path: Path, suffix: str, encoding: str | None) -> tuple[pd.DataFrame, dict]:
+    import pyreadstat  # imported here: only Stata/SPSS users pay for it
+
+    reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_sav
+    options = {"encoding": encoding} if encoding else {}
+    frame, meta = reader(str(path), **options)
+    labels = {column: {cell_text(code): str(label).strip() for code, label in mapping.items()}
+              for column, mapping in meta.variable_value_labels.items()}
+    return pd.DataFrame({column: column_text(frame[column]) for column in frame.columns}), labels
+
+
+def column_text(values: pd.Series) -> pd.Series:
+    """A typed column as text cells: whole numbers without ``.0``, dates as ISO, missing as NaN."""
+    if pd.api.types.is_float_dtype(values):
+        finite = values.dropna()
+        if finite.empty or (np.isfinite(finite) & (finite == np.round(finite))).all():
+            return values.astype("Int64").astype("string").astype(object).where(values.notna(), np.nan)
+    if pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return values.astype("Int64").astype("string").astype(object).where(values.notna(), np.nan)
+    return values.map(cell_text).astype(object)
+
+
+def cell_text(value: object) -> object:
+    """One cell as text (codes kept verbatim); missing values as NaN."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        value = pd.Timestamp(value)
+        return value.strftime("%Y-%m-%d") if value == value.normalize() else value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value).strip()
+
+
+def key_text(values: pd.Series) -> pd.Series:
+    """Identifiers compared as text: stripped, and ``9.0`` read as ``9`` (Stata floats vs CSV text)."""
+    text = values.astype("string").str.strip()
+    return text.str.replace(r"^(-?\d+)\.0*$", r"\1", regex=True).astype(object).where(text.notna(), np.nan)
+
+
+def _decode(path: Path, encoding: str | None) -> str:
+    raw = path.read_bytes()
+    for candidate in ([encoding] if encoding else ["utf-8-sig", "cp1252", "latin-1"]):
+        try:
+            return raw.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        except LookupError:
+            raise InputError(f"{path}: unknown encoding '{candidate}'") from None
+    raise InputError(f"{path}: cannot decode the file as {encoding}; declare the right encoding in survey.toml")
+
+
+def _sniff_delimiter(text: str) -> str:
+    try:
+        return csv.Sniffer().sniff(text[:65536], delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse ISO, day/month/year and Excel-serial dates; return (dates, unparseable-but-filled mask)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values, pd.Series(False, index=values.index)
+    text = values.astype("string").str.strip()
+    parsed = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    todo = parsed.isna() & text.notna()
+    if todo.any():
+        parsed[todo] = pd.to_datetime(text[todo], format="%d/%m/%Y", errors="coerce")
+    todo = parsed.isna() & text.notna()
+    if todo.any():
+        serial = pd.to_numeric(text[todo], errors="coerce")
+        plausible = serial.between(1, 80000)
+        parsed[todo] = EXCEL_EPOCH + pd.to_timedelta(serial.where(plausible), unit="D")
+    return parsed, parsed.isna() & text.notna()
+
+
+@dataclass(frozen=True)
+class PartDates:
+    """A date assembled from day/month/year columns (VCQI ``_d``/``_m``/``_y``)."""
+
+    dates: pd.Series      # datetime64; NaT unless all three parts make a real calendar date
+    text: pd.Series       # "YYYY-MM-DD", "?" for a missing part; NaN when no part is filled
+    partial: pd.Series    # some but not all parts filled
+    impossible: pd.Series  # all parts filled but no such date (31 Feb, month 13, 99 = don't know)
+
+
+def dates_from_parts(day: pd.Series, month: pd.Series, year: pd.Series) -> PartDates:
+    """Assemble dates from part columns; partial and impossible dates are flagged, not guessed."""
+    parts = {name: pd.to_numeric(values, errors="coerce") for name, values in
+             (("day", day), ("month", month), ("year", year))}
+    filled = pd.DataFrame({name: values.astype("string").str.strip().notna() for name, values in
+                           (("day", day), ("month", month), ("year", year))})
+    count = filled.sum(axis=1)
+    numbers = pd.DataFrame(parts)
+    whole = numbers.notna().all(axis=1) & (numbers.fillna(0) == numbers.fillna(0).round()).all(axis=1)
+    in_range = (whole & numbers["year"].between(1000, 9999) & numbers["month"].between(1, 12)
+                & numbers["day"].between(1, 31))
+    candidate = numbers.copy()
+    candidate.loc[~in_range] = np.nan
+    dates = pd.to_datetime(candidate, errors="coerce")
+
+    def show(name: str, width: int) -> pd.Series:
+        raw = (day, month, year)[("day", "month", "year").index(name)]
+        value = parts[name]
+        text = value.map(lambda v: f"{int(v):0{width}d}" if pd.notna(v) and float(v).is_integer() else None)
+        return text.fillna(raw.astype("string").str.strip()).fillna("?").astype(str)
+
+    text = (show("year", 4) + "-" + show("month", 2) + "-" + show("day", 2)).where(count > 0, np.nan)
+    return PartDates(dates, text.astype(object), (count > 0) & (count < 3), (count == 3) & dates.isna())
