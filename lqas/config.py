@@ -88,6 +88,10 @@ class VaccinationConfig(_Section):
     later_dose_implies_earlier: bool = True
 
 
+class BesdConfig(_Section):
+    coding: str = "besd-ti"
+
+
 class TargetConfig(_Section):
     indicator: str
     good: float = Field(ge=0, le=1)
@@ -114,6 +118,7 @@ class Project(_Section):
     design: DesignConfig = DesignConfig()
     cohorts: dict[str, tuple[int, int]] = Field(default_factory=lambda: dict(DEFAULT_COHORTS))
     vaccination: VaccinationConfig = VaccinationConfig()
+    besd: BesdConfig = BesdConfig()
     lqas: LqasConfig = LqasConfig()
     report: ReportConfig = ReportConfig()
     # display labels for codes, e.g. [labels.catchment] bougouni_est = "Bougouni Est"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 
+from lqas.besd import load_besd_registry
 from lqas.resources import data_path
 from lqas.vaccination import Schedule
 
@@ -39,4 +40,30 @@ def load_registry(schedule: Schedule) -> dict[str, Indicator]:
                 id=key, label_en=template["label_en"].format(label=dose.label),
                 label_fr=template["label_fr"].format(label=dose.label), direction=template["direction"],
                 denominator=template["denominator"], definition=template["definition"], spec=template["spec"])
+    registry.update(besd_indicators())
     return registry
+
+
+def besd_indicators() -> dict[str, Indicator]:
+    """BeSD indicators (core items, multi-select options, gender barrier) from ``besd.toml``."""
+    besd = load_besd_registry()
+    denominator = "all eligible respondents (BeSD-TI weighted ALL)"
+    out: dict[str, Indicator] = {}
+    for item, spec in besd["items"].items():
+        out[spec["indicator"]] = Indicator(
+            id=spec["indicator"], label_en=spec["label_en"], label_fr=spec["label_fr"], direction="higher",
+            denominator=denominator, definition=f"{item} in favourable codes {spec['favourable']}",
+            spec=spec["spec"])
+    for stem, multi in besd["multiselect"].items():
+        for option in multi["options"]:
+            key = f"{multi['indicator_prefix']}{option['key']}"
+            out[key] = Indicator(
+                id=key, label_en=option["label_en"], label_fr=option["label_fr"], direction="lower",
+                denominator=denominator, definition=f"option '{option['key']}' of {stem} selected",
+                spec=multi["spec"])
+        if "gender_indicator" in multi:
+            out[multi["gender_indicator"]] = Indicator(
+                id=multi["gender_indicator"], label_en=multi["gender_label_en"], label_fr=multi["gender_label_fr"],
+                direction="lower", denominator=denominator,
+                definition=f"any of {', '.join(multi['gender_related'])} selected in {stem}", spec=multi["spec"])
+    return out

@@ -1,0 +1,181 @@
+"""Command-line interface: a thin shell over the library; LqasError -> one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lqas import __version__
+from lqas.errors import LqasError
+from lqas.resources import resource_dir
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="LQAS classification, coverage estimation and reports for vaccination surveys.")
+console = Console(stderr=True)
+
+OutDir = Annotated[Path, typer.Option("--out", help="Output folder of the run.")]
+Lang = Annotated[Optional[str], typer.Option("--lang", help="Report language: en or fr.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lqas {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Show the version and exit.")] = False) -> None:
+    """lqas command line."""
+
+
+def _check_lang(lang: str | None) -> str | None:
+    if lang not in (None, "en", "fr"):
+        raise LqasError(f"--lang: expected 'en' or 'fr'; got {lang!r}")
+    return lang
+
+
+def _run(project_file: Path, out: Path, lang: str | None) -> None:
+    from lqas.config import load_project
+    from lqas.run import run_project
+
+    project = load_project(project_file)
+    with console.status("running") as status:
+        paths = run_project(project, out, lang=_check_lang(lang), progress=lambda m: status.update(m))
+    console.print(f"[green]wrote[/green] {out}: " + ", ".join(sorted(p.name for p in paths.values())))
+
+
+@app.command()
+def demo(out: OutDir = Path("lqas-demo"), lang: Lang = None) -> None:
+    """Run the whole flow on the synthetic Mali example survey."""
+    _run(resource_dir("examples") / "mali_baseline" / "survey.toml", out, lang)
+
+
+@app.command()
+def run(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")],
+        out: OutDir = Path("lqas-run"), lang: Lang = None) -> None:
+    """Run a project: ingest, derive, classify, estimate and write the report."""
+    _run(project, out, lang)
+
+
+@app.command()
+def validate(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")]) -> None:
+    """Read and check the data: rows read, kept, excluded by reason, fields repaired."""
+    from lqas.config import load_project
+    from lqas.run import derive_project
+
+    derived = derive_project(load_project(project))
+    ingested = derived.ingest
+    table = Table(title=str(ingested.source))
+    table.add_column("")
+    table.add_column("rows", justify="right")
+    table.add_row("read", str(ingested.rows_read))
+    table.add_row("kept", str(len(ingested.children)))
+    for reason, count in ingested.exclusions.groupby("reason").size().items():
+        table.add_row(f"excluded: {reason}", str(count))
+    for rule, count in ingested.repairs.groupby("rule").size().items():
+        table.add_row(f"repaired: {rule}", str(count))
+    Console().print(table)
+
+
+@app.command()
+def derive(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")],
+           out: Annotated[Path, typer.Option("--out", help="CSV file for the child-level table.")] = Path("derived.csv")
+           ) -> None:
+    """Write the child-level table with every derived indicator."""
+    from lqas.config import load_project
+    from lqas.run import derive_project, write_derived
+
+    derived = derive_project(load_project(project))
+    write_derived(derived, out)
+    console.print(f"[green]wrote[/green] {out} ({len(derived.table)} children)")
+
+
+@app.command()
+def rules(n: Annotated[int, typer.Option(help="Sample size of the lot.")],
+          upper: Annotated[float, typer.Option(help="Upper threshold (target), 0-1.")],
+          lower: Annotated[float, typer.Option(help="Lower threshold, 0-1.")],
+          alpha: Annotated[float, typer.Option(help="Limit on alpha = P(fail | upper).")] = 0.10,
+          beta: Annotated[float, typer.Option(help="Limit on beta = P(pass | lower).")] = 0.10,
+          lot_size: Annotated[Optional[int], typer.Option(help="Lot size for the hypergeometric rule.")] = None,
+          oc_png: Annotated[Optional[Path], typer.Option(help="Write the OC curve to this PNG file.")] = None,
+          lang: Annotated[str, typer.Option(help="Language of the OC chart: en or fr.")] = "en",
+          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Decision rule d for a sample of n: the lot passes iff successes >= d."""
+    from lqas.rules import decision_rule, plot_oc
+
+    rule = decision_rule(n, upper, lower, alpha, beta, lot_size=lot_size)
+    if oc_png is not None:
+        plot_oc(rule, lang=lang).savefig(oc_png, dpi=150)
+    record = {"n": rule.n, "d": rule.d, "alpha": rule.alpha, "beta": rule.beta,
+              "distribution": rule.distribution, "limits_met": rule.limits_met}
+    if as_json:
+        typer.echo(json.dumps(record))
+    else:
+        typer.echo(f"n={rule.n}: pass iff successes >= {rule.d}; alpha={rule.alpha:.4f} beta={rule.beta:.4f} "
+                   f"({rule.distribution}{'' if rule.limits_met else '; limits NOT met: minimum alpha+beta'})")
+
+
+@app.command()
+def design(upper: Annotated[float, typer.Option(help="Upper threshold (target), 0-1.")],
+           lower: Annotated[float, typer.Option(help="Lower threshold, 0-1.")],
+           alpha: Annotated[float, typer.Option(help="Limit on alpha = P(fail | upper).")] = 0.10,
+           beta: Annotated[float, typer.Option(help="Limit on beta = P(pass | lower).")] = 0.10,
+           lot_size: Annotated[Optional[int], typer.Option(help="Lot size (hypergeometric).")] = None,
+           icc: Annotated[Optional[float], typer.Option(help="Intra-cluster correlation (cluster design).")] = None,
+           cluster_size: Annotated[Optional[int], typer.Option(help="Children per cluster.")] = None,
+           method: Annotated[str, typer.Option(help="Cluster method: ess or beta-binomial.")] = "ess",
+           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Smallest sample size n and its decision rule d meeting both error limits."""
+    from lqas.rules import sample_size
+
+    result = sample_size(upper, lower, alpha, beta, lot_size=lot_size, icc=icc, cluster_size=cluster_size,
+                         method=method)
+    record = result.as_dict()
+    if as_json:
+        typer.echo(json.dumps(record))
+    else:
+        typer.echo(" ".join(f"{key}={value:.4f}" if isinstance(value, float) else f"{key}={value}"
+                            for key, value in record.items()))
+
+
+@app.command()
+def table(n_min: Annotated[int, typer.Option(help="Smallest sample size.")] = 12,
+          n_max: Annotated[int, typer.Option(help="Largest sample size.")] = 30,
+          gap: Annotated[float, typer.Option(help="Lower threshold = target - gap.")] = 0.30,
+          as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (long form with alpha and beta).")] = False
+          ) -> None:
+    """The classic LQAS decision-rule table (rows n, columns coverage target)."""
+    from lqas.rules import decision_table
+
+    if as_csv:
+        typer.echo(decision_table(range(n_min, n_max + 1), gap=gap, long=True).to_csv(index=False), nl=False)
+        return
+    wide = decision_table(range(n_min, n_max + 1), gap=gap)
+    wide.columns = [f"{target:.0%}" for target in wide.columns]
+    typer.echo(wide.astype(object).where(wide.notna(), "N/A").to_string())
+
+
+def main() -> None:
+    """Console entry point."""
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        app()
+    except LqasError as exc:
+        if debug:
+            raise
+        message = " ".join(str(exc).split())
+        print(f"lqas: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
