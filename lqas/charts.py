@@ -25,7 +25,7 @@ def sex_gap_chart(estimates: pd.DataFrame, indicators: list[str], cohorts: list[
     rows = estimates[(estimates["sex"].isin(["F", "M"])) & (estimates["catchment"] != "all")]
     catchments = [c for c in catchment_labels if c in set(rows["catchment"])]
     with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(len(cohorts), len(indicators), figsize=(7.2, 2.3 * len(cohorts) + 0.6),
+        figure, axes = plt.subplots(len(cohorts), len(indicators), figsize=(7.2, 2.2 * len(cohorts) + 0.7),
                                     sharey=True, squeeze=False)
         for i, cohort in enumerate(cohorts):
             for j, indicator in enumerate(indicators):
@@ -38,12 +38,12 @@ def sex_gap_chart(estimates: pd.DataFrame, indicators: list[str], cohorts: list[
                                 xerr=[100 * (part["estimate"] - part["ci_low"]), 100 * (part["ci_high"] - part["estimate"])],
                                 fmt=style["marker"], color=style["color"], ms=4, capsize=2, lw=1, label=name)
                 ax.set_yticks(range(len(catchments)), [catchment_labels[c] for c in catchments])
-                ax.invert_yaxis()
                 ax.set_xlim(0, 100)
                 ax.grid(axis="x", color="#dddddd", lw=0.5)
-                ax.set_title(f"{labels[indicator]} — {cohort_labels.get(cohort, cohort)}", fontsize=8)
+                ax.set_title(f"{labels[indicator]}\n{cohort_labels.get(cohort, cohort)}", fontsize=8)
                 if i == len(cohorts) - 1:
                     ax.set_xlabel(text["percent_axis"])
+        axes[0][0].invert_yaxis()  # shared y axis: first catchment on top
         handles, names = axes[0][0].get_legend_handles_labels()
         figure.legend(handles, names, loc="lower center", ncol=2, frameon=False)
         figure.tight_layout(rect=(0, 0.05, 1, 1))

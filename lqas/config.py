@@ -21,6 +21,7 @@ class SurveyInfo(_Section):
     name: str = "Survey"
     country: str | None = None
     period: str | None = None
+    synthetic: bool = False  # says so on the report's title page
 
 
 class MergeFile(_Section):
@@ -108,7 +109,8 @@ class LqasConfig(_Section):
 
 class ReportConfig(_Section):
     language: Literal["en", "fr"] = "fr"
-    title: str | None = None
+    # report title by language, e.g. [report.title] fr = "..." en = "..." (default: survey.name)
+    title: dict[str, str] = Field(default_factory=dict)
     small_cell_n: int = Field(25, ge=0)
 
 

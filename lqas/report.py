@@ -46,10 +46,10 @@ def environment(lang: str, template_dir: Path | None = None) -> SandboxedEnviron
                                trim_blocks=True, lstrip_blocks=True)
     env.install_gettext_translations(translations(lang), newstyle=True)
     locale = LOCALES[lang]
+    percent_sign = "\u00a0%" if lang == "fr" else "%"  # French: 12,3 % with a no-break space
     env.filters["pct"] = lambda value, digits=1: (
         "–" if value is None or pd.isna(value)
-        else format_percent(value, format="#,##0." + "0" * digits + " %" if lang == "fr" else "#,##0." + "0" * digits + "%",
-                            locale=locale))
+        else format_percent(value, format="#,##0." + "0" * digits + percent_sign, locale=locale))
     env.filters["num"] = lambda value, digits=0: (
         "–" if value is None or pd.isna(value)
         else format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=locale))
@@ -94,6 +94,20 @@ def sex_table(estimates: pd.DataFrame, indicator: str, cohorts: list[str], catch
     return rows
 
 
+def lqas_matrix(classification: pd.DataFrame, labels: dict) -> dict:
+    """Lots (catchment x cohort) by indicators: one cell per classified lot, for the report matrix."""
+    indicators = list(dict.fromkeys(classification["indicator"]))
+    cells = {(row["catchment"], row["cohort"], row["indicator"]): row
+             for row in classification.to_dict("records")}
+    rows = []
+    for catchment in labels["catchment"]:
+        for cohort in labels["cohort"]:
+            lot = [cells.get((catchment, cohort, indicator)) for indicator in indicators]
+            if any(lot):
+                rows.append({"catchment": catchment, "cohort": cohort, "cells": lot})
+    return {"indicators": indicators, "rows": rows}
+
+
 def build_context(*, survey: dict, lang: str, version: str, sample: dict, estimates: pd.DataFrame,
                   classification: pd.DataFrame, labels: dict, charts: dict, methods: dict,
                   small_cell_n: int, today: date | None = None) -> dict:
@@ -102,7 +116,8 @@ def build_context(*, survey: dict, lang: str, version: str, sample: dict, estima
     Keys: ``survey`` (name, country, period), ``lang``, ``version``, ``generated`` (date),
     ``sample`` (rows_read, kept, excluded, exclusions_by_reason, lots), ``labels`` (indicator,
     catchment, district, cohort labels), ``sex_tables`` (indicator -> rows from ``sex_table``),
-    ``classification`` (records of classification.csv), ``charts`` (name -> inline SVG),
+    ``classification`` (records of classification.csv), ``lqas_matrix`` (indicators, and rows of
+    lots with one classification record or None per indicator), ``charts`` (name -> inline SVG),
     ``methods`` (design and rule settings), ``small_cell_n``.
     """
     cohorts = list(labels["cohort"])
@@ -117,6 +132,7 @@ def build_context(*, survey: dict, lang: str, version: str, sample: dict, estima
         "sex_tables": {indicator: sex_table(estimates, indicator, cohorts, catchments, small_cell_n)
                        for indicator in ("zero_dose", "ui_dtp1_not_dtp3")},
         "classification": classification.to_dict("records"),
+        "lqas_matrix": lqas_matrix(classification, labels),
         "charts": charts,
         "methods": methods,
         "small_cell_n": small_cell_n,

@@ -24,9 +24,6 @@ from lqas.rules import Target, classify
 from lqas.vaccination import Schedule, clean_dates, derive, load_schedule
 from lqas.weights import population_weights, read_populations
 
-CI_LABELS = {"wilson": "Wilson (VCQI: effective sample size, df-adjusted)", "clopper-pearson": "Clopper–Pearson",
-             "jeffreys": "Jeffreys", "logit": "logit", "agresti-coull": "Agresti–Coull",
-             "korn-graubard": "Korn–Graubard", "wald": "Wald"}
 COHORT_LABELS = {"en": {"18w-11m": "18 weeks–11 months", "12-23m": "12–23 months"},
                  "fr": {"18w-11m": "18 semaines–11 mois", "12-23m": "12–23 mois"}}
 
@@ -125,12 +122,14 @@ def run_project(project: Project, out: Path, *, lang: str | None = None,
                            text=_chart_text(lang))
     charts = {"sex_gap": save_chart(figure, out / "charts" / "zero_dose_ui_by_sex.png")}
     context = build_context(
-        survey={**project.survey.model_dump(), "synthetic": "synthetic" in project.survey.name.lower()},
-        lang=lang, version=__version__, sample=_sample_summary(derived), estimates=estimates,
+        survey={**project.survey.model_dump(), "name": project.report.title.get(lang, project.survey.name)},
+        lang=lang, version=__version__, sample=_sample_summary(derived, labels), estimates=estimates,
         classification=classification, labels=labels, charts=charts,
-        methods={"strata": project.design.strata, "psu": project.design.psu,
-                 "ci_label": CI_LABELS.get(project.design.ci, project.design.ci),
-                 "alpha": project.lqas.alpha, "beta": project.lqas.beta},
+        methods={"strata": project.design.strata, "psu": project.design.psu, "ci": project.design.ci,
+                 "weights": project.design.weights, "alpha": project.lqas.alpha, "beta": project.lqas.beta,
+                 "records": project.vaccination.records,
+                 "later_dose_implies_earlier": project.vaccination.later_dose_implies_earlier,
+                 "targets": [t.model_dump() for t in project.lqas.targets]},
         small_cell_n=project.report.small_cell_n)
     context["findings"] = _findings(estimates, classification, labels)
     html = render_html(context, lang)
@@ -181,11 +180,12 @@ def _chart_text(lang: str) -> dict[str, str]:
     return {"girls": "Girls", "boys": "Boys", "percent_axis": "Percent of children (95% CI)"}
 
 
-def _sample_summary(derived: Derived) -> dict:
+def _sample_summary(derived: Derived, labels: dict) -> dict:
     table, exclusions = derived.table, derived.ingest.exclusions
     counts = table.groupby(["catchment", "cohort", "sex"]).size().unstack("sex", fill_value=0)
-    lots = [{"catchment": catchment, "cohort": cohort, "F": int(row.get("F", 0)), "M": int(row.get("M", 0)),
-             "total": int(row.sum())} for (catchment, cohort), row in counts.iterrows()]
+    lots = [{"catchment": catchment, "cohort": cohort, "F": int(counts.loc[(catchment, cohort)].get("F", 0)),
+             "M": int(counts.loc[(catchment, cohort)].get("M", 0)), "total": int(counts.loc[(catchment, cohort)].sum())}
+            for catchment in labels["catchment"] for cohort in labels["cohort"] if (catchment, cohort) in counts.index]
     by_reason = exclusions.groupby("reason").size().sort_values(ascending=False)
     return {"rows_read": derived.ingest.rows_read, "kept": len(table), "excluded": len(exclusions),
             "repairs": len(derived.ingest.repairs), "lots": lots,
