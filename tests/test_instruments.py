@@ -166,3 +166,23 @@ def test_populations_cover_every_lot(export):
     lots = set(zip(export["hh/catchment"], export["child/cohort"].str.replace("_", "-")))
     assert lots == set(zip(pops["catchment"], pops["cohort"]))
     assert pops["population"].between(300, 2500).all()
+
+
+def test_build_forms_writes_an_xform_for_every_shipped_xlsform(tmp_path):
+    from lqas.instrument import build_forms, forms
+
+    written = build_forms(tmp_path)
+    assert [path.stem for path in written] == [path.stem for path in forms()] == ["mali_child_survey"]
+    root = ET.parse(written[0]).getroot()
+    assert root.tag.endswith("html") and b"penta1_date" in written[0].read_bytes()
+
+
+def test_broken_xlsform_is_a_one_line_input_error(tmp_path):
+    from lqas.errors import InputError
+    from lqas.instrument import build_forms
+
+    broken = tmp_path / "broken.xlsx"
+    pd.DataFrame({"type": ["select_one nowhere"], "name": ["q1"], "label": ["Q?"]}).to_excel(
+        broken, sheet_name="survey", index=False)
+    with pytest.raises(InputError, match="broken.xlsx: XLSForm does not convert"):
+        build_forms(tmp_path / "out", [broken])
