@@ -270,3 +270,118 @@ def _plain(value: Any) -> Any:
     """Plain Python value for messages: ``5`` rather than ``np.float64(5.0)``."""
     value = value.item() if isinstance(value, np.generic) else value
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+MULTISELECT_SUMMARY_COLUMNS = ["item", "problem", "count"]
+
+
+def priority_indicators() -> list[str]:
+    """The five WHO BeSD priority indicators in BeSD-TI's standard plot order.
+
+    Returns
+    -------
+    list of str
+        ``["besd_confb", "besd_normf", "besd_intent", "besd_where", "besd_afford"]``: the order of
+        ``[plots.core]`` in ``besd.toml`` (BeSD-TI ``besd_core_plot.R``, besd.md §1.4).
+
+    Examples
+    --------
+    >>> priority_indicators()
+    ['besd_confb', 'besd_normf', 'besd_intent', 'besd_where', 'besd_afford']
+    """
+    registry = load_besd_registry()
+    return [registry["items"][item]["indicator"] for item in registry["plots"]["core"]["order"]]
+
+
+def recode_item(data: pd.DataFrame, item: str, coding: str = "besd-ti", *,
+                columns: Mapping[str, str] | None = None) -> pd.Series:
+    """Canonical BeSD-TI codes of one core item, NaN where there is no usable answer.
+
+    Unlike :func:`derive_besd` (BeSD-TI's ALL denominator, where a missing answer counts as not
+    favourable), this keeps the answer itself: it is the input of indicators whose denominator
+    is "respondents who answered", such as ``mother_needs_permission`` (lqas.equity).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent, BeSD-TI variable names (or renamed through ``columns``).
+    item : str
+        A core item of ``besd.toml``, e.g. ``"CHI_travel"``.
+    coding : str, default="besd-ti"
+        Coding of the raw answers (see :func:`derive_besd`).
+    columns : mapping, optional
+        BeSD-TI name -> column in ``data``.
+
+    Returns
+    -------
+    Series
+        Float canonical codes (No=0/Yes=1, 1-4, intent 1-3), indexed like ``data``. NaN for an
+        empty cell, a non-answer code, an unknown code, or a respondent who is not eligible
+        (``[eligibility]``, as in :func:`derive_besd`).
+
+    Examples
+    --------
+    >>> recode_item(pd.DataFrame({"CHI_travel": ["1", "0", None]}), "CHI_travel").tolist()
+    [1.0, 0.0, nan]
+    """
+    registry = load_besd_registry()
+    if item not in registry["items"]:
+        raise ConfigError(f"unknown BeSD item {item!r}; expected one of {sorted(registry['items'])}")
+    if coding not in registry["codings"]:
+        raise ConfigError(f"unknown BeSD coding {coding!r}; expected one of {sorted(registry['codings'])}")
+    code_map = registry["codings"][coding]
+    names = dict(columns or {})
+    column = names.get(item, item)
+    if column not in data.columns:
+        raise ConfigError(f"BeSD item {item!r}: column {column!r} is not in the data; "
+                          "map it with columns={...} if the export renamed it")
+    problems: list[dict[str, Any]] = []
+    eligible = _eligibility(data, registry["eligibility"], code_map, names, problems)
+    canonical = _recode(data[column], code_map, registry["items"][item]["scale"], problems)
+    return canonical.where(eligible).rename(item)
+
+
+def multiselect_summary(data: pd.DataFrame, coding: str = "besd-ti", *,
+                        columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Count the multi-select inconsistencies of :func:`check_multiselect` for the data-quality annex.
+
+    Parameters
+    ----------
+    data, coding, columns
+        As in :func:`check_multiselect`.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``item`` (stem, e.g. ``CHI_lowac``), ``problem`` (``exclusive_with_other`` or
+        ``no_option``; en/fr wording in ``besd.toml`` ``[multiselect_problems]``) and ``count``
+        (respondents). One row per multi-select item present in ``data`` and per problem, zero
+        counts included, so the annex shows that the check ran.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"CHI_lowacnoth": [1, 1, 0], "CHI_lowachard": [0, 1, 0]})
+    >>> multiselect_summary(raw)
+            item               problem  count
+    0  CHI_lowac  exclusive_with_other      1
+    1  CHI_lowac             no_option      1
+    """
+    registry = load_besd_registry()
+    if coding not in registry["codings"]:
+        raise ConfigError(f"unknown BeSD coding {coding!r}; expected one of {sorted(registry['codings'])}")
+    code_map = registry["codings"][coding]
+    names = dict(columns or {})
+    rows: list[dict[str, Any]] = []
+    for stem, spec in registry["multiselect"].items():
+        answered: dict[str, pd.Series] = {}
+        selected = _selected_options(data, stem, spec, code_map, names, [], answered=answered)
+        if not selected:
+            continue
+        chosen = pd.DataFrame(selected)
+        others = chosen.drop(columns=[spec["exclusive"]], errors="ignore")
+        clash = chosen[spec["exclusive"]] & others.any(axis=1) if spec["exclusive"] in chosen and not others.empty \
+            else pd.Series(False, index=chosen.index)
+        empty = pd.DataFrame(answered).any(axis=1) & ~chosen.any(axis=1)
+        rows.append({"item": stem, "problem": "exclusive_with_other", "count": int(clash.sum())})
+        rows.append({"item": stem, "problem": "no_option", "count": int(empty.sum())})
+    return pd.DataFrame(rows, columns=MULTISELECT_SUMMARY_COLUMNS)
