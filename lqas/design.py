@@ -13,6 +13,10 @@ from lqas.errors import DesignError
 
 ESTIMATE_COLUMNS = ["n", "n_weighted", "estimate", "se", "ci_low", "ci_high", "lcb", "ucb", "deff", "neff",
                     "icc", "df", "ci_method", "level"]
+MEAN_COLUMNS = ["n", "n_weighted", "estimate", "se", "ci_low", "ci_high", "df", "level"]
+COMPARE_COLUMNS = ["group_a", "group_b", "n_a", "n_b", "estimate_a", "estimate_b", "difference", "difference_se",
+                   "difference_ci_low", "difference_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high",
+                   "f_statistic", "df_num", "df_den", "p_value", "disadvantaged", "df", "level"]
 SINGLETON_OPTIONS = ("adjust", "certainty", "remove", "error")
 ALL = "all"
 
@@ -30,17 +34,26 @@ class SurveyDesign:
         Column with the number of PSUs in the stratum's population (or, if below 1, the sampling
         fraction). None: PSUs sampled with replacement.
     singleton : {"adjust", "certainty", "remove", "error"}, default="adjust"
-        Strata with one PSU, as R ``options(survey.lonely.psu=...)``: ``adjust`` centres the lonely
-        PSU at the grand mean (0 for estimating functions), ``certainty``/``remove`` let the stratum
-        contribute no variance, ``error`` refuses the design.
+        Strata with one PSU, as R ``options(survey.lonely.psu=...)``: ``adjust`` takes the lonely
+        PSU's total about 0 (R's "grand mean": 0 for the estimating functions of means, proportions
+        and gaps; R's code also uses 0 for totals, and so do we), ``certainty``/``remove`` let the
+        stratum contribute no variance, ``error`` refuses the design.
     nest : bool, default=False
         PSU codes are numbered within strata (the same code in two strata means two PSUs).
 
     Notes
     -----
-    Variances by Taylor linearization of the ratio estimator with PSUs with replacement (or FPC),
-    as R ``survey::svymean``/``svyby`` on ``svydesign(ids=~psu, strata=~strata, weights=~weight)``.
-    Domains are estimated on the full design: PSUs without domain members count with zero totals.
+    Verbs: :meth:`proportions` (0/1 outcomes, VCQI intervals), :meth:`means`, :meth:`totals`
+    (numeric variables) and :meth:`compare` (a gap between two groups with the Rao-Scott test),
+    each over every domain and margin of ``by`` in one pass.
+
+    Variances by Taylor linearization with PSUs with replacement (or FPC), as R
+    ``survey::svymean``/``svytotal``/``svyby`` on ``svydesign(ids=~psu, strata=~strata,
+    weights=~weight)``. Domains are estimated on the full design: PSUs without domain members count
+    with zero totals. The rows are summed once into (finest domain, PSU) cells; every margin is a
+    sum of those cells, so the cost is one pass over the data per variable plus work proportional
+    to the number of cells. The design columns are read when the design is built: the rows of
+    ``data`` must not change afterwards.
     """
 
     def __init__(self, data: pd.DataFrame, *, strata: str | None = None, psu: str | None = None,
@@ -55,22 +68,28 @@ class SurveyDesign:
         self.fpc, self.singleton, self.nest = fpc, singleton, nest
 
         n = len(data)
-        stratum = data[strata].astype(str).to_numpy() if strata else np.zeros(n, dtype=object)
         if strata and data[strata].isna().any():
             raise DesignError(f"strata column '{strata}' has missing values (e.g. row {int(data[strata].isna().argmax())})")
+        # codes by the text of each value (as the tables print them), in order of appearance
+        stratum_code, stratum_labels = (_factorize_text(data[strata], sort=False) if strata
+                                        else (np.zeros(n, dtype=np.intp), pd.Index(["0"])))
         if psu:
             if data[psu].isna().any():
                 raise DesignError(f"psu column '{psu}' has missing values (e.g. row {int(data[psu].isna().argmax())})")
-            cluster = data[psu].astype(str).to_numpy()
+            cluster, cluster_labels = _factorize_text(data[psu], sort=True)
+            # a PSU is a (stratum, PSU code) pair; without nest=True each code must sit in one stratum
+            pair, _ = pd.factorize(stratum_code.astype(np.int64) * len(cluster_labels) + cluster)
             if not nest and strata:
-                spread = pd.Series(stratum).groupby(cluster).nunique()
-                if (spread > 1).any():
-                    name = spread.index[int(np.argmax(spread.to_numpy() > 1))]
+                cluster_of_pair = np.zeros(int(pair.max(initial=-1)) + 1, dtype=np.intp)
+                cluster_of_pair[pair] = cluster
+                pairs_of_cluster = np.bincount(cluster_of_pair, minlength=len(cluster_labels))
+                if (pairs_of_cluster > 1).any():
+                    name = cluster_labels[int(np.argmax(pairs_of_cluster > 1))]
                     raise DesignError(f"PSU {name!r} appears in more than one stratum of '{strata}'; "
                                       "pass nest=True if PSUs are numbered within strata")
-            cluster = stratum.astype(str) + "\x1f" + cluster
+            psu_code = pair
         else:
-            cluster = np.arange(n).astype(str)
+            psu_code = np.arange(n, dtype=np.intp)
         if weight:
             w = pd.to_numeric(data[weight], errors="coerce").to_numpy(float)
             bad = ~np.isfinite(w) | (w <= 0)
@@ -81,10 +100,9 @@ class SurveyDesign:
         else:
             w = np.ones(n)
         self._w = w
-        self._psu_code, psu_labels = pd.factorize(cluster)
-        self._stratum_code, stratum_labels = pd.factorize(stratum)
-        self._psu_stratum = np.zeros(len(psu_labels), dtype=int)
-        self._psu_stratum[self._psu_code] = self._stratum_code
+        self._psu_code, self._stratum_code = psu_code, stratum_code
+        self._psu_stratum = np.zeros(int(psu_code.max(initial=-1)) + 1, dtype=np.intp)
+        self._psu_stratum[psu_code] = stratum_code
         self._n_psu_h = np.bincount(self._psu_stratum, minlength=len(stratum_labels)).astype(float)
         if singleton == "error" and (self._n_psu_h == 1).any():
             lonely = stratum_labels[int(np.argmax(self._n_psu_h == 1))]
@@ -92,16 +110,26 @@ class SurveyDesign:
                               "'certainty' or 'remove'")
         self._f_h = np.zeros(len(stratum_labels))
         if fpc:
-            population = pd.to_numeric(data[fpc], errors="coerce").groupby(self._stratum_code).first()
+            population = pd.to_numeric(data[fpc], errors="coerce").groupby(stratum_code).first()
             population = population.reindex(range(len(stratum_labels))).to_numpy(float)
             fraction = np.where(population < 1, population, self._n_psu_h / population)
             if np.any(~np.isfinite(fraction)) or np.any(fraction > 1):
                 raise DesignError(f"fpc column '{fpc}' must give at least as many PSUs as sampled in each stratum")
             self._f_h = fraction
+        # variance weight of a stratum and whether its PSU totals are centred (R survey onestrat):
+        # a lonely PSU under "adjust" is centred at 0 (the grand mean of an estimating function)
+        # with scale 1; under "certainty"/"remove" it contributes nothing
+        n_h, lonely = self._n_psu_h, self._n_psu_h == 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(lonely, 1.0 if singleton == "adjust" else 0.0, n_h / (n_h - 1))
+        self._scale_h = scale * (1 - self._f_h)
+        self._centre_h = np.where(lonely, 0.0, 1 / np.maximum(n_h, 1))
 
     def __repr__(self) -> str:
         return (f"SurveyDesign(strata={self.strata!r}, psu={self.psu!r}, weight={self.weight!r}, "
                 f"fpc={self.fpc!r}, singleton={self.singleton!r}, nest={self.nest!r})")
+
+    # -- verbs ----------------------------------------------------------------------------------
 
     def proportions(self, outcomes: list[str], by: list[str] | None = None, *, ci: str = "wilson",
                     level: float = 0.95, margins: bool = True, df: str = "vcqi") -> pd.DataFrame:
@@ -132,90 +160,383 @@ class SurveyDesign:
         DEFF, NEFF and the Wilson interval follow VCQI ``svypd``/``svyp_ci_calc``: neff =
         p(1-p)/se^2, DEFF = (n-1)/neff, neff* = neff (z/t_df)^2, DEFF truncated at 1 (neff* = n);
         ICC is the unweighted one-way ANOVA estimator by PSU within the domain (VCQI ``calcicc``).
+        Estimate and SE match R ``svyby(~y, ~domain, design, svymean, na.rm=TRUE)`` (tests to 1e-8).
         """
         if ci not in METHODS:
             raise DesignError(f"ci must be one of {', '.join(METHODS)}; got {ci!r}")
-        if df not in ("vcqi", "design"):
-            raise DesignError(f"df must be 'vcqi' or 'design'; got {df!r}")
-        by = list(by or [])
-        missing = [name for name in [*outcomes, *by] if name not in self.data]
-        if missing:
-            raise DesignError(f"column missing from the data: {', '.join(missing)}")
-        subsets = [tuple(c) for k in range(len(by), -1, -1) for c in combinations(by, k)] if margins else [tuple(by)]
-        frames = []
+        by = self._check_arguments(outcomes, by, level, df)
+        cells = self._cells(by)
+        margins_ = [cells.margin(subset) for subset in _subsets(by, margins)]
+        parts = []
         for outcome in outcomes:
             y = pd.to_numeric(self.data[outcome], errors="coerce").to_numpy(float)
-            for subset in subsets:
-                frames.append(self._one(outcome, y, by, subset, ci, level, df))
-        return pd.concat(frames, ignore_index=True)
-
-    def _one(self, outcome: str, y: np.ndarray, by: list[str], subset: tuple[str, ...], ci: str,
-             level: float, df_rule: str) -> pd.DataFrame:
-        in_denominator = ~np.isnan(y)
-        if subset:
-            grouped = self.data[list(subset)].astype(str).groupby(list(subset), sort=True)
-            domain = grouped.ngroup().to_numpy()
-            labels = grouped.size().index.to_frame(index=False)
-        else:
-            domain, labels = np.zeros(len(y), dtype=int), pd.DataFrame(index=[0])
-        n_domains = len(labels)
-        keep = in_denominator & (domain >= 0)
-        d, g, s = domain[keep], self._psu_code[keep], self._psu_stratum[self._psu_code[keep]]
-        w, yy = self._w[keep], y[keep]
-
-        n_psu = len(self._psu_stratum)
-        cell = d * n_psu + g  # (domain, PSU) pairs present
-        cells, cell_index = np.unique(cell, return_inverse=True)
-        cell_domain, cell_psu = cells // n_psu, cells % n_psu
-        cell_stratum = self._psu_stratum[cell_psu]
-        A = np.bincount(cell_index, weights=w * yy)
-        B = np.bincount(cell_index, weights=w)
-        count = np.bincount(cell_index).astype(float)
-        successes = np.bincount(cell_index, weights=yy)
-
-        W = np.bincount(cell_domain, weights=B, minlength=n_domains)
-        n = np.bincount(cell_domain, weights=count, minlength=n_domains)
-        p = np.bincount(cell_domain, weights=A, minlength=n_domains) / np.where(W > 0, W, np.nan)
-        U = (A - p[cell_domain] * B) / W[cell_domain]  # PSU totals of the linearized variable
-
-        n_strata = len(self._n_psu_h)
-        pair = cell_domain * n_strata + cell_stratum
-        S1 = np.bincount(pair, weights=U, minlength=n_domains * n_strata).reshape(n_domains, n_strata)
-        S2 = np.bincount(pair, weights=U * U, minlength=n_domains * n_strata).reshape(n_domains, n_strata)
-        n_h = self._n_psu_h
-        lonely = n_h == 1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(lonely, 1.0 if self.singleton == "adjust" else 0.0, n_h / (n_h - 1)) * (1 - self._f_h)
-            centred = np.where(lonely, S2, S2 - S1 ** 2 / n_h)
-        variance = (centred * scale).sum(axis=1)
-        se = np.sqrt(np.maximum(variance, 0))
-
-        members = np.zeros((n_domains, n_strata), dtype=bool)
-        members[cell_domain, cell_stratum] = True
-        if df_rule == "vcqi":
-            df = (members * n_h).sum(axis=1) - members.sum(axis=1)
-        else:
-            df = np.full(n_domains, n_h.sum() - n_strata)
-        df = df.astype(float)
-
-        icc = _anova_icc(cell_domain, count, successes, n_domains)
-        result = _vcqi_intervals(p, se, n, df, ci, level)
-        out = labels.copy()
-        for column in by:
-            if column not in out:
-                out[column] = ALL
-        out = out[by] if by else out.iloc[:, :0]
-        out.insert(0, "indicator", outcome)
-        out["n"] = n.astype(int)
-        out["n_weighted"] = W
-        out["estimate"] = p
+            keep = ~np.isnan(y)
+            w, y = np.where(keep, self._w, 0.0), np.where(keep, y, 0.0)
+            row_sums = [cells.sum(w * y), cells.sum(w), cells.sum(keep), cells.sum(y)]
+            for margin in margins_:
+                A, B, count, successes = (margin.to_cells(values) for values in row_sums)
+                n, W = margin.to_domains(count), margin.to_domains(B)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    p = margin.to_domains(A) / W
+                    U = np.where(count > 0, (A - p[margin.cell_domain] * B) / W[margin.cell_domain], 0.0)
+                present = count > 0
+                icc = _anova_icc(margin.cell_domain[present], count[present], successes[present], margin.n_domains)
+                parts.append(self._part(outcome, margin, n, {
+                    "n_weighted": W, "estimate": p, "se": np.sqrt(np.maximum(self._variance(margin, U), 0)),
+                    "df": self._domain_df(margin, count, df), "icc": icc}))
+        out = _concat(parts)
+        result = _vcqi_intervals(out["estimate"].to_numpy(), out["se"].to_numpy(), out["n"].to_numpy(float),
+                                 out["df"].to_numpy(), ci, level)
         for key, value in result.items():
             out[key] = value
-        out["icc"] = icc
         out["ci_method"] = ci
         out["level"] = level
-        out = out[["indicator", *by, *ESTIMATE_COLUMNS]]
-        return out[out["n"] > 0].reset_index(drop=True)
+        return out[["indicator", *by, *ESTIMATE_COLUMNS]]
+
+    def means(self, variables: list[str], by: list[str] | None = None, *, level: float = 0.95,
+              margins: bool = True, df: str = "vcqi") -> pd.DataFrame:
+        """Weighted means of numeric variables (age in days, number of doses, …) by domain.
+
+        Parameters
+        ----------
+        variables : list of str
+            Numeric columns; NaN means "not in the denominator".
+        by : list of str, optional
+            Domain columns, with every margin as in :meth:`proportions`.
+        level : float, default=0.95
+        df : {"vcqi", "design"}, default="vcqi"
+            Degrees of freedom of the t interval, as in :meth:`proportions`.
+
+        Returns
+        -------
+        DataFrame
+            ``indicator``, the ``by`` columns, then ``MEAN_COLUMNS``: ``n`` (rows used),
+            ``n_weighted``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (estimate ± t_df se),
+            ``df``, ``level``. Domains without members are omitted.
+
+        Notes
+        -----
+        The ratio estimator sum(w y)/sum(w) over the domain, linearized on the full design; matches
+        R ``svyby(~y, ~domain, design, svymean, na.rm=TRUE)`` and, for the interval,
+        ``confint(..., df=degf(design))`` with ``df="design"`` (tests to 1e-8).
+        """
+        return self._linear("mean", variables, by, level, margins, df)
+
+    def totals(self, variables: list[str], by: list[str] | None = None, *, level: float = 0.95,
+               margins: bool = True, df: str = "vcqi") -> pd.DataFrame:
+        """Weighted totals of numeric variables (e.g. the estimated number of zero-dose children) by domain.
+
+        Parameters and Returns are those of :meth:`means`; ``estimate`` is sum(w y) over the
+        domain. Matches R ``svyby(~y, ~domain, design, svytotal, na.rm=TRUE)`` (tests to 1e-8).
+        """
+        return self._linear("total", variables, by, level, margins, df)
+
+    def compare(self, outcome: str | list[str], group: str = "sex", by: list[str] | None = None, *,
+                groups: tuple[str, str] = ("F", "M"), level: float = 0.95, lower_is_better: bool = False,
+                margins: bool = True, df: str = "vcqi") -> pd.DataFrame:
+        """Gap between two groups (girls and boys by default) in a 0/1 outcome, in every domain.
+
+        Parameters
+        ----------
+        outcome : str or list of str
+            0/1 columns (NaN = not in the denominator).
+        group : str, default="sex"
+            Column holding the two groups; rows in other groups are left out.
+        by : list of str, optional
+            Domain columns, with every margin as in :meth:`proportions`.
+        groups : (str, str), default=("F", "M")
+            Group a and group b, compared by their text as in the tables.
+        level : float, default=0.95
+        lower_is_better : bool, default=False
+            True for adverse indicators (zero-dose, under-immunized, dropout): the group with the
+            higher estimate is then the disadvantaged one.
+        df : {"vcqi", "design"}, default="vcqi"
+            Degrees of freedom of the t intervals of the difference and ratio: ``vcqi`` counts
+            the PSUs in the strata holding domain members of either group minus those strata (as
+            VCQI's ``lincom`` comparisons and :meth:`proportions`); ``design`` the whole design.
+
+        Returns
+        -------
+        DataFrame
+            ``indicator``, the ``by`` columns, then ``COMPARE_COLUMNS``: ``group_a``, ``group_b``,
+            ``n_a``, ``n_b``, ``estimate_a``, ``estimate_b``, ``difference`` (a - b),
+            ``difference_se``, ``difference_ci_low``, ``difference_ci_high``, ``ratio`` (a / b),
+            ``ratio_ci_low``, ``ratio_ci_high``, ``f_statistic``, ``df_num``, ``df_den``,
+            ``p_value``, ``disadvantaged`` (the group with the worse estimate; ``"none"`` if equal,
+            None if a group has no members), ``df``, ``level``. One row per domain with members
+            in either group.
+
+        Notes
+        -----
+        Both groups are domains of the full design: girls and boys share clusters, so the
+        covariance of the two estimates comes from summing both influence functions per PSU,
+        var(a - b) = var(a) + var(b) - 2 cov(a, b); it matches R ``svycontrast`` on
+        ``svyby(~y, ~group + domain, design, svymean, covmat=TRUE)``. The ratio interval is
+        exp(log(a/b) ± t_df se), with the delta-method se of log(a/b).
+
+        ``p_value`` is the Rao-Scott second-order corrected F test of independence of group and
+        outcome in the domain, R ``svychisq(~y + group, subset(design, <domain> & !is.na(y) &
+        group %in% groups), statistic="F")``. For a 2x2 table the correction is the design effect
+        of the log odds ratio, delta = var_design(log OR) / var_srs(log OR); F = X^2 / delta on
+        (1, nu) degrees of freedom, X^2 the Pearson statistic of the weighted table and nu (the
+        ``df_den`` column) the PSUs minus strata that hold members of the compared rows, as R.
+        """
+        outcomes = [outcome] if isinstance(outcome, str) else list(outcome)
+        by = self._check_arguments(outcomes, by, level, df)
+        if group not in self.data:
+            raise DesignError(f"column missing from the data: {group}")
+        if group in by:
+            raise DesignError(f"group column '{group}' cannot also be a by column; got by={by!r}")
+        groups = tuple(str(value) for value in groups)
+        if len(groups) != 2 or groups[0] == groups[1]:
+            raise DesignError(f"groups must name two different groups of '{group}'; got {groups!r}")
+        code, labels = _factorize_text(self.data[group], sort=False)
+        in_group = [code == (labels.get_loc(name) if name in labels else -1) for name in groups]
+        cells = self._cells(by)
+        margins_ = [cells.margin(subset) for subset in _subsets(by, margins)]
+        sign = np.array([1.0, -1.0, -1.0, 1.0])  # log odds ratio of the (y=1 a, y=0 a, y=1 b, y=0 b) table
+        alpha = 1 - level
+        parts = []
+        for name in outcomes:
+            y = self._numeric(name, binary=True)
+            keep = ~np.isnan(y)
+            row_sums = []
+            for member in in_group:
+                member = member & keep
+                w = np.where(member, self._w, 0.0)
+                row_sums += [cells.sum(w * np.where(member, y, 0.0)), cells.sum(w), cells.sum(member)]
+            for margin in margins_:
+                Aa, Ba, na, Ab, Bb, nb = (margin.to_cells(values) for values in row_sums)
+                d = margin.cell_domain
+                n_a, n_b = margin.to_domains(na), margin.to_domains(nb)
+                Wa, Wb = margin.to_domains(Ba), margin.to_domains(Bb)
+                W = Wa + Wb
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    pa, pb = margin.to_domains(Aa) / Wa, margin.to_domains(Ab) / Wb
+                    Ua = np.where(na > 0, (Aa - pa[d] * Ba) / Wa[d], 0.0)
+                    Ub = np.where(nb > 0, (Ab - pb[d] * Bb) / Wb[d], 0.0)
+                    difference = pa - pb
+                    difference_se = np.sqrt(np.maximum(self._variance(margin, Ua - Ub), 0))
+                    ratio = pa / pb
+                    log_se = np.sqrt(np.maximum(self._variance(margin, Ua / pa[d] - Ub / pb[d]), 0))
+                    # Rao-Scott: design variance of the log odds ratio over its multinomial variance
+                    table = np.stack([Aa, Ba - Aa, Ab, Bb - Ab])
+                    pi = np.stack([margin.to_domains(cell) for cell in table]) / W
+                    inverse = np.where(pi > 0, 1 / pi, 0.0)
+                    u = sign[:, None] * inverse
+                    centre = (u * pi).sum(axis=0)  # 0 unless a cell of the table is empty
+                    T = ((u[:, d] * table).sum(axis=0) - centre[d] * (Ba + Bb)) / W[d]
+                    design_var = self._variance(margin, T)
+                    phi2 = (pi[0] * pi[3] - pi[1] * pi[2]) ** 2 / (
+                        (pi[0] + pi[1]) * (pi[2] + pi[3]) * (pi[0] + pi[2]) * (pi[1] + pi[3]))
+                    f_statistic = phi2 * inverse.sum(axis=0) / design_var
+                count = na + nb
+                df_ci = self._domain_df(margin, count, df)
+                present = count > 0
+                # R svychisq: PSUs minus strata of the subset design (degf of the compared rows)
+                df_den = (margin.to_domains(present) -
+                          np.bincount(margin.pair_domain, weights=margin.to_pairs(count) > 0,
+                                      minlength=margin.n_domains))
+                t = _t_quantile(1 - alpha / 2, df_ci)
+                higher_worse = ((pa > pb) if lower_is_better else (pa < pb))
+                disadvantaged = np.where(pa == pb, "none", np.where(higher_worse, groups[0], groups[1]))
+                disadvantaged = np.where(np.isnan(difference), None, disadvantaged).astype(object)
+                parts.append(self._part(name, margin, n_a + n_b, {
+                    "group_a": np.full(margin.n_domains, groups[0], dtype=object),
+                    "group_b": np.full(margin.n_domains, groups[1], dtype=object),
+                    "n_a": n_a.astype(int), "n_b": n_b.astype(int), "estimate_a": pa, "estimate_b": pb,
+                    "difference": difference, "difference_se": difference_se,
+                    "difference_ci_low": difference - t * difference_se,
+                    "difference_ci_high": difference + t * difference_se,
+                    "ratio": ratio, "ratio_ci_low": ratio * np.exp(-t * log_se),
+                    "ratio_ci_high": ratio * np.exp(t * log_se),
+                    "f_statistic": f_statistic, "df_num": np.ones(margin.n_domains), "df_den": df_den,
+                    "p_value": stats.f.sf(f_statistic, 1, np.where(df_den > 0, df_den, np.nan)),
+                    "disadvantaged": disadvantaged, "df": df_ci}))
+        out = _concat(parts)
+        out["level"] = level
+        return out[["indicator", *by, *COMPARE_COLUMNS]]
+
+    # -- kernel ---------------------------------------------------------------------------------
+
+    def _linear(self, kind: str, variables: list[str], by: list[str] | None, level: float, margins: bool,
+                df_rule: str) -> pd.DataFrame:
+        """Means (ratio estimator) or totals of numeric variables through the shared cell kernel."""
+        by = self._check_arguments(variables, by, level, df_rule)
+        cells = self._cells(by)
+        margins_ = [cells.margin(subset) for subset in _subsets(by, margins)]
+        parts = []
+        for variable in variables:
+            y = self._numeric(variable)
+            keep = ~np.isnan(y)
+            w, y = np.where(keep, self._w, 0.0), np.where(keep, y, 0.0)
+            row_sums = [cells.sum(w * y), cells.sum(w), cells.sum(keep)]
+            for margin in margins_:
+                A, B, count = (margin.to_cells(values) for values in row_sums)
+                n, W, total = margin.to_domains(count), margin.to_domains(B), margin.to_domains(A)
+                if kind == "mean":
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        estimate = total / W
+                        U = np.where(count > 0, (A - estimate[margin.cell_domain] * B) / W[margin.cell_domain], 0.0)
+                else:
+                    estimate, U = total, A
+                se = np.sqrt(np.maximum(self._variance(margin, U), 0))
+                df = self._domain_df(margin, count, df_rule)
+                t = _t_quantile(1 - (1 - level) / 2, df)
+                parts.append(self._part(variable, margin, n, {
+                    "n_weighted": W, "estimate": estimate, "se": se, "ci_low": estimate - t * se,
+                    "ci_high": estimate + t * se, "df": df}))
+        out = _concat(parts)
+        out["level"] = level
+        return out[["indicator", *by, *MEAN_COLUMNS]]
+
+    def _check_arguments(self, columns: list[str], by: list[str] | None, level: float, df: str) -> list[str]:
+        if df not in ("vcqi", "design"):
+            raise DesignError(f"df must be 'vcqi' or 'design'; got {df!r}")
+        if not 0 < level < 1:
+            raise DesignError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}")
+        by = list(by or [])
+        if not columns:
+            raise DesignError("no variables to estimate; pass at least one column name")
+        missing = [name for name in [*columns, *by] if name not in self.data]
+        if missing:
+            raise DesignError(f"column missing from the data: {', '.join(missing)}")
+        return by
+
+    def _numeric(self, column: str, *, binary: bool = False) -> np.ndarray:
+        """A column as floats (NaN = not in the denominator); text or, for 0/1 outcomes, other values refused."""
+        raw = self.data[column]
+        y = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+        bad = np.isnan(y) & raw.notna().to_numpy()
+        expected = "0, 1 or missing" if binary else "a number or missing"
+        if binary:
+            bad |= ~np.isnan(y) & (y != 0) & (y != 1)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise DesignError(f"column '{column}', row {row}: got {str(raw.iloc[row])!r}, expected {expected}")
+        return y
+
+    def _cells(self, by: list[str]) -> _Cells:
+        """Sum rows into (finest domain, PSU) cells: the one pass over the rows that margins share."""
+        n_psu = len(self._psu_stratum)
+        key, size = self._psu_code.astype(np.int64), n_psu
+        codes, labels = {}, {}
+        for column in by:
+            codes[column], labels[column] = _factorize_text(self.data[column], sort=True)
+            key, size = key * len(labels[column]) + codes[column], size * len(labels[column])
+            if size > 2 ** 52:  # keep the mixed-radix key inside int64
+                key, uniques = pd.factorize(key)
+                key, size = key.astype(np.int64), len(uniques)
+        index, uniques = pd.factorize(key)
+        n_cells = len(uniques)
+        cell_psu = np.zeros(n_cells, dtype=np.intp)
+        cell_psu[index] = self._psu_code
+        cell_codes = {}
+        for column in by:
+            cell_codes[column] = np.zeros(n_cells, dtype=np.intp)
+            cell_codes[column][index] = codes[column]
+        return _Cells(index, cell_psu, cell_codes, labels, self._psu_stratum, len(self._n_psu_h))
+
+    def _variance(self, margin: _Margin, U: np.ndarray) -> np.ndarray:
+        """Variance of domain totals of the linearized variable U (one value per margin cell).
+
+        Sum over strata of scale_h (sum_j U_hj^2 - (sum_j U_hj)^2 / n_h), PSUs without domain
+        members counting as zeros (R survey ``onestrat`` on a domain of the full design).
+        """
+        S1, S2 = margin.to_pairs(U), margin.to_pairs(U * U)
+        h = margin.pair_stratum
+        contribution = (S2 - S1 ** 2 * self._centre_h[h]) * self._scale_h[h]
+        return np.bincount(margin.pair_domain, weights=contribution, minlength=margin.n_domains)
+
+    def _domain_df(self, margin: _Margin, count: np.ndarray, rule: str) -> np.ndarray:
+        n_h = self._n_psu_h
+        if rule == "design":
+            return np.full(margin.n_domains, n_h.sum() - len(n_h))
+        members = margin.to_pairs(count) > 0
+        return np.bincount(margin.pair_domain[members], weights=n_h[margin.pair_stratum[members]] - 1,
+                           minlength=margin.n_domains)
+
+    @staticmethod
+    def _part(indicator: str, margin: _Margin, n: np.ndarray, columns: dict[str, np.ndarray]) -> dict:
+        keep = n > 0
+        part = {"indicator": np.full(int(keep.sum()), indicator, dtype=object)}
+        part.update({column: values[keep] for column, values in margin.labels.items()})
+        part["n"] = n[keep].astype(int)
+        part.update({column: np.asarray(values)[keep] for column, values in columns.items()})
+        return part
+
+
+class _Cells:
+    """Rows summed into (finest domain, PSU) cells; margins are sums of these cells."""
+
+    def __init__(self, index, cell_psu, cell_codes, labels, psu_stratum, n_strata):
+        self.index, self.n_cells, self.cell_psu = index, len(cell_psu), cell_psu
+        self.cell_codes, self.labels = cell_codes, labels
+        self.psu_stratum, self.n_strata = psu_stratum, n_strata
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.index, weights=values, minlength=self.n_cells)
+
+    def margin(self, subset: tuple[str, ...]) -> _Margin:
+        """Domains of one margin (the combinations of ``subset``, sorted), mapped onto the cells."""
+        domain = np.zeros(self.n_cells, dtype=np.int64)
+        for column in subset:
+            # ranks of the prefix keep the lexicographic order of the label tuples and stay small
+            _, domain = np.unique(domain * len(self.labels[column]) + self.cell_codes[column], return_inverse=True)
+        domain = domain.reshape(-1).astype(np.int64)
+        n_domains = int(domain.max(initial=0)) + 1
+        first = np.zeros(n_domains, dtype=np.intp)
+        first[domain] = np.arange(self.n_cells)
+        labels = {column: (self.labels[column].to_numpy(object)[self.cell_codes[column][first]]
+                           if column in subset else np.full(n_domains, ALL, dtype=object))
+                  for column in self.labels}
+        n_psu = len(self.psu_stratum)
+        index, uniques = pd.factorize(domain * n_psu + self.cell_psu)
+        cell_domain, cell_psu = uniques // n_psu, uniques % n_psu
+        pair_index, pairs = pd.factorize(cell_domain * self.n_strata + self.psu_stratum[cell_psu])
+        return _Margin(n_domains, labels, index, cell_domain, pair_index, pairs // self.n_strata,
+                       pairs % self.n_strata)
+
+
+class _Margin:
+    """The domains of one margin: finest cells -> (domain, PSU) cells -> (domain, stratum) pairs -> domains."""
+
+    def __init__(self, n_domains, labels, index, cell_domain, pair_index, pair_domain, pair_stratum):
+        self.n_domains, self.labels, self.index, self.cell_domain = n_domains, labels, index, cell_domain
+        self.pair_index, self.pair_domain, self.pair_stratum = pair_index, pair_domain, pair_stratum
+
+    def to_cells(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.index, weights=values, minlength=len(self.cell_domain))
+
+    def to_domains(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.cell_domain, weights=values, minlength=self.n_domains)
+
+    def to_pairs(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.pair_index, weights=values, minlength=len(self.pair_domain))
+
+
+def _subsets(by: list[str], margins: bool) -> list[tuple[str, ...]]:
+    """The finest domains first, then every margin down to the whole sample."""
+    if not margins:
+        return [tuple(by)]
+    return [tuple(c) for k in range(len(by), -1, -1) for c in combinations(by, k)]
+
+
+def _factorize_text(values: pd.Series, *, sort: bool) -> tuple[np.ndarray, pd.Index]:
+    """Codes of a column by the text of its values (as ``astype(str)``), converting only the distinct values."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    text_codes, labels = pd.factorize(pd.Index(uniques).astype(str), sort=sort)
+    return np.asarray(text_codes, dtype=np.intp)[codes], pd.Index(labels)
+
+
+def _concat(parts: list[dict]) -> pd.DataFrame:
+    columns = parts[0].keys()
+    return pd.DataFrame({column: np.concatenate([part[column] for part in parts]) for column in columns})
+
+
+def _t_quantile(q: float, df: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return stats.t.ppf(q, np.where(df > 0, df, np.nan))
 
 
 def _anova_icc(cell_domain: np.ndarray, count: np.ndarray, successes: np.ndarray, n_domains: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""SurveyDesign.proportions against R survey (svymean/svyby/svyciprop) and hand calculations."""
+"""SurveyDesign verbs against R survey (svymean/svytotal/svyby/svyciprop/svycontrast/svychisq) and hand calculations."""
 
 import shutil
 import subprocess
@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from lqas.design import ESTIMATE_COLUMNS, SurveyDesign
+from lqas.design import COMPARE_COLUMNS, ESTIMATE_COLUMNS, MEAN_COLUMNS, SurveyDesign
 from lqas.errors import DesignError
 
 ORACLE = Path(__file__).parent / "oracles" / "survey_proportions.R"
+GAP_ORACLE = Path(__file__).parent / "oracles" / "survey_compare.R"
 
 
 def r_survey_available() -> bool:
@@ -134,3 +136,259 @@ def test_zero_weight_is_refused_with_the_row(sample):
     bad = sample.assign(w=sample["w"].where(sample.index != 5, 0.0))
     with pytest.raises(DesignError, match="weight column 'w': weights must be positive numbers; row 5 has '0.0'"):
         SurveyDesign(bad, strata="stratum", psu="psu", weight="w")
+
+
+# -- compare, means, totals ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def children():
+    """4 strata (s4 has one PSU), 24 PSUs, unequal weights, PSU-level sex gaps, NaN outcomes;
+    domain 'c' sits in 3 PSUs only and s4 has no girls in domain 'b'."""
+    rng = np.random.default_rng(2024)
+    rows = []
+    population = {"s1": 40, "s2": 30, "s3": 50, "s4": 4}  # PSUs in the stratum's population (fpc)
+    for stratum, n_psu in {"s1": 8, "s2": 6, "s3": 9, "s4": 1}.items():
+        for k in range(n_psu):
+            level, girls = rng.uniform(0.15, 0.9), rng.uniform(-0.2, 0.1)
+            for _ in range(rng.integers(8, 20)):
+                sex = "F" if rng.random() < 0.5 else "M"
+                p = np.clip(level + (girls if sex == "F" else 0.0), 0.02, 0.98)
+                w = float(rng.uniform(0.5, 4.0))
+                in_c = (stratum, k) in {("s1", 0), ("s2", 3), ("s3", 5)} and rng.random() < 0.5
+                rows.append({"stratum": stratum, "psu": f"{stratum}-{k}", "w": w,
+                             "dom": "c" if in_c else rng.choice(["a", "b"]), "sex": sex,
+                             "y": float(rng.random() < p), "age": float(rng.integers(126, 730)),
+                             "doses": float(rng.integers(0, 4)), "fpc": population[stratum]})
+    frame = pd.DataFrame(rows)
+    frame.loc[rng.random(len(frame)) < 0.08, "y"] = np.nan
+    frame.loc[rng.random(len(frame)) < 0.1, "age"] = np.nan
+    frame.loc[rng.random(len(frame)) < 0.05, "doses"] = np.nan
+    return frame
+
+
+# lonely-PSU option, FPC, and whether domain 'c' has an empty cell (no girl with y = 0) and y is
+# constant in domain 'b' (R's svychisq then stops: we return NaN)
+R_CASES = {"adjust": ("adjust", False, False), "certainty": ("certainty", False, False),
+           "adjust-fpc": ("adjust", True, False), "empty-cell": ("adjust", False, True)}
+
+
+@pytest.fixture(scope="module", params=list(R_CASES), ids=list(R_CASES))
+def gap_case(request, children, tmp_path_factory):
+    """(our design, R's numbers keyed 'quantity|variable|dom|sex') for one lonely-PSU / FPC / data setting."""
+    if not r_survey_available():
+        pytest.skip("Rscript with the R 'survey' package is not installed")
+    lonely, fpc, empty_cell = R_CASES[request.param]
+    if empty_cell:
+        children = children.copy()
+        answered = children["y"].notna()
+        children.loc[(children["dom"] == "c") & (children["sex"] == "F") & answered, "y"] = 1.0
+        children.loc[(children["dom"] == "b") & answered, "y"] = 0.0
+    folder = tmp_path_factory.mktemp(request.param)
+    source, target = folder / "in.csv", folder / "out.csv"
+    children.to_csv(source, index=False, na_rep="NA")
+    subprocess.run(["Rscript", str(GAP_ORACLE), str(source), str(target), lonely, *(["fpc"] if fpc else [])],
+                   check=True, capture_output=True)
+    expected = pd.read_csv(target, keep_default_na=False, na_values=["NA"]).set_index("key")["value"]
+    design = SurveyDesign(children, strata="stratum", psu="psu", weight="w", singleton=lonely,
+                          fpc="fpc" if fpc else None)
+    return design, expected
+
+
+def test_compare_difference_matches_r_svycontrast(gap_case):
+    # R: svycontrast(svyby(~y, ~dom + sex, subset(des, !is.na(y)), svymean, covmat=TRUE), c(a.F=1, a.M=-1))
+    #    and svycontrast(..., quote(log(`a.F`) - log(`a.M`))) for the ratio; "all" from svyby(~y, ~sex, ...)
+    design, expected = gap_case
+    gaps = design.compare("y", by=["dom"], df="design").set_index("dom")
+    for dom in ["a", "b", "c", "all"]:
+        row = gaps.loc[dom]
+        t = stats.t.ppf(0.975, row["df"])
+        assert row["difference"] == pytest.approx(expected[f"difference|y|{dom}|"], rel=1e-10)
+        assert row["difference_se"] == pytest.approx(expected[f"difference_se|y|{dom}|"], rel=1e-8)
+        assert row["difference_ci_high"] == pytest.approx(row["difference"] + t * row["difference_se"], rel=1e-12)
+        # 0/0 in the empty-cell case's domain 'b' (nobody vaccinated): NaN in R and here
+        assert np.log(row["ratio"]) == pytest.approx(expected[f"log_ratio|y|{dom}|"], rel=1e-10, nan_ok=True)
+        assert np.log(row["ratio_ci_high"] / row["ratio"]) / t == pytest.approx(
+            expected[f"log_ratio_se|y|{dom}|"], rel=1e-8, nan_ok=True)
+        assert np.log(row["ratio"] / row["ratio_ci_low"]) / t == pytest.approx(
+            expected[f"log_ratio_se|y|{dom}|"], rel=1e-8, nan_ok=True)
+    assert (gaps["df"] == expected["degf|||"]).all()
+
+
+def test_compare_difference_matches_r_svyglm(gap_case):
+    # R: svyglm(y ~ girl, subset(des, dom == "a" & !is.na(y))): coefficient and SE of girl
+    design, expected = gap_case
+    row = design.compare("y", by=["dom"]).set_index("dom").loc["a"]
+    assert row["difference"] == pytest.approx(expected["glm_difference|y|a|"], rel=1e-10)
+    assert row["difference_se"] == pytest.approx(expected["glm_difference_se|y|a|"], rel=1e-8)
+
+
+def test_compare_p_value_matches_r_svychisq(gap_case):
+    # R: svychisq(~y + sex, subset(des, dom == "a" & !is.na(y)), statistic = "F") (and dom b, c, all)
+    design, expected = gap_case
+    gaps = design.compare("y", by=["dom"]).set_index("dom")
+    for dom in ["a", "b", "c", "all"]:
+        row = gaps.loc[dom]
+        if f"f_statistic|y|{dom}|" not in expected:  # y constant in the domain: R stops, we give NaN
+            assert np.isnan(row["f_statistic"]) and np.isnan(row["p_value"])
+            continue
+        assert row["f_statistic"] == pytest.approx(expected[f"f_statistic|y|{dom}|"], rel=1e-8), dom
+        assert row["df_num"] == pytest.approx(expected[f"df_num|y|{dom}|"], rel=1e-12), dom
+        assert row["df_den"] == expected[f"df_den|y|{dom}|"], dom
+        if np.isnan(expected[f"p_value|y|{dom}|"]):  # domain 'c': 3 PSUs in 3 strata, R gives NA
+            assert row["df_den"] == 0 and np.isnan(row["p_value"])
+        else:
+            assert row["p_value"] == pytest.approx(expected[f"p_value|y|{dom}|"], rel=1e-8), dom
+
+
+@pytest.mark.parametrize("verb", ["mean", "total"])
+def test_means_and_totals_match_r_svyby(gap_case, verb):
+    # R: svyby(~age, ~dom + sex, des, svymean, na.rm=TRUE) (and ~dom, ~sex, svymean(~age, des)),
+    #    the same with svytotal, and confint(..., df = degf(des))
+    design, expected = gap_case
+    method = design.means if verb == "mean" else design.totals
+    out = method(["age", "doses"], by=["dom", "sex"], df="design")
+    assert len(out) == 2 * (3 * 2 + 3 + 2 + 1)
+    for row in out.itertuples():
+        key = f"{row.indicator}|{row.dom}|{row.sex}"
+        assert row.estimate == pytest.approx(expected[f"{verb}|{key}"], rel=1e-10), key
+        assert row.se == pytest.approx(expected[f"{verb}_se|{key}"], rel=1e-8), key
+        assert row.ci_low == pytest.approx(expected[f"{verb}_ci_low|{key}"], rel=1e-8), key
+        assert row.ci_high == pytest.approx(expected[f"{verb}_ci_high|{key}"], rel=1e-8), key
+
+
+def test_domain_mean_matches_r_svyratio_route(gap_case):
+    # R: svyratio(~age_in_a, ~in_a, des) with in_a = dom == "a" & !is.na(age), on the full design
+    design, expected = gap_case
+    row = design.means(["age"], by=["dom"]).set_index("dom").loc["a"]
+    assert row["estimate"] == pytest.approx(expected["ratio_mean|age|a|all"], rel=1e-10)
+    assert row["se"] == pytest.approx(expected["ratio_mean_se|age|a|all"], rel=1e-8)
+
+
+def test_gap_and_mean_pinned_to_r_numbers(children):
+    # Numbers printed by tests/oracles/survey_compare.R (R survey 4.1.1, survey.lonely.psu = "adjust"),
+    # pinned so that the check also runs where R is not installed.
+    design = SurveyDesign(children, strata="stratum", psu="psu", weight="w")
+    gaps = design.compare("y", by=["dom"]).set_index("dom")
+    # R: svycontrast(svyby(~y, ~dom + sex, subset(des, !is.na(y)), svymean, covmat=TRUE), c(a.F=1, a.M=-1))
+    assert gaps.loc["a", "difference"] == pytest.approx(0.0282339668209546, rel=1e-10)
+    assert gaps.loc["a", "difference_se"] == pytest.approx(0.120489366464106, rel=1e-8)
+    # R: svychisq(~y + sex, subset(des, dom == "a" & !is.na(y)), statistic = "F")
+    assert gaps.loc["a", "f_statistic"] == pytest.approx(0.0547550827673057, rel=1e-8)
+    assert (gaps.loc["a", "df_num"], gaps.loc["a", "df_den"]) == (1, 20)
+    assert gaps.loc["a", "p_value"] == pytest.approx(0.817365137223917, rel=1e-8)
+    # R: svycontrast(svyby(~y, ~sex, subset(des, !is.na(y)), svymean, covmat=TRUE), c(F=1, M=-1)) and
+    #    svychisq(~y + sex, subset(des, !is.na(y)), statistic = "F")
+    assert gaps.loc["all", "difference"] == pytest.approx(-0.0133157746997716, rel=1e-10)
+    assert gaps.loc["all", "difference_se"] == pytest.approx(0.0721557247909712, rel=1e-8)
+    assert gaps.loc["all", "f_statistic"] == pytest.approx(0.0339058380908292, rel=1e-8)
+    assert gaps.loc["all", "p_value"] == pytest.approx(0.855761435462734, rel=1e-8)
+    # R: svymean(~age, des, na.rm = TRUE); svytotal(~age, des, na.rm = TRUE)
+    mean = design.means(["age"]).iloc[0]
+    total = design.totals(["age"]).iloc[0]
+    assert (mean["estimate"], mean["se"]) == (pytest.approx(431.162414157005, rel=1e-10),
+                                              pytest.approx(8.76162058494148, rel=1e-8))
+    assert (total["estimate"], total["se"]) == (pytest.approx(287537.21022929, rel=1e-10),
+                                                pytest.approx(17526.9470101946, rel=1e-8))
+
+
+def test_compare_schema_margins_and_counts(children):
+    design = SurveyDesign(children, strata="stratum", psu="psu", weight="w")
+    gaps = design.compare(["y"], by=["dom", "stratum"])
+    assert list(gaps.columns) == ["indicator", "dom", "stratum", *COMPARE_COLUMNS]
+    assert {("all", "all"), ("a", "all"), ("all", "s1"), ("a", "s1")} <= set(zip(gaps["dom"], gaps["stratum"]))
+    answered = children.dropna(subset=["y"])
+    counts = answered[answered["dom"] == "a"]["sex"].value_counts()
+    row = gaps[(gaps["dom"] == "a") & (gaps["stratum"] == "all")].iloc[0]
+    assert (row["n_a"], row["n_b"], row["group_a"], row["group_b"]) == (counts["F"], counts["M"], "F", "M")
+    by_sex = design.proportions(["y"], by=["dom", "sex"]).set_index(["dom", "sex"])
+    assert row["estimate_a"] == pytest.approx(by_sex.loc[("a", "F"), "estimate"], rel=1e-12)
+    assert row["estimate_b"] == pytest.approx(by_sex.loc[("a", "M"), "estimate"], rel=1e-12)
+    assert row["ratio"] == pytest.approx(row["estimate_a"] / row["estimate_b"], rel=1e-12)
+    # girls and boys share clusters: the independent-samples SE is not the design SE
+    independent = np.hypot(by_sex.loc[("a", "F"), "se"], by_sex.loc[("a", "M"), "se"])
+    assert abs(row["difference_se"] - independent) > 1e-3
+
+
+def test_compare_ignores_rows_outside_the_two_groups(children):
+    # children of unknown sex (same PSUs) are outside both domains and change nothing
+    design = SurveyDesign(children, strata="stratum", psu="psu", weight="w")
+    extra = children.iloc[::9].assign(sex="U", y=1.0)
+    widened = SurveyDesign(pd.concat([children, extra], ignore_index=True), strata="stratum", psu="psu", weight="w")
+    columns = ["n_a", "n_b", "difference", "difference_se", "f_statistic", "p_value", "df"]
+    pd.testing.assert_frame_equal(design.compare("y", by=["dom"])[columns],
+                                  widened.compare("y", by=["dom"])[columns], rtol=1e-12)
+
+
+def test_compare_group_absent_from_a_domain(children):
+    # stratum s4 has no girls in domain 'b'
+    design = SurveyDesign(children, strata="stratum", psu="psu", weight="w")
+    row = design.compare("y", by=["dom", "stratum"], margins=False).set_index(["dom", "stratum"]).loc[("b", "s4")]
+    assert row["n_a"] == 0 and row["n_b"] == 2
+    assert np.isnan(row["difference"]) and np.isnan(row["p_value"]) and row["disadvantaged"] is None
+
+
+@pytest.mark.parametrize("lower_is_better, expected", [(False, "F"), (True, "M")], ids=["coverage", "zero-dose"])
+def test_compare_disadvantaged_group(lower_is_better, expected):
+    frame = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3, 4, 4], "sex": ["F", "M"] * 4,
+                          "y": [0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]})
+    row = SurveyDesign(frame, psu="psu").compare("y", lower_is_better=lower_is_better).iloc[0]
+    assert (row["estimate_a"], row["estimate_b"], row["difference"]) == (0.25, 0.75, -0.5)
+    assert row["disadvantaged"] == expected
+
+
+def test_compare_hand_computed_unstratified():
+    # 4 PSUs, equal weights, each PSU one girl and one boy: p_F = 1/4, p_M = 3/4.
+    # Linearized PSU totals of (girl - boy): (y_F - p_F)/4 - (y_M - p_M)/4 per PSU:
+    # (-1/4 - 1/4)/4, (-1/4 - 1/4)/4, (3/4 - 1/4)/4, (-1/4 + 3/4)/4 = (-1/8, -1/8, 1/8, 1/8)
+    # var = 4/3 * sum(z^2) = 4/3 * 4/64 = 1/12
+    frame = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3, 4, 4], "sex": ["F", "M"] * 4,
+                          "y": [0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]})
+    row = SurveyDesign(frame, psu="psu").compare("y").iloc[0]
+    assert row["difference_se"] == pytest.approx(np.sqrt(1 / 12), rel=1e-12)
+    assert row["df"] == 3 and row["df_den"] == 3
+    assert row["difference_ci_low"] == pytest.approx(-0.5 - stats.t.ppf(0.975, 3) * np.sqrt(1 / 12), rel=1e-12)
+
+
+def test_means_of_a_01_outcome_equal_proportions(sample):
+    design = SurveyDesign(sample, strata="stratum", psu="psu", weight="w")
+    means = design.means(["y1"], by=["dom"])
+    shares = design.proportions(["y1"], by=["dom"])
+    assert list(means.columns) == ["indicator", "dom", *MEAN_COLUMNS]
+    np.testing.assert_allclose(means["estimate"], shares["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(means["se"], shares["se"], rtol=1e-12)
+    varies = shares["se"] > 0  # VCQI sets df = n - 1 for a homogeneous domain; means keep the design df
+    assert (means["df"][varies] == shares["df"][varies]).all() and varies.sum() == 3
+
+
+def test_means_df_counts_psus_in_strata_with_members(children):
+    # domain 'c' lives in strata s1 (8 PSUs), s2 (6), s3 (9): VCQI df = 23 - 3; the whole design: 24 - 4
+    design = SurveyDesign(children, strata="stratum", psu="psu", weight="w")
+    vcqi = design.means(["age"], by=["dom"]).set_index("dom")
+    assert vcqi.loc["c", "df"] == 20 and vcqi.loc["all", "df"] == 20
+    only_s4 = design.means(["age"], by=["stratum"]).set_index("stratum")
+    assert only_s4.loc["s4", "df"] == 0 and np.isnan(only_s4.loc["s4", "ci_low"])
+
+
+def test_totals_hand_computed_unstratified():
+    # PSU totals of w*y: 2*(1+2) = 6, 2*3 = 6, 2*(0+9) = 18; total 30, mean 10
+    # var = 3/2 * ((6-10)^2 + (6-10)^2 + (18-10)^2) = 3/2 * 96 = 144
+    frame = pd.DataFrame({"psu": [1, 1, 2, 3, 3], "w": 2.0, "doses": [1.0, 2.0, 3.0, 0.0, 9.0]})
+    row = SurveyDesign(frame, psu="psu", weight="w").totals(["doses"]).iloc[0]
+    assert (row["estimate"], row["n"], row["n_weighted"], row["df"]) == (30, 5, 10, 2)
+    assert row["se"] == pytest.approx(12, rel=1e-12)
+    assert row["ci_high"] == pytest.approx(30 + stats.t.ppf(0.975, 2) * 12, rel=1e-12)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda d: d.compare("y", by=["sex"]), r"group column 'sex' cannot also be a by column; got by=\['sex'\]"),
+    (lambda d: d.compare("y", groups=("F", "F")), r"groups must name two different groups of 'sex'; got \('F', 'F'\)"),
+    (lambda d: d.compare("age"), r"column 'age', row 0: got '312.0', expected 0, 1 or missing"),
+    (lambda d: d.means(["dom"]), r"column 'dom', row 0: got 'c', expected a number or missing"),
+    (lambda d: d.totals(["doses"], level=95), r"level must be between 0 and 1 \(e.g. 0.95\); got 95"),
+    (lambda d: d.means(["doses"], df="stata"), r"df must be 'vcqi' or 'design'; got 'stata'"),
+    (lambda d: d.compare("y", group="gender"), "column missing from the data: gender"),
+], ids=["group-in-by", "same-groups", "not-binary", "not-numeric", "level-percent", "bad-df", "missing-group"])
+def test_verb_argument_errors(children, call, message):
+    design = SurveyDesign(children, strata="stratum", psu="psu", weight="w")
+    with pytest.raises(DesignError, match=message):
+        call(design)
