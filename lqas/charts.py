@@ -1,61 +1,237 @@
-"""Charts (06PO): matplotlib views of the tidy estimates frame, saved as SVG (reports) and PNG."""
+"""Charts (06PO): matplotlib views of the tidy estimates, saved as SVG (inlined in reports) and PNG.
+
+One style for every chart: DejaVu Sans 8 pt, no top/right spines, light vertical grid, the
+Okabe-Ito palette (safe for colour-vision deficiency) always paired with distinct markers so that
+series stay apart in grey print. Percentages are drawn on a 0-100 axis; every text comes from
+the caller (``text``), in the report language.
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # reports are rendered headless
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-# Okabe-Ito: distinguishable with colour-vision deficiency and in grey print (with distinct markers)
-GIRLS = {"color": "#D55E00", "marker": "o"}
-BOYS = {"color": "#0072B2", "marker": "s"}
-STYLE = {"font.size": 8, "axes.spines.top": False, "axes.spines.right": False,
-         "svg.fonttype": "none", "font.family": "DejaVu Sans"}
+OKABE_ITO = {"orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73", "yellow": "#F0E442",
+             "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7", "black": "#000000"}
+GIRLS = {"color": OKABE_ITO["vermillion"], "marker": "o"}
+BOYS = {"color": OKABE_ITO["blue"], "marker": "s"}
+SERIES = [{"color": OKABE_ITO[name], "marker": marker}
+          for name, marker in (("vermillion", "o"), ("blue", "s"), ("bluish_green", "D"), ("black", "^"),
+                               ("orange", "v"), ("reddish_purple", "P"))]
+STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7.5,
+         "xtick.labelsize": 7.5, "ytick.labelsize": 7.5, "axes.spines.top": False, "axes.spines.right": False,
+         "svg.fonttype": "none", "font.family": "DejaVu Sans", "svg.hashsalt": "lqas"}
+OC_LINES = ["#000000", OKABE_ITO["blue"], OKABE_ITO["reddish_purple"], OKABE_ITO["orange"]]
+WIDTH = 7.0  # inches: the text width of an A4 page with 16 mm margins
 
 
-def sex_gap_chart(estimates: pd.DataFrame, indicators: list[str], cohorts: list[str], *,
-                  labels: dict[str, str], catchment_labels: dict[str, str], cohort_labels: dict[str, str],
-                  text: dict[str, str]) -> plt.Figure:
+def _tight(figure: plt.Figure, **kwargs) -> None:
+    """tight_layout, plus slack on the left: the report renders the SVG text with its own font
+    metrics, slightly wider than matplotlib's, and long y labels must not be clipped."""
+    figure.tight_layout(**kwargs)
+    figure.subplots_adjust(left=figure.subplotpars.left + 0.02)
+
+
+def _wrap(text: str, width: int = 38) -> str:
+    """Break a long label on spaces so that it fits beside or above an axis."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+def _upper(*frames: pd.DataFrame) -> float:
+    """A round upper limit (percent) above every CI in the frames: 10, 20, ... 100."""
+    highs = [100 * frame["ci_high"].max() for frame in frames if len(frame)]
+    top = max([h for h in highs if not np.isnan(h)] or [100])
+    return float(min(100, 10 * np.ceil((top + 2) / 10)))
+
+
+def _percent_axis(ax: plt.Axes, label: str, *, axis: str = "x", upper: float = 100) -> None:
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(0, upper)
+    (ax.set_xlabel if axis == "x" else ax.set_ylabel)(label)
+    ax.grid(axis=axis, color="#dddddd", lw=0.5)
+    ax.set_axisbelow(True)
+
+
+def _dots(ax: plt.Axes, rows: pd.DataFrame, y: Sequence[float], style: Mapping, label: str) -> None:
+    """Estimate and CI (horizontal) of each row at the given y positions; NaN rows are skipped."""
+    est = 100 * rows["estimate"].to_numpy(float)
+    low = 100 * rows["ci_low"].to_numpy(float)
+    high = 100 * rows["ci_high"].to_numpy(float)
+    ax.errorbar(est, y, xerr=[est - low, high - est], fmt=style["marker"], color=style["color"], ms=4,
+                capsize=2, lw=1, label=label)
+
+
+def _margins(estimates: pd.DataFrame, **fixed: str) -> pd.DataFrame:
+    """Rows of the estimates with the given domain values; other domain columns at 'all'."""
+    mask = pd.Series(True, index=estimates.index)
+    for column in ("cohort", "catchment", "sex", "vaccination_status"):
+        if column in estimates:
+            mask &= estimates[column] == fixed.get(column, "all")
+    return estimates[mask]
+
+
+def _rows(estimates: pd.DataFrame, indicator: str, **fixed: str) -> pd.DataFrame:
+    """One indicator by catchment, other domain columns fixed (default 'all'; catchment free)."""
+    mask = estimates["indicator"] == indicator
+    for column in ("cohort", "sex", "vaccination_status"):
+        if column in estimates:
+            mask &= estimates[column] == fixed.get(column, "all")
+    return estimates[mask]
+
+
+def sex_gap_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: Sequence[str], *,
+                  labels: Mapping[str, str], catchment_labels: Mapping[str, str], cohort_labels: Mapping[str, str],
+                  text: Mapping[str, str]) -> plt.Figure:
     """Forest chart: girls vs boys estimate and 95 % CI for each catchment, indicator and cohort."""
-    rows = estimates[(estimates["sex"].isin(["F", "M"])) & (estimates["catchment"] != "all")]
-    catchments = [c for c in catchment_labels if c in set(rows["catchment"])]
+    catchments = [c for c in catchment_labels if c in set(estimates["catchment"])]
+    upper = _upper(*[_rows(estimates, i, cohort=c, sex=s) for i in indicators for c in cohorts for s in "FM"])
     with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(len(cohorts), len(indicators), figsize=(7.2, 2.2 * len(cohorts) + 0.7),
+        figure, axes = plt.subplots(len(cohorts), len(indicators), figsize=(WIDTH, 1.9 * len(cohorts) + 0.9),
                                     sharey=True, squeeze=False)
         for i, cohort in enumerate(cohorts):
             for j, indicator in enumerate(indicators):
                 ax = axes[i][j]
                 for offset, sex, style, name in ((-0.15, "F", GIRLS, text["girls"]), (0.15, "M", BOYS, text["boys"])):
-                    part = rows[(rows["indicator"] == indicator) & (rows["cohort"] == cohort) & (rows["sex"] == sex)]
-                    part = part.set_index("catchment").reindex(catchments)
-                    y = [k + offset for k in range(len(catchments))]
-                    ax.errorbar(100 * part["estimate"], y,
-                                xerr=[100 * (part["estimate"] - part["ci_low"]), 100 * (part["ci_high"] - part["estimate"])],
-                                fmt=style["marker"], color=style["color"], ms=4, capsize=2, lw=1, label=name)
+                    part = _rows(estimates, indicator, cohort=cohort, sex=sex).set_index("catchment").reindex(catchments)
+                    _dots(ax, part, [k + offset for k in range(len(catchments))], style, name)
                 ax.set_yticks(range(len(catchments)), [catchment_labels[c] for c in catchments])
-                ax.set_xlim(0, 100)
-                ax.grid(axis="x", color="#dddddd", lw=0.5)
-                ax.set_title(f"{labels[indicator]}\n{cohort_labels.get(cohort, cohort)}", fontsize=8)
-                if i == len(cohorts) - 1:
-                    ax.set_xlabel(text["percent_axis"])
+                _percent_axis(ax, text["percent_axis"] if i == len(cohorts) - 1 else "", upper=upper)
+                ax.set_title(f"{_wrap(labels[indicator], 45)}\n{cohort_labels.get(cohort, cohort)}")
         axes[0][0].invert_yaxis()  # shared y axis: first catchment on top
         handles, names = axes[0][0].get_legend_handles_labels()
         figure.legend(handles, names, loc="lower center", ncol=2, frameon=False)
-        figure.tight_layout(rect=(0, 0.05, 1, 1))
+        _tight(figure, rect=(0, 0.05, 1, 1))
+    return figure
+
+
+def inchworm_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: Sequence[str], *,
+                   labels: Mapping[str, str], catchment_labels: Mapping[str, str],
+                   cohort_labels: Mapping[str, str], text: Mapping[str, str]) -> plt.Figure:
+    """Inchworm chart: each catchment's (and the survey's) estimate and 95 % CI, one series per cohort."""
+    rows_order = [*[c for c in catchment_labels if c in set(estimates["catchment"])], "all"]
+    names = [catchment_labels.get(c, text["all_catchments"]) for c in rows_order]
+    width = 0.5 / max(len(cohorts), 1)
+    upper = _upper(*[_rows(estimates, i, cohort=c) for i in indicators for c in cohorts])
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(1, len(indicators), figsize=(WIDTH, 0.2 * len(rows_order) * len(cohorts) + 1.1),
+                                    sharey=True, squeeze=False)
+        for j, indicator in enumerate(indicators):
+            ax = axes[0][j]
+            for k, cohort in enumerate(cohorts):
+                part = _rows(estimates, indicator, cohort=cohort).set_index("catchment").reindex(rows_order)
+                offset = (k - (len(cohorts) - 1) / 2) * width
+                _dots(ax, part, [i + offset for i in range(len(rows_order))], SERIES[k + 2],
+                      cohort_labels.get(cohort, cohort))
+            ax.axhline(len(rows_order) - 1.5, color="#999999", lw=0.5)
+            ax.set_yticks(range(len(rows_order)), names)
+            for tick in ax.get_yticklabels()[-1:]:
+                tick.set_fontweight("bold")
+            _percent_axis(ax, text["percent_axis"], upper=upper)
+            ax.set_title(_wrap(labels[indicator], 45))
+        axes[0][0].invert_yaxis()
+        handles, legend = axes[0][0].get_legend_handles_labels()
+        figure.legend(handles, legend, loc="lower center", ncol=len(cohorts), frameon=False)
+        _tight(figure, rect=(0, 0.07, 1, 1))
+    return figure
+
+
+def coverage_chart(estimates: pd.DataFrame, doses: Sequence[str], cohort: str, *, dose_labels: Mapping[str, str],
+                   text: Mapping[str, str]) -> plt.Figure:
+    """Crude and valid coverage of each dose with 95 % CIs (one cohort, all catchments and sexes)."""
+    part = _margins(estimates, cohort=cohort).set_index("indicator")
+    doses = [d for d in doses if f"{d}_crude" in part.index]
+    with plt.rc_context(STYLE):
+        figure, ax = plt.subplots(figsize=(WIDTH, 0.26 * len(doses) + 1.1))
+        for offset, kind, style in ((-0.17, "crude", SERIES[1]), (0.17, "valid", SERIES[2])):
+            rows = part.reindex([f"{d}_{kind}" for d in doses])
+            _dots(ax, rows, [i + offset for i in range(len(doses))], style, text[kind])
+        ax.set_yticks(range(len(doses)), [dose_labels.get(d, d) for d in doses])
+        for i in range(len(doses) - 1):
+            ax.axhline(i + 0.5, color="#eeeeee", lw=0.6, zorder=0)
+        ax.set_ylim(len(doses) - 0.5, -0.5)
+        _percent_axis(ax, text["coverage_axis"])
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+        _tight(figure)
+    return figure
+
+
+def status_chart(estimates: pd.DataFrame, indicators: Sequence[str], statuses: Sequence[str], *,
+                 labels: Mapping[str, str], status_labels: Mapping[str, str], text: Mapping[str, str]) -> plt.Figure:
+    """BeSD indicators (rows) among zero-dose, under-immunized and Penta3 children, with 95 % CIs."""
+    part = estimates[(estimates["cohort"] == "all") & (estimates["catchment"] == "all") & (estimates["sex"] == "all")]
+    width = 0.6 / max(len(statuses), 1)
+    with plt.rc_context(STYLE):
+        figure, ax = plt.subplots(figsize=(WIDTH, 0.55 * len(indicators) * max(len(statuses), 1) / 3 + 1.4))
+        for k, status in enumerate(statuses):
+            rows = part[part["vaccination_status"] == status].set_index("indicator").reindex(indicators)
+            offset = (k - (len(statuses) - 1) / 2) * width
+            _dots(ax, rows, [i + offset for i in range(len(indicators))], SERIES[k], status_labels.get(status, status))
+        ax.set_yticks(range(len(indicators)), [_wrap(labels.get(i, i), 40) for i in indicators])
+        for i in range(len(indicators) - 1):
+            ax.axhline(i + 0.5, color="#eeeeee", lw=0.6, zorder=0)
+        ax.set_ylim(len(indicators) - 0.5, -0.5)
+        _percent_axis(ax, text["besd_axis"])
+        ax.legend(loc="lower center", bbox_to_anchor=(0.4, 1.0), ncol=len(statuses), frameon=False)
+        _tight(figure)
+    return figure
+
+
+def oc_chart(rules: Sequence[Mapping], *, text: Mapping[str, str], oc_curve) -> plt.Figure:
+    """OC curves of the LQAS rules used, one panel per target, on the indicator's own scale.
+
+    ``rules``: ``{"label", "good", "bad", "lower_is_better", "rules": [{"n", "d", "lots"}]}``.
+    ``oc_curve``: :func:`lqas.rules.oc_curve` (P(pass) as a function of the classified p). For
+    lower-is-better indicators the x axis is the prevalence 1 - p.
+    """
+    cols = 2 if len(rules) > 1 else 1
+    nrows = int(np.ceil(len(rules) / cols))
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(nrows, cols, figsize=(WIDTH, 2.5 * nrows + 0.3), squeeze=False)
+        for ax, target in zip(axes.flat, rules):
+            for k, rule in enumerate(target["rules"]):
+                oc = oc_curve(rule["n"], rule["d"], p=np.linspace(0, 1, 201))
+                p = oc["p"].to_numpy(float)
+                x = 1 - p if target["lower_is_better"] else p
+                ax.plot(100 * x, 100 * oc["prob_pass"].to_numpy(float), color=OC_LINES[k % len(OC_LINES)],
+                        lw=1.1, ls=("-", "--", ":", "-.")[k % 4], label=f"n = {rule['n']}, d = {rule['d']}")
+            # each threshold's label on the side away from the other threshold, where the curve is flat
+            for value, other, name, color, top in (
+                    (target["good"], target["bad"], text["oc_good"], OKABE_ITO["bluish_green"], False),
+                    (target["bad"], target["good"], text["oc_bad"], OKABE_ITO["vermillion"], True)):
+                right = value > other
+                ax.axvline(100 * value, color=color, lw=0.9, ls=(0, (4, 2)))
+                ax.annotate(_wrap(name, 22), (100 * value, 98 if top else 3), xytext=(3 if right else -3, 0),
+                            textcoords="offset points", fontsize=6.5, color=color, va="top" if top else "bottom",
+                            ha="left" if right else "right")
+            _percent_axis(ax, text["oc_true_lower"] if target["lower_is_better"] else text["oc_true_higher"])
+            ax.set_ylim(0, 102)
+            ax.set_ylabel(text["oc_pass"])
+            ax.grid(axis="y", color="#dddddd", lw=0.5)
+            ax.set_title(_wrap(target["label"], 50))
+            ax.legend(loc="center right" if target["lower_is_better"] else "center left", frameon=False, fontsize=6.5,
+                      handlelength=2.5)
+        for ax in list(axes.flat)[len(rules):]:
+            ax.set_visible(False)
+        _tight(figure)
     return figure
 
 
 def save_chart(figure: plt.Figure, png_path: Path) -> str:
     """Write the PNG file and return the SVG markup for inlining in the HTML report."""
     png_path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(png_path, dpi=200)
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg")
+    with plt.rc_context(STYLE):  # svg.fonttype applies when saving: text stays text (searchable, light)
+        figure.savefig(png_path, dpi=150)
+        figure.savefig(buffer, format="svg")
     plt.close(figure)
     svg = buffer.getvalue()
     return svg[svg.index("<svg"):]

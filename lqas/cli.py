@@ -65,6 +65,19 @@ def run(project: Annotated[Path, typer.Argument(help="Project file (survey.toml)
 
 
 @app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="Run folder holding report_context.json.")],
+           out: Annotated[Path, typer.Option("--out", help="Output file: .html, or .pdf for a PDF.")],
+           template: Annotated[Optional[Path], typer.Option(
+               "--template", help="Jinja template (default: the built-in report); see CONTEXT.md.")] = None,
+           lang: Lang = None) -> None:
+    """Render a report template against a run's saved report context (sandboxed, autoescaped)."""
+    from lqas.report import render_report
+
+    written = render_report(run_dir, out, template=template, lang=_check_lang(lang))
+    console.print(f"[green]wrote[/green] {written}")
+
+
+@app.command()
 def validate(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")]) -> None:
     """Read and check the data: rows read, kept, excluded by reason, fields repaired."""
     from lqas.config import load_project

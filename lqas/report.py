@@ -1,10 +1,15 @@
-"""Report: results -> documented context dict -> Jinja2 HTML -> PDF (WeasyPrint), in en or fr."""
+"""Report: results -> documented context (plain JSON data) -> Jinja2 HTML -> PDF (WeasyPrint), in en or fr."""
 
 from __future__ import annotations
 
 import io
+import json
+import math
+from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from babel.dates import format_date
@@ -15,11 +20,23 @@ from babel.support import NullTranslations, Translations
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
+from lqas.errors import InputError
 from lqas.resources import resource_dir
+from lqas.tables import ALL, EstimateIndex
 
 LOCALES = {"en": "en_GB", "fr": "fr_FR"}
+CONTEXT_FILE = "report_context.json"
+# a girls - boys gap is reported in the key findings from this many percentage points
+GAP_FINDING = 0.05
+PANELS = (
+    ("full", ("fully_vaccinated_crude", "fully_vaccinated_valid", "fully_vaccinated_for_age"), "oldest"),
+    ("dropout", ("dropout_penta1_penta3", "dropout_penta1_mr1", "dropout_mr1_mr2"), "oldest"),
+    ("card", ("card_ever", "card_seen", "card_seen_with_dates"), "all"),
+    ("timeliness", ("timely_penta3", "timely_mr1"), "oldest"),
+)
 
 
+@lru_cache(maxsize=4)
 def translations(lang: str) -> NullTranslations:
     """gettext translations for the report language, read from the shipped .po catalog."""
     po_path = resource_dir("templates") / "locale" / lang / "LC_MESSAGES" / "messages.po"
@@ -33,12 +50,31 @@ def translations(lang: str) -> NullTranslations:
     return Translations(fp=buffer)
 
 
+def translate(text: str, lang: str) -> str:
+    """A registry text (definition, denominator, reference) in the report language, from the
+    catalog; the text itself when the catalog has no translation."""
+    return translations(lang).gettext(text) if text else text
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _as_date(value: Any) -> date:
+    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
+
+
 def environment(lang: str, template_dir: Path | None = None) -> SandboxedEnvironment:
     """Sandboxed, autoescaping Jinja environment with gettext and locale-aware number filters.
 
     The sandbox and autoescaping mean text from the data (village names, remarks) and user
-    templates cannot inject markup or run code.
+    templates cannot inject markup or run code. Filters: ``pct`` (fraction -> ``12,3 %``),
+    ``num`` (``1 153``), ``pp`` (difference of fractions -> signed percentage points),
+    ``longdate`` (date or ISO text -> ``21 novembre 2026``), ``names`` (keys -> display names
+    from a label mapping, e.g. ``keys | names(labels.catchment)``). Missing values print as ``–``.
     """
+    if lang not in LOCALES:
+        raise InputError(f"report language must be one of {', '.join(LOCALES)}; got {lang!r}")
     folders = [str(template_dir)] if template_dir else []
     env = SandboxedEnvironment(loader=FileSystemLoader([*folders, str(resource_dir("templates"))]),
                                autoescape=select_autoescape(default=True, default_for_string=True),
@@ -48,92 +84,310 @@ def environment(lang: str, template_dir: Path | None = None) -> SandboxedEnviron
     locale = LOCALES[lang]
     percent_sign = "\u00a0%" if lang == "fr" else "%"  # French: 12,3 % with a no-break space
     env.filters["pct"] = lambda value, digits=1: (
-        "–" if value is None or pd.isna(value)
-        else format_percent(value, format="#,##0." + "0" * digits + percent_sign, locale=locale))
+        "–" if _is_missing(value)
+        else format_percent(value, format="#,##0." + "0" * digits + percent_sign if digits else "#,##0" + percent_sign,
+                            locale=locale))
     env.filters["num"] = lambda value, digits=0: (
-        "–" if value is None or pd.isna(value)
+        "–" if _is_missing(value)
         else format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=locale))
-    env.filters["longdate"] = lambda value: format_date(value, format="long", locale=locale)
+    env.filters["pp"] = lambda value, digits=1: (
+        "–" if _is_missing(value)
+        else format_decimal(100 * value, format=f"+#,##0.{'0' * digits};-#,##0.{'0' * digits}", locale=locale))
+    env.filters["longdate"] = lambda value: format_date(_as_date(value), format="long", locale=locale)
+    env.filters["names"] = lambda keys, mapping: [mapping.get(key, key) for key in keys]
     return env
 
 
-def render_html(context: dict, lang: str, *, template: str = "report.html.j2",
+def code_labels(lang: str) -> dict[str, Any]:
+    """The names of codes and the chart/workbook texts set in ``labels.j2``, in ``lang``."""
+    module = environment(lang).get_template("labels.j2").module
+    return _plain({key: value for key, value in vars(module).items() if not key.startswith("_")})
+
+
+def render_html(context: Mapping[str, Any], lang: str | None = None, *, template: str = "report.html.j2",
                 template_dir: Path | None = None) -> str:
-    """Render a report template against the report context."""
-    return environment(lang, template_dir).get_template(template).render(**context)
+    """Render a report template against the report context (see :func:`build_context`)."""
+    return environment(lang or context["lang"], template_dir).get_template(template).render(**context)
 
 
-def write_pdf(html: str, path: Path) -> None:
+def write_pdf(html: str, path: Path, base_url: Path | None = None) -> None:
     """Render HTML to PDF with WeasyPrint (imported lazily: it is slow to import)."""
     from weasyprint import HTML
 
-    HTML(string=html, base_url=str(resource_dir("templates"))).write_pdf(path)
+    HTML(string=html, base_url=str(base_url or resource_dir("templates"))).write_pdf(path)
 
 
-def ci_cell(row: pd.Series | None) -> dict | None:
-    if row is None:
+# --- context ---------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """Recursively JSON-ready: plain str/int/float/bool/None, lists and dicts; dates as ISO text."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (date, pd.Timestamp)):
+        return value.isoformat()[:10]
+    if isinstance(value, str):
+        return str(value)  # Markup -> str: escaping happens when rendered
+    if value is None or value is pd.NA or value is pd.NaT:
         return None
-    return {"estimate": row["estimate"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": int(row["n"])}
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
-def sex_table(estimates: pd.DataFrame, indicator: str, cohorts: list[str], catchments: list[str],
-              small_cell_n: int) -> list[dict]:
-    """Rows of catchment x cohort with girls, boys and all (estimate, CI, n) for one indicator."""
-    part = estimates[estimates["indicator"] == indicator].set_index(["cohort", "catchment", "sex"])
-    rows = []
+def write_context(context: Mapping[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(_plain(context), ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def read_context(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputError(f"{path}: report context not found; expected the {CONTEXT_FILE} a run writes "
+                         "(lqas run PROJECT --out DIR)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+
+
+def for_language(context: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """The context with the labels of another language (the run saves labels in both);
+    charts keep the language of the run."""
+    out = dict(context)
+    if lang != context["lang"]:
+        if lang not in context.get("labels_by_lang", {}):
+            raise InputError(f"report context has no labels for language {lang!r}; "
+                             f"available: {', '.join(context.get('labels_by_lang', {}))}")
+        out["labels"] = context["labels_by_lang"][lang]
+        out["lang"] = lang
+        survey = context["survey"]
+        out["survey"] = {**survey, "name": (survey.get("titles") or {}).get(lang, survey["name"])}
+    return out
+
+
+def render_report(run_dir: Path, out: Path, *, template: Path | None = None, lang: str | None = None) -> Path:
+    """Render ``template`` (default: the built-in report) against a run's ``report_context.json``.
+
+    ``out`` ending in ``.pdf`` is rendered to PDF with WeasyPrint; anything else is written as
+    HTML. The template runs in the sandbox with autoescaping and can include the built-in
+    templates (``{% include "sections/sample.html.j2" %}``).
+    """
+    context = read_context(run_dir / CONTEXT_FILE)
+    context = for_language(context, lang or context["lang"])
+    if template is not None and not template.is_file():
+        raise InputError(f"{template}: template file not found")
+    html = render_html(context, template=template.name if template else "report.html.j2",
+                       template_dir=template.resolve().parent if template else None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".pdf":
+        write_pdf(html, out, base_url=template.resolve().parent if template else None)
+    else:
+        out.write_text(html, encoding="utf-8")
+    return out
+
+
+def definitions(registry: Mapping[str, Any], shown: Sequence[str], lang: str, labels: Mapping[str, Any],
+                besd_items: Mapping[str, Any]) -> list[dict]:
+    """Definitions of the indicators shown in the report, from the indicator registry.
+
+    Per-dose indicators are given once per template (``crude``, ``valid``); BeSD indicators
+    carry ``besd`` = ``{"item", "favourable"}`` (or ``{"options", "item"}`` for the
+    gender-barrier indicator) for the template to phrase, since the registry states them as codes.
+    """
+    out = []
+    templates_done: set[str] = set()
+    by_indicator = {spec["indicator"]: (item, spec) for item, spec in besd_items.get("items", {}).items()}
+    multiselect = {m.get("gender_indicator"): (stem, m) for stem, m in besd_items.get("multiselect", {}).items()}
+    for key in shown:
+        indicator = registry.get(key)
+        if indicator is None:
+            continue
+        entry = {"indicator": key, "label": indicator.label(lang), "direction": labels["direction"][
+            "lower" if indicator.lower_is_better else "higher"], "spec": indicator.spec, "besd": None}
+        kind = key.rsplit("_", 1)[-1]
+        if key.endswith(("_crude", "_valid")) and not key.startswith("fully_") and kind in labels["dose_template"]:
+            if kind in templates_done:
+                continue
+            templates_done.add(kind)
+            entry["label"] = labels["dose_template"][kind]
+            entry["indicator"] = f"<dose>_{kind}"
+        if key in by_indicator:
+            item, spec = by_indicator[key]
+            entry["besd"] = {"item": item, "favourable": list(spec["favourable"])}
+        elif key in multiselect:
+            stem, spec = multiselect[key]
+            entry["besd"] = {"item": stem, "options": list(spec["gender_related"])}
+        entry["definition"] = None if entry["besd"] else translate(indicator.definition, lang)
+        entry["denominator"] = translate(indicator.denominator, lang)
+        # BeSD rows name their BeSD-TI item in the definition; other rows cite their reference
+        entry["spec"] = None if entry["besd"] else translate(indicator.spec, lang)
+        out.append(entry)
+    return out
+
+
+def key_findings(index: EstimateIndex, classification: pd.DataFrame, *, cohorts: Sequence[str],
+                 catchments: Sequence[str], oldest: str, targets: Sequence[Mapping[str, Any]],
+                 besd_priority: Sequence[str] = (), statuses: Sequence[str] = (),
+                 comparisons: pd.DataFrame | None = None) -> list[dict]:
+    """The numbers behind the key-findings sentences, one dict per sentence (``kind`` says which).
+
+    Kinds: ``prevalence`` (zero-dose / UI among all children of a cohort), ``target`` (lots of
+    a cohort that do not reach an LQAS target), ``highest`` (catchment with the highest
+    zero-dose prevalence), ``sex_gap`` (lots where girls fare worse than boys by at least
+    ``GAP_FINDING``), ``coverage`` (girls, boys and all, oldest cohort), ``besd_lowest`` and
+    ``besd_status`` (BeSD priority indicators). Estimates from fewer children than the
+    small-cell threshold are never used.
+
+    ``comparisons`` (HOOK for ``SurveyDesign.compare``): when given, a frame with ``indicator``,
+    ``cohort``, ``catchment``, ``difference`` (girls - boys), ``difference_ci_low``,
+    ``difference_ci_high`` and ``p_value``; each sex gap then says whether the CI of the
+    difference excludes 0. Without it, gaps are point estimates with overlapping or
+    non-overlapping confidence intervals.
+    """
+    items: list[dict] = []
+
+    def usable(cell: dict | None) -> bool:
+        return cell is not None and not cell["small"]
+
+    for indicator in ("zero_dose", "ui_dtp1_not_dtp3"):
+        for cohort in cohorts:
+            cell = index.cell(indicator, cohort)
+            if usable(cell):
+                items.append({"kind": "prevalence", "indicator": indicator, "cohort": cohort, **cell})
+    for target in targets:
+        part = classification[(classification["indicator"] == target["indicator"])
+                               & (classification["class"] != "no_data")]
+        for cohort in cohorts:
+            lots = part[part["cohort"] == cohort]
+            if lots.empty:
+                continue
+            failing = [c for c in catchments if c in set(lots.loc[lots["class"] == "fail", "catchment"])]
+            items.append({"kind": "target", "indicator": target["indicator"], "cohort": cohort,
+                          "good": target["good"], "lower_is_better": target["lower_is_better"],
+                          "failing": failing, "classified": len(lots)})
     for cohort in cohorts:
-        for catchment in [*catchments, "all"]:
-            cells = {}
-            for sex in ("F", "M", "all"):
-                key = (cohort, catchment, sex)
-                cell = ci_cell(part.loc[key]) if key in part.index else None
-                if cell is not None:
-                    cell["small"] = cell["n"] < small_cell_n
-                cells[sex] = cell
-            rows.append({"cohort": cohort, "catchment": catchment, **cells})
-    return rows
+        cells = [(c, index.cell("zero_dose", cohort, c)) for c in catchments]
+        cells = [(c, cell) for c, cell in cells if usable(cell)]
+        if cells:
+            catchment, cell = max(cells, key=lambda pair: pair[1]["estimate"])
+            items.append({"kind": "highest", "indicator": "zero_dose", "cohort": cohort, "catchment": catchment,
+                          **cell})
+    for indicator in ("zero_dose", "ui_dtp1_not_dtp3"):
+        items.append(_sex_gaps(index, indicator, cohorts, catchments, comparisons))
+    for indicator in ("penta3_crude", "mr1_crude", "fully_vaccinated_crude", "dropout_penta1_penta3"):
+        cells = {sex: index.cell(indicator, oldest, ALL, sex) for sex in ("F", "M", ALL)}
+        if usable(cells[ALL]):
+            items.append({"kind": "coverage", "indicator": indicator, "cohort": oldest, "cells": cells})
+    priority = [(ind, index.cell(ind)) for ind in besd_priority]
+    priority = [(ind, cell) for ind, cell in priority if usable(cell)]
+    if priority:
+        indicator, cell = min(priority, key=lambda pair: pair[1]["estimate"])
+        items.append({"kind": "besd_lowest", "indicator": indicator, **cell})
+        for ind, _ in priority:
+            cells = {status: index.cell(ind, status=status) for status in statuses}
+            zd, best = cells.get("zero_dose"), cells.get(statuses[-1]) if statuses else None
+            if usable(zd) and usable(best) and best["estimate"] - zd["estimate"] >= GAP_FINDING:
+                items.append({"kind": "besd_status", "indicator": ind, "zero_dose": zd, "vaccinated": best,
+                              "vaccinated_status": statuses[-1]})
+    return items
 
 
-def lqas_matrix(classification: pd.DataFrame, labels: dict) -> dict:
+def _sex_gaps(index: EstimateIndex, indicator: str, cohorts: Sequence[str], catchments: Sequence[str],
+              comparisons: pd.DataFrame | None) -> dict:
+    """Lots where girls fare worse than boys (zero-dose / UI: girls' prevalence higher)."""
+    design = None
+    if comparisons is not None:
+        rows = comparisons[comparisons["indicator"] == indicator]
+        design = {(r["cohort"], r["catchment"]): r for r in rows.to_dict("records")}
+    girls_worse, boys_worse, compared = [], 0, 0
+    for cohort in cohorts:
+        for catchment in catchments:
+            girls, boys = index.cell(indicator, cohort, catchment, "F"), index.cell(indicator, cohort, catchment, "M")
+            if girls is None or boys is None or girls["small"] or boys["small"]:
+                continue
+            compared += 1
+            gap = girls["estimate"] - boys["estimate"]
+            if gap <= -GAP_FINDING:
+                boys_worse += 1
+            if gap < GAP_FINDING:
+                continue
+            entry = {"cohort": cohort, "catchment": catchment, "girls": girls["estimate"], "boys": boys["estimate"],
+                     "overlap": not (girls["ci_low"] > boys["ci_high"] or boys["ci_low"] > girls["ci_high"]),
+                     "difference": gap, "difference_ci_low": None, "difference_ci_high": None,
+                     "excludes_zero": None, "p_value": None}
+            found = design.get((cohort, catchment)) if design is not None else None
+            if found is not None:
+                low, high = found["difference_ci_low"], found["difference_ci_high"]
+                entry.update(difference=found["difference"], difference_ci_low=low, difference_ci_high=high,
+                             excludes_zero=bool(low > 0 or high < 0), p_value=found.get("p_value"))
+            girls_worse.append(entry)
+    girls_worse.sort(key=lambda e: -e["difference"])
+    return {"kind": "sex_gap", "indicator": indicator, "girls_worse": girls_worse, "boys_worse": boys_worse,
+            "compared": compared, "gap": GAP_FINDING, "design_based": design is not None}
+
+
+def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels: Mapping[str, Any],
+                  labels_by_lang: Mapping[str, Any], catchments: Sequence[str], cohorts: Sequence[str],
+                  sample: Mapping[str, Any], quality: Mapping[str, Any], sections: Mapping[str, Any],
+                  findings: Sequence[Mapping[str, Any]], lqas: Mapping[str, Any], methods: Mapping[str, Any],
+                  definitions: Sequence[Mapping[str, Any]], charts: Mapping[str, str], small_cell_n: int,
+                  today: date | None = None, sex_comparisons: Any = None) -> dict[str, Any]:
+    """The documented report context: plain data only (JSON-ready), stable keys.
+
+    The run writes it to ``report_context.json`` (dates as ISO text) and renders every
+    template, built-in or custom, from that JSON. ``reports/templates/CONTEXT.md`` describes
+    each key with an example; in short:
+
+    - ``survey`` (name, country, period, synthetic), ``lang`` (``en``/``fr``), ``version``,
+      ``generated`` (ISO date), ``small_cell_n``;
+    - ``labels``: display names in ``lang`` -- ``indicator``, ``catchment``, ``district``,
+      ``cohort``, ``status`` (vaccination status), ``dose``, plus the code names of
+      ``labels.j2`` (``reason``, ``repair``, ``source``, ``sex``, ``klass``, ``chart``, ...);
+      ``labels_by_lang``: the same for ``en`` and ``fr``;
+    - ``catchments``, ``cohorts``: keys in display order; ``oldest_cohort``;
+    - ``findings``: list of dicts with a ``kind`` (see :func:`key_findings`);
+    - ``sample``: ``rows_read``, ``kept``, ``excluded``, ``repairs``, ``lots`` and ``totals``
+      (children by catchment x cohort x sex), ``exclusions_by_reason``;
+    - ``quality``: ``exclusions_by_reason``, ``repairs_by_rule``, ``remarks`` (interviewer
+      free text, raw: templates escape it);
+    - ``sex_tables``: indicator -> ``{"rows": [{"cohort", "catchment", "F", "M", "all"}]}``
+      for zero-dose and UI; ``coverage`` (``by_dose`` per cohort, ``by_catchment``,
+      ``sources``); ``panels`` (dropout, card, timeliness, full vaccination by catchment and
+      sex); ``besd`` (``None`` without BeSD data, else ``priority``, ``sex_tables``,
+      ``by_status``, ``statuses``);
+    - ``lqas``: ``classification`` (records of classification.csv), ``matrix``, ``targets``,
+      ``decision_table``, ``rules_used``, ``alpha``, ``beta``;
+    - ``methods`` (design settings), ``definitions`` (see :func:`definitions`);
+    - ``charts``: name -> inline SVG markup (drawn in the run's language);
+    - ``sex_comparisons``: design-based girls - boys comparisons, ``None`` until
+      ``SurveyDesign.compare`` is wired in (HOOK).
+
+    An estimate cell is ``{"estimate", "ci_low", "ci_high", "n", "small"}`` with fractions
+    0-1, or ``None`` when the domain has no child in the denominator.
+    """
+    context = {
+        "survey": dict(survey), "lang": lang, "version": version, "generated": today or date.today(),
+        "small_cell_n": small_cell_n, "labels": labels, "labels_by_lang": labels_by_lang,
+        "catchments": list(catchments), "cohorts": list(cohorts), "oldest_cohort": cohorts[-1] if cohorts else ALL,
+        "findings": list(findings), "sample": sample, "quality": quality,
+        **sections, "lqas": lqas, "methods": methods, "definitions": list(definitions), "charts": dict(charts),
+        "sex_comparisons": sex_comparisons,
+    }
+    return _plain(context)
+
+
+def lqas_matrix(classification: pd.DataFrame, catchments: Sequence[str], cohorts: Sequence[str]) -> dict:
     """Lots (catchment x cohort) by indicators: one cell per classified lot, for the report matrix."""
     indicators = list(dict.fromkeys(classification["indicator"]))
     cells = {(row["catchment"], row["cohort"], row["indicator"]): row
              for row in classification.to_dict("records")}
     rows = []
-    for catchment in labels["catchment"]:
-        for cohort in labels["cohort"]:
+    for catchment in catchments:
+        for cohort in cohorts:
             lot = [cells.get((catchment, cohort, indicator)) for indicator in indicators]
             if any(lot):
                 rows.append({"catchment": catchment, "cohort": cohort, "cells": lot})
     return {"indicators": indicators, "rows": rows}
-
-
-def build_context(*, survey: dict, lang: str, version: str, sample: dict, estimates: pd.DataFrame,
-                  classification: pd.DataFrame, labels: dict, charts: dict, methods: dict,
-                  small_cell_n: int, today: date | None = None) -> dict:
-    """The documented report context: plain data only (no DataFrames), stable keys.
-
-    Keys: ``survey`` (name, country, period), ``lang``, ``version``, ``generated`` (date),
-    ``sample`` (rows_read, kept, excluded, exclusions_by_reason, lots), ``labels`` (indicator,
-    catchment, district, cohort labels), ``sex_tables`` (indicator -> rows from ``sex_table``),
-    ``classification`` (records of classification.csv), ``lqas_matrix`` (indicators, and rows of
-    lots with one classification record or None per indicator), ``charts`` (name -> inline SVG),
-    ``methods`` (design and rule settings), ``small_cell_n``.
-    """
-    cohorts = list(labels["cohort"])
-    catchments = list(labels["catchment"])
-    return {
-        "survey": survey,
-        "lang": lang,
-        "version": version,
-        "generated": today or date.today(),
-        "sample": sample,
-        "labels": labels,
-        "sex_tables": {indicator: sex_table(estimates, indicator, cohorts, catchments, small_cell_n)
-                       for indicator in ("zero_dose", "ui_dtp1_not_dtp3")},
-        "classification": classification.to_dict("records"),
-        "lqas_matrix": lqas_matrix(classification, labels),
-        "charts": charts,
-        "methods": methods,
-        "small_cell_n": small_cell_n,
-    }

@@ -12,15 +12,45 @@ from pathlib import Path
 import pandas as pd
 
 from lqas import __version__
-from lqas.besd import derive_besd
-from lqas.charts import save_chart, sex_gap_chart
+from lqas import charts as draw
+from lqas.besd import derive_besd, load_besd_registry, priority_indicators
 from lqas.config import Project
+from lqas.equity import equity_labels, vaccination_status
 from lqas.errors import ConfigError
 from lqas.estimate import estimate_indicators
-from lqas.indicators import load_registry
+from lqas.indicators import Indicator, load_registry
 from lqas.ingest import IngestResult, ingest
-from lqas.report import build_context, render_html, write_pdf
-from lqas.rules import Target, classify
+from lqas.report import (
+    CONTEXT_FILE,
+    GAP_FINDING,
+    PANELS,
+    build_context,
+    code_labels,
+    definitions,
+    key_findings,
+    lqas_matrix,
+    read_context,
+    render_html,
+    write_context,
+    write_pdf,
+)
+from lqas.rules import Target, classify, decision_table, oc_curve
+from lqas.tables import (
+    ALL,
+    EstimateIndex,
+    counts_by,
+    coverage_by_catchment,
+    coverage_by_dose,
+    decision_table_rows,
+    evidence_sources,
+    panel,
+    remarks,
+    results_sheets,
+    sample_table,
+    sex_table,
+    status_table,
+    write_workbook,
+)
 from lqas.vaccination import Schedule, clean_dates, derive, load_schedule
 from lqas.weights import population_weights, read_populations
 
@@ -86,13 +116,14 @@ def run_project(project: Project, out: Path, *, lang: str | None = None,
     progress("ingest and derive")
     derived = derive_project(project)
     table = derived.table
+    if {"zero_dose", "ui_dtp1_not_dtp3"} <= set(table.columns):
+        # the domain of the BeSD drivers: zero_dose / under_immunized / penta3 (lqas.equity); in derived.csv too
+        table["vaccination_status"] = vaccination_status(table)
     registry = load_registry(derived.schedule)
     indicators = [key for key in registry if key in table]
 
     progress("estimate")
-    estimates = estimate_indicators(table, indicators, strata=project.design.strata, psu=project.design.psu,
-                                    weight="weight", singleton=project.design.singleton,
-                                    ci=project.design.ci, level=project.design.level)
+    estimates = estimate_all(table, indicators, project)
     progress("classify lots")
     targets = [Target(indicator=t.indicator, good=t.good, bad=t.bad,
                       lower_is_better=registry[t.indicator].lower_is_better, cohorts=t.cohorts)
@@ -101,7 +132,7 @@ def run_project(project: Project, out: Path, *, lang: str | None = None,
                               beta=project.lqas.beta)
 
     paths = {name: out / name for name in ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv",
-                                             "classification.csv", "results.xlsx", "report.html",
+                                             "classification.csv", "results.xlsx", CONTEXT_FILE, "report.html",
                                              "report.pdf", "manifest.json")}
     progress("write tables")
     write_derived(derived, paths["derived.csv"])
@@ -109,30 +140,15 @@ def run_project(project: Project, out: Path, *, lang: str | None = None,
     derived.ingest.repairs.to_csv(paths["repairs.csv"], index=False)
     estimates.to_csv(paths["estimates.csv"], index=False)
     classification.to_csv(paths["classification.csv"], index=False)
-    with pd.ExcelWriter(paths["results.xlsx"], engine="openpyxl") as writer:
-        estimates.to_excel(writer, sheet_name="estimates", index=False)
-        classification.to_excel(writer, sheet_name="classification", index=False)
-        derived.ingest.exclusions.to_excel(writer, sheet_name="exclusions", index=False)
 
-    progress("charts and report")
-    labels = _labels(project, registry, lang, table)
-    figure = sex_gap_chart(estimates, ["zero_dose", "ui_dtp1_not_dtp3"], list(labels["cohort"]),
-                           labels=labels["indicator"], catchment_labels=labels["catchment"],
-                           cohort_labels=labels["cohort"],
-                           text=_chart_text(lang))
-    charts = {"sex_gap": save_chart(figure, out / "charts" / "zero_dose_ui_by_sex.png")}
-    context = build_context(
-        survey={**project.survey.model_dump(), "name": project.report.title.get(lang, project.survey.name)},
-        lang=lang, version=__version__, sample=_sample_summary(derived, labels), estimates=estimates,
-        classification=classification, labels=labels, charts=charts,
-        methods={"strata": project.design.strata, "psu": project.design.psu, "ci": project.design.ci,
-                 "weights": project.design.weights, "alpha": project.lqas.alpha, "beta": project.lqas.beta,
-                 "records": project.vaccination.records,
-                 "later_dose_implies_earlier": project.vaccination.later_dose_implies_earlier,
-                 "targets": [t.model_dump() for t in project.lqas.targets]},
-        small_cell_n=project.report.small_cell_n)
-    context["findings"] = _findings(estimates, classification, labels)
-    html = render_html(context, lang)
+    progress("charts and report context")
+    context = report_context(project, derived, estimates, classification, registry, targets, lang,
+                             charts_dir=out / "charts")
+    write_context(context, paths[CONTEXT_FILE])
+    write_workbook(paths["results.xlsx"], results_sheets(context))
+    progress("render the report")
+    context = read_context(paths[CONTEXT_FILE])  # every template sees the context a custom one would
+    html = render_html(context)
     paths["report.html"].write_text(html, encoding="utf-8")
     write_pdf(html, paths["report.pdf"])
 
@@ -152,6 +168,29 @@ def run_project(project: Project, out: Path, *, lang: str | None = None,
     return paths
 
 
+def estimate_all(table: pd.DataFrame, indicators: list[str], project: Project) -> pd.DataFrame:
+    """All indicators by cohort x catchment x sex (with margins), plus the BeSD indicators by the
+    child's vaccination status.
+
+    The tidy frame gets one more domain column, ``vaccination_status`` (after ``sex``): ``all``
+    on every row except the BeSD-by-status rows, whose other domain columns are ``all``.
+    """
+    design = project.design
+    options = {"strata": design.strata, "psu": design.psu, "weight": "weight", "singleton": design.singleton,
+               "ci": design.ci, "level": design.level}
+    estimates = estimate_indicators(table, indicators, **options)
+    estimates.insert(estimates.columns.get_loc("sex") + 1, "vaccination_status", ALL)
+    besd = [key for key in indicators if key.startswith("besd_")]
+    if not besd or "vaccination_status" not in table or table["vaccination_status"].isna().all():
+        return estimates
+    by_status = estimate_indicators(table, besd, by=("vaccination_status",), **options)
+    by_status = by_status[~by_status["vaccination_status"].isin([ALL, "nan", "None"])]
+    for column in ("cohort", "district", "catchment", "sex"):
+        if column in estimates:
+            by_status[column] = ALL
+    return pd.concat([estimates, by_status[estimates.columns]], ignore_index=True)
+
+
 def _inputs(project: Project) -> list[Path]:
     files = [project.resolve(project.data.file)]
     if project.data.populations is not None:
@@ -163,44 +202,172 @@ def _checksum(path: Path) -> dict:
     return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": path.stat().st_size}
 
 
-def _labels(project: Project, registry: dict, lang: str, table: pd.DataFrame) -> dict:
-    configured = project.labels
-    catchments = configured.get("catchment") or {c: c for c in sorted(table["catchment"].unique())}
+def _inputs(project: Project) -> list[Path]:
+    files = [project.resolve(project.data.file)]
+    if project.data.populations is not None:
+        files.append(project.resolve(project.data.populations))
+    return files
+
+
+def _checksum(path: Path) -> dict:
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": path.stat().st_size}
+
+
+# --- report context ----------------------------------------------------------------------------
+
+
+def report_context(project: Project, derived: Derived, estimates: pd.DataFrame, classification: pd.DataFrame,
+                   registry: dict[str, Indicator], targets: list[Target], lang: str, *,
+                   charts_dir: Path) -> dict:
+    """Assemble the report context (see :func:`lqas.report.build_context`) and draw the charts."""
+    table, schedule = derived.table, derived.schedule
+    cohorts = [name for name, _ in sorted(project.cohorts.items(), key=lambda item: item[1])]
+    cohorts = [c for c in cohorts if c in set(table["cohort"])]
+    oldest = cohorts[-1] if cohorts else ALL
+    catchments = list(_catchment_labels(project, table))
+    labels_by_lang = {code: _labels(project, registry, code, table, schedule) for code in ("en", "fr")}
+    labels = labels_by_lang[lang]
+    index = EstimateIndex(estimates, project.report.small_cell_n)
+    doses = [dose.key for dose in schedule.doses]
+
+    statuses = [s for s in ("zero_dose", "under_immunized", "penta3")
+                if "vaccination_status" in table and s in set(table["vaccination_status"].dropna())]
+    besd = None
+    besd_shown: list[str] = []
+    if any(key.startswith("besd_") for key in index.indicators):
+        besd_registry = load_besd_registry()
+        priority = [key for key in priority_indicators() if key in index]
+        core = [spec["indicator"] for spec in besd_registry["items"].values() if spec["indicator"] in index]
+        gender = [m["gender_indicator"] for m in besd_registry["multiselect"].values()
+                  if m.get("gender_indicator") in index]
+        besd_shown = [*priority, *[k for k in core if k not in priority], *gender]
+        besd = {"priority": priority, "statuses": statuses,
+                "sex_tables": {key: sex_table(index, key, [ALL], catchments) for key in priority},
+                "by_status": status_table(index, besd_shown, statuses)}
+
+    panels = [p for key, keys, cohort in PANELS
+              if (p := panel(index, key, keys, oldest if cohort == "oldest" else ALL, catchments)) is not None]
+    sections = {
+        "sex_tables": {key: sex_table(index, key, cohorts, catchments) for key in ("zero_dose", "ui_dtp1_not_dtp3")
+                       if key in index},
+        "coverage": {"by_dose": [coverage_by_dose(index, doses, cohort) for cohort in cohorts],
+                     "by_catchment": coverage_by_catchment(index, doses, oldest, catchments),
+                     "sources": evidence_sources(table, doses, oldest)},
+        "panels": panels,
+        "besd": besd,
+    }
+    target_records = [{"indicator": t.indicator, "good": t.good, "bad": t.bad, "lower_is_better": t.lower_is_better,
+                       "cohorts": list(t.cohorts) if t.cohorts else None, "upper": t.thresholds[0],
+                       "lower": t.thresholds[1]} for t in targets]
+    lqas = {"classification": classification.to_dict("records"),
+            "matrix": lqas_matrix(classification, catchments, cohorts),
+            "targets": target_records, "alpha": project.lqas.alpha, "beta": project.lqas.beta,
+            "lot": list(project.lqas.lot),
+            "decision_table": decision_table_rows(decision_table(range(12, 31))),
+            "rules_used": _rules_used(classification, target_records, labels)}
+    comparisons = sex_comparisons(table, project)
+    findings = key_findings(index, classification, cohorts=cohorts, catchments=catchments, oldest=oldest,
+                            targets=target_records, besd_priority=besd["priority"] if besd else (),
+                            statuses=statuses, comparisons=comparisons)
+    shown = ["zero_dose", "ui_dtp1_not_dtp3", f"{doses[0]}_crude", f"{doses[0]}_valid",
+             *[key for _, keys, _ in PANELS for key in keys], *besd_shown]
+    charts = _charts(estimates, labels, cohorts, oldest, doses, besd, lqas["rules_used"], charts_dir)
+    ingest_result = derived.ingest
+    quality = {"rows_read": ingest_result.rows_read, "kept": len(table), "excluded": len(ingest_result.exclusions),
+               "exclusions_by_reason": counts_by(ingest_result.exclusions, "reason", "reason"),
+               "repairs_by_rule": counts_by(ingest_result.repairs, "rule", "rule"),
+               "repairs": len(ingest_result.repairs), "remarks": remarks(table)}
+    sample = {**sample_table(table, catchments, cohorts), "rows_read": quality["rows_read"],
+              "kept": quality["kept"], "excluded": quality["excluded"], "repairs": quality["repairs"],
+              "exclusions_by_reason": quality["exclusions_by_reason"]}
+    design = project.design
+    methods = {"strata": design.strata, "psu": design.psu, "ci": design.ci, "level": design.level,
+               "weights": design.weights, "singleton": design.singleton, "alpha": project.lqas.alpha,
+               "beta": project.lqas.beta, "records": project.vaccination.records,
+               "later_dose_implies_earlier": project.vaccination.later_dose_implies_earlier,
+               "schedule": schedule.name, "fully_vaccinated": list(schedule.fully_vaccinated),
+               "cohorts": {name: list(window) for name, window in project.cohorts.items()},
+               "small_cell_n": project.report.small_cell_n, "gap_finding": GAP_FINDING,
+               "targets": [t.model_dump() for t in project.lqas.targets]}
+    survey = {**project.survey.model_dump(), "name": project.report.title.get(lang, project.survey.name),
+              "titles": {code: project.report.title.get(code, project.survey.name) for code in ("en", "fr")}}
+    return build_context(
+        survey=survey, lang=lang, version=__version__, labels=labels, labels_by_lang=labels_by_lang,
+        catchments=catchments, cohorts=cohorts, sample=sample, quality=quality, sections=sections,
+        findings=findings, lqas=lqas, methods=methods,
+        definitions=definitions(registry, [k for k in dict.fromkeys(shown) if k in index], lang, labels,
+                                load_besd_registry() if besd else {}),
+        charts=charts, small_cell_n=project.report.small_cell_n, sex_comparisons=None)
+
+
+def sex_comparisons(table: pd.DataFrame, project: Project) -> pd.DataFrame | None:
+    """HOOK(compare): design-based girls - boys comparisons for the key findings.
+
+    Returns None for now, and the findings then compare girls and boys by point estimates and
+    overlapping confidence intervals. When ``SurveyDesign.compare`` is available, return here
+    one row per indicator (zero_dose, ui_dtp1_not_dtp3) x cohort x catchment with ``indicator``,
+    ``cohort``, ``catchment``, ``difference`` (girls - boys), ``difference_ci_low``,
+    ``difference_ci_high`` and ``p_value``; :func:`lqas.report.key_findings` then states whether
+    the CI of the difference excludes 0.
+    """
+    return None
+
+
+def _catchment_labels(project: Project, table: pd.DataFrame) -> dict[str, str]:
+    configured = project.labels.get("catchment") or {}
+    present = set(table["catchment"].astype(str))
+    ordered = [c for c in configured if c in present] + sorted(present - set(configured))
+    return {c: configured.get(c, c) for c in ordered}
+
+
+def _labels(project: Project, registry: dict, lang: str, table: pd.DataFrame, schedule: Schedule) -> dict:
+    code = code_labels(lang)
+    status = equity_labels(lang)["group"].get("vaccination_status", {})
     return {
+        **code,
         "indicator": {key: indicator.label(lang) for key, indicator in registry.items()},
-        "catchment": dict(catchments),
-        "district": configured.get("district", {}),
-        "cohort": {name: COHORT_LABELS[lang].get(name, name) for name in project.cohorts},
+        "catchment": {**_catchment_labels(project, table), ALL: code["all_catchments"]},
+        "district": {**project.labels.get("district", {}), ALL: code["all_catchments"]},
+        "cohort": {**{name: COHORT_LABELS[lang].get(name, name) for name in project.cohorts}, ALL: code["all_cohorts"]},
+        "status": {**status, ALL: code["sex"][ALL]},
+        "dose": {dose.key: dose.label for dose in schedule.doses},
     }
 
 
-def _chart_text(lang: str) -> dict[str, str]:
-    if lang == "fr":
-        return {"girls": "Filles", "boys": "Garçons", "percent_axis": "Pourcentage d'enfants (IC à 95 %)"}
-    return {"girls": "Girls", "boys": "Boys", "percent_axis": "Percent of children (95% CI)"}
+def _rules_used(classification: pd.DataFrame, targets: list[dict], labels: dict) -> list[dict]:
+    """Per target, the distinct (n, d) rules of its classified lots, most frequent first (at most 4)."""
+    out = []
+    for target in targets:
+        lots = classification[(classification["indicator"] == target["indicator"])
+                              & (classification["class"] != "no_data")]
+        if lots.empty:
+            continue
+        counts = lots.groupby(["n", "d"]).size().sort_values(ascending=False, kind="stable")
+        rules = [{"n": int(n), "d": int(d), "lots": int(k)} for (n, d), k in counts.items()][:4]
+        out.append({**target, "label": labels["indicator"].get(target["indicator"], target["indicator"]),
+                    "rules": rules})
+    return out
 
 
-def _sample_summary(derived: Derived, labels: dict) -> dict:
-    table, exclusions = derived.table, derived.ingest.exclusions
-    counts = table.groupby(["catchment", "cohort", "sex"]).size().unstack("sex", fill_value=0)
-    lots = [{"catchment": catchment, "cohort": cohort, "F": int(counts.loc[(catchment, cohort)].get("F", 0)),
-             "M": int(counts.loc[(catchment, cohort)].get("M", 0)), "total": int(counts.loc[(catchment, cohort)].sum())}
-            for catchment in labels["catchment"] for cohort in labels["cohort"] if (catchment, cohort) in counts.index]
-    by_reason = exclusions.groupby("reason").size().sort_values(ascending=False)
-    return {"rows_read": derived.ingest.rows_read, "kept": len(table), "excluded": len(exclusions),
-            "repairs": len(derived.ingest.repairs), "lots": lots,
-            "exclusions_by_reason": [{"reason": reason, "n": int(n)} for reason, n in by_reason.items()]}
-
-
-def _findings(estimates: pd.DataFrame, classification: pd.DataFrame, labels: dict) -> dict:
-    zd = estimates[(estimates["indicator"] == "zero_dose") & (estimates["sex"] == "all")]
-    overall = zd[(zd["catchment"] == "all") & (zd["cohort"] != "all")]
-    by_catchment = zd[(zd["catchment"] != "all") & (zd["cohort"] != "all")]
-    highest = by_catchment.loc[by_catchment.groupby("cohort")["estimate"].idxmax()]
-    failing = classification[(classification["indicator"] == "zero_dose") & (classification["class"] == "fail")]
-    return {
-        "zero_dose_overall": overall.to_dict("records"),
-        "highest_zero_dose": highest.to_dict("records"),
-        "failing_lots": [f"{labels['catchment'][row.catchment]} ({labels['cohort'][row.cohort]})"
-                         for row in failing.itertuples()],
+def _charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], oldest: str, doses: list[str],
+            besd: dict | None, rules_used: list[dict], folder: Path) -> dict[str, str]:
+    """Draw every chart: PNG files in ``folder`` and SVG markup for the report, by name."""
+    text = labels["chart"]
+    catchments = {k: v for k, v in labels["catchment"].items() if k != ALL}
+    zd_ui = [key for key in ("zero_dose", "ui_dtp1_not_dtp3") if key in set(estimates["indicator"])]
+    figures = {
+        "zero_dose_ui_by_sex": draw.sex_gap_chart(estimates, zd_ui, cohorts, labels=labels["indicator"],
+                                                  catchment_labels=catchments, cohort_labels=labels["cohort"],
+                                                  text=text),
+        "zero_dose_ui_by_catchment": draw.inchworm_chart(estimates, zd_ui, cohorts, labels=labels["indicator"],
+                                                         catchment_labels=catchments,
+                                                         cohort_labels=labels["cohort"], text=text),
+        "coverage_by_dose": draw.coverage_chart(estimates, doses, oldest, dose_labels=labels["dose"], text=text),
     }
+    if besd and besd["statuses"] and besd["priority"]:
+        figures["besd_by_status"] = draw.status_chart(estimates, besd["priority"], besd["statuses"],
+                                                      labels=labels["indicator"], status_labels=labels["status"],
+                                                      text=text)
+    if rules_used:
+        figures["oc_curves"] = draw.oc_chart(rules_used, text=text, oc_curve=oc_curve)
+    return {name: draw.save_chart(figure, folder / f"{name}.png") for name, figure in figures.items()}

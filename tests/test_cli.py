@@ -14,7 +14,10 @@ from lqas.design import ESTIMATE_COLUMNS
 LQAS = str(Path(sys.executable).with_name("lqas"))
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "mali_baseline"
 RUN_FILES = ["report.html", "report.pdf", "results.xlsx", "estimates.csv", "classification.csv", "derived.csv",
-             "exclusions.csv", "manifest.json"]
+             "exclusions.csv", "manifest.json", "report_context.json"]
+LABELS = {"bougouni_est": "Bougouni Est", "kologo": "Kologo", "pelengana_nord": "Pelengana Nord",
+          "cinzana_gare": "Cinzana Gare", "niono_central": "Niono Central", "ndebougou": "N'Débougou"}
+SCRIPT = "<script>alert(1)</script>"
 CATCHMENTS = ["bougouni_est", "kologo", "pelengana_nord", "cinzana_gare", "niono_central", "ndebougou"]
 
 
@@ -69,8 +72,10 @@ def test_demo_estimates_follow_the_tidy_schema(demo_run):
     estimates = pd.read_csv(out / "estimates.csv", keep_default_na=False, na_values=[""])
     for column in ESTIMATE_COLUMNS:
         assert column in estimates.columns
+    main = estimates[estimates["vaccination_status"] == "all"]
+    assert not main.duplicated(["indicator", "cohort", "catchment", "sex"]).any()
     for indicator in ("zero_dose", "ui_dtp1_not_dtp3"):
-        rows = estimates[(estimates["indicator"] == indicator) & (estimates["cohort"] == "all")]
+        rows = main[(main["indicator"] == indicator) & (main["cohort"] == "all")]
         pairs = set(zip(rows["catchment"], rows["sex"]))
         assert {(c, s) for c in CATCHMENTS for s in ("F", "M", "all")} <= pairs
     assert estimates["estimate"].between(0, 1).all()
@@ -88,19 +93,156 @@ def test_demo_classifies_every_lot(demo_run):
     assert ((table["class"] == "pass") == (table["x"] >= table["d"])).all()
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
-def test_demo_pdf_text_is_in_the_report_language(demo_run, tmp_path):
-    lang, out = demo_run
-    text = subprocess.run(["pdftotext", "-layout", str(out / "report.pdf"), "-"], capture_output=True,
+def test_demo_estimates_besd_by_vaccination_status(demo_run):
+    _, out = demo_run
+    estimates = pd.read_csv(out / "estimates.csv", keep_default_na=False, na_values=[""])
+    by_status = estimates[estimates["vaccination_status"] != "all"]
+    assert set(by_status["vaccination_status"]) == {"zero_dose", "under_immunized", "penta3"}
+    assert by_status["indicator"].str.startswith("besd_").all()
+    assert (by_status[["cohort", "catchment", "sex"]] == "all").all().all()
+    derived = pd.read_csv(out / "derived.csv")
+    assert (derived["vaccination_status"] == "zero_dose").sum() == (derived["zero_dose"] == 1).sum()
+
+
+def _pdf_text(out: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(out / "report.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
-    expected = {"en": ["Key findings", "Girls", "Boys", "Zero-dose (no Penta1)", "N'Débougou", "LQAS classification"],
-                "fr": ["Principaux résultats", "Filles", "Garçons", "Zéro dose (pas de Penta1)", "N'Débougou",
-                       "Classification LQAS"]}[lang]
-    for phrase in expected:
-        assert phrase in text, phrase
+
+
+SECTIONS = {
+    "en": ["Contents", "Key findings", "Survey and sample", "Records read, analysed and excluded",
+           "LQAS classification of lots", "Zero-dose and under-immunized children", "Coverage by dose",
+           "Evidence for each dose", "Dropout by catchment area and sex", "Vaccination card availability",
+           "Timeliness by catchment area", "Behavioural and social drivers of vaccination (BeSD)",
+           "Priority indicators by catchment area", "Drivers among caregivers of zero-dose", "Methods",
+           "Indicator definitions", "Annex A: data quality", "Repairs by rule", "Interviewer remarks",
+           "Annex B: LQAS decision rules", "Table of decision rules for samples of 12 to 30",
+           "Operating characteristic curves", "Girls", "Boys", "Zero-dose (no Penta1)"],
+    "fr": ["Sommaire", "Principaux résultats", "Enquête et échantillon", "Enregistrements lus, analysés et exclus",
+           "Classification LQAS des lots", "Enfants zéro dose et sous-vaccinés", "Couverture par dose",
+           "Preuve de chaque dose", "Abandon par aire de santé et sexe", "Disponibilité de la carte de vaccination",
+           "Respect du calendrier par aire de santé", "Déterminants comportementaux et sociaux de la vaccination",
+           "Indicateurs prioritaires par aire de santé", "Déterminants chez les parents d'enfants zéro dose",
+           "Méthodes", "Définition des indicateurs", "Annexe A : qualité des données", "Corrections par règle",
+           "Remarques des enquêteurs", "Annexe B : règles de décision LQAS",
+           "Table des règles de décision pour des échantillons de 12 à 30", "Courbes d'efficacité", "Filles",
+           "Garçons", "Zéro dose (pas de Penta1)"],
+}
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
+def test_demo_pdf_has_every_section_in_the_report_language(demo_run):
+    lang, out = demo_run
+    text = _pdf_text(out)
+    assert text.count("\f") >= 10  # pages
+    flat = " ".join(text.split())
+    missing = [phrase for phrase in SECTIONS[lang] if phrase not in flat]
+    assert missing == []
+    other = SECTIONS["en" if lang == "fr" else "fr"]
+    assert [phrase for phrase in other if phrase in flat and phrase not in SECTIONS[lang]] == []
     if lang == "fr":
-        assert "Key findings" not in text and "Girls" not in text
-        assert " %" in text  # French percent formatting
+        assert " %" in text and "," in text  # 12,3 %
+        for word in ("Key findings", "Girls", "Boys", "children", "coverage", "below target", "months"):
+            assert word not in flat, word
+    for name in LABELS.values():
+        assert name in text
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
+def test_demo_pdf_table_of_contents_gives_the_right_pages(demo_run):
+    import re
+
+    _, out = demo_run
+    pages = _pdf_text(out).split("\f")
+    entries = [(m.group(1).strip(), int(m.group(2))) for m in re.finditer(r"^(\S.*?)\s*\.{4,}\s*(\d+)\s*$",
+                                                                          pages[1], re.MULTILINE)]
+    assert len(entries) >= 8
+    for title, page in entries:
+        body = pages[page - 1].split("\n", 1)[1]  # without the running header
+        assert title in " ".join(body.split()), (title, page)
+    assert pages[1].count("/ ") == 1 and f"2 / {len(pages) - 1}" in pages[1]  # page x / n footer
+
+
+def test_demo_report_shows_girls_and_boys_for_zero_dose_and_ui_in_every_catchment(demo_run):
+    _, out = demo_run
+    context = json.loads((out / "report_context.json").read_text(encoding="utf-8"))
+    for indicator in ("zero_dose", "ui_dtp1_not_dtp3"):
+        rows = context["sex_tables"][indicator]["rows"]
+        for catchment in CATCHMENTS:
+            for cohort in context["cohorts"]:
+                row = next(r for r in rows if r["catchment"] == catchment and r["cohort"] == cohort)
+                assert row["F"]["n"] > 0 and row["M"]["n"] > 0, (indicator, catchment, cohort)
+
+
+def test_demo_report_escapes_free_text_from_the_data(demo_run):
+    _, out = demo_run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert SCRIPT not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    context = json.loads((out / "report_context.json").read_text(encoding="utf-8"))
+    assert SCRIPT in [r["text"] for r in context["quality"]["remarks"]]  # raw in the data, escaped when shown
+    assert "<svg" in html and "<style>" in html and "<link" not in html  # self-contained
+
+
+def test_demo_report_small_cells_are_flagged_with_a_footnote(demo_run):
+    lang, out = demo_run
+    context = json.loads((out / "report_context.json").read_text(encoding="utf-8"))
+    small = [cell for panel in context["panels"] for row in panel["rows"] for by_sex in row["cells"].values()
+             for cell in by_sex.values() if cell and cell["small"]]
+    assert small and all(cell["n"] < context["small_cell_n"] for cell in small)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    footnote = {"en": "Fewer than 25 children in the denominator", "fr": "Moins de 25 enfants au dénominateur"}
+    assert footnote[lang] in html
+
+
+def test_report_renders_a_custom_template_against_the_saved_context(demo_run, tmp_path):
+    _, out = demo_run
+    template = tmp_path / "mine.html.j2"
+    template.write_text(
+        "<h1>{{ survey.name }}</h1>\n"
+        "{% for row in sex_tables.zero_dose.rows if row.catchment != 'all' %}"
+        "<p>{{ labels.catchment[row.catchment] }} {{ labels.cohort[row.cohort] }}: "
+        "{{ labels.sex.F }} {{ row.F.estimate | pct }}, {{ labels.sex.M }} {{ row.M.estimate | pct }}</p>\n"
+        "{% endfor %}<ul>{% for r in quality.remarks %}<li>{{ r.text }}</li>{% endfor %}</ul>", encoding="utf-8")
+    result = lqas("report", str(out), "--template", str(template), "--out", str(tmp_path / "mine.html"),
+                  "--lang", "fr")
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "mine.html").read_text(encoding="utf-8")
+    assert "Enquête de base Mali Learning Hub" in html and "Kologo 12–23 mois: Filles" in html
+    assert SCRIPT not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    result = lqas("report", str(out), "--template", str(tmp_path / "absent.j2"), "--out", str(tmp_path / "x.html"))
+    assert result.returncode == 2 and "absent.j2: template file not found" in result.stderr
+
+
+def test_demo_results_workbook_is_formatted(demo_run):
+    from openpyxl import load_workbook
+
+    lang, out = demo_run
+    book = load_workbook(out / "results.xlsx")
+    assert len(book.sheetnames) >= 12
+    sheet = book[book.sheetnames[0]]
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    coverage = book[{"en": "Coverage by dose", "fr": "Couverture par dose"}[lang]]
+    header = [c.value for c in coverage[1]]
+    estimate = header.index({"en": "Estimate", "fr": "Estimation"}[lang]) + 1
+    cell = coverage.cell(row=2, column=estimate)
+    assert 0 <= cell.value <= 1 and cell.number_format == "0.0%"
+    assert coverage.column_dimensions["B"].width > 8
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
+                    reason="chromium not installed")
+def test_demo_html_opens_in_headless_chromium_without_errors(demo_run, tmp_path):
+    _, out = demo_run
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    result = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                             "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+                             "--enable-logging=stderr", "--v=0", "--dump-dom", (out / "report.html").as_uri()],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == []
+    assert "</html>" in result.stdout and "&lt;script&gt;alert(1)" in result.stdout
+    assert "<script" not in result.stdout  # the remark stayed text: no script element in the DOM
 
 
 @pytest.mark.parametrize("args, message", [
