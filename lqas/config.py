@@ -73,6 +73,7 @@ class DesignConfig(_Section):
     weights: Literal["population", "column", "equal"] = "population"
     weight_column: str | None = None
     singleton: Literal["adjust", "certainty", "remove", "error"] = "adjust"
+    nest: bool = False  # PSU codes numbered within strata (VCQI cluster numbers restart per stratum)
     ci: str = "wilson"
     level: float = Field(0.95, gt=0, lt=1)
 

@@ -152,7 +152,8 @@ def vaccination_status(table: pd.DataFrame) -> pd.Series:
     ui = pd.to_numeric(table["ui_dtp1_not_dtp3"], errors="coerce")
     status = np.select([zd == 1, (zd == 0) & (ui == 1), (zd == 0) & (ui == 0)],
                        ["zero_dose", "under_immunized", "penta3"], default="")
-    return pd.Series(status, index=table.index, dtype=object).replace("", np.nan).rename("vaccination_status")
+    status = pd.Series(status, index=table.index, dtype=object)
+    return status.where(status != "", np.nan).rename("vaccination_status")
 
 
 def derive_equity(table: pd.DataFrame, coding: str = "besd-ti", *,

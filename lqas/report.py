@@ -334,7 +334,7 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
                   sample: Mapping[str, Any], quality: Mapping[str, Any], sections: Mapping[str, Any],
                   findings: Sequence[Mapping[str, Any]], lqas: Mapping[str, Any], methods: Mapping[str, Any],
                   definitions: Sequence[Mapping[str, Any]], charts: Mapping[str, str], small_cell_n: int,
-                  today: date | None = None, sex_comparisons: Any = None) -> dict[str, Any]:
+                  today: date | None = None, sex_comparisons: Any = None, scorecard: Any = None) -> dict[str, Any]:
     """The documented report context: plain data only (JSON-ready), stable keys.
 
     The run writes it to ``report_context.json`` (dates as ISO text) and renders every
@@ -362,8 +362,10 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
       ``decision_table``, ``rules_used``, ``alpha``, ``beta``;
     - ``methods`` (design settings), ``definitions`` (see :func:`definitions`);
     - ``charts``: name -> inline SVG markup (drawn in the run's language);
-    - ``sex_comparisons``: design-based girls - boys comparisons, ``None`` until
-      ``SurveyDesign.compare`` is wired in (HOOK).
+    - ``sex_comparisons``: design-based girls - boys comparisons (records of comparisons.csv:
+      ``SurveyDesign.compare`` by cohort x catchment);
+    - ``scorecard``: the gender & equity scorecard (``lqas.equity.scorecard_context``: ``blocks``
+      per catchment with traffic-light ``rows``, the ``rules`` stated, ``lights``), or ``None``.
 
     An estimate cell is ``{"estimate", "ci_low", "ci_high", "n", "small"}`` with fractions
     0-1, or ``None`` when the domain has no child in the denominator.
@@ -374,7 +376,7 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
         "catchments": list(catchments), "cohorts": list(cohorts), "oldest_cohort": cohorts[-1] if cohorts else ALL,
         "findings": list(findings), "sample": sample, "quality": quality,
         **sections, "lqas": lqas, "methods": methods, "definitions": list(definitions), "charts": dict(charts),
-        "sex_comparisons": sex_comparisons,
+        "sex_comparisons": sex_comparisons, "scorecard": scorecard,
     }
     return _plain(context)
 

@@ -15,7 +15,9 @@ from lqas import __version__
 from lqas import charts as draw
 from lqas.besd import derive_besd, load_besd_registry, priority_indicators
 from lqas.config import Project
-from lqas.equity import equity_labels, vaccination_status
+from lqas.design import SurveyDesign
+from lqas.equity import (derive_equity, equity_indicators, equity_labels, equity_scorecard,
+                         scorecard_context)
 from lqas.errors import ConfigError
 from lqas.estimate import estimate_indicators
 from lqas.indicators import Indicator, load_registry
@@ -115,11 +117,13 @@ def run_project(project: Project, out: Path, *, lang: str | None = None,
     out.mkdir(parents=True, exist_ok=True)
     progress("ingest and derive")
     derived = derive_project(project)
+    # vaccination_status (the domain of the BeSD drivers) and the gender indicators of lqas.equity;
+    # they go to derived.csv too
+    equity = derive_equity(derived.table, coding=project.besd.coding)
+    derived = replace(derived, table=pd.concat(
+        [derived.table, equity.drop(columns=[c for c in equity if c in derived.table])], axis=1))
     table = derived.table
-    if {"zero_dose", "ui_dtp1_not_dtp3"} <= set(table.columns):
-        # the domain of the BeSD drivers: zero_dose / under_immunized / penta3 (lqas.equity); in derived.csv too
-        table["vaccination_status"] = vaccination_status(table)
-    registry = load_registry(derived.schedule)
+    registry = {**load_registry(derived.schedule), **equity_indicators()}
     indicators = [key for key in registry if key in table]
 
     progress("estimate")
@@ -130,9 +134,13 @@ def run_project(project: Project, out: Path, *, lang: str | None = None,
                for t in project.lqas.targets]
     classification = classify(table, targets, lot=project.lqas.lot, alpha=project.lqas.alpha,
                               beta=project.lqas.beta)
+    progress("compare girls and boys")
+    comparisons = sex_comparisons(table, project, registry)
+    scorecard = equity_card(table, project)
 
     paths = {name: out / name for name in ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv",
-                                             "classification.csv", "results.xlsx", CONTEXT_FILE, "report.html",
+                                             "classification.csv", "comparisons.csv", "scorecard.csv",
+                                             "results.xlsx", CONTEXT_FILE, "report.html",
                                              "report.pdf", "manifest.json")}
     progress("write tables")
     write_derived(derived, paths["derived.csv"])
@@ -140,10 +148,15 @@ def run_project(project: Project, out: Path, *, lang: str | None = None,
     derived.ingest.repairs.to_csv(paths["repairs.csv"], index=False)
     estimates.to_csv(paths["estimates.csv"], index=False)
     classification.to_csv(paths["classification.csv"], index=False)
+    comparisons.to_csv(paths["comparisons.csv"], index=False)
+    if scorecard is not None:
+        scorecard.to_csv(paths["scorecard.csv"], index=False)
+    else:
+        del paths["scorecard.csv"]
 
     progress("charts and report context")
     context = report_context(project, derived, estimates, classification, registry, targets, lang,
-                             charts_dir=out / "charts")
+                             charts_dir=out / "charts", comparisons=comparisons, scorecard=scorecard)
     write_context(context, paths[CONTEXT_FILE])
     write_workbook(paths["results.xlsx"], results_sheets(context))
     progress("render the report")
@@ -177,6 +190,7 @@ def estimate_all(table: pd.DataFrame, indicators: list[str], project: Project) -
     """
     design = project.design
     options = {"strata": design.strata, "psu": design.psu, "weight": "weight", "singleton": design.singleton,
+               "nest": design.nest,
                "ci": design.ci, "level": design.level}
     estimates = estimate_indicators(table, indicators, **options)
     estimates.insert(estimates.columns.get_loc("sex") + 1, "vaccination_status", ALL)
@@ -202,23 +216,13 @@ def _checksum(path: Path) -> dict:
     return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": path.stat().st_size}
 
 
-def _inputs(project: Project) -> list[Path]:
-    files = [project.resolve(project.data.file)]
-    if project.data.populations is not None:
-        files.append(project.resolve(project.data.populations))
-    return files
-
-
-def _checksum(path: Path) -> dict:
-    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": path.stat().st_size}
-
-
 # --- report context ----------------------------------------------------------------------------
 
 
 def report_context(project: Project, derived: Derived, estimates: pd.DataFrame, classification: pd.DataFrame,
                    registry: dict[str, Indicator], targets: list[Target], lang: str, *,
-                   charts_dir: Path) -> dict:
+                   charts_dir: Path, comparisons: pd.DataFrame | None = None,
+                   scorecard: pd.DataFrame | None = None) -> dict:
     """Assemble the report context (see :func:`lqas.report.build_context`) and draw the charts."""
     table, schedule = derived.table, derived.schedule
     cohorts = [name for name, _ in sorted(project.cohorts.items(), key=lambda item: item[1])]
@@ -265,7 +269,8 @@ def report_context(project: Project, derived: Derived, estimates: pd.DataFrame, 
             "lot": list(project.lqas.lot),
             "decision_table": decision_table_rows(decision_table(range(12, 31))),
             "rules_used": _rules_used(classification, target_records, labels)}
-    comparisons = sex_comparisons(table, project)
+    if comparisons is not None and comparisons.empty:
+        comparisons = None
     findings = key_findings(index, classification, cohorts=cohorts, catchments=catchments, oldest=oldest,
                             targets=target_records, besd_priority=besd["priority"] if besd else (),
                             statuses=statuses, comparisons=comparisons)
@@ -297,20 +302,40 @@ def report_context(project: Project, derived: Derived, estimates: pd.DataFrame, 
         findings=findings, lqas=lqas, methods=methods,
         definitions=definitions(registry, [k for k in dict.fromkeys(shown) if k in index], lang, labels,
                                 load_besd_registry() if besd else {}),
-        charts=charts, small_cell_n=project.report.small_cell_n, sex_comparisons=None)
+        charts=charts, small_cell_n=project.report.small_cell_n,
+        sex_comparisons=None if comparisons is None else comparisons.to_dict("records"),
+        scorecard=None if scorecard is None else scorecard_context(scorecard, lang, unit_labels=labels["catchment"]))
 
 
-def sex_comparisons(table: pd.DataFrame, project: Project) -> pd.DataFrame | None:
-    """HOOK(compare): design-based girls - boys comparisons for the key findings.
+SEX_GAP_INDICATORS = ("zero_dose", "ui_dtp1_not_dtp3", "penta1_crude", "penta3_crude", "mr1_crude")
 
-    Returns None for now, and the findings then compare girls and boys by point estimates and
-    overlapping confidence intervals. When ``SurveyDesign.compare`` is available, return here
-    one row per indicator (zero_dose, ui_dtp1_not_dtp3) x cohort x catchment with ``indicator``,
-    ``cohort``, ``catchment``, ``difference`` (girls - boys), ``difference_ci_low``,
-    ``difference_ci_high`` and ``p_value``; :func:`lqas.report.key_findings` then states whether
-    the CI of the difference excludes 0.
+
+def _design(table: pd.DataFrame, project: Project) -> SurveyDesign:
+    design = project.design
+    return SurveyDesign(table, strata=design.strata, psu=design.psu, weight="weight",
+                        singleton=design.singleton, nest=design.nest)
+
+
+def sex_comparisons(table: pd.DataFrame, project: Project, registry: dict[str, Indicator]) -> pd.DataFrame:
+    """Design-based girls - boys comparisons (difference, ratio, Rao-Scott test) by cohort x catchment.
+
+    One row per indicator x domain (margins ``all`` included) of ``SurveyDesign.compare``; the
+    key findings state whether the CI of the difference excludes 0.
     """
-    return None
+    outcomes = [key for key in SEX_GAP_INDICATORS if key in table and table[key].notna().any()]
+    if not outcomes or not {"F", "M"} <= set(table["sex"]):
+        return pd.DataFrame()
+    by = [column for column in ("cohort", "catchment") if column in table]
+    design = _design(table, project)
+    return pd.concat([design.compare(key, group="sex", by=by, lower_is_better=registry[key].lower_is_better,
+                                     level=project.design.level) for key in outcomes], ignore_index=True)
+
+
+def equity_card(table: pd.DataFrame, project: Project) -> pd.DataFrame | None:
+    """The gender & equity scorecard by catchment (lqas.equity), or None without the inputs."""
+    if not {"F", "M"} <= set(table["sex"]) or "zero_dose" not in table or table["zero_dose"].isna().all():
+        return None
+    return equity_scorecard(_design(table, project), ci=project.design.ci, level=project.design.level)
 
 
 def _catchment_labels(project: Project, table: pd.DataFrame) -> dict[str, str]:
@@ -354,16 +379,19 @@ def _charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], oldest: s
     """Draw every chart: PNG files in ``folder`` and SVG markup for the report, by name."""
     text = labels["chart"]
     catchments = {k: v for k, v in labels["catchment"].items() if k != ALL}
-    zd_ui = [key for key in ("zero_dose", "ui_dtp1_not_dtp3") if key in set(estimates["indicator"])]
-    figures = {
-        "zero_dose_ui_by_sex": draw.sex_gap_chart(estimates, zd_ui, cohorts, labels=labels["indicator"],
-                                                  catchment_labels=catchments, cohort_labels=labels["cohort"],
-                                                  text=text),
-        "zero_dose_ui_by_catchment": draw.inchworm_chart(estimates, zd_ui, cohorts, labels=labels["indicator"],
-                                                         catchment_labels=catchments,
-                                                         cohort_labels=labels["cohort"], text=text),
-        "coverage_by_dose": draw.coverage_chart(estimates, doses, oldest, dose_labels=labels["dose"], text=text),
-    }
+    present = set(estimates["indicator"])
+    zd_ui = [key for key in ("zero_dose", "ui_dtp1_not_dtp3") if key in present]
+    figures = {}
+    if zd_ui:  # a BeSD-only survey has no dose evidence, so no vaccination charts
+        figures["zero_dose_ui_by_sex"] = draw.sex_gap_chart(
+            estimates, zd_ui, cohorts, labels=labels["indicator"], catchment_labels=catchments,
+            cohort_labels=labels["cohort"], text=text)
+        figures["zero_dose_ui_by_catchment"] = draw.inchworm_chart(
+            estimates, zd_ui, cohorts, labels=labels["indicator"], catchment_labels=catchments,
+            cohort_labels=labels["cohort"], text=text)
+    if any(f"{dose}_crude" in present for dose in doses):
+        figures["coverage_by_dose"] = draw.coverage_chart(estimates, doses, oldest, dose_labels=labels["dose"],
+                                                          text=text)
     if besd and besd["statuses"] and besd["priority"]:
         figures["besd_by_status"] = draw.status_chart(estimates, besd["priority"], besd["statuses"],
                                                       labels=labels["indicator"], status_labels=labels["status"],

@@ -290,3 +290,26 @@ def test_rules_writes_an_oc_curve_png(tmp_path):
     png = tmp_path / "oc.png"
     assert lqas("rules", "--n", "19", "--upper", "0.8", "--lower", "0.5", "--oc-png", str(png)).returncode == 0
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_demo_compares_girls_and_boys_on_the_design(demo_run):
+    _, out = demo_run
+    comparisons = pd.read_csv(out / "comparisons.csv", keep_default_na=False, na_values=[""])
+    assert {"zero_dose", "ui_dtp1_not_dtp3", "penta1_crude", "penta3_crude", "mr1_crude"} <= set(comparisons["indicator"])
+    zd = comparisons[(comparisons["indicator"] == "zero_dose") & (comparisons["cohort"] == "all")].set_index("catchment")
+    assert set(CATCHMENTS) <= set(zd.index)
+    # girls - boys, and the estimates are those of estimates.csv
+    assert (zd["difference"] - (zd["estimate_a"] - zd["estimate_b"])).abs().max() < 1e-12
+    estimates = pd.read_csv(out / "estimates.csv", keep_default_na=False, na_values=[""])
+    girls = estimates[(estimates["indicator"] == "zero_dose") & (estimates["cohort"] == "all")
+                      & (estimates["sex"] == "F") & (estimates["vaccination_status"] == "all")].set_index("catchment")
+    assert (zd.loc[CATCHMENTS, "estimate_a"] - girls.loc[CATCHMENTS, "estimate"]).abs().max() < 1e-12
+
+
+def test_demo_scorecard_flags_the_built_in_girls_gap(demo_run):
+    # the synthetic generator gives girls lower coverage in Kologo and N'Débougou only
+    _, out = demo_run
+    card = pd.read_csv(out / "scorecard.csv", keep_default_na=False, na_values=[""])
+    red_gaps = set(card.loc[(card["kind"] == "sex_gap") & (card["light"] == "red"), "catchment"])
+    assert red_gaps and red_gaps <= {"kologo", "ndebougou"}
+    assert set(card["light"]) <= {"red", "amber", "green", "grey"}
