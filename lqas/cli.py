@@ -175,6 +175,29 @@ def table(n_min: Annotated[int, typer.Option(help="Smallest sample size.")] = 12
     typer.echo(wide.astype(object).where(wide.notna(), "N/A").to_string())
 
 
+instrument = typer.Typer(no_args_is_help=True, help="The XLSForm questionnaires shipped with lqas.")
+app.add_typer(instrument, name="instrument")
+
+
+@instrument.command("build")
+def instrument_build(out: Annotated[Path, typer.Option("--out", help="Folder for the XForm XML files.")] = Path("forms")
+                     ) -> None:
+    """Convert every shipped XLSForm to an ODK XForm (XML) with pyxform."""
+    from lqas.instrument import build_forms
+
+    for path in build_forms(out):
+        console.print(f"[green]wrote[/green] {path}")
+
+
+@instrument.command("list")
+def instrument_list() -> None:
+    """List the shipped XLSForm files (upload them to KoboToolbox or ODK Central)."""
+    from lqas.instrument import forms
+
+    for path in forms():
+        typer.echo(str(path))
+
+
 def main() -> None:
     """Console entry point."""
     debug = "--debug" in sys.argv

@@ -313,3 +313,41 @@ def test_demo_scorecard_flags_the_built_in_girls_gap(demo_run):
     red_gaps = set(card.loc[(card["kind"] == "sex_gap") & (card["light"] == "red"), "catchment"])
     assert red_gaps and red_gaps <= {"kologo", "ndebougou"}
     assert set(card["light"]) <= {"red", "amber", "green", "grey"}
+
+
+def test_instrument_build_writes_xforms(tmp_path):
+    result = lqas("instrument", "build", "--out", str(tmp_path / "forms"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "forms" / "mali_child_survey.xml").read_text(encoding="utf-8").count("penta1_date") >= 1
+
+
+def _project(tmp_path, data_name, extra=""):
+    project = tmp_path / "survey.toml"
+    project.write_text(f'[data]\nfile = "{data_name}"\n{extra}[design]\nweights = "equal"\n', encoding="utf-8")
+    return project
+
+
+def _truncated_xlsx(path):
+    pd.DataFrame({"a": [1]}).to_excel(path, index=False)
+    path.write_bytes(path.read_bytes()[:300])
+
+
+BROKEN = {
+    "empty": ("export.csv", lambda p: p.write_bytes(b""), "", "export.csv: file is empty"),
+    "truncated-xlsx": ("export.xlsx", _truncated_xlsx, "", "export.xlsx: cannot read file"),
+    "missing-column": ("export.csv", lambda p: p.write_text("today,hh/catchment\n2025-01-01,a\n"), "",
+                       "export.csv: required column missing: child_id (column 'child/child_id')"),
+    "missing-file": ("absent.csv", lambda p: None, "", "absent.csv: data file not found"),
+    "wrong-encoding": ("export.csv", lambda p: p.write_bytes("village\nSégou\n".encode("latin-1")),
+                       'encoding = "utf-8"\n', "export.csv: cannot decode the file as utf-8"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN), ids=list(BROKEN))
+def test_broken_inputs_exit_2_with_one_line_naming_the_file(tmp_path, case):
+    name, make, extra, message = BROKEN[case]
+    make(tmp_path / name)
+    result = lqas("validate", str(_project(tmp_path, name, extra)))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
