@@ -187,30 +187,37 @@ def check_multiselect(
     DataFrame
         Columns ``row`` (row label in ``data``), ``item`` (stem, e.g. ``CHI_lowac``), ``problem``.
     """
+    rows: list[dict[str, Any]] = []
+    for stem, exclusive, chosen, others, clash, empty in _multiselect_flags(data, coding, columns):
+        for position in np.flatnonzero(clash.to_numpy()):
+            picked = ", ".join(others.columns[others.iloc[position].to_numpy()])
+            rows.append({"row": chosen.index[position], "item": stem,
+                         "problem": f"exclusive option '{exclusive}' chosen together with: {picked}"})
+        for row in chosen.index[empty]:
+            rows.append({"row": row, "item": stem, "problem": "question answered but no option chosen"})
+    return pd.DataFrame(rows, columns=MULTISELECT_PROBLEM_COLUMNS)
+
+
+def _multiselect_flags(data: pd.DataFrame, coding: str, columns: Mapping[str, str] | None):
+    """Per answered multi-select: (stem, exclusive option, chosen options, other options,
+    rows choosing the exclusive option with another, rows answered with no option)."""
     registry = load_besd_registry()
     if coding not in registry["codings"]:
         raise ConfigError(f"unknown BeSD coding {coding!r}; expected one of {sorted(registry['codings'])}")
     code_map = registry["codings"][coding]
     names = dict(columns or {})
-    rows: list[dict[str, Any]] = []
     for stem, spec in registry["multiselect"].items():
-        answered = {}
+        answered: dict[str, pd.Series] = {}
         selected = _selected_options(data, stem, spec, code_map, names, [], answered=answered)
         if not selected:
             continue
         chosen = pd.DataFrame(selected)
         exclusive = spec["exclusive"]
         others = chosen.drop(columns=[exclusive], errors="ignore")
-        if exclusive in chosen and not others.empty:
-            clash = chosen[exclusive] & others.any(axis=1)
-            for position in np.flatnonzero(clash.to_numpy()):
-                picked = ", ".join(others.columns[others.iloc[position].to_numpy()])
-                rows.append({"row": chosen.index[position], "item": stem,
-                             "problem": f"exclusive option '{exclusive}' chosen together with: {picked}"})
-        was_answered = pd.DataFrame(answered).any(axis=1)
-        for row in chosen.index[was_answered & ~chosen.any(axis=1)]:
-            rows.append({"row": row, "item": stem, "problem": "question answered but no option chosen"})
-    return pd.DataFrame(rows, columns=MULTISELECT_PROBLEM_COLUMNS)
+        clash = (chosen[exclusive] & others.any(axis=1) if exclusive in chosen and not others.empty
+                 else pd.Series(False, index=chosen.index))
+        empty = pd.DataFrame(answered).any(axis=1) & ~chosen.any(axis=1)
+        yield stem, exclusive, chosen, others, clash, empty
 
 
 def _eligibility(data, rule, code_map, names, problems) -> pd.Series:
@@ -366,22 +373,8 @@ def multiselect_summary(data: pd.DataFrame, coding: str = "besd-ti", *,
     0  CHI_lowac  exclusive_with_other      1
     1  CHI_lowac             no_option      1
     """
-    registry = load_besd_registry()
-    if coding not in registry["codings"]:
-        raise ConfigError(f"unknown BeSD coding {coding!r}; expected one of {sorted(registry['codings'])}")
-    code_map = registry["codings"][coding]
-    names = dict(columns or {})
     rows: list[dict[str, Any]] = []
-    for stem, spec in registry["multiselect"].items():
-        answered: dict[str, pd.Series] = {}
-        selected = _selected_options(data, stem, spec, code_map, names, [], answered=answered)
-        if not selected:
-            continue
-        chosen = pd.DataFrame(selected)
-        others = chosen.drop(columns=[spec["exclusive"]], errors="ignore")
-        clash = chosen[spec["exclusive"]] & others.any(axis=1) if spec["exclusive"] in chosen and not others.empty \
-            else pd.Series(False, index=chosen.index)
-        empty = pd.DataFrame(answered).any(axis=1) & ~chosen.any(axis=1)
+    for stem, _, _, _, clash, empty in _multiselect_flags(data, coding, columns):
         rows.append({"item": stem, "problem": "exclusive_with_other", "count": int(clash.sum())})
         rows.append({"item": stem, "problem": "no_option", "count": int(empty.sum())})
     return pd.DataFrame(rows, columns=MULTISELECT_SUMMARY_COLUMNS)
