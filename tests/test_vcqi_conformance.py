@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from lqas.config import load_project
+from lqas.design import SurveyDesign
 from lqas.run import derive_project
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -85,3 +86,19 @@ def test_besd_faux_every_interview_is_kept_or_excluded_with_a_reason():
     assert derived.table["sex"].value_counts().to_dict() == {"F": 1142, "M": 1087}
     assert (derived.table["weight"] == 1).all()
     assert ingested.merges["clusters"]["records_unmatched"] == 1  # District 01 cluster 31: no interview
+
+
+def test_harmonia_valid_doses_never_exceed_crude_and_national_coverage_matches():
+    project = project_or_skip("vcqi_harmonia")
+    table = derive_project(project).table
+    for dose in HARMONIA_DOSES:
+        both = table[[f"{dose}_crude", f"{dose}_valid"]].dropna()
+        assert (both[f"{dose}_valid"] <= both[f"{dose}_crude"]).all(), dose
+    # vcqi.md §5.5: VCQI's Harmonia crude flags give Penta1 94.3 %, Penta3 59.6 %, MCV1 79.0 % unweighted
+    # and 93.55 / 59.73 / 78.52 % weighted by psweight_1year
+    assert [round(100 * table[f"{d}_crude"].mean(), 1) for d in ("penta1", "penta3", "mcv1")] == [94.3, 59.6, 79.0]
+    design = SurveyDesign(table, strata=project.design.strata, psu=project.design.psu, weight="weight",
+                          nest=project.design.nest)
+    national = design.proportions(["penta1_crude", "penta3_crude", "mcv1_crude"]).set_index("indicator")
+    assert [round(100 * national.loc[f"{d}_crude", "estimate"], 2) for d in ("penta1", "penta3", "mcv1")] == \
+        [93.55, 59.73, 78.52]
