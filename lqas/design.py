@@ -18,6 +18,7 @@ COMPARE_COLUMNS = ["group_a", "group_b", "n_a", "n_b", "estimate_a", "estimate_b
                    "difference_ci_low", "difference_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high",
                    "f_statistic", "df_num", "df_den", "p_value", "disadvantaged", "df", "level"]
 SINGLETON_OPTIONS = ("adjust", "certainty", "remove", "error")
+DF_RULES = ("vcqi", "design", "domain")  # see SurveyDesign._domain_df
 ALL = "all"
 
 
@@ -143,24 +144,32 @@ class SurveyDesign:
             (a subset of the columns replaced by ``"all"``, down to the whole sample).
         ci : {"wilson", "clopper-pearson", "jeffreys", "logit", "agresti-coull", "wald", "korn-graubard"}
         level : float, default=0.95
-        df : {"vcqi", "design"}, default="vcqi"
-            ``vcqi``: PSUs in the strata holding domain members minus those strata (VCQI svypd);
-            ``design``: PSUs minus strata of the whole design (R ``degf``).
+        df : {"vcqi", "design", "domain"}, default="vcqi"
+            ``vcqi``: PSUs in the strata holding domain members minus those strata (VCQI svypd;
+            without PSUs, members minus strata); ``design``: PSUs minus strata of the whole design
+            (R ``degf(design)``); ``domain``: PSUs holding members minus their strata (R ``degf``
+            of the subset design, which ``svyciprop(method="beta")`` uses whatever its ``df``).
 
         Returns
         -------
         DataFrame
             ``indicator``, the ``by`` columns, then ``ESTIMATE_COLUMNS``: ``n``, ``n_weighted``,
-            ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``lcb``, ``ucb`` (the 90 % interval,
-            one-sided 95 % bounds), ``deff``, ``neff`` (df-adjusted), ``icc``, ``df``,
-            ``ci_method``, ``level``. Domains without members are omitted.
+            ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``lcb``, ``ucb`` (the interval at level
+            2 level - 1: one-sided bounds at ``level``, the 90 % interval for 95 %), ``deff``,
+            ``neff`` (VCQI's df-adjusted neff*), ``icc``, ``df``, ``ci_method``, ``level``. Domains
+            without members are omitted; domain values are text, ``"all"`` marks a margin.
 
         Notes
         -----
-        DEFF, NEFF and the Wilson interval follow VCQI ``svypd``/``svyp_ci_calc``: neff =
-        p(1-p)/se^2, DEFF = (n-1)/neff, neff* = neff (z/t_df)^2, DEFF truncated at 1 (neff* = n);
-        ICC is the unweighted one-way ANOVA estimator by PSU within the domain (VCQI ``calcicc``).
-        Estimate and SE match R ``svyby(~y, ~domain, design, svymean, na.rm=TRUE)`` (tests to 1e-8).
+        Estimate and SE match R ``svyby(~y, ~domain, design, svymean, na.rm=TRUE)`` for stratified,
+        unstratified, FPC and PSU-less designs under each ``singleton`` option (tests to 1e-8).
+        DEFF, NEFF and intervals follow VCQI ``svypd``/``svyp_ci_calc`` with adjust and truncate:
+        neff = p(1-p)/se^2, DEFF = (n-1)/neff, neff* = neff (z/t_df)^2, neff* = n and DEFF = 1 when
+        DEFF < 1; homogeneous domains get se = 0, df = n - 1 (no interval when n = 1, as VCQI).
+        District 20 N, NEFF, DEFF, ICC and coverage reproduce VCQI's published table. ICC is the
+        unweighted one-way ANOVA estimator by PSU within the domain (VCQI ``calcicc``). ``logit``
+        matches R ``svyciprop(method="logit", df=degf(design))`` with ``df="design"`` when DEFF
+        >= 1; ``korn-graubard`` matches ``svyciprop(method="beta")`` with ``df="domain"``.
         """
         if ci not in METHODS:
             raise DesignError(f"ci must be one of {', '.join(METHODS)}; got {ci!r}")
@@ -169,7 +178,7 @@ class SurveyDesign:
         margins_ = [cells.margin(subset) for subset in _subsets(by, margins)]
         parts = []
         for outcome in outcomes:
-            y = pd.to_numeric(self.data[outcome], errors="coerce").to_numpy(float)
+            y = self._numeric(outcome, binary=True)
             keep = ~np.isnan(y)
             w, y = np.where(keep, self._w, 0.0), np.where(keep, y, 0.0)
             row_sums = [cells.sum(w * y), cells.sum(w), cells.sum(keep), cells.sum(y)]
@@ -391,8 +400,8 @@ class SurveyDesign:
         return out[["indicator", *by, *MEAN_COLUMNS]]
 
     def _check_arguments(self, columns: list[str], by: list[str] | None, level: float, df: str) -> list[str]:
-        if df not in ("vcqi", "design"):
-            raise DesignError(f"df must be 'vcqi' or 'design'; got {df!r}")
+        if df not in DF_RULES:
+            raise DesignError(f"df must be {', '.join(map(repr, DF_RULES))}; got {df!r}")
         if not 0 < level < 1:
             raise DesignError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}")
         by = list(by or [])
@@ -449,12 +458,17 @@ class SurveyDesign:
         return np.bincount(margin.pair_domain, weights=contribution, minlength=margin.n_domains)
 
     def _domain_df(self, margin: _Margin, count: np.ndarray, rule: str) -> np.ndarray:
+        """Degrees of freedom per domain under ``rule`` (see :meth:`proportions`)."""
         n_h = self._n_psu_h
         if rule == "design":
             return np.full(margin.n_domains, n_h.sum() - len(n_h))
         members = margin.to_pairs(count) > 0
-        return np.bincount(margin.pair_domain[members], weights=n_h[margin.pair_stratum[members]] - 1,
+        strata = np.bincount(margin.pair_domain[members], minlength=margin.n_domains)
+        if rule == "domain" or self.psu is None:  # without PSUs VCQI svypd also counts members
+            return np.bincount(margin.cell_domain[count > 0], minlength=margin.n_domains) - strata
+        psus = np.bincount(margin.pair_domain[members], weights=n_h[margin.pair_stratum[members]],
                            minlength=margin.n_domains)
+        return psus - strata
 
     @staticmethod
     def _part(indicator: str, margin: _Margin, n: np.ndarray, columns: dict[str, np.ndarray]) -> dict:
@@ -559,26 +573,46 @@ def _anova_icc(cell_domain: np.ndarray, count: np.ndarray, successes: np.ndarray
 
 def _vcqi_intervals(p: np.ndarray, se: np.ndarray, n: np.ndarray, df: np.ndarray, ci: str,
                     level: float) -> dict[str, np.ndarray]:
-    """NEFF, DEFF and intervals as VCQI svypd: df-adjusted effective size, DEFF truncated at 1."""
-    homogeneous = (se < 1e-16) | np.isclose(p, 0, atol=1e-7) | np.isclose(p, 1, atol=1e-7)
+    """NEFF, DEFF and intervals as VCQI ``svypd`` + ``svyp_ci_calc`` with ``adjust truncate``.
+
+    A homogeneous domain (p = 0 or 1, or se < 1e-16) gets se = 0 and df = n - 1. neff =
+    p(1-p)/se^2 (n, with DEFF = 1, when p or se print as 0 or 1 to 7 decimals); DEFF = (n-1)/neff;
+    neff* = neff (z/t_df)^2, or n when DEFF < 1. A homogeneous domain is therefore df-adjusted but
+    not truncated (its DEFF is 1, not below 1), except for Clopper-Pearson and the logit/Wald
+    fall-backs to it, which use n. ``lcb``/``ucb`` repeat this at level 2 level - 1 (the 90 %
+    interval for 95 %). ``korn-graubard`` sizes its interval as R ``svyciprop(method="beta")``:
+    neff (t_{n-1}/t_df)^2, not truncated; the ``neff`` column stays VCQI's neff*.
+    """
+    homogeneous = (p == 0) | (p == 1) | (se < 1e-16)
     se = np.where(homogeneous, 0.0, se)
     df = np.where(homogeneous, n - 1, df)
+    flat = homogeneous | np.isin(np.round(p, 7), (0.0, 1.0)) | (np.round(se, 7) == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        neff = np.where(homogeneous, n, p * (1 - p) / se ** 2)
-        deff = (n - 1) / neff
+        neff = np.where(flat, n, p * (1 - p) / se ** 2)
+        deff = np.where(flat, 1.0, (n - 1) / neff)
+    truncated = deff < 1
 
-    def adjusted(alpha: float) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = stats.t.ppf(1 - alpha / 2, np.maximum(df, 1))
-            reference = stats.t.ppf(1 - alpha / 2, np.maximum(n - 1, 1)) if ci == "korn-graubard" \
-                else stats.norm.ppf(1 - alpha / 2)
-            value = neff * (reference / t) ** 2
-        return np.where((deff < 1) | homogeneous, n, value)
+    def vcqi_size(lvl: float) -> np.ndarray:
+        q = 1 - (1 - lvl) / 2
+        return np.where(truncated, n, neff * (stats.norm.ppf(q) / _t_quantile(q, df)) ** 2)
 
-    neff_star = adjusted(1 - level)
-    members = n > 0  # domains without members are dropped by the caller
-    low, high, lcb, ucb = (np.full(len(p), np.nan) for _ in range(4))
-    low[members], high[members] = proportion_ci(p[members], neff_star[members], method=ci, level=level)
-    lcb[members], ucb[members] = proportion_ci(p[members], adjusted(0.10)[members], method=ci, level=0.90)
+    def korn_graubard_size(lvl: float) -> np.ndarray:
+        q = 1 - (1 - lvl) / 2
+        return neff * (_t_quantile(q, n - 1) / _t_quantile(q, df)) ** 2
+
+    sizes = {"korn-graubard": korn_graubard_size}
+    exact_when_flat = ci in ("clopper-pearson", "korn-graubard", "logit", "wald")
+
+    def interval(lvl: float) -> tuple[np.ndarray, np.ndarray]:
+        size = sizes.get(ci, vcqi_size)(lvl)
+        size = np.where(homogeneous & exact_when_flat, n, size)
+        low, high = np.full(len(p), np.nan), np.full(len(p), np.nan)
+        usable = np.isfinite(size) & (size > 0)  # t_df is undefined for df < 1: no interval, as VCQI
+        low[usable], high[usable] = proportion_ci(p[usable], size[usable], method=ci, level=lvl)
+        return low, high
+
+    low, high = interval(level)
+    one_sided = 2 * level - 1
+    lcb, ucb = interval(one_sided) if one_sided > 0 else (np.full(len(p), np.nan),) * 2
     return {"se": se, "ci_low": low, "ci_high": high, "lcb": lcb, "ucb": ucb,
-            "deff": np.where(deff < 1, 1.0, deff), "neff": neff_star, "df": df}
+            "deff": np.where(truncated, 1.0, deff), "neff": vcqi_size(level), "df": df}

@@ -104,14 +104,28 @@ def test_margins_and_schema(sample):
     assert list(out.columns) == ["indicator", "dom", "stratum", *ESTIMATE_COLUMNS]
     assert ("all", "all") in set(zip(out["dom"], out["stratum"]))
     assert {("a", "all"), ("all", "s1"), ("a", "s1")} <= set(zip(out["dom"], out["stratum"]))
-    assert (out["lcb"] >= out["ci_low"]).all() and (out["ucb"] <= out["ci_high"]).all()
+    defined = out["ci_low"].notna()
+    assert (out["lcb"] >= out["ci_low"])[defined].all() and (out["ucb"] <= out["ci_high"])[defined].all()
+    # ('c', 's2') holds one child: se = 0, so df = n - 1 = 0 and t_0 is undefined; VCQI's
+    # invt(0, .975) is missing, so there is no interval (and no NEFF)
+    single = out[(out["dom"] == "c") & (out["stratum"] == "s2")].iloc[0]
+    assert (single["n"], single["se"], single["df"], single["deff"]) == (1, 0, 0, 1)
+    assert np.isnan(single["ci_low"]) and np.isnan(single["ci_high"]) and np.isnan(single["neff"])
+    assert defined.sum() == len(out) - 1
 
 
 def test_homogeneous_domain_follows_vcqi():
     frame = pd.DataFrame({"psu": [1, 1, 2, 2], "y": [1.0, 1.0, 1.0, 1.0]})
     row = SurveyDesign(frame, psu="psu").proportions(["y"]).iloc[0]
-    assert (row["se"], row["df"], row["neff"], row["deff"]) == (0, 3, 4, 1)
-    assert row["ci_high"] == 1 and row["ci_low"] < 1
+    # VCQI svypd: se = 0 so df = n - 1; svyp_ci_calc: neff = n, DEFF = 1, then the df adjustment
+    # neff* = n (z / t_{n-1})^2 (DEFF is 1, not below 1, so no truncation back to n)
+    neff = 4 * (stats.norm.ppf(0.975) / stats.t.ppf(0.975, 3)) ** 2
+    assert (row["se"], row["df"], row["deff"]) == (0, 3, 1)
+    assert row["neff"] == pytest.approx(neff, rel=1e-12)
+    assert row["ci_high"] == 1
+    assert row["ci_low"] == pytest.approx(neff / (neff + stats.norm.ppf(0.975) ** 2), rel=1e-12)  # Wilson at p = 1
+    exact = SurveyDesign(frame, psu="psu").proportions(["y"], ci="clopper-pearson").iloc[0]
+    assert exact["ci_low"] == pytest.approx(0.025 ** (1 / 4), rel=1e-12)  # Clopper-Pearson on n itself
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -136,6 +150,167 @@ def test_zero_weight_is_refused_with_the_row(sample):
     bad = sample.assign(w=sample["w"].where(sample.index != 5, 0.0))
     with pytest.raises(DesignError, match="weight column 'w': weights must be positive numbers; row 5 has '0.0'"):
         SurveyDesign(bad, strata="stratum", psu="psu", weight="w")
+
+
+# -- proportions across designs and lonely-PSU options (oracles/survey_designs.R) -----------------
+
+DESIGNS_ORACLE = Path(__file__).parent / "oracles" / "survey_designs.R"
+DESIGN_CASES = {  # id: (R design, lonely option, SurveyDesign keywords)
+    "stratified-adjust": ("stratified", "adjust", {"strata": "stratum", "psu": "psu"}),
+    "stratified-certainty": ("stratified", "certainty", {"strata": "stratum", "psu": "psu"}),
+    "stratified-remove": ("stratified", "remove", {"strata": "stratum", "psu": "psu"}),
+    "fpc-adjust": ("fpc", "adjust", {"strata": "stratum", "psu": "psu", "fpc": "fpc"}),
+    "fpc-remove": ("fpc", "remove", {"strata": "stratum", "psu": "psu", "fpc": "fpc"}),
+    "unstratified": ("unstratified", "adjust", {"strata": None, "psu": "psu"}),
+    "no-psu": ("nopsu", "adjust", {"strata": "stratum", "psu": None}),
+}
+
+
+@pytest.fixture(scope="module")
+def designs_sample():
+    """4 strata (C has one PSU, of 3 in the population), 10 PSUs, unequal weights within PSUs,
+    region 'r3' in 3 PSUs only (one of them the lonely one), NaN in both outcomes."""
+    rng = np.random.default_rng(20261122)
+    population = {"A": 10, "B": 12, "C": 3, "D": 5}
+    rows = []
+    for stratum, n_psu in {"A": 3, "B": 4, "C": 1, "D": 2}.items():
+        for k in range(n_psu):
+            psu = f"{stratum}{k + 1}"
+            level = rng.uniform(0.15, 0.9)
+            regions = ["r1", "r2", "r3"] if psu in {"A1", "B2", "C1"} else ["r1", "r2"]
+            for _ in range(rng.integers(5, 12)):
+                rows.append({"stratum": stratum, "psu": psu, "fpc": population[stratum],
+                             "w": round(float(rng.uniform(0.5, 3.0)), 3), "region": str(rng.choice(regions)),
+                             "sex": str(rng.choice(["F", "M"])), "y1": float(rng.random() < level),
+                             "y2": float(rng.random() < 0.6)})
+    frame = pd.DataFrame(rows)
+    frame.loc[rng.random(len(frame)) < 0.12, "y1"] = np.nan
+    frame.loc[rng.random(len(frame)) < 0.08, "y2"] = np.nan
+    return frame
+
+
+@pytest.fixture(scope="module", params=list(DESIGN_CASES), ids=list(DESIGN_CASES))
+def design_case(request, designs_sample, tmp_path_factory):
+    """R's rows and ours: Wilson with VCQI df, Korn-Graubard with domain df, logit with design df."""
+    if not r_survey_available():
+        pytest.skip("Rscript with the R 'survey' package is not installed")
+    r_design, lonely, keywords = DESIGN_CASES[request.param]
+    folder = tmp_path_factory.mktemp(request.param)
+    source, target = folder / "in.csv", folder / "out.csv"
+    designs_sample.to_csv(source, index=False, na_rep="NA")
+    subprocess.run(["Rscript", str(DESIGNS_ORACLE), str(source), str(target), lonely, r_design, "y1,y2",
+                    "region,sex"], check=True, capture_output=True)
+    expected = pd.read_csv(target, keep_default_na=False, na_values=["NA", "NaN"],
+                           dtype={"region": str, "sex": str})
+    design = SurveyDesign(designs_sample, weight="w", singleton=lonely, **keywords)
+    keys = ["indicator", "region", "sex"]
+    ours = {ci: expected.merge(design.proportions(["y1", "y2"], by=["region", "sex"], ci=ci, df=rule),
+                               on=keys, suffixes=("_r", ""), validate="1:1")
+            for ci, rule in (("wilson", "vcqi"), ("korn-graubard", "domain"), ("logit", "design"))}
+    return expected, ours
+
+
+def test_proportions_match_r_in_every_domain_and_margin(design_case):
+    # R: svyby(~y, ~region + sex, des, svymean, na.rm = TRUE) (and ~region, ~sex, svymean over all);
+    # se_subset: svymean(~y, des[region == r & sex == s & !is.na(y), ])
+    expected, ours = design_case
+    merged = ours["wilson"]
+    assert len(merged) == len(expected) == 24  # 2 outcomes x (3 x 2 + 3 + 2 + 1) domains
+    assert (merged["n"] == merged["n_r"]).all()
+    np.testing.assert_allclose(merged["estimate"], merged["estimate_r"], rtol=1e-10)
+    np.testing.assert_allclose(merged["se"], merged["se_r"], rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(merged["se"], merged["se_subset"], rtol=1e-8, atol=1e-14)
+
+
+def test_korn_graubard_matches_r_svyciprop_beta_in_every_domain(design_case):
+    # R: svyciprop(~y, sub <- des[<domain> & !is.na(y), ], method = "beta"): neff (qt(.025, nrow(sub) - 1) /
+    # qt(.025, degf(sub)))^2 -- R ignores svyciprop's df here, so ours uses df="domain" (= degf(sub))
+    _, ours = design_case
+    merged = ours["korn-graubard"]
+    usable = (merged["se"] > 0) & merged["beta_low"].notna()
+    assert usable.sum() >= 18
+    np.testing.assert_allclose(merged.loc[usable, "ci_low"], merged.loc[usable, "beta_low"], rtol=1e-8)
+    np.testing.assert_allclose(merged.loc[usable, "ci_high"], merged.loc[usable, "beta_high"], rtol=1e-8)
+
+
+def test_logit_matches_r_svyciprop_logit_where_deff_exceeds_one(design_case):
+    # R: svyciprop(~y, des[<domain> & !is.na(y), ], method = "logit", df = degf(des)); VCQI's logit
+    # on neff* = neff (z/t_df)^2 is the same interval unless DEFF < 1 truncates neff* to n
+    _, ours = design_case
+    merged = ours["logit"]
+    assert (merged["df"][merged["se"] > 0] == merged["degf"][merged["se"] > 0]).all()
+    usable = (merged["deff"] > 1) & (merged["se"] > 0)
+    assert usable.sum() >= 6
+    np.testing.assert_allclose(merged.loc[usable, "ci_low"], merged.loc[usable, "logit_low"], rtol=1e-7)
+    np.testing.assert_allclose(merged.loc[usable, "ci_high"], merged.loc[usable, "logit_high"], rtol=1e-7)
+
+
+def _zero_weight_route(frame, weight, y, stratum, psu):
+    """Whole-sample ratio estimator with weights set to 0 outside the domain, written out in full:
+    p = sum(w y) / sum(w); z_i = w_i (y_i - p) / sum(w); var = sum_h n_h/(n_h-1) sum_j (z_hj - mean_h z)^2."""
+    w = np.where(frame[y].notna(), weight, 0.0)
+    values = frame[y].fillna(0).to_numpy()
+    p = np.sum(w * values) / np.sum(w)
+    z = pd.Series(w * (values - p) / np.sum(w)).groupby([frame[stratum], frame[psu]]).sum()
+    variance = 0.0
+    for _, totals in z.groupby(level=0):
+        k = len(totals)
+        variance += k / (k - 1) * np.sum((totals - totals.mean()) ** 2) if k > 1 else 0.0
+    return p, np.sqrt(variance)
+
+
+def test_domain_estimate_equals_zero_weight_outside_the_domain(designs_sample):
+    # singleton="remove": the lonely stratum contributes nothing in either route
+    frame = designs_sample
+    ours = SurveyDesign(frame, strata="stratum", psu="psu", weight="w", singleton="remove").proportions(
+        ["y1"], by=["region", "sex"]).set_index(["region", "sex"])
+    for region, sex in [("r3", "F"), ("r1", "M"), ("r2", "all"), ("all", "F")]:
+        inside = np.ones(len(frame), bool)
+        inside &= (frame["region"] == region).to_numpy() if region != "all" else True
+        inside &= (frame["sex"] == sex).to_numpy() if sex != "all" else True
+        p, se = _zero_weight_route(frame, frame["w"].where(inside, 0.0).to_numpy(), "y1", "stratum", "psu")
+        assert ours.loc[(region, sex), "estimate"] == pytest.approx(p, rel=1e-12)
+        assert ours.loc[(region, sex), "se"] == pytest.approx(se, rel=1e-10)
+
+
+def test_domains_without_members_are_omitted_and_labels_are_text(designs_sample):
+    frame = designs_sample.assign(code=np.where(designs_sample["region"] == "r3", 3, 1))
+    out = SurveyDesign(frame, strata="stratum", psu="psu", weight="w").proportions(["y1"], by=["code"])
+    assert out["code"].tolist() == ["1", "3", "all"]
+    empty = frame.assign(y1=frame["y1"].where(frame["code"] == 1))
+    out = SurveyDesign(empty, strata="stratum", psu="psu", weight="w").proportions(["y1"], by=["code"])
+    assert out["code"].tolist() == ["1", "all"]
+
+
+def test_outcome_outside_zero_one_is_refused(designs_sample):
+    bad = designs_sample.assign(y1=designs_sample["y1"].where(designs_sample.index != 4, 2.0))
+    with pytest.raises(DesignError, match="column 'y1', row 4: got '2.0', expected 0, 1 or missing"):
+        SurveyDesign(bad, strata="stratum", psu="psu", weight="w").proportions(["y1"])
+
+
+def test_unknown_ci_method_lists_the_valid_names(designs_sample):
+    design = SurveyDesign(designs_sample, strata="stratum", psu="psu", weight="w")
+    with pytest.raises(DesignError, match="ci must be one of wilson, clopper-pearson, .*korn-graubard; got 'exact'"):
+        design.proportions(["y1"], ci="exact")
+
+
+def test_missing_weight_value_is_refused_with_the_row(designs_sample):
+    bad = designs_sample.assign(w=designs_sample["w"].where(designs_sample.index != 9))
+    with pytest.raises(DesignError, match="weight column 'w': weights must be positive numbers; row 9 has 'nan'"):
+        SurveyDesign(bad, strata="stratum", psu="psu", weight="w")
+
+
+def test_lonely_psu_adjust_adds_its_squared_total(designs_sample):
+    # R onestrat: under "adjust" the lonely PSU's total is centred at 0 (not at its own mean), so
+    # var(adjust) - var(remove) = (sum over the lonely PSU of w (y - p) / sum w)^2
+    frame = designs_sample
+    rows = {option: SurveyDesign(frame, strata="stratum", psu="psu", weight="w", singleton=option)
+            .proportions(["y2"]).iloc[0] for option in ("adjust", "remove", "certainty")}
+    y, w = frame["y2"], frame["w"].where(frame["y2"].notna(), 0.0)
+    p = (w * y.fillna(0)).sum() / w.sum()
+    lonely = (w * (y.fillna(0) - p))[frame["stratum"] == "C"].sum() / w.sum()
+    assert rows["adjust"]["se"] ** 2 - rows["remove"]["se"] ** 2 == pytest.approx(lonely ** 2, rel=1e-9)
+    assert rows["certainty"]["se"] == rows["remove"]["se"]
 
 
 # -- compare, means, totals ----------------------------------------------------------------------
@@ -385,7 +560,7 @@ def test_totals_hand_computed_unstratified():
     (lambda d: d.compare("age"), r"column 'age', row 0: got '312.0', expected 0, 1 or missing"),
     (lambda d: d.means(["dom"]), r"column 'dom', row 0: got 'c', expected a number or missing"),
     (lambda d: d.totals(["doses"], level=95), r"level must be between 0 and 1 \(e.g. 0.95\); got 95"),
-    (lambda d: d.means(["doses"], df="stata"), r"df must be 'vcqi' or 'design'; got 'stata'"),
+    (lambda d: d.means(["doses"], df="stata"), r"df must be 'vcqi', 'design', 'domain'; got 'stata'"),
     (lambda d: d.compare("y", group="gender"), "column missing from the data: gender"),
 ], ids=["group-in-by", "same-groups", "not-binary", "not-numeric", "level-percent", "bad-df", "missing-group"])
 def test_verb_argument_errors(children, call, message):

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from lqas.config import load_project
@@ -30,3 +31,44 @@ def test_district20_crude_coverage_reproduces_vcqi_table():
         row = estimates.loc[f"{dose}_crude"]
         assert (round(100 * row["estimate"], 1), row["n"], round(row["neff"]), round(row["deff"], 1),
                 round(row["icc"], 3)) == (coverage, n, neff, deff, icc), dose
+
+
+def _crude_from_dta():
+    """Crude coverage straight from VCQI_RI_20.dta, independent of lqas.ingest and lqas.vaccination:
+    a card date (any of <dose>_date_card_d/m/y), <dose>_tick_card == 1 or <dose>_history == 1
+    (VCQI RI_COVG_01 with no register sought); weights psweight_1year from VCQI_CM_20.dta by (HH01, HH03)."""
+    ri = pd.read_stata(DATA / "VCQI_RI_20.dta", convert_categoricals=False)
+    cm = pd.read_stata(DATA / "VCQI_CM_20.dta", convert_categoricals=False)
+    ri = ri.merge(cm[["HH01", "HH03", "psweight_1year"]], left_on=["RI01", "RI03"], right_on=["HH01", "HH03"],
+                  how="left", validate="m:1")
+    for dose in PUBLISHED:
+        card = ri[[f"{dose}_date_card_{part}" for part in "dmy"]].notna().any(axis=1) | (ri[f"{dose}_tick_card"] == 1)
+        ri[dose] = (card | (ri[f"{dose}_history"] == 1)).astype(float)
+    return ri
+
+
+def test_district20_from_the_dta_reproduces_vcqi_table():
+    # one stratum (RI01), cluster RI03, weight 1; VCQI defaults: Wilson, df = PSUs - strata = 29
+    ri = _crude_from_dta()
+    design = SurveyDesign(ri, strata="RI01", psu="RI03", weight="psweight_1year")
+    estimates = design.proportions(list(PUBLISHED), ci="wilson").set_index("indicator")
+    assert (estimates["df"] == 29).all()
+    for dose, (coverage, n, neff, deff, icc) in PUBLISHED.items():
+        row = estimates.loc[dose]
+        assert (round(100 * row["estimate"], 1), row["n"], round(row["neff"]), round(row["deff"], 1),
+                round(row["icc"], 3)) == (coverage, n, neff, deff, icc), dose
+
+
+# shared/vcqi-data/district20/expected_CCC_by_sex.png: plateaus of the cumulative curves read off
+# the chart (RI20: 1 boys, 2 girls), so compared to 1.5 percentage points
+BY_SEX = {("penta1", "1"): 88.5, ("penta3", "1"): 67.0, ("mcv", "1"): 73.5,
+          ("penta1", "2"): 69.0, ("penta3", "2"): 48.0, ("mcv", "2"): 43.5}
+
+
+def test_district20_by_sex_matches_the_published_curves():
+    ri = _crude_from_dta()
+    design = SurveyDesign(ri, strata="RI01", psu="RI03", weight="psweight_1year")
+    estimates = design.proportions(["penta1", "penta3", "mcv"], by=["RI20"]).set_index(["indicator", "RI20"])
+    assert estimates.loc[("penta1", "1"), "n"] == 139 and estimates.loc[("penta1", "2"), "n"] == 71
+    for key, plateau in BY_SEX.items():
+        assert 100 * estimates.loc[key, "estimate"] == pytest.approx(plateau, abs=1.5), key

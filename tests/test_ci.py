@@ -1,0 +1,151 @@
+"""CI methods of lqas.ci against R (binom.test, prop.test, qbeta), statsmodels and VCQI's formulas by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special, stats
+from statsmodels.stats.proportion import proportion_confint
+
+from lqas.ci import METHODS, proportion_ci
+from lqas.design import SurveyDesign
+from lqas.errors import LqasError
+
+NAMES = ["wilson", "clopper-pearson", "jeffreys", "logit", "agresti-coull", "wald", "korn-graubard"]
+
+
+def test_ci_registry_holds_the_seven_methods():
+    assert sorted(METHODS) == sorted(NAMES)
+
+
+@pytest.mark.parametrize("method, expected", [
+    # R: prop.test(5, 20, correct = FALSE)$conf.int
+    ("wilson", (0.111861701407666, 0.468700877618744)),
+    # R: binom.test(5, 20)$conf.int
+    ("clopper-pearson", (0.0865714691014346, 0.4910458717079575)),
+    # R: qbeta(c(.025, .975), 5.5, 15.5)
+    ("jeffreys", (0.102398485683045, 0.464194629240868)),
+], ids=["wilson", "clopper-pearson", "jeffreys"])
+def test_ci_integer_counts_match_r(method, expected):
+    low, high = proportion_ci([0.25], [20.0], method=method, level=0.95)
+    assert (low[0], high[0]) == pytest.approx(expected, rel=1e-10)
+
+
+def test_ci_clopper_pearson_at_zero_matches_r_binom_test():
+    # R: binom.test(0, 20)$conf.int -> 0, 0.168433470983085
+    low, high = proportion_ci([0.0], [20.0], method="clopper-pearson")
+    assert low[0] == 0
+    assert high[0] == pytest.approx(0.168433470983085, rel=1e-10)
+
+
+def test_ci_clopper_pearson_fractional_effective_size():
+    # VCQI's F-quantile form accepts x = p * neff = 7.3 of neff = 30.
+    # R: qbeta(.05, 7.3, 30 - 7.3 + 1); qbeta(.95, 7.3 + 1, 30 - 7.3)
+    low, high = proportion_ci([7.3 / 30], [30.0], method="clopper-pearson", level=0.90)
+    assert low[0] == pytest.approx(0.122439888609479, rel=1e-10)
+    assert high[0] == pytest.approx(0.40483789699448, rel=1e-10)
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    ("wilson", "wilson"), ("agresti-coull", "agresti_coull"), ("wald", "normal"),
+    ("jeffreys", "jeffreys"), ("clopper-pearson", "beta"),
+], ids=["wilson", "agresti-coull", "wald", "jeffreys", "clopper-pearson"])
+def test_ci_interior_matches_statsmodels(ours, theirs):
+    p = np.array([0.03, 0.2, 0.5, 0.77, 0.98])
+    neff = np.array([12.5, 40.0, 148.3, 7.0, 210.0])
+    low, high = proportion_ci(p, neff, method=ours, level=0.90)
+    ref_low, ref_high = proportion_confint(p * neff, neff, alpha=0.10, method=theirs)
+    np.testing.assert_allclose(low, ref_low, rtol=1e-12)
+    np.testing.assert_allclose(high, ref_high, rtol=1e-12)
+
+
+def test_ci_logit_by_hand():
+    # VCQI svyp_ci_calc: expit(logit p -+ z / sqrt(neff p (1 - p)))
+    p, neff = 0.3, 55.5
+    half = stats.norm.ppf(0.975) / np.sqrt(neff * p * (1 - p))
+    low, high = proportion_ci([p], [neff], method="logit")
+    assert low[0] == pytest.approx(special.expit(special.logit(p) - half), rel=1e-12)
+    assert high[0] == pytest.approx(special.expit(special.logit(p) + half), rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["logit", "wald"])
+@pytest.mark.parametrize("p", [0.0, 1.0], ids=["p0", "p1"])
+def test_ci_logit_and_wald_fall_back_to_clopper_pearson(method, p):
+    # VCQI: "skip the Wald/Logit calculation and go to Clopper-Pearson" when p is 0 or 1
+    np.testing.assert_allclose(np.ravel(proportion_ci([p], [30.0], method=method)),
+                               np.ravel(proportion_ci([p], [30.0], method="clopper-pearson")), rtol=1e-15)
+
+
+def test_ci_jeffreys_closes_the_interval_at_zero_and_one():
+    low, high = proportion_ci([0.0, 1.0], [25.0, 25.0], method="jeffreys")
+    assert low[0] == 0 and high[1] == 1
+    # R: qbeta(.975, 0.5, 25.5); qbeta(.025, 25.5, 0.5)
+    assert high[0] == pytest.approx(stats.beta.ppf(0.975, 0.5, 25.5), rel=1e-12)
+    assert low[1] == pytest.approx(stats.beta.ppf(0.025, 25.5, 0.5), rel=1e-12)
+
+
+def test_ci_unknown_method_lists_the_valid_names():
+    with pytest.raises(LqasError, match="ci method 'exact' is not known; expected one of wilson, clopper-pearson"):
+        proportion_ci([0.5], [10.0], method="exact")
+
+
+# -- the VCQI kernel (effective size, df adjustment, DEFF truncation) through SurveyDesign ------------
+
+
+def _by_hand(frame):
+    """p, SE, n and df of an unstratified equal-weight mean with PSUs with replacement."""
+    y, psu = frame["y"].to_numpy(float), frame["psu"].to_numpy()
+    n, p = len(y), y.mean()
+    z = pd.Series((y - p) / n).groupby(psu).sum().to_numpy()
+    k = len(z)
+    return p, np.sqrt(k / (k - 1) * np.sum((z - z.mean()) ** 2)), n, k - 1
+
+
+@pytest.fixture
+def clustered():
+    # 5 PSUs of 6 with very different coverage: DEFF well above 1
+    y = [1, 1, 1, 1, 1, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 1, 0]
+    return pd.DataFrame({"psu": np.repeat([1, 2, 3, 4, 5], 6), "y": np.array(y, float)})
+
+
+def test_vcqi_wilson_by_hand(clustered):
+    # VCQI svyp_ci_calc with adjust and truncate: neff = p(1-p)/se^2, DEFF = (n-1)/neff,
+    # neff* = neff (z/t_df)^2, then Wilson on (p, neff*); lcb/ucb are the 90 % interval
+    p, se, n, df = _by_hand(clustered)
+    row = SurveyDesign(clustered, psu="psu").proportions(["y"]).iloc[0]
+    neff = p * (1 - p) / se ** 2
+    assert (row["estimate"], row["se"], row["df"]) == pytest.approx((p, se, df), rel=1e-12)
+    assert row["deff"] == pytest.approx((n - 1) / neff, rel=1e-12) and row["deff"] > 1
+
+    def wilson(level):
+        z, t = stats.norm.ppf(1 - (1 - level) / 2), stats.t.ppf(1 - (1 - level) / 2, df)
+        m = neff * (z / t) ** 2
+        centre = p + z ** 2 / (2 * m)
+        half = z * np.sqrt(p * (1 - p) / m + z ** 2 / (4 * m ** 2))
+        return m, (centre - half) / (1 + z ** 2 / m), (centre + half) / (1 + z ** 2 / m)
+
+    neff_star, low, high = wilson(0.95)
+    _, lcb, ucb = wilson(0.90)
+    assert row["neff"] == pytest.approx(neff_star, rel=1e-12)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high), rel=1e-12)
+    assert (row["lcb"], row["ucb"]) == pytest.approx((lcb, ucb), rel=1e-12)
+
+
+def test_vcqi_deff_below_one_is_truncated():
+    # identical PSUs except for one child: DEFF < 1, so neff* = n and DEFF = 1 (VCQI truncate)
+    frame = pd.DataFrame({"psu": np.repeat([1, 2, 3, 4], 5),
+                          "y": np.array([1, 1, 0, 0, 0] * 3 + [1, 1, 1, 0, 0], float)})
+    p, se, n, _ = _by_hand(frame)
+    assert (n - 1) / (p * (1 - p) / se ** 2) < 1
+    row = SurveyDesign(frame, psu="psu").proportions(["y"], ci="clopper-pearson").iloc[0]
+    assert (row["deff"], row["neff"]) == (1, 20)
+    low, high = proportion_ci([p], [20.0], method="clopper-pearson")
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((low[0], high[0]), rel=1e-12)
+
+
+def test_korn_graubard_effective_size_by_hand(clustered):
+    # Korn & Graubard (1998), as R svyciprop(method = "beta"): neff (t_{n-1} / t_df)^2, then Clopper-Pearson
+    p, se, n, df = _by_hand(clustered)
+    m = p * (1 - p) / se ** 2 * (stats.t.ppf(0.975, n - 1) / stats.t.ppf(0.975, df)) ** 2
+    row = SurveyDesign(clustered, psu="psu").proportions(["y"], ci="korn-graubard").iloc[0]
+    assert row["ci_low"] == pytest.approx(stats.beta.ppf(0.025, p * m, m * (1 - p) + 1), rel=1e-10)
+    assert row["ci_high"] == pytest.approx(stats.beta.ppf(0.975, p * m + 1, m * (1 - p)), rel=1e-10)
