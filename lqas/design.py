@@ -20,6 +20,7 @@ COMPARE_COLUMNS = ["group_a", "group_b", "n_a", "n_b", "estimate_a", "estimate_b
 SINGLETON_OPTIONS = ("adjust", "certainty", "remove", "error")
 DF_RULES = ("vcqi", "design", "domain")  # see SurveyDesign._domain_df
 ALL = "all"
+MISSING_DOMAIN = "missing"  # label of the domain of rows whose by/group value is missing
 
 
 class SurveyDesign:
@@ -299,7 +300,7 @@ class SurveyDesign:
         groups = tuple(str(value) for value in groups)
         if len(groups) != 2 or groups[0] == groups[1]:
             raise DesignError(f"groups must name two different groups of '{group}'; got {groups!r}")
-        code, labels = _factorize_text(self.data[group], sort=False)
+        code, labels = _factorize_text(self.data[group], sort=False, missing=MISSING_DOMAIN)
         in_group = [code == (labels.get_loc(name) if name in labels else -1) for name in groups]
         cells = self._cells(by)
         margins_ = [cells.margin(subset) for subset in _subsets(by, margins)]
@@ -431,7 +432,7 @@ class SurveyDesign:
         key, size = self._psu_code.astype(np.int64), n_psu
         codes, labels = {}, {}
         for column in by:
-            codes[column], labels[column] = _factorize_text(self.data[column], sort=True)
+            codes[column], labels[column] = _factorize_text(self.data[column], sort=True, missing=MISSING_DOMAIN)
             key, size = key * len(labels[column]) + codes[column], size * len(labels[column])
             if size > 2 ** 52:  # keep the mixed-radix key inside int64
                 key, uniques = pd.factorize(key)
@@ -536,10 +537,17 @@ def _subsets(by: list[str], margins: bool) -> list[tuple[str, ...]]:
     return [tuple(c) for k in range(len(by), -1, -1) for c in combinations(by, k)]
 
 
-def _factorize_text(values: pd.Series, *, sort: bool) -> tuple[np.ndarray, pd.Index]:
-    """Codes of a column by the text of its values (as ``astype(str)``), converting only the distinct values."""
+def _factorize_text(values: pd.Series, *, sort: bool, missing: str | None = None) -> tuple[np.ndarray, pd.Index]:
+    """Codes of a column by the text of its values (as ``astype(str)``), converting only the distinct values.
+
+    With ``missing``, every kind of missing value (NaN, None, NA, NaT) gets that one label instead of
+    its own spelling ("nan", "None", "<NA>"), so a domain of unrecorded values reads the same everywhere.
+    """
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    text_codes, labels = pd.factorize(pd.Index(uniques).astype(str), sort=sort)
+    text = pd.Index(uniques).astype(str)
+    if missing is not None:
+        text = text.where(~pd.isna(uniques), missing)
+    text_codes, labels = pd.factorize(text, sort=sort)
     return np.asarray(text_codes, dtype=np.intp)[codes], pd.Index(labels)
 
 

@@ -12,14 +12,13 @@ import numpy as np
 import pandas as pd
 
 from lqas.besd import recode_item
-from lqas.design import ALL, ESTIMATE_COLUMNS, SurveyDesign
+from lqas.design import ALL, ESTIMATE_COLUMNS, MISSING_DOMAIN, SurveyDesign
 from lqas.errors import ConfigError, InputError
 from lqas.indicators import Indicator
 from lqas.resources import data_path
 
 DEFAULT_DIMENSIONS = ("vaccination_status", "sex", "caretaker_sex", "caretaker_relationship", "cohort",
                       "catchment", "area")
-MISSING_GROUP = "missing"
 CROSSTAB_COLUMNS = ["indicator", "dimension", "group", *ESTIMATE_COLUMNS]
 COMPARE_COLUMNS = ["indicator", "group_a", "group_b", "n_a", "n_b", "estimate_a", "estimate_b", "difference",
                    "difference_se", "difference_ci_low", "difference_ci_high", "ratio", "ratio_ci_low",
@@ -294,7 +293,6 @@ def besd_crosstabs(design: SurveyDesign, indicators: Sequence[str],
         part = design.proportions(indicators, by=[dim], ci=ci, level=level, margins=False)
         part = part.rename(columns={dim: "group"})
         part.insert(1, "dimension", dim)
-        part["group"] = part["group"].replace({"nan": MISSING_GROUP, "None": MISSING_GROUP, "<NA>": MISSING_GROUP})
         frames.append(part)
     out = pd.concat(frames, ignore_index=True)[CROSSTAB_COLUMNS]
     dim_rank = {name: i for i, name in enumerate([ALL, *dims])}
@@ -303,7 +301,7 @@ def besd_crosstabs(design: SurveyDesign, indicators: Sequence[str],
     def group_rank(row: pd.Series) -> tuple:
         order = config["dimensions"].get(row["dimension"], {}).get("order", [])
         group = row["group"]
-        if group == MISSING_GROUP:
+        if group == MISSING_DOMAIN:
             return (2, 0, "")
         return (0, order.index(group), "") if group in order else (1, 0, group)
 

@@ -282,6 +282,21 @@ def test_domains_without_members_are_omitted_and_labels_are_text(designs_sample)
     assert out["code"].tolist() == ["1", "all"]
 
 
+def test_missing_domain_values_form_one_missing_domain(designs_sample):
+    # NaN, None and pd.NA in a by column are one domain labelled "missing", never "nan"/"None"/"<NA>"
+    sex = designs_sample["sex"].astype(object)
+    sex.iloc[[0, 1]], sex.iloc[2] = np.nan, None
+    sex.iloc[3] = pd.NA
+    frame = designs_sample.assign(sex=sex)
+    design = SurveyDesign(frame, strata="stratum", psu="psu", weight="w")
+    out = design.proportions(["y1"], by=["sex"]).set_index("sex")
+    assert sorted(out.index) == ["F", "M", "all", "missing"]
+    assert out.loc["missing", "n"] == 4
+    assert out.loc["missing", "estimate"] == pytest.approx(
+        np.average(frame["y1"].iloc[:4], weights=frame["w"].iloc[:4]))
+    assert out.loc[["F", "M", "missing"], "n"].sum() == out.loc["all", "n"]
+
+
 def test_outcome_outside_zero_one_is_refused(designs_sample):
     bad = designs_sample.assign(y1=designs_sample["y1"].where(designs_sample.index != 4, 2.0))
     with pytest.raises(DesignError, match="column 'y1', row 4: got '2.0', expected 0, 1 or missing"):
