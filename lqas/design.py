@@ -112,12 +112,7 @@ class SurveyDesign:
                               "'certainty' or 'remove'")
         self._f_h = np.zeros(len(stratum_labels))
         if fpc:
-            population = pd.to_numeric(data[fpc], errors="coerce").groupby(stratum_code).first()
-            population = population.reindex(range(len(stratum_labels))).to_numpy(float)
-            fraction = np.where(population < 1, population, self._n_psu_h / population)
-            if np.any(~np.isfinite(fraction)) or np.any(fraction > 1):
-                raise DesignError(f"fpc column '{fpc}' must give at least as many PSUs as sampled in each stratum")
-            self._f_h = fraction
+            self._f_h = _sampling_fractions(data[fpc], fpc, stratum_code, stratum_labels, self._n_psu_h)
         # variance weight of a stratum and whether its PSU totals are centred (R survey onestrat):
         # a lonely PSU under "adjust" is centred at 0 (the grand mean of an estimating function)
         # with scale 1; under "certainty"/"remove" it contributes nothing
@@ -528,6 +523,30 @@ class _Margin:
 
     def to_pairs(self, values: np.ndarray) -> np.ndarray:
         return np.bincount(self.pair_index, weights=values, minlength=len(self.pair_domain))
+
+
+def _sampling_fractions(values: pd.Series, name: str, stratum_code: np.ndarray, stratum_labels: pd.Index,
+                        n_psu_h: np.ndarray) -> np.ndarray:
+    """First-stage sampling fraction per stratum from an fpc column, read as R ``survey`` reads it.
+
+    As R's ``as.fpc``: if every value is <= 1 the column holds sampling fractions (1 = census of the
+    stratum), otherwise population counts of PSUs. The value must be the same for every row of a stratum.
+    """
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(numbers) | (numbers <= 0)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DesignError(f"fpc column '{name}': row {row} has {str(values.iloc[row])!r}, expected a positive number")
+    per_stratum = pd.Series(numbers).groupby(stratum_code)
+    varies = per_stratum.nunique() > 1
+    if varies.any():
+        raise DesignError(f"fpc column '{name}' varies within stratum {stratum_labels[int(varies.idxmax())]!r}")
+    first = per_stratum.first().reindex(range(len(stratum_labels))).to_numpy(float)
+    fraction = first if (numbers <= 1).all() else n_psu_h / first
+    if np.any(fraction > 1):
+        stratum = stratum_labels[int(np.argmax(fraction > 1))]
+        raise DesignError(f"fpc column '{name}': stratum {stratum!r} has more sampled PSUs than its population")
+    return fraction
 
 
 def _subsets(by: list[str], margins: bool) -> list[tuple[str, ...]]:

@@ -282,6 +282,29 @@ def test_domains_without_members_are_omitted_and_labels_are_text(designs_sample)
     assert out["code"].tolist() == ["1", "all"]
 
 
+def test_fpc_as_fractions_equals_fpc_as_population_counts(designs_sample):
+    # R as.fpc: a column whose values are all <= 1 holds sampling fractions
+    sampled = designs_sample.groupby("stratum")["psu"].transform("nunique")
+    fractions = designs_sample.assign(fpc=sampled / designs_sample["fpc"])
+    keywords = {"strata": "stratum", "psu": "psu", "weight": "w"}
+    counts = SurveyDesign(designs_sample, fpc="fpc", **keywords).proportions(["y1"], by=["region"])
+    by_fraction = SurveyDesign(fractions, fpc="fpc", **keywords).proportions(["y1"], by=["region"])
+    pd.testing.assert_frame_equal(counts, by_fraction)
+    # a census of every stratum (fraction 1) has no sampling variance
+    census = SurveyDesign(designs_sample.assign(fpc=1), fpc="fpc", **keywords).proportions(["y1"])
+    assert census["se"].iloc[0] == 0
+
+
+@pytest.mark.parametrize("fpc, message", [
+    (lambda f: f["fpc"].where(f.index != 7), "fpc column 'fpc': row 7 has 'nan', expected a positive number"),
+    (lambda f: f["fpc"].where(f.index != 0, 11), "fpc column 'fpc' varies within stratum 'A'"),
+    (lambda f: f["fpc"].where(f["stratum"] != "B", 2), "fpc column 'fpc': stratum 'B' has more sampled PSUs"),
+], ids=["missing", "varies", "too-small"])
+def test_fpc_errors_name_the_row_or_stratum(designs_sample, fpc, message):
+    with pytest.raises(DesignError, match=message):
+        SurveyDesign(designs_sample.assign(fpc=fpc(designs_sample)), strata="stratum", psu="psu", fpc="fpc")
+
+
 def test_missing_domain_values_form_one_missing_domain(designs_sample):
     # NaN, None and pd.NA in a by column are one domain labelled "missing", never "nan"/"None"/"<NA>"
     sex = designs_sample["sex"].astype(object)
