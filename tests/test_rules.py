@@ -234,12 +234,17 @@ def test_oc_curve_values_at_thresholds():
     assert len(fin) == 53 and fin.prob_pass.iloc[-1] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("lang, xlabel", [("en", "True coverage p"),
-                                           ("fr", "Couverture réelle p")], ids=["en", "fr"])
-def test_plot_oc_labels(lang, xlabel):
+@pytest.mark.parametrize("lang, xlabel, upper, alpha", [
+    ("en", "True coverage p", "80%", "α = 0.068"),
+    ("fr", "Couverture réelle p", "80\u00a0%", "α = 0,068"),  # French: comma decimals, space before %
+], ids=["en", "fr"])
+def test_plot_oc_labels(lang, xlabel, upper, alpha):
     fig = plot_oc(decision_rule(19, 0.80, 0.50), lang=lang)
     ax = fig.axes[0]
     assert ax.get_xlabel() == xlabel
+    legend = ax.get_legend().get_texts()[0].get_text().replace("\u202f", "\u00a0")  # CLDR spaces vary
+    assert legend.endswith(upper)
+    assert alpha in [text.get_text() for text in ax.texts]
     assert len(ax.lines) == 3  # curve + two threshold lines
     assert plot_oc((19, 13)).axes[0].get_title() == "OC curve (n = 19, d = 13)"
 

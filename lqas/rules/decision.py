@@ -388,6 +388,7 @@ def plot_oc(rule, ax=None, lang: str = "en"):
     With a Rule, the thresholds are drawn as vertical lines, alpha as the gap between the
     curve and 1 at ``upper`` and beta as the height of the curve at ``lower``.
     """
+    from babel.numbers import format_decimal, format_percent
     from matplotlib.figure import Figure  # no pyplot: no global figure state
 
     lang = _check_choice("plot_oc", "lang", lang, tuple(_OC_LABELS))
@@ -398,13 +399,13 @@ def plot_oc(rule, ax=None, lang: str = "en"):
     oc = oc_curve(n, d, lot_size=rule.lot_size if isinstance(rule, Rule) else None)
     ax.plot(oc["p"], oc["prob_pass"], color="black")
     if isinstance(rule, Rule):
-        ax.axvline(rule.upper, color="tab:green", ls="--", label=f"{up_lab} {rule.upper:.0%}")
-        ax.axvline(rule.lower, color="tab:red", ls="--", label=f"{low_lab} {rule.lower:.0%}")
+        ax.axvline(rule.upper, color="tab:green", ls="--", label=f"{up_lab} {format_percent(rule.upper, locale=lang)}")
+        ax.axvline(rule.lower, color="tab:red", ls="--", label=f"{low_lab} {format_percent(rule.lower, locale=lang)}")
         ax.vlines(rule.upper, 1 - rule.alpha, 1, color="tab:green", lw=4)
         ax.vlines(rule.lower, 0, rule.beta, color="tab:red", lw=4)
-        ax.annotate(f"α = {rule.alpha:.3f}", (rule.upper, 1 - rule.alpha),
+        ax.annotate(f"α = {format_decimal(rule.alpha, format='0.000', locale=lang)}", (rule.upper, 1 - rule.alpha),
                     xytext=(6, -14), textcoords="offset points")
-        ax.annotate(f"β = {rule.beta:.3f}", (rule.lower, rule.beta),
+        ax.annotate(f"β = {format_decimal(rule.beta, format='0.000', locale=lang)}", (rule.lower, rule.beta),
                     xytext=(6, 6), textcoords="offset points")
         ax.legend(loc="upper left")
     ax.set(xlabel=xlab, ylabel=ylab, title=title.format(n=n, d=d), xlim=(0, 1), ylim=(0, 1.02))
