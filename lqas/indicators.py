@@ -29,17 +29,25 @@ class Indicator:
 
 
 def load_registry(schedule: Schedule) -> dict[str, Indicator]:
-    """All indicators: the fixed ones plus one ``<dose>_<template>`` per dose of the schedule and
-    ``[dose_templates.<template>]`` entry (``crude``, ``valid``)."""
+    """All indicators: the fixed ones, one ``<dose>_<template>`` per dose of the schedule and
+    ``[dose_templates.<template>]`` entry (``crude``, ``valid``), and one ``dropout_<first>_<second>``
+    per dropout pair of the schedule."""
     raw = tomllib.loads(data_path("indicators.toml").read_text(encoding="utf-8"))
     registry = {key: Indicator(id=key, **value) for key, value in raw["indicator"].items()}
     for name, template in raw["dose_templates"].items():
         for dose in schedule.doses:
             key = f"{dose.key}_{name}"
             registry[key] = Indicator(
-                id=key, label_en=template["label_en"].format(label=dose.label),
-                label_fr=template["label_fr"].format(label=dose.label), direction=template["direction"],
+                id=key, label_en=template["label_en"].format(label=dose.label_in("en")),
+                label_fr=template["label_fr"].format(label=dose.label_in("fr")), direction=template["direction"],
                 denominator=template["denominator"], definition=template["definition"], spec=template["spec"])
+    dropout = raw["dropout_template"]
+    for first, second in schedule.dropout_pairs():
+        key = f"dropout_{first}_{second}"
+        names = {lang: {"first": schedule.dose(first).label_in(lang), "second": schedule.dose(second).label_in(lang)}
+                 for lang in ("en", "fr")}
+        registry[key] = Indicator(id=key, **{field: text.format(**names["fr" if field == "label_fr" else "en"])
+                                             for field, text in dropout.items()})
     registry.update(besd_indicators())
     return registry
 

@@ -30,10 +30,18 @@ CONTEXT_FILE = "report_context.json"
 GAP_FINDING = 0.05
 PANELS = (
     ("full", ("fully_vaccinated_crude", "fully_vaccinated_valid", "fully_vaccinated_for_age"), "oldest"),
-    ("dropout", ("dropout_penta1_penta3", "dropout_penta1_mr1", "dropout_mr1_mr2"), "oldest"),
+    ("dropout", ("dropout_*",), "oldest"),  # every dropout pair of the schedule
     ("card", ("card_ever", "card_seen", "card_seen_with_dates"), "all"),
     ("timeliness", ("timely_penta3", "timely_mr1"), "oldest"),
 )
+
+
+def panel_indicators(keys: tuple[str, ...], indicators) -> list[str]:
+    """The indicators of a panel: its keys, a ``prefix*`` key standing for every indicator with that prefix."""
+    out: list[str] = []
+    for key in keys:
+        out += [k for k in indicators if k.startswith(key[:-1])] if key.endswith("*") else [key]
+    return out
 
 
 @lru_cache(maxsize=4)

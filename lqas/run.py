@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -16,8 +16,13 @@ from lqas import charts as draw
 from lqas.besd import derive_besd, load_besd_registry, priority_indicators
 from lqas.config import Project
 from lqas.design import SurveyDesign
-from lqas.equity import (derive_equity, equity_indicators, equity_labels, equity_scorecard,
-                         scorecard_context)
+from lqas.equity import (
+    derive_equity,
+    equity_indicators,
+    equity_labels,
+    equity_scorecard,
+    scorecard_context,
+)
 from lqas.errors import ConfigError
 from lqas.estimate import estimate_indicators
 from lqas.indicators import Indicator, load_registry
@@ -31,6 +36,7 @@ from lqas.report import (
     definitions,
     key_findings,
     lqas_matrix,
+    panel_indicators,
     read_context,
     render_html,
     write_context,
@@ -167,7 +173,7 @@ def run_project(project: Project, out: Path, *, lang: str | None = None,
 
     manifest = {
         "package": "lqas", "version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "project": project.model_dump(mode="json"),
         "language": lang,
         "inputs": [_checksum(path) for path in _inputs(project)],
@@ -249,7 +255,8 @@ def report_context(project: Project, derived: Derived, estimates: pd.DataFrame, 
                 "sex_tables": {key: sex_table(index, key, [ALL], catchments) for key in priority},
                 "by_status": status_table(index, besd_shown, statuses)}
 
-    panels = [p for key, keys, cohort in PANELS
+    panel_keys = [(key, panel_indicators(keys, [c for c in table.columns if c in index]), cohort) for key, keys, cohort in PANELS]
+    panels = [p for key, keys, cohort in panel_keys
               if (p := panel(index, key, keys, oldest if cohort == "oldest" else ALL, catchments)) is not None]
     sections = {
         "sex_tables": {key: sex_table(index, key, cohorts, catchments) for key in ("zero_dose", "ui_dtp1_not_dtp3")
@@ -275,7 +282,7 @@ def report_context(project: Project, derived: Derived, estimates: pd.DataFrame, 
                             targets=target_records, besd_priority=besd["priority"] if besd else (),
                             statuses=statuses, comparisons=comparisons)
     shown = ["zero_dose", "ui_dtp1_not_dtp3", f"{doses[0]}_crude", f"{doses[0]}_valid",
-             *[key for _, keys, _ in PANELS for key in keys], *besd_shown]
+             *[key for _, keys, _ in panel_keys for key in keys], *besd_shown]
     charts = _charts(estimates, labels, cohorts, oldest, doses, besd, lqas["rules_used"], charts_dir)
     ingest_result = derived.ingest
     quality = {"rows_read": ingest_result.rows_read, "kept": len(table), "excluded": len(ingest_result.exclusions),
@@ -355,7 +362,7 @@ def _labels(project: Project, registry: dict, lang: str, table: pd.DataFrame, sc
         "district": {**project.labels.get("district", {}), ALL: code["all_catchments"]},
         "cohort": {**{name: COHORT_LABELS[lang].get(name, name) for name in project.cohorts}, ALL: code["all_cohorts"]},
         "status": {**status, ALL: code["sex"][ALL]},
-        "dose": {dose.key: dose.label for dose in schedule.doses},
+        "dose": {dose.key: dose.label_in(lang) for dose in schedule.doses},
     }
 
 

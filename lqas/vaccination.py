@@ -32,6 +32,11 @@ class Dose:
     number: int | None = None
     max_age_days: int | None = None
     min_interval_days: int | None = None
+    label_fr: str | None = None
+
+    def label_in(self, lang: str) -> str:
+        """The dose's name in a report language (``label_fr`` in French when given, else ``label``)."""
+        return self.label_fr if lang == "fr" and self.label_fr else self.label
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,18 @@ class Schedule:
     doses: tuple[Dose, ...]
     dtp_series: str = "penta"
     fully_vaccinated: tuple[str, ...] = ()
+    dropouts: tuple[tuple[str, str], ...] = ()
+
+    def dropout_pairs(self) -> list[tuple[str, str]]:
+        """(first, second) dose pairs for ``dropout_<first>_<second>``: the schedule's ``dropouts`` list,
+        else the DTP series' first to last dose and, when the schedule has them, Penta1 to MR1 and MR1 to MR2."""
+        if self.dropouts:
+            return list(self.dropouts)
+        dtp = [d.key for d in self.series(self.dtp_series) if (d.number or 0) >= 1]
+        pairs = [(dtp[0], dtp[-1])] if len(dtp) >= 2 else []
+        if {"mr1", "mr2"} <= set(self.keys) and dtp:
+            pairs += [(dtp[0], "mr1"), ("mr1", "mr2")]
+        return pairs
 
     @property
     def keys(self) -> list[str]:
@@ -79,12 +96,19 @@ def load_schedule(name_or_path: str | Path) -> Schedule:
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: invalid [[dose]] entry ({exc})") from None
     info = raw.get("schedule", {})
+    keys = [d.key for d in doses]
     fully = tuple(info.get("fully_vaccinated", ()))
-    unknown = [key for key in fully if key not in {d.key for d in doses}]
+    unknown = [key for key in fully if key not in keys]
     if unknown:
         raise ConfigError(f"{path}: key 'schedule.fully_vaccinated': unknown dose(s) {unknown}; "
-                          f"expected keys of [[dose]] entries: {[d.key for d in doses]}")
-    return Schedule(info.get("name", path.stem), doses, info.get("dtp_series", "penta"), fully)
+                          f"expected keys of [[dose]] entries: {keys}")
+    dropouts = info.get("dropouts", [])
+    for pair in dropouts:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(key in keys for key in pair)):
+            raise ConfigError(f"{path}: key 'schedule.dropouts': {pair!r} is not a pair of dose keys; "
+                              f"expected [\"first\", \"second\"] with keys of [[dose]] entries: {keys}")
+    return Schedule(info.get("name", path.stem), doses, info.get("dtp_series", "penta"), fully,
+                    tuple(tuple(pair) for pair in dropouts))
 
 
 def _column(children: pd.DataFrame, name: str, default: float = np.nan) -> pd.Series:
@@ -456,10 +480,12 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
         register is used) and ``<dose>_valid_age_days`` (age at the dose counted as valid);
         ``dob_for_valid_doses``; ``zero_dose``, ``implied_penta1`` (named after the DTP series' first
         dose), ``ui_dtp1_not_dtp3``, ``no_dtp3``, ``card_ever``, ``card_seen``,
-        ``card_seen_with_dates``, ``timely_penta3``, ``timely_mr1``, ``fully_vaccinated_crude``,
-        ``fully_vaccinated_valid``, ``fully_vaccinated_for_age`` (with a schedule
-        ``fully_vaccinated`` list), ``dropout_penta1_penta3``, ``dropout_penta1_mr1``,
-        ``dropout_mr1_mr2``.
+        ``card_seen_with_dates``, ``timely_penta3``, ``timely_mr1``; with a schedule
+        ``fully_vaccinated`` list, ``fully_vaccinated_crude``/``_valid``/``_valid_age1``,
+        ``fully_vaccinated_for_age``/``_for_age_valid`` and ``not_vaccinated_crude``/``_valid``/
+        ``_valid_age1`` (see ``_fully_vaccinated``); ``dropout_<first>_<second>`` for each pair of
+        :meth:`Schedule.dropout_pairs` (Mali: ``dropout_penta1_penta3``, ``dropout_penta1_mr1``,
+        ``dropout_mr1_mr2``).
 
     Notes
     -----
@@ -552,36 +578,42 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
     if schedule.fully_vaccinated:
         _fully_vaccinated(out, schedule)
 
-    out["dropout_penta1_penta3"] = _dropout(out, dtp[0], dtp[-1])
-    if {"mr1", "mr2"} <= set(schedule.keys):
-        out["dropout_penta1_mr1"] = _dropout(out, dtp[0], "mr1")
-        out["dropout_mr1_mr2"] = _dropout(out, "mr1", "mr2")
+    for first, second in schedule.dropout_pairs():
+        out[f"dropout_{first}_{second}"] = _dropout(out, first, second)
     return out
 
 
 def _fully_vaccinated(out: pd.DataFrame, schedule: Schedule) -> None:
-    """``fully_vaccinated_crude``/``_valid``/``_for_age`` from the schedule's ``fully_vaccinated`` list.
+    """Full vaccination (VCQI RI_COVG_03) and no vaccination (RI_COVG_04) over the schedule's
+    ``fully_vaccinated`` list, each with crude, valid and valid-by-age-1 doses.
 
-    crude/valid: every listed dose the child is in the denominator for (``<dose>_crude`` not NaN) is
-    crude/valid. For a cohort old enough for every listed dose (12-23 months) this is VCQI RI_COVG_03
-    ``fully_vaccinated_crude``/``_valid``; younger children are not required to have doses whose
-    minimum age exceeds both their age and the cohort's lower bound (MR1 in 18w-11m before 270 days).
-    for_age: VCQI ``fully_vaccinated_for_age_crude``: every listed dose with minimum age <= age at
-    interview is crude; NaN when the age is unknown or no listed dose is due yet.
+    ``fully_vaccinated_crude``/``_valid``/``_valid_age1``: every listed dose the child is in the
+    denominator for (``<dose>_crude`` not NaN) is crude / valid / valid by age 1. For a cohort old
+    enough for every listed dose (12-23 months) this is VCQI ``fully_vaccinated_crude``/``_valid``/
+    ``_by_age1``; younger children are not required to have doses whose minimum age exceeds both their
+    age and the cohort's lower bound (MR1 in 18w-11m before 270 days).
+    ``fully_vaccinated_for_age``/``_for_age_valid``: VCQI ``fully_vxd_for_age_crude``/``_valid``: every
+    listed dose with minimum age <= age at interview is crude / valid; NaN when the age is unknown or
+    no listed dose is due yet.
+    ``not_vaccinated_crude``/``_valid``/``_valid_age1``: VCQI RI_COVG_04: no listed dose is crude /
+    valid / valid by age 1.
     """
     keys = list(schedule.fully_vaccinated)
-    crude = out[[f"{k}_crude" for k in keys]].to_numpy(dtype=float)
-    valid = out[[f"{k}_valid" for k in keys]].to_numpy(dtype=float)
-    required = ~np.isnan(crude)
+    doses = {kind: out[[f"{k}_{kind}" for k in keys]].to_numpy(dtype=float)
+             for kind in ("crude", "valid", "valid_age1")}
+    required = ~np.isnan(doses["crude"])
     any_required = required.any(axis=1)
-    out["fully_vaccinated_crude"] = np.where(any_required, ((crude == 1) | ~required).all(axis=1), np.nan)
-    out["fully_vaccinated_valid"] = np.where(any_required, ((valid == 1) | ~required).all(axis=1), np.nan)
+    for kind, got in doses.items():
+        out[f"fully_vaccinated_{kind}"] = np.where(any_required, ((got == 1) | ~required).all(axis=1), np.nan)
     age = pd.to_numeric(out["age_days"], errors="coerce").to_numpy(dtype=float)
     min_ages = np.array([schedule.dose(k).min_age_days for k in keys], dtype=float)
     with np.errstate(invalid="ignore"):
         due = age[:, None] >= min_ages[None, :]
-    for_age = ((crude == 1) | ~due).all(axis=1)
-    out["fully_vaccinated_for_age"] = np.where(~np.isnan(age) & due.any(axis=1), for_age, np.nan)
+    known = ~np.isnan(age) & due.any(axis=1)
+    for kind, name in (("crude", "fully_vaccinated_for_age"), ("valid", "fully_vaccinated_for_age_valid")):
+        out[name] = np.where(known, ((doses[kind] == 1) | ~due).all(axis=1), np.nan)
+    for kind, got in doses.items():
+        out[f"not_vaccinated_{kind}"] = np.where(any_required, ~(got == 1).any(axis=1), np.nan)
 
 
 def _dropout(out: pd.DataFrame, first: str, second: str) -> pd.Series:

@@ -320,6 +320,44 @@ def test_fully_vaccinated_variants(schedule):
     assert out["fully_vaccinated_crude"].tolist() == [1, 1, 1, 0, 1, 0]
     assert out["fully_vaccinated_valid"].tolist() == [1, 0, 0, 0, 0, 0]
     assert out["fully_vaccinated_for_age"].tolist() == [1, 1, 1, 0, 1, 0]
+    assert out["fully_vaccinated_for_age_valid"].tolist() == [1, 0, 0, 0, 0, 0]
+
+
+def test_fully_vaccinated_by_age_one_and_not_vaccinated(schedule):
+    # VCQI RI_COVG_03 fully_vaccinated_by_age1 and RI_COVG_04 not_vaccinated_crude/_valid/_by_age1
+    late_mr1 = full_card(schedule, 0, mr1_card_date=day(370))           # MR1 valid, but after 365 days
+    only_recall = dated_child(bcg_recall=1)                              # one crude dose, nothing valid
+    late_bcg_only = dated_child(bcg_card_date=day(400))                  # one valid dose, not by age 1
+    out, _ = pipeline(schedule, full_card(schedule, 0), late_mr1, only_recall, late_bcg_only, dated_child())
+    assert out["fully_vaccinated_valid"].tolist() == [1, 1, 0, 0, 0]
+    assert out["fully_vaccinated_valid_age1"].tolist() == [1, 0, 0, 0, 0]
+    assert out["not_vaccinated_crude"].tolist() == [0, 0, 0, 0, 1]
+    assert out["not_vaccinated_valid"].tolist() == [0, 0, 1, 0, 1]
+    assert out["not_vaccinated_valid_age1"].tolist() == [0, 0, 1, 1, 1]
+
+
+def test_dropout_pairs_come_from_the_schedule(tmp_path):
+    path = tmp_path / "pairs.toml"
+    doses = "".join(f'[[dose]]\nkey = "penta{k}"\nlabel = "Penta {k}"\nseries = "penta"\nnumber = {k}\n'
+                    f"min_age_days = {28 + 14 * k}\n" for k in (1, 2, 3))
+    path.write_text('[schedule]\ndropouts = [["penta1", "penta2"]]\n' + doses, encoding="utf-8")
+    custom = load_schedule(path)
+    assert custom.dropout_pairs() == [("penta1", "penta2")]
+    out = derive(pd.DataFrame([child(penta1_recall=1), child(penta1_recall=1, penta2_recall=1)]), custom)
+    assert out["dropout_penta1_penta2"].tolist() == [1, 0]
+    assert "dropout_penta1_penta3" not in out
+    assert load_registry(custom)["dropout_penta1_penta2"].label_fr == "Abandon Penta 1 à Penta 2"
+    path.write_text('[schedule]\ndropouts = [["penta1", "mr9"]]\n' + doses, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"schedule\.dropouts': \['penta1', 'mr9'\] is not a pair of dose keys"):
+        load_schedule(path)
+
+
+def test_default_dropout_pairs_and_their_labels_in_each_language(schedule):
+    assert schedule.dropout_pairs() == [("penta1", "penta3"), ("penta1", "mr1"), ("mr1", "mr2")]
+    registry = load_registry(schedule)
+    assert registry["dropout_mr1_mr2"].label_en == "Dropout MR 1 to MR 2"
+    assert registry["dropout_mr1_mr2"].label_fr == "Abandon RR 1 à RR 2"
+    assert registry["opv1_crude"].label_fr == "VPO 1 (brut)" and registry["opv1_crude"].label_en == "OPV 1 (crude)"
 
 
 def test_fully_vaccinated_for_age_needs_a_known_age(schedule):
@@ -383,8 +421,10 @@ def test_registry_defines_every_derived_indicator(schedule):
     out, _ = pipeline(schedule, dated_child())
     for key in schedule.keys:
         assert registry[f"{key}_valid"].label_fr.endswith("(valide)")
-    new = ["fully_vaccinated_crude", "fully_vaccinated_valid", "fully_vaccinated_for_age",
-           "card_seen_with_dates", "timely_penta3", "timely_mr1", "implied_penta1"]
+    new = ["fully_vaccinated_crude", "fully_vaccinated_valid", "fully_vaccinated_valid_age1",
+           "fully_vaccinated_for_age", "fully_vaccinated_for_age_valid", "not_vaccinated_crude",
+           "not_vaccinated_valid", "not_vaccinated_valid_age1", "card_seen_with_dates", "timely_penta3",
+           "timely_mr1", "implied_penta1", "dropout_penta1_penta3", "dropout_penta1_mr1", "dropout_mr1_mr2"]
     assert set(new) <= set(registry) and set(new) <= set(out.columns)
     assert all(key in out for key in registry if not key.startswith("besd_"))  # BeSD: lqas.besd
 

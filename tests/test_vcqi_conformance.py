@@ -3,10 +3,13 @@
 The demo datasets are read from ``shared/vcqi-data`` next to the repository (PAHO licence: local
 test fixtures only, never copied into the repository); each test skips when its files are absent.
 References: VCQI's own per-child crude flags for Harmonia (surveyci testdata, RI_COVG_01
-``got_crude_<dose>_to_analyze``) and the published District 20 coverage chart (vcqi.md §3, §5.5).
+``got_crude_<dose>_to_analyze``), VCQI's own R code run on Harmonia for valid doses, full vaccination and
+dropout (oracles/vcqir_harmonia) and the published District 20 coverage chart (vcqi.md §3, §5.5).
 """
 
 from pathlib import Path
+
+import hashlib
 
 import pandas as pd
 import pytest
@@ -32,6 +35,13 @@ def project_or_skip(name: str, *extra: str):
     return project
 
 
+def in_vcqi_order(table: pd.DataFrame) -> pd.DataFrame:
+    """The children in VCQI's order, with VCQI's ``respid`` (1..n in the sort order of RI01, RI03, RI11, RI12)."""
+    order = table.assign(**{key: pd.to_numeric(table[key]) for key in ("RI01", "RI03", "RI12")})
+    order = order.sort_values(["RI01", "RI03", "RI11", "RI12"], kind="stable").reset_index(drop=True)
+    return order.assign(respid=range(1, len(order) + 1))
+
+
 def test_harmonia_crude_flags_equal_vcqi_for_every_child_and_dose():
     project = project_or_skip("vcqi_harmonia", "vcqi_RI_COVG_01_derived_testdata_surveyci.csv")
     derived = derive_project(project)
@@ -42,11 +52,7 @@ def test_harmonia_crude_flags_equal_vcqi_for_every_child_and_dose():
 
     expected = pd.read_csv(project.resolve(project.data.file).parent
                            / "vcqi_RI_COVG_01_derived_testdata_surveyci.csv")
-    # VCQI respid numbers the children in the sort order of RI01, RI03, RI11, RI12
-    order = table.assign(**{key: pd.to_numeric(table[key]) for key in ("RI01", "RI03", "RI12")})
-    order = order.sort_values(["RI01", "RI03", "RI11", "RI12"], kind="stable").reset_index(drop=True)
-    order["respid"] = range(1, len(order) + 1)
-    merged = order.merge(expected, on="respid", validate="1:1")
+    merged = in_vcqi_order(table).merge(expected, on="respid", validate="1:1")
     assert (merged["RI01"] == merged["stratumid"]).all()
     assert (merged["weight"].astype(float) - merged["psweight"]).abs().max() < 1e-9
 
@@ -102,3 +108,72 @@ def test_harmonia_valid_doses_never_exceed_crude_and_national_coverage_matches()
     national = design.proportions(["penta1_crude", "penta3_crude", "mcv1_crude"]).set_index("indicator")
     assert [round(100 * national.loc[f"{d}_crude", "estimate"], 2) for d in ("penta1", "penta3", "mcv1")] == \
         [93.55, 59.73, 78.52]
+
+
+# -- valid doses, full vaccination, dropout: VCQI's own code run on Harmonia --------------------------
+# Produced by tests/oracles/vcqir_harmonia/run.R, which runs vcqiR's cleanup_RI_dates_and_ticks,
+# RI_COVG_01/02/03/04 and RI_CONT_01/01B (control program of the Harmonia demo) on the same files.
+# Per VCQI variable: (our column, children with 1, sha256 prefix of the per-child values in respid order,
+# "1"/"0"/"." for missing). Counts give a readable failure; the digest pins every child.
+VCQI_HARMONIA = {
+    **{f"got_valid_{dose}_to_analyze": (f"{dose}_valid", count, digest) for dose, count, digest in [
+        ("bcg", 2153, "dc6ef729cc610bd4"), ("hepb", 1974, "66853ee1192d287b"), ("opv0", 1981, "1db3788e5ab0a4f9"),
+        ("ipv", 1677, "c201d38d9ee1d350"), ("mcv1", 1603, "77a8e7400faa7834"), ("yf", 1427, "60b742859a3e0d30"),
+        ("penta1", 2920, "df06e4c996c67830"), ("penta2", 2251, "adcdee70115f9637"),
+        ("penta3", 979, "16f79d643d3394d0"), ("pcv1", 2991, "e9a920d123cb7cbc"), ("pcv2", 2355, "fe0f6b4501624463"),
+        ("pcv3", 1025, "29d0c34e9c22814a"), ("opv1", 2948, "857dfdd805f4933d"), ("opv2", 2302, "90c50d79c5d93029"),
+        ("opv3", 1036, "1ea338bd52564a8e"), ("rota1", 2879, "215e74b9e79e2705"),
+        ("rota2", 2218, "eabb5d979e8ced1b"), ("rota3", 970, "c3c97536d12a412d")]},
+    **{f"valid_{dose}_age1_to_analyze": (f"{dose}_valid_age1", count, digest) for dose, count, digest in [
+        ("bcg", 2153, "dc6ef729cc610bd4"), ("hepb", 1974, "66853ee1192d287b"), ("opv0", 1981, "1db3788e5ab0a4f9"),
+        ("ipv", 1598, "900e7d13c85501dd"), ("mcv1", 1603, "77a8e7400faa7834"), ("yf", 1427, "60b742859a3e0d30"),
+        ("penta1", 2752, "d945699bd65f0cd0"), ("penta2", 2130, "6a09298f4236e463"),
+        ("penta3", 918, "e73f60ae78e05f0b"), ("pcv1", 2819, "064e99e30a1df60f"), ("pcv2", 2209, "35e4dfa1e2f2b132"),
+        ("pcv3", 971, "b07b8cece2425d9e"), ("opv1", 2775, "9136a9a74166232b"), ("opv2", 2177, "a1d8bbb73f305a4e"),
+        ("opv3", 981, "d9484e476359ff5a"), ("rota1", 2722, "a6bca9943aa7acbd"),
+        ("rota2", 2087, "8213c92629056098"), ("rota3", 912, "c268cc10d70e9f71")]},
+    "fully_vaccinated_crude": ("fully_vaccinated_crude", 786, "b33430dc9769741a"),
+    "fully_vaccinated_valid": ("fully_vaccinated_valid", 115, "14940e0c65f2a2f0"),
+    "fully_vaccinated_by_age1": ("fully_vaccinated_valid_age1", 109, "d55fa11f5190cdfd"),
+    "fully_vxd_for_age_crude": ("fully_vaccinated_for_age", 786, "b33430dc9769741a"),
+    "fully_vxd_for_age_valid": ("fully_vaccinated_for_age_valid", 115, "14940e0c65f2a2f0"),
+    "not_vaccinated_crude": ("not_vaccinated_crude", 2, "67de2ecdeab91d4b"),
+    "not_vaccinated_valid": ("not_vaccinated_valid", 18, "34a79d1b6ba601c8"),
+    "not_vaccinated_by_age1": ("not_vaccinated_valid_age1", 25, "0239ece1724e69e8"),
+    "dropout_penta1_penta3": ("dropout_penta1_penta3", 1129, "878dfbbdf4ee33c9"),
+    "dropout_opv1_opv3": ("dropout_opv1_opv3", 1111, "0c8ddf0049fddced"),
+    "dropout_penta3_mcv1": ("dropout_penta3_mcv1", 338, "4cfe332195138267"),
+}
+
+
+def child_digest(values: pd.Series) -> str:
+    text = "".join("." if pd.isna(value) else str(int(value)) for value in values)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@pytest.fixture(scope="module")
+def harmonia():
+    project = project_or_skip("vcqi_harmonia")
+    return project, in_vcqi_order(derive_project(project).table)
+
+
+def test_harmonia_valid_doses_full_vaccination_and_dropout_equal_vcqi_for_every_child(harmonia):
+    _, table = harmonia
+    counts = {vcqi: int(table[ours].sum()) for vcqi, (ours, _, _) in VCQI_HARMONIA.items()}
+    assert counts == {vcqi: count for vcqi, (_, count, _) in VCQI_HARMONIA.items()}
+    digests = {vcqi: child_digest(table[ours]) for vcqi, (ours, _, _) in VCQI_HARMONIA.items()}
+    assert digests == {vcqi: digest for vcqi, (_, _, digest) in VCQI_HARMONIA.items()}
+
+
+def test_harmonia_weighted_valid_coverage_and_dropout_equal_vcqi(harmonia):
+    # VCQI's flags weighted by psweight (oracles/vcqir_harmonia/README.md): RI_COVG_02 valid coverage,
+    # RI_COVG_03 fully vaccinated, RI_CONT_01B weighted Penta1 -> Penta3 dropout
+    project, table = harmonia
+    design = SurveyDesign(table, strata=project.design.strata, psu=project.design.psu, weight="weight",
+                          nest=project.design.nest)
+    expected = {"penta1_valid": 89.17, "penta3_valid": 29.35, "mcv1_valid": 49.26, "bcg_valid": 65.61,
+                "fully_vaccinated_crude": 25.37, "fully_vaccinated_valid": 3.80,
+                "fully_vaccinated_valid_age1": 3.61, "dropout_penta1_penta3": 36.15,
+                "dropout_opv1_opv3": 35.29, "dropout_penta3_mcv1": 17.28}
+    national = design.proportions(list(expected)).set_index("indicator")["estimate"]
+    assert {key: round(100 * national[key], 2) for key in expected} == expected
