@@ -88,6 +88,17 @@ class VaccinationConfig(_Section):
     schedule: str = "mali"
     records: Literal["not_sought", "if_no_card", "all"] = "not_sought"
     later_dose_implies_earlier: bool = True
+    # doses given only in some areas: dose or series -> {column: [values where it was introduced]}
+    introduced: dict[str, dict[str, list[str | int]]] = {}
+
+    @field_validator("introduced")
+    @classmethod
+    def _one_column_per_dose(cls, value: dict) -> dict:
+        for key, areas in value.items():
+            if len(areas) != 1:
+                raise ValueError(f"introduced.{key} must name one column, e.g. {{ district = [\"a\", \"b\"] }}; "
+                                 f"got {sorted(areas) or 'none'}")
+        return value
 
 
 class BesdConfig(_Section):

@@ -280,7 +280,7 @@ class _Mapper:
             parts = {part: column.format(dose=dose) for part, column in spec.get("date_parts", {}).items()}
             date_column = spec.get("date", "").format(dose=dose)
             present = [c for c in [tick_column, date_column, *parts.values()] if c and c in self.raw.columns]
-            if not present and spec.get("optional", section != "card"):
+            if not present and spec.get("optional", True):
                 continue
             tick = (self.recode(self.raw[tick_column], tick_codes, f"{dose}_{kind}_tick", tick_column)
                     if tick_column in self.raw.columns else pd.Series(np.nan, index=self.raw.index))

@@ -86,7 +86,7 @@ def derive_project(project: Project) -> Derived:
     ingested = replace(ingested, repairs=pd.concat([ingested.repairs, date_repairs], ignore_index=True))
     table = derive(cleaned, schedule, records=project.vaccination.records,
                    later_dose_implies_earlier=project.vaccination.later_dose_implies_earlier,
-                   cohorts=project.cohorts)
+                   cohorts=project.cohorts, introduced=project.vaccination.introduced)
     if any(column.startswith("CHI_") for column in table.columns):
         besd = derive_besd(table, coding=project.besd.coding)
         table = pd.concat([table, besd.drop(columns=[c for c in besd.columns if c in table])], axis=1)

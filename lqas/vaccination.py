@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -442,9 +443,32 @@ def _collected(children: pd.DataFrame, dose: Dose) -> bool:
     return any(column in children for column in columns)
 
 
+def introduced_where(children: pd.DataFrame, schedule: Schedule,
+                     introduced: Mapping[str, Mapping[str, Sequence]] | None) -> dict[str, pd.Series]:
+    """Per dose given only in some areas, True for the children of those areas.
+
+    ``introduced`` maps a dose key or a series name to ``{column: [values]}`` (the survey.toml
+    ``[vaccination.introduced]`` table); values compare as text, so codes may be numbers or names.
+    """
+    out: dict[str, pd.Series] = {}
+    for key, areas in (introduced or {}).items():
+        doses = [key] if key in schedule.keys else [d.key for d in schedule.series(key)]
+        if not doses:
+            raise ConfigError(f"vaccination.introduced: '{key}' is neither a dose nor a series of schedule "
+                              f"'{schedule.name}'")
+        ((column, values),) = areas.items()
+        if column not in children:
+            raise ConfigError(f"vaccination.introduced.{key}: column '{column}' is not in the data")
+        where = children[column].astype("string").isin([str(value) for value in values]).fillna(False)
+        for dose in doses:
+            out[dose] = where.astype(bool)
+    return out
+
+
 def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_sought",
            later_dose_implies_earlier: bool = True,
            cohorts: dict[str, tuple[int, int]] | None = None,
+           introduced: Mapping[str, Mapping[str, Sequence]] | None = None,
            valid_age1_from: str = "recorded_dose") -> pd.DataFrame:
     """Add crude and valid doses and child-level indicators to the canonical child table.
 
@@ -464,6 +488,9 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
     cohorts : dict, optional
         Cohort name -> (min, max) age in days; a dose whose minimum age is above its cohort's lower
         bound is NaN (not in the denominator) for children younger than that minimum age.
+    introduced : dict, optional
+        Doses given only in some areas (e.g. the malaria vaccine): dose key or series name ->
+        ``{column: [values]}``; the dose is NaN (not in the denominator) for children elsewhere.
     valid_age1_from : {"recorded_dose", "valid_dose"}, default="recorded_dose"
         Age used for ``<dose>_valid_age1``: VCQI's code uses the age at the *recorded* dose d
         (RI_COVG_02_03DV); ``"valid_dose"`` uses the age at the dose that was counted as valid dose d
@@ -501,6 +528,7 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
         raise ValueError(f"derive: valid_age1_from={valid_age1_from!r}; expected one of {VALID_AGE1_FROM}")
     out = children.copy()
     cohorts = cohorts or {}
+    offered = introduced_where(out, schedule, introduced)
     cohort_min = out["cohort"].map({name: window[0] for name, window in cohorts.items()})
     has_card = pd.Series(False, index=out.index)
     evidence = {dose.key: _evidence(out, dose, records) for dose in schedule.doses}
@@ -544,15 +572,18 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
     for dose in schedule.doses:
         # VCQI: a dose whose minimum age exceeds the cohort's lower bound counts only for children
         # old enough for it
-        too_young = (out["age_days"] < dose.min_age_days) & (cohort_min < dose.min_age_days)
+        out_of_denominator = (out["age_days"] < dose.min_age_days) & (cohort_min < dose.min_age_days)
         # a survey that collected no evidence at all for a dose (e.g. a BeSD-only survey) says
         # nothing about it: not "unvaccinated"
-        too_young |= not _collected(out, dose)
-        eligible[dose.key] = ~too_young
-        new[f"{dose.key}_crude"] = got[dose.key].astype(float).mask(too_young)
+        out_of_denominator |= not _collected(out, dose)
+        # a dose introduced only in some areas says nothing about children elsewhere
+        if dose.key in offered:
+            out_of_denominator |= ~offered[dose.key]
+        eligible[dose.key] = ~out_of_denominator
+        new[f"{dose.key}_crude"] = got[dose.key].astype(float).mask(out_of_denominator)
         new[f"{dose.key}_source"] = source[dose.key]
         for suffix in ("valid", "valid_age1", "valid_age_days"):
-            new[f"{dose.key}_{suffix}"] = valid[f"{dose.key}_{suffix}"].mask(too_young)
+            new[f"{dose.key}_{suffix}"] = valid[f"{dose.key}_{suffix}"].mask(out_of_denominator)
         new[f"{dose.key}_age_days"] = valid[f"{dose.key}_age_days"]
     out = pd.concat([out, pd.DataFrame(new, index=out.index)], axis=1)
 

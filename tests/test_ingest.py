@@ -12,6 +12,7 @@ import pytest
 from lqas.config import load_project
 from lqas.errors import ConfigError, InputError
 from lqas.ingest import ingest, load_profile, parse_dates, read_table
+from lqas.vaccination import derive, load_schedule
 
 COHORTS = {"18w-11m": (126, 364), "12-23m": (365, 729)}
 DOSES = ["bcg", "penta1", "penta2", "penta3"]
@@ -47,6 +48,16 @@ def test_kobo_profile_maps_to_canonical_columns_and_drops_personal_data(tmp_path
     assert child["CHI_confb"] == "4" and child["CHI_lowacnoth"] == "1"
     assert "child/name" not in result.children.columns and "Awa" not in result.children.to_csv()
     assert child["source_row"] == 2 and child["_id"] == "1"
+
+
+def test_dose_never_asked_gets_no_evidence_columns(tmp_path):
+    # bcg is in the schedule but the export has no card or recall column for it (e.g. an older form):
+    # no empty card columns are made up, so the dose is left out of denominators, not counted as 0
+    children = run(write_csv(tmp_path, [good_row()])).children
+    assert "penta1_card_date" in children and "penta1_card_tick" in children
+    assert not [c for c in children.columns if c.startswith("bcg_")]
+    derived = derive(children, load_schedule("mali"), cohorts=COHORTS)
+    assert np.isnan(derived.loc[0, "bcg_crude"]) and derived.loc[0, "penta1_crude"] == 1
 
 
 def test_recall_count_expands_to_doses(tmp_path):

@@ -352,8 +352,10 @@ def test_dropout_pairs_come_from_the_schedule(tmp_path):
         load_schedule(path)
 
 
-def test_default_dropout_pairs_and_their_labels_in_each_language(schedule):
-    assert schedule.dropout_pairs() == [("penta1", "penta3"), ("penta1", "mr1"), ("mr1", "mr2")]
+def test_dropout_pairs_and_their_labels_in_each_language(schedule):
+    assert schedule.dropout_pairs() == [("penta1", "penta3"), ("penta1", "mr1"), ("mr1", "mr2"),
+                                        ("malaria1", "malaria3")]
+    assert load_schedule("vcqi_district20").dropout_pairs() == [("penta1", "penta3")]  # default: DTP series
     registry = load_registry(schedule)
     assert registry["dropout_mr1_mr2"].label_en == "Dropout MR 1 to MR 2"
     assert registry["dropout_mr1_mr2"].label_fr == "Abandon RR 1 à RR 2"
@@ -447,3 +449,41 @@ def test_dose_without_any_evidence_column_is_not_in_the_denominator(schedule):
     frame = pd.DataFrame([{"child_id": "c", "age_days": 400, "cohort": "12-23m"}])
     out = derive(frame, schedule, cohorts=COHORTS)
     assert np.isnan(out.loc[0, "penta1_crude"]) and np.isnan(out.loc[0, "zero_dose"])
+
+
+def test_dose_introduced_in_some_districts_counts_only_there(schedule):
+    # Mali R21 malaria vaccine: children outside the introduction districts are not "unvaccinated"
+    rows = [child(district="bougouni", malaria_recall=0),
+            child(district="bougouni", malaria1_recall=1, malaria2_recall=1, malaria3_recall=1),
+            child(district="niono", malaria1_recall=0),
+            child(district="bougouni", age_days=140, cohort="18w-11m", malaria1_recall=0)]
+    out = run(schedule, *rows, introduced={"malaria": {"district": ["bougouni", "segou"]}})
+    assert out["malaria1_crude"].tolist()[:2] == [0, 1]
+    assert np.isnan(out.loc[2, "malaria1_crude"]) and np.isnan(out.loc[2, "malaria3_valid"])
+    assert np.isnan(out.loc[3, "malaria1_crude"])                  # 140 days: too young for dose 1
+    assert out["dropout_malaria1_malaria3"].tolist()[1] == 0
+    assert out["penta1_crude"].notna().all()                       # other doses untouched
+    by_code = run(schedule, child(district=2, malaria1_recall=1), introduced={"malaria1": {"district": ["2"]}})
+    assert by_code.loc[0, "malaria1_crude"] == 1                   # codes compare as text
+
+
+@pytest.mark.parametrize("introduced, message", [
+    ({"malaria9": {"district": ["a"]}}, "vaccination.introduced: 'malaria9' is neither a dose nor a series"),
+    ({"malaria": {"region": ["a"]}}, "vaccination.introduced.malaria: column 'region' is not in the data"),
+], ids=["unknown-dose", "unknown-column"])
+def test_introduced_errors_name_the_setting(schedule, introduced, message):
+    with pytest.raises(ConfigError, match=message):
+        run(schedule, child(district="a", malaria1_recall=1), introduced=introduced)
+
+
+def test_introduced_setting_names_one_column(tmp_path):
+    from lqas.config import load_project
+
+    path = tmp_path / "survey.toml"
+    path.write_text('[data]\nfile = "x.csv"\n[vaccination.introduced]\nmalaria = { district = ["a"], region = ["b"] }\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"key 'vaccination\.introduced': .*introduced\.malaria must name one column"):
+        load_project(path)
+    path.write_text('[data]\nfile = "x.csv"\n[vaccination.introduced]\nmalaria = { district = ["a", 2] }\n',
+                    encoding="utf-8")
+    assert load_project(path).vaccination.introduced == {"malaria": {"district": ["a", 2]}}
