@@ -298,6 +298,11 @@ def report_context(project: Project, derived: Derived, estimates: pd.DataFrame, 
                "beta": project.lqas.beta, "records": project.vaccination.records,
                "later_dose_implies_earlier": project.vaccination.later_dose_implies_earlier,
                "schedule": schedule.name, "fully_vaccinated": list(schedule.fully_vaccinated),
+               "introduced": [{"doses": [labels["dose"].get(d, d) for d in schedule.doses_of(name)],
+                               "column": column,
+                               "values": [labels.get(column, {}).get(str(v), str(v)) for v in values]}
+                              for name, areas in project.vaccination.introduced.items()
+                              for column, values in areas.items()],
                "cohorts": {name: list(window) for name, window in project.cohorts.items()},
                "small_cell_n": project.report.small_cell_n, "gap_finding": GAP_FINDING,
                "targets": [t.model_dump() for t in project.lqas.targets]}

@@ -48,6 +48,10 @@ class Schedule:
     fully_vaccinated: tuple[str, ...] = ()
     dropouts: tuple[tuple[str, str], ...] = ()
 
+    def doses_of(self, name: str) -> list[str]:
+        """The dose keys a name stands for: the dose itself, or every dose of the series of that name."""
+        return [name] if name in self.keys else [d.key for d in self.series(name)]
+
     def dropout_pairs(self) -> list[tuple[str, str]]:
         """(first, second) dose pairs for ``dropout_<first>_<second>``: the schedule's ``dropouts`` list,
         else the DTP series' first to last dose and, when the schedule has them, Penta1 to MR1 and MR1 to MR2."""
@@ -452,7 +456,7 @@ def introduced_where(children: pd.DataFrame, schedule: Schedule,
     """
     out: dict[str, pd.Series] = {}
     for key, areas in (introduced or {}).items():
-        doses = [key] if key in schedule.keys else [d.key for d in schedule.series(key)]
+        doses = schedule.doses_of(key)
         if not doses:
             raise ConfigError(f"vaccination.introduced: '{key}' is neither a dose nor a series of schedule "
                               f"'{schedule.name}'")

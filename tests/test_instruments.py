@@ -20,7 +20,7 @@ GROUPS = ["hh", "caretaker", "child", "card", "recall", "besd", "gender"]
 KOBO_METADATA = {"start", "end", "today", "_id", "_uuid", "_submission_time", "_index"}
 LANGUAGES = ["English (en)", "Français (fr)"]
 DOSES = ["bcg", "opv0", "opv1", "opv2", "opv3", "penta1", "penta2", "penta3", "pcv1", "pcv2", "pcv3",
-         "rota1", "rota2", "rota3", "ipv", "mr1", "mr2", "yf", "mena"]
+         "rota1", "rota2", "rota3", "ipv", "mr1", "mr2", "yf", "mena", "malaria1", "malaria2", "malaria3"]
 BESD = ["CHI_intent", "CHI_confb", "CHI_confs", "CHI_confh", "CHI_normp", "CHI_normf", "CHI_normr",
         "CHI_normc", "CHI_rechcw", "CHI_recall", "CHI_travel", "CHI_where", "CHI_tookc", "CHI_avail",
         "CHI_afford", "CHI_access", "CHI_lowac", "CHI_lowacother", "CHI_satis", "CHI_quali", "CHI_qualiother"]
@@ -92,9 +92,11 @@ def test_form_is_bilingual_with_french_default(form_json):
 
 
 def test_form_relevance_and_exclusive_options(fields):
-    assert fields["card/bcg_date"]["bind"]["relevant"] == "${card_seen} = 'yes'"
-    assert "${penta1_date} = ''" in fields["card/penta1_tick"]["bind"]["relevant"]
-    assert fields["recall/penta_count"]["bind"]["relevant"] == "${penta} = 'yes'"
+    for dose in DOSES:
+        assert fields[f"card/{dose}_date"]["bind"]["relevant"] == "${card_seen} = 'yes'", dose
+        assert f"${{{dose}_date}} = ''" in fields[f"card/{dose}_tick"]["bind"]["relevant"], dose
+    for antigen in ("penta", "malaria"):
+        assert fields[f"recall/{antigen}_count"]["bind"]["relevant"] == f"${{{antigen}}} = 'yes'", antigen
     for item in ("CHI_lowac", "CHI_quali"):
         assert "selected(., 'noth')" in fields[f"besd/{item}"]["bind"]["constraint"]
 

@@ -65,6 +65,13 @@ GROUP_EFFECT = {"host": 0.0, "displaced": -0.9, "nomad": -1.7, "migrant": -0.5, 
 EDU_EFFECT = {"none": 0.0, "koranic": 0.0, "primary": 0.2, "secondary": 0.45, "higher": 0.7}
 DOSES = ["bcg", "opv0", "opv1", "opv2", "opv3", "penta1", "penta2", "penta3", "pcv1", "pcv2", "pcv3",
          "rota1", "rota2", "rota3", "ipv", "mr1", "mr2", "yf", "mena"]
+# R21 malaria vaccine, introduced 25 Apr 2025 in some districts (here Bougouni and Ségou, not Niono); doses 1-3
+# monthly from 5 months. Everything malaria is drawn from its own generator per household slot (MALARIA_SEED),
+# never from the main one, so the other columns are exactly those of the export before malaria was added.
+MALARIA = ["malaria1", "malaria2", "malaria3"]
+MALARIA_SEED = 20250425
+MALARIA_START = date(2025, 4, 25)
+MALARIA_DISTRICTS = {"bougouni", "segou"}
 LOWAC = ["noth", "hard", "open", "away", "time", "job", "family", "permission", "unwelcome", "cost",
          "opposite_sex", "else"]
 QUALI = ["noth", "avail", "open", "wait", "clean", "poor", "respect", "time", "else"]
@@ -164,10 +171,31 @@ def simulate_doses(rng, access, dob, interview, cont2, cont3):
     return {d: t for d, t in doses.items() if t < interview}
 
 
-def card_fields(rng, doses, seen):
+def simulate_malaria(rng, access, dob, interview, district, reached):
+    """True R21 history (doses 1-3): only where introduced, from max(5 months, launch), ~monthly, access-driven.
+
+    ``reached``: the child got Penta1 (children the routine programme never reached rarely get R21)."""
+    if district not in MALARIA_DISTRICTS:
+        return {}
+    scale = float(np.exp(-0.45 * access))
+    eligible = max(dob + timedelta(150), MALARIA_START)
+    catch_up = dob + timedelta(150) < MALARIA_START  # already over 5 months at launch
+    doses, when = {}, None
+    for k in range(3):
+        if rng.random() >= sigmoid(access - (0.9 if reached else 2.5) if k == 0 else access + 0.6):
+            break
+        if k == 0:
+            when = eligible + timedelta(days=int(rng.gamma(1.3, (35 if catch_up else 12) * scale / 1.3)))
+        else:
+            when = when + timedelta(30) + timedelta(days=int(rng.gamma(1.3, 8 * scale / 1.3)))
+        doses[f"malaria{k + 1}"] = when
+    return {d: t for d, t in doses.items() if t < interview}
+
+
+def card_fields(rng, doses, seen, names=DOSES):
     """Card columns: a date when written, else a tick (yes/no); all empty when the card is not seen."""
     out = {}
-    for d in DOSES:
+    for d in names:
         date_, tick = "", ""
         if seen:
             u = rng.random()
@@ -181,6 +209,18 @@ def card_fields(rng, doses, seen):
     return out
 
 
+def recall_ever(rng, truth):
+    """Recalled 'ever received' answer: the truth with memory error."""
+    return pick(rng, ["yes", "no", "dk"], [0.85, 0.06, 0.09] if truth else [0.06, 0.80, 0.14])
+
+
+def recall_count(rng, n, top):
+    """Recalled number of doses (n true doses out of top): right ~70 %, else off by one or 99 (don't know)."""
+    if n == 0 or rng.random() < 0.15:
+        return "99" if n > 0 or rng.random() < 0.5 else str(int(rng.integers(1, top + 1)))
+    return str(int(np.clip(n + pick(rng, [0, -1, 1], [0.82, 0.12, 0.06]), 1, top)))
+
+
 def recall_fields(rng, doses, seen):
     """Recall answers (card not seen): the truth seen through caretaker memory."""
     keys = ["bcg", "bcg_scar", "opv_birth", "opv", "opv_count", "penta", "penta_count", "pcv", "pcv_count",
@@ -190,12 +230,10 @@ def recall_fields(rng, doses, seen):
         return out
 
     def ever(truth):
-        return pick(rng, ["yes", "no", "dk"], [0.85, 0.06, 0.09] if truth else [0.06, 0.80, 0.14])
+        return recall_ever(rng, truth)
 
     def count(n, top):
-        if n == 0 or rng.random() < 0.15:
-            return "99" if n > 0 or rng.random() < 0.5 else str(int(rng.integers(1, top + 1)))
-        return str(int(np.clip(n + pick(rng, [0, -1, 1], [0.82, 0.12, 0.06]), 1, top)))
+        return recall_count(rng, n, top)
 
     out["recall/bcg"] = ever("bcg" in doses)
     out["recall/bcg_scar"] = (pick(rng, ["yes", "no", "not_seen"], [0.82, 0.12, 0.06]) if "bcg" in doses
@@ -208,6 +246,17 @@ def recall_fields(rng, doses, seen):
             out[f"recall/{k}_count"] = count(n, top)
     for k in ["ipv", "yf", "mena"]:
         out[f"recall/{k}"] = ever(k in doses)
+    return out
+
+
+def malaria_recall_fields(rng, doses, seen):
+    """Recall of the malaria vaccine (card not seen), with the same memory error as the other antigens."""
+    out = {"recall/malaria": "", "recall/malaria_count": ""}
+    if not seen:
+        n = sum(d in doses for d in MALARIA)
+        out["recall/malaria"] = recall_ever(rng, n > 0)
+        if out["recall/malaria"] == "yes":
+            out["recall/malaria_count"] = recall_count(rng, n, 3)
     return out
 
 
@@ -317,6 +366,10 @@ def make_child(rng, cat, cl_idx, cluster, hh_no, cohort, when, age_days, re_clus
                 "card/card_ever": card_ever, "card/card_seen": "yes" if seen else "no", "card/no_card_reason": reason})
     row.update(card_fields(rng, doses, seen))
     row.update(recall_fields(rng, doses, seen))
+    malaria_rng = np.random.default_rng([MALARIA_SEED, CATCHMENTS.index(cat), cl_idx, hh_no])
+    malaria = simulate_malaria(malaria_rng, access, dob, interview, district, "penta1" in doses)
+    row.update(card_fields(malaria_rng, malaria, seen, MALARIA))
+    row.update(malaria_recall_fields(malaria_rng, malaria, seen))
     row.update(besd_fields(rng, access, int("penta1" in doses),
                            permission + 0.5 * (area == "rural"), relationship, remote))
     for item in BESD_ITEMS:
@@ -327,7 +380,7 @@ def make_child(rng, cat, cl_idx, cluster, hh_no, cohort, when, age_days, re_clus
                                              [0.08 if travel else 0.2, 0.6 if travel else 0.35, 0.2 if travel else 0.32,
                                               0.2 if relationship == "grandparent" else 0.1, 0.03])
     row["interviewer_remarks"] = ""
-    truth = {"interview": interview, "dob": dob, "doses": doses, "seen": seen, "remote": remote,
+    truth = {"interview": interview, "dob": dob, "doses": doses, "malaria": malaria, "seen": seen, "remote": remote,
              "args": (cat, cl_idx, cluster, hh_no, cohort, when, re_cluster)}
     return row, truth
 
@@ -476,9 +529,10 @@ def columns():
     cols += [f"caretaker/{k}" for k in ["name", "phone", "sex", "age", "relationship", "education"]]
     cols += [f"child/{k}" for k in ["child_id", "name", "sex", "dob", "cohort"]]
     cols += ["card/card_ever", "card/card_seen", "card/no_card_reason"]
-    cols += [f"card/{d}_{k}" for d in DOSES for k in ("date", "tick")]
+    cols += [f"card/{d}_{k}" for d in DOSES + MALARIA for k in ("date", "tick")]
     cols += [f"recall/{k}" for k in ["bcg", "bcg_scar", "opv_birth", "opv", "opv_count", "penta", "penta_count",
-                                     "pcv", "pcv_count", "rota", "rota_count", "ipv", "mr", "mr_count", "yf", "mena"]]
+                                     "pcv", "pcv_count", "rota", "rota_count", "ipv", "mr", "mr_count", "yf", "mena",
+                                     "malaria", "malaria_count"]]
     for item in BESD_ITEMS:
         cols.append(f"besd/{item}")
         if item in ("CHI_lowac", "CHI_quali"):
