@@ -215,7 +215,8 @@ class _Mapper:
                    for name in info.get("required", [])
                    if _choose(columns.get(name, name), self.raw.columns) is None]
         if missing:
-            raise InputError(f"{self.source}: required column missing: {', '.join(missing)}")
+            hint = f"; {info['hint_if_missing']}" if info.get("hint_if_missing") else ""
+            raise InputError(f"{self.source}: required column missing: {', '.join(missing)}{hint}")
         codes = self.profile.get("codes", {})
         personal = set(info.get("personal", []))
         use_labels = set(info.get("value_labels", []))

@@ -131,7 +131,8 @@ def test_broken_files_give_one_line_errors_naming_the_file(tmp_path, content, me
 def test_missing_required_column_is_named(tmp_path):
     path = tmp_path / "export.csv"
     pd.DataFrame([good_row()]).drop(columns=["child/dob"]).to_csv(path, index=False)
-    with pytest.raises(InputError, match=r"export.csv: required column missing: dob \(column 'child/dob'\)"):
+    with pytest.raises(InputError, match=r"export.csv: required column missing: dob \(column 'child/dob'\); "
+                       r"export the data again from KoboToolbox with \"XML values and headers\""):
         run(path)
 
 
