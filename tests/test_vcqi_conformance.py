@@ -4,7 +4,7 @@ The demo datasets are read from ``shared/vcqi-data`` next to the repository (PAH
 test fixtures only, never copied into the repository); each test skips when its files are absent.
 References: VCQI's own per-child crude flags for Harmonia (surveyci testdata, RI_COVG_01
 ``got_crude_<dose>_to_analyze``), VCQI's own R code run on Harmonia for valid doses, full vaccination and
-dropout (oracles/vcqir_harmonia) and the published District 20 coverage chart (vcqi.md §3, §5.5).
+dropout (oracles/vcqir) and the published District 20 coverage chart (vcqi.md §3, §5.5).
 """
 
 from pathlib import Path
@@ -111,7 +111,7 @@ def test_harmonia_valid_doses_never_exceed_crude_and_national_coverage_matches()
 
 
 # -- valid doses, full vaccination, dropout: VCQI's own code run on Harmonia --------------------------
-# Produced by tests/oracles/vcqir_harmonia/run.R, which runs vcqiR's cleanup_RI_dates_and_ticks,
+# Produced by tests/oracles/vcqir/run.R, which runs vcqiR's cleanup_RI_dates_and_ticks,
 # RI_COVG_01/02/03/04 and RI_CONT_01/01B (control program of the Harmonia demo) on the same files.
 # Per VCQI variable: (our column, children with 1, sha256 prefix of the per-child values in respid order,
 # "1"/"0"/"." for missing). Counts give a readable failure; the digest pins every child.
@@ -143,6 +143,39 @@ VCQI_HARMONIA = {
     "dropout_penta1_penta3": ("dropout_penta1_penta3", 1129, "878dfbbdf4ee33c9"),
     "dropout_opv1_opv3": ("dropout_opv1_opv3", 1111, "0c8ddf0049fddced"),
     "dropout_penta3_mcv1": ("dropout_penta3_mcv1", 338, "4cfe332195138267"),
+    "had_card_with_dates": ("card_seen_with_dates", 2473, "98a7e765811c697d"),  # RI_QUAL_01
+}
+
+# District 20 (records not sought, self-weighted, 210 children): the same VCQI steps with the settings of
+# its own control program (oracles/vcqir/README.md, "District 20")
+VCQI_DISTRICT20 = {
+    **{f"got_{kind}_{dose}_to_analyze" if kind != "age1" else f"valid_{dose}_age1_to_analyze":
+       (f"{dose}_{kind}" if kind != "age1" else f"{dose}_valid_age1", count, digest)
+       for kind, rows in [
+           ("crude", [("bcg", 205, "69a2c410802a9b8a"), ("opv1", 182, "aadb35c4846b5523"),
+                      ("opv2", 160, "61d3bbbe5c8dca37"), ("opv3", 143, "5d19d32a9f532637"),
+                      ("penta1", 172, "612981f016805a8b"), ("penta2", 150, "5656d589ad8767ca"),
+                      ("penta3", 127, "b08753964872cca5"), ("mcv", 133, "fb3c428e500a7251")]),
+           ("valid", [("bcg", 205, "69a2c410802a9b8a"), ("opv1", 182, "aadb35c4846b5523"),
+                      ("opv2", 151, "e31ab2fee9100e7a"), ("opv3", 31, "a4c070fe4bd40a92"),
+                      ("penta1", 171, "33ca76ad21e22567"), ("penta2", 138, "7366835d5c83594c"),
+                      ("penta3", 22, "056e64aaf3ee578f"), ("mcv", 128, "4eb797215411a084")]),
+           ("age1", [("bcg", 205, "69a2c410802a9b8a"), ("opv1", 181, "17cd132c99b06872"),
+                     ("opv2", 151, "e31ab2fee9100e7a"), ("opv3", 31, "a4c070fe4bd40a92"),
+                     ("penta1", 169, "529abf4c24a0c5cc"), ("penta2", 138, "7366835d5c83594c"),
+                     ("penta3", 22, "056e64aaf3ee578f"), ("mcv", 128, "4eb797215411a084")])]
+       for dose, count, digest in rows},
+    "fully_vaccinated_crude": ("fully_vaccinated_crude", 69, "bea5f3ac0aa1e7c4"),
+    "fully_vaccinated_valid": ("fully_vaccinated_valid", 8, "836d597e9435d5ea"),
+    "fully_vaccinated_by_age1": ("fully_vaccinated_valid_age1", 8, "836d597e9435d5ea"),
+    "fully_vxd_for_age_crude": ("fully_vaccinated_for_age", 69, "bea5f3ac0aa1e7c4"),
+    "fully_vxd_for_age_valid": ("fully_vaccinated_for_age_valid", 8, "836d597e9435d5ea"),
+    "not_vaccinated_crude": ("not_vaccinated_crude", 0, "3e7c39f9467672bc"),
+    "not_vaccinated_valid": ("not_vaccinated_valid", 0, "3e7c39f9467672bc"),
+    "not_vaccinated_by_age1": ("not_vaccinated_valid_age1", 0, "3e7c39f9467672bc"),
+    "dropout_opv1_opv3": ("dropout_opv1_opv3", 39, "58cc6d5a224ed0c1"),
+    "dropout_penta1_penta3": ("dropout_penta1_penta3", 45, "563fdab859ef1662"),
+    "had_card_with_dates": ("card_seen_with_dates", 210, "44f27ea1d95b48d0"),
 }
 
 
@@ -157,16 +190,25 @@ def harmonia():
     return project, in_vcqi_order(derive_project(project).table)
 
 
+def assert_equal_to_vcqi(table: pd.DataFrame, pinned: dict) -> None:
+    """Counts first (a readable failure), then the per-child digests."""
+    counts = {vcqi: int(table[ours].sum()) for vcqi, (ours, _, _) in pinned.items()}
+    assert counts == {vcqi: count for vcqi, (_, count, _) in pinned.items()}
+    digests = {vcqi: child_digest(table[ours]) for vcqi, (ours, _, _) in pinned.items()}
+    assert digests == {vcqi: digest for vcqi, (_, _, digest) in pinned.items()}
+
+
 def test_harmonia_valid_doses_full_vaccination_and_dropout_equal_vcqi_for_every_child(harmonia):
-    _, table = harmonia
-    counts = {vcqi: int(table[ours].sum()) for vcqi, (ours, _, _) in VCQI_HARMONIA.items()}
-    assert counts == {vcqi: count for vcqi, (_, count, _) in VCQI_HARMONIA.items()}
-    digests = {vcqi: child_digest(table[ours]) for vcqi, (ours, _, _) in VCQI_HARMONIA.items()}
-    assert digests == {vcqi: digest for vcqi, (_, _, digest) in VCQI_HARMONIA.items()}
+    assert_equal_to_vcqi(harmonia[1], VCQI_HARMONIA)
+
+
+def test_district20_crude_valid_full_vaccination_and_dropout_equal_vcqi_for_every_child():
+    project = project_or_skip("vcqi_district20")
+    assert_equal_to_vcqi(in_vcqi_order(derive_project(project).table), VCQI_DISTRICT20)
 
 
 def test_harmonia_weighted_valid_coverage_and_dropout_equal_vcqi(harmonia):
-    # VCQI's flags weighted by psweight (oracles/vcqir_harmonia/README.md): RI_COVG_02 valid coverage,
+    # VCQI's flags weighted by psweight (oracles/vcqir/README.md): RI_COVG_02 valid coverage,
     # RI_COVG_03 fully vaccinated, RI_CONT_01B weighted Penta1 -> Penta3 dropout
     project, table = harmonia
     design = SurveyDesign(table, strata=project.design.strata, psu=project.design.psu, weight="weight",
