@@ -7,7 +7,7 @@ import pytest
 from lqas.errors import ConfigError
 from lqas.indicators import load_registry
 from lqas.ingest import REPAIR_COLUMNS
-from lqas.vaccination import clean_dates, derive, load_schedule, valid_dose_dob
+from lqas.vaccination import Schedule, clean_dates, derive, load_schedule, valid_dose_dob
 
 COHORTS = {"18w-11m": (126, 364), "12-23m": (365, 729)}
 
@@ -355,7 +355,9 @@ def test_dropout_pairs_come_from_the_schedule(tmp_path):
 def test_dropout_pairs_and_their_labels_in_each_language(schedule):
     assert schedule.dropout_pairs() == [("penta1", "penta3"), ("penta1", "mr1"), ("mr1", "mr2"),
                                         ("malaria1", "malaria3")]
-    assert load_schedule("vcqi_district20").dropout_pairs() == [("penta1", "penta3")]  # default: DTP series
+    # without a dropouts list: the DTP series' first to last dose, then Penta1 -> MR1 -> MR2
+    assert Schedule("no list", schedule.doses).dropout_pairs() == [("penta1", "penta3"), ("penta1", "mr1"),
+                                                                    ("mr1", "mr2")]
     registry = load_registry(schedule)
     assert registry["dropout_mr1_mr2"].label_en == "Dropout MR 1 to MR 2"
     assert registry["dropout_mr1_mr2"].label_fr == "Abandon RR 1 à RR 2"
