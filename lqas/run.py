@@ -59,7 +59,7 @@ from lqas.tables import (
     status_table,
     write_workbook,
 )
-from lqas.vaccination import Schedule, clean_dates, derive, load_schedule
+from lqas.vaccination import Schedule, clean_dates, derive, load_schedule, not_collected
 from lqas.weights import population_weights, read_populations
 
 COHORT_LABELS = {"en": {"18w-11m": "18 weeks–11 months", "12-23m": "12–23 months"},
@@ -298,6 +298,7 @@ def report_context(project: Project, derived: Derived, estimates: pd.DataFrame, 
                "beta": project.lqas.beta, "records": project.vaccination.records,
                "later_dose_implies_earlier": project.vaccination.later_dose_implies_earlier,
                "schedule": schedule.name, "fully_vaccinated": list(schedule.fully_vaccinated),
+               "not_collected": [labels["dose"].get(d, d) for d in not_collected(table, schedule)],
                "introduced": [{"doses": [labels["dose"].get(d, d) for d in schedule.doses_of(name)],
                                "column": column,
                                "values": [labels.get(column, {}).get(str(v), str(v)) for v in values]}

@@ -438,6 +438,11 @@ def _by_age(ages: dict[str, pd.DataFrame], key: str, days: int, register_used: p
 
 # --------------------------------------------------------------------------------------------------
 
+def not_collected(children: pd.DataFrame, schedule: Schedule) -> list[str]:
+    """The doses of the schedule the data hold no evidence column for (never asked in this survey)."""
+    return [dose.key for dose in schedule.doses if not _collected(children, dose)]
+
+
 def _collected(children: pd.DataFrame, dose: Dose) -> bool:
     """Whether the data hold any evidence column for this dose."""
     columns = [f"{dose.key}_{kind}" for kind in ("card_date", "card_tick", "recall", "register_date",

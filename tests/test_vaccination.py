@@ -7,7 +7,7 @@ import pytest
 from lqas.errors import ConfigError
 from lqas.indicators import load_registry
 from lqas.ingest import REPAIR_COLUMNS
-from lqas.vaccination import Schedule, clean_dates, derive, load_schedule, valid_dose_dob
+from lqas.vaccination import Schedule, clean_dates, derive, load_schedule, not_collected, valid_dose_dob
 
 COHORTS = {"18w-11m": (126, 364), "12-23m": (365, 729)}
 
@@ -489,3 +489,8 @@ def test_introduced_setting_names_one_column(tmp_path):
     path.write_text('[data]\nfile = "x.csv"\n[vaccination.introduced]\nmalaria = { district = ["a", 2] }\n',
                     encoding="utf-8")
     assert load_project(path).vaccination.introduced == {"malaria": {"district": ["a", 2]}}
+
+
+def test_doses_without_any_evidence_column_are_listed_as_not_collected(schedule):
+    frame = pd.DataFrame([child(penta1_recall=1, bcg_scar=1)])
+    assert not_collected(frame, schedule) == [k for k in schedule.keys if k not in ("bcg", "penta1")]
