@@ -19,6 +19,7 @@ from lqas.design import SurveyDesign
 from lqas.run import derive_project
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ORACLES = Path(__file__).resolve().parent / "oracles"
 HARMONIA_DOSES = ["bcg", "hepb", "opv0", "ipv", "mcv1", "yf", "penta1", "penta2", "penta3", "pcv1", "pcv2",
                   "pcv3", "opv1", "opv2", "opv3", "rota1", "rota2", "rota3"]
 
@@ -219,3 +220,35 @@ def test_harmonia_weighted_valid_coverage_and_dropout_equal_vcqi(harmonia):
                 "dropout_opv1_opv3": 35.29, "dropout_penta3_mcv1": 17.28}
     national = design.proportions(list(expected)).set_index("indicator")["estimate"]
     assert {key: round(100 * national[key], 2) for key in expected} == expected
+
+
+def test_harmonia_estimates_equal_vcqi_svyp_output(harmonia):
+    # VCQI's own estimation (RI_COVG_01/02_04GO -> make_svyp_output_database -> svypd/svyp_ci_calc, R survey
+    # with ids = clusterid, strata = stratumid, weights = psweight; Wilson CI with NEFF and df) on Harmonia,
+    # oracles/vcqir/harmonia_estimates.csv: national, both provinces, districts 01 and 10, boys and girls.
+    # The full output (810 rows: 54 outcomes x 15 domains) matched to 2e-8 relative when the file was made.
+    project, table = harmonia
+    expected = pd.read_csv(ORACLES / "vcqir" / "harmonia_estimates.csv", dtype={"value": str})
+    ours_of = {outcome: (f"{outcome.split('_')[2]}_{outcome.split('_')[1]}" if outcome.startswith("got_")
+                         else f"{outcome.split('_')[1]}_valid_age1") for outcome in expected["outcome"].unique()}
+    design = SurveyDesign(table, strata=project.design.strata, psu=project.design.psu, weight="weight",
+                          nest=project.design.nest)
+    indicators = list(ours_of.values())
+    table_of = {
+        "national": design.proportions(indicators).assign(value=""),
+        "province": design.proportions(indicators, by=["province"], margins=False)
+                          .assign(value=lambda f: f["province"].str.split(":").str[0]),
+        "district": design.proportions(indicators, by=["catchment"], margins=False)
+                          .assign(value=lambda f: f["catchment"].astype(str)),
+        "sex": design.proportions(indicators, by=["sex"], margins=False)
+                     .assign(value=lambda f: f["sex"].map({"M": "1", "F": "2"})),
+    }
+    columns = {"n": "n", "estimate": "estimate", "stderr": "se", "cill": "ci_low", "ciul": "ci_high", "lcb": "lcb",
+               "ucb": "ucb", "deff": "deff", "neff": "neff", "icc": "icc", "df": "df"}
+    for row in expected.fillna({"value": ""}).itertuples(index=False):
+        ours = table_of[row.domain]
+        ours = ours[(ours["indicator"] == ours_of[row.outcome]) & (ours["value"] == row.value)]
+        assert len(ours) == 1, (row.outcome, row.domain, row.value)
+        got = {vcqi: float(ours.iloc[0][name]) for vcqi, name in columns.items()}
+        want = {vcqi: float(getattr(row, vcqi)) for vcqi in columns}
+        assert got == pytest.approx(want, rel=1e-7, abs=1e-12), (row.outcome, row.domain, row.value)
