@@ -351,3 +351,12 @@ def test_broken_inputs_exit_2_with_one_line_naming_the_file(tmp_path, case):
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_validate_names_the_doses_an_older_export_never_asked_about(tmp_path):
+    export = pd.read_csv(DEMO / "data" / "mali_baseline_kobo.csv", dtype=str)
+    export.drop(columns=[c for c in export.columns if "malaria" in c]).to_csv(tmp_path / "old.csv", index=False)
+    result = lqas("validate", str(_project(tmp_path, "old.csv")))
+    assert result.returncode == 0, result.stderr
+    assert "no card, register or recall column (left out of every table): malaria1, malaria2, malaria3" in \
+        " ".join(result.stdout.split())
