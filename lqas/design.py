@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import combinations
 
 import numpy as np
@@ -42,6 +43,10 @@ class SurveyDesign:
         stratum contribute no variance, ``error`` refuses the design.
     nest : bool, default=False
         PSU codes are numbered within strata (the same code in two strata means two PSUs).
+    empty_psus : mapping of stratum label to int, or int, optional
+        Sampled PSUs that yielded no respondent, per stratum (an int: in the only stratum). They
+        count among the stratum's PSUs with zero totals, as VCQI and BeSD-TI count the zero-weight
+        placeholder rows they add for such clusters: more PSUs in variances and degrees of freedom.
 
     Notes
     -----
@@ -60,7 +65,7 @@ class SurveyDesign:
 
     def __init__(self, data: pd.DataFrame, *, strata: str | None = None, psu: str | None = None,
                  weight: str | None = None, fpc: str | None = None, singleton: str = "adjust",
-                 nest: bool = False):
+                 nest: bool = False, empty_psus: Mapping[str, int] | int | None = None):
         if singleton not in SINGLETON_OPTIONS:
             raise DesignError(f"singleton must be one of {', '.join(SINGLETON_OPTIONS)}; got {singleton!r}")
         missing = [name for name in (strata, psu, weight, fpc) if name is not None and name not in data]
@@ -106,6 +111,7 @@ class SurveyDesign:
         self._psu_stratum = np.zeros(int(psu_code.max(initial=-1)) + 1, dtype=np.intp)
         self._psu_stratum[psu_code] = stratum_code
         self._n_psu_h = np.bincount(self._psu_stratum, minlength=len(stratum_labels)).astype(float)
+        self._n_psu_h += _empty_psus(empty_psus, strata, stratum_labels)
         if singleton == "error" and (self._n_psu_h == 1).any():
             lonely = stratum_labels[int(np.argmax(self._n_psu_h == 1))]
             raise DesignError(f"stratum {lonely!r} has only one PSU; choose singleton='adjust', "
@@ -523,6 +529,25 @@ class _Margin:
 
     def to_pairs(self, values: np.ndarray) -> np.ndarray:
         return np.bincount(self.pair_index, weights=values, minlength=len(self.pair_domain))
+
+
+def _empty_psus(empty: Mapping[str, int] | int | None, strata: str | None, labels: pd.Index) -> np.ndarray:
+    """PSUs without respondents per stratum code, checked against the strata of the data."""
+    counts = np.zeros(len(labels))
+    if empty is None:
+        return counts
+    if not isinstance(empty, Mapping):
+        if strata is not None:
+            raise DesignError(f"empty_psus must map strata of '{strata}' to counts; got {empty!r}")
+        empty = {labels[0]: empty}
+    for label, count in empty.items():
+        if str(label) not in labels:
+            raise DesignError(f"empty_psus: stratum {str(label)!r} has no respondents in '{strata}' "
+                              f"(strata: {', '.join(labels[:10])})")
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+            raise DesignError(f"empty_psus: stratum {str(label)!r} needs a count of 0 or more; got {count!r}")
+        counts[labels.get_loc(str(label))] += int(count)
+    return counts
 
 
 def _sampling_fractions(values: pd.Series, name: str, stratum_code: np.ndarray, stratum_labels: pd.Index,

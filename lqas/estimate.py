@@ -11,13 +11,15 @@ DOMAINS = ("cohort", "catchment", "sex")
 
 def estimate_indicators(derived: pd.DataFrame, indicators: list[str], *, strata: str | None,
                         psu: str | None, weight: str, singleton: str = "adjust", ci: str = "wilson",
-                        level: float = 0.95, by: tuple[str, ...] = DOMAINS, nest: bool = False) -> pd.DataFrame:
+                        level: float = 0.95, by: tuple[str, ...] = DOMAINS, nest: bool = False,
+                        empty_psus: dict[str, int] | None = None) -> pd.DataFrame:
     """Weighted, design-based proportions for all indicators by cohort x catchment x sex and margins.
 
     Returns the tidy schema of DESIGN.md §4 (see ``lqas.design.ESTIMATE_COLUMNS``) with a
     ``district`` column added after ``catchment`` (``all`` where the catchment is ``all``).
     """
-    design = SurveyDesign(derived, strata=strata, psu=psu, weight=weight, singleton=singleton, nest=nest)
+    design = SurveyDesign(derived, strata=strata, psu=psu, weight=weight, singleton=singleton, nest=nest,
+                          empty_psus=empty_psus)
     estimates = design.proportions(indicators, by=list(by), ci=ci, level=level, margins=True)
     if "catchment" in by and "district" in derived:
         district_of = derived.drop_duplicates("catchment").set_index("catchment")["district"].astype(str)

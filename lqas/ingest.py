@@ -33,7 +33,8 @@ class IngestResult:
     ``merges`` reports each merged file: ``{name: {"file", "rows", "children_matched",
     "children_unmatched", "records_unmatched"}}``; ``records_unmatched`` counts records of the merged
     file (e.g. register entries) that match no child — counted, never excluded, since they are not
-    children of the sample.
+    children of the sample. ``empty_clusters`` counts, per catchment, the sampled clusters of the
+    cluster metadata without any child; the design counts them as PSUs with zero totals, as VCQI does.
     """
 
     children: pd.DataFrame
@@ -43,6 +44,7 @@ class IngestResult:
     source: Path
     kept_columns: tuple[str, ...] = field(default=())
     merges: dict[str, dict] = field(default_factory=dict)
+    empty_clusters: dict[str, int] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- profiles
@@ -137,10 +139,14 @@ def _merge(main: Source, profile: dict, merges: Mapping[str, object]) -> tuple[p
             frame[f"{_EXCLUDE}:merge:{reason}"] = detail.where(~matched, np.nan)
         elif spec.get("unmatched", "keep") != "keep":
             raise ConfigError(f"merge '{name}': unmatched must be 'keep' or 'exclude', got {spec['unmatched']!r}")
+        unmatched = ~right.isin(left.dropna()) & right.notna()
         report[name] = {"file": str(other.path), "rows": len(right_frame),
                         "children_matched": int(matched.sum()), "children_unmatched": int((~matched).sum()),
-                        "records_unmatched": int((~right.isin(left.dropna()) & right.notna()).sum()
-                                                 + right.isna().sum())}
+                        "records_unmatched": int(unmatched.sum() + right.isna().sum())}
+        if spec.get("empty_clusters"):
+            # the file lists every sampled cluster: keep their keys, named as in the main export
+            report[name]["sampled_keys"] = right_frame.loc[right.notna(), list(keys.values())].rename(
+                columns={merged: main_column for main_column, merged in keys.items()})
     return frame, labels, report
 
 
@@ -566,5 +572,37 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
                         or [repairs], ignore_index=True)
     if len(children) + len(exclusions) != len(raw):  # an internal invariant, not a user error
         raise RuntimeError(f"{path}: rows do not reconcile ({len(raw)} read)")
+    empty = _empty_clusters(raw, mapped, children.index, profile, merges)
     return IngestResult(children, exclusions, repairs, len(raw), path,
-                        tuple(profile.get("profile", {}).get("keep", [])), merges)
+                        tuple(profile.get("profile", {}).get("keep", [])), merges, empty)
+
+
+def _empty_clusters(raw: pd.DataFrame, mapped: pd.DataFrame, kept: pd.Index, profile: dict,
+                    merges: dict) -> dict[str, int]:
+    """Sampled clusters without any kept child, counted per catchment (VCQI/BeSD-TI placeholder clusters).
+
+    A merge declared with ``empty_clusters = true`` (cluster metadata listing every sampled cluster)
+    gives the sampled clusters; those where no child was kept (none interviewed, or all excluded) are
+    counted in the catchment of the children with the same stratum key. Needs the profile's
+    ``catchment`` and ``cluster`` columns to be merge keys; a stratum without any child is not counted.
+    """
+    columns = profile.get("columns", {})
+    stratum, cluster = columns.get("catchment"), columns.get("cluster")
+    out: dict[str, int] = {}
+    for report in merges.values():
+        sampled = report.pop("sampled_keys", None)
+        if sampled is None or not all(isinstance(c, str) and c in sampled and c in raw for c in (stratum, cluster)):
+            continue
+
+        def pairs(frame: pd.DataFrame) -> pd.Series:
+            return key_text(frame[stratum]).astype("string") + "\x1f" + key_text(frame[cluster]).astype("string")
+
+        catchment_of = (pd.DataFrame({"key": key_text(raw[stratum]).astype("string"),
+                                      "catchment": mapped["catchment"].astype("string")})
+                        .dropna().drop_duplicates("key").set_index("key")["catchment"])
+        empty = ~pairs(sampled).isin(set(pairs(raw.loc[kept]).dropna()))
+        found = key_text(sampled.loc[empty, stratum]).astype("string").map(catchment_of).dropna()
+        for catchment, count in found.value_counts().items():
+            out[str(catchment)] = out.get(str(catchment), 0) + int(count)
+        report["empty_clusters"] = int(len(found))
+    return out

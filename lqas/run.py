@@ -100,6 +100,7 @@ def derive_project(project: Project) -> Derived:
         table["weight"] = pd.to_numeric(table[design.weight_column], errors="coerce")
     else:
         table["weight"] = 1.0
+    table.attrs["empty_clusters"] = dict(ingested.empty_clusters)
     return Derived(ingested, schedule, table)
 
 
@@ -196,7 +197,7 @@ def estimate_all(table: pd.DataFrame, indicators: list[str], project: Project) -
     """
     design = project.design
     options = {"strata": design.strata, "psu": design.psu, "weight": "weight", "singleton": design.singleton,
-               "nest": design.nest,
+               "nest": design.nest, "empty_psus": _empty_psus(table, project),
                "ci": design.ci, "level": design.level}
     estimates = estimate_indicators(table, indicators, **options)
     estimates.insert(estimates.columns.get_loc("sex") + 1, "vaccination_status", ALL)
@@ -326,7 +327,16 @@ SEX_GAP_INDICATORS = ("zero_dose", "ui_dtp1_not_dtp3", "penta1_crude", "penta3_c
 def _design(table: pd.DataFrame, project: Project) -> SurveyDesign:
     design = project.design
     return SurveyDesign(table, strata=design.strata, psu=design.psu, weight="weight",
-                        singleton=design.singleton, nest=design.nest)
+                        singleton=design.singleton, nest=design.nest, empty_psus=_empty_psus(table, project))
+
+
+def _empty_psus(table: pd.DataFrame, project: Project) -> dict[str, int] | None:
+    """Sampled clusters without any child per catchment (set by derive_project), when the design's
+    strata are the catchments and its PSUs the clusters; VCQI counts them in variances and df."""
+    empty = table.attrs.get("empty_clusters")
+    if not empty or project.design.strata != "catchment" or project.design.psu != "cluster":
+        return None
+    return {catchment: count for catchment, count in empty.items() if catchment in set(table["catchment"].astype(str))}
 
 
 def sex_comparisons(table: pd.DataFrame, project: Project, registry: dict[str, Indicator]) -> pd.DataFrame:

@@ -99,6 +99,26 @@ def test_hand_computed_unstratified_ratio_variance():
     assert row["df"] == 2
 
 
+def test_sampled_psu_without_respondents_counts_with_a_zero_total():
+    # the example above plus a 4th sampled PSU that yielded no one (VCQI's zero-weight placeholder):
+    # z = (1, 0, -1, 0)/6, mean 0 -> var = 4/3 * 2/36, df = 4 - 1
+    frame = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3], "y": [1, 1, 1, 0, 0, 0]})
+    row = SurveyDesign(frame, psu="psu", empty_psus=1).proportions(["y"]).iloc[0]
+    assert row["estimate"] == 0.5 and row["n"] == 6
+    assert row["se"] == pytest.approx(np.sqrt(4 / 3 * 2 / 36), rel=1e-12)
+    assert row["df"] == 3
+
+
+@pytest.mark.parametrize("empty, message", [
+    ({"s9": 1}, "empty_psus: stratum 's9' has no respondents in 'stratum'"),
+    ({"s1": -1}, "empty_psus: stratum 's1' needs a count of 0 or more; got -1"),
+    (2, "empty_psus must map strata of 'stratum' to counts; got 2"),
+], ids=["unknown-stratum", "negative", "int-with-strata"])
+def test_empty_psus_errors(sample, empty, message):
+    with pytest.raises(DesignError, match=message):
+        SurveyDesign(sample, strata="stratum", psu="psu", weight="w", empty_psus=empty)
+
+
 def test_margins_and_schema(sample):
     out = SurveyDesign(sample, strata="stratum", psu="psu", weight="w").proportions(["y1"], by=["dom", "stratum"])
     assert list(out.columns) == ["indicator", "dom", "stratum", *ESTIMATE_COLUMNS]

@@ -322,7 +322,9 @@ def test_register_and_cluster_merges_with_every_row_accounted_for(tmp_path):
     assert children.loc["1_1_02_1", "dob_register"] == pd.Timestamp("2015-02-12")
     assert result.merges["register"]["records_unmatched"] == 1   # cluster 9: a record without a child
     assert result.merges["clusters"] == {"file": str(clusters), "rows": 2, "children_matched": 2,
-                                         "children_unmatched": 1, "records_unmatched": 1}
+                                         "children_unmatched": 1, "records_unmatched": 1, "empty_clusters": 1}
+    # CM cluster 2 of stratum 1 has no child: a sampled PSU with a zero total (VCQI placeholder)
+    assert result.empty_clusters == {children["catchment"].iloc[0]: 1}
 
 
 def test_child_without_register_record_is_kept(tmp_path):

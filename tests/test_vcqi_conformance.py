@@ -16,7 +16,7 @@ import pytest
 
 from lqas.config import load_project
 from lqas.design import SurveyDesign
-from lqas.run import derive_project
+from lqas.run import derive_project, estimate_all
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ORACLES = Path(__file__).resolve().parent / "oracles"
@@ -252,3 +252,24 @@ def test_harmonia_estimates_equal_vcqi_svyp_output(harmonia):
         got = {vcqi: float(ours.iloc[0][name]) for vcqi, name in columns.items()}
         want = {vcqi: float(getattr(row, vcqi)) for vcqi in columns}
         assert got == pytest.approx(want, rel=1e-7, abs=1e-12), (row.outcome, row.domain, row.value)
+
+
+def test_besd_faux_core_estimates_equal_besdti_svypd():
+    # BeSD-TI's svypd on its own core indicators, weighted, among respondents (oracles/besdti/README.md).
+    # District 01's sampled cluster 31 has no interview and still counts as a PSU, as in BeSD-TI and VCQI.
+    project = project_or_skip("besd_faux")
+    derived = derive_project(project)
+    assert derived.ingest.empty_clusters == {"District 01": 1}
+    items = ["intent", "confb", "normf", "where", "afford"]
+    estimates = estimate_all(derived.table, [f"besd_{item}" for item in items], project)
+    estimates = estimates[(estimates["cohort"] == "all") & (estimates["sex"] == "all")
+                          & (estimates["vaccination_status"] == "all")]
+    expected = pd.read_csv(ORACLES / "besdti" / "besd_core_estimates.csv")
+    columns = {"n": "n", "estimate": "estimate", "stderr": "se", "cill": "ci_low", "ciul": "ci_high", "lcb": "lcb",
+               "ucb": "ucb", "deff": "deff", "neff": "neff", "df": "df"}
+    for row in expected.itertuples(index=False):
+        ours = estimates[(estimates["indicator"] == f"besd_{row.item}") & (estimates["catchment"] == row.domain)]
+        assert len(ours) == 1, (row.item, row.domain)
+        got = {besdti: float(ours.iloc[0][name]) for besdti, name in columns.items()}
+        want = {besdti: float(getattr(row, besdti)) for besdti in columns}
+        assert got == pytest.approx(want, rel=1e-7, abs=1e-12), (row.item, row.domain)
