@@ -336,7 +336,8 @@ def _empty_psus(table: pd.DataFrame, project: Project) -> dict[str, int] | None:
     empty = table.attrs.get("empty_clusters")
     if not empty or project.design.strata != "catchment" or project.design.psu != "cluster":
         return None
-    return {catchment: count for catchment, count in empty.items() if catchment in set(table["catchment"].astype(str))}
+    present = set(table["catchment"].astype(str))
+    return {catchment: count for catchment, count in empty.items() if catchment in present}
 
 
 def sex_comparisons(table: pd.DataFrame, project: Project, registry: dict[str, Indicator]) -> pd.DataFrame:

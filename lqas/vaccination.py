@@ -468,9 +468,8 @@ def introduced_where(children: pd.DataFrame, schedule: Schedule,
         ((column, values),) = areas.items()
         if column not in children:
             raise ConfigError(f"vaccination.introduced.{key}: column '{column}' is not in the data")
-        where = children[column].astype("string").isin([str(value) for value in values]).fillna(False)
-        for dose in doses:
-            out[dose] = where.astype(bool)
+        where = children[column].astype("string").isin([str(value) for value in values]).fillna(False).astype(bool)
+        out.update(dict.fromkeys(doses, where))
     return out
 
 
