@@ -604,5 +604,5 @@ def _empty_clusters(raw: pd.DataFrame, mapped: pd.DataFrame, kept: pd.Index, pro
         found = key_text(sampled.loc[empty, stratum]).astype("string").map(catchment_of).dropna()
         for catchment, count in found.value_counts().items():
             out[str(catchment)] = out.get(str(catchment), 0) + int(count)
-        report["empty_clusters"] = int(len(found))
+        report["empty_clusters"] = len(found)
     return out

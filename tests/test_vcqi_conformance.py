@@ -7,9 +7,8 @@ References: VCQI's own per-child crude flags for Harmonia (surveyci testdata, RI
 dropout (oracles/vcqir) and the published District 20 coverage chart (vcqi.md §3, §5.5).
 """
 
-from pathlib import Path
-
 import hashlib
+from pathlib import Path
 
 import pandas as pd
 import pytest
