@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,13 +10,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lqas.config._validation import read_toml
+from lqas.config.profile import validate_profile
 from lqas.errors import ConfigError, InputError
-from lqas.readers import (MISSING_TOKENS, Source, dates_from_parts, key_text, parse_dates, read_source,
-                          read_table)
+from lqas.readers import MISSING_TOKENS, Source, dates_from_parts, key_text, parse_dates, read_source, read_table
 from lqas.resources import resource_dir
 
-__all__ = ["EXCLUSION_COLUMNS", "REPAIR_COLUMNS", "MISSING_TOKENS", "IngestResult", "ingest", "load_profile",
-           "parse_dates", "read_source", "read_table", "validate"]
+__all__ = [
+    "EXCLUSION_COLUMNS",
+    "MISSING_TOKENS",
+    "REPAIR_COLUMNS",
+    "IngestResult",
+    "ingest",
+    "load_profile",
+    "parse_dates",
+    "read_source",
+    "read_table",
+    "validate",
+]
 
 EXCLUSION_COLUMNS = ["source_row", "child_id", "reason", "detail"]
 REPAIR_COLUMNS = ["source_row", "child_id", "column", "rule", "original", "new"]
@@ -51,16 +61,22 @@ class IngestResult:
 
 
 def load_profile(name_or_path: str | Path) -> dict:
-    """A mapping profile by name (shipped in ``instruments/profiles``) or by path."""
+    """A mapping profile by name (shipped in ``instruments/profiles``) or by path, validated.
+
+    Raises
+    ------
+    ConfigError
+        The profile is missing, not TOML, or has problems (all listed, one line each: unknown
+        sections or keys with a suggestion, names that are not canonical columns, ...).
+    """
     candidate = Path(name_or_path)
     if candidate.suffix != ".toml":
         candidate = resource_dir("instruments") / "profiles" / f"{name_or_path}.toml"
     if not candidate.is_file():
         raise ConfigError(f"mapping profile '{name_or_path}' not found (looked for {candidate})")
-    try:
-        return tomllib.loads(candidate.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{candidate}: not a valid TOML profile ({exc})") from None
+    raw = read_toml(candidate, "profile")
+    validate_profile(raw, candidate)
+    return raw  # the mapper reads the plain dict; the model only vouches for it
 
 
 def _spec_columns(spec: object) -> list[str]:

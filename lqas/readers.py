@@ -69,7 +69,7 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
             raise InputError(f"{path}: unsupported file type '{suffix}' (expected .csv, .xlsx, .dta or .sav)")
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001 - pandas/pyreadstat raise many types; re-raised as one typed error
+    except Exception as exc:
         if not isinstance(exc, (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile,
                                 pd.errors.ParserError)) and type(exc).__module__.split(".")[0] != "pyreadstat":
             raise

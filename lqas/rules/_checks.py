@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Sequence
-
+from collections.abc import Sequence
 
 from lqas.errors import ConfigError
 

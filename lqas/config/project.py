@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from lqas.config._validation import Section, read_toml, validate_file
 from lqas.errors import ConfigError
 
 DEFAULT_COHORTS = {"18w-11m": (126, 364), "12-23m": (365, 729)}
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SurveyInfo(_Section):
+class SurveyInfo(Section):
     name: str = "Survey"
     country: str | None = None
     period: str | None = None
     synthetic: bool = False  # says so on the report's title page
 
 
-class MergeFile(_Section):
+class MergeFile(Section):
     """A dataset joined onto the main export, e.g. a VCQI register (RIHC) or cluster metadata (CM)."""
 
     file: Path
@@ -35,7 +31,7 @@ class MergeFile(_Section):
     delimiter: str | None = None
 
 
-class DataConfig(_Section):
+class DataConfig(Section):
     file: Path
     profile: str = "kobo"
     populations: Path | None = None
@@ -67,7 +63,7 @@ class DataConfig(_Section):
         return {"sheet": self.sheet, "encoding": self.encoding, "delimiter": self.delimiter, "merge": merge}
 
 
-class DesignConfig(_Section):
+class DesignConfig(Section):
     strata: str | None = "catchment"
     psu: str | None = "cluster"
     weights: Literal["population", "column", "equal"] = "population"
@@ -78,18 +74,18 @@ class DesignConfig(_Section):
     level: float = Field(0.95, gt=0, lt=1)
 
     @model_validator(mode="after")
-    def _weight_column_given(self) -> "DesignConfig":
+    def _weight_column_given(self) -> DesignConfig:
         if self.weights == "column" and not self.weight_column:
             raise ValueError("weights = 'column' needs weight_column = '<column name>'")
         return self
 
 
-class VaccinationConfig(_Section):
+class VaccinationConfig(Section):
     schedule: str = "mali"
     records: Literal["not_sought", "if_no_card", "all"] = "not_sought"
     later_dose_implies_earlier: bool = True
     # doses given only in some areas: dose or series -> {column: [values where it was introduced]}
-    introduced: dict[str, dict[str, list[str | int]]] = {}
+    introduced: dict[str, dict[str, list[str | int]]] = Field(default_factory=dict)
 
     @field_validator("introduced")
     @classmethod
@@ -101,32 +97,32 @@ class VaccinationConfig(_Section):
         return value
 
 
-class BesdConfig(_Section):
+class BesdConfig(Section):
     coding: str = "besd-ti"
 
 
-class TargetConfig(_Section):
+class TargetConfig(Section):
     indicator: str
     good: float = Field(ge=0, le=1)
     bad: float = Field(ge=0, le=1)
     cohorts: tuple[str, ...] | None = None
 
 
-class LqasConfig(_Section):
+class LqasConfig(Section):
     alpha: float = Field(0.10, gt=0, lt=1)
     beta: float = Field(0.10, gt=0, lt=1)
     lot: tuple[str, ...] = ("catchment", "cohort")
     targets: tuple[TargetConfig, ...] = ()
 
 
-class ReportConfig(_Section):
+class ReportConfig(Section):
     language: Literal["en", "fr"] = "fr"
     # report title by language, e.g. [report.title] fr = "..." en = "..." (default: survey.name)
     title: dict[str, str] = Field(default_factory=dict)
     small_cell_n: int = Field(25, ge=0)
 
 
-class Project(_Section):
+class Project(Section):
     survey: SurveyInfo = SurveyInfo()
     data: DataConfig
     design: DesignConfig = DesignConfig()
@@ -155,23 +151,25 @@ class Project(_Section):
 def load_project(path: str | Path) -> Project:
     """Read and validate a ``survey.toml`` project file.
 
+    Parameters
+    ----------
+    path : str or Path
+        The project file; relative paths inside it are resolved against its folder.
+
+    Returns
+    -------
+    Project
+        The validated, frozen settings.
+
     Raises
     ------
     ConfigError
-        One line naming the file, the key and the problem.
+        When the file is missing or not TOML (one line), or lists every problem of the file, one
+        line each naming the file, the key and the reason (with "did you mean ...?" for a misspelt key).
     """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: project file not found")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a valid TOML file ({exc})") from None
+    raw = read_toml(path, "file")
     raw["root"] = path.resolve().parent
-    try:
-        return Project.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{path}: key '{key}': {first['msg']}{more}") from None
+    return validate_file(Project, raw, path)
