@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -10,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lqas.config._validation import read_toml
+from lqas.config.besd import validate_besd_registry
 from lqas.errors import ConfigError
 from lqas.resources import data_path
 
@@ -31,21 +32,12 @@ def load_besd_registry() -> dict[str, Any]:
     Raises
     ------
     ConfigError
-        If an item names a scale that a coding does not define, or favourable codes outside it.
+        Every problem of the file, one line each: unknown keys (with a suggestion), an item naming
+        a scale that a coding does not define, favourable codes outside the scale, ...
     """
     path = data_path("besd.toml")
-    with path.open("rb") as fh:
-        registry = tomllib.load(fh)
-    for name, coding in registry["codings"].items():
-        for item, spec in registry["items"].items():
-            scale = coding["scales"].get(spec["scale"])
-            if scale is None:
-                raise ConfigError(f"{path}: coding '{name}' has no scale '{spec['scale']}' needed by {item}")
-            if not set(spec["favourable"]) <= set(scale["to"]):
-                raise ConfigError(
-                    f"{path}: {item} favourable codes {spec['favourable']} are not canonical "
-                    f"'{spec['scale']}' codes {sorted(set(scale['to']))}"
-                )
+    registry = read_toml(path, "BeSD registry")
+    validate_besd_registry(registry, path)
     return registry
 
 
@@ -306,7 +298,7 @@ def recode_item(data: pd.DataFrame, item: str, coding: str = "besd-ti", *,
 
     Unlike :func:`derive_besd` (BeSD-TI's ALL denominator, where a missing answer counts as not
     favourable), this keeps the answer itself: it is the input of indicators whose denominator
-    is "respondents who answered", such as ``mother_needs_permission`` (lqas.equity).
+    is "respondents who answered", such as ``mother_needs_permission`` (lqas.gender).
 
     Parameters
     ----------

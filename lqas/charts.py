@@ -13,11 +13,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")  # reports are rendered headless
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 OKABE_ITO = {"orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7", "black": "#000000"}
@@ -33,7 +32,14 @@ OC_LINES = ["#000000", OKABE_ITO["blue"], OKABE_ITO["reddish_purple"], OKABE_ITO
 WIDTH = 7.0  # inches: the text width of an A4 page with 16 mm margins
 
 
-def _tight(figure: plt.Figure, **kwargs) -> None:
+def _subplots(*args, figsize: tuple[float, float], **kwargs):
+    """A figure of its own and its axes: no pyplot, so drawing changes no global state (backend,
+    current figure) of the user's session and figures are freed with their last reference."""
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(*args, **kwargs)
+
+
+def _tight(figure: Figure, **kwargs) -> None:
     """tight_layout, plus slack on the left: the report renders the SVG text with its own font
     metrics, slightly wider than matplotlib's, and long y labels must not be clipped."""
     figure.tight_layout(**kwargs)
@@ -54,14 +60,14 @@ def _upper(*frames: pd.DataFrame) -> float:
     return float(min(100, 10 * np.ceil((top + 2) / 10)))
 
 
-def _percent_axis(ax: plt.Axes, label: str, *, axis: str = "x", upper: float = 100) -> None:
+def _percent_axis(ax: Axes, label: str, *, axis: str = "x", upper: float = 100) -> None:
     (ax.set_xlim if axis == "x" else ax.set_ylim)(0, upper)
     (ax.set_xlabel if axis == "x" else ax.set_ylabel)(label)
     ax.grid(axis=axis, color="#dddddd", lw=0.5)
     ax.set_axisbelow(True)
 
 
-def _dots(ax: plt.Axes, rows: pd.DataFrame, y: Sequence[float], style: Mapping, label: str) -> None:
+def _dots(ax: Axes, rows: pd.DataFrame, y: Sequence[float], style: Mapping, label: str) -> None:
     """Estimate and CI (horizontal) of each row at the given y positions; NaN rows are skipped."""
     est = 100 * rows["estimate"].to_numpy(float)
     low = 100 * rows["ci_low"].to_numpy(float)
@@ -90,12 +96,12 @@ def _rows(estimates: pd.DataFrame, indicator: str, **fixed: str) -> pd.DataFrame
 
 def sex_gap_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: Sequence[str], *,
                   labels: Mapping[str, str], catchment_labels: Mapping[str, str], cohort_labels: Mapping[str, str],
-                  text: Mapping[str, str]) -> plt.Figure:
+                  text: Mapping[str, str]) -> Figure:
     """Forest chart: girls vs boys estimate and 95 % CI for each catchment, indicator and cohort."""
     catchments = [c for c in catchment_labels if c in set(estimates["catchment"])]
     upper = _upper(*[_rows(estimates, i, cohort=c, sex=s) for i in indicators for c in cohorts for s in "FM"])
-    with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(len(cohorts), len(indicators), figsize=(WIDTH, 1.9 * len(cohorts) + 0.9),
+    with matplotlib.rc_context(STYLE):
+        figure, axes = _subplots(len(cohorts), len(indicators), figsize=(WIDTH, 1.9 * len(cohorts) + 0.9),
                                     sharey=True, squeeze=False)
         for i, cohort in enumerate(cohorts):
             for j, indicator in enumerate(indicators):
@@ -115,14 +121,14 @@ def sex_gap_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: S
 
 def inchworm_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: Sequence[str], *,
                    labels: Mapping[str, str], catchment_labels: Mapping[str, str],
-                   cohort_labels: Mapping[str, str], text: Mapping[str, str]) -> plt.Figure:
+                   cohort_labels: Mapping[str, str], text: Mapping[str, str]) -> Figure:
     """Inchworm chart: each catchment's (and the survey's) estimate and 95 % CI, one series per cohort."""
     rows_order = [*[c for c in catchment_labels if c in set(estimates["catchment"])], "all"]
     names = [catchment_labels.get(c, text["all_catchments"]) for c in rows_order]
     width = 0.5 / max(len(cohorts), 1)
     upper = _upper(*[_rows(estimates, i, cohort=c) for i in indicators for c in cohorts])
-    with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(1, len(indicators), figsize=(WIDTH, 0.2 * len(rows_order) * len(cohorts) + 1.1),
+    with matplotlib.rc_context(STYLE):
+        figure, axes = _subplots(1, len(indicators), figsize=(WIDTH, 0.2 * len(rows_order) * len(cohorts) + 1.1),
                                     sharey=True, squeeze=False)
         for j, indicator in enumerate(indicators):
             ax = axes[0][j]
@@ -145,12 +151,12 @@ def inchworm_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: 
 
 
 def coverage_chart(estimates: pd.DataFrame, doses: Sequence[str], cohort: str, *, dose_labels: Mapping[str, str],
-                   text: Mapping[str, str]) -> plt.Figure:
+                   text: Mapping[str, str]) -> Figure:
     """Crude and valid coverage of each dose with 95 % CIs (one cohort, all catchments and sexes)."""
     part = _margins(estimates, cohort=cohort).set_index("indicator")
     doses = [d for d in doses if f"{d}_crude" in part.index]
-    with plt.rc_context(STYLE):
-        figure, ax = plt.subplots(figsize=(WIDTH, 0.26 * len(doses) + 1.1))
+    with matplotlib.rc_context(STYLE):
+        figure, ax = _subplots(figsize=(WIDTH, 0.26 * len(doses) + 1.1))
         for offset, kind, style in ((-0.17, "crude", SERIES[1]), (0.17, "valid", SERIES[2])):
             rows = part.reindex([f"{d}_{kind}" for d in doses])
             _dots(ax, rows, [i + offset for i in range(len(doses))], style, text[kind])
@@ -165,12 +171,12 @@ def coverage_chart(estimates: pd.DataFrame, doses: Sequence[str], cohort: str, *
 
 
 def status_chart(estimates: pd.DataFrame, indicators: Sequence[str], statuses: Sequence[str], *,
-                 labels: Mapping[str, str], status_labels: Mapping[str, str], text: Mapping[str, str]) -> plt.Figure:
+                 labels: Mapping[str, str], status_labels: Mapping[str, str], text: Mapping[str, str]) -> Figure:
     """BeSD indicators (rows) among zero-dose, under-immunized and Penta3 children, with 95 % CIs."""
     part = estimates[(estimates["cohort"] == "all") & (estimates["catchment"] == "all") & (estimates["sex"] == "all")]
     width = 0.6 / max(len(statuses), 1)
-    with plt.rc_context(STYLE):
-        figure, ax = plt.subplots(figsize=(WIDTH, 0.55 * len(indicators) * max(len(statuses), 1) / 3 + 1.4))
+    with matplotlib.rc_context(STYLE):
+        figure, ax = _subplots(figsize=(WIDTH, 0.55 * len(indicators) * max(len(statuses), 1) / 3 + 1.4))
         for k, status in enumerate(statuses):
             rows = part[part["vaccination_status"] == status].set_index("indicator").reindex(indicators)
             offset = (k - (len(statuses) - 1) / 2) * width
@@ -185,7 +191,7 @@ def status_chart(estimates: pd.DataFrame, indicators: Sequence[str], statuses: S
     return figure
 
 
-def oc_chart(rules: Sequence[Mapping], *, text: Mapping[str, str], oc_curve) -> plt.Figure:
+def oc_chart(rules: Sequence[Mapping], *, text: Mapping[str, str], oc_curve) -> Figure:
     """OC curves of the LQAS rules used, one panel per target, on the indicator's own scale.
 
     ``rules``: ``{"label", "good", "bad", "lower_is_better", "rules": [{"n", "d", "lots"}]}``.
@@ -194,8 +200,8 @@ def oc_chart(rules: Sequence[Mapping], *, text: Mapping[str, str], oc_curve) -> 
     """
     cols = 2 if len(rules) > 1 else 1
     nrows = int(np.ceil(len(rules) / cols))
-    with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(nrows, cols, figsize=(WIDTH, 2.5 * nrows + 0.3), squeeze=False)
+    with matplotlib.rc_context(STYLE):
+        figure, axes = _subplots(nrows, cols, figsize=(WIDTH, 2.5 * nrows + 0.3), squeeze=False)
         for ax, target in zip(axes.flat, rules):
             for k, rule in enumerate(target["rules"]):
                 oc = oc_curve(rule["n"], rule["d"], p=np.linspace(0, 1, 201))
@@ -225,13 +231,12 @@ def oc_chart(rules: Sequence[Mapping], *, text: Mapping[str, str], oc_curve) -> 
     return figure
 
 
-def save_chart(figure: plt.Figure, png_path: Path) -> str:
+def save_chart(figure: Figure, png_path: Path) -> str:
     """Write the PNG file and return the SVG markup for inlining in the HTML report."""
     png_path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
-    with plt.rc_context(STYLE):  # svg.fonttype applies when saving: text stays text (searchable, light)
+    with matplotlib.rc_context(STYLE):  # svg.fonttype applies when saving: text stays text (searchable, light)
         figure.savefig(png_path, dpi=150)
         figure.savefig(buffer, format="svg")
-    plt.close(figure)
     svg = buffer.getvalue()
     return svg[svg.index("<svg"):]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,7 +20,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 console = Console(stderr=True)
 
 OutDir = Annotated[Path, typer.Option("--out", help="Output folder of the run.")]
-Lang = Annotated[Optional[str], typer.Option("--lang", help="Report language: en or fr.")]
+Lang = Annotated[str | None, typer.Option("--lang", help="Report language: en or fr.")]
 
 
 def _version(value: bool) -> None:
@@ -67,7 +67,7 @@ def run(project: Annotated[Path, typer.Argument(help="Project file (survey.toml)
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="Run folder holding report_context.json.")],
            out: Annotated[Path, typer.Option("--out", help="Output file: .html, or .pdf for a PDF.")],
-           template: Annotated[Optional[Path], typer.Option(
+           template: Annotated[Path | None, typer.Option(
                "--template", help="Jinja template (default: the built-in report); see CONTEXT.md.")] = None,
            lang: Lang = None) -> None:
     """Render a report template against a run's saved report context (sandboxed, autoescaped)."""
@@ -81,18 +81,17 @@ def report(run_dir: Annotated[Path, typer.Argument(help="Run folder holding repo
 def validate(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")]) -> None:
     """Read and check the data: rows read, kept, excluded by reason, fields repaired."""
     from lqas.config import load_project
-    from lqas.run import derive_project
+    from lqas.derive import derive_project
 
     derived = derive_project(load_project(project))
-    ingested = derived.ingest
-    table = Table(title=str(ingested.source))
+    table = Table(title=str(derived.source))
     table.add_column("")
     table.add_column("rows", justify="right")
-    table.add_row("read", str(ingested.rows_read))
-    table.add_row("kept", str(len(ingested.children)))
-    for reason, count in ingested.exclusions.groupby("reason").size().items():
+    table.add_row("read", str(derived.rows_read))
+    table.add_row("kept", str(len(derived.table)))
+    for reason, count in derived.exclusions.groupby("reason").size().items():
         table.add_row(f"excluded: {reason}", str(count))
-    for rule, count in ingested.repairs.groupby("rule").size().items():
+    for rule, count in derived.repairs.groupby("rule").size().items():
         table.add_row(f"repaired: {rule}", str(count))
     Console().print(table)
     from lqas.vaccination import not_collected
@@ -110,7 +109,7 @@ def derive(project: Annotated[Path, typer.Argument(help="Project file (survey.to
            ) -> None:
     """Write the child-level table with every derived indicator."""
     from lqas.config import load_project
-    from lqas.run import derive_project, write_derived
+    from lqas.derive import derive_project, write_derived
 
     derived = derive_project(load_project(project))
     write_derived(derived, out)
@@ -123,8 +122,8 @@ def rules(n: Annotated[int, typer.Option(help="Sample size of the lot.")],
           lower: Annotated[float, typer.Option(help="Lower threshold, 0-1.")],
           alpha: Annotated[float, typer.Option(help="Limit on alpha = P(fail | upper).")] = 0.10,
           beta: Annotated[float, typer.Option(help="Limit on beta = P(pass | lower).")] = 0.10,
-          lot_size: Annotated[Optional[int], typer.Option(help="Lot size for the hypergeometric rule.")] = None,
-          oc_png: Annotated[Optional[Path], typer.Option(help="Write the OC curve to this PNG file.")] = None,
+          lot_size: Annotated[int | None, typer.Option(help="Lot size for the hypergeometric rule.")] = None,
+          oc_png: Annotated[Path | None, typer.Option(help="Write the OC curve to this PNG file.")] = None,
           lang: Annotated[str, typer.Option(help="Language of the OC chart: en or fr.")] = "en",
           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Decision rule d for a sample of n: the lot passes iff successes >= d."""
@@ -147,9 +146,9 @@ def design(upper: Annotated[float, typer.Option(help="Upper threshold (target), 
            lower: Annotated[float, typer.Option(help="Lower threshold, 0-1.")],
            alpha: Annotated[float, typer.Option(help="Limit on alpha = P(fail | upper).")] = 0.10,
            beta: Annotated[float, typer.Option(help="Limit on beta = P(pass | lower).")] = 0.10,
-           lot_size: Annotated[Optional[int], typer.Option(help="Lot size (hypergeometric).")] = None,
-           icc: Annotated[Optional[float], typer.Option(help="Intra-cluster correlation (cluster design).")] = None,
-           cluster_size: Annotated[Optional[int], typer.Option(help="Children per cluster.")] = None,
+           lot_size: Annotated[int | None, typer.Option(help="Lot size (hypergeometric).")] = None,
+           icc: Annotated[float | None, typer.Option(help="Intra-cluster correlation (cluster design).")] = None,
+           cluster_size: Annotated[int | None, typer.Option(help="Children per cluster.")] = None,
            method: Annotated[str, typer.Option(help="Cluster method: ess or beta-binomial.")] = "ess",
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Smallest sample size n and its decision rule d meeting both error limits."""
@@ -215,8 +214,10 @@ def main() -> None:
     except LqasError as exc:
         if debug:
             raise
-        message = " ".join(str(exc).split())
-        print(f"lqas: error: {message}", file=sys.stderr)
+        # one line per problem (a configuration file may have several), never a traceback
+        for line in str(exc).splitlines() or [""]:
+            if line.strip():
+                print(f"lqas: error: {' '.join(line.split())}", file=sys.stderr)
         sys.exit(2)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import combinations
 
 import numpy as np
@@ -73,6 +73,7 @@ class SurveyDesign:
             raise DesignError(f"design column missing from the data: {', '.join(missing)}")
         self.data, self.strata, self.psu, self.weight = data, strata, psu, weight
         self.fpc, self.singleton, self.nest = fpc, singleton, nest
+        self.empty_psus = dict(empty_psus) if isinstance(empty_psus, Mapping) else empty_psus
 
         n = len(data)
         if strata and data[strata].isna().any():
@@ -127,21 +128,32 @@ class SurveyDesign:
             scale = np.where(lonely, 1.0 if singleton == "adjust" else 0.0, n_h / (n_h - 1))
         self._scale_h = scale * (1 - self._f_h)
         self._centre_h = np.where(lonely, 0.0, 1 / np.maximum(n_h, 1))
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # the arrays above are computed from the settings once: changing a setting afterwards would
+        # silently give estimates of another design
+        if getattr(self, "_frozen", False):
+            raise AttributeError(f"SurveyDesign is immutable: build a new design instead of setting {name!r}")
+        object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
+        empty = "" if not self.empty_psus else f", empty_psus={self.empty_psus!r}"
         return (f"SurveyDesign(strata={self.strata!r}, psu={self.psu!r}, weight={self.weight!r}, "
-                f"fpc={self.fpc!r}, singleton={self.singleton!r}, nest={self.nest!r})")
+                f"fpc={self.fpc!r}, singleton={self.singleton!r}, nest={self.nest!r}{empty}; "
+                f"{len(self.data)} rows, {len(self._psu_stratum)} PSUs in {len(self._n_psu_h)} strata)")
 
     # -- verbs ----------------------------------------------------------------------------------
 
-    def proportions(self, outcomes: list[str], by: list[str] | None = None, *, ci: str = "wilson",
+    def proportions(self, outcomes: str | list[str], by: str | list[str] | None = None, *, ci: str = "wilson",
                     level: float = 0.95, margins: bool = True, df: str = "vcqi") -> pd.DataFrame:
         """Weighted proportions of 0/1 outcomes (NaN = not in the denominator) by domain.
 
         Parameters
         ----------
-        outcomes : list of str
-        by : list of str, optional
+        outcomes : str or list of str
+            0/1 columns (NaN = not in the denominator); one name or several.
+        by : str or list of str, optional
             Domain columns. Every combination is estimated, and with ``margins`` every margin
             (a subset of the columns replaced by ``"all"``, down to the whole sample).
         ci : {"wilson", "clopper-pearson", "jeffreys", "logit", "agresti-coull", "wald", "korn-graubard"}
@@ -175,6 +187,7 @@ class SurveyDesign:
         """
         if ci not in METHODS:
             raise DesignError(f"ci must be one of {', '.join(METHODS)}; got {ci!r}")
+        outcomes = _names(outcomes)
         by = self._check_arguments(outcomes, by, level, df)
         cells = self._cells(by)
         margins_ = [cells.margin(subset) for subset in _subsets(by, margins)]
@@ -204,15 +217,15 @@ class SurveyDesign:
         out["level"] = level
         return out[["indicator", *by, *ESTIMATE_COLUMNS]]
 
-    def means(self, variables: list[str], by: list[str] | None = None, *, level: float = 0.95,
+    def means(self, variables: str | list[str], by: str | list[str] | None = None, *, level: float = 0.95,
               margins: bool = True, df: str = "vcqi") -> pd.DataFrame:
         """Weighted means of numeric variables (age in days, number of doses, …) by domain.
 
         Parameters
         ----------
-        variables : list of str
+        variables : str or list of str
             Numeric columns; NaN means "not in the denominator".
-        by : list of str, optional
+        by : str or list of str, optional
             Domain columns, with every margin as in :meth:`proportions`.
         level : float, default=0.95
         df : {"vcqi", "design"}, default="vcqi"
@@ -233,7 +246,7 @@ class SurveyDesign:
         """
         return self._linear("mean", variables, by, level, margins, df)
 
-    def totals(self, variables: list[str], by: list[str] | None = None, *, level: float = 0.95,
+    def totals(self, variables: str | list[str], by: str | list[str] | None = None, *, level: float = 0.95,
                margins: bool = True, df: str = "vcqi") -> pd.DataFrame:
         """Weighted totals of numeric variables (e.g. the estimated number of zero-dose children) by domain.
 
@@ -242,7 +255,7 @@ class SurveyDesign:
         """
         return self._linear("total", variables, by, level, margins, df)
 
-    def compare(self, outcome: str | list[str], group: str = "sex", by: list[str] | None = None, *,
+    def compare(self, outcome: str | list[str], group: str = "sex", by: str | list[str] | None = None, *,
                 groups: tuple[str, str] = ("F", "M"), level: float = 0.95, lower_is_better: bool = False,
                 margins: bool = True, df: str = "vcqi") -> pd.DataFrame:
         """Gap between two groups (girls and boys by default) in a 0/1 outcome, in every domain.
@@ -292,7 +305,7 @@ class SurveyDesign:
         (1, nu) degrees of freedom, X^2 the Pearson statistic of the weighted table and nu (the
         ``df_den`` column) the PSUs minus strata that hold members of the compared rows, as R.
         """
-        outcomes = [outcome] if isinstance(outcome, str) else list(outcome)
+        outcomes = _names(outcome)
         by = self._check_arguments(outcomes, by, level, df)
         if group not in self.data:
             raise DesignError(f"column missing from the data: {group}")
@@ -373,6 +386,7 @@ class SurveyDesign:
     def _linear(self, kind: str, variables: list[str], by: list[str] | None, level: float, margins: bool,
                 df_rule: str) -> pd.DataFrame:
         """Means (ratio estimator) or totals of numeric variables through the shared cell kernel."""
+        variables = _names(variables)
         by = self._check_arguments(variables, by, level, df_rule)
         cells = self._cells(by)
         margins_ = [cells.margin(subset) for subset in _subsets(by, margins)]
@@ -406,7 +420,7 @@ class SurveyDesign:
             raise DesignError(f"df must be {', '.join(map(repr, DF_RULES))}; got {df!r}")
         if not 0 < level < 1:
             raise DesignError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}")
-        by = list(by or [])
+        by = _names(by)
         if not columns:
             raise DesignError("no variables to estimate; pass at least one column name")
         missing = [name for name in [*columns, *by] if name not in self.data]
@@ -572,6 +586,13 @@ def _sampling_fractions(values: pd.Series, name: str, stratum_code: np.ndarray, 
         stratum = stratum_labels[int(np.argmax(fraction > 1))]
         raise DesignError(f"fpc column '{name}': stratum {stratum!r} has more sampled PSUs than its population")
     return fraction
+
+
+def _names(names: str | Sequence[str] | None) -> list[str]:
+    """Column names given as one name or several (a bare string is one name, not its letters)."""
+    if names is None:
+        return []
+    return [names] if isinstance(names, str) else list(names)
 
 
 def _subsets(by: list[str], margins: bool) -> list[tuple[str, ...]]:

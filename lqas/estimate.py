@@ -1,28 +1,146 @@
-"""Estimates (04GO): every indicator x every domain in one tidy frame, through SurveyDesign."""
+"""Estimate (04GO): every indicator in every domain in one tidy frame, on the run's one survey design."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping, Sequence
+
 import pandas as pd
 
-from lqas.design import SurveyDesign
+from lqas.config import DesignConfig
+from lqas.derive import Derived
+from lqas.design import ALL, ESTIMATE_COLUMNS, MISSING_DOMAIN, SurveyDesign
+from lqas.errors import InputError
 
 DOMAINS = ("cohort", "catchment", "sex")
+STATUS = "vaccination_status"
+DEFAULT_DIMENSIONS = (STATUS, "sex", "caretaker_sex", "caretaker_relationship", "cohort", "catchment", "area")
+CROSSTAB_COLUMNS = ["indicator", "dimension", "group", *ESTIMATE_COLUMNS]
 
 
-def estimate_indicators(derived: pd.DataFrame, indicators: list[str], *, strata: str | None,
-                        psu: str | None, weight: str, singleton: str = "adjust", ci: str = "wilson",
-                        level: float = 0.95, by: tuple[str, ...] = DOMAINS, nest: bool = False,
-                        empty_psus: dict[str, int] | None = None) -> pd.DataFrame:
-    """Weighted, design-based proportions for all indicators by cohort x catchment x sex and margins.
+def survey_design(derived: Derived, settings: DesignConfig) -> SurveyDesign:
+    """The run's survey design over the child table (built once per run and shared by every stage).
 
-    Returns the tidy schema of DESIGN.md §4 (see ``lqas.design.ESTIMATE_COLUMNS``) with a
-    ``district`` column added after ``catchment`` (``all`` where the catchment is ``all``).
+    Sampled clusters without any kept child (``derived.empty_psus``) count as PSUs when the
+    strata are the catchments and the PSUs the clusters, as VCQI and BeSD-TI count them.
     """
-    design = SurveyDesign(derived, strata=strata, psu=psu, weight=weight, singleton=singleton, nest=nest,
-                          empty_psus=empty_psus)
-    estimates = design.proportions(indicators, by=list(by), ci=ci, level=level, margins=True)
-    if "catchment" in by and "district" in derived:
-        district_of = derived.drop_duplicates("catchment").set_index("catchment")["district"].astype(str)
-        district = estimates["catchment"].map(district_of).fillna("all")
-        estimates.insert(estimates.columns.get_loc("catchment"), "district", district)
-    return estimates.reset_index(drop=True)
+    table = derived.table
+    empty = None
+    if derived.empty_psus and settings.strata == "catchment" and settings.psu == "cluster":
+        present = set(table["catchment"].astype(str))
+        empty = {catchment: count for catchment, count in derived.empty_psus.items() if catchment in present}
+    return SurveyDesign(table, strata=settings.strata, psu=settings.psu, weight="weight",
+                        singleton=settings.singleton, nest=settings.nest, empty_psus=empty or None)
+
+
+def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignConfig) -> pd.DataFrame:
+    """All indicators by cohort x catchment x sex (with margins), and BeSD indicators by the child's
+    vaccination status.
+
+    Returns
+    -------
+    DataFrame
+        The tidy schema of DESIGN.md §4 (``lqas.design.ESTIMATE_COLUMNS``) after the domain
+        columns ``cohort``, ``district`` (of the catchment; ``all`` on margins), ``catchment``,
+        ``sex`` and ``vaccination_status`` (``all`` except on the BeSD-by-status rows, whose other
+        domain columns are ``all``). Children whose domain value is missing (e.g. sex not
+        recorded) count in the margins; no ``missing`` domain row is written.
+    """
+    data = design.data
+    by = [column for column in DOMAINS if column in data]
+    estimates = design.proportions(list(indicators), by=by, ci=settings.ci, level=settings.level)
+    if "catchment" in by and "district" in data:
+        district_of = data.drop_duplicates("catchment").set_index("catchment")["district"].astype(str)
+        estimates.insert(estimates.columns.get_loc("catchment"), "district",
+                         estimates["catchment"].map(district_of).fillna(ALL))
+    estimates.insert(estimates.columns.get_loc(by[-1]) + 1 if by else 1, STATUS, ALL)
+    besd = [key for key in indicators if key.startswith("besd_")]
+    if besd and STATUS in data and data[STATUS].notna().any():
+        by_status = design.proportions(besd, by=[STATUS], ci=settings.ci, level=settings.level, margins=False)
+        for column in estimates.columns[1:estimates.columns.get_loc(STATUS)]:
+            by_status[column] = ALL
+        estimates = pd.concat([estimates, by_status[estimates.columns]], ignore_index=True)
+    domains = [column for column in estimates.columns[1:estimates.columns.get_loc(STATUS) + 1]]
+    known = ~(estimates[domains] == MISSING_DOMAIN).any(axis=1)
+    return estimates[known].reset_index(drop=True)
+
+
+def besd_crosstabs(design: SurveyDesign, indicators: Sequence[str], dimensions: Sequence[str] | None = None, *,
+                   ci: str = "wilson", level: float = 0.95, overall: bool = True,
+                   group_order: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+    """Weighted BeSD indicators by each dimension in turn, stacked in one tidy frame.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+        Built on the derived child table (it holds ``vaccination_status``).
+    indicators : sequence of str
+        0/1/NaN columns, e.g. :func:`lqas.besd.priority_indicators` plus the gender indicators.
+    dimensions : sequence of str, optional
+        Default ``DEFAULT_DIMENSIONS``: vaccination_status, sex, caretaker_sex,
+        caretaker_relationship, cohort, catchment, area (besd.md §1.5). A default dimension
+        missing from the data is skipped with a warning; a dimension passed explicitly must exist.
+    ci, level
+        Interval method and level, as :meth:`SurveyDesign.proportions`.
+    overall : bool, default=True
+        Add the whole-sample row of each indicator (``dimension`` = ``group`` = ``"all"``).
+    group_order : mapping of str to sequence of str, optional
+        Display order of the groups of a dimension (default: ``[dimensions.*] order`` of
+        ``lqas/data/equity.toml``); other groups follow in text order, ``missing`` last.
+
+    Returns
+    -------
+    DataFrame
+        ``CROSSTAB_COLUMNS``: ``indicator``, ``dimension`` (the column name), ``group`` (its value;
+        ``"missing"`` where the dimension is missing), then ``ESTIMATE_COLUMNS``. Ordered by
+        indicator (as given), dimension (overall first) and group.
+
+    Notes
+    -----
+    Each dimension is one ``design.proportions(indicators, by=[dimension], margins=False)`` call:
+    domains on the full design, so the SE of a group matches R
+    ``svyby(~besd_confb, ~vaccination_status, des, svymean, na.rm=TRUE)``
+    (``tests/oracles/besd_crosstab.R``).
+    """
+    if group_order is None:
+        from lqas.config import load_scorecard_config
+
+        group_order = {k: v.get("order", []) for k, v in load_scorecard_config()["dimensions"].items()}
+    indicators = list(indicators)
+    if dimensions is None:
+        dims = [d for d in DEFAULT_DIMENSIONS if d in design.data]
+        skipped = [d for d in DEFAULT_DIMENSIONS if d not in design.data]
+        if skipped:
+            warnings.warn(f"besd_crosstabs: no column {', '.join(skipped)} in the design data; "
+                          "those dimensions are left out", UserWarning, stacklevel=2)
+    else:
+        dims = list(dimensions)
+        absent = [d for d in dims if d not in design.data]
+        if absent:
+            raise InputError(f"besd_crosstabs: dimension column {', '.join(absent)} is not in the design "
+                             f"data; expected columns of the child table such as {', '.join(DEFAULT_DIMENSIONS)}")
+    frames = []
+    if overall:
+        whole = design.proportions(indicators, ci=ci, level=level)
+        whole.insert(1, "dimension", ALL)
+        whole.insert(2, "group", ALL)
+        frames.append(whole)
+    for dim in dims:
+        part = design.proportions(indicators, by=[dim], ci=ci, level=level, margins=False)
+        part = part.rename(columns={dim: "group"})
+        part.insert(1, "dimension", dim)
+        frames.append(part)
+    out = pd.concat(frames, ignore_index=True)[CROSSTAB_COLUMNS]
+
+    def group_rank(dimension: str, group: str) -> tuple:
+        order = list(group_order.get(dimension, []))
+        if group == MISSING_DOMAIN:
+            return (2, 0, "")
+        return (0, order.index(group), "") if group in order else (1, 0, group)
+
+    dim_rank = {name: i for i, name in enumerate([ALL, *dims])}
+    ind_rank = {name: i for i, name in enumerate(indicators)}
+    keys = [(ind_rank[i], dim_rank[d], group_rank(d, g))
+            for i, d, g in zip(out["indicator"], out["dimension"], out["group"])]
+    order = sorted(range(len(out)), key=keys.__getitem__)
+    return out.iloc[order].reset_index(drop=True)

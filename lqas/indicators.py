@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 
 from lqas.besd import load_besd_registry
+from lqas.config import load_scorecard_config
+from lqas.config._validation import read_toml
+from lqas.config.registry import validate_indicator_registry
 from lqas.resources import data_path
 from lqas.vaccination import Schedule
 
@@ -32,7 +34,9 @@ def load_registry(schedule: Schedule) -> dict[str, Indicator]:
     """All indicators: the fixed ones, one ``<dose>_<template>`` per dose of the schedule and
     ``[dose_templates.<template>]`` entry (``crude``, ``valid``), and one ``dropout_<first>_<second>``
     per dropout pair of the schedule."""
-    raw = tomllib.loads(data_path("indicators.toml").read_text(encoding="utf-8"))
+    path = data_path("indicators.toml")
+    raw = read_toml(path, "indicator registry")
+    validate_indicator_registry(raw, path)
     registry = {key: Indicator(id=key, **value) for key, value in raw["indicator"].items()}
     for name, template in raw["dose_templates"].items():
         for dose in schedule.doses:
@@ -49,6 +53,7 @@ def load_registry(schedule: Schedule) -> dict[str, Indicator]:
         registry[key] = Indicator(id=key, **{field: text.format(**names["fr" if field == "label_fr" else "en"])
                                              for field, text in dropout.items()})
     registry.update(besd_indicators())
+    registry.update(gender_indicators())
     return registry
 
 
@@ -75,3 +80,11 @@ def besd_indicators() -> dict[str, Indicator]:
                 direction="lower", denominator=denominator,
                 definition=f"any of {', '.join(multi['gender_related'])} selected in {stem}", spec=multi["spec"])
     return out
+
+
+def gender_indicators() -> dict[str, Indicator]:
+    """The gender indicators of ``lqas/data/equity.toml`` (``mother_needs_permission``,
+    ``mother_decides_vaccination``; derived by :func:`lqas.gender.derive_gender`)."""
+    fields = ("label_en", "label_fr", "direction", "denominator", "definition", "spec")
+    return {key: Indicator(id=key, **{field: spec[field] for field in fields})
+            for key, spec in load_scorecard_config()["indicator"].items()}

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from babel.dates import format_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
-from babel.support import NullTranslations, Translations
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
 from lqas.errors import InputError
+from lqas.labels import translate, translations
 from lqas.resources import resource_dir
-from lqas.tables import ALL, EstimateIndex
+from lqas.views import ALL, EstimateIndex
 
 LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 CONTEXT_FILE = "report_context.json"
@@ -42,26 +38,6 @@ def panel_indicators(keys: tuple[str, ...], indicators) -> list[str]:
     for key in keys:
         out += [k for k in indicators if k.startswith(key[:-1])] if key.endswith("*") else [key]
     return out
-
-
-@lru_cache(maxsize=4)
-def translations(lang: str) -> NullTranslations:
-    """gettext translations for the report language, read from the shipped .po catalog."""
-    po_path = resource_dir("templates") / "locale" / lang / "LC_MESSAGES" / "messages.po"
-    if lang == "en" or not po_path.is_file():
-        return NullTranslations()
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=lang)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(fp=buffer)
-
-
-def translate(text: str, lang: str) -> str:
-    """A registry text (definition, denominator, reference) in the report language, from the
-    catalog; the text itself when the catalog has no translation."""
-    return translations(lang).gettext(text) if text else text
 
 
 def _is_missing(value: Any) -> bool:
@@ -104,12 +80,6 @@ def environment(lang: str, template_dir: Path | None = None) -> SandboxedEnviron
     env.filters["longdate"] = lambda value: format_date(_as_date(value), format="long", locale=locale)
     env.filters["names"] = lambda keys, mapping: [mapping.get(key, key) for key in keys]
     return env
-
-
-def code_labels(lang: str) -> dict[str, Any]:
-    """The names of codes and the chart/workbook texts set in ``labels.j2``, in ``lang``."""
-    module = environment(lang).get_template("labels.j2").module
-    return _plain({key: value for key, value in vars(module).items() if not key.startswith("_")})
 
 
 def render_html(context: Mapping[str, Any], lang: str | None = None, *, template: str = "report.html.j2",
@@ -353,7 +323,7 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
       ``generated`` (ISO date), ``small_cell_n``;
     - ``labels``: display names in ``lang`` -- ``indicator``, ``catchment``, ``district``,
       ``cohort``, ``status`` (vaccination status), ``dose``, plus the code names of
-      ``labels.j2`` (``reason``, ``repair``, ``source``, ``sex``, ``klass``, ``chart``, ...);
+      :func:`lqas.labels.code_labels` (``reason``, ``repair``, ``source``, ``sex``, ``klass``, ``chart``, ...);
       ``labels_by_lang``: the same for ``en`` and ``fr``;
     - ``catchments``, ``cohorts``: keys in display order; ``oldest_cohort``;
     - ``findings``: list of dicts with a ``kind`` (see :func:`key_findings`);
@@ -372,7 +342,7 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
     - ``charts``: name -> inline SVG markup (drawn in the run's language);
     - ``sex_comparisons``: design-based girls - boys comparisons (records of comparisons.csv:
       ``SurveyDesign.compare`` by cohort x catchment);
-    - ``scorecard``: the gender & equity scorecard (``lqas.equity.scorecard_context``: ``blocks``
+    - ``scorecard``: the gender & equity scorecard (``lqas.context.scorecard_context``: ``blocks``
       per catchment with traffic-light ``rows``, the ``rules`` stated, ``lights``), or ``None``.
 
     An estimate cell is ``{"estimate", "ci_low", "ci_high", "n", "small"}`` with fractions

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lqas.errors import ConfigError
+from lqas.config._validation import read_toml
+from lqas.config.schedule import validate_schedule
+from lqas.errors import ConfigError, InputError
 from lqas.ingest import REPAIR_COLUMNS
 from lqas.resources import data_path
 
@@ -95,25 +96,13 @@ def load_schedule(name_or_path: str | Path) -> Schedule:
         path = data_path("schedules", f"{name_or_path}.toml")
     if not path.is_file():
         raise ConfigError(f"schedule '{name_or_path}' not found (looked for {path})")
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    try:
-        doses = tuple(Dose(**entry) for entry in raw["dose"])
-    except (KeyError, TypeError) as exc:
-        raise ConfigError(f"{path}: invalid [[dose]] entry ({exc})") from None
+    raw = read_toml(path, "schedule")
+    # every problem of the file at once; past this line the entries are known to be well formed
+    validate_schedule(raw, path)
+    doses = tuple(Dose(**entry) for entry in raw["dose"])
     info = raw.get("schedule", {})
-    keys = [d.key for d in doses]
-    fully = tuple(info.get("fully_vaccinated", ()))
-    unknown = [key for key in fully if key not in keys]
-    if unknown:
-        raise ConfigError(f"{path}: key 'schedule.fully_vaccinated': unknown dose(s) {unknown}; "
-                          f"expected keys of [[dose]] entries: {keys}")
-    dropouts = info.get("dropouts", [])
-    for pair in dropouts:
-        if not (isinstance(pair, list) and len(pair) == 2 and all(key in keys for key in pair)):
-            raise ConfigError(f"{path}: key 'schedule.dropouts': {pair!r} is not a pair of dose keys; "
-                              f"expected [\"first\", \"second\"] with keys of [[dose]] entries: {keys}")
-    return Schedule(info.get("name", path.stem), doses, info.get("dtp_series", "penta"), fully,
-                    tuple(tuple(pair) for pair in dropouts))
+    return Schedule(info.get("name", path.stem), doses, info.get("dtp_series", "penta"),
+                    tuple(info.get("fully_vaccinated", ())), tuple(tuple(pair) for pair in info.get("dropouts", [])))
 
 
 def _column(children: pd.DataFrame, name: str, default: float = np.nan) -> pd.Series:
@@ -659,3 +648,42 @@ def _dropout(out: pd.DataFrame, first: str, second: str) -> pd.Series:
     """1 if dose `second` is missing among children with `first` who are old enough for `second`."""
     got_first, got_second = out[f"{first}_crude"], out[f"{second}_crude"]
     return (1.0 - got_second).where((got_first == 1) & got_second.notna())
+
+
+def vaccination_status(table: pd.DataFrame) -> pd.Series:
+    """Partition the children with Penta data into zero-dose, under-immunized and Penta3.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Child-level table with the derived ``zero_dose`` and ``ui_dtp1_not_dtp3`` (0/1/NaN).
+
+    Returns
+    -------
+    Series
+        Named ``vaccination_status``, indexed like ``table``: ``"zero_dose"`` where zero_dose = 1;
+        ``"under_immunized"`` where zero_dose = 0 and ui_dtp1_not_dtp3 = 1; ``"penta3"`` where
+        both are 0; NaN otherwise (no Penta data).
+
+    Notes
+    -----
+    besd.md §1.5 asks for BeSD drivers cross-tabulated against the child's status ZD / UI /
+    DTP3. With crude doses, ``penta3`` equals ``penta3_crude = 1`` whenever Penta1 is implied by
+    a later dose (the default, ``later_dose_implies_earlier``).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"zero_dose": [1, 0, 0, None], "ui_dtp1_not_dtp3": [0, 1, 0, None]})
+    >>> vaccination_status(t).tolist()
+    ['zero_dose', 'under_immunized', 'penta3', nan]
+    """
+    absent = [c for c in ("zero_dose", "ui_dtp1_not_dtp3") if c not in table]
+    if absent:
+        raise InputError(f"vaccination_status: column {', '.join(absent)} missing from the child table; "
+                         "derive the vaccination indicators first (lqas.vaccination.derive)")
+    zd = pd.to_numeric(table["zero_dose"], errors="coerce")
+    ui = pd.to_numeric(table["ui_dtp1_not_dtp3"], errors="coerce")
+    status = np.select([zd == 1, (zd == 0) & (ui == 1), (zd == 0) & (ui == 0)],
+                       ["zero_dose", "under_immunized", "penta3"], default="")
+    status = pd.Series(status, index=table.index, dtype=object)
+    return status.where(status != "", np.nan).rename("vaccination_status")

@@ -1,6 +1,7 @@
-"""Tests for lqas.equity: vaccination status, gender indicators, BeSD cross-tabs, the gender & equity scorecard.
+"""Gender and equity: vaccination status (lqas.vaccination), gender indicators (lqas.gender), BeSD
+cross-tabs (lqas.estimate), the gender & equity scorecard (lqas.scorecard) and its report view (lqas.context).
 
-Also covers the BeSD helpers the equity stage relies on (lqas.besd.recode_item, priority_indicators,
+Also covers the BeSD helpers these rely on (lqas.besd.recode_item, priority_indicators,
 multiselect_summary). Reference numbers: hand calculations and R survey (tests/oracles/besd_crosstab.R).
 """
 
@@ -10,36 +11,29 @@ import math
 import shutil
 import subprocess
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import lqas.equity
+import lqas.scorecard
 from lqas.besd import multiselect_summary, priority_indicators, recode_item
+from lqas.config import load_scorecard_config
+from lqas.context import equity_labels, scorecard_context
 from lqas.design import ESTIMATE_COLUMNS, SurveyDesign
-from lqas.equity import (
-    COMPARE_COLUMNS,
-    CROSSTAB_COLUMNS,
-    DEFAULT_DIMENSIONS,
+from lqas.errors import ConfigError, InputError
+from lqas.estimate import CROSSTAB_COLUMNS, DEFAULT_DIMENSIONS, besd_crosstabs
+from lqas.gender import derive_gender
+from lqas.indicators import gender_indicators
+from lqas.scorecard import (
     LIGHTS,
     SCORECARD_COLUMNS,
-    besd_crosstabs,
-    compare_by_sex,
-    derive_equity,
-    equity_indicators,
-    equity_labels,
-    equity_scorecard,
     gap_light,
     girls_first,
     level_light,
-    load_equity_config,
     scorecard,
-    scorecard_context,
-    vaccination_status,
 )
-from lqas.errors import ConfigError, InputError
+from lqas.vaccination import vaccination_status
 
 ORACLE = Path(__file__).parent / "oracles" / "besd_crosstab.R"
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "mali_baseline" / "survey.toml"
@@ -57,12 +51,10 @@ needs_r = pytest.mark.skipif(not r_survey_available(), reason="Rscript with the 
 
 @pytest.fixture(scope="module")
 def demo():
-    """The synthetic Mali baseline child table with the equity columns added."""
-    from lqas.config import load_project
-    from lqas.run import derive_project
+    """The synthetic Mali baseline child table (vaccination status and gender indicators included)."""
+    from lqas import derive_project, load_project
 
-    table = derive_project(load_project(DEMO)).table
-    return pd.concat([table, derive_equity(table)], axis=1)
+    return derive_project(load_project(DEMO)).table
 
 
 @pytest.fixture(scope="module")
@@ -117,15 +109,15 @@ def test_vaccination_status_missing_column_names_it():
 
 def test_mother_needs_permission_from_chi_travel():
     table = pd.DataFrame({"CHI_travel": ["1", "0", "", None, 1, 0]}, dtype=object)
-    assert derive_equity(table)["mother_needs_permission"].tolist()[:2] == [1.0, 0.0]
-    out = derive_equity(table)["mother_needs_permission"]
+    assert derive_gender(table)["mother_needs_permission"].tolist()[:2] == [1.0, 0.0]
+    out = derive_gender(table)["mother_needs_permission"]
     assert out.isna().tolist() == [False, False, True, True, False, False]
     assert out.iloc[4] == 1.0 and out.iloc[5] == 0.0
 
 
 def test_mother_needs_permission_yes1_no2_and_not_eligible():
     table = pd.DataFrame({"CHI_consent": [1, 1, 1, 2], "CHI_travel": [1, 2, 98, 1]})
-    out = derive_equity(table, coding="yes1-no2")["mother_needs_permission"]
+    out = derive_gender(table, coding="yes1-no2")["mother_needs_permission"]
     assert out.iloc[0] == 1.0 and out.iloc[1] == 0.0
     assert np.isnan(out.iloc[2]) and np.isnan(out.iloc[3])  # non-answer code; no consent
 
@@ -136,13 +128,13 @@ def test_mother_needs_permission_differs_from_besd_travel_on_missing():
 
     table = pd.DataFrame({"CHI_travel": [1, 0, np.nan]})
     assert derive_besd(table)["besd_travel"].tolist() == [0.0, 1.0, 0.0]
-    assert derive_equity(table)["mother_needs_permission"].isna().tolist() == [False, False, True]
+    assert derive_gender(table)["mother_needs_permission"].isna().tolist() == [False, False, True]
 
 
 def test_mother_decides_vaccination_mother_or_both():
     table = pd.DataFrame({"decides_vaccination": ["mother", "both", "father", "grandparent", "other", None,
                                                   " Mother "]})
-    out = derive_equity(table)["mother_decides_vaccination"]
+    out = derive_gender(table)["mother_decides_vaccination"]
     assert out.tolist()[:5] == [1.0, 1.0, 0.0, 0.0, 0.0]
     assert np.isnan(out.iloc[5]) and out.iloc[6] == 1.0
 
@@ -151,18 +143,18 @@ def test_mother_decides_vaccination_unknown_answer_warns_and_is_missing():
     table = pd.DataFrame({"decides_vaccination": ["mother", "neighbour"]})
     with pytest.warns(UserWarning, match=r"mother_decides_vaccination: 1 answer\(s\) in 'decides_vaccination'.*"
                                          r"row 1: got 'neighbour'"):
-        out = derive_equity(table)["mother_decides_vaccination"]
+        out = derive_gender(table)["mother_decides_vaccination"]
     assert out.iloc[0] == 1.0 and np.isnan(out.iloc[1])
 
 
-def test_derive_equity_only_columns_whose_source_is_present():
-    out = derive_equity(pd.DataFrame({"zero_dose": [1.0], "ui_dtp1_not_dtp3": [0.0]}))
-    assert list(out.columns) == ["vaccination_status"]
-    assert list(derive_equity(pd.DataFrame({"x": [1]})).columns) == []
+def test_derive_gender_only_columns_whose_source_is_present():
+    out = derive_gender(pd.DataFrame({"decides_vaccination": ["mother"], "zero_dose": [1.0]}))
+    assert list(out.columns) == ["mother_decides_vaccination"]
+    assert list(derive_gender(pd.DataFrame({"x": [1]})).columns) == []
 
 
 def test_equity_indicators_defined_in_toml_with_labels_and_direction():
-    registry = equity_indicators()
+    registry = gender_indicators()
     assert set(registry) == {"mother_needs_permission", "mother_decides_vaccination"}
     assert registry["mother_needs_permission"].direction == "lower"
     assert registry["mother_decides_vaccination"].direction == "higher"
@@ -210,7 +202,7 @@ def test_multiselect_summary_demo_is_clean(demo):
 
 
 def test_crosstabs_schema_and_hand_weighted_proportion(tiny):
-    table = pd.concat([tiny, derive_equity(tiny)], axis=1)
+    table = tiny.assign(vaccination_status=vaccination_status(tiny))
     design = SurveyDesign(table, psu="psu", weight="weight")
     out = besd_crosstabs(design, ["besd_confb"], ["vaccination_status", "sex"])
     assert list(out.columns) == CROSSTAB_COLUMNS
@@ -232,7 +224,7 @@ def test_crosstabs_schema_and_hand_weighted_proportion(tiny):
 
 def test_crosstabs_missing_status_is_its_own_group(tiny):
     tiny.loc[7, ["zero_dose", "ui_dtp1_not_dtp3"]] = np.nan
-    table = pd.concat([tiny, derive_equity(tiny)], axis=1)
+    table = tiny.assign(vaccination_status=vaccination_status(tiny))
     out = besd_crosstabs(SurveyDesign(table, psu="psu", weight="weight"), ["besd_confb"], ["vaccination_status"],
                          overall=False)
     assert out["group"].tolist() == ["zero_dose", "under_immunized", "penta3", "missing"]
@@ -241,13 +233,12 @@ def test_crosstabs_missing_status_is_its_own_group(tiny):
 
 def test_crosstabs_explicit_missing_dimension_raises(tiny):
     design = SurveyDesign(tiny, psu="psu", weight="weight")
-    with pytest.raises(InputError, match="dimension column vaccination_status is not in the design data "
-                                         r"\(add it with lqas.equity.derive_equity"):
+    with pytest.raises(InputError, match="dimension column vaccination_status is not in the design data"):
         besd_crosstabs(design, ["besd_confb"], ["vaccination_status"])
 
 
 def test_crosstabs_default_dimensions_skip_absent_with_warning(tiny):
-    table = pd.concat([tiny, derive_equity(tiny)], axis=1)
+    table = tiny.assign(vaccination_status=vaccination_status(tiny))
     with pytest.warns(UserWarning, match="no column caretaker_sex, caretaker_relationship, cohort, catchment, area"):
         out = besd_crosstabs(SurveyDesign(table, psu="psu", weight="weight"), ["besd_confb"])
     assert list(dict.fromkeys(out["dimension"])) == ["all", "vaccination_status", "sex"]
@@ -287,7 +278,7 @@ def test_crosstabs_demo_priority_indicators_all_dimensions(demo, demo_design):
 
 
 def test_scorecard_rules_load_from_toml_with_en_fr_text():
-    config = load_equity_config()
+    config = load_scorecard_config()
     assert set(config["rules"]) == {"sex_gap", "mother_needs_permission", "mother_decides_vaccination",
                                     "gender_barrier"}
     gap = config["rules"]["sex_gap"]
@@ -305,17 +296,16 @@ def test_scorecard_rules_load_from_toml_with_en_fr_text():
         "mother_needs_permission", "mother_decides_vaccination", "any_gender_barrier"]
 
 
-def test_scorecard_config_validation_names_the_rule(tmp_path, monkeypatch):
-    text = (Path(lqas.equity.__file__).parent / "data" / "equity.toml").read_text(encoding="utf-8")
+def test_scorecard_config_validation_names_the_rule(tmp_path):
+    text = (Path(lqas.scorecard.__file__).parent / "data" / "equity.toml").read_text(encoding="utf-8")
     broken = tmp_path / "equity.toml"
     broken.write_text(text.replace("red_at_or_above = 0.50", "red_at_or_above = 0.20"), encoding="utf-8")
-    monkeypatch.setattr(lqas.equity, "data_path", lambda name: broken)
-    with pytest.raises(ConfigError, match=r"\[rules.mother_needs_permission\]: the red threshold must be at least "
+    with pytest.raises(ConfigError, match=r"key 'rules.mother_needs_permission': the red threshold must be at least "
                                           "as strict as the amber one"):
-        load_equity_config()
+        load_scorecard_config(broken)
 
 
-GAP = load_equity_config()["rules"]["sex_gap"]
+GAP = load_scorecard_config()["rules"]["sex_gap"]
 
 
 @pytest.mark.parametrize("difference, p_value, lower, expected", [
@@ -347,7 +337,7 @@ def test_gap_light_grey_when_too_few_or_missing():
     assert gap_light(-0.3, np.nan, 60, 60, False, GAP) == ("grey", "no_estimate")
 
 
-RULES = load_equity_config()["rules"]
+RULES = load_scorecard_config()["rules"]
 
 
 @pytest.mark.parametrize("rule, estimate, light", [
@@ -488,59 +478,20 @@ def test_scorecard_duplicate_rows_for_a_domain_raise(levels):
 
 
 def test_scorecard_custom_rules_are_data(comparisons, levels):
-    config = load_equity_config()
+    config = load_scorecard_config()
     config["rules"]["sex_gap"] = {**config["rules"]["sex_gap"], "red_gap_against_girls_at_least": 0.15}
     lights = scorecard(comparisons, levels, config).set_index(["catchment", "row"])["light"]
     assert lights["kologo", "sex_gap_penta1"] == "amber"
 
 
-# --- compare_by_sex ------------------------------------------------------------------------------
+# --- the scorecard of a run ------------------------------------------------------------------------
 
 
-def test_compare_by_sex_without_engine_verb_raises_not_implemented(tiny):
-    design = SimpleNamespace(data=tiny)  # a SurveyDesign before .compare lands
-    with pytest.raises(NotImplementedError, match="compare_by_sex needs SurveyDesign.compare"):
-        compare_by_sex(design, ["zero_dose"], ["catchment"], {"zero_dose": True})
+def test_scorecard_of_the_demo_run_uses_the_runs_comparisons_and_estimates(demo_design):
+    from lqas import analyse, load_project
 
-
-def test_compare_by_sex_calls_compare_and_orients_girls_first(tiny):
-    calls = []
-
-    class Engine:
-        data = tiny
-
-        def compare(self, outcomes, group, by, lower_is_better=False):
-            calls.append((outcomes, group, by, lower_is_better))
-            row = _comparison(outcomes[0], "all", 0.12, 0.01)  # as boys - girls below
-            row.update(group_a="M", group_b="F", n_a=90, n_b=80, estimate_a=0.38, estimate_b=0.5,
-                       difference=-0.12, difference_ci_low=-0.18, difference_ci_high=-0.06)
-            del row["disadvantaged"]
-            return pd.DataFrame([row])
-
-    out = compare_by_sex(Engine(), ["zero_dose", "penta3_crude"], "catchment",
-                         {"zero_dose": True, "penta3_crude": False})
-    assert calls == [(["zero_dose"], "sex", ["catchment"], True), (["penta3_crude"], "sex", ["catchment"], False)]
-    assert set(COMPARE_COLUMNS) <= set(out.columns)
-    assert out["group_a"].tolist() == ["F", "F"] and out["difference"].tolist() == pytest.approx([0.12, 0.12])
-    # girls 12 points higher: worse for zero-dose, better for Penta3
-    assert out["disadvantaged"].tolist() == ["F", "M"]
-
-
-def test_compare_by_sex_single_outcome_signature(tiny):
-    class Engine:
-        data = tiny
-
-        def compare(self, outcome, group, by):
-            assert isinstance(outcome, str)
-            return pd.DataFrame([_comparison(outcome, "all", -0.02, 0.5)])
-
-    out = compare_by_sex(Engine(), ["penta1_crude"], ["catchment"], False)
-    assert out["indicator"].tolist() == ["penta1_crude"] and out["disadvantaged"].tolist() == ["F"]
-
-
-@pytest.mark.skipif(not hasattr(SurveyDesign, "compare"), reason="SurveyDesign.compare has not landed yet")
-def test_equity_scorecard_on_demo_once_compare_lands(demo_design):
-    card = equity_scorecard(demo_design)
+    results = analyse(load_project(DEMO))
+    card = results.scorecard
     assert list(dict.fromkeys(card["catchment"]))[-1] == "all"
     assert card["catchment"].nunique() == 7 and len(card) == 7 * 8
     assert set(card["light"]) <= set(LIGHTS)
@@ -548,12 +499,19 @@ def test_equity_scorecard_on_demo_once_compare_lands(demo_design):
     assert (gap["group_a"] == "F").all() and gap["p_value"].between(0, 1).all()
     # the synthetic generator shifts girls' access in two catchments only
     assert set(gap.loc[gap["light"] == "red", "catchment"]) == {"kologo", "ndebougou"}
-    # the scorecard passes the engine's numbers through unchanged
+    # the scorecard passes the design's own numbers through unchanged: a design built apart
+    # from the run gives the same comparison
     direct = demo_design.compare("penta1_crude", group="sex", by=["catchment"])
     direct = direct[direct["catchment"] == "kologo"].iloc[0]
     row = card[(card["catchment"] == "kologo") & (card["row"] == "sex_gap_penta1")].iloc[0]
     for column in ("estimate_a", "estimate_b", "difference", "ratio", "p_value"):
         assert row[column] == pytest.approx(direct[column], rel=1e-12)
+    # level rows read the run's estimates: the all-cohort, all-sex cell of the catchment
+    level = card[(card["catchment"] == "kologo") & (card["row"] == "mother_needs_permission")].iloc[0]
+    estimates = results.estimates
+    cell = estimates[(estimates["indicator"] == "mother_needs_permission") & (estimates["catchment"] == "kologo")
+                     & (estimates["cohort"] == "all") & (estimates["sex"] == "all")].iloc[0]
+    assert (level["estimate"], level["n"]) == (cell["estimate"], cell["n"])
 
 
 def test_scorecard_context_for_the_report(comparisons, levels):

@@ -8,27 +8,28 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from babel.messages.pofile import read_po
+from babel.messages.extract import extract_python
 from jinja2.ext import babel_extract
 from jinja2.sandbox import SecurityError
 
 from lqas.indicators import load_registry
+from lqas.labels import code_labels, translations
 from lqas.report import (
     CONTEXT_FILE,
     _plain,
-    code_labels,
     definitions,
     environment,
     for_language,
     key_findings,
     read_context,
     render_report,
-    translations,
     write_context,
 )
-from lqas.tables import EstimateIndex
+from lqas.views import EstimateIndex
 from lqas.vaccination import load_schedule
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "reports" / "templates"
+PACKAGE = Path(__file__).resolve().parents[1] / "lqas"
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +39,18 @@ def catalog():
 
 
 def template_messages():
+    """Every msgid of the templates and of the code that asks the catalog (lqas/labels.py, plot_oc)."""
     for path in sorted(TEMPLATES.rglob("*.j2")):
         with path.open("rb") as handle:
             for _, _, message, _ in babel_extract(handle, ["_", "gettext", "ngettext"], [],
                                                   {"extensions": "jinja2.ext.i18n"}):
                 yield path.name, message[0] if isinstance(message, tuple) else message
+    for path in (PACKAGE / "labels.py", PACKAGE / "rules" / "decision.py"):
+        with path.open("rb") as handle:
+            for _, _, message, _ in extract_python(handle, ["_", "gettext"], [], {}):
+                message = message[0] if isinstance(message, tuple) else message
+                if message is not None:  # gettext(variable, ...) passes on a msgid given elsewhere
+                    yield path.name, message
 
 
 def _translated(entry) -> bool:
@@ -54,7 +62,8 @@ def _translated(entry) -> bool:
 
 def test_every_template_message_has_a_french_translation(catalog):
     messages = list(template_messages())
-    assert len({name for name, _ in messages}) >= 10  # report, macros, labels and every section
+    assert len({name for name, _ in messages}) >= 11  # report, macros, every section, labels.py, decision.py
+    assert ("labels.py", "Girls") in messages and ("decision.py", "True coverage p") in messages
     missing = [(name, m) for name, m in messages if not _translated(catalog.get(m))]
     assert missing == []
 

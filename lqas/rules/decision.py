@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from lqas.rules._checks import _TOL, _ROUNDINGS, _check_choice, _check_int, _check_prob, _check_thresholds, _fail
+from lqas.rules._checks import _ROUNDINGS, _TOL, _check_choice, _check_int, _check_prob, _check_thresholds, _fail
 
 
 # --------------------------------------------------------------------------- decision rules
@@ -374,14 +374,6 @@ def oc_curve(n: int, d: int, p=None, lot_size: int | None = None) -> pd.DataFram
     return pd.DataFrame({"p": np.atleast_1d(p), "prob_pass": prob, "prob_fail": 1 - prob})
 
 
-_OC_LABELS = {
-    "en": ("True coverage p", "Probability of passing (X ≥ d)", "OC curve (n = {n}, d = {d})",
-           "upper", "lower"),
-    "fr": ("Couverture réelle p", "Probabilité d'accepter le lot (X ≥ d)",
-           "Courbe d'efficacité (n = {n}, d = {d})", "seuil haut", "seuil bas"),
-}
-
-
 def plot_oc(rule, ax=None, lang: str = "en"):
     """Plot the OC curve of a :class:`Rule` or an ``(n, d)`` pair; returns the Figure.
 
@@ -391,9 +383,13 @@ def plot_oc(rule, ax=None, lang: str = "en"):
     from babel.numbers import format_decimal, format_percent
     from matplotlib.figure import Figure  # no pyplot: no global figure state
 
-    lang = _check_choice("plot_oc", "lang", lang, tuple(_OC_LABELS))
+    from lqas.labels import LANGUAGES, gettext
+
+    lang = _check_choice("plot_oc", "lang", lang, LANGUAGES)
     n, d = (rule.n, rule.d) if isinstance(rule, Rule) else rule
-    xlab, ylab, title, up_lab, low_lab = _OC_LABELS[lang]
+    xlab, ylab = gettext("True coverage p", lang), gettext("Probability of passing (X ≥ d)", lang)
+    title = gettext("OC curve (n = %(n)s, d = %(d)s)", lang, n=n, d=d)
+    up_lab, low_lab = gettext("upper threshold", lang), gettext("lower threshold", lang)
     fig = ax.figure if ax is not None else Figure(figsize=(6, 4))
     ax = ax if ax is not None else fig.subplots()
     oc = oc_curve(n, d, lot_size=rule.lot_size if isinstance(rule, Rule) else None)
@@ -408,7 +404,7 @@ def plot_oc(rule, ax=None, lang: str = "en"):
         ax.annotate(f"β = {format_decimal(rule.beta, format='0.000', locale=lang)}", (rule.lower, rule.beta),
                     xytext=(6, 6), textcoords="offset points")
         ax.legend(loc="upper left")
-    ax.set(xlabel=xlab, ylabel=ylab, title=title.format(n=n, d=d), xlim=(0, 1), ylim=(0, 1.02))
+    ax.set(xlabel=xlab, ylabel=ylab, title=title, xlim=(0, 1), ylim=(0, 1.02))
     return fig
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,7 +13,7 @@ from scipy import stats
 from lqas.errors import ConfigError, InputError
 from lqas.rules._checks import _check_choice, _check_int, _check_prob, _fail
 from lqas.rules.decision import decision_rule
-from lqas.rules.tables import _valadez_cell
+from lqas.rules.tables import valadez_cell
 
 
 # --------------------------------------------------------------------------- classification
@@ -212,7 +212,7 @@ def priority_lots(lots: pd.DataFrame, n_col: str = "n", x_col: str = "x", *,
     sizes = lots[n_col].to_numpy()
     for s in pd.unique(sizes):
         _check_int(where, n_col, int(s) if float(s).is_integer() else s)
-    cells = {int(s): _valadez_cell(int(s), target, gap) if 0 < target < 1 else None
+    cells = {int(s): valadez_cell(int(s), target, gap) if 0 < target < 1 else None
              for s in pd.unique(sizes)}
     got = [cells[int(s)] for s in sizes]
     out = lots.copy()

@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lqas.rules._checks import DEFAULT_TARGETS, _TOL, _CONVENTIONS, _check_choice, _check_int, _check_prob, _check_thresholds, _fail
+from lqas.rules._checks import (
+    _CONVENTIONS,
+    _TOL,
+    DEFAULT_TARGETS,
+    _check_choice,
+    _check_int,
+    _check_prob,
+    _check_thresholds,
+    _fail,
+)
 from lqas.rules.decision import decision_rule
 
 
 # --------------------------------------------------------------------------- Valadez table
-def _valadez_cell(n: int, target: float, gap: float, alpha_max: float = 0.10):
-    """(d, alpha, beta, lower, rule) for one table cell, or None when no rule is usable."""
+def valadez_cell(n: int, target: float, gap: float, alpha_max: float = 0.10):
+    """One cell of the classic decision-rule table (also the rule of :func:`lqas.rules.priority_lots`).
+
+    Returns (d, alpha, beta, lower, rule) for sample size ``n`` and ``target`` with lower
+    threshold ``target - gap``, or None when no rule is usable.
+    """
     lower = round(target - gap, 10)
     if lower > 0:
         r = decision_rule(n, target, lower, convention="valadez")
@@ -54,7 +68,7 @@ def decision_table(n_values: Iterable[int] = range(12, 31),
         n = _check_int("decision_table", "n_values", n)
         for t in targets:
             _check_prob("decision_table", "targets", t, open_interval=True)
-            cell = _valadez_cell(n, t, gap)
+            cell = valadez_cell(n, t, gap)
             d, a, b, low, how = cell if cell else (pd.NA, np.nan, np.nan, round(t - gap, 10), "na")
             worst = np.nanmax([a, b]) if cell else np.nan
             flag = (pd.NA if not cell else "ok" if worst <= 0.10 + _TOL

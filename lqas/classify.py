@@ -1,0 +1,26 @@
+"""Classify (LQAS): every lot of the project against every target of ``[lqas] targets``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from lqas.config import LqasConfig
+from lqas.indicators import Indicator
+from lqas.rules import Target, classify
+
+
+def lot_targets(settings: LqasConfig, registry: Mapping[str, Indicator]) -> list[Target]:
+    """The project's targets, each with its indicator's direction from the registry (zero-dose:
+    lower is better, so it is classified on its complement)."""
+    return [Target(indicator=t.indicator, good=t.good, bad=t.bad,
+                   lower_is_better=registry[t.indicator].lower_is_better, cohorts=t.cohorts)
+            for t in settings.targets]
+
+
+def classify_lots(table: pd.DataFrame, registry: Mapping[str, Indicator], settings: LqasConfig) -> pd.DataFrame:
+    """``classification.csv``: one row per lot x target with n, x, the decision rule d, alpha, beta
+    and the class (see :func:`lqas.rules.classify`)."""
+    return classify(table, lot_targets(settings, registry), lot=settings.lot, alpha=settings.alpha,
+                    beta=settings.beta)

@@ -1,0 +1,274 @@
+"""Report context: the run's results as plain, labelled data in one language, for every template."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lqas import __version__
+from lqas import charts as draw
+from lqas.besd import load_besd_registry, priority_indicators
+from lqas.classify import lot_targets
+from lqas.config import Project, load_scorecard_config
+from lqas.design import ALL
+from lqas.labels import LANGUAGES, code_labels, cohort_label
+from lqas.report import (
+    GAP_FINDING,
+    PANELS,
+    build_context,
+    definitions,
+    key_findings,
+    lqas_matrix,
+    panel_indicators,
+)
+from lqas.results import Results
+from lqas.rules import decision_table, oc_curve
+from lqas.scorecard import LIGHTS
+from lqas.vaccination import not_collected
+from lqas.views import (
+    EstimateIndex,
+    counts_by,
+    coverage_by_catchment,
+    coverage_by_dose,
+    decision_table_rows,
+    evidence_sources,
+    panel,
+    remarks,
+    sample_table,
+    sex_table,
+    status_table,
+)
+
+
+def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
+    """The report context of a run (see :func:`lqas.report.build_context`); draws the charts into
+    ``charts_dir`` on the way."""
+    project, derived, registry = results.project, results.derived, results.registry
+    estimates, classification = results.estimates, results.classification
+    comparisons, scorecard = results.comparisons, results.scorecard
+    targets = lot_targets(project.lqas, registry)
+    table, schedule = derived.table, derived.schedule
+    cohorts = [name for name, _ in sorted(project.cohorts.items(), key=lambda item: item[1])]
+    cohorts = [c for c in cohorts if c in set(table["cohort"])]
+    oldest = cohorts[-1] if cohorts else ALL
+    catchments = list(_catchment_labels(project, table))
+    labels_by_lang = {code: run_labels(results, code) for code in LANGUAGES}
+    labels = labels_by_lang[lang]
+    index = EstimateIndex(estimates, project.report.small_cell_n)
+    doses = [dose.key for dose in schedule.doses]
+
+    statuses = [s for s in ("zero_dose", "under_immunized", "penta3")
+                if "vaccination_status" in table and s in set(table["vaccination_status"].dropna())]
+    besd = None
+    besd_shown: list[str] = []
+    if any(key.startswith("besd_") for key in index.indicators):
+        besd_registry = load_besd_registry()
+        priority = [key for key in priority_indicators() if key in index]
+        core = [spec["indicator"] for spec in besd_registry["items"].values() if spec["indicator"] in index]
+        gender = [m["gender_indicator"] for m in besd_registry["multiselect"].values()
+                  if m.get("gender_indicator") in index]
+        besd_shown = [*priority, *[k for k in core if k not in priority], *gender]
+        besd = {"priority": priority, "statuses": statuses,
+                "sex_tables": {key: sex_table(index, key, [ALL], catchments) for key in priority},
+                "by_status": status_table(index, besd_shown, statuses)}
+
+    panel_keys = [(key, panel_indicators(keys, [c for c in table.columns if c in index]), cohort) for key, keys, cohort in PANELS]
+    panels = [p for key, keys, cohort in panel_keys
+              if (p := panel(index, key, keys, oldest if cohort == "oldest" else ALL, catchments)) is not None]
+    sections = {
+        "sex_tables": {key: sex_table(index, key, cohorts, catchments) for key in ("zero_dose", "ui_dtp1_not_dtp3")
+                       if key in index},
+        "coverage": {"by_dose": [coverage_by_dose(index, doses, cohort) for cohort in cohorts],
+                     "by_catchment": coverage_by_catchment(index, doses, oldest, catchments),
+                     "sources": evidence_sources(table, doses, oldest)},
+        "panels": panels,
+        "besd": besd,
+    }
+    target_records = [{"indicator": t.indicator, "good": t.good, "bad": t.bad, "lower_is_better": t.lower_is_better,
+                       "cohorts": list(t.cohorts) if t.cohorts else None, "upper": t.thresholds[0],
+                       "lower": t.thresholds[1]} for t in targets]
+    lqas = {"classification": classification.to_dict("records"),
+            "matrix": lqas_matrix(classification, catchments, cohorts),
+            "targets": target_records, "alpha": project.lqas.alpha, "beta": project.lqas.beta,
+            "lot": list(project.lqas.lot),
+            "decision_table": decision_table_rows(decision_table(range(12, 31))),
+            "rules_used": _rules_used(classification, target_records, labels)}
+    if comparisons.empty:
+        comparisons = None
+    findings = key_findings(index, classification, cohorts=cohorts, catchments=catchments, oldest=oldest,
+                            targets=target_records, besd_priority=besd["priority"] if besd else (),
+                            statuses=statuses, comparisons=comparisons)
+    shown = ["zero_dose", "ui_dtp1_not_dtp3", f"{doses[0]}_crude", f"{doses[0]}_valid",
+             *[key for _, keys, _ in panel_keys for key in keys], *besd_shown]
+    charts = report_charts(estimates, labels, cohorts, oldest, doses, besd, lqas["rules_used"], charts_dir)
+    quality = {"rows_read": derived.rows_read, "kept": len(table), "excluded": len(derived.exclusions),
+               "exclusions_by_reason": counts_by(derived.exclusions, "reason", "reason"),
+               "repairs_by_rule": counts_by(derived.repairs, "rule", "rule"),
+               "repairs": len(derived.repairs), "remarks": remarks(table)}
+    sample = {**sample_table(table, catchments, cohorts), "rows_read": quality["rows_read"],
+              "kept": quality["kept"], "excluded": quality["excluded"], "repairs": quality["repairs"],
+              "exclusions_by_reason": quality["exclusions_by_reason"]}
+    design = project.design
+    methods = {"strata": design.strata, "psu": design.psu, "ci": design.ci, "level": design.level,
+               "weights": design.weights, "singleton": design.singleton, "alpha": project.lqas.alpha,
+               "beta": project.lqas.beta, "records": project.vaccination.records,
+               "later_dose_implies_earlier": project.vaccination.later_dose_implies_earlier,
+               "schedule": schedule.name, "fully_vaccinated": list(schedule.fully_vaccinated),
+               "not_collected": [labels["dose"].get(d, d) for d in not_collected(table, schedule)],
+               "introduced": [{"doses": [labels["dose"].get(d, d) for d in schedule.doses_of(name)],
+                               "column": column,
+                               "values": [labels.get(column, {}).get(str(v), str(v)) for v in values]}
+                              for name, areas in project.vaccination.introduced.items()
+                              for column, values in areas.items()],
+               "cohorts": {name: list(window) for name, window in project.cohorts.items()},
+               "small_cell_n": project.report.small_cell_n, "gap_finding": GAP_FINDING,
+               "targets": [t.model_dump() for t in project.lqas.targets]}
+    survey = {**project.survey.model_dump(), "name": project.report.title.get(lang, project.survey.name),
+              "titles": {code: project.report.title.get(code, project.survey.name) for code in ("en", "fr")}}
+    return build_context(
+        survey=survey, lang=lang, version=__version__, labels=labels, labels_by_lang=labels_by_lang,
+        catchments=catchments, cohorts=cohorts, sample=sample, quality=quality, sections=sections,
+        findings=findings, lqas=lqas, methods=methods,
+        definitions=definitions(registry, [k for k in dict.fromkeys(shown) if k in index], lang, labels,
+                                load_besd_registry() if besd else {}),
+        charts=charts, small_cell_n=project.report.small_cell_n,
+        sex_comparisons=None if comparisons is None else comparisons.to_dict("records"),
+        scorecard=None if scorecard is None else scorecard_context(scorecard, lang, unit_labels=labels["catchment"]))
+
+
+def _catchment_labels(project: Project, table: pd.DataFrame) -> dict[str, str]:
+    configured = project.labels.get("catchment") or {}
+    present = set(table["catchment"].astype(str))
+    ordered = [c for c in configured if c in present] + sorted(present - set(configured))
+    return {c: configured.get(c, c) for c in ordered}
+
+
+def run_labels(results: Results, lang: str) -> dict:
+    """Display names in ``lang`` of everything a run shows: the codes of :func:`lqas.labels.code_labels`,
+    and the run's indicators, catchments, districts, cohorts, vaccination statuses and doses."""
+    project, registry, table, schedule = results.project, results.registry, results.table, results.derived.schedule
+    code = code_labels(lang)
+    status = equity_labels(lang)["group"].get("vaccination_status", {})
+    return {
+        **code,
+        "indicator": {key: indicator.label(lang) for key, indicator in registry.items()},
+        "catchment": {**_catchment_labels(project, table), ALL: code["all_catchments"]},
+        "district": {**project.labels.get("district", {}), ALL: code["all_catchments"]},
+        "cohort": {**{name: cohort_label(name, lang) for name in project.cohorts}, ALL: code["all_cohorts"]},
+        "status": {**status, ALL: code["sex"][ALL]},
+        "dose": {dose.key: dose.label_in(lang) for dose in schedule.doses},
+    }
+
+
+def _rules_used(classification: pd.DataFrame, targets: list[dict], labels: dict) -> list[dict]:
+    """Per target, the distinct (n, d) rules of its classified lots, most frequent first (at most 4)."""
+    out = []
+    for target in targets:
+        lots = classification[(classification["indicator"] == target["indicator"])
+                              & (classification["class"] != "no_data")]
+        if lots.empty:
+            continue
+        counts = lots.groupby(["n", "d"]).size().sort_values(ascending=False, kind="stable")
+        rules = [{"n": int(n), "d": int(d), "lots": int(k)} for (n, d), k in counts.items()][:4]
+        out.append({**target, "label": labels["indicator"].get(target["indicator"], target["indicator"]),
+                    "rules": rules})
+    return out
+
+
+def report_charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], oldest: str, doses: list[str],
+            besd: dict | None, rules_used: list[dict], folder: Path) -> dict[str, str]:
+    """Draw every chart: PNG files in ``folder`` and SVG markup for the report, by name."""
+    text = labels["chart"]
+    catchments = {k: v for k, v in labels["catchment"].items() if k != ALL}
+    present = set(estimates["indicator"])
+    zd_ui = [key for key in ("zero_dose", "ui_dtp1_not_dtp3") if key in present]
+    figures = {}
+    if zd_ui:  # a BeSD-only survey has no dose evidence, so no vaccination charts
+        figures["zero_dose_ui_by_sex"] = draw.sex_gap_chart(
+            estimates, zd_ui, cohorts, labels=labels["indicator"], catchment_labels=catchments,
+            cohort_labels=labels["cohort"], text=text)
+        figures["zero_dose_ui_by_catchment"] = draw.inchworm_chart(
+            estimates, zd_ui, cohorts, labels=labels["indicator"], catchment_labels=catchments,
+            cohort_labels=labels["cohort"], text=text)
+    if any(f"{dose}_crude" in present for dose in doses):
+        figures["coverage_by_dose"] = draw.coverage_chart(estimates, doses, oldest, dose_labels=labels["dose"],
+                                                          text=text)
+    if besd and besd["statuses"] and besd["priority"]:
+        figures["besd_by_status"] = draw.status_chart(estimates, besd["priority"], besd["statuses"],
+                                                      labels=labels["indicator"], status_labels=labels["status"],
+                                                      text=text)
+    if rules_used:
+        figures["oc_curves"] = draw.oc_chart(rules_used, text=text, oc_curve=oc_curve)
+    return {name: draw.save_chart(figure, folder / f"{name}.png") for name, figure in figures.items()}
+
+
+def equity_labels(lang: str, rules: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """en/fr wording for the BeSD cross-tabulation and the scorecard, from ``equity.toml``.
+
+    Returns
+    -------
+    dict
+        ``dimension`` (column -> label), ``group`` (column -> value -> label; catchment and
+        cohort labels come from the project), ``row`` (scorecard row id -> label), ``rule``
+        (rule id -> the rule's full text), ``light`` and ``reason`` (key -> label), ``indicator``
+        (gender indicator id -> label).
+    """
+    config = rules if rules is not None else load_scorecard_config()
+    suffix = "fr" if lang == "fr" else "en"
+    return {
+        "dimension": {ALL: config["overall"][suffix],
+                      **{k: v[f"label_{suffix}"] for k, v in config["dimensions"].items()}},
+        "group": {k: {g: text[suffix] for g, text in v.get("groups", {}).items()}
+                  for k, v in config["dimensions"].items()},
+        "row": {r["id"]: r[f"label_{suffix}"] for r in config["scorecard"]["rows"]},
+        "rule": {k: v[f"text_{suffix}"] for k, v in config["rules"].items()},
+        "light": {k: v[suffix] for k, v in config["lights"].items()},
+        "reason": {k: v[suffix] for k, v in config["reasons"].items()},
+        "indicator": {k: v[f"label_{suffix}"] for k, v in config["indicator"].items()},
+    }
+
+
+def scorecard_context(card: pd.DataFrame, lang: str, *, unit_labels: Mapping[str, str] | None = None,
+                      rules: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Plain data for the report template: the scorecard in blocks, with wording in ``lang``.
+
+    Parameters
+    ----------
+    card : DataFrame
+        Output of :func:`lqas.scorecard.scorecard` (first column = the unit).
+    lang : {"en", "fr"}
+    unit_labels : mapping, optional
+        Unit value -> display name (e.g. the project's catchment labels); ``"all"`` is shown as
+        "All" / "Ensemble" unless given.
+    rules : mapping, optional
+        The equity configuration (default: the packaged ``equity.toml``).
+
+    Returns
+    -------
+    dict
+        ``blocks``: one per unit value in scorecard order, each ``{"unit", "label", "counts"
+        (light -> number of rows), "rows"}``; each row is the scorecard record (NaN -> None) plus
+        ``label``, ``light_label`` and ``reason_label``. ``rules``: ``[{"id", "text"}]`` for the
+        rules used, to print under the table. ``lights``: light -> label.
+    """
+    labels = equity_labels(lang, rules)
+    names = {ALL: labels["dimension"][ALL], **dict(unit_labels or {})}
+    unit = card.columns[0]
+    blocks = []
+    for value in dict.fromkeys(card[unit]):
+        block = card[card[unit] == value]
+        rows = []
+        for record in block.to_dict("records"):
+            record = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in record.items()}
+            record.update(label=labels["row"][record["row"]], light_label=labels["light"][record["light"]],
+                          reason_label=labels["reason"][record["reason"]])
+            rows.append(record)
+        blocks.append({"unit": value, "label": names.get(value, value),
+                       "counts": {light: int((block["light"] == light).sum()) for light in LIGHTS}, "rows": rows})
+    used = list(dict.fromkeys(card["rule"]))
+    return {"blocks": blocks, "rules": [{"id": rule, "text": labels["rule"][rule]} for rule in used],
+            "lights": labels["light"]}

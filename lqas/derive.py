@@ -1,0 +1,130 @@
+"""Derive (03DV): the project's export -> one child table holding every child-level column of the run.
+
+`lqas derive` and `lqas run` both call :func:`derive_project`; what later stages read of a child
+is in ``Derived.table`` and nowhere else, and what they need of the sample besides (the schedule,
+the empty clusters, the logs) is a field of :class:`Derived`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from lqas.besd import derive_besd
+from lqas.config import Project
+from lqas.errors import ConfigError
+from lqas.gender import derive_gender
+from lqas.ingest import ingest
+from lqas.vaccination import Schedule, clean_dates, derive, load_schedule, vaccination_status
+from lqas.weights import population_weights, read_populations
+
+
+@dataclass(frozen=True)
+class Derived:
+    """The child table and everything the later stages need to know about how it was made.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per kept child: the canonical columns (DESIGN.md §4), ``source_row``, ``age_days``,
+        ``cohort``, ``weight``, every vaccination indicator, ``vaccination_status``, the BeSD and
+        gender indicators. This is ``derived.csv``.
+    schedule : Schedule
+        The vaccination schedule the doses were judged against.
+    exclusions, repairs : DataFrame
+        Every excluded input row with its reason; every repaired field with its rule (ingest's and
+        the date clean-up's).
+    rows_read : int
+        Rows of the main export: ``len(table) + len(exclusions)``.
+    source : Path
+        The main export file.
+    empty_psus : dict of str to int
+        Sampled clusters with no kept child, per catchment. They count as PSUs with zero totals
+        in variances and degrees of freedom (VCQI, BeSD-TI): pass them as
+        ``SurveyDesign(..., empty_psus=derived.empty_psus)``.
+    merges : dict
+        Per merged file: rows, children matched and unmatched, records matching no child.
+    """
+
+    table: pd.DataFrame
+    schedule: Schedule
+    exclusions: pd.DataFrame
+    repairs: pd.DataFrame
+    rows_read: int
+    source: Path
+    empty_psus: dict[str, int] = field(default_factory=dict)
+    merges: dict[str, dict] = field(default_factory=dict)
+
+
+def derive_project(project: Project) -> Derived:
+    """Ingest the project's export and derive every child-level indicator, with weights.
+
+    Examples
+    --------
+    >>> from lqas import load_project
+    >>> from lqas.resources import resource_dir
+    >>> derived = derive_project(load_project(resource_dir("examples") / "mali_baseline" / "survey.toml"))
+    >>> derived.rows_read == len(derived.table) + len(derived.exclusions)
+    True
+    >>> {"zero_dose", "vaccination_status", "besd_confb", "mother_decides_vaccination", "weight"} <= set(derived.table)
+    True
+    """
+    schedule = load_schedule(project.vaccination.schedule)
+    data = project.data
+    ingested = ingest(project.resolve(data.file), _profile(project), cohorts=project.cohorts,
+                      doses=schedule.keys, **data.ingest_options(project.root))
+    youngest = min(low for low, _ in project.cohorts.values())
+    cleaned, date_repairs = clean_dates(ingested.children, schedule, min_eligible_age_days=youngest)
+    table = derive(cleaned, schedule, records=project.vaccination.records,
+                   later_dose_implies_earlier=project.vaccination.later_dose_implies_earlier,
+                   cohorts=project.cohorts, introduced=project.vaccination.introduced)
+    parts = [table]
+    if {"zero_dose", "ui_dtp1_not_dtp3"} <= set(table.columns):
+        parts.append(vaccination_status(table).to_frame())
+    if any(column.startswith("CHI_") for column in table.columns):
+        parts.append(derive_besd(table, coding=project.besd.coding))
+    parts.append(derive_gender(table, coding=project.besd.coding))
+    table = _join(parts)
+    table["weight"] = _weights(table, project)
+    repairs = pd.concat([frame for frame in (ingested.repairs, date_repairs) if not frame.empty]
+                        or [ingested.repairs], ignore_index=True)
+    return Derived(table=table, schedule=schedule, exclusions=ingested.exclusions, repairs=repairs,
+                   rows_read=ingested.rows_read, source=ingested.source,
+                   empty_psus=dict(ingested.empty_clusters), merges=ingested.merges)
+
+
+def _join(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Side by side; a column already present is kept from the earlier part (the derivers return
+    only what they add, but the BeSD deriver also echoes identifiers it needs)."""
+    out = parts[0]
+    for part in parts[1:]:
+        out = pd.concat([out, part.drop(columns=[c for c in part.columns if c in out])], axis=1)
+    return out
+
+
+def _weights(table: pd.DataFrame, project: Project) -> pd.Series:
+    design, data = project.design, project.data
+    if design.weights == "population":
+        if data.populations is None:
+            raise ConfigError("survey.toml: design.weights = 'population' needs data.populations = '<file.csv>'")
+        path = project.resolve(data.populations)
+        return population_weights(table, read_populations(path, project.lqas.lot), project.lqas.lot, path)
+    if design.weights == "column":
+        return pd.to_numeric(table[design.weight_column], errors="coerce")
+    return pd.Series(1.0, index=table.index)
+
+
+def _profile(project: Project) -> str | Path:
+    candidate = project.resolve(Path(project.data.profile))
+    return candidate if candidate.suffix == ".toml" and candidate.is_file() else project.data.profile
+
+
+def write_derived(derived: Derived, path: Path) -> None:
+    """``derived.csv``: the child table with dates as ISO text (the same file from `derive` and `run`)."""
+    table = derived.table.copy()
+    for column in table.columns:
+        if pd.api.types.is_datetime64_any_dtype(table[column]):
+            table[column] = table[column].dt.strftime("%Y-%m-%d")
+    table.to_csv(path, index=False)

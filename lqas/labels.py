@@ -1,0 +1,214 @@
+"""Words of the interface in the report language: one gettext catalog for every sentence and name of a code.
+
+The catalog is ``reports/templates/locale/<lang>/LC_MESSAGES/messages.po`` (msgids in English); the
+templates use it through Jinja's i18n extension, the code through :func:`gettext`. Labels of data
+(indicators, doses, BeSD items, scorecard rows) live with their data in ``lqas/data/*.toml``.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+from lqas.resources import resource_dir
+
+LANGUAGES = ("en", "fr")
+
+
+@lru_cache(maxsize=4)
+def translations(lang: str) -> NullTranslations:
+    """gettext translations for a report language, read from the shipped .po catalog."""
+    po_path = resource_dir("templates") / "locale" / lang / "LC_MESSAGES" / "messages.po"
+    if lang == "en" or not po_path.is_file():
+        return NullTranslations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def gettext(text: str, lang: str, **values: object) -> str:
+    """``text`` (an English msgid) in ``lang`` with its ``%(name)s`` placeholders filled from ``values``
+    and ``%%`` read as ``%``, as Jinja's newstyle gettext does, so one msgid serves templates and code."""
+    return translations(lang).gettext(text) % values
+
+
+def translate(text: str, lang: str) -> str:
+    """A registry text (definition, denominator, reference) in the report language, from the
+    catalog; the text itself when the catalog has no translation."""
+    return translations(lang).gettext(text) if text else text
+
+
+def cohort_label(cohort: str, lang: str) -> str:
+    """The display name of a cohort key: the two standard cohorts by name, any other as its key."""
+    return _code_labels(lang)["cohort"].get(cohort, cohort)
+
+
+@lru_cache(maxsize=4)
+def _code_labels(lang: str) -> dict[str, Any]:
+    def _(text: str) -> str:
+        return gettext(text, lang)
+
+    return {
+        "cohort": {"18w-11m": _("18 weeks–11 months"), "12-23m": _("12–23 months")},
+        "reason": {
+            "duplicate_child_id": _("Child already recorded (duplicate submission)"),
+            "age_out_of_window": _("Age outside both cohorts"),
+            "age_invalid": _("Age missing or invalid"),
+            "dob_invalid": _("Date of birth missing or invalid"),
+            "dob_after_interview": _("Date of birth after the interview"),
+            "interview_date_invalid": _("Interview date missing or invalid"),
+            "missing_child_id": _("No child identifier"),
+            "missing_design": _("No catchment area or cluster"),
+            "no_consent": _("No consent, or respondent not the caregiver"),
+            "no_cluster_metadata": _("Cluster not in the cluster list"),
+        },
+        "repair": {
+            "partial_date_to_tick": _("Incomplete vaccination date kept as a mark on the card"),
+            "impossible_date_to_tick": _("Impossible vaccination date kept as a mark on the card"),
+            "unparseable_date_to_tick": _("Unreadable vaccination date kept as a mark on the card"),
+            "date_before_earliest_to_tick": _("Vaccination date before the earliest possible date kept as a mark"),
+            "date_before_dob_to_tick": _("Vaccination date before birth kept as a mark"),
+            "date_after_interview_to_tick": _("Vaccination date after the interview kept as a mark"),
+            "date_after_latest_to_tick": _("Vaccination date after the latest possible date kept as a mark"),
+            "series_out_of_order_to_tick": _("Dates of a series out of order kept as marks"),
+            "missing_sex_set_unknown": _("Sex missing: recorded as unknown"),
+            "dob_after_interview_dropped": _("Date of birth after the interview set aside"),
+            "age_out_of_window_kept": _("Age outside the cohorts: child kept in the nearest cohort"),
+            "age_unknown_kept": _("Age unknown: child kept in the sampled cohort"),
+        },
+        "source": {
+            "card_date": _("Card, date"),
+            "card_tick": _("Card, mark only"),
+            "register_date": _("Register, date"),
+            "register_tick": _("Register, mark only"),
+            "recall": _("Caregiver recall"),
+            "scar": _("BCG scar"),
+            "implied": _("Implied by a later dose"),
+            "none": _("No evidence"),
+        },
+        "ci_method": {
+            "wilson": _("Wilson with effective sample size and degrees-of-freedom adjustment, as WHO VCQI"),
+            "clopper-pearson": _("Clopper–Pearson"),
+            "jeffreys": _("Jeffreys"),
+            "logit": _("logit"),
+            "agresti-coull": _("Agresti–Coull"),
+            "korn-graubard": _("Korn–Graubard"),
+            "wald": _("Wald"),
+        },
+        "column": {
+            "catchment": _("catchment area"),
+            "cluster": _("cluster (village or quarter)"),
+            "district": _("district"),
+            "cohort": _("cohort"),
+        },
+        "weights": {
+            "population": _("from the lot populations (population of the lot divided by the children analysed in it)"),
+            "column": _("read from the data"),
+            "equal": _("equal (every child counts the same)"),
+        },
+        "records": {
+            "not_sought": _("health-facility registers were not consulted"),
+            "if_no_card": _("health-facility registers were consulted for children without a card"),
+            "all": _("health-facility registers were consulted for every child"),
+        },
+        "sex": {"F": _("Girls"), "M": _("Boys"), "all": _("All")},
+        "all_catchments": _("All catchment areas"),
+        "all_cohorts": _("Both cohorts"),
+        "klass": {"pass": _("reaches target"), "fail": _("below target"), "no_data": _("no data")},
+        "direction": {"higher": _("higher is better"), "lower": _("lower is better")},
+        "panel": {
+            "dropout": _("Dropout"),
+            "card": _("Vaccination card availability"),
+            "timeliness": _("Timeliness"),
+            "full": _("Full vaccination"),
+        },
+        "dose_template": {"crude": _("Each dose (crude)"), "valid": _("Each dose (valid)")},
+        "chart": {
+            "girls": _("Girls"),
+            "boys": _("Boys"),
+            "percent_axis": _("Percent of children (95%% CI)"),
+            "coverage_axis": _("Coverage, percent of children (95%% CI)"),
+            "besd_axis": _("Percent of parents and caregivers (95%% CI)"),
+            "crude": _("Crude (card, recall)"),
+            "valid": _("Valid (dated card)"),
+            "all_catchments": _("All catchment areas"),
+            "oc_pass": _("Probability that the lot passes (%%)"),
+            "oc_true_lower": _("True prevalence in the lot (%%)"),
+            "oc_true_higher": _("True coverage in the lot (%%)"),
+            "oc_good": _("target"),
+            "oc_bad": _("threshold of a lot to improve"),
+        },
+        "sheet": {
+            "estimates": _("Estimates"),
+            "lqas": _("LQAS classification"),
+            "comparisons": _("Girls and boys"),
+            "scorecard": _("Gender and equity scorecard"),
+            "sample": _("Sample"),
+            "exclusions": _("Exclusions"),
+            "repairs": _("Repairs"),
+            "sources": _("Evidence sources"),
+            "rules": _("Decision rules"),
+            "remarks": _("Interviewer remarks"),
+        },
+        "header": {
+            "catchment": _("Catchment area"),
+            "cohort": _("Cohort"),
+            "sex": _("Sex"),
+            "indicator": _("Indicator"),
+            "dose": _("Dose"),
+            "estimate": _("Estimate"),
+            "ci_low": _("95%% CI low"),
+            "ci_high": _("95%% CI high"),
+            "n": _("Children (n)"),
+            "girls": _("Girls"),
+            "boys": _("Boys"),
+            "total": _("Total"),
+            "reason": _("Reason"),
+            "rule": _("Rule"),
+            "code": _("Code"),
+            "count": _("Count"),
+            "class": _("Class"),
+            "kind": _("Measure"),
+            "status": _("Vaccination status"),
+            "remark": _("Remark"),
+            "catchments": _("Catchment areas"),
+            "target": _("Target"),
+            "small": _("Fewer than the small-cell threshold"),
+            "crude": _("Crude"),
+            "valid": _("Valid"),
+            "share": _("Weighted share"),
+            "district": _("District"),
+            "n_weighted": _("Weighted n"),
+            "se": _("Standard error"),
+            "deff": _("Design effect"),
+            "icc": _("Intra-cluster correlation"),
+            "df": _("Degrees of freedom"),
+            "girls_n": _("Girls (n)"),
+            "boys_n": _("Boys (n)"),
+            "difference": _("Difference, girls − boys"),
+            "ratio": _("Ratio, girls / boys"),
+            "p_value": _("p-value (Rao–Scott)"),
+            "disadvantaged": _("Disadvantaged"),
+            "row": _("Scorecard row"),
+            "light": _("Light"),
+            "difference_or_level": _("Difference or level"),
+            "estimates_note": _("One row per indicator and domain, as estimates.csv: weighted proportions with their 95%% confidence interval. The code is the indicator's column in derived.csv."),
+        },
+    }
+
+
+def code_labels(lang: str) -> dict[str, Any]:
+    """Display names of the codes of the results (exclusion reasons, repair rules, evidence sources,
+    settings, LQAS classes) and the texts of the charts and of ``results.xlsx``, in ``lang``.
+
+    A code without a name here is shown as the code itself.
+    """
+    return {key: dict(value) if isinstance(value, dict) else value for key, value in _code_labels(lang).items()}

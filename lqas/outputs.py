@@ -1,0 +1,82 @@
+"""Outputs (05TO): the run folder of DESIGN.md §5, every file a view of one :class:`Results`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lqas import __version__
+from lqas.config import Project
+from lqas.context import report_context
+from lqas.derive import write_derived
+from lqas.report import CONTEXT_FILE, read_context, render_html, write_context, write_pdf
+from lqas.results import Results
+from lqas.workbook import workbook_sheets, write_workbook
+
+TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "classification.csv",
+          "comparisons.csv", "scorecard.csv")
+
+
+def write_outputs(results: Results, out: Path, lang: str,
+                  progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:
+    """Write the tables, charts, report context, workbook, report and manifest; return the paths by name."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / name for name in (*TABLES, "results.xlsx", CONTEXT_FILE, "report.html", "report.pdf",
+                                           "manifest.json")}
+    progress("write tables")
+    write_derived(results.derived, paths["derived.csv"])
+    results.derived.exclusions.to_csv(paths["exclusions.csv"], index=False)
+    results.derived.repairs.to_csv(paths["repairs.csv"], index=False)
+    results.estimates.to_csv(paths["estimates.csv"], index=False)
+    results.classification.to_csv(paths["classification.csv"], index=False)
+    results.comparisons.to_csv(paths["comparisons.csv"], index=False)
+    if results.scorecard is not None:
+        results.scorecard.to_csv(paths["scorecard.csv"], index=False)
+    else:
+        del paths["scorecard.csv"]
+
+    progress("charts and report context")
+    context = report_context(results, lang, charts_dir=out / "charts")
+    write_context(context, paths[CONTEXT_FILE])
+    write_workbook(paths["results.xlsx"], workbook_sheets(results, lang))
+    progress("render the report")
+    context = read_context(paths[CONTEXT_FILE])  # every template sees the context a custom one would
+    html = render_html(context)
+    paths["report.html"].write_text(html, encoding="utf-8")
+    write_pdf(html, paths["report.pdf"])
+
+    paths["manifest.json"].write_text(json.dumps(manifest(results, out, lang), indent=2, ensure_ascii=False),
+                                      encoding="utf-8")
+    paths["charts"] = out / "charts"
+    return paths
+
+
+def manifest(results: Results, out: Path, lang: str) -> dict:
+    """Inputs with checksums, version, settings and row counts: what it takes to reproduce the run."""
+    derived = results.derived
+    return {
+        "package": "lqas", "version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "project": results.project.model_dump(mode="json"),
+        "language": lang,
+        "inputs": [_checksum(path) for path in _inputs(results.project)],
+        "rows": {"read": derived.rows_read, "kept": len(derived.table), "excluded": len(derived.exclusions),
+                 "repaired_fields": len(derived.repairs)},
+        "outputs": sorted(str(path.relative_to(out)) for path in out.rglob("*")
+                          if path.is_file() and path.name != "manifest.json"),
+    }
+
+
+def _inputs(project: Project) -> list[Path]:
+    files = [project.resolve(project.data.file)]
+    if project.data.populations is not None:
+        files.append(project.resolve(project.data.populations))
+    files += [project.resolve(merged.file) for merged in project.data.merge.values()]
+    return files
+
+
+def _checksum(path: Path) -> dict:
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": path.stat().st_size}

@@ -1,0 +1,58 @@
+"""Results: everything a run computed, as tidy DataFrames; every output of the run is a view of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lqas.config import Project
+from lqas.derive import Derived
+from lqas.design import SurveyDesign
+from lqas.indicators import Indicator
+
+
+@dataclass(frozen=True)
+class Results:
+    """One run's results.
+
+    Attributes
+    ----------
+    project : Project
+        The validated project file the run read.
+    derived : Derived
+        The child table and the logs of how it was made (:func:`lqas.derive_project`).
+    design : SurveyDesign
+        The survey design, built once and shared by every estimate of the run.
+    registry : dict of str to Indicator
+        Definitions, directions and labels of every indicator the run may show.
+    estimates : DataFrame
+        ``estimates.csv``: every indicator x domain (:func:`lqas.estimate.estimate`).
+    classification : DataFrame
+        ``classification.csv``: every lot x LQAS target (:func:`lqas.classify.classify_lots`).
+    comparisons : DataFrame
+        ``comparisons.csv``: girls - boys by cohort x catchment (:func:`lqas.compare.compare_sexes`);
+        empty without girls and boys.
+    scorecard : DataFrame or None
+        ``scorecard.csv``: the gender & equity scorecard (:func:`lqas.scorecard.scorecard`), or
+        None when the survey has no zero-dose data or no girls and boys.
+    """
+
+    project: Project
+    derived: Derived
+    design: SurveyDesign
+    registry: dict[str, Indicator]
+    estimates: pd.DataFrame
+    classification: pd.DataFrame
+    comparisons: pd.DataFrame
+    scorecard: pd.DataFrame | None
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The child table (``derived.csv``)."""
+        return self.derived.table
+
+    @property
+    def indicators(self) -> list[str]:
+        """Indicators of the registry present in the child table, in registry order."""
+        return [key for key in self.registry if key in self.derived.table]

@@ -1,0 +1,222 @@
+"""Gender & equity scorecard: girls - boys gaps and gender-indicator levels with traffic lights.
+
+A view of the run's results: :func:`scorecard` reads the comparisons and the estimates the run
+already made (nothing is estimated twice) and applies the rules of ``lqas/data/equity.toml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lqas.config import load_scorecard_config
+from lqas.design import ALL, COMPARE_COLUMNS, ESTIMATE_COLUMNS
+from lqas.errors import InputError
+
+_GAP_COLUMNS = ["group_a", "group_b", "n_a", "n_b", "estimate_a", "estimate_b", "difference", "difference_ci_low",
+                "difference_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high", "p_value", "disadvantaged"]
+_LEVEL_COLUMNS = ["n", "estimate", "ci_low", "ci_high"]
+SCORECARD_COLUMNS = ["row", "kind", "indicator", "rule", "lower_is_better", *_GAP_COLUMNS, *_LEVEL_COLUMNS,
+                     "light", "reason"]
+LIGHTS = ("green", "amber", "red", "grey")
+GIRLS, BOYS = "F", "M"
+# a 10-point gap computed as 0.55 - 0.45 = 0.09999999999999998 is a 10-point gap
+_TOLERANCE = 1e-9
+
+
+def girls_first(comparisons: pd.DataFrame) -> pd.DataFrame:
+    """Orient compare rows as girls (``group_a`` = F) versus boys (``group_b`` = M).
+
+    Rows with ``group_a`` = M are flipped: estimates and n swapped, the difference and its CI
+    negated, the ratio and its CI inverted; SE, F statistic and p-value are unchanged.
+
+    Raises
+    ------
+    InputError
+        If a row does not compare F with M.
+    """
+    out = comparisons.copy()
+    pair = out["group_a"].astype(str) + "/" + out["group_b"].astype(str)
+    wrong = ~pair.isin([f"{GIRLS}/{BOYS}", f"{BOYS}/{GIRLS}"])
+    if wrong.any():
+        raise InputError(f"comparisons: expected girls ('F') versus boys ('M'); row {int(np.argmax(wrong.to_numpy()))} "
+                         f"compares {out['group_a'][wrong].iloc[0]!r} with {out['group_b'][wrong].iloc[0]!r}")
+    flip = (out["group_a"].astype(str) == BOYS).to_numpy()
+    if flip.any():
+        swapped = out.loc[flip]
+        for a, b in (("group_a", "group_b"), ("n_a", "n_b"), ("estimate_a", "estimate_b")):
+            out.loc[flip, a], out.loc[flip, b] = swapped[b].to_numpy(), swapped[a].to_numpy()
+        out.loc[flip, "difference"] = -swapped["difference"].to_numpy(float)
+        out.loc[flip, "difference_ci_low"] = -swapped["difference_ci_high"].to_numpy(float)
+        out.loc[flip, "difference_ci_high"] = -swapped["difference_ci_low"].to_numpy(float)
+        with np.errstate(divide="ignore"):
+            out.loc[flip, "ratio"] = 1 / swapped["ratio"].to_numpy(float)
+            out.loc[flip, "ratio_ci_low"] = 1 / swapped["ratio_ci_high"].to_numpy(float)
+            out.loc[flip, "ratio_ci_high"] = 1 / swapped["ratio_ci_low"].to_numpy(float)
+    return out
+
+
+def _adverse(difference: Any, lower_is_better: bool) -> Any:
+    """The girls - boys difference oriented so that positive means girls are worse off."""
+    return difference if lower_is_better else -difference
+
+
+
+def gap_light(difference: float, p_value: float, n_girls: float, n_boys: float, lower_is_better: bool,
+              rule: Mapping[str, Any]) -> tuple[str, str]:
+    """Traffic light of a girls - boys gap under a ``kind = "gap"`` rule of ``equity.toml``.
+
+    Returns
+    -------
+    (light, reason)
+        ``light`` in ``green``/``amber``/``red``/``grey``; ``reason`` a key of ``[reasons]``.
+
+    Examples
+    --------
+    >>> rule = load_scorecard_config()["rules"]["sex_gap"]
+    >>> gap_light(-0.12, 0.01, 80, 90, lower_is_better=False, rule=rule)  # girls 12 points lower
+    ('red', 'gap_against_girls_significant')
+    >>> gap_light(0.12, 0.01, 80, 90, lower_is_better=False, rule=rule)   # boys 12 points lower
+    ('amber', 'gap_size')
+    """
+    values = np.array([difference, p_value, n_girls, n_boys], dtype=float)
+    if np.isnan(values).any():
+        return "grey", "no_estimate"
+    if min(n_girls, n_boys) < rule["min_n"]:
+        return "grey", "too_few"
+    adverse = _adverse(difference, lower_is_better)
+    if p_value < rule["red_p_below"] and adverse >= rule["red_gap_against_girls_at_least"] - _TOLERANCE:
+        return "red", "gap_against_girls_significant"
+    if abs(difference) >= rule["amber_abs_difference_at_least"] - _TOLERANCE:
+        return "amber", "gap_size"
+    if p_value < rule["amber_p_below"]:
+        return "amber", "gap_p_value"
+    return "green", "within_thresholds"
+
+
+def level_light(estimate: float, n: float, rule: Mapping[str, Any]) -> tuple[str, str]:
+    """Traffic light of a proportion under a ``kind = "level"`` rule of ``equity.toml``.
+
+    Examples
+    --------
+    >>> rule = load_scorecard_config()["rules"]["mother_needs_permission"]
+    >>> level_light(0.50, 120, rule), level_light(0.30, 120, rule), level_light(0.10, 120, rule)
+    (('red', 'level_red'), ('amber', 'level_amber'), ('green', 'within_thresholds'))
+    """
+    if np.isnan(np.array([estimate, n], dtype=float)).any():
+        return "grey", "no_estimate"
+    if n < rule["min_n"]:
+        return "grey", "too_few"
+    if rule["direction"] == "lower":
+        if estimate >= rule["red_at_or_above"] - _TOLERANCE:
+            return "red", "level_red"
+        if estimate >= rule["amber_at_or_above"] - _TOLERANCE:
+            return "amber", "level_amber"
+    else:
+        if estimate < rule["red_below"] - _TOLERANCE:
+            return "red", "level_red"
+        if estimate < rule["amber_below"] - _TOLERANCE:
+            return "amber", "level_amber"
+    return "green", "within_thresholds"
+
+
+def scorecard(comparisons: pd.DataFrame | None, levels: pd.DataFrame | None,
+              rules: Mapping[str, Any] | None = None, *, unit: str | None = None) -> pd.DataFrame:
+    """Gender & equity scorecard: girls - boys gaps and gender-indicator levels with traffic lights.
+
+    Parameters
+    ----------
+    comparisons : DataFrame or None
+        Girls - boys comparisons (``SurveyDesign.compare``, the run's ``comparisons.csv``):
+        ``COMPARE_COLUMNS`` plus domain columns (e.g. ``cohort``, ``catchment``, with ``"all"``
+        for margins). Rows comparing M with F are re-oriented (:func:`girls_first`).
+    levels : DataFrame or None
+        Estimates (``SurveyDesign.proportions``, the run's ``estimates.csv``) holding the level
+        rows' indicators (e.g. ``mother_needs_permission``) by ``catchment``.
+    rules : mapping, optional
+        The equity configuration (:func:`lqas.config.load_scorecard_config`, the default): scorecard rows and
+        traffic-light rules.
+    unit : str, optional
+        Domain column giving one block of rows per value; default ``[scorecard] unit``
+        (``catchment``). A frame without that column is treated as the whole survey (``"all"``).
+
+    Returns
+    -------
+    DataFrame
+        The unit column, then ``SCORECARD_COLUMNS``: ``row`` (scorecard row id), ``kind``
+        (``sex_gap``/``level``), ``indicator``, ``rule``, ``lower_is_better``; for gap rows
+        ``group_a`` (F), ``group_b`` (M), ``n_a``, ``n_b``, ``estimate_a``, ``estimate_b``,
+        ``difference`` (girls - boys), its CI, ``ratio`` (girls / boys), its CI, ``p_value``,
+        ``disadvantaged``; for level rows ``n``, ``estimate``, ``ci_low``, ``ci_high``; then
+        ``light`` (green/amber/red, or grey when not assessable) and ``reason``. One block per
+        unit value in input order, the ``"all"`` block last; within a block the
+        ``equity.toml`` row order. Rows whose indicator is absent from the input are left out.
+
+    Notes
+    -----
+    The scorecard is project-defined (besd.md §5.4): D and R as WHO HEAT (§5.2), the p-value of
+    the design-based Rao-Scott test (§5.3). Other domain columns of the inputs are held at their
+    ``"all"`` margin unless the row's ``filter`` picks a value (MR1: ``cohort = "12-23m"``).
+    """
+    config = rules if rules is not None else load_scorecard_config()
+    unit = unit or config["scorecard"]["unit"]
+    if comparisons is not None and len(comparisons):
+        comparisons = girls_first(comparisons)
+    units = _units([comparisons, levels], unit)
+    records = []
+    for value in units:
+        for spec in config["scorecard"]["rows"]:
+            frame = comparisons if spec["kind"] == "sex_gap" else levels
+            if frame is None or spec["indicator"] not in set(frame["indicator"]):
+                continue
+            rule = config["rules"][spec["rule"]]
+            record: dict[str, Any] = {unit: value, "row": spec["id"], "kind": spec["kind"],
+                                      "indicator": spec["indicator"], "rule": spec["rule"],
+                                      "lower_is_better": spec.get("lower_is_better",
+                                                                  rule.get("direction") == "lower")}
+            found = _pick(frame, spec, unit, value)
+            if spec["kind"] == "sex_gap":
+                record.update({c: (found[c] if found is not None else np.nan) for c in _GAP_COLUMNS})
+                record["light"], record["reason"] = gap_light(
+                    record["difference"], record["p_value"], record["n_a"], record["n_b"],
+                    record["lower_is_better"], rule)
+            else:
+                record.update({c: (found[c] if found is not None else np.nan) for c in _LEVEL_COLUMNS})
+                record["light"], record["reason"] = level_light(record["estimate"], record["n"], rule)
+            records.append(record)
+    return pd.DataFrame(records, columns=[unit, *SCORECARD_COLUMNS])
+
+
+def _units(frames: list[pd.DataFrame | None], unit: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for frame in frames:
+        if frame is not None and unit in frame:
+            seen.update(dict.fromkeys(frame[unit].astype(str)))
+    return [value for value in seen if value != ALL] + [ALL]
+
+
+def _pick(frame: pd.DataFrame, spec: Mapping[str, Any], unit: str, value: str) -> pd.Series | None:
+    """The one row of ``frame`` for this scorecard row and unit value, or None."""
+    rows = frame[frame["indicator"] == spec["indicator"]]
+    if unit in rows:
+        rows = rows[rows[unit].astype(str) == value]
+    elif value != ALL:
+        return None
+    filters = dict(spec.get("filter", {}))
+    for column, wanted in filters.items():
+        if column in rows:
+            rows = rows[rows[column].astype(str) == str(wanted)]
+    # any other domain column: its "all" margin, if it still separates rows (a column such as
+    # `district`, constant within a catchment, is left alone)
+    known = {*COMPARE_COLUMNS, *ESTIMATE_COLUMNS, unit, *filters}
+    for column in [c for c in rows.columns if c not in known]:
+        if len(rows) > 1 and rows[column].nunique() > 1 and rows[column].astype(str).eq(ALL).any():
+            rows = rows[rows[column].astype(str) == ALL]
+    if len(rows) > 1:
+        varying = [c for c in rows.columns if c not in known and rows[c].nunique() > 1]
+        raise InputError(f"scorecard: {len(rows)} rows for indicator {spec['indicator']!r} in {unit} {value!r}; "
+                         f"expected one (columns that vary: {', '.join(varying) or 'none'})")
+    return rows.iloc[0] if len(rows) else None

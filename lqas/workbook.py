@@ -1,0 +1,214 @@
+"""results.xlsx: the run's tidy results as formatted sheets in the report language (a view of Results)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from lqas.context import equity_labels, run_labels
+from lqas.design import ALL
+from lqas.results import Results
+from lqas.rules import decision_table
+from lqas.views import counts_by, evidence_sources, remarks
+
+ESTIMATE_FIELDS = ("n", "n_weighted", "estimate", "se", "ci_low", "ci_high", "deff", "icc", "df")
+
+
+def _plain(value):
+    """A cell value openpyxl writes as is: numpy scalars to Python, NaN/NA to empty."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+@dataclass
+class Sheet:
+    """One formatted sheet: a frame, which of its columns are fractions to show as percentages,
+    and an optional note written under the title."""
+
+    name: str
+    frame: pd.DataFrame
+    percent: Sequence[str] = ()
+    note: str = ""
+    widths: dict[str, float] = field(default_factory=dict)
+
+
+def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
+    """Write one sheet per table: bold shaded header, frozen header row, fitted column widths,
+    fractions formatted as percentages (the data stay fractions 0-1), a note row when given."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    header_font, header_fill = Font(bold=True), PatternFill("solid", fgColor="DDDDDD")
+    rule = Border(bottom=Side(style="thin", color="888888"))
+    book = Workbook()
+    book.remove(book.active)
+    used: set[str] = set()
+    for sheet in sheets:
+        title = _sheet_title(sheet.name, used)
+        ws = book.create_sheet(title)
+        start = 1
+        if sheet.note:
+            ws.cell(row=1, column=1, value=sheet.note).font = Font(italic=True, color="555555")
+            start = 3
+        frame = sheet.frame
+        for j, column in enumerate(frame.columns, start=1):
+            c = ws.cell(row=start, column=j, value=str(column))
+            c.font, c.fill, c.border = header_font, header_fill, rule
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+        percent = {frame.columns.get_loc(c) + 1 for c in sheet.percent if c in frame}
+        for i, record in enumerate(frame.itertuples(index=False, name=None), start=start + 1):
+            for j, value in enumerate(record, start=1):
+                c = ws.cell(row=i, column=j, value=_plain(value))
+                if j in percent:
+                    c.number_format = "0.0%"
+        for j, column in enumerate(frame.columns, start=1):
+            values = [str(column)] + [str(v) for v in frame.iloc[:200, j - 1].tolist()]
+            width = sheet.widths.get(column) or min(max(len(v) for v in values) + 2, 60)
+            ws.column_dimensions[get_column_letter(j)].width = 9 if j in percent and width < 9 else width
+        ws.freeze_panes = ws.cell(row=start + 1, column=1)
+        if len(frame):
+            ws.auto_filter.ref = f"A{start}:{get_column_letter(max(len(frame.columns), 1))}{start + len(frame)}"
+    book.save(path)
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    clean = "".join("-" if ch in '[]:*?/\\' else ch for ch in name)[:31] or "sheet"
+    title, k = clean, 2
+    while title.lower() in used:
+        suffix = f" ({k})"
+        title, k = clean[:31 - len(suffix)] + suffix, k + 1
+    used.add(title.lower())
+    return title
+
+
+def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
+    """The sheets of ``results.xlsx``: estimates, LQAS classification, girls-boys comparisons, the
+    scorecard, the sample, exclusions, repairs, evidence sources, decision rules and remarks.
+
+    Codes are shown by their names in ``lang`` (:func:`lqas.context.run_labels`); fractions stay
+    fractions 0-1, formatted as percentages.
+    """
+    labels = run_labels(results, lang)
+    head, name = labels["header"], labels["sheet"]
+
+    def named(kind: str, values: pd.Series) -> pd.Series:
+        names = labels.get(kind, {})
+        return values.astype(str).map(lambda v: names.get(v, v))
+
+    sheets = [_estimates_sheet(results.estimates, labels, head, name),
+              _classification_sheet(results.classification, labels, head, name)]
+    if not results.comparisons.empty:
+        sheets.append(_comparisons_sheet(results.comparisons, labels, head, name))
+    if results.scorecard is not None and not results.scorecard.empty:
+        sheets.append(_scorecard_sheet(results.scorecard, equity_labels(lang), labels, head, name))
+    table = results.table
+    counts = table.groupby(["catchment", "cohort", "sex"], dropna=False).size().rename("n").reset_index()
+    sample = counts.pivot_table(index=["catchment", "cohort"], columns="sex", values="n", fill_value=0,
+                                aggfunc="sum")
+    sample = pd.DataFrame({head["catchment"]: named("catchment", sample.index.get_level_values(0).to_series()).values,
+                           head["cohort"]: named("cohort", sample.index.get_level_values(1).to_series()).values,
+                           head["girls"]: sample.get("F", 0), head["boys"]: sample.get("M", 0),
+                           head["total"]: sample.sum(axis=1)}).reset_index(drop=True)
+    sheets.append(Sheet(name["sample"], sample))
+    derived = results.derived
+    sheets.append(Sheet(name["exclusions"], pd.DataFrame(
+        [[labels["reason"].get(r["reason"], r["reason"]), r["reason"], r["n"]]
+         for r in counts_by(derived.exclusions, "reason", "reason")],
+        columns=[head["reason"], head["code"], head["count"]])))
+    sheets.append(Sheet(name["repairs"], pd.DataFrame(
+        [[labels["repair"].get(r["rule"], r["rule"]), r["rule"], r["n"]] for r in counts_by(derived.repairs, "rule", "rule")],
+        columns=[head["rule"], head["code"], head["count"]])))
+    sources = evidence_sources(table, [dose.key for dose in derived.schedule.doses], ALL)
+    source_names = [labels["source"].get(s, s) for s in sources["sources"]]
+    sheets.append(Sheet(name["sources"], pd.DataFrame(
+        [[labels["dose"].get(r["dose"], r["dose"]), r["n"], *[r["shares"][s] for s in sources["sources"]]]
+         for r in sources["rows"]], columns=[head["dose"], head["n"], *source_names]),
+        percent=source_names, note=head["share"]))
+    rules = decision_table(range(12, 31))
+    sheets.append(Sheet(name["rules"], pd.DataFrame(
+        [[int(n), *[_plain(v) for v in row]] for n, row in zip(rules.index, rules.to_numpy())],
+        columns=["n", *[f"{round(100 * float(t))} %" for t in rules.columns]])))
+    sheets.append(Sheet(name["remarks"], pd.DataFrame(
+        [[r["text"], r["n"], ", ".join(labels["catchment"].get(c, c) for c in r["catchments"])] for r in remarks(table)],
+        columns=[head["remark"], head["count"], head["catchments"]]), widths={head["remark"]: 70}))
+    return sheets
+
+
+def _domains(frame: pd.DataFrame, labels: Mapping, head: Mapping) -> dict[str, pd.Series]:
+    """The domain columns of a tidy frame, labelled: cohort, district, catchment, sex, vaccination status."""
+    kinds = {"cohort": "cohort", "district": "district", "catchment": "catchment", "sex": "sex",
+             "vaccination_status": "status"}
+    titles = {"vaccination_status": head["status"]}
+    out = {}
+    for column, kind in kinds.items():
+        if column in frame:
+            names = labels.get(kind, {})
+            out[titles.get(column, head.get(column, column))] = frame[column].astype(str).map(
+                lambda v, names=names: names.get(v, v))
+    return out
+
+
+def _estimates_sheet(estimates: pd.DataFrame, labels: Mapping, head: Mapping, name: Mapping) -> Sheet:
+    indicator = estimates["indicator"]
+    frame = pd.DataFrame({head["indicator"]: indicator.map(lambda k: labels["indicator"].get(k, k)),
+                          head["code"]: indicator, **_domains(estimates, labels, head),
+                          **{head.get(f, f): estimates[f] for f in ESTIMATE_FIELDS}})
+    percent = [head["estimate"], head["se"], head["ci_low"], head["ci_high"]]
+    return Sheet(name["estimates"], frame, percent=percent, note=head["estimates_note"],
+                 widths={head["indicator"]: 50})
+
+
+def _classification_sheet(classification: pd.DataFrame, labels: Mapping, head: Mapping, name: Mapping) -> Sheet:
+    lots = [c for c in classification.columns if c not in _CLASSIFY_FIELDS]
+    frame = pd.DataFrame({head["indicator"]: classification["indicator"].map(lambda k: labels["indicator"].get(k, k)),
+                          **_domains(classification[lots], labels, head),
+                          **{f: classification[f] for f in ("n", "x", "d", "alpha", "beta")},
+                          head["class"]: classification["class"].map(lambda k: labels["klass"].get(k, k))})
+    return Sheet(name["lqas"], frame, percent=["alpha", "beta"], widths={head["indicator"]: 50})
+
+
+_CLASSIFY_FIELDS = {"indicator", "n", "x", "d", "alpha", "beta", "class", "x_indicator", "direction", "counted",
+                    "upper", "lower", "limits_met", "distribution"}
+
+
+def _comparisons_sheet(comparisons: pd.DataFrame, labels: Mapping, head: Mapping, name: Mapping) -> Sheet:
+    ci = head["ci_low"], head["ci_high"]
+    frame = pd.DataFrame({
+        head["indicator"]: comparisons["indicator"].map(lambda k: labels["indicator"].get(k, k)),
+        **_domains(comparisons, labels, head),
+        head["girls_n"]: comparisons["n_a"], head["boys_n"]: comparisons["n_b"],
+        head["girls"]: comparisons["estimate_a"], head["boys"]: comparisons["estimate_b"],
+        head["difference"]: comparisons["difference"], ci[0]: comparisons["difference_ci_low"],
+        ci[1]: comparisons["difference_ci_high"], head["ratio"]: comparisons["ratio"],
+        head["p_value"]: comparisons["p_value"],
+        head["disadvantaged"]: comparisons["disadvantaged"].map(lambda k: labels["sex"].get(k, k) if k in ("F", "M")
+                                                                else k)})
+    return Sheet(name["comparisons"], frame, percent=[head["girls"], head["boys"], head["difference"], *ci],
+                 widths={head["indicator"]: 50})
+
+
+def _scorecard_sheet(card: pd.DataFrame, wording: Mapping, labels: Mapping, head: Mapping, name: Mapping) -> Sheet:
+    unit = card.columns[0]
+    gap = card["kind"] == "sex_gap"
+    frame = pd.DataFrame({
+        head.get(unit, unit): card[unit].astype(str).map(lambda v: labels.get(unit, {}).get(v, v)),
+        head["row"]: card["row"].map(wording["row"]),
+        head["light"]: card["light"].map(wording["light"]),
+        head["reason"]: card["reason"].map(wording["reason"]),
+        head["n"]: card["n"].where(~gap, card[["n_a", "n_b"]].min(axis=1)),
+        head["difference_or_level"]: card["estimate"].where(~gap, card["difference"]),
+        head["ci_low"]: card["ci_low"].where(~gap, card["difference_ci_low"]),
+        head["ci_high"]: card["ci_high"].where(~gap, card["difference_ci_high"]),
+        head["p_value"]: card["p_value"]})
+    return Sheet(name["scorecard"], frame, percent=[head["difference_or_level"], head["ci_low"], head["ci_high"]],
+                 widths={head["row"]: 60})

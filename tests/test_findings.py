@@ -1,0 +1,98 @@
+"""Key findings (lqas.report.key_findings and sections/findings.html.j2) on constructed estimates
+whose answers are known: which catchment has the highest zero-dose prevalence, which girls - boys
+gaps the design-based interval calls real, and the sentences the report prints for them."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from lqas.labels import code_labels
+from lqas.report import environment, key_findings
+from lqas.views import EstimateIndex
+
+CATCHMENTS = ["alpha", "bravo", "charlie"]
+COHORT = "12-23m"
+# zero-dose prevalence by catchment: bravo is the highest, alpha the lowest
+ZERO_DOSE = {"alpha": 0.05, "bravo": 0.31, "charlie": 0.12}
+
+
+def _row(indicator: str, catchment: str, sex: str, estimate: float, n: int = 100) -> dict:
+    return {"indicator": indicator, "cohort": COHORT, "catchment": catchment, "sex": sex,
+            "estimate": estimate, "ci_low": max(estimate - 0.05, 0.0), "ci_high": min(estimate + 0.05, 1.0), "n": n}
+
+
+@pytest.fixture
+def estimates() -> pd.DataFrame:
+    rows = []
+    for catchment, value in ZERO_DOSE.items():
+        rows.append(_row("zero_dose", catchment, "all", value))
+        # girls 10 points worse than boys in every catchment (above the 5-point threshold)
+        rows += [_row("zero_dose", catchment, "F", value + 0.05, 50), _row("zero_dose", catchment, "M", value - 0.05, 50)]
+    rows.append(_row("zero_dose", "all", "all", 0.16, 300))
+    # a catchment too small to be named: the highest estimate, but below the small-cell threshold
+    rows.append(_row("zero_dose", "delta", "all", 0.60, n=10))
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def comparisons() -> pd.DataFrame:
+    """Design-based girls - boys differences: alpha's interval excludes 0, bravo's includes it
+    (p = 0.053 just above 0.05), charlie's excludes it (p = 0.049)."""
+    rows = [("alpha", 0.10, 0.02, 0.18, 0.012), ("bravo", 0.10, -0.004, 0.204, 0.053),
+            ("charlie", 0.10, 0.001, 0.199, 0.049)]
+    return pd.DataFrame([{"indicator": "zero_dose", "cohort": COHORT, "catchment": c, "difference": d,
+                          "difference_ci_low": low, "difference_ci_high": high, "p_value": p}
+                         for c, d, low, high, p in rows])
+
+
+def _findings(estimates: pd.DataFrame, comparisons: pd.DataFrame | None) -> list[dict]:
+    classification = pd.DataFrame(columns=["indicator", "cohort", "catchment", "class"])
+    return key_findings(EstimateIndex(estimates, small_cell_n=25), classification, cohorts=[COHORT],
+                        catchments=[*CATCHMENTS, "delta"], oldest=COHORT, targets=[], comparisons=comparisons)
+
+
+def test_highest_zero_dose_catchment_is_the_largest_usable_estimate(estimates):
+    highest = [f for f in _findings(estimates, None) if f["kind"] == "highest"]
+    assert len(highest) == 1
+    # delta (60 %) has 10 children: below the small-cell threshold, never named
+    assert highest[0]["catchment"] == "bravo" and highest[0]["estimate"] == pytest.approx(0.31)
+
+
+def test_sex_gaps_follow_the_design_based_interval(estimates, comparisons):
+    (gap,) = [f for f in _findings(estimates, comparisons) if f["kind"] == "sex_gap" and f["indicator"] == "zero_dose"]
+    assert gap["design_based"] and gap["compared"] == 3
+    verdict = {g["catchment"]: g["excludes_zero"] for g in gap["girls_worse"]}
+    assert verdict == {"alpha": True, "bravo": False, "charlie": True}
+    # the difference printed is the design's, not the difference of the two point estimates
+    assert {g["catchment"]: g["p_value"] for g in gap["girls_worse"]} == {"alpha": 0.012, "bravo": 0.053,
+                                                                         "charlie": 0.049}
+
+
+def _render(findings: list[dict], lang: str) -> str:
+    env = environment(lang)
+    labels = {**code_labels(lang), "indicator": {"zero_dose": "Zero-dose"},
+              "catchment": {"alpha": "Alpha", "bravo": "Bravo", "charlie": "Charlie"}, "cohort": {COHORT: "12–23"}}
+    template = env.from_string('{% import "macros.html.j2" as m with context %}{% set title = {"findings": "F"} %}'
+                               '{% include "sections/findings.html.j2" %}')
+    html = template.render(findings=findings, labels=labels, small_cell_n=25, sex_comparisons=[{}],
+                           methods={"ci": "wilson"})
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.mark.parametrize("lang, highest, includes, excludes", [
+    ("en", "Highest zero-dose prevalence among children aged 12–23: Bravo, 31.0%",
+     "an interval that includes 0", "an interval that excludes 0"),
+    ("fr", "Prévalence zéro dose la plus élevée chez les enfants de 12–23 : Bravo, 31,0 %",
+     "un intervalle qui inclut 0", "un intervalle qui exclut 0"),
+])
+def test_findings_sentences_name_the_right_catchment_and_verdict(estimates, comparisons, lang, highest, includes,
+                                                                 excludes):
+    text = _render(_findings(estimates, comparisons), lang)  # whitespace (no-break spaces too) as " "
+    assert highest in text
+    # bravo's interval includes 0; alpha's and charlie's exclude it
+    assert text.count(excludes) == 2 and text.count(includes) == 1
+    bravo = text[text.index("Bravo, 12"):text.index("Charlie, 12")]
+    assert includes in bravo

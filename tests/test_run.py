@@ -1,0 +1,110 @@
+"""The run as a flow (lqas.run, lqas.derive, lqas.estimate, lqas.results) and the public API of ``import lqas``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lqas
+from lqas.config import DesignConfig
+from lqas.design import MISSING_DOMAIN, SurveyDesign
+from lqas.estimate import estimate
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "examples" / "mali_baseline" / "survey.toml"
+
+
+@pytest.fixture(scope="module")
+def results():
+    return lqas.analyse(lqas.load_project(DEMO))
+
+
+def test_derive_project_is_the_child_table_of_the_run(results):
+    derived = lqas.derive_project(lqas.load_project(DEMO))
+    pd.testing.assert_frame_equal(derived.table, results.table)
+    # every child-level column a later stage reads is in the one table
+    assert {"vaccination_status", "mother_needs_permission", "mother_decides_vaccination", "weight",
+            "zero_dose", "besd_confb"} <= set(derived.table)
+    assert derived.rows_read == len(derived.table) + len(derived.exclusions)
+    assert not derived.table.attrs  # nothing travels hidden beside the table
+
+
+def test_analyse_builds_one_design_for_every_estimate(monkeypatch):
+    built = []
+    original = SurveyDesign.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(kwargs)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SurveyDesign, "__init__", counting)
+    results = lqas.analyse(lqas.load_project(DEMO))
+    assert len(built) == 1
+    assert results.design.data is results.table
+    assert not results.comparisons.empty and results.scorecard is not None
+
+
+def test_estimates_have_no_missing_domain_rows():
+    rng = np.random.default_rng(7)
+    n = 60
+    table = pd.DataFrame({
+        "catchment": np.repeat(["a", "b"], n // 2), "cluster": np.repeat(np.arange(12), n // 12),
+        "cohort": "12-23m", "weight": 1.0,
+        "sex": rng.choice(["F", "M", None], n), "zero_dose": rng.integers(0, 2, n).astype(float),
+        "besd_confb": rng.integers(0, 2, n).astype(float),
+        "vaccination_status": rng.choice(["zero_dose", "penta3", None], n)})
+    design = SurveyDesign(table, strata="catchment", psu="cluster", weight="weight")
+    out = estimate(design, ["zero_dose", "besd_confb"], DesignConfig())
+    domains = out[["cohort", "catchment", "sex", "vaccination_status"]].astype(str)
+    assert not domains.isin([MISSING_DOMAIN, "nan", "None", "<NA>"]).any().any()
+    # children of unknown sex still count in the margins
+    margin = out[(out["indicator"] == "zero_dose") & (out["catchment"] == "all") & (out["sex"] == "all")
+                 & (out["cohort"] == "all")]
+    assert margin["n"].tolist() == [n]
+    statuses = set(out.loc[out["vaccination_status"] != "all", "vaccination_status"])
+    assert statuses == {"zero_dose", "penta3"}
+
+
+def test_survey_design_is_immutable_and_shows_its_settings():
+    table = pd.DataFrame({"s": ["a", "a", "b", "b"], "c": [1, 2, 3, 4], "y": [1, 0, 1, 1]})
+    design = SurveyDesign(table, strata="s", psu="c", empty_psus={"a": 2})
+    assert "empty_psus={'a': 2}" in repr(design) and "strata='s'" in repr(design)
+    with pytest.raises(AttributeError, match="immutable"):
+        design.strata = None
+    # one outcome name is one outcome, not its letters
+    assert design.proportions("y")["indicator"].unique().tolist() == ["y"]
+    assert design.proportions("y", by="s")["s"].tolist() == ["a", "b", "all"]
+
+
+def test_import_changes_no_global_state_and_exposes_the_api():
+    # the libraries we build on set warnings filters of their own when imported: import them first,
+    # so that what is measured is what lqas's modules do
+    code = ("import numpy, scipy.stats, scipy.special, pandas, statsmodels.stats.proportion, matplotlib.figure; "
+            "import matplotlib, warnings, locale; matplotlib.use('svg'); b = matplotlib.get_backend(); "
+            "f = list(warnings.filters); l = locale.setlocale(locale.LC_ALL); "
+            "import lqas, lqas.run, lqas.charts, lqas.context; "
+            "assert matplotlib.get_backend() == b, matplotlib.get_backend(); "
+            "assert warnings.filters == f and locale.setlocale(locale.LC_ALL) == l; "
+            "lqas.load_project; lqas.derive_project; lqas.run_project; lqas.SurveyDesign; lqas.rules.classify; "
+            "print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_import_lqas_is_lazy():
+    code = "import sys, lqas; print(sorted(m for m in ('pandas', 'scipy', 'matplotlib') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_readme_python_example_runs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    code += "\nassert len(results.estimates) and design.proportions('zero_dose')['indicator'].tolist() == ['zero_dose']\n"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
