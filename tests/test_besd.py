@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED, require_shared
 
 from lqas.besd import check_multiselect, derive_besd, load_besd_registry
 from lqas.errors import ConfigError
 
-BESD_DIR = Path(__file__).resolve().parents[2] / "shared" / "vcqi-data" / "besd"
+BESD_DIR = SHARED / "vcqi-data" / "besd"
 CHILD_FILE = BESD_DIR / "BeSD_Child_Data_Faux_2024-12-13.csv"
 CM_FILE = BESD_DIR / "BeSD_CM_Data_Faux_2024-12-13.csv"
 
@@ -218,11 +217,9 @@ def test_check_multiselect_kobo_names_clean_data_has_no_problems():
 
 # --- conformance on the BeSD-TI faux data (5,000 interviews) -------------------------------------
 
-needs_faux = pytest.mark.skipif(not CHILD_FILE.is_file(), reason=f"BeSD-TI faux data not found at {BESD_DIR}")
-
-
 @pytest.fixture(scope="module")
 def faux():
+    require_shared(CHILD_FILE, CM_FILE)
     child = pd.read_csv(CHILD_FILE, low_memory=False)
     return child, derive_besd(child)
 
@@ -244,7 +241,6 @@ def _expected(raw: pd.DataFrame) -> dict[str, np.ndarray]:
     return expected
 
 
-@needs_faux
 def test_faux_every_core_item_matches_besd_ti_rules(faux):
     child, derived = faux
     expected = _expected(child)
@@ -254,7 +250,6 @@ def test_faux_every_core_item_matches_besd_ti_rules(faux):
     assert derived["besd_confb"].notna().sum() == 2229
 
 
-@needs_faux
 def test_faux_no_unknown_codes_and_multiselects_consistent(faux):
     child, _ = faux
     _, problems = derive_besd(child, return_problems=True)
@@ -265,7 +260,6 @@ def test_faux_no_unknown_codes_and_multiselects_consistent(faux):
                      ("CHI_quali", "question answered but no option chosen"): 5}
 
 
-@needs_faux
 def test_faux_weighted_priority_indicators(faux):
     child, derived = faux
     cm = pd.read_csv(CM_FILE)

@@ -1,4 +1,5 @@
-"""CI methods of lqas.ci against R (binom.test, prop.test, qbeta), statsmodels and VCQI's formulas by hand."""
+"""CI methods of lqas.ci against R (binom.test, prop.test, qbeta), Newcombe (1998), statsmodels (beta-based
+methods only) and VCQI's and Agresti & Coull's formulas by hand."""
 
 import numpy as np
 import pandas as pd
@@ -45,17 +46,81 @@ def test_ci_clopper_pearson_fractional_effective_size():
     assert high[0] == pytest.approx(0.40483789699448, rel=1e-10)
 
 
-@pytest.mark.parametrize("ours, theirs", [
-    ("wilson", "wilson"), ("agresti-coull", "agresti_coull"), ("wald", "normal"),
-    ("jeffreys", "jeffreys"), ("clopper-pearson", "beta"),
-], ids=["wilson", "agresti-coull", "wald", "jeffreys", "clopper-pearson"])
+@pytest.mark.parametrize("ours, theirs", [("jeffreys", "jeffreys"), ("clopper-pearson", "beta")],
+                         ids=["jeffreys", "clopper-pearson"])
 def test_ci_interior_matches_statsmodels(ours, theirs):
+    # lqas computes these two from scipy's beta quantiles itself, so statsmodels is an outside check
+    # here (it is not for wilson, agresti-coull and wald, which lqas takes from statsmodels: those
+    # are checked against R and the published formulas below)
     p = np.array([0.03, 0.2, 0.5, 0.77, 0.98])
     neff = np.array([12.5, 40.0, 148.3, 7.0, 210.0])
     low, high = proportion_ci(p, neff, method=ours, level=0.90)
     ref_low, ref_high = proportion_confint(p * neff, neff, alpha=0.10, method=theirs)
     np.testing.assert_allclose(low, ref_low, rtol=1e-12)
     np.testing.assert_allclose(high, ref_high, rtol=1e-12)
+
+
+# Newcombe RG (1998), Two-sided confidence intervals for the single proportion: comparison of seven
+# methods, Stat Med 17:857-872, Table II: 95 % limits to 4 decimals, method 1 (simple asymptotic =
+# Wald) and method 3 (score = Wilson, no continuity correction). Wald for 1/29 is (-0.0320, 0.1009):
+# lqas clips it at 0; Wald for 0/20 is degenerate and lqas switches to Clopper-Pearson as VCQI does.
+NEWCOMBE = {(81, 263): {"wilson": (0.2553, 0.3662), "wald": (0.2522, 0.3638)},
+            (15, 148): {"wilson": (0.0624, 0.1605), "wald": (0.0527, 0.1500)},
+            (0, 20): {"wilson": (0.0, 0.1611)},
+            (1, 29): {"wilson": (0.0061, 0.1718), "wald": (0.0, 0.1009)}}
+
+
+@pytest.mark.parametrize("x, n, method", [(x, n, m) for (x, n), row in NEWCOMBE.items() for m in row],
+                         ids=[f"{m}-{x}/{n}" for (x, n), row in NEWCOMBE.items() for m in row])
+def test_ci_wilson_and_wald_reproduce_newcombe_1998(x, n, method):
+    low, high = proportion_ci([x / n], [float(n)], method=method)
+    assert (round(low[0], 4), round(high[0], 4)) == NEWCOMBE[(x, n)][method]
+
+
+@pytest.mark.parametrize("x, n, level, expected", [
+    # R: prop.test(81, 263, correct = FALSE)$conf.int (Newcombe's first example, full precision)
+    (81, 263, 0.95, (0.255288519878274, 0.366209576982800)),
+    # R: prop.test(81, 263, correct = FALSE, conf.level = 0.9)$conf.int (VCQI's LCB/UCB level)
+    (81, 263, 0.90, (0.263313617188481, 0.356566349608488)),
+    # R: prop.test(1, 29, correct = FALSE)$conf.int
+    (1, 29, 0.95, (0.00611321429276266, 0.17175521879320282)),
+    # R: prop.test(7.3, 30, correct = FALSE)$conf.int: a fractional count, as VCQI's p * neff* is
+    (7.3, 30, 0.95, (0.124992363241387, 0.419944511921250)),
+], ids=["81/263", "81/263-90", "1/29", "7.3/30"])
+def test_ci_wilson_matches_r_prop_test(x, n, level, expected):
+    low, high = proportion_ci([x / n], [float(n)], method="wilson", level=level)
+    assert (low[0], high[0]) == pytest.approx(expected, rel=1e-10)
+
+
+def test_ci_agresti_coull_and_wald_by_their_published_formulas():
+    # Agresti A, Coull BA (1998), Approximate is better than "exact" for interval estimation of
+    # binomial proportions, Am Stat 52:119-126: add z^2/2 successes and z^2/2 failures, then Wald:
+    #   n~ = n + z^2, p~ = (x + z^2/2) / n~, p~ -+ z sqrt(p~ (1 - p~) / n~)  (VCQI svyp_ci_calc, vcqi.md §3)
+    # Wald: p -+ z sqrt(p (1 - p) / n). Written out here rather than taken from statsmodels.
+    p = np.array([0.03, 0.2, 0.5, 0.77, 0.98])
+    neff = np.array([12.5, 40.0, 148.3, 7.0, 210.0])
+    z = 1.6448536269514722  # R: qnorm(0.95), the 90 % interval
+    n_tilde = neff + z ** 2
+    p_tilde = (p * neff + z ** 2 / 2) / n_tilde
+    half = z * np.sqrt(p_tilde * (1 - p_tilde) / n_tilde)
+    low, high = proportion_ci(p, neff, method="agresti-coull", level=0.90)
+    # lqas bounds the interval to [0, 1]; at p = 0.98 the formula's upper limit exceeds 1
+    np.testing.assert_allclose(low, np.clip(p_tilde - half, 0, 1), rtol=1e-12)
+    np.testing.assert_allclose(high, np.clip(p_tilde + half, 0, 1), rtol=1e-12)
+    wald_half = z * np.sqrt(p * (1 - p) / neff)
+    low, high = proportion_ci(p, neff, method="wald", level=0.90)
+    np.testing.assert_allclose(low, np.clip(p - wald_half, 0, 1), rtol=1e-12)
+    np.testing.assert_allclose(high, np.clip(p + wald_half, 0, 1), rtol=1e-12)
+
+
+def test_ci_agresti_coull_is_centred_on_the_wilson_midpoint_and_contains_wilson():
+    # Agresti & Coull (1998) chose p~ as the midpoint of the score (Wilson) interval, and their
+    # interval always contains it (Brown, Cai & DasGupta 2001, Stat Sci 16:101-133).
+    # The Wilson limits are R's: prop.test(81, 263, correct = FALSE)$conf.int
+    wilson_low, wilson_high = 0.255288519878274, 0.366209576982800
+    low, high = proportion_ci([81 / 263], [263.0], method="agresti-coull")
+    assert (low[0] + high[0]) / 2 == pytest.approx((wilson_low + wilson_high) / 2, rel=1e-12)
+    assert low[0] < wilson_low and high[0] > wilson_high
 
 
 def test_ci_logit_by_hand():

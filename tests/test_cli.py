@@ -1,6 +1,9 @@
-"""End-to-end: the installed `lqas` command on the synthetic demo and on broken inputs."""
+"""End-to-end: the `lqas` command (``python -m lqas`` on the repository's source) on the synthetic demo
+and on broken inputs."""
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -8,11 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import REPO, require_program
 
 from lqas.design import ESTIMATE_COLUMNS
 
-LQAS = str(Path(sys.executable).with_name("lqas"))
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "mali_baseline"
+DEMO = REPO / "examples" / "mali_baseline"
 RUN_FILES = ["report.html", "report.pdf", "results.xlsx", "estimates.csv", "classification.csv", "derived.csv",
              "exclusions.csv", "manifest.json", "report_context.json"]
 LABELS = {"bougouni_est": "Bougouni Est", "kologo": "Kologo", "pelengana_nord": "Pelengana Nord",
@@ -21,8 +24,16 @@ SCRIPT = "<script>alert(1)</script>"
 CATCHMENTS = ["bougouni_est", "kologo", "pelengana_nord", "cinzana_gare", "niono_central", "ndebougou"]
 
 
+def _environment() -> dict[str, str]:
+    # the repository first on the path: `python -m lqas` then runs the source under test, not a copy
+    # that `pip install .` put in site-packages
+    path = [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+
+
 def lqas(*args, cwd=None):
-    return subprocess.run([LQAS, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    return subprocess.run([sys.executable, "-m", "lqas", *args], capture_output=True, text=True, cwd=cwd,
+                          env=_environment(), timeout=600)
 
 
 @pytest.fixture(scope="module", params=["en", "fr"])
@@ -33,9 +44,14 @@ def demo_run(request, tmp_path_factory):
     return request.param, out
 
 
-def test_version():
-    result = lqas("--version")
-    assert result.returncode == 0 and result.stdout.startswith("lqas 0.")
+def test_version_comes_from_the_source_under_test(tmp_path):
+    result = lqas("--version", cwd=tmp_path)
+    source_version = re.search(r'__version__ = "([^"]+)"', (REPO / "lqas" / "__init__.py").read_text()).group(1)
+    assert result.returncode == 0 and result.stdout.strip() == f"lqas {source_version}"
+    # the same interpreter, path and folder as every lqas(...) call import the repository's package
+    where = subprocess.run([sys.executable, "-c", "import lqas.cli; print(lqas.cli.__file__)"], capture_output=True,
+                           text=True, cwd=tmp_path, env=_environment(), check=True).stdout.strip()
+    assert Path(where).resolve() == REPO / "lqas" / "cli.py"
 
 
 def test_demo_writes_the_run_folder(demo_run):
@@ -104,6 +120,10 @@ def test_demo_estimates_besd_by_vaccination_status(demo_run):
     assert (derived["vaccination_status"] == "zero_dose").sum() == (derived["zero_dose"] == 1).sum()
 
 
+def require_pdftotext() -> None:
+    require_program("pdftotext", "install poppler-utils (`apt-get install -y poppler-utils`; `.ci/run` does)")
+
+
 def _pdf_text(out: Path) -> str:
     return subprocess.run(["pdftotext", "-layout", str(out / "report.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
@@ -130,8 +150,8 @@ SECTIONS = {
 }
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
 def test_demo_pdf_has_every_section_in_the_report_language(demo_run):
+    require_pdftotext()
     lang, out = demo_run
     text = _pdf_text(out)
     assert text.count("\f") >= 10  # pages
@@ -148,10 +168,8 @@ def test_demo_pdf_has_every_section_in_the_report_language(demo_run):
         assert name in text
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
 def test_demo_pdf_table_of_contents_gives_the_right_pages(demo_run):
-    import re
-
+    require_pdftotext()
     _, out = demo_run
     pages = _pdf_text(out).split("\f")
     entries = [(m.group(1).strip(), int(m.group(2))) for m in re.finditer(r"^(\S.*?)\s*\.{4,}\s*(\d+)\s*$",
@@ -213,20 +231,44 @@ def test_report_renders_a_custom_template_against_the_saved_context(demo_run, tm
     assert result.returncode == 2 and "absent.j2: template file not found" in result.stderr
 
 
-def test_demo_results_workbook_is_formatted(demo_run):
+def test_demo_results_workbook_is_formatted_view_of_the_results(demo_run):
     from openpyxl import load_workbook
 
     lang, out = demo_run
     book = load_workbook(out / "results.xlsx")
-    assert len(book.sheetnames) >= 12
-    sheet = book[book.sheetnames[0]]
-    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
-    coverage = book[{"en": "Coverage by dose", "fr": "Couverture par dose"}[lang]]
-    header = [c.value for c in coverage[1]]
-    estimate = header.index({"en": "Estimate", "fr": "Estimation"}[lang]) + 1
-    cell = coverage.cell(row=2, column=estimate)
-    assert 0 <= cell.value <= 1 and cell.number_format == "0.0%"
-    assert coverage.column_dimensions["B"].width > 8
+    names = {"en": ["Estimates", "LQAS classification", "Girls and boys", "Gender and equity scorecard", "Sample",
+                    "Exclusions", "Repairs", "Evidence sources", "Decision rules", "Interviewer remarks"],
+             "fr": ["Estimations", "Classification LQAS", "Filles et garçons", "Tableau de bord genre et équité",
+                    "Échantillon", "Exclusions", "Corrections", "Sources de preuve", "Règles de décision",
+                    "Remarques des enquêteurs"]}
+    assert book.sheetnames == names[lang]
+    lots = book[names[lang][1]]
+    assert lots.freeze_panes == "A2" and lots["A1"].font.bold
+    # the estimates sheet is estimates.csv, labelled: same rows, same numbers, fractions shown as %
+    sheet = book[names[lang][0]]
+    assert sheet.freeze_panes == "A4"  # a note, a blank row, then the header
+    header = [c.value for c in sheet[3]]
+    rows = list(sheet.iter_rows(min_row=4, values_only=True))
+    estimates = pd.read_csv(out / "estimates.csv")
+    assert len(rows) == len(estimates)
+    code, value = header.index({"en": "Code", "fr": "Code"}[lang]), header.index(
+        {"en": "Estimate", "fr": "Estimation"}[lang])
+    assert [r[code] for r in rows] == estimates["indicator"].tolist()
+    assert [r[value] for r in rows] == pytest.approx(estimates["estimate"].tolist(), nan_ok=True)
+    assert sheet.cell(row=4, column=value + 1).number_format == "0.0%"
+    kologo = [r for r in rows if r[code] == "zero_dose" and "Kologo" in r and {"en": "Girls", "fr": "Filles"}[lang] in r]
+    assert len(kologo) == 3  # two cohorts and their margin
+
+
+def test_derive_writes_the_derived_csv_of_the_run(demo_run, tmp_path):
+    _, out = demo_run  # in both languages: derived.csv does not depend on the report language
+    demo = REPO / "examples" / "mali_baseline" / "survey.toml"
+    result = lqas("derive", str(demo), "--out", str(tmp_path / "derived.csv"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "derived.csv").read_bytes() == (out / "derived.csv").read_bytes()
+    estimates = pd.read_csv(out / "estimates.csv", dtype=str)
+    domains = estimates[["cohort", "district", "catchment", "sex", "vaccination_status"]]
+    assert not domains.isin(["missing", "nan", "None"]).any().any() and not domains.isna().any().any()
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,

@@ -1,12 +1,12 @@
 """SurveyDesign verbs against R survey (svymean/svytotal/svyby/svyciprop/svycontrast/svychisq) and hand calculations."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_r
 from scipy import stats
 
 from lqas.design import COMPARE_COLUMNS, ESTIMATE_COLUMNS, MEAN_COLUMNS, SurveyDesign
@@ -16,13 +16,7 @@ ORACLE = Path(__file__).parent / "oracles" / "survey_proportions.R"
 GAP_ORACLE = Path(__file__).parent / "oracles" / "survey_compare.R"
 
 
-def r_survey_available() -> bool:
-    if shutil.which("Rscript") is None:
-        return False
-    return subprocess.run(["Rscript", "-e", "library(survey)"], capture_output=True).returncode == 0
-
-
-needs_r = pytest.mark.skipif(not r_survey_available(), reason="Rscript with the R 'survey' package is not installed")
+needs_r = pytest.mark.usefixtures("r_survey")
 
 
 @pytest.fixture(scope="module")
@@ -212,8 +206,7 @@ def designs_sample():
 @pytest.fixture(scope="module", params=list(DESIGN_CASES), ids=list(DESIGN_CASES))
 def design_case(request, designs_sample, tmp_path_factory):
     """R's rows and ours: Wilson with VCQI df, Korn-Graubard with domain df, logit with design df."""
-    if not r_survey_available():
-        pytest.skip("Rscript with the R 'survey' package is not installed")
+    require_r("survey")
     r_design, lonely, keywords = DESIGN_CASES[request.param]
     folder = tmp_path_factory.mktemp(request.param)
     source, target = folder / "in.csv", folder / "out.csv"
@@ -371,6 +364,75 @@ def test_lonely_psu_adjust_adds_its_squared_total(designs_sample):
     assert rows["certainty"]["se"] == rows["remove"]["se"]
 
 
+# -- ICC: VCQI's one-way ANOVA estimator against R aov ---------------------------------------------
+
+ICC_ORACLE = Path(__file__).parent / "oracles" / "icc_anova.R"
+# stratum, cluster, base weight, then one character per child: sex, y1, y2 ("." = not in the denominator)
+ICC_CLUSTERS = [
+    ("north", "N1", 1.2, "FMFFM", "11011", "1.101"),
+    ("north", "N2", 0.8, "MMFFMFMF", "1111110.", "10011101"),
+    ("north", "N3", 2.5, "FMF", "001", "011"),
+    ("south", "S1", 1.7, "MFMFFM", "010.00", "110111"),
+    ("south", "S2", 0.6, "FFMM", "1011", "1101"),
+    ("south", "S3", 3.1, "MFMFMFFMM", "100100010", "1.1111110"),
+    ("south", "S4", 1.1, "FMMFFMF", "1101111", "1011101"),
+]
+
+
+@pytest.fixture(scope="module")
+def icc_sample():
+    """Two strata of 3 and 4 clusters of 3 to 9 children, weights varying within clusters, NaN
+    outcomes; y2 is 1 for every girl of 'south' (VCQI's homogeneous case)."""
+    def value(code):
+        return np.nan if code == "." else float(code)
+
+    return pd.DataFrame([{"stratum": stratum, "psu": psu, "w": round(base * (1 + 0.15 * j), 3), "sex": sex[j],
+                          "y1": value(y1[j]), "y2": value(y2[j])}
+                         for stratum, psu, base, sex, y1, y2 in ICC_CLUSTERS for j in range(len(sex))])
+
+
+def _icc_table(sample):
+    design = SurveyDesign(sample, strata="stratum", psu="psu", weight="w")
+    return design.proportions(["y1", "y2"], by=["stratum", "sex"]).set_index(["indicator", "stratum", "sex"])
+
+
+def test_icc_matches_r_anova_in_every_domain_and_margin(icc_sample, tmp_path):
+    # R: summary(aov(y ~ factor(cluster))) on the domain's children with y, then VCQI calc_icc's
+    # (MSB - MSW) / (MSB + (n0 - 1) MSW); tests/oracles/icc_anova.R
+    require_r()
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    icc_sample.to_csv(source, index=False, na_rep="NA")
+    subprocess.run(["Rscript", str(ICC_ORACLE), str(source), str(target), "y1,y2", "stratum,sex"],
+                   check=True, capture_output=True)
+    expected = pd.read_csv(target, keep_default_na=False, na_values=["NA"])
+    expected = expected.set_index(["outcome", "stratum", "sex"])
+    ours = _icc_table(icc_sample)
+    assert len(expected) == len(ours) == 18  # 2 outcomes x (1 + 2 + 2 + 2 x 2) domains
+    merged = ours.join(expected.rename_axis(ours.index.names), rsuffix="_r", how="inner")
+    assert len(merged) == 18 and (merged["n"] == merged["n_r"]).all()
+    np.testing.assert_allclose(merged["icc"], merged["icc_r"], rtol=1e-10, atol=1e-14)
+    # the data cover both signs and the homogeneous branch, so each part of the formula is exercised
+    assert (merged["icc"] > 0.1).any() and (merged["icc"] < -0.1).any()
+    homogeneous = merged.loc[("y2", "south", "F")]
+    assert homogeneous["estimate"] == 1 and homogeneous["icc"] == pytest.approx(-1 / (homogeneous["n0"] - 1))
+
+
+def test_icc_pinned_to_r_numbers(icc_sample):
+    # Printed by tests/oracles/icc_anova.R (R 4.2.2, stats::aov), pinned so the check also runs without R.
+    ours = _icc_table(icc_sample)["icc"]
+    pinned = {
+        ("y1", "all", "all"): 0.193357926695612,  # MSB 0.478174603174602, MSW 0.203968253968254, n0 5.608333
+        ("y1", "north", "all"): 0.108113673805601,
+        ("y1", "all", "F"): 0.0704070407040705,
+        ("y1", "north", "F"): -0.122137404580153,  # negative: VCQI does not truncate at 0
+        ("y2", "all", "all"): -0.155261202633804,
+        ("y2", "south", "M"): -0.187823514912497,
+        ("y2", "south", "F"): -0.514285714285714,  # all 1: -1 / (n0 - 1) with n0 = 2.944444
+    }
+    for key, value in pinned.items():
+        assert ours.loc[key] == pytest.approx(value, rel=1e-12), key
+
+
 # -- compare, means, totals ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -408,8 +470,7 @@ R_CASES = {"adjust": ("adjust", False, False), "certainty": ("certainty", False,
 @pytest.fixture(scope="module", params=list(R_CASES), ids=list(R_CASES))
 def gap_case(request, children, tmp_path_factory):
     """(our design, R's numbers keyed 'quantity|variable|dom|sex') for one lonely-PSU / FPC / data setting."""
-    if not r_survey_available():
-        pytest.skip("Rscript with the R 'survey' package is not installed")
+    require_r("survey")
     lonely, fpc, empty_cell = R_CASES[request.param]
     if empty_cell:
         children = children.copy()

@@ -1,17 +1,13 @@
 """Crude coverage of VCQI District 20 reproduces VCQI's published N, NEFF, DEFF and ICC."""
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from conftest import SHARED, example_project, require_shared
 
-from lqas.config import load_project
+from lqas.derive import derive_project
 from lqas.design import SurveyDesign
-from lqas.run import derive_project
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "vcqi-data" / "district20"
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"VCQI District 20 data not found at {DATA}")
+DATA = SHARED / "vcqi-data" / "district20"
 
 # shared/vcqi-data/district20/expected_VCTC_crude_coverage_N_NEFF_DEFF_ICC.png (VCQI RI_VCTC_01 output)
 PUBLISHED = {  # dose: (coverage %, N, NEFF, DEFF, ICC)
@@ -23,7 +19,7 @@ PUBLISHED = {  # dose: (coverage %, N, NEFF, DEFF, ICC)
 
 
 def test_district20_crude_coverage_reproduces_vcqi_table():
-    project = load_project(ROOT / "examples" / "vcqi_district20" / "survey.toml")
+    project = example_project("vcqi_district20")
     table = derive_project(project).table
     design = SurveyDesign(table, strata=project.design.strata, psu=project.design.psu, weight="weight")
     estimates = design.proportions([f"{dose}_crude" for dose in PUBLISHED]).set_index("indicator")
@@ -37,6 +33,7 @@ def _crude_from_dta():
     """Crude coverage straight from VCQI_RI_20.dta, independent of lqas.ingest and lqas.vaccination:
     a card date (any of <dose>_date_card_d/m/y), <dose>_tick_card == 1 or <dose>_history == 1
     (VCQI RI_COVG_01 with no register sought); weights psweight_1year from VCQI_CM_20.dta by (HH01, HH03)."""
+    require_shared(DATA / "VCQI_RI_20.dta", DATA / "VCQI_CM_20.dta")
     ri = pd.read_stata(DATA / "VCQI_RI_20.dta", convert_categoricals=False)
     cm = pd.read_stata(DATA / "VCQI_CM_20.dta", convert_categoricals=False)
     ri = ri.merge(cm[["HH01", "HH03", "psweight_1year"]], left_on=["RI01", "RI03"], right_on=["HH01", "HH03"],

@@ -8,7 +8,6 @@ multiselect_summary). Reference numbers: hand calculations and R survey (tests/o
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -40,13 +39,7 @@ DEMO = Path(__file__).resolve().parents[1] / "examples" / "mali_baseline" / "sur
 PRIORITY = ["besd_confb", "besd_normf", "besd_intent", "besd_where", "besd_afford"]
 
 
-def r_survey_available() -> bool:
-    if shutil.which("Rscript") is None:
-        return False
-    return subprocess.run(["Rscript", "-e", "library(survey)"], check=False, capture_output=True).returncode == 0
-
-
-needs_r = pytest.mark.skipif(not r_survey_available(), reason="Rscript with the R 'survey' package is not installed")
+needs_r = pytest.mark.usefixtures("r_survey")  # tests/conftest.py: skip, or fail under LQAS_REQUIRE_ORACLES
 
 
 @pytest.fixture(scope="module")

@@ -260,14 +260,24 @@ def test_sleac_three_class_worked_example():
     assert classify_three(0, 12, 28) == "low"
 
 
-def test_three_class_couplets_and_oc():
-    # general form (lqas.md §5): each cut-off is the two-class rule of its couplet, minus one
+def test_three_class_couplets_reproduce_the_published_two_class_rules():
+    # lqas.md §5 has no published couplet-based three-class rule (Olives 2012's d1, d2 were not
+    # retrieved), so each cut-off is checked against the published two-class rule of its couplet,
+    # which it must equal in the X > d form (lqas.md §1: d_Hund = d_Valadez - 1).
+    # n = 19, upper couplet 50 %/80 %: PMC3013262 Table 1, pass iff X >= 13, alpha 0.0676, beta 0.0835
+    # (published 0.07 / 0.08), i.e. high iff X > 12
     r = three_class_rule(19, 0.30, 0.80, method="couplets", couplets=((0.20, 0.50), (0.50, 0.80)))
-    assert r.d1 == decision_rule(19, 0.50, 0.20).d - 1
-    assert r.d2 == 12  # X > 12 <=> X >= 13, the classic rule
-    assert r.errors["not_high_at_u2"] == pytest.approx(0.0676, abs=5e-5)
-    oc = three_class_oc(19, r.d1, r.d2, p=[0.5])
-    assert oc[["prob_low", "prob_middle", "prob_high"]].sum(axis=1).iloc[0] == pytest.approx(1)
+    assert r.d2 == 12
+    assert round(r.errors["not_high_at_u2"], 4) == 0.0676 and round(r.errors["high_at_l2"], 4) == 0.0835
+    oc = three_class_oc(19, r.d1, r.d2, p=[0.5, 0.8]).set_index("p")
+    assert round(oc.loc[0.8, "prob_high"], 4) == round(1 - 0.0676, 4)
+    assert round(oc.loc[0.5, "prob_high"], 4) == 0.0835
+    # n = 12: the verified row of the Valadez table (lqas.md §2) gives 50 % -> 5 and 75 % -> 8 with
+    # the lower threshold 30 points below (lqas.md's inferred selection rule), so 20-50 and 45-75
+    # couplets cut at X > 4 and X > 7
+    r = three_class_rule(12, 0.30, 0.60, method="couplets", couplets=((0.20, 0.50), (0.45, 0.75)))
+    assert (r.d1, r.d2) == (4, 7)
+    assert list(classify_three([4, 5, 7, 8], r.d1, r.d2)) == ["low", "middle", "middle", "high"]
 
 
 # ----------------------------------------------------------------------------- classify

@@ -1,7 +1,8 @@
 """Conformance with WHO VCQI and BeSD-TI demo data, run through the example projects.
 
 The demo datasets are read from ``shared/vcqi-data`` next to the repository (PAHO licence: local
-test fixtures only, never copied into the repository); each test skips when its files are absent.
+test fixtures only, never copied into the repository); each test skips when its files are absent, or
+fails under ``LQAS_REQUIRE_ORACLES=1`` (tests/conftest.py).
 References: VCQI's own per-child crude flags for Harmonia (surveyci testdata, RI_COVG_01
 ``got_crude_<dose>_to_analyze``), VCQI's own R code run on Harmonia for valid doses, full vaccination and
 dropout (oracles/vcqir) and the published District 20 coverage chart (vcqi.md §3, §5.5).
@@ -12,27 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import example_project
 
-from lqas.config import load_project
+from lqas.derive import derive_project
 from lqas.design import SurveyDesign
-from lqas.run import derive_project, estimate_all
+from lqas.estimate import estimate, survey_design
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ORACLES = Path(__file__).resolve().parent / "oracles"
 HARMONIA_DOSES = ["bcg", "hepb", "opv0", "ipv", "mcv1", "yf", "penta1", "penta2", "penta3", "pcv1", "pcv2",
                   "pcv3", "opv1", "opv2", "opv3", "rota1", "rota2", "rota3"]
-
-
-def project_or_skip(name: str, *extra: str):
-    """The example project, skipping the test when its shared data files are not on this machine."""
-    project = load_project(EXAMPLES / name / "survey.toml")
-    files = [project.resolve(project.data.file), *(project.resolve(m.file) for m in project.data.merge.values())]
-    files += [project.resolve(project.data.file).parent / file for file in extra]
-    missing = [str(path) for path in files if not path.is_file()]
-    if missing:
-        pytest.skip(f"VCQI/BeSD-TI demo data not found ({', '.join(missing)}): put shared/vcqi-data next to "
-                    "the repository to run this conformance test")
-    return project
 
 
 def in_vcqi_order(table: pd.DataFrame) -> pd.DataFrame:
@@ -43,12 +32,12 @@ def in_vcqi_order(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_harmonia_crude_flags_equal_vcqi_for_every_child_and_dose():
-    project = project_or_skip("vcqi_harmonia", "vcqi_RI_COVG_01_derived_testdata_surveyci.csv")
+    project = example_project("vcqi_harmonia", "vcqi_RI_COVG_01_derived_testdata_surveyci.csv")
     derived = derive_project(project)
     table = derived.table
-    assert derived.ingest.rows_read == 3256 and len(table) == 3256 and derived.ingest.exclusions.empty
-    assert derived.ingest.merges["register"]["children_matched"] == 3256
-    assert derived.ingest.merges["clusters"]["children_matched"] == 3256
+    assert derived.rows_read == 3256 and len(table) == 3256 and derived.exclusions.empty
+    assert derived.merges["register"]["children_matched"] == 3256
+    assert derived.merges["clusters"]["children_matched"] == 3256
 
     expected = pd.read_csv(project.resolve(project.data.file).parent
                            / "vcqi_RI_COVG_01_derived_testdata_surveyci.csv")
@@ -62,13 +51,13 @@ def test_harmonia_crude_flags_equal_vcqi_for_every_child_and_dose():
 
 
 def test_district20_keeps_all_210_children_and_matches_the_published_coverage():
-    project = project_or_skip("vcqi_district20")
+    project = example_project("vcqi_district20")
     derived = derive_project(project)
     table = derived.table
-    assert derived.ingest.rows_read == 210 and len(table) == 210 and derived.ingest.exclusions.empty
+    assert derived.rows_read == 210 and len(table) == 210 and derived.exclusions.empty
     assert (table["weight"].astype(float) == 1).all() and set(table["cohort"]) == {"12-23m"}
     # every child is 731 days old (DOB 2015-01-01, interview 2017-01-01): kept, as VCQI does, and logged
-    assert (derived.ingest.repairs["rule"] == "age_out_of_window_kept").sum() == 210
+    assert (derived.repairs["rule"] == "age_out_of_window_kept").sum() == 210
 
     # vcqiR District 20 demo, VCTC chart "Coverage (%)" column (self-weighted: weighted = unweighted)
     published = {"bcg": 97.6, "opv1": 86.7, "opv2": 76.2, "opv3": 68.1, "penta1": 81.9, "penta2": 71.4,
@@ -82,20 +71,19 @@ def test_district20_keeps_all_210_children_and_matches_the_published_coverage():
 
 
 def test_besd_faux_every_interview_is_kept_or_excluded_with_a_reason():
-    project = project_or_skip("besd_faux")
+    project = example_project("besd_faux")
     derived = derive_project(project)
-    ingested = derived.ingest
-    assert ingested.rows_read == 5000 == len(derived.table) + len(ingested.exclusions)
-    assert ingested.exclusions["reason"].value_counts().to_dict() == {"not_caregiver_of_child_under_5": 2269,
-                                                                      "no_consent": 502}
+    assert derived.rows_read == 5000 == len(derived.table) + len(derived.exclusions)
+    assert derived.exclusions["reason"].value_counts().to_dict() == {"not_caregiver_of_child_under_5": 2269,
+                                                                     "no_consent": 502}
     assert len(derived.table) == 2229 and set(derived.table["cohort"]) == {"0-4y"}
     assert derived.table["sex"].value_counts().to_dict() == {"F": 1142, "M": 1087}
     assert (derived.table["weight"] == 1).all()
-    assert ingested.merges["clusters"]["records_unmatched"] == 1  # District 01 cluster 31: no interview
+    assert derived.merges["clusters"]["records_unmatched"] == 1  # District 01 cluster 31: no interview
 
 
 def test_harmonia_valid_doses_never_exceed_crude_and_national_coverage_matches():
-    project = project_or_skip("vcqi_harmonia")
+    project = example_project("vcqi_harmonia")
     table = derive_project(project).table
     for dose in HARMONIA_DOSES:
         both = table[[f"{dose}_crude", f"{dose}_valid"]].dropna()
@@ -186,7 +174,7 @@ def child_digest(values: pd.Series) -> str:
 
 @pytest.fixture(scope="module")
 def harmonia():
-    project = project_or_skip("vcqi_harmonia")
+    project = example_project("vcqi_harmonia")
     return project, in_vcqi_order(derive_project(project).table)
 
 
@@ -203,7 +191,7 @@ def test_harmonia_valid_doses_full_vaccination_and_dropout_equal_vcqi_for_every_
 
 
 def test_district20_crude_valid_full_vaccination_and_dropout_equal_vcqi_for_every_child():
-    project = project_or_skip("vcqi_district20")
+    project = example_project("vcqi_district20")
     assert_equal_to_vcqi(in_vcqi_order(derive_project(project).table), VCQI_DISTRICT20)
 
 
@@ -264,11 +252,11 @@ def test_harmonia_estimates_equal_vcqi_svyp_output(harmonia):
 def test_besd_faux_core_estimates_equal_besdti_svypd():
     # BeSD-TI's svypd on its own core indicators, weighted, among respondents (oracles/besdti/README.md).
     # District 01's sampled cluster 31 has no interview and still counts as a PSU, as in BeSD-TI and VCQI.
-    project = project_or_skip("besd_faux")
+    project = example_project("besd_faux")
     derived = derive_project(project)
-    assert derived.ingest.empty_clusters == {"District 01": 1}
+    assert derived.empty_psus == {"District 01": 1}
     items = ["intent", "confb", "normf", "where", "afford"]
-    estimates = estimate_all(derived.table, [f"besd_{item}" for item in items], project)
+    estimates = estimate(survey_design(derived, project.design), [f"besd_{item}" for item in items], project.design)
     estimates = estimates[(estimates["cohort"] == "all") & (estimates["sex"] == "all")
                           & (estimates["vaccination_status"] == "all")]
     expected = pd.read_csv(ORACLES / "besdti" / "besd_core_estimates.csv")
