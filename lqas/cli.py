@@ -21,6 +21,9 @@ console = Console(stderr=True)
 
 OutDir = Annotated[Path, typer.Option("--out", help="Output folder of the run.")]
 Lang = Annotated[str | None, typer.Option("--lang", help="Report language: en or fr.")]
+# the words of survey.toml's [lqas] targets, on the scale of the outcome counted
+GOOD = "Target a lot should reach (the 'upper threshold'), 0-1, e.g. 0.80."
+BAD = "Level of a lot to improve (the 'lower threshold'), 0-1, below good, e.g. 0.50."
 
 
 def _version(value: bool) -> None:
@@ -118,10 +121,10 @@ def derive(project: Annotated[Path, typer.Argument(help="Project file (survey.to
 
 @app.command()
 def rules(n: Annotated[int, typer.Option(help="Sample size of the lot.")],
-          upper: Annotated[float, typer.Option(help="Upper threshold (target), 0-1.")],
-          lower: Annotated[float, typer.Option(help="Lower threshold, 0-1.")],
-          alpha: Annotated[float, typer.Option(help="Limit on alpha = P(fail | upper).")] = 0.10,
-          beta: Annotated[float, typer.Option(help="Limit on beta = P(pass | lower).")] = 0.10,
+          good: Annotated[float, typer.Option(help=GOOD)],
+          bad: Annotated[float, typer.Option(help=BAD)],
+          alpha: Annotated[float, typer.Option(help="Limit on alpha = P(fail | good).")] = 0.10,
+          beta: Annotated[float, typer.Option(help="Limit on beta = P(pass | bad).")] = 0.10,
           lot_size: Annotated[int | None, typer.Option(help="Lot size for the hypergeometric rule.")] = None,
           oc_png: Annotated[Path | None, typer.Option(help="Write the OC curve to this PNG file.")] = None,
           lang: Annotated[str, typer.Option(help="Language of the OC chart: en or fr.")] = "en",
@@ -129,7 +132,7 @@ def rules(n: Annotated[int, typer.Option(help="Sample size of the lot.")],
     """Decision rule d for a sample of n: the lot passes iff successes >= d."""
     from lqas.rules import decision_rule, plot_oc
 
-    rule = decision_rule(n, upper, lower, alpha, beta, lot_size=lot_size)
+    rule = decision_rule(n, good, bad, alpha, beta, lot_size=lot_size)
     if oc_png is not None:
         plot_oc(rule, lang=lang).savefig(oc_png, dpi=150)
     record = {"n": rule.n, "d": rule.d, "alpha": rule.alpha, "beta": rule.beta,
@@ -142,10 +145,10 @@ def rules(n: Annotated[int, typer.Option(help="Sample size of the lot.")],
 
 
 @app.command()
-def design(upper: Annotated[float, typer.Option(help="Upper threshold (target), 0-1.")],
-           lower: Annotated[float, typer.Option(help="Lower threshold, 0-1.")],
-           alpha: Annotated[float, typer.Option(help="Limit on alpha = P(fail | upper).")] = 0.10,
-           beta: Annotated[float, typer.Option(help="Limit on beta = P(pass | lower).")] = 0.10,
+def design(good: Annotated[float, typer.Option(help=GOOD)],
+           bad: Annotated[float, typer.Option(help=BAD)],
+           alpha: Annotated[float, typer.Option(help="Limit on alpha = P(fail | good).")] = 0.10,
+           beta: Annotated[float, typer.Option(help="Limit on beta = P(pass | bad).")] = 0.10,
            lot_size: Annotated[int | None, typer.Option(help="Lot size (hypergeometric).")] = None,
            icc: Annotated[float | None, typer.Option(help="Intra-cluster correlation (cluster design).")] = None,
            cluster_size: Annotated[int | None, typer.Option(help="Children per cluster.")] = None,
@@ -154,7 +157,7 @@ def design(upper: Annotated[float, typer.Option(help="Upper threshold (target), 
     """Smallest sample size n and its decision rule d meeting both error limits."""
     from lqas.rules import sample_size
 
-    result = sample_size(upper, lower, alpha, beta, lot_size=lot_size, icc=icc, cluster_size=cluster_size,
+    result = sample_size(good, bad, alpha, beta, lot_size=lot_size, icc=icc, cluster_size=cluster_size,
                          method=method)
     record = result.as_dict()
     if as_json:
@@ -167,7 +170,7 @@ def design(upper: Annotated[float, typer.Option(help="Upper threshold (target), 
 @app.command()
 def table(n_min: Annotated[int, typer.Option(help="Smallest sample size.")] = 12,
           n_max: Annotated[int, typer.Option(help="Largest sample size.")] = 30,
-          gap: Annotated[float, typer.Option(help="Lower threshold = target - gap.")] = 0.30,
+          gap: Annotated[float, typer.Option(help="Bad threshold = target - gap.")] = 0.30,
           as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (long form with alpha and beta).")] = False
           ) -> None:
     """The classic LQAS decision-rule table (rows n, columns coverage target)."""

@@ -89,8 +89,8 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
         "besd": besd,
     }
     target_records = [{"indicator": t.indicator, "good": t.good, "bad": t.bad, "lower_is_better": t.lower_is_better,
-                       "cohorts": list(t.cohorts) if t.cohorts else None, "upper": t.thresholds[0],
-                       "lower": t.thresholds[1]} for t in targets]
+                       "cohorts": list(t.cohorts) if t.cohorts else None,
+                       "classified_good": t.thresholds[0], "classified_bad": t.thresholds[1]} for t in targets]
     lqas = {"classification": classification.to_dict("records"),
             "matrix": lqas_matrix(classification, catchments, cohorts),
             "targets": target_records, "alpha": project.lqas.alpha, "beta": project.lqas.beta,

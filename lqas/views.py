@@ -14,13 +14,14 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-ALL = "all"
+from lqas.design import ALL
+
 SEXES = ("F", "M", ALL)
 # display order of the dose evidence categories of `<dose>_source` (lqas.vaccination)
 SOURCE_ORDER = ("card_date", "card_tick", "register_date", "register_tick", "recall", "scar", "implied", "none")
 
 
-def _plain(value):
+def plain(value):
     """A JSON-ready value: numpy scalars to Python, NaN/NA to None."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
@@ -54,7 +55,7 @@ class EstimateIndex:
         found = self._cells.get((indicator, cohort, catchment, sex, status))
         if found is None or found[3] is None or found[3] == 0:
             return None
-        estimate, low, high, n = (_plain(v) for v in found)
+        estimate, low, high, n = (plain(v) for v in found)
         return {"estimate": estimate, "ci_low": low, "ci_high": high, "n": int(n),
                 "small": int(n) < self.small_cell_n}
 
@@ -199,5 +200,5 @@ def remarks(table: pd.DataFrame, column: str = "interviewer_remarks") -> list[di
 def decision_table_rows(wide: pd.DataFrame) -> dict:
     """The wide decision-rule table (index n, columns targets) as plain rows."""
     targets = [float(t) for t in wide.columns]
-    rows = [{"n": int(n), "d": [_plain(v) for v in values]} for n, values in zip(wide.index, wide.to_numpy())]
+    rows = [{"n": int(n), "d": [plain(v) for v in values]} for n, values in zip(wide.index, wide.to_numpy())]
     return {"targets": targets, "rows": rows}

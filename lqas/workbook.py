@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,20 +12,9 @@ from lqas.context import equity_labels, run_labels
 from lqas.design import ALL
 from lqas.results import Results
 from lqas.rules import decision_table
-from lqas.views import counts_by, evidence_sources, remarks
+from lqas.views import counts_by, evidence_sources, plain, remarks
 
 ESTIMATE_FIELDS = ("n", "n_weighted", "estimate", "se", "ci_low", "ci_high", "deff", "icc", "df")
-
-
-def _plain(value):
-    """A cell value openpyxl writes as is: numpy scalars to Python, NaN/NA to empty."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 @dataclass
@@ -68,7 +56,7 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
         percent = {frame.columns.get_loc(c) + 1 for c in sheet.percent if c in frame}
         for i, record in enumerate(frame.itertuples(index=False, name=None), start=start + 1):
             for j, value in enumerate(record, start=1):
-                c = ws.cell(row=i, column=j, value=_plain(value))
+                c = ws.cell(row=i, column=j, value=plain(value))
                 if j in percent:
                     c.number_format = "0.0%"
         for j, column in enumerate(frame.columns, start=1):
@@ -136,7 +124,7 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
         percent=source_names, note=head["share"]))
     rules = decision_table(range(12, 31))
     sheets.append(Sheet(name["rules"], pd.DataFrame(
-        [[int(n), *[_plain(v) for v in row]] for n, row in zip(rules.index, rules.to_numpy())],
+        [[int(n), *[plain(v) for v in row]] for n, row in zip(rules.index, rules.to_numpy())],
         columns=["n", *[f"{round(100 * float(t))} %" for t in rules.columns]])))
     sheets.append(Sheet(name["remarks"], pd.DataFrame(
         [[r["text"], r["n"], ", ".join(labels["catchment"].get(c, c) for c in r["catchments"])] for r in remarks(table)],
@@ -178,7 +166,7 @@ def _classification_sheet(classification: pd.DataFrame, labels: Mapping, head: M
 
 
 _CLASSIFY_FIELDS = {"indicator", "n", "x", "d", "alpha", "beta", "class", "x_indicator", "direction", "counted",
-                    "upper", "lower", "limits_met", "distribution"}
+                    "good", "bad", "limits_met", "distribution"}
 
 
 def _comparisons_sheet(comparisons: pd.DataFrame, labels: Mapping, head: Mapping, name: Mapping) -> Sheet:

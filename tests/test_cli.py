@@ -289,8 +289,8 @@ def test_demo_html_opens_in_headless_chromium_without_errors(demo_run, tmp_path)
 
 @pytest.mark.parametrize("args, message", [
     (["run", "nowhere/survey.toml"], "nowhere/survey.toml: project file not found"),
-    (["rules", "--n", "19", "--upper", "0.5", "--lower", "0.8"], "upper"),
-], ids=["missing-project", "upper-below-lower"])
+    (["rules", "--n", "19", "--good", "0.5", "--bad", "0.8"], "good"),
+], ids=["missing-project", "good-below-bad"])
 def test_errors_are_one_line_with_exit_code_2(args, message, tmp_path):
     result = lqas(*args, cwd=tmp_path)
     assert result.returncode == 2
@@ -308,7 +308,7 @@ def test_project_pointing_at_missing_data_file(tmp_path):
 
 def test_rules_json_reproduces_the_classic_n19_rule():
     # PMC3013262 Table 1: n = 19, 80 %/50 % -> at least 13 successes, alpha 0.0676, beta 0.0835
-    result = lqas("rules", "--n", "19", "--upper", "0.8", "--lower", "0.5", "--json")
+    result = lqas("rules", "--n", "19", "--good", "0.8", "--bad", "0.5", "--json")
     record = json.loads(result.stdout)
     assert record["d"] == 13 and record["distribution"] == "binomial"
     assert round(record["alpha"], 4) == 0.0676 and round(record["beta"], 4) == 0.0835
@@ -316,7 +316,7 @@ def test_rules_json_reproduces_the_classic_n19_rule():
 
 def test_design_json_finds_the_smallest_n():
     # lqas.md §0: n = 19 is the smallest n with alpha and beta <= 0.10 for 80 %/50 %
-    record = json.loads(lqas("design", "--upper", "0.8", "--lower", "0.5", "--json").stdout)
+    record = json.loads(lqas("design", "--good", "0.8", "--bad", "0.5", "--json").stdout)
     assert (record["n"], record["d"], record["distribution"]) == (19, 13, "binomial")
 
 
@@ -330,7 +330,7 @@ def test_table_prints_the_verified_n12_row():
 
 def test_rules_writes_an_oc_curve_png(tmp_path):
     png = tmp_path / "oc.png"
-    assert lqas("rules", "--n", "19", "--upper", "0.8", "--lower", "0.5", "--oc-png", str(png)).returncode == 0
+    assert lqas("rules", "--n", "19", "--good", "0.8", "--bad", "0.5", "--oc-png", str(png)).returncode == 0
     assert png.read_bytes().startswith(b"\x89PNG")
 
 

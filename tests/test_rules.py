@@ -28,7 +28,7 @@ def test_decision_rule_classic_19_80_50():
 
 
 def test_decision_rule_errors_are_binomial_tails():
-    # alpha = P(X < d | upper), beta = P(X >= d | lower), DESIGN.md §4
+    # alpha = P(X < d | good), beta = P(X >= d | bad), DESIGN.md §4
     r = decision_rule(19, 0.80, 0.50)
     assert r.alpha == pytest.approx(stats.binom.cdf(12, 19, 0.80), rel=1e-12)
     assert r.beta == pytest.approx(stats.binom.sf(12, 19, 0.50), rel=1e-12)
@@ -63,7 +63,7 @@ def test_hypergeometric_threshold_rounding_n52():
     assert lot_thresholds(0.65, 0.35, 52, "ceiling") == (34, 19)
     assert lot_thresholds(0.65, 0.35, 52, "round") == (34, 18)
     r = decision_rule(19, 0.65, 0.35, lot_size=52)
-    assert (r.distribution, r.upper_count, r.lower_count, r.d) == ("hypergeometric", 34, 18, 10)
+    assert (r.distribution, r.good_count, r.bad_count, r.d) == ("hypergeometric", 34, 18, 10)
     # computed here: hypergeom.cdf(9, 52, 34, 19) and hypergeom.sf(9, 52, 18, 19)
     assert r.alpha == pytest.approx(stats.hypergeom.cdf(9, 52, 34, 19), rel=1e-12)
     assert r.beta == pytest.approx(stats.hypergeom.sf(9, 52, 18, 19), rel=1e-12)
@@ -107,7 +107,7 @@ def test_decision_table_long_max_error_by_n():
     worst = t.assign(w=t[["alpha", "beta"]].max(axis=1)).groupby("n")["w"].max().round(3)
     assert worst.to_dict() == {17: 0.107, 18: 0.139, 19: 0.088, 20: 0.122}
     assert set(t.loc[t.n == 19, "flag"]) == {"ok"}
-    assert list(t.columns) == ["n", "target", "lower", "d", "alpha", "beta", "rule", "flag"]
+    assert list(t.columns) == ["n", "good", "bad", "d", "alpha", "beta", "rule", "flag"]
 
 
 def test_decision_table_low_target_artefact_n29():
@@ -234,16 +234,16 @@ def test_oc_curve_values_at_thresholds():
     assert len(fin) == 53 and fin.prob_pass.iloc[-1] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("lang, xlabel, upper, alpha", [
+@pytest.mark.parametrize("lang, xlabel, good, alpha", [
     ("en", "True coverage p", "80%", "α = 0.068"),
     ("fr", "Couverture réelle p", "80\u00a0%", "α = 0,068"),  # French: comma decimals, space before %
 ], ids=["en", "fr"])
-def test_plot_oc_labels(lang, xlabel, upper, alpha):
+def test_plot_oc_labels(lang, xlabel, good, alpha):
     fig = plot_oc(decision_rule(19, 0.80, 0.50), lang=lang)
     ax = fig.axes[0]
     assert ax.get_xlabel() == xlabel
     legend = ax.get_legend().get_texts()[0].get_text().replace("\u202f", "\u00a0")  # CLDR spaces vary
-    assert legend.endswith(upper)
+    assert legend.endswith(good) and legend.startswith({"en": "target", "fr": "cible"}[lang])
     assert alpha in [text.get_text() for text in ax.texts]
     assert len(ax.lines) == 3  # curve + two threshold lines
     assert plot_oc((19, 13)).axes[0].get_title() == "OC curve (n = 19, d = 13)"
@@ -264,7 +264,7 @@ def test_three_class_couplets_reproduce_the_published_two_class_rules():
     # lqas.md §5 has no published couplet-based three-class rule (Olives 2012's d1, d2 were not
     # retrieved), so each cut-off is checked against the published two-class rule of its couplet,
     # which it must equal in the X > d form (lqas.md §1: d_Hund = d_Valadez - 1).
-    # n = 19, upper couplet 50 %/80 %: PMC3013262 Table 1, pass iff X >= 13, alpha 0.0676, beta 0.0835
+    # n = 19, couplet 50 %/80 %: PMC3013262 Table 1, pass iff X >= 13, alpha 0.0676, beta 0.0835
     # (published 0.07 / 0.08), i.e. high iff X > 12
     r = three_class_rule(19, 0.30, 0.80, method="couplets", couplets=((0.20, 0.50), (0.50, 0.80)))
     assert r.d2 == 12
@@ -273,7 +273,7 @@ def test_three_class_couplets_reproduce_the_published_two_class_rules():
     assert round(oc.loc[0.8, "prob_high"], 4) == round(1 - 0.0676, 4)
     assert round(oc.loc[0.5, "prob_high"], 4) == 0.0835
     # n = 12: the verified row of the Valadez table (lqas.md §2) gives 50 % -> 5 and 75 % -> 8 with
-    # the lower threshold 30 points below (lqas.md's inferred selection rule), so 20-50 and 45-75
+    # the bad threshold 30 points below (lqas.md's inferred selection rule), so 20-50 and 45-75
     # couplets cut at X > 4 and X > 7
     r = three_class_rule(12, 0.30, 0.60, method="couplets", couplets=((0.20, 0.50), (0.45, 0.75)))
     assert (r.d1, r.d2) == (4, 7)
@@ -304,8 +304,8 @@ TARGETS = [Target("zero_dose", good=0.10, bad=0.40, lower_is_better=True),
 def test_classify_columns_and_order(lots_frame):
     out = classify(lots_frame, TARGETS)
     assert list(out.columns) == ["indicator", "catchment", "cohort", "n", "x", "d", "alpha",
-                                 "beta", "class", "x_indicator", "direction", "counted", "upper",
-                                 "lower", "limits_met", "distribution"]
+                                 "beta", "class", "x_indicator", "direction", "counted", "good",
+                                 "bad", "limits_met", "distribution"]
     # sorted by lot, then targets in the given order; penta3 skipped for the 18w-11m cohort
     assert list(zip(out.catchment, out.cohort, out.indicator)) == [
         ("A", "12-23m", "zero_dose"), ("A", "12-23m", "penta3_crude"),
@@ -321,20 +321,20 @@ def test_classify_coverage_lot_nan_excluded(lots_frame):
     assert round(a.alpha, 4) == 0.0676 and round(a.beta, 4) == 0.0835
     b = out.loc[("B", "12-23m", "penta3_crude")]
     assert (b.n, b.x, b.d, b["class"]) == (19, 12, 13, "fail")
-    assert (b.direction, b.counted, b.upper, b.lower) == ("higher_is_better",
-                                                          "penta3_crude == 1", 0.80, 0.50)
+    assert (b.direction, b.counted, b.good, b.bad) == ("higher_is_better",
+                                                       "penta3_crude == 1", 0.80, 0.50)
 
 
 def test_classify_zero_dose_on_complement(lots_frame):
     out = classify(lots_frame, TARGETS).set_index(["catchment", "cohort", "indicator"])
     a = out.loc[("A", "12-23m", "zero_dose")]
-    # ZD good 0.10 bad 0.40 -> non-ZD upper 0.90 lower 0.60; n = 21: computed here
+    # ZD good 0.10 bad 0.40 -> counted on non-ZD: good 0.90, bad 0.60; n = 21: computed here
     # decision_rule(21, 0.9, 0.6): d = 17, alpha = binom.cdf(16, 21, .9) = 0.0522,
     # beta = binom.sf(16, 21, .6) = 0.0370; x = 21 - 2 = 19 >= 17 -> pass
     assert (a.n, a.x, a.x_indicator, a.d, a["class"]) == (21, 19, 2, 17, "pass")
     assert round(a.alpha, 4) == 0.0522 and round(a.beta, 4) == 0.0370
-    assert (a.direction, a.counted, a.upper, a.lower) == ("lower_is_better", "zero_dose == 0",
-                                                          0.90, 0.60)
+    # classification.csv states the target as survey.toml does, on the indicator's own scale
+    assert (a.direction, a.counted, a.good, a.bad) == ("lower_is_better", "zero_dose == 0", 0.10, 0.40)
     b = out.loc[("B", "12-23m", "zero_dose")]
     # n = 19: decision_rule(19, .9, .6) -> d = 15 (alpha 0.0352, beta 0.0696); x = 14 -> fail
     assert (b.n, b.x, b.d, b["class"]) == (19, 14, 15, "fail")
@@ -415,21 +415,21 @@ def test_priority_lots_na_outside_table():
 
 # ----------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(n=19, upper=0.5, lower=0.8),
-     r"decision_rule: parameter 'upper' must be greater than 'lower'; got \(0\.5, 0\.8\), "
-     r"expected 0 <= lower < upper <= 1"),
-    (dict(n=0, upper=0.8, lower=0.5),
+    (dict(n=19, good=0.5, bad=0.8),
+     r"decision_rule: parameter 'good' must be greater than 'bad'; got \(0\.5, 0\.8\), "
+     r"expected 0 <= bad < good <= 1"),
+    (dict(n=0, good=0.8, bad=0.5),
      r"decision_rule: parameter 'n' is invalid; got 0, expected an integer >= 1\."),
-    (dict(n=19.5, upper=0.8, lower=0.5), r"parameter 'n' is invalid; got 19\.5"),
-    (dict(n=19, upper=0.8, lower=0.5, alpha=1.2),
+    (dict(n=19.5, good=0.8, bad=0.5), r"parameter 'n' is invalid; got 19\.5"),
+    (dict(n=19, good=0.8, bad=0.5, alpha=1.2),
      r"decision_rule: parameter 'alpha' is out of range; got 1\.2, expected a number in \(0, 1\)"),
-    (dict(n=19, upper=0.8, lower=0.5, beta=0),
+    (dict(n=19, good=0.8, bad=0.5, beta=0),
      r"parameter 'beta' is out of range; got 0, expected a number in \(0, 1\)"),
-    (dict(n=19, upper=0.8, lower=0.5, lot_size=10),
+    (dict(n=19, good=0.8, bad=0.5, lot_size=10),
      r"parameter 'lot_size' is smaller than the sample; got 10, expected lot_size >= n = 19"),
-    (dict(n=19, upper=0.8, lower=0.5, rounding="floor"),
+    (dict(n=19, good=0.8, bad=0.5, rounding="floor"),
      r"parameter 'rounding' is not recognised; got 'floor', expected one of"),
-], ids=["upper<=lower", "n<1", "n-float", "alpha>1", "beta=0", "lot<n", "rounding"])
+], ids=["good<=bad", "n<1", "n-float", "alpha>1", "beta=0", "lot<n", "rounding"])
 def test_decision_rule_errors(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         decision_rule(**kwargs)

@@ -116,6 +116,17 @@ NonEmpty = AfterValidator(non_empty)
 NonEmptyText = Annotated[str, Field(min_length=1)]
 
 
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression ({exc})") from None
+    return value
+
+
+Regex = Annotated[str, AfterValidator(_compiles)]
+
+
 def suggestion(word: str, allowed: Iterable[str]) -> str | None:
     """The allowed word closest to a misspelt one, if any is close enough."""
     close = difflib.get_close_matches(str(word), sorted(set(allowed)), n=1, cutoff=0.6)

@@ -6,25 +6,16 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from lqas.config._validation import Section, read_toml, suggestion, validate_file
+from lqas.config._validation import Regex, Section, read_toml, suggestion, validate_file
 from lqas.resources import data_path
 
 
 class ColumnPattern(Section):
     name: str
-    regex: str
+    regex: Regex
     description: str
-
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression ({exc})") from None
-        return value
 
 
 class CanonicalSchema(Section):

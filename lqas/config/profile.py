@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from lqas.config._validation import NonEmpty, NonEmptyText, Section, cross_field_problems, tagged, validate_file
+from lqas.config._validation import NonEmpty, NonEmptyText, Regex, Section, cross_field_problems, tagged, validate_file
 from lqas.config.canonical import check_canonical_name
 
 # a canonical child-table column (lqas/data/canonical.toml); anything else is a typo or an invention
@@ -109,17 +109,8 @@ class EligibilityRule(Section):
 class RenameRule(Section):
     """``[[rename]]``: every source column matching ``pattern`` is copied as ``replacement``."""
 
-    pattern: str
+    pattern: Regex
     replacement: str
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression ({exc})") from None
-        return value
 
 
 class DateParts(Section):

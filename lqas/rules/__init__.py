@@ -1,7 +1,9 @@
 """LQAS stage: decision rules, sample sizes, OC curves, lot classification and aggregation.
 
 Internal convention (DESIGN.md §4, lqas.md §1): a lot *passes* iff the number of successes
-X >= d; alpha = P(fail | p = upper) and beta = P(pass | p = lower). Other conventions are
+X >= d; alpha = P(fail | p = good) and beta = P(pass | p = bad), ``good`` being the target (the
+"upper threshold" of the LQAS literature) and ``bad`` the level of a lot to improve (its "lower
+threshold"); the same words as ``[lqas] targets`` of survey.toml. Other conventions are
 converted at the edge with :func:`from_convention` / :func:`to_convention`.
 """
 

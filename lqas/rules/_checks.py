@@ -37,14 +37,14 @@ def _check_prob(where: str, name: str, value: object, *, open_interval: bool) ->
     return float(value)
 
 
-def _check_thresholds(where: str, upper: object, lower: object) -> tuple[float, float]:
-    upper = _check_prob(where, "upper", upper, open_interval=False)
-    lower = _check_prob(where, "lower", lower, open_interval=False)
-    if not lower < upper:
-        _fail(where, "parameter 'upper' must be greater than 'lower'", (upper, lower),
-              "0 <= lower < upper <= 1 as (upper, lower)",
+def _check_thresholds(where: str, good: object, bad: object) -> tuple[float, float]:
+    good = _check_prob(where, "good", good, open_interval=False)
+    bad = _check_prob(where, "bad", bad, open_interval=False)
+    if not bad < good:
+        _fail(where, "parameter 'good' must be greater than 'bad'", (good, bad),
+              "0 <= bad < good <= 1 as (good, bad)",
               "For a lower-is-better indicator pass the complement (1 - threshold).")
-    return upper, lower
+    return good, bad
 
 
 def _check_choice(where: str, name: str, value: object, allowed: Sequence[str]) -> str:

@@ -18,14 +18,14 @@ from lqas.rules._checks import _ROUNDINGS, _TOL, _check_choice, _check_int, _che
 class Rule:
     """A single-sample LQAS decision rule: the lot passes iff X >= ``d``.
 
-    ``alpha`` = P(X < d | p = upper), ``beta`` = P(X >= d | p = lower). ``upper_count`` and
-    ``lower_count`` are the discretised numbers of successes in the lot (hypergeometric only).
+    ``alpha`` = P(X < d | p = good), ``beta`` = P(X >= d | p = bad). ``good_count`` and
+    ``bad_count`` are the discretised numbers of successes in the lot (hypergeometric only).
     """
 
     n: int
     d: int
-    upper: float
-    lower: float
+    good: float
+    bad: float
     alpha: float
     beta: float
     alpha_limit: float
@@ -33,28 +33,28 @@ class Rule:
     limits_met: bool
     distribution: str
     lot_size: int | None = None
-    upper_count: int | None = None
-    lower_count: int | None = None
+    good_count: int | None = None
+    bad_count: int | None = None
 
     def as_dict(self) -> dict:
         """Plain dict for JSON output."""
         return asdict(self)
 
 
-def lot_thresholds(upper: float, lower: float, lot_size: int,
+def lot_thresholds(good: float, bad: float, lot_size: int,
                    rounding: str = "hund") -> tuple[int, int]:
-    """Numbers of successes (K_u, K_l) in a lot of N = ``lot_size`` at the two thresholds.
+    """Numbers of successes (K_good, K_bad) in a lot of N = ``lot_size`` at the two thresholds.
 
-    ``rounding="hund"``: K_l = floor(p_l N), K_u = ceil(p_u N), the effective bounds of the Hund
+    ``rounding="hund"``: K_bad = floor(p_bad N), K_good = ceil(p_good N), the effective bounds of the Hund
     manual (lqas.md §3; N = 52, 0.65/0.35 -> 34/52 and 18/52); ``"round"``: both to nearest
     (Brixton-Health hyperLQAS, isabelfulcher/lqas_imp); ``"ceiling"``: both up (sleacr).
     """
     where = "lot_thresholds"
-    upper, lower = _check_thresholds(where, upper, lower)
+    good, bad = _check_thresholds(where, good, bad)
     lot_size = _check_int(where, "lot_size", lot_size)
     rounding = _check_choice(where, "rounding", rounding, _ROUNDINGS)
     # the 1e-9 slack stops 0.35 * 52 = 18.200000000000003 style artefacts moving a bound
-    pu, pl = upper * lot_size, lower * lot_size
+    pu, pl = good * lot_size, bad * lot_size
     if rounding == "hund":
         return math.ceil(pu - 1e-9), math.floor(pl + 1e-9)
     if rounding == "round":
@@ -62,27 +62,27 @@ def lot_thresholds(upper: float, lower: float, lot_size: int,
     return math.ceil(pu - 1e-9), math.ceil(pl - 1e-9)
 
 
-def _errors(n: int, upper: float, lower: float, lot_size: int | None, rounding: str):
+def _errors(n: int, good: float, bad: float, lot_size: int | None, rounding: str):
     """alpha and beta for every d = 1..n (arrays indexed d - 1) plus the lot counts."""
     k = np.arange(0, n)  # X < d  <=>  X <= d - 1 = k
     if lot_size is None:
-        return stats.binom.cdf(k, n, upper), stats.binom.sf(k, n, lower), None, None
-    ku, kl = lot_thresholds(upper, lower, lot_size, rounding)
+        return stats.binom.cdf(k, n, good), stats.binom.sf(k, n, bad), None, None
+    ku, kl = lot_thresholds(good, bad, lot_size, rounding)
     return (stats.hypergeom.cdf(k, lot_size, ku, n), stats.hypergeom.sf(k, lot_size, kl, n),
             ku, kl)
 
 
-def _rule_args(where, n, upper, lower, alpha, beta, lot_size, rounding):
-    """Validated (n, upper, lower, alpha, beta, lot_size, rounding) for the rule functions."""
+def _rule_args(where, n, good, bad, alpha, beta, lot_size, rounding):
+    """Validated (n, good, bad, alpha, beta, lot_size, rounding) for the rule functions."""
     n = _check_int(where, "n", n)
-    upper, lower = _check_thresholds(where, upper, lower)
+    good, bad = _check_thresholds(where, good, bad)
     alpha = _check_prob(where, "alpha", alpha, open_interval=True)
     beta = _check_prob(where, "beta", beta, open_interval=True)
     rounding = _check_choice(where, "rounding", rounding, _ROUNDINGS)
     if lot_size is not None and _check_int(where, "lot_size", lot_size) < n:
         _fail(where, "parameter 'lot_size' is smaller than the sample", lot_size,
               f"lot_size >= n = {n}", "Omit lot_size for an infinite lot (binomial).")
-    return n, upper, lower, alpha, beta, lot_size, rounding
+    return n, good, bad, alpha, beta, lot_size, rounding
 
 
 def _choose_d(alpha: np.ndarray, beta: np.ndarray, alpha_limit: float, beta_limit: float,
@@ -96,7 +96,7 @@ def _choose_d(alpha: np.ndarray, beta: np.ndarray, alpha_limit: float, beta_limi
     return idx, bool(valid[idx])
 
 
-def decision_rule(n: int, upper: float, lower: float, alpha: float = 0.10, beta: float = 0.10,
+def decision_rule(n: int, good: float, bad: float, alpha: float = 0.10, beta: float = 0.10,
                   *, lot_size: int | None = None, rounding: str = "hund",
                   convention: str = "min_errors") -> Rule:
     """Choose the decision rule d for a sample of ``n``: the lot passes iff X >= d.
@@ -105,10 +105,12 @@ def decision_rule(n: int, upper: float, lower: float, alpha: float = 0.10, beta:
     ----------
     n : int
         Sample size per lot (>= 1).
-    upper, lower : float
-        Upper ("good", target) and lower ("bad") thresholds, 0 <= lower < upper <= 1.
+    good, bad : float
+        The target a lot should reach ("good", the upper threshold of the LQAS literature) and the
+        level of a lot to improve ("bad", the lower threshold), 0 <= bad < good <= 1, on the
+        scale of the outcome counted (for zero-dose, its complement).
     alpha, beta : float, default=0.10
-        Limits on alpha = P(X < d | upper) and beta = P(X >= d | lower), each in (0, 1).
+        Limits on alpha = P(X < d | good) and beta = P(X >= d | bad), each in (0, 1).
     lot_size : int, optional
         Lot size N >= n. When given, X is hypergeometric with the thresholds discretised by
         ``rounding`` (see :func:`lot_thresholds`); otherwise X ~ Binomial(n, p).
@@ -126,7 +128,7 @@ def decision_rule(n: int, upper: float, lower: float, alpha: float = 0.10, beta:
 
     Notes
     -----
-    alpha(d) = F(d - 1; n, p_u), beta(d) = 1 - F(d - 1; n, p_l), F the binomial (hypergeometric)
+    alpha(d) = F(d - 1; n, p_good), beta(d) = 1 - F(d - 1; n, p_bad), F the binomial (hypergeometric)
     CDF; d = 0 and d = n + 1 (always / never pass) are not considered. n = 19, 0.80/0.50 gives
     d = 13, alpha 0.0676, beta 0.0835: the published 0.07/0.08 of PMC3013262 Table 1.
 
@@ -136,16 +138,16 @@ def decision_rule(n: int, upper: float, lower: float, alpha: float = 0.10, beta:
     >>> r.d, round(r.alpha, 4), round(r.beta, 4)
     (13, 0.0676, 0.0835)
     """
-    n, upper, lower, alpha, beta, lot_size, rounding = _rule_args(
-        "decision_rule", n, upper, lower, alpha, beta, lot_size, rounding)
+    n, good, bad, alpha, beta, lot_size, rounding = _rule_args(
+        "decision_rule", n, good, bad, alpha, beta, lot_size, rounding)
     _check_choice("decision_rule", "convention", convention, ("min_errors", "valadez"))
-    a, b, ku, kl = _errors(n, upper, lower, lot_size, rounding)
+    a, b, ku, kl = _errors(n, good, bad, lot_size, rounding)
     i, met = _choose_d(a, b, alpha, beta, convention)
-    return Rule(n, i + 1, upper, lower, float(a[i]), float(b[i]), alpha, beta, met,
+    return Rule(n, i + 1, good, bad, float(a[i]), float(b[i]), alpha, beta, met,
                 "binomial" if lot_size is None else "hypergeometric", lot_size, ku, kl)
 
 
-def evaluate_rule(n: int, d: int, upper: float, lower: float, alpha: float = 0.10,
+def evaluate_rule(n: int, d: int, good: float, bad: float, alpha: float = 0.10,
                   beta: float = 0.10, *, lot_size: int | None = None,
                   rounding: str = "hund") -> Rule:
     """Errors of a given rule (pass iff X >= ``d``, d in 0..n + 1), e.g. a converted field rule.
@@ -156,14 +158,14 @@ def evaluate_rule(n: int, d: int, upper: float, lower: float, alpha: float = 0.1
     >>> round(r.alpha, 3), round(r.beta, 3)
     (0.055, 0.065)
     """
-    n, upper, lower, alpha, beta, lot_size, rounding = _rule_args(
-        "evaluate_rule", n, upper, lower, alpha, beta, lot_size, rounding)
+    n, good, bad, alpha, beta, lot_size, rounding = _rule_args(
+        "evaluate_rule", n, good, bad, alpha, beta, lot_size, rounding)
     if _check_int("evaluate_rule", "d", d, minimum=0) > n + 1:
         _fail("evaluate_rule", "parameter 'd' exceeds n + 1", d, f"an integer in 0..{n + 1}")
-    a, b, ku, kl = _errors(n, upper, lower, lot_size, rounding)
+    a, b, ku, kl = _errors(n, good, bad, lot_size, rounding)
     a, b = np.r_[0.0, a, 1.0], np.r_[1.0, b, 0.0]  # add d = 0 and d = n + 1
     met = bool(a[d] <= alpha + _TOL and b[d] <= beta + _TOL)
-    return Rule(n, d, upper, lower, float(a[d]), float(b[d]), alpha, beta, met,
+    return Rule(n, d, good, bad, float(a[d]), float(b[d]), alpha, beta, met,
                 "binomial" if lot_size is None else "hypergeometric", lot_size, ku, kl)
 
 
@@ -180,8 +182,8 @@ class SampleSize:
     d: int
     alpha: float
     beta: float
-    upper: float
-    lower: float
+    good: float
+    bad: float
     alpha_limit: float
     beta_limit: float
     distribution: str
@@ -225,7 +227,7 @@ def _betabinom_pmf(m: int, p: float, icc: float) -> np.ndarray:
     return np.exp(logc + up[x] + down[m - x] - np.log1p(i * t).sum())
 
 
-def sample_size(upper: float, lower: float, alpha: float = 0.10, beta: float = 0.10, *,
+def sample_size(good: float, bad: float, alpha: float = 0.10, beta: float = 0.10, *,
                 lot_size: int | None = None, icc: float | None = None,
                 cluster_size: int | None = None, method: str = "ess",
                 n_max: int = 1000, rounding: str = "hund") -> SampleSize:
@@ -238,7 +240,7 @@ def sample_size(upper: float, lower: float, alpha: float = 0.10, beta: float = 0
 
     Parameters
     ----------
-    upper, lower, alpha, beta, rounding
+    good, bad, alpha, beta, rounding
         As in :func:`decision_rule`.
     lot_size : int, optional
         Finite lot (hypergeometric), n <= lot_size. Not combinable with a cluster design.
@@ -266,12 +268,12 @@ def sample_size(upper: float, lower: float, alpha: float = 0.10, beta: float = 0
     (19, 13)
     """
     where = "sample_size"
-    upper, lower = _check_thresholds(where, upper, lower)
+    good, bad = _check_thresholds(where, good, bad)
     alpha = _check_prob(where, "alpha", alpha, open_interval=True)
     beta = _check_prob(where, "beta", beta, open_interval=True)
     n_max = _check_int(where, "n_max", n_max)
     rounding = _check_choice(where, "rounding", rounding, _ROUNDINGS)
-    common = dict(upper=upper, lower=lower, alpha_limit=alpha, beta_limit=beta)
+    common = dict(good=good, bad=bad, alpha_limit=alpha, beta_limit=beta)
     if (icc is None) != (cluster_size is None):
         _fail(where, "cluster design needs both 'icc' and 'cluster_size'",
               {"icc": icc, "cluster_size": cluster_size}, "both set or both omitted")
@@ -280,7 +282,7 @@ def sample_size(upper: float, lower: float, alpha: float = 0.10, beta: float = 0
             lot_size = _check_int(where, "lot_size", lot_size)
             n_max = min(n_max, lot_size)
         for n in range(1, n_max + 1):
-            a, b, _, _ = _errors(n, upper, lower, lot_size, rounding)
+            a, b, _, _ = _errors(n, good, bad, lot_size, rounding)
             i, met = _choose_d(a, b, alpha, beta)
             if met:
                 dist = "binomial" if lot_size is None else "hypergeometric"
@@ -297,7 +299,7 @@ def sample_size(upper: float, lower: float, alpha: float = 0.10, beta: float = 0
     deff = 1 + (m - 1) * float(icc)
     cl = dict(method=method, icc=float(icc), cluster_size=m, deff=deff, **common)
     pmf_u = pmf_l = np.ones(1)
-    one_u, one_l = _betabinom_pmf(m, upper, icc), _betabinom_pmf(m, lower, icc)
+    one_u, one_l = _betabinom_pmf(m, good, icc), _betabinom_pmf(m, bad, icc)
     for k in range(1, n_max // m + 1):
         n = k * m
         if method == "ess":
@@ -305,8 +307,8 @@ def sample_size(upper: float, lower: float, alpha: float = 0.10, beta: float = 0
             if n_eff < 1:
                 continue
             d_eff = np.round(np.arange(n) / deff).astype(int)  # Hund cut-off (d - 1) / DEFF
-            a = stats.binom.cdf(d_eff, n_eff, upper)
-            b = stats.binom.sf(d_eff, n_eff, lower)
+            a = stats.binom.cdf(d_eff, n_eff, good)
+            b = stats.binom.sf(d_eff, n_eff, bad)
         else:
             pmf_u, pmf_l = np.convolve(pmf_u, one_u), np.convolve(pmf_l, one_l)
             a = np.minimum(np.cumsum(pmf_u)[:n], 1.0)
@@ -323,7 +325,7 @@ def sample_size(upper: float, lower: float, alpha: float = 0.10, beta: float = 0
 
 def _no_design(where: str, n_max: int) -> None:
     _fail(where, "no sample size meets both error limits", n_max, "a design with n <= n_max",
-          "Raise n_max, relax alpha/beta or widen the gap between upper and lower.")
+          "Raise n_max, relax alpha/beta or widen the gap between good and bad.")
 
 
 # --------------------------------------------------------------------------- OC curves
@@ -378,7 +380,7 @@ def plot_oc(rule, ax=None, lang: str = "en"):
     """Plot the OC curve of a :class:`Rule` or an ``(n, d)`` pair; returns the Figure.
 
     With a Rule, the thresholds are drawn as vertical lines, alpha as the gap between the
-    curve and 1 at ``upper`` and beta as the height of the curve at ``lower``.
+    curve and 1 at ``good`` and beta as the height of the curve at ``bad``.
     """
     from babel.numbers import format_decimal, format_percent
     from matplotlib.figure import Figure  # no pyplot: no global figure state
@@ -389,19 +391,19 @@ def plot_oc(rule, ax=None, lang: str = "en"):
     n, d = (rule.n, rule.d) if isinstance(rule, Rule) else rule
     xlab, ylab = gettext("True coverage p", lang), gettext("Probability of passing (X ≥ d)", lang)
     title = gettext("OC curve (n = %(n)s, d = %(d)s)", lang, n=n, d=d)
-    up_lab, low_lab = gettext("upper threshold", lang), gettext("lower threshold", lang)
+    up_lab, low_lab = gettext("target", lang), gettext("threshold of a lot to improve", lang)
     fig = ax.figure if ax is not None else Figure(figsize=(6, 4))
     ax = ax if ax is not None else fig.subplots()
     oc = oc_curve(n, d, lot_size=rule.lot_size if isinstance(rule, Rule) else None)
     ax.plot(oc["p"], oc["prob_pass"], color="black")
     if isinstance(rule, Rule):
-        ax.axvline(rule.upper, color="tab:green", ls="--", label=f"{up_lab} {format_percent(rule.upper, locale=lang)}")
-        ax.axvline(rule.lower, color="tab:red", ls="--", label=f"{low_lab} {format_percent(rule.lower, locale=lang)}")
-        ax.vlines(rule.upper, 1 - rule.alpha, 1, color="tab:green", lw=4)
-        ax.vlines(rule.lower, 0, rule.beta, color="tab:red", lw=4)
-        ax.annotate(f"α = {format_decimal(rule.alpha, format='0.000', locale=lang)}", (rule.upper, 1 - rule.alpha),
+        ax.axvline(rule.good, color="tab:green", ls="--", label=f"{up_lab} {format_percent(rule.good, locale=lang)}")
+        ax.axvline(rule.bad, color="tab:red", ls="--", label=f"{low_lab} {format_percent(rule.bad, locale=lang)}")
+        ax.vlines(rule.good, 1 - rule.alpha, 1, color="tab:green", lw=4)
+        ax.vlines(rule.bad, 0, rule.beta, color="tab:red", lw=4)
+        ax.annotate(f"α = {format_decimal(rule.alpha, format='0.000', locale=lang)}", (rule.good, 1 - rule.alpha),
                     xytext=(6, -14), textcoords="offset points")
-        ax.annotate(f"β = {format_decimal(rule.beta, format='0.000', locale=lang)}", (rule.lower, rule.beta),
+        ax.annotate(f"β = {format_decimal(rule.beta, format='0.000', locale=lang)}", (rule.bad, rule.beta),
                     xytext=(6, 6), textcoords="offset points")
         ax.legend(loc="upper left")
     ax.set(xlabel=xlab, ylabel=ylab, title=title, xlim=(0, 1), ylim=(0, 1.02))

@@ -23,7 +23,7 @@ class Target:
 
     ``good``/``bad`` are on the indicator's own scale: higher-is-better (penta3_crude good 0.80,
     bad 0.50) needs good > bad; lower-is-better (zero_dose good 0.10, bad 0.40) needs
-    good < bad and is classified on the complement (upper = 1 - good, lower = 1 - bad).
+    good < bad and is classified on the complement (good 0.90, bad 0.60 of children without it).
     ``cohorts``, when set, restricts classification to lots whose ``cohort`` is listed.
     """
 
@@ -49,14 +49,14 @@ class Target:
 
     @property
     def thresholds(self) -> tuple[float, float]:
-        """(upper, lower) on the classified scale."""
+        """(good, bad) on the classified scale: the complement for a lower-is-better indicator."""
         if self.lower_is_better:
             return round(1 - self.good, 12), round(1 - self.bad, 12)
         return self.good, self.bad
 
 
 CLASSIFY_COLUMNS = ["indicator", "n", "x", "d", "alpha", "beta", "class", "x_indicator",
-                    "direction", "counted", "upper", "lower", "limits_met", "distribution"]
+                    "direction", "counted", "good", "bad", "limits_met", "distribution"]
 
 
 def classify(data: pd.DataFrame, targets: Iterable[Target], *,
@@ -76,8 +76,9 @@ def classify(data: pd.DataFrame, targets: Iterable[Target], *,
         on the classified scale), ``d`` (pass iff x >= d), ``alpha``, ``beta``, ``class``
         ("pass", "fail" or "no_data" when n == 0, with d/alpha/beta NA), ``x_indicator``
         (children with indicator == 1), ``direction`` ("higher_is_better" /
-        "lower_is_better"), ``counted`` (e.g. "zero_dose == 0"), ``upper``, ``lower``,
-        ``limits_met``, ``distribution``.
+        "lower_is_better"), ``counted`` (e.g. "zero_dose == 0"), ``good``, ``bad`` (the target's
+        thresholds on the indicator's own scale, as in survey.toml; the rule is computed on the
+        counted scale), ``limits_met``, ``distribution``.
     """
     where = "classify"
     lot = [lot] if isinstance(lot, str) else list(lot)
@@ -118,18 +119,18 @@ def classify(data: pd.DataFrame, targets: Iterable[Target], *,
             if t.cohorts is not None and lot_values["cohort"] not in t.cohorts:
                 continue
             n, x1 = int(g["n::" + t.indicator]), int(g["x::" + t.indicator])
-            upper, lower = t.thresholds
+            good, bad = t.thresholds
             x = n - x1 if t.lower_is_better else x1
             rec = {"indicator": t.indicator, **lot_values, "n": n, "x": x, "d": pd.NA,
                    "alpha": np.nan, "beta": np.nan, "class": "no_data", "x_indicator": x1,
                    "direction": "lower_is_better" if t.lower_is_better else "higher_is_better",
                    "counted": f"{t.indicator} == {0 if t.lower_is_better else 1}",
-                   "upper": upper, "lower": lower, "limits_met": pd.NA,
+                   "good": t.good, "bad": t.bad, "limits_met": pd.NA,
                    "distribution": "binomial"}
             if n > 0:
-                if (n, upper, lower) not in cache:
-                    cache[n, upper, lower] = decision_rule(n, upper, lower, alpha, beta)
-                r = cache[n, upper, lower]
+                if (n, good, bad) not in cache:
+                    cache[n, good, bad] = decision_rule(n, good, bad, alpha, beta)
+                r = cache[n, good, bad]
                 rec.update(d=r.d, alpha=r.alpha, beta=r.beta, limits_met=r.limits_met,
                            **{"class": "pass" if x >= r.d else "fail"})
             rows.append(rec)

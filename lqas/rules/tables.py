@@ -28,19 +28,19 @@ from lqas.rules.decision import decision_rule
 def valadez_cell(n: int, target: float, gap: float, alpha_max: float = 0.10):
     """One cell of the classic decision-rule table (also the rule of :func:`lqas.rules.priority_lots`).
 
-    Returns (d, alpha, beta, lower, rule) for sample size ``n`` and ``target`` with lower
-    threshold ``target - gap``, or None when no rule is usable.
+    Returns (d, alpha, beta, bad, rule) for sample size ``n``, ``target`` (the good threshold)
+    and bad threshold ``target - gap``, or None when no rule is usable.
     """
-    lower = round(target - gap, 10)
-    if lower > 0:
-        r = decision_rule(n, target, lower, convention="valadez")
-        return r.d, r.alpha, r.beta, lower, "min_alpha_beta"
+    bad = round(target - gap, 10)
+    if bad > 0:
+        r = decision_rule(n, target, bad, convention="valadez")
+        return r.d, r.alpha, r.beta, bad, "min_alpha_beta"
     a = stats.binom.cdf(np.arange(n), n, target)  # alpha of d = 1..n
     ok = np.flatnonzero(a <= alpha_max + _TOL)
     if ok.size == 0:
         return None
     i = int(ok.max())
-    return i + 1, float(a[i]), np.nan, lower, "largest_d_alpha_le_0.10"
+    return i + 1, float(a[i]), np.nan, bad, "largest_d_alpha_le_0.10"
 
 
 def decision_table(n_values: Iterable[int] = range(12, 31),
@@ -48,7 +48,7 @@ def decision_table(n_values: Iterable[int] = range(12, 31),
                    long: bool = False) -> pd.DataFrame:
     """Classic Valadez LQAS table of decision rules (rows n, columns target, cells d).
 
-    Convention (lqas.md §2, computed, not transcribed from the book): lower = target - gap and
+    Convention (lqas.md §2, computed, not transcribed from the book): bad = target - gap and
     d minimises alpha + beta (ties -> larger d), pass iff X >= d. When target - gap <= 0 the
     cell is the largest d with alpha <= 10 % (reproduces the n = 12 cells 20 % -> 1 and
     30 % -> 2; unverified), and NA when no d has alpha <= 10 %. Reproduces the verified
@@ -58,9 +58,9 @@ def decision_table(n_values: Iterable[int] = range(12, 31),
     -------
     pandas.DataFrame
         Wide (default): index ``n``, one column per target, nullable integer cells d.
-        ``long=True``: columns ``n``, ``target``, ``lower``, ``d``, ``alpha``, ``beta``,
+        ``long=True``: columns ``n``, ``good`` (the target), ``bad``, ``d``, ``alpha``, ``beta``,
         ``rule`` ("min_alpha_beta" or "largest_d_alpha_le_0.10"; beta is NaN there since
-        lower <= 0) and ``flag`` ("ok", "alpha_or_beta>0.10", "alpha_or_beta>0.15").
+        bad <= 0) and ``flag`` ("ok", "alpha_or_beta>0.10", "alpha_or_beta>0.15").
     """
     rows = []
     targets = [float(t) for t in targets]
@@ -74,11 +74,11 @@ def decision_table(n_values: Iterable[int] = range(12, 31),
             flag = (pd.NA if not cell else "ok" if worst <= 0.10 + _TOL
                     else "alpha_or_beta>0.10" if worst <= 0.15 + _TOL else "alpha_or_beta>0.15")
             rows.append((n, t, low, d, a, b, how, flag))
-    out = pd.DataFrame(rows, columns=["n", "target", "lower", "d", "alpha", "beta", "rule",
+    out = pd.DataFrame(rows, columns=["n", "good", "bad", "d", "alpha", "beta", "rule",
                                       "flag"]).astype({"d": "Int64"})
     if long:
         return out
-    wide = out.pivot(index="n", columns="target", values="d").astype("Int64")
+    wide = out.pivot(index="n", columns="good", values="d").astype("Int64")
     wide.columns.name = "target"
     return wide
 
@@ -195,7 +195,7 @@ def from_convention(d: int, n: int, convention: str, *, alpha: float | None = No
         polio, Pezzoli, Lemeshow-Taber) -> n - d.
     alpha, beta : float, optional
         Published error values, passed through (swapped when ``alpha_beta="reversed"``, for
-        sources calling alpha the risk of *accepting* a lot at the lower threshold: Pezzoli
+        sources calling alpha the risk of *accepting* a lot at the bad (lower) threshold: Pezzoli
         2009/2010, the Niger meningitis study).
 
     Examples
