@@ -12,6 +12,7 @@ import pandas as pd
 
 from lqas.config._validation import read_toml
 from lqas.config.profile import validate_profile
+from lqas.dob import vcqi_dob
 from lqas.errors import ConfigError, InputError
 from lqas.readers import MISSING_TOKENS, Source, dates_from_parts, key_text, parse_dates, read_source, read_table
 from lqas.resources import resource_dir
@@ -366,7 +367,7 @@ class _Mapper:
             return
         interview = (parse_dates(self.out["interview_date"])[0] if "interview_date" in self.out
                      else pd.Series(pd.NaT, index=self.raw.index))
-        candidates, parts = {}, {"d": [], "m": [], "y": []}
+        candidates, parts = {}, []
         for name, source in spec["sources"].items():
             chosen = _choose(source, self.raw.columns)
             if chosen is None:
@@ -374,9 +375,10 @@ class _Mapper:
             if isinstance(chosen, Mapping) and {"d", "m", "y"} <= set(chosen):
                 assembled = dates_from_parts(*(self.raw[chosen[p]] for p in "dmy"))
                 dates, text = assembled.dates, assembled.text
+                numbers = pd.DataFrame({p: pd.to_numeric(self.raw[chosen[p]], errors="coerce") for p in "dmy"})
+                parts.append(numbers)
                 for p in "dmy":  # the parts too: the vaccination stage re-applies the VCQI rule
-                    parts[p].append(pd.to_numeric(self.raw[chosen[p]], errors="coerce"))
-                    self.out[f"dob_{name}_{p}"] = parts[p][-1]
+                    self.out[f"dob_{name}_{p}"] = numbers[p]
             else:
                 values, _ = self.resolve(chosen, f"dob_{name}")
                 dates, text = parse_dates(values)[0], values
@@ -387,18 +389,10 @@ class _Mapper:
             self.out[f"dob_{name}"] = candidates[name]
         if not candidates:
             return
-        table = pd.DataFrame(candidates)
         if spec.get("rule", "vcqi") == "first":
-            dob = table.bfill(axis=1).iloc[:, 0]
+            dob = pd.DataFrame(candidates).bfill(axis=1).iloc[:, 0]
         else:
-            dob = table.min(axis=1)
-            if parts["d"]:
-                agreed = {}
-                for p, series in parts.items():
-                    values = pd.concat(series, axis=1)
-                    agreed[p] = values.max(axis=1).where(values.nunique(axis=1) == 1)
-                single = dates_from_parts(agreed["d"], agreed["m"], agreed["y"]).dates
-                dob = single.where(single.notna() & ~(single > interview), dob)
+            dob, _ = vcqi_dob(parts, list(candidates.values()), latest=interview)
         self.out["dob"] = dob
 
     def result(self) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from lqas.config._validation import read_toml
 from lqas.config.schedule import validate_schedule
+from lqas.dob import vcqi_dob
 from lqas.errors import ConfigError, InputError
 from lqas.ingest import REPAIR_COLUMNS
 from lqas.resources import data_path
@@ -183,37 +184,15 @@ def valid_dose_dob(children: pd.DataFrame, *, earliest=None, latest=None,
     [earliest, latest].
     """
     earliest, latest = _timestamp(earliest), _latest(children, latest)
-
-    def inside(dates: pd.Series, upper) -> pd.Series:
-        ok = dates.notna()
-        if earliest is not None:
-            ok &= dates >= earliest
-        if upper is not None:
-            ok &= dates <= upper
-        return ok
-
-    sources = {s: parts for s in DOB_SOURCES if (parts := _dob_parts(children, s)) is not None}
+    sources = [parts for s in DOB_SOURCES if (parts := _dob_parts(children, s)) is not None]
     if not sources:
         dob = _dates(children, "dob")
-        dob = dob.where(inside(dob, latest))
+        dob, rule = vcqi_dob([], [dob], latest=latest, earliest=earliest)
         return pd.DataFrame({"dob": dob, "rule": np.where(dob.notna(), "dob", "none")}, index=children.index)
-
-    single = pd.Series(True, index=children.index)
-    combined = {}
-    for e in "mdy":
-        values = pd.concat([parts[e] for parts, _ in sources.values()], axis=1)
-        high, low = values.max(axis=1), values.min(axis=1)
-        single &= high.notna() & (high == low)
-        combined[e] = high
-    step1 = pd.to_datetime(pd.DataFrame({"year": combined["y"], "month": combined["m"], "day": combined["d"]}),
-                           errors="coerce").where(single)
-    step1 = step1.where(inside(step1, latest))
     upper = None if latest is None else latest - pd.Timedelta(days=min_eligible_age_days)
-    plausible = pd.concat([full.where(inside(full, upper)) for _, full in sources.values()], axis=1)
-    step2 = plausible.min(axis=1)
-    dob = step1.fillna(step2)
-    rule = np.select([step1.notna(), step2.notna()], ["agree", "earliest"], "none")
-    return pd.DataFrame({"dob": pd.to_datetime(dob), "rule": rule}, index=children.index)
+    dob, rule = vcqi_dob([parts for parts, _ in sources], [full for _, full in sources], latest=latest,
+                         latest_earliest_rule=upper, earliest=earliest)
+    return pd.DataFrame({"dob": dob, "rule": rule}, index=children.index)
 
 
 def clean_dates(children: pd.DataFrame, schedule: Schedule, *, earliest=None, latest=None,
