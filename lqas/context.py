@@ -207,7 +207,8 @@ def report_charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], old
 
 
 def equity_labels(lang: str, rules: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """en/fr wording for the BeSD cross-tabulation and the scorecard, from ``equity.toml``.
+    """en/fr wording for the BeSD cross-tabulation and the scorecard: labels of data from
+    ``equity.toml``, names of the lights and reasons from the catalog (:func:`lqas.labels.code_labels`).
 
     Returns
     -------
@@ -219,15 +220,16 @@ def equity_labels(lang: str, rules: Mapping[str, Any] | None = None) -> dict[str
     """
     config = rules if rules is not None else load_scorecard_config()
     suffix = "fr" if lang == "fr" else "en"
+    code = code_labels(lang)
     return {
-        "dimension": {ALL: config["overall"][suffix],
+        "dimension": {ALL: code["sex"][ALL],
                       **{k: v[f"label_{suffix}"] for k, v in config["dimensions"].items()}},
         "group": {k: {g: text[suffix] for g, text in v.get("groups", {}).items()}
                   for k, v in config["dimensions"].items()},
         "row": {r["id"]: r[f"label_{suffix}"] for r in config["scorecard"]["rows"]},
         "rule": {k: v[f"text_{suffix}"] for k, v in config["rules"].items()},
-        "light": {k: v[suffix] for k, v in config["lights"].items()},
-        "reason": {k: v[suffix] for k, v in config["reasons"].items()},
+        "light": code["light"],
+        "reason": code["light_reason"],
         "indicator": {k: v[f"label_{suffix}"] for k, v in config["indicator"].items()},
     }
 

@@ -58,6 +58,18 @@ def _code_labels(lang: str) -> dict[str, Any]:
 
     return {
         "cohort": {"18w-11m": _("18 weeks–11 months"), "12-23m": _("12–23 months")},
+        # the scorecard's traffic lights and why a row got its light (lqas.scorecard)
+        "light": {"green": _("Green"), "amber": _("Amber"), "red": _("Red"), "grey": _("Not assessed")},
+        "light_reason": {
+            "gap_against_girls_significant": _("girls worse off by at least the red gap, significant at the red level"),
+            "gap_size": _("difference of at least the amber gap"),
+            "gap_p_value": _("p-value below the amber level"),
+            "within_thresholds": _("within the green thresholds"),
+            "level_red": _("level beyond the red threshold"),
+            "level_amber": _("level beyond the amber threshold"),
+            "too_few": _("too few children or respondents to assess"),
+            "no_estimate": _("no estimate for this domain"),
+        },
         "reason": {
             "duplicate_child_id": _("Child already recorded (duplicate submission)"),
             "age_out_of_window": _("Age outside both cohorts"),

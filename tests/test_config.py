@@ -255,13 +255,13 @@ def test_besd_favourable_codes_must_be_codes_of_the_scale(tmp_path, monkeypatch)
 
 
 def test_scorecard_misspelt_key_and_unknown_section(tmp_path):
-    path = broken_copy(tmp_path, DATA / "equity.toml", ("[overall]", "[overal]"),
+    path = broken_copy(tmp_path, DATA / "equity.toml", ("[meta]", "[mta]"),
                        ("red_p_below = 0.05", "red_p_bellow = 0.05"))
     with pytest.raises(ConfigError) as excinfo:
         load_scorecard_config(path)
     assert problem_lines(excinfo) == [
         f"{path}: key 'rules.sex_gap.red_p_bellow': unknown key; did you mean 'red_p_below'?",
-        f"{path}: key 'overal': unknown section; did you mean 'overall'?",
+        f"{path}: key 'mta': unknown section; did you mean 'meta'?",
     ]
 
 

@@ -142,13 +142,6 @@ class Rule(Section):
         return "gap rule" if self.kind == "gap" else f"level rule with direction '{self.direction}'"
 
 
-class Lights(Section):
-    green: Words
-    amber: Words
-    red: Words
-    grey: Words
-
-
 class ScorecardFile(Section):
     """The whole ``equity.toml``."""
 
@@ -158,9 +151,6 @@ class ScorecardFile(Section):
     dimensions: dict[str, Dimension] = Field(default_factory=dict)
     scorecard: Scorecard
     rules: Annotated[dict[str, Rule], NonEmpty]
-    overall: Words
-    lights: Lights
-    reasons: dict[str, Words] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _rows_name_rules(self) -> ScorecardFile:
@@ -219,7 +209,7 @@ def load_scorecard_config(path: str | Path | None = None) -> dict[str, Any]:
         The file as parsed (what ``lqas.equity.load_equity_config`` returned): keys ``meta``,
         ``vaccination_status``, ``indicator`` (gender indicators by id), ``dimensions``,
         ``scorecard`` (``unit`` and the list of ``rows``), ``rules`` (traffic-light rules by id, each
-        with ``text_en``/``text_fr``), ``overall``, ``lights`` and ``reasons`` (en/fr wording).
+        with ``text_en``/``text_fr``).
 
     Raises
     ------
