@@ -266,7 +266,11 @@ class _Mapper:
         return ["+".join(_spec_columns(alternative)) for alternative in alternatives]
 
     def map_eligibility(self) -> None:
-        """``[[eligibility]]`` rules: rows whose answer is not in ``keep`` are excluded first."""
+        """``[[eligibility]]`` rules: rows whose answer is not in ``keep`` are excluded first (after the
+        reader's own verdicts, such as a row cut short, which come first)."""
+        for column in self.raw.columns:
+            if column.startswith(f"{_EXCLUDE}:"):
+                self.out[column] = self.raw[column]
         for rule in self.profile.get("eligibility", []):
             column, keep = rule["column"], {str(value) for value in rule["keep"]}
             if column not in self.raw.columns:
@@ -276,9 +280,6 @@ class _Mapper:
             eligible = text.isin(keep) | label.isin(keep)
             detail = f"{column} = " + text.astype("string").fillna("<empty>") + f"; eligible: {', '.join(sorted(keep))}"
             self.out[f"{_EXCLUDE}:eligibility:{rule['reason']}"] = detail.astype(object).where(~eligible, np.nan)
-        for column in self.raw.columns:
-            if column.startswith(f"{_EXCLUDE}:"):
-                self.out[column] = self.raw[column]
 
     def map_renamed(self) -> None:
         rules = [(re.compile(rule["pattern"]), rule["replacement"]) for rule in self.profile.get("rename", [])]
@@ -574,6 +575,10 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
     profile = load_profile(profile) if isinstance(profile, (str, Path)) else profile
     main = read_source(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
     raw, labels, merges = _merge(main, profile, merge or {})
+    if main.short_rows is not None and main.short_rows.notna().any():
+        # a row cut short (a file truncated in transfer, a broken line) would otherwise count as a child
+        # whose missing answers are all "no": it is excluded, first of all rules
+        raw[f"{_EXCLUDE}:eligibility:truncated_row"] = "row has " + main.short_rows
     mapped, repairs = _Mapper(raw, profile, path, doses, labels, main.row_offset).result()
     age = profile.get("age", {})
     children, exclusions, validation_repairs = validate(mapped, cohorts, path, age_from=age.get("from", "dob"),

@@ -71,6 +71,7 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "no_estimate": _("no estimate for this domain"),
         },
         "reason": {
+            "truncated_row": _("Row cut short (fewer fields than the header)"),
             "duplicate_child_id": _("Child already recorded (duplicate submission)"),
             "age_out_of_window": _("Age outside both cohorts"),
             "age_invalid": _("Age missing or invalid"),

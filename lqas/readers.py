@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,9 @@ class Source:
     path: Path
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     row_offset: int = 2
+    # per row of a CSV: "<fields> of <header fields> fields" where the row is shorter than the header
+    # (a file cut short, or a broken line); None elsewhere. Ingest excludes those rows.
+    short_rows: pd.Series | None = None
 
 
 def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: str | None = None,
@@ -54,14 +58,24 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
     suffix = path.suffix.lower()
     labels: dict[str, dict[str, str]] = {}
     row_offset = 2
+    short_rows = None
     try:
         if suffix in {".xlsx", ".xlsm"}:
-            frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object)
-            frame = frame.map(cell_text)
+            # read without a header so that a repeated column name is seen before pandas renames it
+            cells = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=None, dtype=object)
+            header = cells.iloc[0].tolist() if len(cells) else []
+            _check_header(path, header)
+            names = [text if isinstance(text := cell_text(name), str) else f"Unnamed: {i}"
+                     for i, name in enumerate(header)]
+            frame = cells.iloc[1:].set_axis(names, axis=1).reset_index(drop=True).map(cell_text)
         elif suffix in {".csv", ".txt", ".tsv"}:
             text = _decode(path, encoding)
             sep = delimiter or _sniff_delimiter(text)
+            records = [record for record in csv.reader(io.StringIO(text), delimiter=sep) if record]
+            if records:
+                _check_header(path, records[0])
             frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+            short_rows = _short_rows(records, frame)
         elif suffix in STAT_SUFFIXES:
             frame, labels = _read_stat(path, suffix, encoding)
             row_offset = 1
@@ -79,7 +93,32 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
         raise InputError(f"{path}: no data rows")
     frame.columns = [str(column).strip() for column in frame.columns]
     frame = frame.mask(frame.isin(MISSING_TOKENS))
-    return Source(frame, path, labels, row_offset)
+    return Source(frame, path, labels, row_offset, short_rows)
+
+
+def _check_header(path: Path, header: list) -> None:
+    """Refuse a header naming one column twice: pandas would rename the second silently (``x.1``)
+    and a profile would read only one of them."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name is None or (isinstance(name, float) and np.isnan(name)):
+            continue
+        name = str(name).strip()
+        if name in seen:
+            raise InputError(f"{path}: column '{name}' appears twice in the header (columns {seen[name]} and "
+                             f"{position}); rename or remove one")
+        seen[name] = position
+
+
+def _short_rows(records: list[list[str]], frame: pd.DataFrame) -> pd.Series | None:
+    """Rows with fewer fields than the header (pandas would fill the rest with empty cells)."""
+    rows = records[1:]
+    if len(rows) != len(frame):  # quoting the csv module reads otherwise than pandas: no verdict
+        return None
+    width = len(records[0])
+    counts = np.array([len(row) for row in rows])
+    detail = pd.Series([f"{count} of {width} fields" for count in counts], index=frame.index, dtype=object)
+    return detail.where(counts < width, np.nan)
 
 
 def read_table(path: Path, *, sheet: str | int | None = None, encoding: str | None = None,
@@ -134,16 +173,51 @@ def key_text(values: pd.Series) -> pd.Series:
     return text.str.replace(r"^(-?\d+)\.0*$", r"\1", regex=True).astype(object).where(text.notna(), np.nan)
 
 
+# a well-formed multi-byte UTF-8 sequence (2, 3 or 4 bytes)
+_UTF8_SEQUENCE = re.compile(rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}")
+
+
+def _position(raw: bytes, offset: int) -> str:
+    """``line L, column C`` of a byte offset, as a text editor counts them."""
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    column = len(raw[line_start:offset].decode("utf-8", errors="replace")) + 1
+    line = raw.count(b"\n", 0, offset) + 1
+    return f"line {line}, column {column}"
+
+
 def _decode(path: Path, encoding: str | None) -> str:
+    """The file's text. Without a declared encoding: UTF-8; a file with no UTF-8 sequence at all is
+    read as Windows-1252 (Excel's "CSV" on a French Windows); a UTF-8 file with a byte that is not
+    UTF-8 is refused, since reading it as Windows-1252 would garble every accent without a word."""
     raw = path.read_bytes()
-    for candidate in ([encoding] if encoding else ["utf-8-sig", "cp1252", "latin-1"]):
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise InputError(f"{path}: {_position(raw, nul)}: a NUL byte; this is not a text export (export it again "
+                         "as CSV or XLSX)")
+    if encoding:
         try:
-            return raw.decode(candidate)
-        except UnicodeDecodeError:
-            continue
+            return raw.decode(encoding)
         except LookupError:
-            raise InputError(f"{path}: unknown encoding '{candidate}'") from None
-    raise InputError(f"{path}: cannot decode the file as {encoding}; declare the right encoding in survey.toml")
+            raise InputError(f"{path}: unknown encoding '{encoding}'") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: {_position(raw, exc.start)}: byte 0x{raw[exc.start]:02X} is not {encoding}; "
+                             "declare the file's encoding in survey.toml ([data] encoding)") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if _UTF8_SEQUENCE.search(raw):
+            raise InputError(f"{path}: {_position(raw, exc.start)}: byte 0x{raw[exc.start]:02X} is not UTF-8, "
+                             "while the rest of the file is; correct that cell in the export (or, if the whole "
+                             "file is in another encoding, declare it: [data] encoding in survey.toml)") from None
+    return raw.decode("cp1252", errors="strict") if _cp1252_decodes(raw) else raw.decode("latin-1")
+
+
+def _cp1252_decodes(raw: bytes) -> bool:
+    try:
+        raw.decode("cp1252")
+    except UnicodeDecodeError:  # 5 byte values are undefined in cp1252; Latin-1 maps every byte
+        return False
+    return True
 
 
 def _sniff_delimiter(text: str) -> str:

@@ -381,7 +381,17 @@ BROKEN = {
                        "export.csv: required column missing: child_id (column 'child/child_id')"),
     "missing-file": ("absent.csv", lambda p: None, "", "absent.csv: data file not found"),
     "wrong-encoding": ("export.csv", lambda p: p.write_bytes("village\nSégou\n".encode("latin-1")),
-                       'encoding = "utf-8"\n', "export.csv: cannot decode the file as utf-8"),
+                       'encoding = "utf-8"\n', "export.csv: line 2, column 2: byte 0xE9 is not utf-8"),
+    # one stray Latin-1 byte in a UTF-8 file: refused, never read as Windows-1252 (mojibake)
+    "mixed-encoding": ("export.csv", lambda p: p.write_bytes("village,note\nSégou,".encode() + b"caf\xe9\n"), "",
+                       "export.csv: line 2, column 10: byte 0xE9 is not UTF-8, while the rest of the file is"),
+    "nul-byte": ("export.csv", lambda p: p.write_bytes(b"village\nSeg\x00ou\n"), "",
+                 "export.csv: line 2, column 4: a NUL byte"),
+    "duplicate-header": ("export.csv", lambda p: p.write_text("village,age,village\na,1,b\n"), "",
+                         "export.csv: column 'village' appears twice in the header (columns 1 and 3)"),
+    "duplicate-header-xlsx": ("export.xlsx", lambda p: pd.DataFrame([["a", 1, "b"]], columns=["v", "age", "v "])
+                              .to_excel(p, index=False), "",
+                              "export.xlsx: column 'v' appears twice in the header (columns 1 and 3)"),
 }
 
 

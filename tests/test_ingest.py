@@ -438,3 +438,24 @@ def test_merge_unmatched_rule_must_be_keep_or_exclude(tmp_path):
     with pytest.raises(ConfigError, match="merge 'clusters': unmatched must be 'keep' or 'exclude', got 'drop'"):
         ingest(write_dta(tmp_path, vcqi_ri()), profile, cohorts=ONE_COHORT, doses=VCQI_DOSES,
                merge={"clusters": write_dta(tmp_path, vcqi_cm(), "CM.dta")})
+
+
+def test_a_row_cut_short_is_excluded_not_counted_as_a_child(tmp_path):
+    path = write_csv(tmp_path, [good_row("K-01-1"), good_row("K-01-2")])
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.rstrip("\n").rsplit(",", 9)[0] + "\n", encoding="utf-8")  # the transfer stopped mid-row
+    result = run(path)
+    assert result.rows_read == 2 and len(result.children) == 1
+    excluded = result.exclusions.iloc[0]
+    assert (excluded["source_row"], excluded["child_id"], excluded["reason"]) == (3, "K-01-2", "truncated_row")
+    assert excluded["detail"] == f"row has {len(HEADER) - 9} of {len(HEADER)} fields"
+
+
+def test_a_whole_latin1_file_reads_like_utf8_but_a_stray_byte_is_refused(tmp_path):
+    utf8 = run(write_csv(tmp_path, [good_row()], name="utf8.csv"))
+    latin = run(write_csv(tmp_path, [good_row()], name="latin.csv", encoding="cp1252"))
+    assert latin.children["cluster_name"].tolist() == utf8.children["cluster_name"].tolist() == ["Ségou-Koura"]
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes((tmp_path / "utf8.csv").read_bytes().replace(b"Awa", b"A\xefwa"))
+    with pytest.raises(InputError, match=r"mixed.csv: line 2, column \d+: byte 0xEF is not UTF-8, while the rest"):
+        run(mixed)
