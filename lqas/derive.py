@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from lqas.besd import derive_besd
 from lqas.config import Project
-from lqas.errors import ConfigError
+from lqas.errors import ConfigError, InputError
 from lqas.gender import derive_gender
 from lqas.ingest import ingest
 from lqas.vaccination import Schedule, clean_dates, derive, load_schedule, vaccination_status
@@ -87,7 +88,7 @@ def derive_project(project: Project) -> Derived:
         parts.append(derive_besd(table, coding=project.besd.coding))
     parts.append(derive_gender(table, coding=project.besd.coding))
     table = _join(parts)
-    table["weight"] = _weights(table, project)
+    table["weight"] = _weights(table, project, ingested.source)
     repairs = pd.concat([frame for frame in (ingested.repairs, date_repairs) if not frame.empty]
                         or [ingested.repairs], ignore_index=True)
     return Derived(table=table, schedule=schedule, exclusions=ingested.exclusions, repairs=repairs,
@@ -104,7 +105,7 @@ def _join(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def _weights(table: pd.DataFrame, project: Project) -> pd.Series:
+def _weights(table: pd.DataFrame, project: Project, source: Path) -> pd.Series:
     design, data = project.design, project.data
     if design.weights == "population":
         if data.populations is None:
@@ -112,7 +113,18 @@ def _weights(table: pd.DataFrame, project: Project) -> pd.Series:
         path = project.resolve(data.populations)
         return population_weights(table, read_populations(path, project.lqas.lot), project.lqas.lot, path)
     if design.weights == "column":
-        return pd.to_numeric(table[design.weight_column], errors="coerce")
+        column = design.weight_column
+        if column not in table:
+            raise ConfigError(f"survey.toml: design.weight_column = '{column}' is not a column of the child table "
+                              f"(map it in the profile's [columns])")
+        weights = pd.to_numeric(table[column], errors="coerce")
+        bad = ~(weights > 0) | ~np.isfinite(weights)
+        if bad.any():
+            # named as the user finds it: the export's row, not the position among the kept children
+            row = table.loc[bad, "source_row"].iloc[0] if "source_row" in table else bad.to_numpy().argmax()
+            raise InputError(f"{source}: row {row}, column '{column}': weight must be a positive number; got "
+                             f"{table.loc[bad, column].iloc[0]!r} ({int(bad.sum())} children without a usable weight)")
+        return weights
     return pd.Series(1.0, index=table.index)
 
 

@@ -7,22 +7,24 @@ from pathlib import Path
 import pandas as pd
 
 from lqas.errors import InputError
+from lqas.readers import read_source
 
 
 def read_populations(path: Path, lot: tuple[str, ...]) -> pd.DataFrame:
-    """Read a populations table with the lot columns and ``population``."""
-    if not Path(path).is_file():
-        raise InputError(f"{path}: populations file not found")
-    table = pd.read_csv(path, dtype={column: str for column in lot})
+    """Read a populations table (CSV or XLSX, any encoding the exports may have) with the lot
+    columns and ``population``."""
+    source = read_source(path)  # one reader for every input: its errors name the file on one line
+    table = source.frame
     missing = [column for column in (*lot, "population") if column not in table.columns]
     if missing:
         raise InputError(f"{path}: column missing: {', '.join(missing)} (expected {', '.join((*lot, 'population'))})")
-    bad = ~(pd.to_numeric(table["population"], errors="coerce") > 0)
+    population = pd.to_numeric(table["population"], errors="coerce")
+    bad = ~(population > 0)
     if bad.any():
-        row = int(bad.to_numpy().argmax()) + 2
-        raise InputError(f"{path}: row {row}, column 'population': must be a positive number; "
-                         f"got {table['population'].iloc[row - 2]!r}")
-    return table
+        index = int(bad.to_numpy().argmax())
+        raise InputError(f"{path}: row {index + source.row_offset}, column 'population': must be a positive number; "
+                         f"got {table['population'].iloc[index]!r}")
+    return table.assign(population=population)
 
 
 def population_weights(children: pd.DataFrame, populations: pd.DataFrame, lot: tuple[str, ...],

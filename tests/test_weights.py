@@ -1,5 +1,7 @@
 """Weights from lot populations, and a weighted proportion computed by hand through the design."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -35,3 +37,44 @@ def test_weighted_proportion_by_hand():
     overall = estimate.iloc[0]
     assert overall["estimate"] == pytest.approx(0.625, rel=1e-12)
     assert overall["n"] == 3 and overall["n_weighted"] == pytest.approx(400)
+
+
+def test_populations_read_like_any_export_and_errors_name_the_row(tmp_path):
+    from lqas.weights import read_populations
+
+    rows = pd.DataFrame({"catchment": ["Ségou", "kologo"], "cohort": ["12-23m", "12-23m"], "population": [120, 80]})
+    rows.to_excel(tmp_path / "pop.xlsx", index=False)
+    rows.to_csv(tmp_path / "pop.csv", index=False, encoding="cp1252", sep=";")
+    for name in ("pop.xlsx", "pop.csv"):
+        table = read_populations(tmp_path / name, ("catchment", "cohort"))
+        assert table["catchment"].tolist() == ["Ségou", "kologo"] and table["population"].tolist() == [120, 80]
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(InputError, match=r"empty.csv: file is empty"):
+        read_populations(tmp_path / "empty.csv", ("catchment",))
+    rows.assign(population=["120", "many"]).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(InputError, match=r"bad.csv: row 3, column 'population': must be a positive number; got 'many'"):
+        read_populations(tmp_path / "bad.csv", ("catchment", "cohort"))
+
+
+def test_a_weight_column_with_a_bad_value_names_the_export_row(tmp_path):
+    import shutil
+
+    from lqas import derive_project, load_project
+
+    demo = Path(__file__).resolve().parents[1] / "examples" / "mali_baseline"
+    shutil.copytree(demo, tmp_path / "p")
+    export = tmp_path / "p" / "data" / "mali_baseline_kobo.csv"
+    frame = pd.read_csv(export, dtype=str, keep_default_na=False)
+    frame["hh/weight"] = "2.5"
+    frame.loc[4, "hh/weight"] = "-1"
+    frame.to_csv(export, index=False)
+    profile = (demo.parents[1] / "instruments" / "profiles" / "kobo.toml").read_text(encoding="utf-8")
+    (tmp_path / "p" / "kobo_w.toml").write_text(profile.replace('area = "hh/area"', 'area = "hh/area"\nweight = "hh/weight"'),
+                                                 encoding="utf-8")
+    survey = (tmp_path / "p" / "survey.toml").read_text(encoding="utf-8")
+    survey = survey.replace('profile = "kobo"', 'profile = "kobo_w.toml"').replace(
+        'weights = "population"', 'weights = "column"\nweight_column = "weight"')
+    (tmp_path / "p" / "survey.toml").write_text(survey, encoding="utf-8")
+    with pytest.raises(InputError, match=r"mali_baseline_kobo.csv: row 6, column 'weight': weight must be a positive "
+                                         r"number; got '-1'"):
+        derive_project(load_project(tmp_path / "p" / "survey.toml"))
