@@ -3,7 +3,8 @@
 One style for every chart: DejaVu Sans 8 pt, no top/right spines, light vertical grid, the
 Okabe-Ito palette (safe for colour-vision deficiency) always paired with distinct markers so that
 series stay apart in grey print. Percentages are drawn on a 0-100 axis; every text comes from
-the caller (``text``), in the report language.
+the caller (``text``), in the report language, and is drawn literally: labels come from the data
+(catchment names, indicator labels), so ``$`` never starts mathtext or TeX.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ SERIES = [{"color": OKABE_ITO[name], "marker": marker}
                                ("orange", "v"), ("reddish_purple", "P"))]
 STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7.5,
          "xtick.labelsize": 7.5, "ytick.labelsize": 7.5, "axes.spines.top": False, "axes.spines.right": False,
-         "svg.fonttype": "none", "font.family": "DejaVu Sans", "svg.hashsalt": "lqas"}
+         "svg.fonttype": "none", "font.family": "DejaVu Sans", "svg.hashsalt": "lqas",
+         # every text of a chart is made under this style: a label such as "Kologo $x^2$" or a lone "$"
+         # is text, not mathtext to parse (which draws it wrongly or raises)
+         "text.parse_math": False, "text.usetex": False}
 OC_LINES = ["#000000", OKABE_ITO["blue"], OKABE_ITO["reddish_purple"], OKABE_ITO["orange"]]
 WIDTH = 7.0  # inches: the text width of an A4 page with 16 mm margins
 
@@ -232,11 +236,16 @@ def oc_chart(rules: Sequence[Mapping], *, text: Mapping[str, str], oc_curve) -> 
 
 
 def save_chart(figure: Figure, png_path: Path) -> str:
-    """Write the PNG file and return the SVG markup for inlining in the HTML report."""
+    """Write the PNG file and the SVG file beside it (same name, ``.svg``); return the SVG markup.
+
+    The report embeds the SVG file (after :func:`lqas.safety.clean_svg`), never markup carried in
+    the report context.
+    """
     png_path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     with matplotlib.rc_context(STYLE):  # svg.fonttype applies when saving: text stays text (searchable, light)
         figure.savefig(png_path, dpi=150)
-        figure.savefig(buffer, format="svg")
+        figure.savefig(buffer, format="svg", metadata={"Date": None})  # no timestamp: reruns give the same file
     svg = buffer.getvalue()
+    png_path.with_suffix(".svg").write_text(svg, encoding="utf-8")
     return svg[svg.index("<svg"):]

@@ -84,9 +84,11 @@ def report(run_dir: Annotated[Path, typer.Argument(help="Run folder holding repo
 def validate(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")]) -> None:
     """Read and check the data: rows read, kept, excluded by reason, fields repaired."""
     from lqas.config import load_project
-    from lqas.derive import derive_project
+    from lqas.run import analyse
 
-    derived = derive_project(load_project(project))
+    # every check a run makes (the design, the targets, the comparisons), short of writing outputs:
+    # validate accepts exactly the projects run accepts
+    derived = analyse(load_project(project)).derived
     table = Table(title=str(derived.source))
     table.add_column("")
     table.add_column("rows", justify="right")
@@ -114,8 +116,9 @@ def derive(project: Annotated[Path, typer.Argument(help="Project file (survey.to
     from lqas.config import load_project
     from lqas.derive import derive_project, write_derived
 
-    derived = derive_project(load_project(project))
-    write_derived(derived, out)
+    settings = load_project(project)
+    derived = derive_project(settings)
+    write_derived(derived, out, neutralise=settings.report.csv_neutralise)
     console.print(f"[green]wrote[/green] {out} ({len(derived.table)} children)")
 
 

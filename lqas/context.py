@@ -17,6 +17,7 @@ from lqas.config import Project, load_scorecard_config
 from lqas.design import ALL
 from lqas.labels import LANGUAGES, code_labels, cohort_label
 from lqas.report import (
+    CHARTS_DIR,
     GAP_FINDING,
     PANELS,
     build_context,
@@ -181,7 +182,8 @@ def _rules_used(classification: pd.DataFrame, targets: list[dict], labels: dict)
 
 def report_charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], oldest: str, doses: list[str],
             besd: dict | None, rules_used: list[dict], folder: Path) -> dict[str, str]:
-    """Draw every chart: PNG files in ``folder`` and SVG markup for the report, by name."""
+    """Draw every chart into ``folder`` (the run's ``charts/``) as PNG and SVG files; return, by name, the
+    SVG file as the report context names it (``charts/<name>.svg``, relative to the run folder)."""
     text = labels["chart"]
     catchments = {k: v for k, v in labels["catchment"].items() if k != ALL}
     present = set(estimates["indicator"])
@@ -203,7 +205,9 @@ def report_charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], old
                                                       text=text)
     if rules_used:
         figures["oc_curves"] = draw.oc_chart(rules_used, text=text, oc_curve=oc_curve)
-    return {name: draw.save_chart(figure, folder / f"{name}.png") for name, figure in figures.items()}
+    for name, figure in figures.items():
+        draw.save_chart(figure, folder / f"{name}.png")
+    return {name: f"{CHARTS_DIR}/{name}.svg" for name in figures}
 
 
 def equity_labels(lang: str, rules: Mapping[str, Any] | None = None) -> dict[str, Any]:

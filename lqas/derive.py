@@ -18,6 +18,7 @@ from lqas.config import Project
 from lqas.errors import ConfigError, InputError
 from lqas.gender import derive_gender
 from lqas.ingest import ingest
+from lqas.safety import write_csv
 from lqas.vaccination import Schedule, clean_dates, derive, load_schedule, vaccination_status
 from lqas.weights import population_weights, read_populations
 
@@ -133,10 +134,11 @@ def _profile(project: Project) -> str | Path:
     return candidate if candidate.suffix == ".toml" and candidate.is_file() else project.data.profile
 
 
-def write_derived(derived: Derived, path: Path) -> None:
-    """``derived.csv``: the child table with dates as ISO text (the same file from `derive` and `run`)."""
+def write_derived(derived: Derived, path: Path, *, neutralise: bool = True) -> None:
+    """``derived.csv``: the child table with dates as ISO text (the same file from `derive` and `run`);
+    text a spreadsheet would run as a formula is neutralised (:func:`lqas.safety.write_csv`)."""
     table = derived.table.copy()
     for column in table.columns:
         if pd.api.types.is_datetime64_any_dtype(table[column]):
             table[column] = table[column].dt.strftime("%Y-%m-%d")
-    table.to_csv(path, index=False)
+    write_csv(table, path, neutralise=neutralise)

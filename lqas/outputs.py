@@ -12,8 +12,9 @@ from lqas import __version__
 from lqas.config import Project
 from lqas.context import report_context
 from lqas.derive import write_derived
-from lqas.report import CONTEXT_FILE, read_context, render_html, write_context, write_pdf
+from lqas.report import CHARTS_DIR, CONTEXT_FILE, read_context, render_html, write_context, write_pdf
 from lqas.results import Results
+from lqas.safety import write_csv
 from lqas.workbook import workbook_sheets, write_workbook
 
 TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "classification.csv",
@@ -27,30 +28,31 @@ def write_outputs(results: Results, out: Path, lang: str,
     paths = {name: out / name for name in (*TABLES, "results.xlsx", CONTEXT_FILE, "report.html", "report.pdf",
                                            "manifest.json")}
     progress("write tables")
-    write_derived(results.derived, paths["derived.csv"])
-    results.derived.exclusions.to_csv(paths["exclusions.csv"], index=False)
-    results.derived.repairs.to_csv(paths["repairs.csv"], index=False)
-    results.estimates.to_csv(paths["estimates.csv"], index=False)
-    results.classification.to_csv(paths["classification.csv"], index=False)
-    results.comparisons.to_csv(paths["comparisons.csv"], index=False)
-    if results.scorecard is not None:
-        results.scorecard.to_csv(paths["scorecard.csv"], index=False)
-    else:
-        del paths["scorecard.csv"]
+    neutralise = results.project.report.csv_neutralise
+    write_derived(results.derived, paths["derived.csv"], neutralise=neutralise)
+    tables = {"exclusions.csv": results.derived.exclusions, "repairs.csv": results.derived.repairs,
+              "estimates.csv": results.estimates, "classification.csv": results.classification,
+              "comparisons.csv": results.comparisons, "scorecard.csv": results.scorecard}
+    for name, frame in tables.items():
+        if frame is None:
+            del paths[name]
+        else:
+            write_csv(frame, paths[name], neutralise=neutralise)
 
     progress("charts and report context")
-    context = report_context(results, lang, charts_dir=out / "charts")
+    context = report_context(results, lang, charts_dir=out / CHARTS_DIR)
     write_context(context, paths[CONTEXT_FILE])
     write_workbook(paths["results.xlsx"], workbook_sheets(results, lang))
     progress("render the report")
-    context = read_context(paths[CONTEXT_FILE])  # every template sees the context a custom one would
-    html = render_html(context)
+    # every template sees the context a custom one would, checked against the same schema
+    context = read_context(paths[CONTEXT_FILE], complete=True)
+    html = render_html(context, run_dir=out)
     paths["report.html"].write_text(html, encoding="utf-8")
-    write_pdf(html, paths["report.pdf"])
+    write_pdf(html, paths["report.pdf"], run_dir=out)
 
     paths["manifest.json"].write_text(json.dumps(manifest(results, out, lang), indent=2, ensure_ascii=False),
                                       encoding="utf-8")
-    paths["charts"] = out / "charts"
+    paths["charts"] = out / CHARTS_DIR
     return paths
 
 

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, create_model
 
+from lqas.config import describe_errors
 from lqas.errors import InputError
 from lqas.labels import translate, translations
 from lqas.resources import resource_dir
+from lqas.safety import clean_svg, confined_fetcher
 from lqas.views import ALL, EstimateIndex
 
 LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 CONTEXT_FILE = "report_context.json"
+CHARTS_DIR = "charts"  # in the run folder: <name>.png and <name>.svg of every chart
+_CHART_FILE = re.compile(CHARTS_DIR + r"/[A-Za-z0-9_-]+\.svg")
 # a girls - boys gap is reported in the key findings from this many percentage points
 GAP_FINDING = 0.05
 PANELS = (
@@ -48,14 +55,16 @@ def _as_date(value: Any) -> date:
     return date.fromisoformat(value[:10]) if isinstance(value, str) else value
 
 
-def environment(lang: str, template_dir: Path | None = None) -> SandboxedEnvironment:
+def environment(lang: str, template_dir: Path | None = None, run_dir: Path | None = None) -> SandboxedEnvironment:
     """Sandboxed, autoescaping Jinja environment with gettext and locale-aware number filters.
 
     The sandbox and autoescaping mean text from the data (village names, remarks) and user
     templates cannot inject markup or run code. Filters: ``pct`` (fraction -> ``12,3 %``),
     ``num`` (``1 153``), ``pp`` (difference of fractions -> signed percentage points),
     ``longdate`` (date or ISO text -> ``21 novembre 2026``), ``names`` (keys -> display names
-    from a label mapping, e.g. ``keys | names(labels.catchment)``). Missing values print as ``–``.
+    from a label mapping, e.g. ``keys | names(labels.catchment)``), ``chart`` (a chart file of
+    ``run_dir`` named in ``charts`` -> its SVG drawing, cleaned, inline: ``charts.oc_curves | chart``).
+    Missing values print as ``–``.
     """
     if lang not in LOCALES:
         raise InputError(f"report language must be one of {', '.join(LOCALES)}; got {lang!r}")
@@ -79,20 +88,51 @@ def environment(lang: str, template_dir: Path | None = None) -> SandboxedEnviron
         else format_decimal(100 * value, format=f"+#,##0.{'0' * digits};-#,##0.{'0' * digits}", locale=locale))
     env.filters["longdate"] = lambda value: format_date(_as_date(value), format="long", locale=locale)
     env.filters["names"] = lambda keys, mapping: [mapping.get(key, key) for key in keys]
+    env.filters["chart"] = lambda name: Markup(chart_svg(run_dir, name))
     return env
 
 
+def chart_svg(run_dir: Path | None, name: Any) -> str:
+    """The SVG drawing of a chart the run wrote, rebuilt from an allow-list (:func:`lqas.safety.clean_svg`).
+
+    ``name`` is a value of the context's ``charts`` (``charts/<name>.svg``); only a file directly
+    in the run's ``charts/`` folder is read, so a context received from someone else can neither
+    bring its own markup nor point at another file.
+    """
+    if run_dir is None:
+        raise InputError("charts are read from the run folder: render the report with `lqas report RUN`")
+    if not isinstance(name, str) or not _CHART_FILE.fullmatch(name):
+        raise InputError(f"{run_dir / CONTEXT_FILE}: chart {name!r} is not a file {CHARTS_DIR}/<name>.svg")
+    path = run_dir / name
+    if path.resolve().parent != (run_dir / CHARTS_DIR).resolve():  # a link that leaves charts/
+        raise InputError(f"{path}: not a chart file inside {run_dir / CHARTS_DIR}")
+    try:
+        return clean_svg(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: not an SVG chart of the run ({exc})") from None
+
+
 def render_html(context: Mapping[str, Any], lang: str | None = None, *, template: str = "report.html.j2",
-                template_dir: Path | None = None) -> str:
-    """Render a report template against the report context (see :func:`build_context`)."""
-    return environment(lang or context["lang"], template_dir).get_template(template).render(**context)
+                template_dir: Path | None = None, run_dir: Path | None = None) -> str:
+    """Render a report template against the report context (see :func:`build_context`); charts are
+    read from ``run_dir``."""
+    return environment(lang or context["lang"], template_dir, run_dir).get_template(template).render(**context)
 
 
-def write_pdf(html: str, path: Path, base_url: Path | None = None) -> None:
-    """Render HTML to PDF with WeasyPrint (imported lazily: it is slow to import)."""
+def write_pdf(html: str, path: Path, base_url: Path | None = None, *, run_dir: Path | None = None) -> None:
+    """Render HTML to PDF with WeasyPrint (imported lazily: it is slow to import).
+
+    Relative URLs resolve against ``base_url`` (default: ``run_dir``, else the templates folder).
+    The renderer reads only files inside the packaged templates folder and ``run_dir``, and
+    ``data:`` URLs; any other URL (another local file, http, ...) is refused: WeasyPrint logs it and
+    leaves the image, stylesheet or attachment out.
+    """
     from weasyprint import HTML
 
-    HTML(string=html, base_url=str(base_url or resource_dir("templates"))).write_pdf(path)
+    templates = resource_dir("templates")
+    folders = [templates, *([run_dir] if run_dir is not None else [])]
+    HTML(string=html, base_url=str(base_url or run_dir or templates),
+         url_fetcher=confined_fetcher(folders)).write_pdf(path)
 
 
 # --- context ---------------------------------------------------------------------------------
@@ -121,14 +161,103 @@ def write_context(context: Mapping[str, Any], path: Path) -> None:
     path.write_text(json.dumps(_plain(context), ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def read_context(path: Path) -> dict[str, Any]:
+def _chart_file(value: str) -> str:
+    if not _CHART_FILE.fullmatch(value):
+        raise ValueError(f"must name an SVG file the run wrote in {CHARTS_DIR}/ ({CHARTS_DIR}/<name>.svg); "
+                         f"got {value[:60]!r}")
+    return value
+
+
+def _iso_date(value: str) -> str:
+    try:
+        date.fromisoformat(value[:10])
+    except ValueError:
+        raise ValueError(f"expected an ISO date (2026-11-21); got {value[:60]!r}") from None
+    return value
+
+
+class _Survey(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    name: str
+    titles: dict[str, str] = {}
+
+
+_Labels = dict[str, str | dict[str, Any]]
+
+
+class ReportContext(BaseModel):
+    """The schema of ``report_context.json`` (``reports/templates/CONTEXT.md``): every top-level key
+    the built-in report reads, with its type; ``charts`` names files of the run's ``charts/``.
+
+    Deeper levels are checked where a value from the file could do harm (charts) or where the
+    built-in templates iterate; the rest is plain JSON that the sandboxed, autoescaping templates
+    only print.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    survey: _Survey
+    lang: Literal["en", "fr"]
+    version: str
+    generated: Annotated[str, AfterValidator(_iso_date)]
+    small_cell_n: int
+    labels: _Labels
+    labels_by_lang: dict[Literal["en", "fr"], _Labels]
+    catchments: list[str]
+    cohorts: list[str]
+    oldest_cohort: str
+    findings: list[dict[str, Any]]
+    sample: dict[str, Any]
+    quality: dict[str, Any]
+    sex_tables: dict[str, dict[str, Any]]
+    coverage: dict[str, Any]
+    panels: list[dict[str, Any]]
+    besd: dict[str, Any] | None
+    lqas: dict[str, Any]
+    methods: dict[str, Any]
+    definitions: list[dict[str, Any]]
+    charts: dict[str, Annotated[str, AfterValidator(_chart_file)]]
+    sex_comparisons: list[dict[str, Any]] | None
+    scorecard: dict[str, Any] | None
+
+
+# a custom template may use a part of the context: the same keys and types, only the language required
+_PartialContext = create_model(
+    "ReportContext", __base__=ReportContext,
+    **{name: (Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation, None)
+       for name, field in ReportContext.model_fields.items() if name != "lang"})
+
+
+def read_context(path: Path, *, complete: bool = False) -> dict[str, Any]:
+    """Read a ``report_context.json`` and check it against :class:`ReportContext`.
+
+    ``complete``: every key must be there (the built-in report reads them all); otherwise only
+    ``lang``, and the keys present must have their types.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not JSON, or does not match the schema: one line per problem, naming
+        the file and the key.
+    """
     if not path.is_file():
         raise InputError(f"{path}: report context not found; expected the {CONTEXT_FILE} a run writes "
                          "(lqas run PROJECT --out DIR)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        context = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not isinstance(context, dict):
+        raise InputError(f"{path}: not a report context (expected a JSON object of keys)")
+    model = ReportContext if complete else _PartialContext
+    try:
+        model.model_validate(context)
+    except ValidationError as exc:
+        raise InputError(describe_errors(exc, model, path)) from None
+    return context
 
 
 def for_language(context: Mapping[str, Any], lang: str) -> dict[str, Any]:
@@ -151,17 +280,19 @@ def render_report(run_dir: Path, out: Path, *, template: Path | None = None, lan
 
     ``out`` ending in ``.pdf`` is rendered to PDF with WeasyPrint; anything else is written as
     HTML. The template runs in the sandbox with autoescaping and can include the built-in
-    templates (``{% include "sections/sample.html.j2" %}``).
+    templates (``{% include "sections/sample.html.j2" %}``). Charts are embedded from
+    ``run_dir/charts/`` (so the HTML can be written anywhere); the PDF reads no file outside
+    ``run_dir`` and the templates folder (relative URLs resolve against ``run_dir``).
     """
-    context = read_context(run_dir / CONTEXT_FILE)
+    context = read_context(run_dir / CONTEXT_FILE, complete=template is None)
     context = for_language(context, lang or context["lang"])
     if template is not None and not template.is_file():
         raise InputError(f"{template}: template file not found")
     html = render_html(context, template=template.name if template else "report.html.j2",
-                       template_dir=template.resolve().parent if template else None)
+                       template_dir=template.resolve().parent if template else None, run_dir=run_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".pdf":
-        write_pdf(html, out, base_url=template.resolve().parent if template else None)
+        write_pdf(html, out, run_dir=run_dir)
     else:
         out.write_text(html, encoding="utf-8")
     return out
@@ -339,7 +470,8 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
     - ``lqas``: ``classification`` (records of classification.csv), ``matrix``, ``targets``,
       ``decision_table``, ``rules_used``, ``alpha``, ``beta``;
     - ``methods`` (design settings), ``definitions`` (see :func:`definitions`);
-    - ``charts``: name -> inline SVG markup (drawn in the run's language);
+    - ``charts``: name -> the chart's SVG file, ``charts/<name>.svg`` relative to the run folder
+      (drawn in the run's language; templates embed it with the ``chart`` filter);
     - ``sex_comparisons``: design-based girls - boys comparisons (records of comparisons.csv:
       ``SurveyDesign.compare`` by cohort x catchment);
     - ``scorecard``: the gender & equity scorecard (``lqas.context.scorecard_context``: ``blocks``

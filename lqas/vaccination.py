@@ -436,7 +436,15 @@ def introduced_where(children: pd.DataFrame, schedule: Schedule,
         ((column, values),) = areas.items()
         if column not in children:
             raise ConfigError(f"vaccination.introduced.{key}: column '{column}' is not in the data")
-        where = children[column].astype("string").isin([str(value) for value in values]).fillna(False).astype(bool)
+        text = children[column].astype("string")
+        present = set(text.dropna())
+        unknown = [str(value) for value in values if str(value) not in present]
+        if unknown:
+            # a misspelt area would silently take its children out of the dose's denominator
+            raise ConfigError(f"vaccination.introduced.{key}: {column} value(s) {', '.join(map(repr, unknown))} "
+                              f"match no child of this survey; the data have {', '.join(map(repr, sorted(present)))} "
+                              "(list only the areas of this survey where the dose was introduced)")
+        where = text.isin([str(value) for value in values]).fillna(False).astype(bool)
         out.update(dict.fromkeys(doses, where))
     return out
 

@@ -37,6 +37,15 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
     from openpyxl.utils import get_column_letter
 
     header_font, header_fill = Font(bold=True), PatternFill("solid", fgColor="DDDDDD")
+
+    def put(ws, row: int, column: int, value):
+        cell = ws.cell(row=row, column=column, value=value)
+        if isinstance(value, str):
+            # openpyxl stores text starting with "=" as a live formula (=HYPERLINK(...) would link out):
+            # every text of the data or the labels is a string cell
+            cell.data_type = "s"
+        return cell
+
     rule = Border(bottom=Side(style="thin", color="888888"))
     book = Workbook()
     book.remove(book.active)
@@ -46,17 +55,17 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
         ws = book.create_sheet(title)
         start = 1
         if sheet.note:
-            ws.cell(row=1, column=1, value=sheet.note).font = Font(italic=True, color="555555")
+            put(ws, 1, 1, sheet.note).font = Font(italic=True, color="555555")
             start = 3
         frame = sheet.frame
         for j, column in enumerate(frame.columns, start=1):
-            c = ws.cell(row=start, column=j, value=str(column))
+            c = put(ws, start, j, str(column))
             c.font, c.fill, c.border = header_font, header_fill, rule
             c.alignment = Alignment(wrap_text=True, vertical="top")
         percent = {frame.columns.get_loc(c) + 1 for c in sheet.percent if c in frame}
         for i, record in enumerate(frame.itertuples(index=False, name=None), start=start + 1):
             for j, value in enumerate(record, start=1):
-                c = ws.cell(row=i, column=j, value=plain(value))
+                c = put(ws, i, j, plain(value))
                 if j in percent:
                     c.number_format = "0.0%"
         for j, column in enumerate(frame.columns, start=1):

@@ -108,3 +108,61 @@ def test_readme_python_example_runs():
     code += "\nassert len(results.estimates) and design.proportions('zero_dose')['indicator'].tolist() == ['zero_dose']\n"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def _demo_copy(tmp_path, *replacements):
+    import shutil
+
+    shutil.copytree(DEMO.parent, tmp_path / "p")
+    survey = tmp_path / "p" / "survey.toml"
+    text = survey.read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new)
+    survey.write_text(text, encoding="utf-8")
+    return survey
+
+
+@pytest.mark.parametrize("replacements, message", [
+    ([('malaria = { district = ["bougouni", "segou"] }', 'malaria = { district = ["bougouni", "segu"] }')],
+     (r"vaccination.introduced.malaria: district value\(s\) 'segu' match no child of this survey; the data have "
+      r"'bougouni', 'niono', 'segou'")),
+    ([('{ indicator = "penta3_crude", good = 0.80', '{ indicator = "penta3_crud", good = 0.80')],
+     r"key 'lqas.targets': indicator 'penta3_crud' is not an indicator of this survey; did you mean 'penta3_crude'\?"),
+    ([('"12-23m" = [365, 729]', '"12-23m" = [300, 729]')],
+     r"cohorts '18w-11m' and '12-23m' overlap \(a child aged 300 to 364 days would be in both\)"),
+], ids=["introduced-value", "target-indicator", "overlapping-cohorts"])
+def test_plausible_but_wrong_settings_are_refused_by_validate_and_run(tmp_path, replacements, message):
+    from lqas.errors import ConfigError
+
+    survey = _demo_copy(tmp_path, *replacements)
+    with pytest.raises(ConfigError, match=message):
+        lqas.analyse(lqas.load_project(survey))
+    # lqas validate refuses what lqas run refuses, with the same one line
+    done = subprocess.run([sys.executable, "-m", "lqas", "validate", str(survey)], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+    import re
+
+    assert re.search(message, done.stderr)
+
+
+def test_a_single_cluster_lot_and_a_one_sex_lot_run_to_the_end(tmp_path):
+    # legitimate LQAS designs: one cluster in a lot (no interval: df = 0), and a lot of boys only
+    survey = _demo_copy(tmp_path)
+    export = survey.parent / "data" / "mali_baseline_kobo.csv"
+    frame = pd.read_csv(export, dtype=str, keep_default_na=False)
+    kologo = frame["hh/catchment"] == "kologo"
+    frame.loc[kologo, "hh/cluster"] = frame.loc[kologo, "hh/cluster"].iloc[0]
+    frame.loc[frame["hh/catchment"] == "ndebougou", "child/sex"] = "male"
+    frame.to_csv(export, index=False)
+    done = subprocess.run([sys.executable, "-m", "lqas", "run", str(survey), "--out", str(tmp_path / "run")],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    comparisons = pd.read_csv(tmp_path / "run" / "comparisons.csv")
+    kologo_rows = comparisons[(comparisons["catchment"] == "kologo") & (comparisons["cohort"] != "all")]
+    assert len(kologo_rows) and kologo_rows["difference_ci_low"].isna().all()  # no interval on df = 0
+    boys_only = comparisons[comparisons["catchment"] == "ndebougou"]
+    assert len(boys_only) and (boys_only["n_a"] == 0).all() and boys_only["difference"].isna().all()
+    assert (tmp_path / "run" / "report.pdf").stat().st_size > 0

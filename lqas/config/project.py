@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Literal
 
@@ -120,6 +121,9 @@ class ReportConfig(Section):
     # report title by language, e.g. [report.title] fr = "..." en = "..." (default: survey.name)
     title: dict[str, str] = Field(default_factory=dict)
     small_cell_n: int = Field(25, ge=0)
+    # CSV text starting with = + - @ tab or CR gets a leading ' (OWASP CSV injection) so that no
+    # spreadsheet runs it as a formula; false for programs that read the CSVs and want the raw text
+    csv_neutralise: bool = True
 
 
 class Project(Section):
@@ -141,6 +145,12 @@ class Project(Section):
         for name, (low, high) in value.items():
             if not 0 <= low <= high:
                 raise ValueError(f"cohort '{name}' window must be [min_days, max_days] with min <= max")
+        # a child in two windows would be placed in whichever comes first, silently
+        windows = sorted((low, high, name) for name, (low, high) in value.items())
+        for (_, high, name), (low, _, following) in itertools.pairwise(windows):
+            if low <= high:
+                raise ValueError(f"cohorts '{name}' and '{following}' overlap (a child aged {low} to {high} days "
+                                 "would be in both); make the windows disjoint")
         return value
 
     def resolve(self, path: Path) -> Path:
