@@ -12,6 +12,7 @@ from lqas import __version__
 from lqas.config import Project
 from lqas.context import report_context
 from lqas.derive import write_derived
+from lqas.errors import InputError
 from lqas.report import CHARTS_DIR, CONTEXT_FILE, read_context, render_html, write_context, write_pdf
 from lqas.results import Results
 from lqas.safety import write_csv
@@ -24,7 +25,7 @@ TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "clas
 def write_outputs(results: Results, out: Path, lang: str,
                   progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:
     """Write the tables, charts, report context, workbook, report and manifest; return the paths by name."""
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_folder(out)
     paths = {name: out / name for name in (*TABLES, "results.xlsx", CONTEXT_FILE, "report.html", "report.pdf",
                                            "manifest.json")}
     progress("write tables")
@@ -54,6 +55,17 @@ def write_outputs(results: Results, out: Path, lang: str,
                                       encoding="utf-8")
     paths["charts"] = out / CHARTS_DIR
     return paths
+
+
+def prepare_folder(out: Path) -> None:
+    """Create the run folder, or say in one line why it cannot be written to (before any work is done)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".lqas-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the run folder here ({exc.strerror or exc})") from None
 
 
 def manifest(results: Results, out: Path, lang: str) -> dict:

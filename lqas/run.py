@@ -11,7 +11,7 @@ from lqas.config import Project
 from lqas.derive import derive_project
 from lqas.estimate import estimate, survey_design
 from lqas.indicators import load_registry
-from lqas.outputs import write_outputs
+from lqas.outputs import prepare_folder, write_outputs
 from lqas.results import Results
 from lqas.scorecard import scorecard
 
@@ -38,6 +38,7 @@ def analyse(project: Project, progress: Callable[[str], None] = lambda message: 
 def run_project(project: Project, out: Path, *, lang: str | None = None,
                 progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:
     """Write the run folder of DESIGN.md §5 and return the written paths by name."""
+    prepare_folder(out)  # an unwritable folder is said before minutes of work, not after
     results = analyse(project, progress)
     return write_outputs(results, out, lang or project.report.language, progress)
 

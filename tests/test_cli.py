@@ -412,3 +412,11 @@ def test_validate_names_the_doses_an_older_export_never_asked_about(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "no card, register or recall column (left out of every table): malaria1, malaria2, malaria3" in \
         " ".join(result.stdout.split())
+
+
+def test_an_unwritable_run_folder_is_one_line_before_any_work(tmp_path):
+    (tmp_path / "a_file").write_text("not a folder", encoding="utf-8")
+    result = lqas("demo", "--out", str(tmp_path / "a_file" / "run"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"lqas: error: {tmp_path / 'a_file' / 'run'}: cannot write the run folder here (Not a directory)"]
