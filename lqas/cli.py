@@ -123,6 +123,23 @@ def derive(project: Annotated[Path, typer.Argument(help="Project file (survey.to
 
 
 @app.command()
+def remarks(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")],
+            out: Annotated[Path, typer.Option("--out", help="CSV file of the remarks to review.")
+                           ] = Path("remarks_to_review.csv")) -> None:
+    """Write the interviewer remarks for review: only a reviewed file of them is ever published."""
+    from lqas.config import load_project
+    from lqas.derive import derive_project
+    from lqas.remarks import write_remarks_to_review
+
+    settings = load_project(project)
+    derived = derive_project(settings)
+    count = write_remarks_to_review(derived.free_text, out)
+    console.print(f"[green]wrote[/green] {out} ({count} distinct remarks). Remarks can name people: delete or "
+                  "rewrite what must not be published, then name the file in survey.toml as "
+                  "\\[report] reviewed_remarks = \"...\"")
+
+
+@app.command()
 def rules(n: Annotated[int, typer.Option(help="Sample size of the lot.")],
           good: Annotated[float, typer.Option(help=GOOD)],
           bad: Annotated[float, typer.Option(help=BAD)],

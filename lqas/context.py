@@ -38,7 +38,6 @@ from lqas.views import (
     decision_table_rows,
     evidence_sources,
     panel,
-    remarks,
     sample_table,
     sex_table,
     status_table,
@@ -109,7 +108,9 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     quality = {"rows_read": derived.rows_read, "kept": len(table), "excluded": len(derived.exclusions),
                "exclusions_by_reason": counts_by(derived.exclusions, "reason", "reason"),
                "repairs_by_rule": counts_by(derived.repairs, "rule", "rule"),
-               "repairs": len(derived.repairs), "remarks": remarks(table)}
+               "repairs": len(derived.repairs), "remarks": results.remarks or [],
+               "remarks_recorded": len(derived.free_text),
+               "remarks_reviewed": results.remarks is not None}
     sample = {**sample_table(table, catchments, cohorts), "rows_read": quality["rows_read"],
               "kept": quality["kept"], "excluded": quality["excluded"], "repairs": quality["repairs"],
               "exclusions_by_reason": quality["exclusions_by_reason"]}

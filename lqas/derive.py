@@ -18,6 +18,7 @@ from lqas.config import Project
 from lqas.errors import ConfigError, InputError
 from lqas.gender import derive_gender
 from lqas.ingest import ingest
+from lqas.remarks import split_free_text
 from lqas.safety import write_csv
 from lqas.vaccination import Schedule, clean_dates, derive, load_schedule, vaccination_status
 from lqas.weights import population_weights, read_populations
@@ -48,6 +49,9 @@ class Derived:
         ``SurveyDesign(..., empty_psus=derived.empty_psus)``.
     merges : dict
         Per merged file: rows, children matched and unmatched, records matching no child.
+    free_text : DataFrame
+        The interviewer remarks (``source_row``, ``catchment``, ``column``, ``text``), kept out of
+        the table: a run never writes them (:mod:`lqas.remarks`).
     """
 
     table: pd.DataFrame
@@ -58,6 +62,7 @@ class Derived:
     source: Path
     empty_psus: dict[str, int] = field(default_factory=dict)
     merges: dict[str, dict] = field(default_factory=dict)
+    free_text: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def derive_project(project: Project) -> Derived:
@@ -90,11 +95,12 @@ def derive_project(project: Project) -> Derived:
     parts.append(derive_gender(table, coding=project.besd.coding))
     table = _join(parts)
     table["weight"] = _weights(table, project, ingested.source)
+    table, free_text = split_free_text(table)
     repairs = pd.concat([frame for frame in (ingested.repairs, date_repairs) if not frame.empty]
                         or [ingested.repairs], ignore_index=True)
     return Derived(table=table, schedule=schedule, exclusions=ingested.exclusions, repairs=repairs,
                    rows_read=ingested.rows_read, source=ingested.source,
-                   empty_psus=dict(ingested.empty_clusters), merges=ingested.merges)
+                   empty_psus=dict(ingested.empty_clusters), merges=ingested.merges, free_text=free_text)
 
 
 def _join(parts: list[pd.DataFrame]) -> pd.DataFrame:

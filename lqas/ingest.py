@@ -241,12 +241,11 @@ class _Mapper:
             hint = f"; {info['hint_if_missing']}" if info.get("hint_if_missing") else ""
             raise InputError(f"{self.source}: required column missing: {', '.join(missing)}{hint}")
         codes = self.profile.get("codes", {})
-        personal = set(info.get("personal", []))
         use_labels = set(info.get("value_labels", []))
         order = sorted(columns, key=lambda name: name != "child_id")  # ids first, so repairs name the child
         for canonical in order:
             spec = _choose(columns[canonical], self.raw.columns)
-            if spec is None or set(_spec_columns(spec)) & personal:
+            if spec is None:
                 continue
             values, source_column = self.resolve(spec, canonical)
             if canonical in codes:
@@ -257,7 +256,7 @@ class _Mapper:
             if canonical == "child_id":
                 self.child_ids = values
         for source_column in info.get("keep", []):
-            if source_column in self.raw.columns and source_column not in personal:
+            if source_column in self.raw.columns:
                 self.out[source_column] = self.raw[source_column]
 
     @staticmethod
@@ -575,6 +574,9 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
     profile = load_profile(profile) if isinstance(profile, (str, Path)) else profile
     main = read_source(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
     raw, labels, merges = _merge(main, profile, merge or {})
+    # personal and free-text columns go first, so no rename, rule or kept column can carry them on
+    info = profile.get("profile", {})
+    raw = raw.drop(columns=[c for c in (*info.get("personal", []), *info.get("free_text", [])) if c in raw])
     if main.short_rows is not None and main.short_rows.notna().any():
         # a row cut short (a file truncated in transfer, a broken line) would otherwise count as a child
         # whose missing answers are all "no": it is excluded, first of all rules

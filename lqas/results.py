@@ -36,6 +36,10 @@ class Results:
     scorecard : DataFrame or None
         ``scorecard.csv``: the gender & equity scorecard (:func:`lqas.scorecard.scorecard`), or
         None when the survey has no zero-dose data or no girls and boys.
+    remarks : list of dict or None
+        The interviewer remarks a person reviewed (``[report] reviewed_remarks``,
+        :func:`lqas.remarks.published_remarks`); None when the project names no reviewed file, and
+        then no remark is published.
     """
 
     project: Project
@@ -46,6 +50,7 @@ class Results:
     classification: pd.DataFrame
     comparisons: pd.DataFrame
     scorecard: pd.DataFrame | None
+    remarks: list[dict] | None = None
 
     @property
     def table(self) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from lqas.derive import derive_project
 from lqas.estimate import estimate, survey_design
 from lqas.indicators import load_registry
 from lqas.outputs import prepare_folder, write_outputs
+from lqas.remarks import published_remarks
 from lqas.results import Results
 from lqas.scorecard import scorecard
 
@@ -32,7 +33,8 @@ def analyse(project: Project, progress: Callable[[str], None] = lambda message: 
     comparisons = compare_sexes(design, registry, project.design)
     card = scorecard(comparisons, estimates) if _has_scorecard(derived.table) else None
     return Results(project=project, derived=derived, design=design, registry=registry, estimates=estimates,
-                   classification=classification, comparisons=comparisons, scorecard=card)
+                   classification=classification, comparisons=comparisons, scorecard=card,
+                   remarks=published_remarks(project))
 
 
 def run_project(project: Project, out: Path, *, lang: str | None = None,

@@ -184,19 +184,6 @@ def counts_by(frame: pd.DataFrame, column: str, name: str) -> list[dict]:
     return [{name: str(value), "n": int(n)} for value, n in counts.items()]
 
 
-def remarks(table: pd.DataFrame, column: str = "interviewer_remarks") -> list[dict]:
-    """Distinct free-text remarks with how often they occur and in which catchments (raw text,
-    escaped by the template)."""
-    if column not in table:
-        return []
-    text = table[column].dropna().astype(str).str.strip()
-    text = text[text != ""]
-    out = []
-    for remark, group in table.loc[text.index].groupby(text, sort=False):
-        out.append({"text": remark, "n": len(group), "catchments": sorted(set(group["catchment"].astype(str)))})
-    return sorted(out, key=lambda r: (-r["n"], r["text"]))
-
-
 def decision_table_rows(wide: pd.DataFrame) -> dict:
     """The wide decision-rule table (index n, columns targets) as plain rows."""
     targets = [float(t) for t in wide.columns]

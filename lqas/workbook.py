@@ -12,7 +12,7 @@ from lqas.context import equity_labels, run_labels
 from lqas.design import ALL
 from lqas.results import Results
 from lqas.rules import decision_table
-from lqas.views import counts_by, evidence_sources, plain, remarks
+from lqas.views import counts_by, evidence_sources, plain
 
 ESTIMATE_FIELDS = ("n", "n_weighted", "estimate", "se", "ci_low", "ci_high", "deff", "icc", "df")
 
@@ -135,9 +135,11 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
     sheets.append(Sheet(name["rules"], pd.DataFrame(
         [[int(n), *[plain(v) for v in row]] for n, row in zip(rules.index, rules.to_numpy())],
         columns=["n", *[f"{round(100 * float(t))} %" for t in rules.columns]])))
-    sheets.append(Sheet(name["remarks"], pd.DataFrame(
-        [[r["text"], r["n"], ", ".join(labels["catchment"].get(c, c) for c in r["catchments"])] for r in remarks(table)],
-        columns=[head["remark"], head["count"], head["catchments"]]), widths={head["remark"]: 70}))
+    if results.remarks is not None:  # free text only once a person has reviewed it (lqas.remarks)
+        sheets.append(Sheet(name["remarks"], pd.DataFrame(
+            [[r["text"], r["n"], ", ".join(labels["catchment"].get(c, c) for c in r["catchments"])]
+             for r in results.remarks], columns=[head["remark"], head["count"], head["catchments"]]),
+            widths={head["remark"]: 70}))
     return sheets
 
 

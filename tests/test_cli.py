@@ -420,3 +420,102 @@ def test_an_unwritable_run_folder_is_one_line_before_any_work(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         f"lqas: error: {tmp_path / 'a_file' / 'run'}: cannot write the run folder here (Not a directory)"]
+
+
+# ----------------------------------------------------------------------------- personal data
+
+
+def _personal_values() -> dict[str, set[str]]:
+    """The demo export's personal and free-text values, by column (profile kobo: personal, free_text;
+    the interviewer remarks the reviewed file drops)."""
+    import tomllib
+
+    profile = tomllib.loads((REPO / "instruments" / "profiles" / "kobo.toml").read_text(encoding="utf-8"))
+    raw = pd.read_csv(DEMO / "data" / "mali_baseline_kobo.csv", dtype=str, keep_default_na=False)
+    # altitude and precision are short numbers that any table could hold by chance: left out
+    columns = [c for c in (*profile["profile"]["personal"], *profile["profile"]["free_text"])
+               if not c.endswith(("_altitude", "_precision"))]
+    values = {column: {v.strip() for v in raw[column] if len(v.strip()) >= 5} for column in columns}
+    reviewed = set(pd.read_csv(DEMO / "remarks_reviewed.csv", dtype=str)["remark"])
+    values["interviewer_remarks (not reviewed)"] = {v for v in raw["interviewer_remarks"] if v and v not in reviewed}
+    assert all(values.values()), "every personal column of the demo has values to look for"
+    return values
+
+
+def _output_texts(run: Path) -> dict[str, str]:
+    """Every output of a run folder as the text a reader (or a program) can get out of it."""
+    import html
+    import zipfile
+
+    texts = {}
+    for path in sorted(p for p in run.rglob("*") if p.is_file()):
+        name = str(path.relative_to(run))
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as book:
+                texts[name] = html.unescape("\n".join(book.read(n).decode("utf-8") for n in book.namelist()
+                                                      if n.endswith(".xml") or n.endswith(".rels")))
+        elif path.suffix == ".pdf":
+            texts[name] = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                                         text=True, check=True).stdout
+            attachments = subprocess.run(["pdfdetach", "-list", str(path)], capture_output=True, text=True,
+                                         check=True).stdout
+            assert attachments.startswith("0 embedded files"), attachments
+        elif path.suffix == ".png":  # no text drawn, but metadata chunks could carry some
+            texts[name] = path.read_bytes().decode("latin-1")
+        else:
+            texts[name] = html.unescape(path.read_text(encoding="utf-8"))
+    return texts
+
+
+def test_no_personal_value_or_unreviewed_free_text_in_any_output(demo_run):
+    require_program("pdftotext", "apt-get install -y poppler-utils")
+    _, out = demo_run
+    texts = _output_texts(out)
+    assert {"derived.csv", "exclusions.csv", "results.xlsx", "report.pdf", "report.html",
+            "report_context.json", "manifest.json"} <= set(texts)
+    leaks = []
+    for column, values in _personal_values().items():
+        for value in values:
+            # whole tokens only: a coordinate must not match inside a longer number such as a weight
+            pattern = re.compile(rf"(?<![\w.]){re.escape(value)}(?![\w])")
+            leaks += [f"{name}: {column} = {value!r}" for name, text in texts.items()
+                      if value in text and pattern.search(text)]  # `in` first: thousands of values
+    assert not leaks, leaks[:10]
+
+
+def test_reviewed_remarks_are_the_only_remarks_published(demo_run):
+    lang, out = demo_run
+    context = json.loads((out / "report_context.json").read_text(encoding="utf-8"))
+    reviewed = pd.read_csv(DEMO / "remarks_reviewed.csv", dtype=str)
+    assert [r["text"] for r in context["quality"]["remarks"]] == list(reviewed["remark"])
+    assert context["quality"]["remarks_recorded"] == 34  # 3 rows x 11 remarks + the script, kept children
+    assert "RAS" not in {r["text"] for r in context["quality"]["remarks"]}
+
+
+def test_remarks_command_writes_every_remark_for_review(tmp_path):
+    out = tmp_path / "to_review.csv"
+    result = lqas("remarks", str(DEMO / "survey.toml"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "[report] reviewed_remarks" in " ".join(result.stderr.split())
+    frame = pd.read_csv(out, dtype=str)
+    assert list(frame.columns) == ["remark", "n", "catchments"]
+    assert "RAS" in set(frame["remark"]) and SCRIPT in set(frame["remark"])
+    assert frame["n"].astype(int).sum() == 34
+
+
+def test_a_project_without_a_reviewed_file_publishes_no_remark(tmp_path):
+    project = tmp_path / "survey.toml"
+    text = (DEMO / "survey.toml").read_text(encoding="utf-8")
+    text = re.sub(r'(?m)^reviewed_remarks = .*$', "", text).replace('"data/', f'"{DEMO.as_posix()}/data/')
+    project.write_text(text, encoding="utf-8")
+    from lqas.config import load_project
+    from lqas.context import report_context
+    from lqas.run import analyse
+    from lqas.workbook import workbook_sheets
+
+    results = analyse(load_project(project))
+    assert results.remarks is None
+    context = report_context(results, "en", charts_dir=tmp_path / "charts")
+    assert context["quality"]["remarks"] == [] and context["quality"]["remarks_recorded"] == 34
+    assert "Interviewer remarks" not in [sheet.name for sheet in workbook_sheets(results, "en")]
+    assert "interviewer_remarks" not in results.table

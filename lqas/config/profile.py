@@ -95,6 +95,9 @@ class ProfileInfo(Section):
     hint_if_missing: str | None = None
     keep: tuple[str, ...] = ()
     personal: tuple[str, ...] = ()
+    # answers typed by hand ("other, specify", notes): they can name people, so, like personal
+    # columns, they are dropped before any rule reads the export
+    free_text: tuple[str, ...] = ()
     value_labels: tuple[CanonicalName, ...] = ()
 
 
@@ -215,9 +218,44 @@ class Profile(Section):
                 problems.append(("profile.value_labels", f"[columns] does not map '{name}'"))
         if self.age.from_ == "years" and "age_years" not in self.columns:
             problems.append(("age.from", "'years' reads the age from columns.age_years, which [columns] does not map"))
+        problems += self._reads_of_dropped_columns()
         if problems:
             raise cross_field_problems(problems)
         return self
+
+
+    def _reads_of_dropped_columns(self) -> list[tuple[str, str]]:
+        """Personal and free-text columns are dropped before any rule reads the export, so a rule
+        that reads one would silently read nothing (or, before, copy the value into an output)."""
+        dropped = {column: kind for kinds, kind in ((self.profile.personal, "personal"),
+                                                    (self.profile.free_text, "free_text"))
+                   for column in kinds}
+        reads: list[tuple[str, str]] = []
+        for name, spec in self.columns.items():
+            reads += [(f"columns.{name}", column) for column in spec_columns(spec)]
+        if self.dob is not None:
+            for name, spec in self.dob.sources.items():
+                reads += [(f"dob.sources.{name}", column) for column in spec_columns(spec)]
+        reads += [(f"eligibility[{i}].column", rule.column) for i, rule in enumerate(self.eligibility, 1)]
+        reads += [("profile.keep", column) for column in self.profile.keep]
+        return [(where, f"'{column}' is listed in profile.{dropped[column]}, so it is dropped before this "
+                        f"reads it; remove it from one of the two")
+                for where, column in reads if column in dropped]
+
+
+def spec_columns(spec: Any) -> list[str]:
+    """The source columns a column spec (a name, a table or a list of alternatives) reads."""
+    if isinstance(spec, str):
+        return [spec]
+    if isinstance(spec, (list, tuple)):
+        return [column for alternative in spec for column in spec_columns(alternative)]
+    if isinstance(spec, ColumnTable):
+        if spec.column is not None:
+            return [spec.column]
+        if spec.join is not None:
+            return list(spec.join)
+        return [part for part in (spec.d, spec.m, spec.y) if part is not None]
+    return []
 
 
 def validate_profile(raw: dict[str, Any], path: str | Path) -> Profile:

@@ -124,6 +124,9 @@ class ReportConfig(Section):
     # CSV text starting with = + - @ tab or CR gets a leading ' (OWASP CSV injection) so that no
     # spreadsheet runs it as a formula; false for programs that read the CSVs and want the raw text
     csv_neutralise: bool = True
+    # interviewer remarks are free text (they can name people): only this file, written by
+    # `lqas remarks` and reviewed by a person, is published in the report and the workbook
+    reviewed_remarks: Path | None = None
 
 
 class Project(Section):
