@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from lqas.config import LqasConfig
-from lqas.errors import ConfigError
+from lqas.errors import SettingError
 from lqas.indicators import Indicator
 from lqas.rules import Target, classify
 
@@ -16,15 +16,22 @@ from lqas.rules import Target, classify
 def lot_targets(settings: LqasConfig, registry: Mapping[str, Indicator]) -> list[Target]:
     """The project's targets, each with its indicator's direction from the registry (zero-dose:
     lower is better, so it is classified on its complement)."""
-    for target in settings.targets:
+    targets = []
+    for i, target in enumerate(settings.targets, start=1):
+        key = f"lqas.targets[{i}]"
         if target.indicator not in registry:
             close = difflib.get_close_matches(target.indicator, list(registry), n=1)
             hint = f"did you mean '{close[0]}'?" if close else "see lqas/data/indicators.toml for the names"
-            raise ConfigError(f"survey.toml: key 'lqas.targets': indicator '{target.indicator}' is not an indicator "
-                              f"of this survey; {hint}")
-    return [Target(indicator=t.indicator, good=t.good, bad=t.bad,
-                   lower_is_better=registry[t.indicator].lower_is_better, cohorts=t.cohorts)
-            for t in settings.targets]
+            raise SettingError(key, f"indicator '{target.indicator}' is not an indicator of this survey; {hint}")
+        lower = registry[target.indicator].lower_is_better
+        if (target.good >= target.bad) if lower else (target.good <= target.bad):
+            # good and bad swapped would turn the decision rule upside down
+            raise SettingError(key, f"'{target.indicator}' is better when {'lower' if lower else 'higher'}, so good "
+                                    f"must be {'below' if lower else 'above'} bad; got good = {target.good}, "
+                                    f"bad = {target.bad}")
+        targets.append(Target(indicator=target.indicator, good=target.good, bad=target.bad,
+                              lower_is_better=lower, cohorts=target.cohorts))
+    return targets
 
 
 def classify_lots(table: pd.DataFrame, registry: Mapping[str, Indicator], settings: LqasConfig) -> pd.DataFrame:

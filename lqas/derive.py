@@ -15,7 +15,8 @@ import pandas as pd
 
 from lqas.besd import derive_besd
 from lqas.config import Project
-from lqas.errors import ConfigError, InputError
+from lqas.config._validation import did_you_mean
+from lqas.errors import ConfigError, InputError, SettingError
 from lqas.gender import derive_gender
 from lqas.ingest import ingest
 from lqas.remarks import split_free_text
@@ -78,10 +79,20 @@ def derive_project(project: Project) -> Derived:
     >>> {"zero_dose", "vaccination_status", "besd_confb", "mother_decides_vaccination", "weight"} <= set(derived.table)
     True
     """
-    schedule = load_schedule(project.vaccination.schedule)
+    with project.naming_errors():
+        return _derive(project)
+
+
+def _derive(project: Project) -> Derived:
+    schedule = load_schedule(_schedule(project))
     data = project.data
     ingested = ingest(project.resolve(data.file), _profile(project), cohorts=project.cohorts,
                       doses=schedule.keys, **data.ingest_options(project.root))
+    if ingested.children.empty:
+        reasons = ingested.exclusions["reason"].value_counts()
+        raise InputError(f"{ingested.source}: no child is left to analyse: all {ingested.rows_read} rows were "
+                         f"excluded ({', '.join(f'{reason}: {n}' for reason, n in reasons.items())}); "
+                         "see the profile's rules and survey.toml [cohorts] (windows are in days)")
     youngest = min(low for low, _ in project.cohorts.values())
     cleaned, date_repairs = clean_dates(ingested.children, schedule, min_eligible_age_days=youngest)
     table = derive(cleaned, schedule, records=project.vaccination.records,
@@ -94,6 +105,7 @@ def derive_project(project: Project) -> Derived:
         parts.append(derive_besd(table, coding=project.besd.coding))
     parts.append(derive_gender(table, coding=project.besd.coding))
     table = _join(parts)
+    _check_columns(table, project)
     table["weight"] = _weights(table, project, ingested.source)
     table, free_text = split_free_text(table)
     repairs = pd.concat([frame for frame in (ingested.repairs, date_repairs) if not frame.empty]
@@ -122,8 +134,8 @@ def _weights(table: pd.DataFrame, project: Project, source: Path) -> pd.Series:
     if design.weights == "column":
         column = design.weight_column
         if column not in table:
-            raise ConfigError(f"survey.toml: design.weight_column = '{column}' is not a column of the child table "
-                              f"(map it in the profile's [columns])")
+            raise SettingError("design.weight_column", f"'{column}' is not a column of the child table (map it in "
+                               f"the profile's [columns]){did_you_mean(column, table.columns)}")
         weights = pd.to_numeric(table[column], errors="coerce")
         bad = ~(weights > 0) | ~np.isfinite(weights)
         if bad.any():
@@ -133,6 +145,23 @@ def _weights(table: pd.DataFrame, project: Project, source: Path) -> pd.Series:
                              f"{table.loc[bad, column].iloc[0]!r} ({int(bad.sum())} children without a usable weight)")
         return weights
     return pd.Series(1.0, index=table.index)
+
+
+def _check_columns(table: pd.DataFrame, project: Project) -> None:
+    """The design's and the lots' columns are columns of the child table (before the populations
+    are matched to the lots, so a misspelt lot column is not blamed on the populations file)."""
+    settings = [("design.strata", project.design.strata), ("design.psu", project.design.psu)]
+    settings += [("lqas.lot", column) for column in project.lqas.lot]
+    for key, column in settings:
+        if column is not None and column not in table:
+            raise SettingError(key, f"'{column}' is not a column of the child table"
+                                    f"{did_you_mean(column, table.columns)}")
+
+
+def _schedule(project: Project) -> str | Path:
+    """A shipped schedule by name, or a TOML file relative to the project file."""
+    name = project.vaccination.schedule
+    return project.resolve(Path(name)) if name.endswith(".toml") else name
 
 
 def _profile(project: Project) -> str | Path:

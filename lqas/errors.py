@@ -13,5 +13,14 @@ class ConfigError(LqasError):
     """The project file or a mapping profile is invalid (names the file, the key and the fix)."""
 
 
+class SettingError(ConfigError):
+    """A project setting the data or the definitions contradict (a column, value or dose that does not
+    exist). ``key`` names the setting; :meth:`lqas.config.Project.naming_errors` adds the project file."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"key '{key}': {message}")
+        self.key = key
+
+
 class DesignError(LqasError):
     """The survey design is structurally wrong (single PSU, PSUs not nested in strata, bad weights)."""

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lqas.config._validation import read_toml
+from lqas.config._validation import did_you_mean, read_toml
 from lqas.config.profile import validate_profile
 from lqas.dob import vcqi_dob
-from lqas.errors import ConfigError, InputError
+from lqas.errors import ConfigError, InputError, SettingError
 from lqas.readers import MISSING_TOKENS, Source, dates_from_parts, key_text, parse_dates, read_source, read_table
 from lqas.resources import resource_dir
 
@@ -74,7 +74,9 @@ def load_profile(name_or_path: str | Path) -> dict:
     if candidate.suffix != ".toml":
         candidate = resource_dir("instruments") / "profiles" / f"{name_or_path}.toml"
     if not candidate.is_file():
-        raise ConfigError(f"mapping profile '{name_or_path}' not found (looked for {candidate})")
+        shipped = sorted(p.stem for p in (resource_dir("instruments") / "profiles").glob("*.toml"))
+        raise SettingError("data.profile", f"mapping profile '{name_or_path}' not found (looked for {candidate}); "
+                           f"shipped: {', '.join(shipped)}{did_you_mean(str(name_or_path), shipped)}")
     raw = read_toml(candidate, "profile")
     validate_profile(raw, candidate)
     return raw  # the mapper reads the plain dict; the model only vouches for it

@@ -19,6 +19,11 @@ from lqas.scorecard import scorecard
 
 def analyse(project: Project, progress: Callable[[str], None] = lambda message: None) -> Results:
     """Every result of a project, computed once: the run's outputs are views of what this returns."""
+    with project.naming_errors():
+        return _analyse(project, progress)
+
+
+def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     progress("ingest and derive")
     derived = derive_project(project)
     registry = load_registry(derived.schedule)

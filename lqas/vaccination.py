@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lqas.config._validation import read_toml
+from lqas.config._validation import did_you_mean, read_toml
 from lqas.config.schedule import validate_schedule
 from lqas.dob import vcqi_dob
-from lqas.errors import ConfigError, InputError
+from lqas.errors import ConfigError, InputError, SettingError
 from lqas.ingest import REPAIR_COLUMNS
 from lqas.resources import data_path
 
@@ -96,7 +96,9 @@ def load_schedule(name_or_path: str | Path) -> Schedule:
     if path.suffix != ".toml":
         path = data_path("schedules", f"{name_or_path}.toml")
     if not path.is_file():
-        raise ConfigError(f"schedule '{name_or_path}' not found (looked for {path})")
+        shipped = sorted(p.stem for p in data_path("schedules").glob("*.toml"))
+        raise SettingError("vaccination.schedule", f"schedule '{name_or_path}' not found (looked for {path}); "
+                           f"shipped: {', '.join(shipped)}{did_you_mean(str(name_or_path), shipped)}")
     raw = read_toml(path, "schedule")
     # every problem of the file at once; past this line the entries are known to be well formed
     validate_schedule(raw, path)
@@ -431,19 +433,21 @@ def introduced_where(children: pd.DataFrame, schedule: Schedule,
     for key, areas in (introduced or {}).items():
         doses = schedule.doses_of(key)
         if not doses:
-            raise ConfigError(f"vaccination.introduced: '{key}' is neither a dose nor a series of schedule "
-                              f"'{schedule.name}'")
+            raise SettingError(f"vaccination.introduced.{key}", f"'{key}' is neither a dose nor a series of "
+                               f"schedule '{schedule.name}'{did_you_mean(key, schedule.keys)}")
         ((column, values),) = areas.items()
         if column not in children:
-            raise ConfigError(f"vaccination.introduced.{key}: column '{column}' is not in the data")
+            raise SettingError(f"vaccination.introduced.{key}", f"column '{column}' is not a column of the child "
+                               f"table{did_you_mean(column, children.columns)}")
         text = children[column].astype("string")
         present = set(text.dropna())
         unknown = [str(value) for value in values if str(value) not in present]
         if unknown:
             # a misspelt area would silently take its children out of the dose's denominator
-            raise ConfigError(f"vaccination.introduced.{key}: {column} value(s) {', '.join(map(repr, unknown))} "
-                              f"match no child of this survey; the data have {', '.join(map(repr, sorted(present)))} "
-                              "(list only the areas of this survey where the dose was introduced)")
+            raise SettingError(f"vaccination.introduced.{key}", f"{column} value(s) {', '.join(map(repr, unknown))} "
+                               f"match no child of this survey; the data have "
+                               f"{', '.join(map(repr, sorted(present))) or 'no value'} "
+                               "(list only the areas of this survey where the dose was introduced)")
         where = text.isin([str(value) for value in values]).fillna(False).astype(bool)
         out.update(dict.fromkeys(doses, where))
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from lqas.errors import InputError
@@ -24,6 +25,13 @@ def read_populations(path: Path, lot: tuple[str, ...]) -> pd.DataFrame:
         index = int(bad.to_numpy().argmax())
         raise InputError(f"{path}: row {index + source.row_offset}, column 'population': must be a positive number; "
                          f"got {table['population'].iloc[index]!r}")
+    twice = table.duplicated(list(lot), keep=False)
+    if twice.any():
+        # two populations for one lot would duplicate its children in the weight merge
+        first, again = (int(i) + source.row_offset for i in np.flatnonzero(twice.to_numpy())[:2])
+        lot_of = ", ".join(f"{column} = {value}" for column, value in table.loc[twice, list(lot)].iloc[0].items())
+        raise InputError(f"{path}: row {again}: lot {lot_of} is listed again (first at row {first}); "
+                         "keep one population per lot")
     return table.assign(population=population)
 
 

@@ -128,7 +128,7 @@ def _demo_copy(tmp_path, *replacements):
      (r"vaccination.introduced.malaria: district value\(s\) 'segu' match no child of this survey; the data have "
       r"'bougouni', 'niono', 'segou'")),
     ([('{ indicator = "penta3_crude", good = 0.80', '{ indicator = "penta3_crud", good = 0.80')],
-     r"key 'lqas.targets': indicator 'penta3_crud' is not an indicator of this survey; did you mean 'penta3_crude'\?"),
+     r"key 'lqas.targets\[3\]': indicator 'penta3_crud' is not an indicator of this survey; did you mean 'penta3_crude'\?"),
     ([('"12-23m" = [365, 729]', '"12-23m" = [300, 729]')],
      r"cohorts '18w-11m' and '12-23m' overlap \(a child aged 300 to 364 days would be in both\)"),
 ], ids=["introduced-value", "target-indicator", "overlapping-cohorts"])

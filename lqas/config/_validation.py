@@ -133,6 +133,12 @@ def suggestion(word: str, allowed: Iterable[str]) -> str | None:
     return close[0] if close else None
 
 
+def did_you_mean(word: str, allowed: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the allowed word closest to ``word``, or nothing."""
+    close = suggestion(word, [str(a) for a in allowed])
+    return f"; did you mean '{close}'?" if close else ""
+
+
 # --------------------------------------------------------------------------- error formatting
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from lqas.config._validation import Section, read_toml, validate_file
-from lqas.errors import ConfigError
+from lqas.config._validation import Section, cross_field_problems, read_toml, validate_file
+from lqas.errors import ConfigError, SettingError
 
 DEFAULT_COHORTS = {"18w-11m": (126, 364), "12-23m": (365, 729)}
 
@@ -141,6 +143,8 @@ class Project(Section):
     # display labels for codes, e.g. [labels.catchment] bougouni_est = "Bougouni Est"
     labels: dict[str, dict[str, str]] = Field(default_factory=dict)
     root: Path = Path(".")
+    # the project file itself, named in every error about one of its settings
+    file: Path = Path("survey.toml")
 
     @field_validator("cohorts")
     @classmethod
@@ -156,9 +160,30 @@ class Project(Section):
                                  "would be in both); make the windows disjoint")
         return value
 
+    @model_validator(mode="after")
+    def _target_cohorts_exist(self) -> Project:
+        problems = []
+        for i, target in enumerate(self.lqas.targets):
+            unknown = [c for c in target.cohorts or () if c not in self.cohorts]
+            if unknown:
+                # a misspelt cohort would classify nothing for the target, silently
+                problems.append((f"lqas.targets[{i + 1}].cohorts", f"{', '.join(map(repr, unknown))} is not a "
+                                 f"cohort of [cohorts]; the cohorts are {', '.join(map(repr, self.cohorts))}"))
+        if problems:
+            raise cross_field_problems(problems)
+        return self
+
     def resolve(self, path: Path) -> Path:
         """A path from the project file, relative to the project file's folder."""
         return path if path.is_absolute() else (self.root / path)
+
+    @contextmanager
+    def naming_errors(self) -> Iterator[None]:
+        """Name the project file in an error about one of its settings (:class:`SettingError`)."""
+        try:
+            yield
+        except SettingError as exc:
+            raise ConfigError(f"{self.file}: {exc}") from None
 
 
 def load_project(path: str | Path) -> Project:
@@ -185,4 +210,5 @@ def load_project(path: str | Path) -> Project:
         raise ConfigError(f"{path}: project file not found")
     raw = read_toml(path, "file")
     raw["root"] = path.resolve().parent
+    raw["file"] = path
     return validate_file(Project, raw, path)
