@@ -453,7 +453,7 @@ def _output_texts(run: Path) -> dict[str, str]:
         if path.suffix == ".xlsx":
             with zipfile.ZipFile(path) as book:
                 texts[name] = html.unescape("\n".join(book.read(n).decode("utf-8") for n in book.namelist()
-                                                      if n.endswith(".xml") or n.endswith(".rels")))
+                                                      if n.endswith((".xml", ".rels"))))
         elif path.suffix == ".pdf":
             texts[name] = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
                                          text=True, check=True).stdout
@@ -484,7 +484,7 @@ def test_no_personal_value_or_unreviewed_free_text_in_any_output(demo_run):
 
 
 def test_reviewed_remarks_are_the_only_remarks_published(demo_run):
-    lang, out = demo_run
+    _, out = demo_run
     context = json.loads((out / "report_context.json").read_text(encoding="utf-8"))
     reviewed = pd.read_csv(DEMO / "remarks_reviewed.csv", dtype=str)
     assert [r["text"] for r in context["quality"]["remarks"]] == list(reviewed["remark"])

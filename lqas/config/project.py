@@ -167,8 +167,9 @@ class Project(Section):
             unknown = [c for c in target.cohorts or () if c not in self.cohorts]
             if unknown:
                 # a misspelt cohort would classify nothing for the target, silently
-                problems.append((f"lqas.targets[{i + 1}].cohorts", f"{', '.join(map(repr, unknown))} is not a "
-                                 f"cohort of [cohorts]; the cohorts are {', '.join(map(repr, self.cohorts))}"))
+                reason = (f"{', '.join(map(repr, unknown))} is not a cohort of [cohorts]; the cohorts are "
+                          f"{', '.join(map(repr, self.cohorts))}")
+                problems.append((f"lqas.targets[{i + 1}].cohorts", reason))
         if problems:
             raise cross_field_problems(problems)
         return self
