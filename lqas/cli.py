@@ -21,6 +21,8 @@ console = Console(stderr=True)
 
 OutDir = Annotated[Path, typer.Option("--out", help="Output folder of the run.")]
 Lang = Annotated[str | None, typer.Option("--lang", help="Report language: en or fr.")]
+Overwrite = Annotated[bool, typer.Option(
+    "--overwrite", help="Replace a non-empty --out folder that holds no lqas run (kept as <out>.previous).")]
 # the words of survey.toml's [lqas] targets, on the scale of the outcome counted
 GOOD = "Target a lot should reach (the 'upper threshold'), 0-1, e.g. 0.80."
 BAD = "Level of a lot to improve (the 'lower threshold'), 0-1, below good, e.g. 0.50."
@@ -44,27 +46,28 @@ def _check_lang(lang: str | None) -> str | None:
     return lang
 
 
-def _run(project_file: Path, out: Path, lang: str | None) -> None:
+def _run(project_file: Path, out: Path, lang: str | None, overwrite: bool) -> None:
     from lqas.config import load_project
     from lqas.run import run_project
 
     project = load_project(project_file)
     with console.status("running") as status:
-        paths = run_project(project, out, lang=_check_lang(lang), progress=lambda m: status.update(m))
+        paths = run_project(project, out, lang=_check_lang(lang), overwrite=overwrite,
+                            progress=lambda m: status.update(m))
     console.print(f"[green]wrote[/green] {out}: " + ", ".join(sorted(p.name for p in paths.values())))
 
 
 @app.command()
-def demo(out: OutDir = Path("lqas-demo"), lang: Lang = None) -> None:
+def demo(out: OutDir = Path("lqas-demo"), lang: Lang = None, overwrite: Overwrite = False) -> None:
     """Run the whole flow on the synthetic Mali example survey."""
-    _run(resource_dir("examples") / "mali_baseline" / "survey.toml", out, lang)
+    _run(resource_dir("examples") / "mali_baseline" / "survey.toml", out, lang, overwrite)
 
 
 @app.command()
 def run(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")],
-        out: OutDir = Path("lqas-run"), lang: Lang = None) -> None:
+        out: OutDir = Path("lqas-run"), lang: Lang = None, overwrite: Overwrite = False) -> None:
     """Run a project: ingest, derive, classify, estimate and write the report."""
-    _run(project, out, lang)
+    _run(project, out, lang, overwrite)
 
 
 @app.command()
@@ -115,8 +118,12 @@ def derive(project: Annotated[Path, typer.Argument(help="Project file (survey.to
     """Write the child-level table with every derived indicator."""
     from lqas.config import load_project
     from lqas.derive import derive_project, write_derived
+    from lqas.outputs import project_inputs
 
     settings = load_project(project)
+    for role, path in project_inputs(settings).items():
+        if path.resolve() == out.resolve():
+            raise LqasError(f"{out}: this is the {role} file of the project; write the table to another file")
     derived = derive_project(settings)
     write_derived(derived, out, neutralise=settings.report.csv_neutralise)
     console.print(f"[green]wrote[/green] {out} ({len(derived.table)} children)")

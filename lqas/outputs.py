@@ -1,11 +1,20 @@
-"""Outputs (05TO): the run folder of DESIGN.md §5, every file a view of one :class:`Results`."""
+"""Outputs (05TO): the run folder of DESIGN.md §5, every file a view of one :class:`Results`.
+
+A run folder is written whole or not at all: :func:`run_folder` gives a temporary folder beside
+``--out``, moved into place only when every file is written (the run before is kept as
+``<out>.previous``), under a lock that refuses a second run into the same folder.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import os
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from lqas import __version__
@@ -14,18 +23,25 @@ from lqas.context import report_context
 from lqas.derive import write_derived
 from lqas.errors import InputError
 from lqas.report import CHARTS_DIR, CONTEXT_FILE, read_context, render_html, write_context, write_pdf
+from lqas.resources import data_path, resource_dir
 from lqas.results import Results
 from lqas.safety import write_csv
 from lqas.workbook import workbook_sheets, write_workbook
 
 TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "classification.csv",
           "comparisons.csv", "scorecard.csv")
+# the libraries whose versions can change a number or a page of the run
+DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "openpyxl", "matplotlib", "jinja2", "weasyprint",
+                "pydantic", "pyreadstat")
 
 
 def write_outputs(results: Results, out: Path, lang: str,
-                  progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:
-    """Write the tables, charts, report context, workbook, report and manifest; return the paths by name."""
-    prepare_folder(out)
+                  progress: Callable[[str], None] = lambda message: None,
+                  inputs: list[dict] | None = None) -> dict[str, Path]:
+    """Write the tables, charts, report context, workbook, report and manifest into the folder
+    ``out``; return the paths by name. ``inputs``: the manifest's input records, taken before the
+    run (:func:`input_checksums`); by default taken now."""
+    out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in (*TABLES, "results.xlsx", CONTEXT_FILE, "report.html", "report.pdf",
                                            "manifest.json")}
     progress("write tables")
@@ -51,46 +67,166 @@ def write_outputs(results: Results, out: Path, lang: str,
     paths["report.html"].write_text(html, encoding="utf-8")
     write_pdf(html, paths["report.pdf"], run_dir=out)
 
-    paths["manifest.json"].write_text(json.dumps(manifest(results, out, lang), indent=2, ensure_ascii=False),
+    record = manifest(results, out, lang, inputs if inputs is not None else input_checksums(results.project))
+    paths["manifest.json"].write_text(json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
                                       encoding="utf-8")
     paths["charts"] = out / CHARTS_DIR
     return paths
 
 
-def prepare_folder(out: Path) -> None:
-    """Create the run folder, or say in one line why it cannot be written to (before any work is done)."""
+# --------------------------------------------------------------------------- the run folder
+
+
+@contextmanager
+def run_folder(out: Path, inputs: Mapping[str, Path] = {}, *, overwrite: bool = False) -> Iterator[Path]:
+    """A temporary folder beside ``out`` to write the run into, moved to ``out`` if the block ends
+    without an error (the folder already there becomes ``<out>.previous``); removed otherwise.
+
+    Refused, in one line, before any work: ``out`` is a file, or a non-empty folder that holds no
+    lqas run (unless ``overwrite``: it is then kept as ``<out>.previous``, never deleted); an input
+    file is inside ``out`` (the run would replace it); another run is writing ``out``; the parent
+    folder cannot be written.
+    """
+    out = Path(out)
+    _check_target(out, inputs, overwrite)
+    parent = out.parent
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".lqas-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{out}: cannot write the run folder here ({exc.strerror or exc})") from None
+    with _lock(parent / f".{out.name}.lqas-lock", out):
+        staging = parent / f".{out.name}.lqas-partial-{os.getpid()}"
+        try:
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir()
+        except OSError as exc:
+            raise InputError(f"{out}: cannot write the run folder here ({exc.strerror or exc})") from None
+        try:
+            yield staging
+            _put_in_place(staging, out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
-def manifest(results: Results, out: Path, lang: str) -> dict:
-    """Inputs with checksums, version, settings and row counts: what it takes to reproduce the run."""
+def _check_target(out: Path, inputs: Mapping[str, Path], overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder; choose another --out")
+    inside = out.resolve()
+    for role, path in inputs.items():
+        if inside == path.resolve() or inside in path.resolve().parents:
+            raise InputError(f"{path}: the {role} file is inside the run folder {out}, which a run replaces "
+                             "as a whole; move it or choose another --out")
+    if out.is_dir() and not overwrite and not (out / "manifest.json").is_file() and any(out.iterdir()):
+        raise InputError(f"{out}: the folder is not empty and holds no lqas run; choose another --out, or pass "
+                         f"--overwrite to replace it (what it holds is kept as {out.name}.previous)")
+
+
+@contextmanager
+def _lock(path: Path, out: Path) -> Iterator[None]:
+    """An exclusive lock held for the run; the operating system releases it if the process dies,
+    so a crash leaves no stale lock."""
+    try:
+        handle = path.open("a+b")
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the run folder here ({exc.strerror or exc})") from None
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise InputError(f"{out}: another lqas run is writing this folder; wait for it to end or choose "
+                         "another --out") from None
+    try:
+        yield
+    finally:
+        handle.close()
+        path.unlink(missing_ok=True)
+
+
+def _put_in_place(staging: Path, out: Path) -> None:
+    previous = out.with_name(f"{out.name}.previous")
+    try:
+        if out.exists():
+            if previous.exists():
+                shutil.rmtree(previous)
+            out.rename(previous)
+        staging.rename(out)
+    except OSError as exc:
+        raise InputError(f"{out}: the run was written but could not be moved into place "
+                         f"({exc.strerror or exc}); nothing in {out} was changed") from None
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def project_inputs(project: Project) -> dict[str, Path]:
+    """Every file a run reads, by role: the project file, the export and merged files, the
+    populations, the mapping profile and schedule (shipped or the project's own), the reviewed remarks."""
+    data = project.data
+    files = {"project": project.file if project.file.is_absolute() else Path.cwd() / project.file,
+             "data": project.resolve(data.file)}
+    files |= {f"merge.{name}": project.resolve(merged.file) for name, merged in data.merge.items()}
+    if data.populations is not None:
+        files["populations"] = project.resolve(data.populations)
+    profile = project.resolve(Path(data.profile))
+    files["profile"] = (profile if profile.suffix == ".toml"
+                        else resource_dir("instruments") / "profiles" / f"{data.profile}.toml")
+    schedule = project.vaccination.schedule
+    files["schedule"] = (project.resolve(Path(schedule)) if schedule.endswith(".toml")
+                         else data_path("schedules", f"{schedule}.toml"))
+    if project.report.reviewed_remarks is not None:
+        files["reviewed_remarks"] = project.resolve(project.report.reviewed_remarks)
+    return files
+
+
+def input_checksums(project: Project) -> list[dict]:
+    """Role, path (relative to the project's folder, or to the package for a shipped file), SHA-256
+    and size of every input: taken before the run writes anything."""
+    # a missing file is left to the stage that reads it, whose error names what it needed
+    return [_checksum(role, path, project.root) for role, path in project_inputs(project).items()
+            if path.is_file()]
+
+
+def manifest(results: Results, out: Path, lang: str, inputs: list[dict]) -> dict:
+    """Inputs with checksums, versions, settings and row counts: what it takes to reproduce the run."""
     derived = results.derived
     return {
         "package": "lqas", "version": __version__,
+        "dependencies": {name: _version(name) for name in DEPENDENCIES},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "project": results.project.model_dump(mode="json"),
+        "project": results.project.model_dump(mode="json", exclude={"root", "file"}),
         "language": lang,
-        "inputs": [_checksum(path) for path in _inputs(results.project)],
+        "inputs": inputs,
         "rows": {"read": derived.rows_read, "kept": len(derived.table), "excluded": len(derived.exclusions),
                  "repaired_fields": len(derived.repairs)},
-        "outputs": sorted(str(path.relative_to(out)) for path in out.rglob("*")
+        "outputs": sorted(path.relative_to(out).as_posix() for path in out.rglob("*")
                           if path.is_file() and path.name != "manifest.json"),
     }
 
 
-def _inputs(project: Project) -> list[Path]:
-    files = [project.resolve(project.data.file)]
-    if project.data.populations is not None:
-        files.append(project.resolve(project.data.populations))
-    files += [project.resolve(merged.file) for merged in project.data.merge.values()]
-    return files
+def _version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
 
 
-def _checksum(path: Path) -> dict:
-    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "bytes": path.stat().st_size}
+def _checksum(role: str, path: Path, root: Path) -> dict:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"role": role, "path": _shown(path, root), "sha256": digest, "bytes": path.stat().st_size}
+
+
+def _shown(path: Path, root: Path) -> str:
+    """Relative to the project's folder when inside it; a shipped file as ``lqas:<path in the package>``."""
+    resolved = path.resolve()
+    for base, prefix in ((root.resolve(), ""), (Path(__file__).resolve().parent, "lqas:"),
+                         (resource_dir("instruments").resolve().parent, "lqas:")):
+        if base in resolved.parents:
+            return prefix + resolved.relative_to(base).as_posix()
+    return resolved.as_posix()

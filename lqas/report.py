@@ -22,7 +22,7 @@ from lqas.config import describe_errors
 from lqas.errors import InputError
 from lqas.labels import translate, translations
 from lqas.resources import resource_dir
-from lqas.safety import clean_svg, confined_fetcher
+from lqas.safety import clean_svg, confined_fetcher, run_day, source_date
 from lqas.views import ALL, EstimateIndex
 
 LOCALES = {"en": "en_GB", "fr": "fr_FR"}
@@ -131,8 +131,9 @@ def write_pdf(html: str, path: Path, base_url: Path | None = None, *, run_dir: P
 
     templates = resource_dir("templates")
     folders = [templates, *([run_dir] if run_dir is not None else [])]
-    HTML(string=html, base_url=str(base_url or run_dir or templates),
-         url_fetcher=confined_fetcher(folders)).write_pdf(path)
+    with source_date(run_day()):  # reruns of a day give the same PDF
+        HTML(string=html, base_url=str(base_url or run_dir or templates),
+             url_fetcher=confined_fetcher(folders)).write_pdf(path)
 
 
 # --- context ---------------------------------------------------------------------------------
@@ -158,7 +159,9 @@ def _plain(value: Any) -> Any:
 
 
 def write_context(context: Mapping[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(_plain(context), ensure_ascii=False, indent=1), encoding="utf-8")
+    # keys keep the context's order, which is the report's (indicators, sections): a run builds it in
+    # a fixed order, so reruns write the same bytes; sorting would reorder the report
+    path.write_text(json.dumps(_plain(context), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 def _chart_file(value: str) -> str:

@@ -11,7 +11,7 @@ from lqas.config import Project
 from lqas.derive import derive_project
 from lqas.estimate import estimate, survey_design
 from lqas.indicators import load_registry
-from lqas.outputs import prepare_folder, write_outputs
+from lqas.outputs import input_checksums, project_inputs, run_folder, write_outputs
 from lqas.remarks import published_remarks
 from lqas.results import Results
 from lqas.scorecard import scorecard
@@ -42,12 +42,17 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
                    remarks=published_remarks(project))
 
 
-def run_project(project: Project, out: Path, *, lang: str | None = None,
+def run_project(project: Project, out: Path, *, lang: str | None = None, overwrite: bool = False,
                 progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:
-    """Write the run folder of DESIGN.md §5 and return the written paths by name."""
-    prepare_folder(out)  # an unwritable folder is said before minutes of work, not after
-    results = analyse(project, progress)
-    return write_outputs(results, out, lang or project.report.language, progress)
+    """Write the run folder of DESIGN.md §5, whole or not at all (:func:`lqas.outputs.run_folder`),
+    and return the written paths by name."""
+    out = Path(out)
+    inputs = project_inputs(project)
+    with run_folder(out, inputs, overwrite=overwrite) as folder:  # refusals come before minutes of work
+        checksums = input_checksums(project)  # before anything is written
+        results = analyse(project, progress)
+        paths = write_outputs(results, folder, lang or project.report.language, progress, inputs=checksums)
+    return {name: out / path.relative_to(folder) for name, path in paths.items()}
 
 
 def _has_scorecard(table) -> bool:

@@ -8,11 +8,15 @@ from someone else), opening an output must not run a formula, a script or fetch 
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pandas as pd
@@ -236,3 +240,42 @@ def confined_fetcher(folders: Iterable[Path]):
 
 def _mime_type(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+# --------------------------------------------------------------------------- reruns give the same bytes
+
+
+def run_day() -> datetime:
+    """Midnight UTC of today: the one time stamp the files of a run carry (the report says the same
+    date), so that two runs of one day give byte-identical files."""
+    return datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
+
+
+def stamp_zip(path: Path, when: datetime) -> None:
+    """Rewrite a zip container (XLSX) with every member, and the workbook's own "modified" property,
+    dated ``when`` instead of the second it was saved."""
+    with zipfile.ZipFile(path) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info, data in members:
+            if info.filename == "docProps/core.xml":  # openpyxl writes the second of saving here
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + when.strftime("%Y-%m-%dT%H:%M:%SZ").encode(),
+                              data)
+            stamped = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
+            stamped.compress_type, stamped.external_attr = info.compress_type, info.external_attr
+            archive.writestr(stamped, data)
+
+
+@contextmanager
+def source_date(when: datetime) -> Iterator[None]:
+    """``SOURCE_DATE_EPOCH`` set to ``when`` for the block: fontTools then dates the fonts it subsets
+    into the PDF with it, not with the current second."""
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(when.timestamp()))
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = saved

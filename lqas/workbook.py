@@ -12,6 +12,7 @@ from lqas.context import equity_labels, run_labels
 from lqas.design import ALL
 from lqas.results import Results
 from lqas.rules import decision_table
+from lqas.safety import run_day, stamp_zip
 from lqas.views import counts_by, evidence_sources, plain
 
 ESTIMATE_FIELDS = ("n", "n_weighted", "estimate", "se", "ci_low", "ci_high", "deff", "icc", "df")
@@ -33,12 +34,17 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
     """Write one sheet per table: bold shaded header, frozen header row, fitted column widths,
     fractions formatted as percentages (the data stay fractions 0-1), a note row when given."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
     header_font, header_fill = Font(bold=True), PatternFill("solid", fgColor="DDDDDD")
 
     def put(ws, row: int, column: int, value):
+        if isinstance(value, str):
+            # a control character (a stray byte in a remark) is invalid XML: openpyxl would refuse the
+            # whole workbook; it is shown as the replacement character instead (the CSVs keep it)
+            value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
         cell = ws.cell(row=row, column=column, value=value)
         if isinstance(value, str):
             # openpyxl stores text starting with "=" as a live formula (=HYPERLINK(...) would link out):
@@ -49,6 +55,8 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
     rule = Border(bottom=Side(style="thin", color="888888"))
     book = Workbook()
     book.remove(book.active)
+    day = run_day()
+    book.properties.created = book.properties.modified = day.replace(tzinfo=None)
     used: set[str] = set()
     for sheet in sheets:
         title = _sheet_title(sheet.name, used)
@@ -76,6 +84,7 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
         if len(frame):
             ws.auto_filter.ref = f"A{start}:{get_column_letter(max(len(frame.columns), 1))}{start + len(frame)}"
     book.save(path)
+    stamp_zip(path, day)
 
 
 def _sheet_title(name: str, used: set[str]) -> str:

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -519,3 +520,31 @@ def test_a_project_without_a_reviewed_file_publishes_no_remark(tmp_path):
     assert context["quality"]["remarks"] == [] and context["quality"]["remarks_recorded"] == 34
     assert "Interviewer remarks" not in [sheet.name for sheet in workbook_sheets(results, "en")]
     assert "interviewer_remarks" not in results.table
+
+
+def test_a_concurrent_run_is_refused_and_reruns_give_the_same_bytes(tmp_path):
+    out = tmp_path / "run"
+    first = subprocess.Popen([sys.executable, "-m", "lqas", "demo", "--out", str(out)], env=_environment(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = tmp_path / ".run.lqas-lock"
+    for _ in range(600):
+        if lock.exists() or first.poll() is not None:
+            break
+        time.sleep(0.1)
+    second = lqas("demo", "--out", str(out))
+    assert second.returncode == 2
+    refusal = f"lqas: error: {out}: another lqas run is writing this folder; wait for it to end or choose another --out"
+    assert second.stderr.strip().splitlines() == [refusal]
+    assert first.wait(timeout=600) == 0, first.stderr
+    again = lqas("demo", "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    previous = tmp_path / "run.previous"
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(previous).as_posix() for p in previous.rglob("*") if p.is_file())
+    differ = [name for name in files if (out / name).read_bytes() != (previous / name).read_bytes()]
+    assert differ == ["manifest.json"]
+    manifests = [json.loads((folder / "manifest.json").read_text(encoding="utf-8")) for folder in (out, previous)]
+    for manifest in manifests:
+        del manifest["created"]
+    assert manifests[0] == manifests[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run.previous"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -9,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import example_project
 
 import lqas
 from lqas.config import DesignConfig
 from lqas.design import MISSING_DOMAIN, SurveyDesign
+from lqas.errors import LqasError
 from lqas.estimate import estimate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,3 +169,91 @@ def test_a_single_cluster_lot_and_a_one_sex_lot_run_to_the_end(tmp_path):
     boys_only = comparisons[comparisons["catchment"] == "ndebougou"]
     assert len(boys_only) and (boys_only["n_a"] == 0).all() and boys_only["difference"].isna().all()
     assert (tmp_path / "run" / "report.pdf").stat().st_size > 0
+
+
+# ----------------------------------------------------------------------------- the run folder
+
+
+def _fake_inputs(tmp_path):
+    data = tmp_path / "project" / "data.csv"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_text("a\n1\n", encoding="utf-8")
+    return {"data": data}
+
+
+def test_run_folder_replaces_a_run_whole_and_keeps_the_one_before(tmp_path):
+    from lqas.outputs import run_folder
+
+    out = tmp_path / "run"
+    for k, stale in enumerate(["old.csv", "new.csv"]):
+        with run_folder(out, _fake_inputs(tmp_path)) as folder:
+            assert folder != out and folder.parent == out.parent
+            (folder / stale).write_text(str(k), encoding="utf-8")
+            (folder / "manifest.json").write_text("{}", encoding="utf-8")
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "new.csv"]  # no stale file
+    assert sorted(p.name for p in (tmp_path / "run.previous").iterdir()) == ["manifest.json", "old.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project", "run", "run.previous"]  # no lock, no partial
+
+
+def test_a_failed_run_leaves_the_folder_as_it_was(tmp_path):
+    from lqas.outputs import run_folder
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "manifest.json").write_text("before", encoding="utf-8")
+    with pytest.raises(RuntimeError), run_folder(out) as folder:
+        (folder / "manifest.json").write_text("half", encoding="utf-8")
+        raise RuntimeError("crash while writing")
+    assert (out / "manifest.json").read_text(encoding="utf-8") == "before"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_second_run_into_the_same_folder_is_refused_while_the_first_writes(tmp_path):
+    from lqas.outputs import run_folder
+
+    out = tmp_path / "run"
+    with run_folder(out) as folder:
+        with pytest.raises(LqasError, match=r"another lqas run is writing this folder"), run_folder(out):
+            pass
+        (folder / "manifest.json").write_text("{}", encoding="utf-8")
+    assert (out / "manifest.json").is_file()
+
+
+def test_a_folder_that_holds_no_run_is_replaced_only_when_asked_and_never_deleted(tmp_path):
+    from lqas.outputs import run_folder
+
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "mine.docx").write_text("a user's file", encoding="utf-8")
+    with pytest.raises(LqasError, match=r"not empty and holds no lqas run.*--overwrite"), run_folder(out):
+        pass
+    with run_folder(out, overwrite=True) as folder:
+        (folder / "manifest.json").write_text("{}", encoding="utf-8")
+    assert (tmp_path / "notes.previous" / "mine.docx").read_text(encoding="utf-8") == "a user's file"
+
+
+@pytest.mark.parametrize("where", ["run/data.csv", "run/sub/data.csv"])
+def test_an_input_inside_the_run_folder_is_refused(tmp_path, where):
+    from lqas.outputs import run_folder
+
+    data = tmp_path / where
+    data.parent.mkdir(parents=True)
+    data.write_text("a\n1\n", encoding="utf-8")
+    with pytest.raises(LqasError, match=r"the data file is inside the run folder"), \
+            run_folder(tmp_path / "run", {"data": data}, overwrite=True):
+        pass
+    assert data.read_text(encoding="utf-8") == "a\n1\n"
+
+
+def test_manifest_inputs_are_every_file_the_run_reads_relative_to_the_project():
+    from lqas.outputs import input_checksums
+
+    project = example_project("mali_baseline")
+    records = input_checksums(project)
+    assert [(r["role"], r["path"]) for r in records] == [
+        ("project", "survey.toml"), ("data", "data/mali_baseline_kobo.csv"), ("populations", "data/populations.csv"),
+        ("profile", "lqas:instruments/profiles/kobo.toml"), ("schedule", "lqas:data/schedules/mali.toml"),
+        ("reviewed_remarks", "remarks_reviewed.csv")]
+    data = project.resolve(project.data.file)
+    assert records[1]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert records[1]["bytes"] == data.stat().st_size
