@@ -111,6 +111,9 @@ def run_folder(out: Path, inputs: Mapping[str, Path] = {}, *, overwrite: bool = 
 def _check_target(out: Path, inputs: Mapping[str, Path], overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder; choose another --out")
+    existing = next(folder for folder in out.absolute().parents if folder.exists())
+    if not existing.is_dir():
+        raise InputError(f"{out}: cannot write the run folder here ({existing} is a file, not a folder)")
     inside = out.resolve()
     for role, path in inputs.items():
         if inside == path.resolve() or inside in path.resolve().parents:

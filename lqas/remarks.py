@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from lqas.config import Project
-from lqas.errors import InputError
+from lqas.errors import InputError, SettingError
 from lqas.readers import read_source
 
 # the canonical columns typed by hand (lqas/data/canonical.toml); kept out of the child table
@@ -55,6 +55,9 @@ def published_remarks(project: Project) -> list[dict] | None:
     if project.report.reviewed_remarks is None:
         return None
     path = project.resolve(project.report.reviewed_remarks)
+    if not path.is_file():
+        raise SettingError("report.reviewed_remarks", f"{path}: file not found (write it with `lqas remarks`, "
+                                                      "then review it)")
     source = read_source(path)
     frame = source.frame
     if "remark" not in frame:

@@ -272,7 +272,7 @@ CASES = [
     # 4. the output folder (validate takes no --out)
     Case("out-under-a-file", "output", _write("afile", "not a folder\n"), r"afile/run: cannot write the run folder",
          run_only=True, out="afile/run"),
-    Case("out-is-a-file", "output", _write("afile", "not a folder\n"), r"afile: cannot write the run folder",
+    Case("out-is-a-file", "output", _write("afile", "not a folder\n"), r"afile: exists and is not a folder; choose another --out",
          run_only=True, out="afile"),
     # 5. configuration and populations files
     Case("survey-not-toml", "config", _invalid_toml, r"survey\.toml: not a valid TOML file \(.*line {line}\b"),

@@ -420,7 +420,8 @@ def test_an_unwritable_run_folder_is_one_line_before_any_work(tmp_path):
     result = lqas("demo", "--out", str(tmp_path / "a_file" / "run"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"lqas: error: {tmp_path / 'a_file' / 'run'}: cannot write the run folder here (Not a directory)"]
+        f"lqas: error: {tmp_path / 'a_file' / 'run'}: cannot write the run folder here "
+        f"({tmp_path / 'a_file'} is a file, not a folder)"]
 
 
 # ----------------------------------------------------------------------------- personal data

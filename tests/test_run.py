@@ -128,7 +128,7 @@ def _demo_copy(tmp_path, *replacements):
 
 @pytest.mark.parametrize("replacements, message", [
     ([('malaria = { district = ["bougouni", "segou"] }', 'malaria = { district = ["bougouni", "segu"] }')],
-     (r"vaccination.introduced.malaria: district value\(s\) 'segu' match no child of this survey; the data have "
+     (r"survey.toml: key 'vaccination.introduced.malaria': district value\(s\) 'segu' match no child of this survey; the data have "
       r"'bougouni', 'niono', 'segou'")),
     ([('{ indicator = "penta3_crude", good = 0.80', '{ indicator = "penta3_crud", good = 0.80')],
      r"key 'lqas.targets\[3\]': indicator 'penta3_crud' is not an indicator of this survey; did you mean 'penta3_crude'\?"),

@@ -60,6 +60,7 @@ def _hostile_project(folder: Path) -> Path:
         assert old in toml
         toml = toml.replace(old, new)
     (folder / "survey.toml").write_text(toml, encoding="utf-8")
+    shutil.copy(DEMO / "remarks_reviewed.csv", folder / "remarks_reviewed.csv")
     (folder / "survey_raw.toml").write_text(toml.replace("small_cell_n = 25", "small_cell_n = 25\ncsv_neutralise = false"),
                                             encoding="utf-8")
     populations = (DEMO / "data" / "populations.csv").read_text(encoding="utf-8")

@@ -473,11 +473,13 @@ def test_dose_introduced_in_some_districts_counts_only_there(schedule):
 
 
 @pytest.mark.parametrize("introduced, message", [
-    ({"malaria9": {"district": ["a"]}}, "vaccination.introduced: 'malaria9' is neither a dose nor a series"),
-    ({"malaria": {"region": ["a"]}}, "vaccination.introduced.malaria: column 'region' is not in the data"),
+    ({"malaria9": {"district": ["a"]}},
+     r"key 'vaccination.introduced.malaria9': 'malaria9' is neither a dose nor a series of schedule .*; "
+     r"did you mean 'malaria3'\?"),
+    ({"malaria": {"region": ["a"]}}, "key 'vaccination.introduced.malaria': column 'region' is not a column of the child"),
     # a misspelt area would take its children out of the malaria denominators without a word
-    ({"malaria": {"district": ["a", "segu"]}}, (r"vaccination.introduced.malaria: district value\(s\) 'segu' match "
-                                                r"no child of this survey; the data have 'a'")),
+    ({"malaria": {"district": ["a", "segu"]}}, (r"key 'vaccination.introduced.malaria': district value\(s\) 'segu' "
+                                                r"match no child of this survey; the data have 'a'")),
 ], ids=["unknown-dose", "unknown-column", "unknown-value"])
 def test_introduced_errors_name_the_setting(schedule, introduced, message):
     with pytest.raises(ConfigError, match=message):
