@@ -34,8 +34,27 @@ def lot_targets(settings: LqasConfig, registry: Mapping[str, Indicator]) -> list
     return targets
 
 
-def classify_lots(table: pd.DataFrame, registry: Mapping[str, Indicator], settings: LqasConfig) -> pd.DataFrame:
+def classify_lots(table: pd.DataFrame, registry: Mapping[str, Indicator], settings: LqasConfig,
+                  exclusions: pd.DataFrame | None = None) -> pd.DataFrame:
     """``classification.csv``: one row per lot x target with n, x, the decision rule d, alpha, beta
-    and the class (see :func:`lqas.rules.classify`)."""
+    and the class (see :func:`lqas.rules.classify`).
+
+    A catchment whose every record was excluded (``exclusions`` name its catchment) keeps its lots,
+    classed ``no_data`` with n = 0, instead of vanishing from the classification and the report.
+    """
+    lost = lost_catchments(table, exclusions)
+    if lost and set(settings.lot) <= {"catchment", "cohort"}:
+        cohorts = list(dict.fromkeys(table["cohort"])) if "cohort" in settings.lot else [None]
+        # one child per lost lot with no outcome: counted in no denominator, so its lots are no_data
+        empty = pd.DataFrame([{"catchment": c, "cohort": k} for c in lost for k in cohorts])
+        table = pd.concat([table, empty[[c for c in empty if c in settings.lot]]], ignore_index=True)
     return classify(table, lot_targets(settings, registry), lot=settings.lot, alpha=settings.alpha,
                     beta=settings.beta)
+
+
+def lost_catchments(table: pd.DataFrame, exclusions: pd.DataFrame | None) -> list[str]:
+    """Catchments of the export with no child left to analyse (every record excluded)."""
+    if exclusions is None or exclusions.empty or "catchment" not in exclusions:
+        return []
+    kept = set(table["catchment"].astype(str))
+    return sorted({str(c) for c in exclusions["catchment"].dropna()} - kept)

@@ -12,7 +12,7 @@ import pandas as pd
 from lqas import __version__
 from lqas import charts as draw
 from lqas.besd import load_besd_registry, priority_indicators
-from lqas.classify import lot_targets
+from lqas.classify import lost_catchments, lot_targets
 from lqas.config import Project, load_scorecard_config
 from lqas.design import ALL
 from lqas.labels import LANGUAGES, code_labels, cohort_label
@@ -91,8 +91,14 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     target_records = [{"indicator": t.indicator, "good": t.good, "bad": t.bad, "lower_is_better": t.lower_is_better,
                        "cohorts": list(t.cohorts) if t.cohorts else None,
                        "classified_good": t.thresholds[0], "classified_bad": t.thresholds[1]} for t in targets]
+    lost = lost_catchments(table, derived.exclusions)
+    excluded_by_catchment = derived.exclusions.groupby("catchment") if lost else None
     lqas = {"classification": classification.to_dict("records"),
-            "matrix": lqas_matrix(classification, catchments, cohorts),
+            "matrix": lqas_matrix(classification, catchments + lost, cohorts),
+            # lots whose every record was excluded: shown as "no data" and said, never dropped
+            "lost_catchments": [{"catchment": c, "n": len(excluded_by_catchment.get_group(c)),
+                                 "reasons": counts_by(excluded_by_catchment.get_group(c), "reason", "reason")}
+                                for c in lost],
             "targets": target_records, "alpha": project.lqas.alpha, "beta": project.lqas.beta,
             "lot": list(project.lqas.lot),
             "decision_table": decision_table_rows(decision_table(range(12, 31))),

@@ -30,7 +30,7 @@ __all__ = [
     "validate",
 ]
 
-EXCLUSION_COLUMNS = ["source_row", "child_id", "reason", "detail"]
+EXCLUSION_COLUMNS = ["source_row", "child_id", "catchment", "reason", "detail"]
 REPAIR_COLUMNS = ["source_row", "child_id", "column", "rule", "original", "new"]
 # helper columns the mapper hands to `validate`: "_exclude:<stage>:<reason>" holds a detail text for
 # rows to exclude at that stage ("eligibility": first; "merge": after the design checks)
@@ -413,8 +413,10 @@ class _Mapper:
 
 def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, detail: pd.Series | str) -> pd.DataFrame:
     rows = frame.loc[mask, ["source_row", "child_id"]].copy()
+    # the catchment says which lot lost the child (a lot may lose every child and must still be reported)
+    rows["catchment"] = key_text(frame.loc[mask, "catchment"]) if "catchment" in frame else np.nan
     rows["reason"] = reason
-    rows["detail"] = detail[mask] if isinstance(detail, pd.Series) else detail
+    rows["detail"] = detail.reindex(mask.index)[mask] if isinstance(detail, pd.Series) else detail
     return rows
 
 
@@ -428,8 +430,9 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
 
     Rules, in order (a row is excluded for the first rule it breaks): the profile's eligibility
     rules (e.g. ``no_consent``), ``missing_child_id``, ``missing_design`` (no catchment or cluster),
-    the profile's merge rules (e.g. ``no_cluster_metadata``), ``interview_date_invalid``, then the
-    age rules, ``duplicate_child_id`` (a later submission of a child already kept; the first
+    the profile's merge rules (e.g. ``no_cluster_metadata``), ``interview_date_invalid``,
+    ``interview_after_submission`` (more than a day after ``submission_time``), ``interview_date_in_future``
+    (more than a day after today), then the age rules, ``duplicate_child_id`` (a later submission of a child already kept; the first
     submission in file order is kept).
 
     Age rules with ``age_from="dob"``: ``dob_invalid`` (missing or unparseable), ``dob_after_interview``,
@@ -443,6 +446,9 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
     nearest cohort, and — when the project has a single cohort — a child without a usable age in
     that cohort; each such child is recorded in repairs (``age_out_of_window_kept``,
     ``age_unknown_kept``).
+
+    A child whose ``cohort_sampled`` (a cohort name) differs from the cohort of its age is kept in the
+    cohort of its age and recorded in repairs (``cohort_sampled_differs``).
     """
     frame = children.copy()
     repairs: list[dict] = []
@@ -471,6 +477,17 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
     drop(interview.isna(), "interview_date_invalid",
          "interview date: " + frame["interview_date"].astype("string").fillna("<empty>"))
     frame["interview_date"] = interview.reindex(frame.index)
+    # an interview dated after its record reached the server, or after today, has a wrong date (a
+    # device clock, a typo), and so would the age and the doses' timing computed from it; one day of
+    # slack for time zones (the submission time is UTC, the interview date local)
+    shown = "interview date " + frame["interview_date"].dt.strftime("%Y-%m-%d")
+    if "submission_time" in frame:
+        submitted = parse_dates(frame["submission_time"])[0]
+        drop(frame["interview_date"] > submitted + pd.Timedelta(days=1), "interview_after_submission",
+             shown + "; submitted " + submitted.dt.strftime("%Y-%m-%d"))
+    today = pd.Timestamp.now().normalize()
+    drop(frame["interview_date"] > today + pd.Timedelta(days=1), "interview_date_in_future",
+         shown + f"; today {today:%Y-%m-%d}")
 
     windows = ", ".join(f"{name} {low}-{high}" for name, (low, high) in cohorts.items())
 
@@ -526,6 +543,14 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
     else:
         raise ConfigError(f"mapping profile: [age] from must be 'dob' or 'years', got {age_from!r}")
     frame["cohort"] = cohort.reindex(frame.index)
+    if "cohort_sampled" in frame:
+        # the child was sampled in one lot but is of another's age: it counts in the cohort of its age
+        # (the lot its answers describe), and the disagreement is listed for the field team
+        sampled = frame["cohort_sampled"].astype("string")
+        differs = (sampled.isin(list(cohorts)) & frame["cohort"].notna() & (sampled != frame["cohort"])).fillna(False)
+        age_text = ("age " + frame["age_days"].astype("Int64").astype("string") + " days" if age_from == "dob"
+                    else "age " + frame["age_years"].astype("Int64").astype("string") + " years")
+        note(differs, "cohort", "cohort_sampled_differs", "sampled in " + sampled + "; " + age_text, frame["cohort"])
 
     duplicated = frame["child_id"].duplicated(keep="first")
     first_row = frame.drop_duplicates("child_id").set_index("child_id")["source_row"]

@@ -78,6 +78,8 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "dob_invalid": _("Date of birth missing or invalid"),
             "dob_after_interview": _("Date of birth after the interview"),
             "interview_date_invalid": _("Interview date missing or invalid"),
+            "interview_after_submission": _("Interview dated after the record was sent"),
+            "interview_date_in_future": _("Interview dated in the future"),
             "missing_child_id": _("No child identifier"),
             "missing_design": _("No catchment area or cluster"),
             "no_consent": _("No consent, or respondent not the caregiver"),
@@ -96,6 +98,7 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "dob_after_interview_dropped": _("Date of birth after the interview set aside"),
             "age_out_of_window_kept": _("Age outside the cohorts: child kept in the nearest cohort"),
             "age_unknown_kept": _("Age unknown: child kept in the sampled cohort"),
+            "cohort_sampled_differs": _("Sampled in another cohort than its age: counted in the cohort of its age"),
         },
         "source": {
             "card_date": _("Card, date"),

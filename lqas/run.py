@@ -33,7 +33,7 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     progress("estimate")
     estimates = estimate(design, indicators, project.design)
     progress("classify lots")
-    classification = classify_lots(derived.table, registry, project.lqas)
+    classification = classify_lots(derived.table, registry, project.lqas, derived.exclusions)
     progress("compare girls and boys")
     comparisons = compare_sexes(design, registry, project.design)
     card = scorecard(comparisons, estimates) if _has_scorecard(derived.table) else None

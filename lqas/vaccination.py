@@ -12,7 +12,7 @@ import pandas as pd
 from lqas.config._validation import did_you_mean, read_toml
 from lqas.config.schedule import validate_schedule
 from lqas.dob import vcqi_dob
-from lqas.errors import ConfigError, InputError, SettingError
+from lqas.errors import InputError, SettingError
 from lqas.ingest import REPAIR_COLUMNS
 from lqas.resources import data_path
 

@@ -30,7 +30,7 @@ EXPORT = "data/mali_baseline_kobo.csv"
 POPULATIONS = "data/populations.csv"
 # spreadsheet cells starting with one of these are formulas (CSV injection), unless the cell is a number
 FORMULA_STARTS = ("=", "+", "-", "@")
-CLASSES = ["profile", "survey", "reading", "output", "config", "injection", "degenerate"]
+CLASSES = ["profile", "survey", "reading", "output", "config", "injection", "degenerate", "personal", "run-folder"]
 
 
 @dataclass(frozen=True)
@@ -292,6 +292,23 @@ CASES = [
     Case("formula-injection", "injection", _formulas_everywhere, accept_check=_check_no_formula),
     # 7. degenerate designs
     Case("every-row-excluded", "degenerate", _windows_in_months, r"mali_baseline_kobo\.csv: .*(excluded|no child)"),
+    # 8. personal data: a rule reading a column dropped as personal would carry its values into outputs
+    Case("eligibility-on-personal", "personal",
+         _profile("[columns]", '[[eligibility]]\ncolumn = "caretaker/phone"\nkeep = ["1"]\nreason = "x"\n\n[columns]'),
+         r"kobo\.toml: key 'eligibility\[1\]\.column': 'caretaker/phone' is listed in profile\.personal"),
+    Case("column-maps-personal", "personal", _profile('household_id = "hh/household_id"', 'household_id = "child/name"'),
+         r"kobo\.toml: key 'columns\.household_id': 'child/name' is listed in profile\.personal"),
+    Case("kept-free-text", "personal", _profile('keep = ["_id"', 'keep = ["besd/CHI_lowacother", "_id"'),
+         r"kobo\.toml: key 'profile\.keep': 'besd/CHI_lowacother' is listed in profile\.free_text"),
+    Case("reviewed-remarks-missing", "personal", _survey('reviewed_remarks = "remarks_reviewed.csv"',
+                                                         'reviewed_remarks = "remarks_reveiwed.csv"'),
+         r"survey\.toml: key 'report\.reviewed_remarks': .*remarks_reveiwed\.csv: file not found"),
+    # 9. a shipped file misspelt, and an input the run would replace
+    Case("schedule-typo", "survey", _survey('schedule = "mali"', 'schedule = "mail"'),
+         r"survey\.toml: key 'vaccination\.schedule': schedule 'mail' not found.*did you mean 'mali'\?"),
+    Case("input-inside-run-folder", "run-folder", _survey('populations = "data/populations.csv"',
+                                                     'populations = "out/populations.csv"'),
+         r"populations\.csv: the populations file is inside the run folder", out="out", run_only=True),
     Case("single-cluster-lot-and-mathtext", "degenerate", _one_cluster_in_kologo,
          accept_check=_check_single_cluster_lot),
 ]

@@ -257,3 +257,49 @@ def test_manifest_inputs_are_every_file_the_run_reads_relative_to_the_project():
     data = project.resolve(project.data.file)
     assert records[1]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
     assert records[1]["bytes"] == data.stat().st_size
+
+
+# ----------------------------------------------------------------------------- dates, cohorts, lost lots
+
+
+def test_impossible_interview_dates_sampled_cohorts_and_a_lot_that_lost_every_child(tmp_path):
+    from lqas.config import load_project
+    from lqas.context import report_context
+    from lqas.run import analyse
+
+    survey = _demo_copy(tmp_path)
+    export = survey.parent / "data" / "mali_baseline_kobo.csv"
+    raw = pd.read_csv(export, dtype=str, keep_default_na=False)
+    kologo = raw["hh/catchment"] == "kologo"
+    raw.loc[kologo, "today"] = "2025-12-24"          # every Kologo interview dated after it was sent
+    others = raw.index[~kologo]
+    raw.loc[others[0], ["today", "_submission_time"]] = ["2099-01-01", ""]  # in the future, never sent
+    flipped = others[1]
+    sampled = {"18w_11m": "18w-11m", "12_23m": "12-23m"}[raw.at[flipped, "child/cohort"]]  # the kobo codes
+    raw.at[flipped, "child/cohort"] = "12_23m" if sampled == "18w-11m" else "18w_11m"
+    raw.to_csv(export, index=False)
+
+    results = analyse(load_project(survey))
+    exclusions = results.derived.exclusions
+    after = exclusions[exclusions["reason"] == "interview_after_submission"]
+    assert len(after) == kologo.sum() and set(after["catchment"]) == {"kologo"}
+    assert after["detail"].iloc[0].startswith("interview date 2025-12-24; submitted 2025-1")
+    future = exclusions[exclusions["reason"] == "interview_date_in_future"]
+    assert future["source_row"].tolist() == [others[0] + 2]  # spreadsheet row: header is row 1
+    assert results.derived.rows_read == len(results.table) + len(exclusions)
+
+    repairs = results.derived.repairs
+    differs = repairs[repairs["rule"] == "cohort_sampled_differs"]
+    assert differs["source_row"].tolist() == [flipped + 2]
+    kept = results.table.set_index("source_row").loc[flipped + 2]
+    assert differs["new"].iloc[0] == kept["cohort"] == sampled  # counted in the cohort of its age
+
+    # the lots of Kologo stay in the classification, as no data, and the report says why
+    lots = results.classification[results.classification["catchment"] == "kologo"]
+    assert set(lots["cohort"]) == {"18w-11m", "12-23m"} and set(lots["class"]) == {"no_data"}
+    assert (lots["n"] == 0).all()
+    context = report_context(results, "en", charts_dir=tmp_path / "charts")
+    assert context["lqas"]["lost_catchments"] == [
+        {"catchment": "kologo", "n": int(kologo.sum()), "reasons": [{"reason": "interview_after_submission",
+                                                                     "n": int(kologo.sum())}]}]
+    assert "kologo" in [row["catchment"] for row in context["lqas"]["matrix"]["rows"]]

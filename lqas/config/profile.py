@@ -238,9 +238,8 @@ class Profile(Section):
                 reads += [(f"dob.sources.{name}", column) for column in spec_columns(spec)]
         reads += [(f"eligibility[{i}].column", rule.column) for i, rule in enumerate(self.eligibility, 1)]
         reads += [("profile.keep", column) for column in self.profile.keep]
-        return [(where, f"'{column}' is listed in profile.{dropped[column]}, so it is dropped before this "
-                        f"reads it; remove it from one of the two")
-                for where, column in reads if column in dropped]
+        why = "'{column}' is listed in profile.{kind}, so it is dropped before this reads it; remove it from one of the two"
+        return [(where, why.format(column=column, kind=dropped[column])) for where, column in reads if column in dropped]
 
 
 def spec_columns(spec: Any) -> list[str]:
