@@ -148,6 +148,12 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
         scorecard=None if scorecard is None else scorecard_context(scorecard, lang, unit_labels=labels["catchment"]))
 
 
+def _lost_labels(project: Project, results: Results) -> dict[str, str]:
+    """Names of the catchments whose every record was excluded (named in the report, drawn in no chart)."""
+    configured = project.labels.get("catchment") or {}
+    return {c: configured.get(c, c) for c in lost_catchments(results.table, results.derived.exclusions)}
+
+
 def _catchment_labels(project: Project, table: pd.DataFrame) -> dict[str, str]:
     configured = project.labels.get("catchment") or {}
     present = set(table["catchment"].astype(str))
@@ -164,7 +170,7 @@ def run_labels(results: Results, lang: str) -> dict:
     return {
         **code,
         "indicator": {key: indicator.label(lang) for key, indicator in registry.items()},
-        "catchment": {**_catchment_labels(project, table), ALL: code["all_catchments"]},
+        "catchment": {**_catchment_labels(project, table), **_lost_labels(project, results), ALL: code["all_catchments"]},
         "district": {**project.labels.get("district", {}), ALL: code["all_catchments"]},
         "cohort": {**{name: cohort_label(name, lang) for name in project.cohorts}, ALL: code["all_cohorts"]},
         "status": {**status, ALL: code["sex"][ALL]},
@@ -192,7 +198,8 @@ def report_charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], old
     """Draw every chart into ``folder`` (the run's ``charts/``) as PNG and SVG files; return, by name, the
     SVG file as the report context names it (``charts/<name>.svg``, relative to the run folder)."""
     text = labels["chart"]
-    catchments = {k: v for k, v in labels["catchment"].items() if k != ALL}
+    estimated = set(estimates["catchment"])
+    catchments = {k: v for k, v in labels["catchment"].items() if k != ALL and k in estimated}
     present = set(estimates["indicator"])
     zd_ui = [key for key in ("zero_dose", "ui_dtp1_not_dtp3") if key in present]
     figures = {}

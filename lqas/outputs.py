@@ -102,7 +102,11 @@ def run_folder(out: Path, inputs: Mapping[str, Path] = {}, *, overwrite: bool = 
         except OSError as exc:
             raise InputError(f"{out}: cannot write the run folder here ({exc.strerror or exc})") from None
         try:
-            yield staging
+            try:
+                yield staging
+            except OSError as exc:  # a full disk, a folder made read-only while the run writes
+                raise InputError(f"{out}: writing the run failed ({exc.strerror or exc}); nothing in {out} "
+                                 "was changed") from None
             _put_in_place(staging, out)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

@@ -303,3 +303,13 @@ def test_impossible_interview_dates_sampled_cohorts_and_a_lot_that_lost_every_ch
         {"catchment": "kologo", "n": int(kologo.sum()), "reasons": [{"reason": "interview_after_submission",
                                                                      "n": int(kologo.sum())}]}]
     assert "kologo" in [row["catchment"] for row in context["lqas"]["matrix"]["rows"]]
+
+
+def test_a_write_that_fails_mid_run_is_one_line_and_changes_nothing(tmp_path):
+    from lqas.outputs import run_folder
+
+    out = tmp_path / "run"
+    with pytest.raises(LqasError, match=r"run: writing the run failed \(No space left on device\); nothing in .*run "
+                                        r"was changed"), run_folder(out):
+        raise OSError(28, "No space left on device")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
