@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -420,12 +420,38 @@ def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, detail: pd.Serie
     return rows
 
 
+def _row_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One number per row for the values of ``columns`` (empty cells equal each other)."""
+    return pd.util.hash_pandas_object(frame[columns].astype("string").fillna("\x00"), index=False)
+
+
+def _same_key(ranked: pd.DataFrame, key: list[str], answers: list[str], source: Path) -> pd.Series:
+    """Rows sharing ``key`` with a row ranked before them; refused when rows sharing a key differ in
+    their answers (the key does not identify one child, and dropping would lose children)."""
+    complete = ranked[key].notna().all(axis=1)
+    keys = _row_hash(ranked, key).where(complete)
+    contents = _row_hash(ranked, answers)
+    shared = keys.notna() & keys.duplicated(keep=False)
+    differing = contents[shared].groupby(keys[shared]).nunique()
+    differing = differing[differing > 1]
+    if len(differing):
+        rows = ranked.loc[keys == differing.index[0]]
+        a, b = rows.iloc[0], rows.iloc[1]
+        columns = [c for c in answers if not (pd.isna(a[c]) and pd.isna(b[c])) and str(a[c]) != str(b[c])]
+        raise InputError(f"{source}: [data.duplicates] key = {key} would drop children whose answers differ: "
+                         f"{len(differing)} keys are shared by rows with different answers, e.g. rows "
+                         f"{a['source_row']} and {b['source_row']} (differ in {', '.join(columns[:5])}); "
+                         "name columns that identify one child, or remove the key")
+    return pd.Series((keys.notna() & keys.duplicated(keep="first")).to_numpy(), index=ranked.index)
+
+
 def _integer_text(values: pd.Series) -> pd.Series:
     return key_text(values).astype(str)
 
 
 def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source: Path, *,
-             age_from: str = "dob", window: str = "exclude") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+             age_from: str = "dob", window: str = "exclude", duplicates: Mapping[str, object] | None = None,
+             ignored: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Apply the row-level rules; return (kept children, exclusions, repairs).
 
     Rules, in order (a row is excluded for the first rule it breaks): the profile's eligibility
@@ -552,10 +578,39 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
                     else "age " + frame["age_years"].astype("Int64").astype("string") + " years")
         note(differs, "cohort", "cohort_sampled_differs", "sampled in " + sampled + "; " + age_text, frame["cohort"])
 
-    duplicated = frame["child_id"].duplicated(keep="first")
-    first_row = frame.drop_duplicates("child_id").set_index("child_id")["source_row"]
+    # the copy kept of a child submitted twice comes first: the one sent last, or the first in the file
+    settings = dict(duplicates or {})
+    ranked = frame
+    if settings.get("keep", "latest") == "latest" and "submission_time" in frame:
+        sent = pd.to_datetime(frame["submission_time"], errors="coerce", utc=True, format="ISO8601")
+        ranked = frame.assign(_sent=sent).sort_values("_sent", ascending=False, na_position="last", kind="stable")
+    duplicated = ranked["child_id"].duplicated(keep="first")
+    kept_row = ranked.loc[~duplicated].set_index("child_id")["source_row"]
     drop(duplicated, "duplicate_child_id",
-         "same child_id as row " + frame["child_id"].map(first_row).astype("string"))
+         "same child_id as row " + ranked["child_id"].map(kept_row).astype("string") + " (kept)")
+    ranked = ranked.loc[ranked.index.isin(frame.index)]
+    # the same child under another id: the same answers (a form re-entered, a submission re-sent with a
+    # new id), or, when the project names the columns that identify a child, the same key
+    answers = [c for c in frame.columns if c not in {"child_id", "source_row", "submission_time",
+                                                       "interviewer_remarks", *ignored, *helpers}]
+    key = settings.get("key")
+    if key is not None and len(key):
+        missing = [column for column in key if column not in frame]
+        if missing:
+            raise SettingError("data.duplicates.key", f"{', '.join(map(repr, missing))} is not a column of the "
+                                                       f"child table{did_you_mean(missing[0], frame.columns)}")
+        same = _same_key(ranked, list(key), answers, source)
+        why = f"same {', '.join(key)} and answers as row "
+    else:
+        same = _row_hash(ranked, answers).duplicated(keep="first")
+        same = pd.Series(same.to_numpy(), index=ranked.index)
+        why = "same answers as row "
+    if same.any():
+        groups = _row_hash(ranked, list(key) if key else answers)
+        first = ranked.loc[~same].assign(_group=groups[~same]).set_index("_group")
+        kept = groups.map(first["source_row"]).astype("Int64").astype("string")
+        kept_id = groups.map(first["child_id"]).astype("string")
+        drop(same, "duplicate_submission", why + kept + " (child_id " + kept_id + ", kept)")
 
     if "sex" in frame:
         unknown_sex = frame["sex"].isna()
@@ -575,7 +630,8 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
 
 def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[int, int]],
            doses: list[str], sheet: str | int | None = None, encoding: str | None = None,
-           delimiter: str | None = None, merge: Mapping[str, object] | None = None) -> IngestResult:
+           delimiter: str | None = None, merge: Mapping[str, object] | None = None,
+           duplicates: Mapping[str, object] | None = None) -> IngestResult:
     """Read an export (and the datasets merged onto it), map it with a profile, validate rows.
 
     Nothing is lost silently: every row of the main export ends up in ``children`` or in
@@ -611,7 +667,8 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
     mapped, repairs = _Mapper(raw, profile, path, doses, labels, main.row_offset).result()
     age = profile.get("age", {})
     children, exclusions, validation_repairs = validate(mapped, cohorts, path, age_from=age.get("from", "dob"),
-                                                        window=age.get("window", "exclude"))
+                                                        window=age.get("window", "exclude"),
+                                                        duplicates=duplicates, ignored=info.get("keep", []))
     repairs = pd.concat([frame for frame in (repairs, validation_repairs) if not frame.empty]
                         or [repairs], ignore_index=True)
     if len(children) + len(exclusions) != len(raw):  # an internal invariant, not a user error

@@ -313,3 +313,63 @@ def test_a_write_that_fails_mid_run_is_one_line_and_changes_nothing(tmp_path):
                                         r"was changed"), run_folder(out):
         raise OSError(28, "No space left on device")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- duplicates
+
+
+def _with_copies(tmp_path, *settings: str):
+    """The demo with row 2's child sent again later with an edited age of the caretaker, and row 3's
+    answers entered again under a new child_id."""
+    survey = _demo_copy(tmp_path, *[("[design]", f"{line}\n\n[design]") for line in settings])
+    export = survey.parent / "data" / "mali_baseline_kobo.csv"
+    raw = pd.read_csv(export, dtype=str, keep_default_na=False)
+    resent = raw.iloc[[0]].assign(**{"_uuid": "resent-uuid", "_id": "999001", "caretaker/age": "41",
+                                     "_submission_time": "2025-12-01T10:00:00"})
+    reentered = raw.iloc[[1]].assign(**{"child/child_id": "BGE-99-999-1", "_uuid": "reentered", "_id": "999002"})
+    pd.concat([raw, resent, reentered]).to_csv(export, index=False)
+    return survey, len(raw) + 2, len(raw) + 3  # spreadsheet rows of the copies
+
+
+def test_a_resent_child_keeps_the_copy_sent_last_and_a_reentered_one_is_found_by_its_answers(tmp_path):
+    from lqas.config import load_project
+    from lqas.derive import derive_project
+
+    survey, resent_row, reentered_row = _with_copies(tmp_path)
+    derived = derive_project(load_project(survey))
+    exclusions = derived.exclusions.set_index("source_row")
+    assert exclusions.loc[2, "reason"] == "duplicate_child_id"
+    assert exclusions.loc[2, "detail"] == f"same child_id as row {resent_row} (kept)"
+    kept = derived.table.set_index("source_row")
+    assert kept.loc[resent_row, "caretaker_age"] == "41"
+    assert exclusions.loc[reentered_row, "reason"] == "duplicate_submission"
+    child = kept.loc[3, "child_id"]
+    assert exclusions.loc[reentered_row, "detail"] == f"same answers as row 3 (child_id {child}, kept)"
+    assert derived.rows_read == len(derived.table) + len(derived.exclusions)
+
+
+def test_keep_first_keeps_the_copy_first_in_the_file(tmp_path):
+    from lqas.config import load_project
+    from lqas.derive import derive_project
+
+    survey, resent_row, _ = _with_copies(tmp_path, '[data.duplicates]\nkeep = "first"')
+    derived = derive_project(load_project(survey))
+    exclusions = derived.exclusions.set_index("source_row")
+    assert exclusions.loc[resent_row, "detail"] == "same child_id as row 2 (kept)"
+
+
+def test_a_duplicates_key_that_would_drop_differing_children_is_refused(tmp_path):
+    from lqas.config import load_project
+    from lqas.derive import derive_project
+
+    survey, _, _ = _with_copies(tmp_path, '[data.duplicates]\nkey = ["cluster", "sex"]')
+    with pytest.raises(LqasError, match=r"mali_baseline_kobo\.csv: \[data\.duplicates\] key = \['cluster', 'sex'\] "
+                                        r"would drop children whose answers differ: \d+ keys are shared by rows with "
+                                        r"different answers, e\.g\. rows \d+ and \d+ \(differ in "):
+        derive_project(load_project(survey))
+    survey, _, reentered_row = _with_copies(tmp_path / "b", '[data.duplicates]\nkey = ["cluster", "household_id", "dob"]')
+    derived = derive_project(load_project(survey))
+    assert derived.exclusions.set_index("source_row").loc[reentered_row, "detail"].startswith(
+        "same cluster, household_id, dob and answers as row 3")
+    with pytest.raises(LqasError, match=r"key 'data\.duplicates\.key\[1\]': .*did you mean 'cluster'\?"):
+        load_project(_with_copies(tmp_path / "c", '[data.duplicates]\nkey = ["clustr"]')[0])

@@ -6,11 +6,12 @@ import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from lqas.config._validation import Section, cross_field_problems, read_toml, validate_file
+from lqas.config.canonical import check_canonical_name
 from lqas.errors import ConfigError, SettingError
 
 DEFAULT_COHORTS = {"18w-11m": (126, 364), "12-23m": (365, 729)}
@@ -34,6 +35,27 @@ class MergeFile(Section):
     delimiter: str | None = None
 
 
+def _child_column(name: str) -> str:
+    """A column of the child table: canonical, or the cohort lqas computes."""
+    return name if name == "cohort" else check_canonical_name(name)
+
+
+CanonicalColumn = Annotated[str, AfterValidator(_child_column)]
+
+
+class DuplicatesConfig(Section):
+    """``[data.duplicates]``: which copy of a child submitted twice is kept, and how a child submitted
+    under another id is recognised."""
+
+    # "latest": the copy sent last (submission_time), a resubmission usually corrects the first;
+    # "first": the first in file order (VCQI). Without a submission_time, file order.
+    keep: Literal["latest", "first"] = "latest"
+    # columns that identify one child: rows sharing them are one child, and must agree on every answer
+    # (else the run is refused). Default: none, and a row repeating another's every answer under a
+    # new child_id is a duplicate.
+    key: tuple[CanonicalColumn, ...] | None = None
+
+
 class DataConfig(Section):
     file: Path
     profile: str = "kobo"
@@ -44,6 +66,7 @@ class DataConfig(Section):
     # datasets merged onto `file` by name (`[data.merge] clusters = "CM.dta"` or
     # `[data.merge.register] file = "RIHC.dta"`); the profile's [merge.<name>] says how
     merge: dict[str, MergeFile] = Field(default_factory=dict)
+    duplicates: DuplicatesConfig = DuplicatesConfig()
 
     @field_validator("merge", mode="before")
     @classmethod
@@ -63,7 +86,8 @@ class DataConfig(Section):
 
         merge = {name: {**spec.model_dump(exclude_none=True), "file": resolve(spec.file)}
                  for name, spec in self.merge.items()}
-        return {"sheet": self.sheet, "encoding": self.encoding, "delimiter": self.delimiter, "merge": merge}
+        return {"sheet": self.sheet, "encoding": self.encoding, "delimiter": self.delimiter, "merge": merge,
+                "duplicates": self.duplicates.model_dump()}
 
 
 class DesignConfig(Section):
