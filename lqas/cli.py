@@ -92,6 +92,7 @@ def validate(project: Annotated[Path, typer.Argument(help="Project file (survey.
     # every check a run makes (the design, the targets, the comparisons), short of writing outputs:
     # validate accepts exactly the projects run accepts
     derived = analyse(load_project(project)).derived
+    _warn_personal(derived)
     table = Table(title=str(derived.source))
     table.add_column("")
     table.add_column("rows", justify="right")
@@ -109,6 +110,14 @@ def validate(project: Annotated[Path, typer.Argument(help="Project file (survey.
         # a dose the export never asks about is left out of every table: say so before the report does
         Console().print(f"doses of schedule '{derived.schedule.name}' with no card, register or recall column "
                         f"(left out of every table): {', '.join(missing)}")
+
+
+def _warn_personal(derived) -> None:
+    """Columns that look personal and that the profile does not declare: withheld, and said."""
+    if derived.looks_personal:
+        listed = "; ".join(f"{column} ({kind})" for column, kind in derived.looks_personal.items())
+        print(f"lqas: warning: {derived.source}: columns that look personal and are not listed in the profile's "
+              f"personal or free_text (no output carries them; list them to confirm): {listed}", file=sys.stderr)
 
 
 @app.command()

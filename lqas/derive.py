@@ -53,6 +53,9 @@ class Derived:
     free_text : DataFrame
         The interviewer remarks (``source_row``, ``catchment``, ``column``, ``text``), kept out of
         the table: a run never writes them (:mod:`lqas.remarks`).
+    looks_personal : dict of str to str
+        Columns of the export that look personal (:mod:`lqas.privacy`) and that the profile neither
+        declares nor reads, with what they look like: no output carries them.
     """
 
     table: pd.DataFrame
@@ -64,6 +67,7 @@ class Derived:
     empty_psus: dict[str, int] = field(default_factory=dict)
     merges: dict[str, dict] = field(default_factory=dict)
     free_text: pd.DataFrame = field(default_factory=pd.DataFrame)
+    looks_personal: dict[str, str] = field(default_factory=dict)
 
 
 def derive_project(project: Project) -> Derived:
@@ -112,7 +116,8 @@ def _derive(project: Project) -> Derived:
                         or [ingested.repairs], ignore_index=True)
     return Derived(table=table, schedule=schedule, exclusions=ingested.exclusions, repairs=repairs,
                    rows_read=ingested.rows_read, source=ingested.source,
-                   empty_psus=dict(ingested.empty_clusters), merges=ingested.merges, free_text=free_text)
+                   empty_psus=dict(ingested.empty_clusters), merges=ingested.merges, free_text=free_text,
+                   looks_personal=dict(ingested.looks_personal))
 
 
 def _join(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from lqas.config._validation import did_you_mean, read_toml
 from lqas.config.profile import validate_profile
 from lqas.dob import vcqi_dob
 from lqas.errors import ConfigError, InputError, SettingError
+from lqas.privacy import looks_personal
 from lqas.readers import MISSING_TOKENS, Source, dates_from_parts, key_text, parse_dates, read_source, read_table
 from lqas.resources import resource_dir
 
@@ -56,6 +57,9 @@ class IngestResult:
     kept_columns: tuple[str, ...] = field(default=())
     merges: dict[str, dict] = field(default_factory=dict)
     empty_clusters: dict[str, int] = field(default_factory=dict)
+    # columns of the export that look personal (lqas.privacy) but the profile neither declares nor
+    # reads: withheld from every output, and listed by `lqas validate`
+    looks_personal: dict[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- profiles
@@ -187,8 +191,10 @@ class _Mapper:
     """Applies one profile to one (merged) raw export, recording every repair."""
 
     def __init__(self, raw: pd.DataFrame, profile: dict, source: Path, doses: list[str],
-                 labels: dict[str, dict[str, str]] | None = None, row_offset: int = 2):
+                 labels: dict[str, dict[str, str]] | None = None, row_offset: int = 2,
+                 withheld: frozenset[str] = frozenset()):
         self.raw, self.profile, self.source, self.doses = raw, profile, source, doses
+        self.withheld = withheld  # looks personal: no rename rule copies it
         self.labels = labels or {}
         self.out: dict[str, pd.Series] = {"source_row": pd.Series(raw.index + row_offset, index=raw.index)}
         self.repairs: list[dict] = []
@@ -285,6 +291,8 @@ class _Mapper:
     def map_renamed(self) -> None:
         rules = [(re.compile(rule["pattern"]), rule["replacement"]) for rule in self.profile.get("rename", [])]
         for source_column in self.raw.columns:
+            if source_column in self.withheld:
+                continue
             for pattern, replacement in rules:
                 if pattern.match(source_column):
                     self.out[pattern.sub(replacement, source_column)] = self.raw[source_column]
@@ -664,7 +672,8 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
         # a row cut short (a file truncated in transfer, a broken line) would otherwise count as a child
         # whose missing answers are all "no": it is excluded, first of all rules
         raw[f"{_EXCLUDE}:eligibility:truncated_row"] = "row has " + main.short_rows
-    mapped, repairs = _Mapper(raw, profile, path, doses, labels, main.row_offset).result()
+    unlisted = looks_personal(raw, exempt=_read_by_profile(profile))
+    mapped, repairs = _Mapper(raw, profile, path, doses, labels, main.row_offset, frozenset(unlisted)).result()
     age = profile.get("age", {})
     children, exclusions, validation_repairs = validate(mapped, cohorts, path, age_from=age.get("from", "dob"),
                                                         window=age.get("window", "exclude"),
@@ -675,7 +684,17 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
         raise RuntimeError(f"{path}: rows do not reconcile ({len(raw)} read)")
     empty = _empty_clusters(raw, mapped, children.index, profile, merges)
     return IngestResult(children, exclusions, repairs, len(raw), path,
-                        tuple(profile.get("profile", {}).get("keep", [])), merges, empty)
+                        tuple(profile.get("profile", {}).get("keep", [])), merges, empty, unlisted)
+
+
+def _read_by_profile(profile: dict) -> set[str]:
+    """Source columns the profile names: mapped, kept, or read by a rule (a deliberate use)."""
+    specs = [*profile.get("columns", {}).values(), *profile.get("dob", {}).get("sources", {}).values()]
+    named = {column for spec in specs for alternative in (spec if isinstance(spec, list) else [spec])
+             for column in _spec_columns(alternative)}
+    named |= {rule["column"] for rule in profile.get("eligibility", [])}
+    named |= set(profile.get("profile", {}).get("keep", []))
+    return named
 
 
 def _empty_clusters(raw: pd.DataFrame, mapped: pd.DataFrame, kept: pd.Index, profile: dict,

@@ -373,3 +373,43 @@ def test_a_duplicates_key_that_would_drop_differing_children_is_refused(tmp_path
         "same cluster, household_id, dob and answers as row 3")
     with pytest.raises(LqasError, match=r"key 'data\.duplicates\.key\[1\]': .*did you mean 'cluster'\?"):
         load_project(_with_copies(tmp_path / "c", '[data.duplicates]\nkey = ["clustr"]')[0])
+
+
+# ----------------------------------------------------------------------------- columns that look personal
+
+
+def test_columns_that_look_personal_are_found_by_name_in_english_or_french_and_by_phone_values():
+    from lqas.privacy import looks_personal
+
+    n = 10
+    frame = pd.DataFrame({
+        "hh/nom_chef_menage": ["Awa Traoré"] * n, "grp-Prénom": ["Awa"] * n, "child.firstName": ["Awa"] * n,
+        "contact": [f"+223 76 {k:02d} 45 {k:02d}" for k in range(n)],   # phone numbers by their values
+        "hh/_gps_latitude": ["12.6"] * n, "deviceid": ["x"] * n, "why_other": ["..."] * n,
+        "raison_autre": ["..."] * n, "commentaires": ["..."] * n,
+        "caretaker/mother": ["1"] * n, "hh/cluster": [str(k) for k in range(n)], "population": ["1"] * n,
+        "_id": [str(10**9 + k) for k in range(n)], "card/penta1_date": ["2025-01-01"] * n})
+    assert looks_personal(frame, exempt={"child.firstName"}) == {
+        "hh/nom_chef_menage": "a name", "grp-Prénom": "a name", "contact": "a phone number",
+        "hh/_gps_latitude": "a position", "deviceid": "a device or account id", "why_other": "free text",
+        "raison_autre": "free text", "commentaires": "free text"}
+
+
+def test_a_column_that_looks_personal_is_withheld_from_outputs_and_listed_by_validate(tmp_path):
+    from lqas.config import load_project
+    from lqas.derive import derive_project
+
+    survey = _demo_copy(tmp_path)
+    export = survey.parent / "data" / "mali_baseline_kobo.csv"
+    raw = pd.read_csv(export, dtype=str, keep_default_na=False)
+    # the kobo profile's rename rule copies every besd/CHI_* column: this one names the health worker
+    raw["besd/CHI_nom_agent"] = "Moussa Diarra"
+    raw.to_csv(export, index=False)
+    derived = derive_project(load_project(survey))
+    assert derived.looks_personal == {"besd/CHI_nom_agent": "a name"}
+    assert not [column for column in derived.table if "nom_agent" in column]
+    done = subprocess.run([sys.executable, "-m", "lqas", "validate", str(survey)], capture_output=True, text=True,
+                          check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert ("lqas: warning: " in done.stderr and "columns that look personal" in done.stderr
+            and "besd/CHI_nom_agent (a name)" in done.stderr)

@@ -1,0 +1,57 @@
+"""Columns of an export that look personal: names, phone numbers, positions, device ids, free text.
+
+A profile lists its personal and free-text columns (``[profile] personal`` and ``free_text``), and
+those are dropped before anything reads the export. A column the profile forgot is caught here by its
+name (in English or French, after the group path) or by values that look like phone numbers: it is
+never copied to an output by a ``[[rename]]`` rule, and ``lqas validate`` lists it so the profile can
+declare it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import pandas as pd
+
+_KINDS = {
+    "a name": r"(full_?|first_?|last_?|sur|pre)?names?|nom(s|_?complet)?|prenoms?|surname",
+    "a phone number": r"(tele)?phones?|tel|mobile|portable|msisdn|phonenumber|numero_?(de_?)?tel(ephone)?",
+    "a position": r"gps|geopoint|latitude|longitude|lat|lon|lng|altitude|coordinates|coordonnees|localisation",
+    "a device or account id": r"deviceid|device_?id|imei|subscriberid|simserial|sim_?serial|username|email|e_?mail",
+    "an address": r"address|adresse",
+    "free text": r".*((?<!m)other|autres?|specify|precise[rz]?|comments?|commentaires?|remarks?|remarques?|observations?)",
+}
+_PATTERNS = {kind: re.compile(rf"(.*_)?({words})(_.*)?") for kind, words in _KINDS.items()}
+_FREE_TEXT = re.compile(rf"(.*_)?({_KINDS['free text']})")
+# 8 to 12 digits, with an optional country code and spaces: phone numbers, not codes or counts
+_PHONE = re.compile(r"\+?\d[\d ]{7,14}")
+
+
+def _words(column: str) -> str:
+    """The last part of a column's group path, lower case, without accents, words joined by ``_``."""
+    last = re.split(r"[/.\-]", column)[-1]
+    plain = unicodedata.normalize("NFKD", last).encode("ascii", "ignore").decode()
+    plain = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", plain)  # nameOfChild -> name_Of_Child
+    return re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")
+
+
+def looks_personal(frame: pd.DataFrame, exempt: Iterable[str] = ()) -> dict[str, str]:
+    """The columns of ``frame`` (not in ``exempt``) that look personal, each with what it looks like."""
+    exempt = set(exempt)
+    found: dict[str, str] = {}
+    for column in frame.columns:
+        if column in exempt or column.startswith("_exclude:"):
+            continue
+        words = _words(str(column))
+        kind = next((kind for kind, pattern in _PATTERNS.items()
+                     if (_FREE_TEXT if kind == "free text" else pattern).fullmatch(words)), None)
+        if kind is None and not str(column).startswith("_"):  # Kobo's _id, _index: numbers, not phones
+            values = frame[column].dropna().astype(str).str.strip()
+            values = values[values != ""]
+            if len(values) >= 5 and values.str.fullmatch(_PHONE).mean() > 0.8 and values.nunique() > len(values) / 2:
+                kind = "a phone number"
+        if kind is not None:
+            found[str(column)] = kind
+    return found
