@@ -55,6 +55,7 @@ def _run(project_file: Path, out: Path, lang: str | None, overwrite: bool) -> No
         paths = run_project(project, out, lang=_check_lang(lang), overwrite=overwrite,
                             progress=lambda m: status.update(m))
     console.print(f"[green]wrote[/green] {out}: " + ", ".join(sorted(p.name for p in paths.values())))
+    _warn_example(project)
 
 
 @app.command()
@@ -91,8 +92,8 @@ def validate(project: Annotated[Path, typer.Argument(help="Project file (survey.
 
     # every check a run makes (the design, the targets, the comparisons), short of writing outputs:
     # validate accepts exactly the projects run accepts
-    derived = analyse(load_project(project)).derived
-    _warn_personal(derived)
+    settings = load_project(project)
+    derived = analyse(settings).derived
     table = Table(title=str(derived.source))
     table.add_column("")
     table.add_column("rows", justify="right")
@@ -110,6 +111,19 @@ def validate(project: Annotated[Path, typer.Argument(help="Project file (survey.
         # a dose the export never asks about is left out of every table: say so before the report does
         Console().print(f"doses of schedule '{derived.schedule.name}' with no card, register or recall column "
                         f"(left out of every table): {', '.join(missing)}")
+    # warnings last: a failure above stays the one line it is
+    _warn_personal(derived)
+    _warn_example(settings)
+
+
+def _warn_example(settings) -> None:
+    """A project copied from the example that still carries its title, labels or synthetic flag."""
+    from lqas.config.project import example_leftovers
+
+    leftovers = example_leftovers(settings)
+    if leftovers:
+        print(f"lqas: warning: {settings.file}: copied from the example and still has {'; '.join(leftovers)}, "
+              "but reads other data: change them before sending the report", file=sys.stderr)
 
 
 def _warn_personal(derived) -> None:

@@ -413,3 +413,21 @@ def test_a_column_that_looks_personal_is_withheld_from_outputs_and_listed_by_val
     assert done.returncode == 0, done.stderr
     assert ("lqas: warning: " in done.stderr and "columns that look personal" in done.stderr
             and "besd/CHI_nom_agent (a name)" in done.stderr)
+
+
+def test_a_project_copied_from_the_example_is_warned_about_when_its_data_are_not_the_example(tmp_path):
+    from lqas.config import load_project
+    from lqas.config.project import example_leftovers
+
+    survey = _demo_copy(tmp_path)
+    assert example_leftovers(load_project(survey)) == []  # the example itself
+    export = survey.parent / "data" / "mali_baseline_kobo.csv"
+    export.write_text(export.read_text(encoding="utf-8").replace("Awa", "Aw"), encoding="utf-8")
+    assert example_leftovers(load_project(survey)) == [
+        "[survey] synthetic = true (the report would say its data are invented)", "the example's title",
+        "the example's catchment names ([labels.catchment])"]
+    done = subprocess.run([sys.executable, "-m", "lqas", "validate", str(survey)], capture_output=True, text=True,
+                          check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        f"lqas: warning: {survey}: copied from the example and still has [survey] synthetic = true")

@@ -237,3 +237,28 @@ def load_project(path: str | Path) -> Project:
     raw["root"] = path.resolve().parent
     raw["file"] = path
     return validate_file(Project, raw, path)
+
+
+def example_leftovers(project: Project) -> list[str]:
+    """What a project copied from the shipped example still says of the example (its title, its
+    ``synthetic = true``, its catchment names) while it reads other data: each would go into a report
+    of real data."""
+    import hashlib
+
+    from lqas.resources import resource_dir
+
+    example = load_project(resource_dir("examples") / "mali_baseline" / "survey.toml")
+    data, example_data = project.resolve(project.data.file), example.resolve(example.data.file)
+    if not data.is_file() or (data.stat().st_size == example_data.stat().st_size
+                              and hashlib.sha256(data.read_bytes()).digest()
+                              == hashlib.sha256(example_data.read_bytes()).digest()):
+        return []
+    found = []
+    if project.survey.synthetic:
+        found.append("[survey] synthetic = true (the report would say its data are invented)")
+    if project.survey.name == example.survey.name or any(
+            title == example.report.title.get(lang) for lang, title in project.report.title.items()):
+        found.append("the example's title")
+    if project.labels.get("catchment") and project.labels.get("catchment") == example.labels.get("catchment"):
+        found.append("the example's catchment names ([labels.catchment])")
+    return found
