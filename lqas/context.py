@@ -13,6 +13,7 @@ from lqas import __version__
 from lqas import charts as draw
 from lqas.besd import load_besd_registry, priority_indicators
 from lqas.classify import lost_catchments, lot_targets
+from lqas.weights import cohort_shares
 from lqas.config import Project, load_scorecard_config
 from lqas.design import ALL
 from lqas.labels import LANGUAGES, code_labels, cohort_label
@@ -123,6 +124,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     design = project.design
     methods = {"strata": design.strata, "psu": design.psu, "ci": design.ci, "level": design.level,
                "weights": design.weights, "singleton": design.singleton, "alpha": project.lqas.alpha,
+               "population_shares": _population_shares(project),
                "beta": project.lqas.beta, "records": project.vaccination.records,
                "later_dose_implies_earlier": project.vaccination.later_dose_implies_earlier,
                "schedule": schedule.name, "fully_vaccinated": list(schedule.fully_vaccinated),
@@ -146,6 +148,14 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
         charts=charts, small_cell_n=project.report.small_cell_n,
         sex_comparisons=None if comparisons is None else comparisons.to_dict("records"),
         scorecard=None if scorecard is None else scorecard_context(scorecard, lang, unit_labels=labels["catchment"]))
+
+
+def _population_shares(project: Project) -> dict[str, float] | None:
+    """The share of each cohort in the populations file's single age group, when it was split."""
+    settings = project.populations
+    if project.design.weights != "population" or (settings.ages or settings.shares) is None:
+        return None
+    return cohort_shares(settings, project.cohorts)
 
 
 def _lost_labels(project: Project, results: Results) -> dict[str, str]:

@@ -135,7 +135,8 @@ def _weights(table: pd.DataFrame, project: Project, source: Path) -> pd.Series:
         if data.populations is None:
             raise ConfigError("survey.toml: design.weights = 'population' needs data.populations = '<file.csv>'")
         path = project.resolve(data.populations)
-        return population_weights(table, read_populations(path, project.lqas.lot), project.lqas.lot, path)
+        populations = read_populations(path, project.lqas.lot, project.populations, project.cohorts)
+        return population_weights(table, populations, project.lqas.lot, path)
     if design.weights == "column":
         column = design.weight_column
         if column not in table:

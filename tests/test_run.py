@@ -431,3 +431,24 @@ def test_a_project_copied_from_the_example_is_warned_about_when_its_data_are_not
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(
         f"lqas: warning: {survey}: copied from the example and still has [survey] synthetic = true")
+
+
+def test_a_population_per_health_area_weights_the_children_of_each_cohort_by_its_share(tmp_path):
+    from lqas.config import load_project
+    from lqas.context import report_context
+    from lqas.run import analyse
+
+    survey = _demo_copy(tmp_path, ('populations = "data/populations.csv"', 'populations = "data/aires.csv"'),
+                        ("[design]", '[populations]\ncolumns = { catchment = "aire", population = "moins_2_ans" }\n'
+                                     "ages = [0, 729]\n\n[design]"))
+    demo = pd.read_csv(DEMO.parent / "data" / "populations.csv")
+    by_area = demo.groupby("catchment", sort=False)["population"].sum()
+    pd.DataFrame({"aire": by_area.index, "moins_2_ans": by_area.to_numpy()}).to_csv(
+        survey.parent / "data" / "aires.csv", index=False, sep=";")
+    results = analyse(load_project(survey))
+    table = results.table
+    child = table[(table["catchment"] == "kologo") & (table["cohort"] == "12-23m")]
+    n = len(child)
+    assert child["weight"].iloc[0] == pytest.approx(by_area["kologo"] * 365 / 730 / n)
+    context = report_context(results, "fr", charts_dir=tmp_path / "charts")
+    assert context["methods"]["population_shares"] == pytest.approx({"18w-11m": 239 / 730, "12-23m": 365 / 730})

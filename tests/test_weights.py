@@ -19,11 +19,41 @@ def test_weight_is_lot_population_over_children_kept():
     assert weights.tolist() == [150.0, 150.0, 50.0, 80.0]
 
 
-def test_lot_without_population_is_named():
-    children = pd.DataFrame({"catchment": ["a"], "cohort": ["x"]})
+def test_every_lot_without_population_is_named():
+    children = pd.DataFrame({"catchment": ["a", "c", "c"], "cohort": ["x", "x", "y"]})
     populations = pd.DataFrame({"catchment": ["b"], "cohort": ["x"], "population": [10]})
-    with pytest.raises(InputError, match=r"pop.csv: no population for lot \{'catchment': 'a', 'cohort': 'x'\}"):
+    with pytest.raises(InputError, match=r"pop.csv: no population for 3 lots: catchment = a; cohort = x \| "
+                                         r"catchment = c; cohort = x \| catchment = c; cohort = y; add a row for each"):
         population_weights(children, populations, LOT, "pop.csv")
+
+
+def test_a_district_table_of_health_areas_is_mapped_and_split_to_cohorts_by_age(tmp_path):
+    from lqas.config.project import PopulationsConfig
+    from lqas.weights import read_populations
+
+    path = tmp_path / "pop.csv"
+    path.write_text("Aire de santé;Pop 0-23 mois\nKologo;2400\nN'Débougou;1200\n", encoding="utf-8-sig")
+    cohorts = {"18w-11m": (126, 364), "12-23m": (365, 729)}
+    settings = PopulationsConfig(columns={"catchment": "Aire de santé", "population": "Pop 0-23 mois"},
+                                 ages=(0, 729))
+    table = read_populations(path, LOT, settings, cohorts)
+    # 0-23 months = 730 days; 18 weeks-11 months covers days 126-364 (239 days), 12-23 months 365 days
+    assert table.to_dict("records") == [
+        {"catchment": "Kologo", "cohort": "18w-11m", "population": pytest.approx(2400 * 239 / 730)},
+        {"catchment": "N'Débougou", "cohort": "18w-11m", "population": pytest.approx(1200 * 239 / 730)},
+        {"catchment": "Kologo", "cohort": "12-23m", "population": pytest.approx(2400 * 365 / 730)},
+        {"catchment": "N'Débougou", "cohort": "12-23m", "population": pytest.approx(1200 * 365 / 730)}]
+    shares = PopulationsConfig(columns=settings.columns, shares={"18w-11m": 0.4, "12-23m": 0.5})
+    assert read_populations(path, LOT, shares, cohorts)["population"].tolist() == [960, 480, 1200, 600]
+    under_one = PopulationsConfig(columns=settings.columns, ages=(0, 364))
+    with pytest.raises(InputError, match=r"pop.csv: cohort '12-23m' is outside the ages the populations count "
+                                         r"\(\[populations\] ages = \[0, 364\]\)"):
+        read_populations(path, LOT, under_one, cohorts)
+    with pytest.raises(InputError, match=r"pop.csv: column missing: cohort \(expected catchment, cohort, population\); "
+                                         r"map the file's columns .* give \[populations\] ages = \[0, 729\]"):
+        read_populations(path, LOT, PopulationsConfig(columns=settings.columns), cohorts)
+    with pytest.raises(InputError, match=r"pop.csv: column missing: 'Aire' \(\[populations\] columns.catchment\)"):
+        read_populations(path, LOT, PopulationsConfig(columns={"catchment": "Aire"}), cohorts)
 
 
 def test_weighted_proportion_by_hand():

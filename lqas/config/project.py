@@ -142,6 +142,30 @@ class LqasConfig(Section):
     targets: tuple[TargetConfig, ...] = ()
 
 
+class PopulationsConfig(Section):
+    """``[populations]``: how to read ``data.populations`` when it is not one row per lot with the lot
+    columns and ``population`` (the district office's table: one row per health area, one age group)."""
+
+    # a column of the file for each lot column and for `population`, e.g.
+    # columns = { catchment = "Aire de santé", population = "Pop 0-23 mois" }
+    columns: dict[str, str] = Field(default_factory=dict)
+    # without a cohort column: the ages in days the population counts, split to the cohorts by the
+    # share of those days each cohort's window covers ([0, 729] for 0-23 months) ...
+    ages: tuple[int, int] | None = None
+    # ... or the share of the population in each cohort
+    shares: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _one_split(self) -> PopulationsConfig:
+        if self.ages is not None and self.shares is not None:
+            raise ValueError("give ages (split by the length of the age windows) or shares, not both")
+        if self.ages is not None and not 0 <= self.ages[0] <= self.ages[1]:
+            raise ValueError("ages = [first day, last day] with first <= last")
+        if self.shares is not None and any(not 0 < share <= 1 for share in self.shares.values()):
+            raise ValueError("each share is a fraction, above 0 and at most 1")
+        return self
+
+
 class ReportConfig(Section):
     language: Literal["en", "fr"] = "fr"
     # report title by language, e.g. [report.title] fr = "..." en = "..." (default: survey.name)
@@ -163,6 +187,7 @@ class Project(Section):
     vaccination: VaccinationConfig = VaccinationConfig()
     besd: BesdConfig = BesdConfig()
     lqas: LqasConfig = LqasConfig()
+    populations: PopulationsConfig = PopulationsConfig()
     report: ReportConfig = ReportConfig()
     # display labels for codes, e.g. [labels.catchment] bougouni_est = "Bougouni Est"
     labels: dict[str, dict[str, str]] = Field(default_factory=dict)
@@ -187,6 +212,10 @@ class Project(Section):
     @model_validator(mode="after")
     def _target_cohorts_exist(self) -> Project:
         problems = []
+        for name in self.populations.shares or {}:
+            if name not in self.cohorts:
+                problems.append((f"populations.shares.{name}", f"not a cohort of [cohorts]; the cohorts are "
+                                                                f"{', '.join(map(repr, self.cohorts))}"))
         for i, target in enumerate(self.lqas.targets):
             unknown = [c for c in target.cohorts or () if c not in self.cohorts]
             if unknown:
