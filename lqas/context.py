@@ -13,7 +13,6 @@ from lqas import __version__
 from lqas import charts as draw
 from lqas.besd import load_besd_registry, priority_indicators
 from lqas.classify import lost_catchments, lot_targets
-from lqas.weights import cohort_shares
 from lqas.config import Project, load_scorecard_config
 from lqas.design import ALL
 from lqas.labels import LANGUAGES, code_labels, cohort_label
@@ -43,6 +42,7 @@ from lqas.views import (
     sex_table,
     status_table,
 )
+from lqas.weights import cohort_shares
 
 
 def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:

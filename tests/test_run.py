@@ -438,9 +438,9 @@ def test_a_population_per_health_area_weights_the_children_of_each_cohort_by_its
     from lqas.context import report_context
     from lqas.run import analyse
 
+    mapping = '[populations]\ncolumns = { catchment = "aire", population = "moins_2_ans" }\nages = [0, 729]\n\n'
     survey = _demo_copy(tmp_path, ('populations = "data/populations.csv"', 'populations = "data/aires.csv"'),
-                        ("[design]", '[populations]\ncolumns = { catchment = "aire", population = "moins_2_ans" }\n'
-                                     "ages = [0, 729]\n\n[design]"))
+                        ("[design]", mapping + "[design]"))
     demo = pd.read_csv(DEMO.parent / "data" / "populations.csv")
     by_area = demo.groupby("catchment", sort=False)["population"].sum()
     pd.DataFrame({"aire": by_area.index, "moins_2_ans": by_area.to_numpy()}).to_csv(

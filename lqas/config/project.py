@@ -214,8 +214,8 @@ class Project(Section):
         problems = []
         for name in self.populations.shares or {}:
             if name not in self.cohorts:
-                problems.append((f"populations.shares.{name}", f"not a cohort of [cohorts]; the cohorts are "
-                                                                f"{', '.join(map(repr, self.cohorts))}"))
+                reason = f"not a cohort of [cohorts]; the cohorts are {', '.join(map(repr, self.cohorts))}"
+                problems.append((f"populations.shares.{name}", reason))
         for i, target in enumerate(self.lqas.targets):
             unknown = [c for c in target.cohorts or () if c not in self.cohorts]
             if unknown:
