@@ -73,6 +73,7 @@ def _code_labels(lang: str) -> dict[str, Any]:
         "reason": {
             "truncated_row": _("Row cut short (fewer fields than the header)"),
             "duplicate_child_id": _("Child already recorded (duplicate submission)"),
+            "duplicate_submission": _("Same answers as another record under another child id"),
             "age_out_of_window": _("Age outside both cohorts"),
             "age_invalid": _("Age missing or invalid"),
             "dob_invalid": _("Date of birth missing or invalid"),
