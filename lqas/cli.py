@@ -113,6 +113,7 @@ def validate(project: Annotated[Path, typer.Argument(help="Project file (survey.
                         f"(left out of every table): {', '.join(missing)}")
     # warnings last: a failure above stays the one line it is
     _warn_personal(derived)
+    _warn_decoding(derived)
     _warn_example(settings)
 
 
@@ -124,6 +125,17 @@ def _warn_example(settings) -> None:
     if leftovers:
         print(f"lqas: warning: {settings.file}: copied from the example and still has {'; '.join(leftovers)}, "
               "but reads other data: change them before sending the report", file=sys.stderr)
+
+
+def _warn_decoding(derived) -> None:
+    """Answers that match no choice of the form: kept as written (a coded column sets them missing
+    and lists them in repairs), and said, with the first few values."""
+    unmatched = (derived.decoding or {}).get("values_unmatched", {})
+    for column, values in unmatched.items():
+        shown = ", ".join(f"'{value}' ({count})" for value, count in list(values.items())[:5])
+        more = f" and {len(values) - 5} more" if len(values) > 5 else ""
+        print(f"lqas: warning: {derived.source}: column '{column}': answers that match no choice of the form: "
+              f"{shown}{more}", file=sys.stderr)
 
 
 def _warn_personal(derived) -> None:

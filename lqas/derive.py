@@ -56,6 +56,9 @@ class Derived:
     looks_personal : dict of str to str
         Columns of the export that look personal (:mod:`lqas.privacy`) and that the profile neither
         declares nor reads, with what they look like: no output carries them.
+    decoding : dict or None
+        How the export was read through its form (``[data] form``): header shape, separator,
+        columns the form does not know, answers matching no choice (`lqas.form.Decoded.summary`).
     """
 
     table: pd.DataFrame
@@ -68,6 +71,7 @@ class Derived:
     merges: dict[str, dict] = field(default_factory=dict)
     free_text: pd.DataFrame = field(default_factory=pd.DataFrame)
     looks_personal: dict[str, str] = field(default_factory=dict)
+    decoding: dict | None = None
 
 
 def derive_project(project: Project) -> Derived:
@@ -117,7 +121,7 @@ def _derive(project: Project) -> Derived:
     return Derived(table=table, schedule=schedule, exclusions=ingested.exclusions, repairs=repairs,
                    rows_read=ingested.rows_read, source=ingested.source,
                    empty_psus=dict(ingested.empty_clusters), merges=ingested.merges, free_text=free_text,
-                   looks_personal=dict(ingested.looks_personal))
+                   looks_personal=dict(ingested.looks_personal), decoding=ingested.decoding)
 
 
 def _join(parts: list[pd.DataFrame]) -> pd.DataFrame:

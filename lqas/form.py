@@ -10,8 +10,14 @@ labels); ``lqas init`` uses it to draft a profile.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from lqas.errors import InputError
 
@@ -39,6 +45,9 @@ class Question:
     labels: dict[str, str] = field(default_factory=dict)
     choices: tuple[Choice, ...] = ()
     repeat: str | None = None  # the innermost repeat group holding the question, if any
+    # the labels of the groups in ``path``, by language (Kobo can write them into label headers)
+    path_labels: tuple[dict[str, str], ...] = ()
+    list_name: str | None = None  # the choice list of a select question
 
     def column(self, separator: str = "/") -> str:
         """The export column of the question: its group path and name joined by ``separator``."""
@@ -90,17 +99,19 @@ def read_form(path: str | Path) -> Form:
                 languages=tuple(languages), questions=questions)
 
 
-def _questions(node: dict, path: tuple[str, ...] = (), repeat: str | None = None):
+def _questions(node: dict, path: tuple[str, ...] = (), repeat: str | None = None,
+               path_labels: tuple[dict[str, str], ...] = ()):
     for child in node.get("children", []):
         kind = child.get("type", "")
         if kind in _STRUCTURE:
-            inner = (*path, child["name"])
-            yield from _questions(child, inner, child["name"] if kind == "repeat" else repeat)
+            yield from _questions(child, (*path, child["name"]), child["name"] if kind == "repeat" else repeat,
+                                  (*path_labels, _labels(child.get("label"))))
             continue
         choices = tuple(Choice(name=str(choice["name"]), labels=_labels(choice.get("label")))
                         for choice in child.get("choices") or ())
         yield Question(name=child["name"], type=_TYPES.get(kind, kind.replace(" ", "_")), path=path,
-                       labels=_labels(child.get("label")), choices=choices, repeat=repeat)
+                       labels=_labels(child.get("label")), choices=choices, repeat=repeat,
+                       path_labels=path_labels, list_name=child.get("list_name") or child.get("itemset"))
 
 
 def _labels(label: object) -> dict[str, str]:
@@ -116,3 +127,329 @@ def _labels(label: object) -> dict[str, str]:
 def _language(name: str) -> str:
     code = re.search(r"\(([A-Za-z-]+)\)\s*$", name)
     return code.group(1).lower() if code else name.strip().lower()
+
+
+# --------------------------------------------------------------------------- reading an export with its form
+
+# how KoboToolbox (any group separator its export settings allow) and ODK Central join group names
+SEPARATORS = ("/", "-", ".", ":")
+# ODK Central's names for the metadata KoboToolbox writes with a leading underscore
+_CENTRAL_METADATA = {"SubmissionDate": "_submission_time", "KEY": "_uuid", "ReviewState": "_validation_status"}
+# types whose answers are not in the export (or carry nothing to read)
+_NOT_EXPORTED = {"note", "begin_group", "end_group"}
+_GEOPOINT_PARTS = ("latitude", "longitude", "altitude", "precision")
+_TRUE = {"1", "true", "vrai", "yes", "oui"}
+_FALSE = {"0", "false", "faux", "no", "non"}
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One column the form gives an export: a question, or one option of a select_multiple."""
+
+    column: str  # the column as KoboToolbox's "XML values and headers" export with "/" names it
+    question: Question
+    choice: Choice | None = None
+    part: str | None = None  # a geopoint's latitude, longitude, altitude or precision column
+
+    def leaf(self, text: str) -> str:
+        """The last part of the header, from the question's name or label (formpack: ``_gps_latitude``)."""
+        return f"_{text}_{self.part}" if self.part else text
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """An export read through its form.
+
+    ``frame`` has the columns KoboToolbox's "XML values and headers" export with ``/`` groups would
+    have (``group/question``; split select_multiple options ``group/question/option``) and every
+    choice answer as its choice name, so a profile written for one shape reads them all.
+    """
+
+    frame: pd.DataFrame
+    headers: str  # "names" or "labels": how the export's header row names the questions
+    separator: str | None  # the group separator of the header row, None when it has no group prefixes
+    renamed: dict[str, str]  # export header -> column
+    unmatched_headers: tuple[str, ...]  # export columns the form does not know (kept as they are)
+    unmatched_values: dict[str, dict[str, int]]  # column -> {value matching no choice: rows}
+    aliases: dict[str, str]  # a question's bare name -> its column, for names used once in the form
+
+    def summary(self) -> dict:
+        """What the manifest and ``lqas validate`` say about the decoding."""
+        return {"headers": self.headers, "separator": self.separator, "columns_matched": len(self.renamed),
+                "columns_unmatched": list(self.unmatched_headers),
+                "values_unmatched": {column: dict(values) for column, values in self.unmatched_values.items()}}
+
+
+def _norm(text: object) -> str:
+    """A header or answer as compared: NFC, case-folded, runs of spaces as one."""
+    return " ".join(unicodedata.normalize("NFC", str(text)).casefold().split())
+
+
+def _targets(form: Form) -> list[_Target]:
+    targets = []
+    for question in form.questions:
+        if question.type in _NOT_EXPORTED:
+            continue
+        targets.append(_Target(question.column(), question))
+        if question.type == "geopoint":
+            targets += [_Target("/".join((*question.path, f"_{question.name}_{part}")), question, part=part)
+                        for part in _GEOPOINT_PARTS]
+        if question.type == "select_multiple":
+            targets += [_Target(f"{question.column()}/{choice.name}", question, choice) for choice in question.choices]
+    return targets
+
+
+def _with_option(bases: set[str], options: set[str]) -> set[str]:
+    return {f"{base}{separator}{option}" for base in bases for separator in SEPARATORS for option in options}
+
+
+def _name_keys(target: _Target, bare: bool) -> set[str]:
+    """Headers naming the target by its name: with its group path (any separator), or bare."""
+    question = target.question
+    parts = (target.leaf(question.name),) if bare else (*question.path, target.leaf(question.name))
+    bases = {separator.join(parts) for separator in SEPARATORS}
+    return bases if target.choice is None else _with_option(bases, {target.choice.name})
+
+
+def _label_keys(target: _Target) -> set[str]:
+    """Headers naming the target by its label in any language, with or without its groups' labels;
+    a question without a label in a language is headed by its name (as formpack writes it)."""
+    question = target.question
+    bases = set()
+    for language in {*question.labels, *(l for g in question.path_labels for l in g)} or {"default"}:
+        label = target.leaf(question.labels.get(language) or question.name)
+        bases.add(label)
+        groups = [group.get(language) or name for group, name in zip(question.path_labels, question.path)]
+        bases |= {separator.join((*groups, label)) for separator in SEPARATORS} if groups else set()
+    if target.choice is None:
+        return bases
+    return _with_option(bases, {target.choice.name, *target.choice.labels.values()})
+
+
+def _lookup(targets: list[_Target], keys) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for position, target in enumerate(targets):
+        for key in keys(target):
+            found.setdefault(_norm(key), []).append(position)
+    return found
+
+
+def _assign(headers: list[str], targets: list[_Target], passes: list[dict[str, list[int]]]) -> dict[int, int]:
+    """Header position -> target position. A header naming several targets (two questions with the
+    same label) takes the first one not taken yet: exports list the questions in form order."""
+    chosen: dict[int, int] = {}
+    taken: set[int] = set()
+    for lookup in passes:
+        for position, header in enumerate(headers):
+            if position in chosen:
+                continue
+            for candidate in lookup.get(_norm(header), ()):
+                if candidate not in taken:
+                    chosen[position] = candidate
+                    taken.add(candidate)
+                    break
+    return chosen
+
+
+def _choice_names(question: Question) -> dict[str, str]:
+    """An answer (a choice name, or its label in any language) -> the choice name; names win."""
+    names: dict[str, str] = {}
+    for choice in question.choices:
+        for label in choice.labels.values():
+            names.setdefault(_norm(label), choice.name)
+    names.update({_norm(choice.name): choice.name for choice in question.choices})
+    return names
+
+
+def _decode_one(values: pd.Series, names: dict[str, str]) -> tuple[pd.Series, pd.Series]:
+    """Answers of a select_one as choice names, and the answers matching no choice."""
+    text = values.astype("string").str.strip().str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+    normalised = text.map(lambda v: _norm(v) if isinstance(v, str) else v)
+    decoded = normalised.map(names)
+    unmatched = text.notna() & decoded.isna()
+    return decoded.astype(object).where(~unmatched, text.astype(object)).where(text.notna(), np.nan), unmatched
+
+
+def _segment(answer: str, names: dict[str, str]) -> list[str] | None:
+    """A select_multiple answer (choice names or labels, joined by spaces) as choice names; labels
+    may hold spaces themselves, so the words are cut into the fewest known answers. None if no cut works."""
+    words = answer.split()
+    best: list[list[str] | None] = [[]] + [None] * len(words)
+    for end in range(1, len(words) + 1):
+        for start in range(end):
+            name = names.get(_norm(" ".join(words[start:end])))
+            if name is not None and best[start] is not None:
+                candidate = [*best[start], name]
+                if best[end] is None or len(candidate) < len(best[end]):
+                    best[end] = candidate
+    return best[-1]
+
+
+def _decode_many(values: pd.Series, names: dict[str, str]) -> tuple[pd.Series, pd.Series]:
+    cache: dict[str, str | None] = {}
+
+    def decode(answer: object) -> object:
+        if not isinstance(answer, str):
+            return np.nan
+        if answer not in cache:
+            chosen = _segment(answer, names)
+            cache[answer] = None if chosen is None else " ".join(chosen)
+        return cache[answer]
+
+    text = values.astype("string").str.strip().astype(object).where(values.notna(), np.nan)
+    decoded = text.map(decode)
+    unmatched = text.notna() & decoded.isna()
+    return decoded.where(~unmatched, text), unmatched
+
+
+def _flag(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A split select_multiple cell (1/0, True/False, 1.0) as "1" or "0"."""
+    text = values.astype("string").str.strip().str.casefold().str.replace(r"^(\d)\.0+$", r"\1", regex=True)
+    flag = pd.Series(np.nan, index=values.index, dtype=object)
+    flag[text.isin(_TRUE).fillna(False).to_numpy(bool)] = "1"
+    flag[text.isin(_FALSE).fillna(False).to_numpy(bool)] = "0"
+    unmatched = text.notna() & flag.isna()
+    flag[unmatched] = values[unmatched]
+    return flag, unmatched
+
+
+def decode_export(frame: pd.DataFrame, form: Form, headers: list[str] | None = None,
+                  source: str | Path = "export") -> Decoded:
+    """Read an export in any shape KoboToolbox and ODK Central write, through the form behind it.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The export as text cells (`lqas.readers.read_source`).
+    form : Form
+        Its form (`read_form`).
+    headers : list of str, optional
+        The header row as written, when it names a column twice (label headers of two questions with
+        the same label): ``frame``'s own column names are then only placeholders.
+
+    Returns
+    -------
+    Decoded
+        Columns renamed to ``group/question`` (split options ``group/question/option``), whether the
+        header row used names or labels in any language of the form, with ``/``, ``-``, ``.`` or no
+        group prefixes; select_one answers as choice names whether written as names or labels;
+        select_multiple both as one space-separated column of names and as one ``"1"``/``"0"``
+        column per option, whichever the export had; ODK Central's metadata under KoboToolbox's
+        names (``SubmissionDate`` -> ``_submission_time``, ``KEY`` -> ``_uuid``). Answers that match
+        no choice are kept as written and counted in ``unmatched_values``; headers the form does not
+        know are kept as they are.
+    """
+    headers = [str(h) for h in (headers if headers is not None else frame.columns)]
+    targets = _targets(form)
+    full, bare, labelled = (_lookup(targets, lambda t: _name_keys(t, False)),
+                            _lookup(targets, lambda t: _name_keys(t, True)), _lookup(targets, _label_keys))
+    by_names = _assign(headers, targets, [full, bare])
+    by_labels = _assign(headers, targets, [labelled])
+    labels_mode = len(by_labels) > len(by_names)
+    chosen = _assign(headers, targets, [labelled, full, bare] if labels_mode else [full, bare, labelled])
+
+    columns: dict[str, pd.Series] = {}
+    renamed: dict[str, str] = {}
+    unmatched_headers: list[str] = []
+    unmatched_values: dict[str, dict[str, int]] = {}
+    separators: dict[str | None, int] = {}
+    for position, header in enumerate(headers):
+        values = frame.iloc[:, position]
+        if position not in chosen:
+            name = _CENTRAL_METADATA.get(header, header)
+            if name != header and name in headers:
+                name = header
+            if name in columns:
+                raise InputError(f"{source}: column '{header}' appears twice in the header and is not a question of the form")
+            if not header.startswith("_") and header not in _CENTRAL_METADATA:
+                unmatched_headers.append(header)
+            columns[name] = values
+            continue
+        target = targets[chosen[position]]
+        renamed[header] = target.column
+        question = target.question
+        if not labels_mode:
+            prefix = _norm(header)
+            used = next((s for s in SEPARATORS if question.path and prefix.startswith(_norm(s.join(question.path)) + s)),
+                        None)
+            separators[used] = separators.get(used, 0) + 1
+        if target.choice is not None:
+            values, unmatched = _flag(values)
+        elif question.type == "select_one" and question.choices:
+            values, unmatched = _decode_one(values, _choice_names(question))
+        elif question.type == "select_multiple" and question.choices:
+            values, unmatched = _decode_many(values, _choice_names(question))
+        else:
+            unmatched = None
+        if unmatched is not None and unmatched.any():
+            counts = values[unmatched].astype(str).value_counts()
+            unmatched_values[target.column] = {str(k): int(v) for k, v in counts.items()}
+        columns[target.column] = values
+    _complete_multiple(columns, targets)
+    decoded = pd.DataFrame(columns, index=frame.index)
+    counted = Counter(q.name for q in form.questions if q.type not in _NOT_EXPORTED)
+    aliases = {q.name: q.column() for q in form.questions if counted[q.name] == 1 and q.path}
+    separator = max(separators, key=lambda s: (separators[s], s is not None)) if separators else None
+    return Decoded(decoded, "labels" if labels_mode else "names", separator, renamed, tuple(unmatched_headers),
+                   unmatched_values, aliases)
+
+
+def _complete_multiple(columns: dict[str, pd.Series], targets: list[_Target]) -> None:
+    """Give every select_multiple in the export both shapes: the space-separated names and the 0/1
+    options (an export may carry either or both)."""
+    questions = {t.question.column(): t.question for t in targets if t.question.type == "select_multiple"}
+    for column, question in questions.items():
+        options = {choice.name: f"{column}/{choice.name}" for choice in question.choices}
+        present = {name: split for name, split in options.items() if split in columns}
+        if column in columns:
+            answers = columns[column]
+            tokens = answers.map(lambda v: set(v.split()) if isinstance(v, str) else None)
+            for name, split in options.items():
+                if split not in columns:
+                    columns[split] = tokens.map(lambda chosen, n=name: np.nan if chosen is None
+                                                else "1" if n in chosen else "0")
+        elif present:
+            flags = pd.DataFrame({name: columns[split] for name, split in present.items()})
+            answered = flags.notna().any(axis=1)
+            joined = flags.apply(lambda row: " ".join(n for n, v in row.items() if v == "1"), axis=1)
+            columns[column] = joined.where(answered, np.nan)
+
+
+# --------------------------------------------------------------------------- answers by meaning
+
+
+def _plain(text: object) -> str:
+    """Text as compared with the answer vocabulary: no accents, case or extra spaces."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().replace("_", " ").split())
+
+
+@cache
+def _answers() -> dict:
+    import tomllib
+
+    from lqas.resources import data_path
+
+    with data_path("answers.toml").open("rb") as handle:
+        table = tomllib.load(handle)
+    words = {_plain(word): meaning for meaning, listed in table["meanings"].items() for word in listed}
+    return {"words": words, "columns": table["columns"]}
+
+
+def meaning(choice: Choice) -> str | None:
+    """What a choice means (``female``, ``yes``, ``dont_know``, ...), from its name or any label; None
+    when neither is in ``lqas/data/answers.toml`` or they disagree."""
+    words = _answers()["words"]
+    found = {words[_plain(text)] for text in (choice.name, *choice.labels.values()) if _plain(text) in words}
+    return found.pop() if len(found) == 1 else None
+
+
+def infer_codes(question: Question, column: str) -> dict[str, str | int] | None:
+    """``[codes]`` for a canonical column (``sex``, ``card_seen``, ... or ``recall``/``tick``) read from
+    a select_one: each choice name -> the value its meaning takes. None when the question has no
+    choices, the column no vocabulary, or no choice is recognised (the profile must say)."""
+    values = _answers()["columns"].get(column)
+    if values is None or not question.choices:
+        return None
+    codes = {choice.name: values[m] for choice in question.choices if (m := meaning(choice)) in values}
+    return codes or None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ from lqas.config._validation import did_you_mean, read_toml
 from lqas.config.profile import validate_profile
 from lqas.dob import vcqi_dob
 from lqas.errors import ConfigError, InputError, SettingError
+from lqas.form import Decoded, Form, Question, decode_export, infer_codes, read_form
 from lqas.privacy import looks_personal
 from lqas.readers import MISSING_TOKENS, Source, dates_from_parts, key_text, parse_dates, read_source, read_table
 from lqas.resources import resource_dir
@@ -60,6 +61,8 @@ class IngestResult:
     # columns of the export that look personal (lqas.privacy) but the profile neither declares nor
     # reads: withheld from every output, and listed by `lqas validate`
     looks_personal: dict[str, str] = field(default_factory=dict)
+    # how the export was read through its form ([data] form): `lqas.form.Decoded.summary`
+    decoding: dict | None = None
 
 
 # --------------------------------------------------------------------------- profiles
@@ -639,7 +642,7 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
 def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[int, int]],
            doses: list[str], sheet: str | int | None = None, encoding: str | None = None,
            delimiter: str | None = None, merge: Mapping[str, object] | None = None,
-           duplicates: Mapping[str, object] | None = None) -> IngestResult:
+           duplicates: Mapping[str, object] | None = None, form: str | Path | None = None) -> IngestResult:
     """Read an export (and the datasets merged onto it), map it with a profile, validate rows.
 
     Nothing is lost silently: every row of the main export ends up in ``children`` or in
@@ -652,6 +655,12 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
         "clusters": "CM.dta"}``. Keys and the rule for unmatched children come from the profile's
         ``[merge.<name>]``; ``keys`` given here override them. ``DataConfig.ingest_options`` builds
         this argument (and ``sheet``/``encoding``/``delimiter``) from ``survey.toml``.
+    form : path, optional
+        The XLSForm behind the export (``[data] form``). The export is then read through it
+        (`lqas.form.decode_export`): headers as names or labels, any group separator, answers as
+        choice names or labels; the profile may name a question by its bare name, and a select_one
+        mapped to ``sex``, ``card_seen``, ... (or read by ``[recall]``, ``[card]`` ticks) without
+        ``[codes]`` is coded by the meaning of its choices (``lqas/data/answers.toml``).
 
     Returns
     -------
@@ -663,7 +672,12 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
     """
     path = Path(path)
     profile = load_profile(profile) if isinstance(profile, (str, Path)) else profile
-    main = read_source(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
+    decoded = None
+    if form is None:
+        main = read_source(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
+    else:
+        main, decoded, profile = _through_form(path, read_form(form), profile, doses, list(cohorts), sheet=sheet,
+                                               encoding=encoding, delimiter=delimiter)
     raw, labels, merges = _merge(main, profile, merge or {})
     # personal and free-text columns go first, so no rename, rule or kept column can carry them on
     info = profile.get("profile", {})
@@ -684,7 +698,94 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
         raise RuntimeError(f"{path}: rows do not reconcile ({len(raw)} read)")
     empty = _empty_clusters(raw, mapped, children.index, profile, merges)
     return IngestResult(children, exclusions, repairs, len(raw), path,
-                        tuple(profile.get("profile", {}).get("keep", [])), merges, empty, unlisted)
+                        tuple(profile.get("profile", {}).get("keep", [])), merges, empty, unlisted,
+                        decoded.summary() if decoded is not None else None)
+
+
+def _through_form(path: Path, form: Form, profile: dict, doses: list[str], cohorts: list[str],
+                  **read) -> tuple[Source, Decoded, dict]:
+    """The export decoded through its form, and the profile completed from the form: a question it
+    names by its bare name is found in its group, and the codes it leaves out are read from the
+    meaning of the choices."""
+    main = read_source(path, repeated_headers=True, **read)
+    decoded = decode_export(main.frame, form, list(main.headers) if main.headers else None, path)
+    frame = decoded.frame
+    renames = {decoded.aliases[name]: name for name in _names_read(profile, doses)
+               if name not in frame.columns and decoded.aliases.get(name) in frame.columns}
+    frame = frame.rename(columns=renames)
+    questions = {question.column(): question for question in form.questions}
+    questions |= {name: questions[column] for column, name in renames.items()}
+    return replace(main, frame=frame, headers=None), decoded, _codes_from_form(profile, questions, doses, cohorts)
+
+
+def _names_read(profile: dict, doses: list[str]) -> set[str]:
+    """Every export column the profile names, templates expanded for each dose."""
+    names = _read_by_profile(profile)
+    info = profile.get("profile", {})
+    names |= {*info.get("personal", []), *info.get("free_text", [])}
+    for section in ("card", "register"):
+        spec = profile.get(section) or {}
+        templates = [spec.get("date"), spec.get("tick"), *(spec.get("date_parts") or {}).values()]
+        names |= {template.format(dose=dose) for template in templates if template for dose in doses}
+    recall = profile.get("recall") or {}
+    if recall.get("dose"):
+        names |= {recall["dose"].format(dose=dose) for dose in doses}
+    for antigen in recall.get("antigens", {}).values():
+        names |= {antigen["ever"], *([antigen["count"]] if "count" in antigen else [])}
+    for merged in profile.get("merge", {}).values():
+        names |= set((merged.get("keys") or {}).keys())
+    return names
+
+
+def _codes_from_form(profile: dict, questions: Mapping[str, Question], doses: list[str], cohorts: list[str]) -> dict:
+    """The profile with the codes it leaves out taken from the meaning of the form's choices (and,
+    for the sampled cohort, from choices named or labelled as the project's cohorts)."""
+    profile = {**profile, "codes": dict(profile.get("codes", {}))}
+    for canonical, spec in profile.get("columns", {}).items():
+        column = spec if isinstance(spec, str) else spec.get("column") if isinstance(spec, Mapping) else None
+        question = questions.get(column)
+        if canonical not in profile["codes"] and question is not None and question.type == "select_one":
+            inferred = (_cohort_codes(question, cohorts) if canonical == "cohort_sampled"
+                        else infer_codes(question, canonical))
+            if inferred:
+                profile["codes"][canonical] = inferred
+    recall = profile.get("recall")
+    if recall and "codes" not in recall:
+        asked = [antigen["ever"] for antigen in recall.get("antigens", {}).values()]
+        asked += [recall["dose"].format(dose=dose) for dose in doses] if recall.get("dose") else []
+        inferred = _first_inferred(questions, asked, "recall")
+        if inferred:
+            profile["recall"] = {**recall, "codes": inferred}
+    for section in ("card", "register"):
+        spec = profile.get(section)
+        if spec and spec.get("tick") and "tick_codes" not in spec:
+            inferred = _first_inferred(questions, [spec["tick"].format(dose=dose) for dose in doses], "tick")
+            if inferred:
+                profile[section] = {**spec, "tick_codes": inferred}
+    return profile
+
+
+def _cohort_codes(question: Question, cohorts: list[str]) -> dict[str, str]:
+    """Choices written as a cohort of the project ("18w_11m" or "18w-11m" for "18w-11m")."""
+    def squash(text: str) -> str:
+        return re.sub(r"[\s_\-–]+", "", text.casefold())
+
+    named = {squash(cohort): cohort for cohort in cohorts}
+    return {choice.name: named[found] for choice in question.choices
+            for found in [next((squash(t) for t in (choice.name, *choice.labels.values()) if squash(t) in named), None)]
+            if found is not None}
+
+
+def _first_inferred(questions: Mapping[str, Question], columns: list[str], kind: str) -> dict | None:
+    """Codes of the first of ``columns`` that is a select_one whose choices are recognised (the
+    questions of one section share a choice list)."""
+    for column in columns:
+        question = questions.get(column)
+        if question is not None and question.type == "select_one":
+            inferred = infer_codes(question, kind)
+            if inferred:
+                return inferred
+    return None
 
 
 def _read_by_profile(profile: dict) -> set[str]:

@@ -179,6 +179,8 @@ def project_inputs(project: Project) -> dict[str, Path]:
     files = {"project": project.file if project.file.is_absolute() else Path.cwd() / project.file,
              "data": project.resolve(data.file)}
     files |= {f"merge.{name}": project.resolve(merged.file) for name, merged in data.merge.items()}
+    if data.form is not None:
+        files["form"] = project.resolve(data.form)
     if data.populations is not None:
         files["populations"] = project.resolve(data.populations)
     profile = project.resolve(Path(data.profile))
@@ -210,6 +212,9 @@ def manifest(results: Results, out: Path, lang: str, inputs: list[dict]) -> dict
         "project": results.project.model_dump(mode="json", exclude={"root", "file"}),
         "language": lang,
         "inputs": inputs,
+        # answers that match no choice are counted, not quoted: an unexpected answer can be free text
+        "decoding": derived.decoding and {**derived.decoding, "values_unmatched": {
+            column: sum(values.values()) for column, values in derived.decoding["values_unmatched"].items()}},
         "rows": {"read": derived.rows_read, "kept": len(derived.table), "excluded": len(derived.exclusions),
                  "repaired_fields": len(derived.repairs)},
         "outputs": sorted(path.relative_to(out).as_posix() for path in out.rglob("*")

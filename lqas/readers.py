@@ -36,10 +36,13 @@ class Source:
     # per row of a CSV: "<fields> of <header fields> fields" where the row is shorter than the header
     # (a file cut short, or a broken line); None elsewhere. Ingest excludes those rows.
     short_rows: pd.Series | None = None
+    # the header row as written, when it names a column twice and the reader was told to allow it
+    # (label headers of two questions with the same label, decoded through the form by position)
+    headers: tuple[str, ...] | None = None
 
 
 def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: str | None = None,
-                delimiter: str | None = None) -> Source:
+                delimiter: str | None = None, repeated_headers: bool = False) -> Source:
     """Read a CSV, XLSX, Stata ``.dta`` or SPSS ``.sav`` export as text cells (empty cells as NaN).
 
     Codes are kept verbatim as text (``1``, not ``1.0``, for whole numbers stored as floats) so a
@@ -48,7 +51,9 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
     Raises
     ------
     InputError
-        One line naming the file: missing, empty, unreadable, unsupported type or no data rows.
+        One line naming the file: missing, empty, unreadable, unsupported type or no data rows; a
+        header naming a column twice, unless ``repeated_headers`` (then ``Source.headers`` holds the
+        header row as written and the frame's columns are made unique).
     """
     path = Path(path)
     if not path.is_file():
@@ -64,16 +69,19 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
             # read without a header so that a repeated column name is seen before pandas renames it
             cells = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=None, dtype=object)
             header = cells.iloc[0].tolist() if len(cells) else []
-            _check_header(path, header)
+            if not repeated_headers:
+                _check_header(path, header)
             names = [text if isinstance(text := cell_text(name), str) else f"Unnamed: {i}"
                      for i, name in enumerate(header)]
+            written = [str(name).strip() for name in names]
             frame = cells.iloc[1:].set_axis(names, axis=1).reset_index(drop=True).map(cell_text)
         elif suffix in {".csv", ".txt", ".tsv"}:
             text = _decode(path, encoding)
             sep = delimiter or _sniff_delimiter(text)
             records = [record for record in csv.reader(io.StringIO(text), delimiter=sep) if record]
-            if records:
+            if records and not repeated_headers:
                 _check_header(path, records[0])
+            written = [name.strip() for name in records[0]] if records else []
             frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
             short_rows = _short_rows(records, frame)
         elif suffix in STAT_SUFFIXES:
@@ -93,7 +101,11 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
         raise InputError(f"{path}: no data rows")
     frame.columns = [str(column).strip() for column in frame.columns]
     frame = frame.mask(frame.isin(MISSING_TOKENS))
-    return Source(frame, path, labels, row_offset, short_rows)
+    headers = None
+    if repeated_headers and suffix not in STAT_SUFFIXES and len(set(written)) < len(written):
+        headers = tuple(written)
+        frame.columns = [f"{name}\x1f{position}" for position, name in enumerate(written)]
+    return Source(frame, path, labels, row_offset, short_rows, headers)
 
 
 def _check_header(path: Path, header: list) -> None:

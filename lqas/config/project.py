@@ -59,6 +59,8 @@ class DuplicatesConfig(Section):
 class DataConfig(Section):
     file: Path
     profile: str = "kobo"
+    # the XLSForm (or XForm) behind the export: read through it, any export shape is understood
+    form: Path | None = None
     populations: Path | None = None
     sheet: str | int | None = None
     encoding: str | None = None
@@ -87,7 +89,8 @@ class DataConfig(Section):
         merge = {name: {**spec.model_dump(exclude_none=True), "file": resolve(spec.file)}
                  for name, spec in self.merge.items()}
         return {"sheet": self.sheet, "encoding": self.encoding, "delimiter": self.delimiter, "merge": merge,
-                "duplicates": self.duplicates.model_dump()}
+                "duplicates": self.duplicates.model_dump(),
+                "form": resolve(self.form) if self.form is not None else None}
 
 
 class DesignConfig(Section):
