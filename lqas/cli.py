@@ -182,6 +182,54 @@ def remarks(project: Annotated[Path, typer.Argument(help="Project file (survey.t
 
 
 @app.command()
+def init(export: Annotated[Path, typer.Option("--export", help="The export as downloaded (CSV or XLSX).")],
+         form: Annotated[Path | None, typer.Option("--form", help="Its XLSForm: labels, choices and types.")] = None,
+         out: Annotated[Path, typer.Option("--out", help="Folder for survey.toml and profile.toml.")] = Path("."),
+         schedule: Annotated[str, typer.Option(help="Vaccination schedule whose doses are looked for.")] = "mali",
+         overwrite: Overwrite = False) -> None:
+    """Draft survey.toml and a mapping profile from an export and its form, saying why each column
+    was mapped, what was left open and what to check."""
+    from lqas.draft import draft_project, write_draft
+
+    draft = draft_project(export, form, schedule=schedule, out=out)
+    written = write_draft(draft, out, overwrite=overwrite)
+    table = Table("maps", "from column", "because", title="lqas init: drafted", show_lines=False)
+    grouped: dict[str, list] = {}
+    for found in draft.found:
+        parts = found.key.split(".")
+        depth = {"card": 2, "register": 2, "recall": 2, "besd": 1}.get(parts[0])
+        if depth:
+            grouped.setdefault(".".join(parts[:depth]), []).append(".".join(parts[depth:]))
+        else:
+            table.add_row(found.key, found.column, found.why)
+    for key, names in grouped.items():  # one line per evidence section, not one per dose
+        table.add_row(key, f"{len(names)} columns", ", ".join(names))
+    Console().print(table)
+    console.print(f"[green]wrote[/green] {', '.join(str(p) for p in written)}")
+    for item in draft.open:
+        print(f"left open: {item}: map it by hand in {written[1].name}")
+    for item in draft.check:
+        print(f"check: {item}")
+    _try_draft(written[0])
+
+
+def _try_draft(project_file: Path) -> None:
+    """Read the export with the draft, as `lqas validate` would, and say what came of it."""
+    from lqas.config import load_project
+    from lqas.derive import derive_project
+
+    try:
+        derived = derive_project(load_project(project_file))
+    except LqasError as exc:
+        print(f"lqas: warning: the draft does not run yet: {exc}", file=sys.stderr)
+        return
+    reasons = derived.exclusions.groupby("reason").size()
+    console.print(f"the draft reads {derived.rows_read} rows: {len(derived.table)} children kept"
+                  + "".join(f", {count} excluded ({reason})" for reason, count in reasons.items())
+                  + f"; next: edit the files, then `lqas validate {project_file}`")
+
+
+@app.command()
 def rules(n: Annotated[int, typer.Option(help="Sample size of the lot.")],
           good: Annotated[float, typer.Option(help=GOOD)],
           bad: Annotated[float, typer.Option(help=BAD)],

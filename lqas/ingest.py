@@ -312,10 +312,15 @@ class _Mapper:
         if not spec:
             return
         tick_codes = spec.get("tick_codes", {"1": 1, "2": 0})
+        unknown = sorted({*spec.get("dates", {}), *spec.get("ticks", {})} - set(self.doses))
+        if unknown:
+            raise ConfigError(f"mapping profile: [{section}] dates/ticks name doses the schedule does not have: "
+                              f"{', '.join(unknown)}{did_you_mean(unknown[0], self.doses)} "
+                              f"(schedule doses: {', '.join(self.doses)})")
         for dose in self.doses:
-            tick_column = spec.get("tick", "").format(dose=dose)
+            tick_column = spec.get("ticks", {}).get(dose) or spec.get("tick", "").format(dose=dose)
             parts = {part: column.format(dose=dose) for part, column in spec.get("date_parts", {}).items()}
-            date_column = spec.get("date", "").format(dose=dose)
+            date_column = spec.get("dates", {}).get(dose) or spec.get("date", "").format(dose=dose)
             present = [c for c in [tick_column, date_column, *parts.values()] if c and c in self.raw.columns]
             if not present and spec.get("optional", True):
                 continue
@@ -727,6 +732,7 @@ def _names_read(profile: dict, doses: list[str]) -> set[str]:
         spec = profile.get(section) or {}
         templates = [spec.get("date"), spec.get("tick"), *(spec.get("date_parts") or {}).values()]
         names |= {template.format(dose=dose) for template in templates if template for dose in doses}
+        names |= {*spec.get("dates", {}).values(), *spec.get("ticks", {}).values()}
     recall = profile.get("recall") or {}
     if recall.get("dose"):
         names |= {recall["dose"].format(dose=dose) for dose in doses}
@@ -758,8 +764,9 @@ def _codes_from_form(profile: dict, questions: Mapping[str, Question], doses: li
             profile["recall"] = {**recall, "codes": inferred}
     for section in ("card", "register"):
         spec = profile.get(section)
-        if spec and spec.get("tick") and "tick_codes" not in spec:
-            inferred = _first_inferred(questions, [spec["tick"].format(dose=dose) for dose in doses], "tick")
+        if spec and (spec.get("tick") or spec.get("ticks")) and "tick_codes" not in spec:
+            ticks = [spec.get("ticks", {}).get(dose) or spec.get("tick", "").format(dose=dose) for dose in doses]
+            inferred = _first_inferred(questions, ticks, "tick")
             if inferred:
                 profile[section] = {**spec, "tick_codes": inferred}
     return profile

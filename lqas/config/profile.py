@@ -123,18 +123,22 @@ class DateParts(Section):
 
 
 class EvidenceSection(Section):
-    """``[card]`` and ``[register]``: per-dose dates (whole or in parts) and tick marks."""
+    """``[card]`` and ``[register]``: per-dose dates (whole or in parts) and tick marks, by a
+    ``{dose}`` template or, where a form names doses otherwise than the schedule, dose by dose."""
 
     date: DoseTemplate | None = None
     date_parts: DateParts | None = None
     tick: DoseTemplate | None = None
+    # dose key -> column, for forms whose names do not follow the schedule's keys (date_vpo1 for opv1)
+    dates: dict[DoseKey, NonEmptyText] = Field(default_factory=dict)
+    ticks: dict[DoseKey, NonEmptyText] = Field(default_factory=dict)
     tick_codes: dict[str, Code] | None = None
     optional: bool = True
 
     @model_validator(mode="after")
     def _reads_something(self) -> EvidenceSection:
-        if self.date is None and self.date_parts is None and self.tick is None:
-            raise ValueError("needs date, date_parts or tick; without them the section reads nothing")
+        if self.date is None and self.date_parts is None and self.tick is None and not self.dates and not self.ticks:
+            raise ValueError("needs date, date_parts, tick, dates or ticks; without them the section reads nothing")
         return self
 
 
