@@ -21,7 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from lqas.errors import InputError
-from lqas.form import Choice, Form, Question, _plain, decode_export, meaning, read_form
+from lqas.exports import read_export
+from lqas.form import Choice, Form, Question, _plain, meaning, read_form
 from lqas.readers import parse_dates, read_source
 from lqas.resources import data_path, resource_dir
 from lqas.vaccination import Dose, load_schedule
@@ -241,10 +242,10 @@ def _evidence(candidates: list[_Candidate], doses: list[Dose], used: set[str]) -
 
 
 @cache
-def _besd_reference() -> dict[str, list[str]]:
-    """The BeSD items of the shipped form (BeSD-TI names), with their wording in each language."""
+def _besd_reference() -> dict[str, tuple[str, list[str]]]:
+    """The BeSD items of the shipped form (BeSD-TI names): their type and wording in each language."""
     form = read_form(resource_dir("instruments") / "mali_child_survey.xlsx")
-    return {question.name: [_plain(label) for label in question.labels.values()]
+    return {question.name: (question.type, [_plain(label) for label in question.labels.values()])
             for question in form.questions if question.name.startswith("CHI_") and question.type.startswith("select")}
 
 
@@ -255,7 +256,9 @@ def _besd(candidates: list[_Candidate], used: set[str]) -> dict[str, tuple[_Cand
     for order, candidate in enumerate(candidates):
         if candidate.column in used or not candidate.question.type.startswith("select"):
             continue
-        for item, wordings in reference.items():
+        for item, (kind, wordings) in reference.items():
+            if kind != candidate.question.type:  # one answer or several: not the same question
+                continue
             if candidate.question.name.casefold() == item.casefold():
                 scored.append((2.0, order, item, candidate))
                 continue
@@ -320,17 +323,17 @@ def draft_project(export: str | Path, form: str | Path | None = None, *, schedul
     Draft
     """
     export = Path(export)
-    source = read_source(export, repeated_headers=True)
     doses = list(load_schedule(schedule).doses)
     form_model = read_form(form) if form is not None else None
     if form_model is not None:
-        decoded = decode_export(source.frame, form_model, list(source.headers) if source.headers else None, export)
-        frame = decoded.frame
+        read = read_export(export, form_model)
+        frame, decoded = read.source.frame, read.decoded
         candidates = _candidates(form_model, set(frame.columns))
         shape = (f"headers as {decoded.headers}"
-                 + (f", groups joined by '{decoded.separator}'" if decoded.separator else ""))
+                 + (f", groups joined by '{decoded.separator}'" if decoded.separator else "")
+                 + f"; {read.summary['rows']}")
     else:
-        frame = source.frame
+        frame = read_source(export).frame
         candidates = _candidates_without_form(frame)
         shape = "no form: types guessed from the answers"
     found: list[Found] = []

@@ -135,9 +135,14 @@ def _language(name: str) -> str:
 SEPARATORS = ("/", "-", ".", ":")
 # ODK Central's names for the metadata KoboToolbox writes with a leading underscore
 _CENTRAL_METADATA = {"SubmissionDate": "_submission_time", "KEY": "_uuid", "ReviewState": "_validation_status"}
+# the other columns ODK Central adds to every row (lib/data/briefcase.js): kept, never reported unknown
+_CENTRAL_COLUMNS = {"PARENT_KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent", "AttachmentsExpected",
+                    "Status", "DeviceID", "Edits", "FormVersion"}
 # types whose answers are not in the export (or carry nothing to read)
 _NOT_EXPORTED = {"note", "begin_group", "end_group"}
 _GEOPOINT_PARTS = ("latitude", "longitude", "altitude", "precision")
+# ODK Central writes a geopoint as four columns "<name>-Latitude" ... "<name>-Accuracy"
+_CENTRAL_GEOPOINT = {"Latitude": "latitude", "Longitude": "longitude", "Altitude": "altitude", "Accuracy": "precision"}
 _TRUE = {"1", "true", "vrai", "yes", "oui"}
 _FALSE = {"0", "false", "faux", "no", "non"}
 
@@ -150,10 +155,15 @@ class _Target:
     question: Question
     choice: Choice | None = None
     part: str | None = None  # a geopoint's latitude, longitude, altitude or precision column
+    central: bool = False  # the part as ODK Central heads it ("gps-Latitude"), not as KoboToolbox ("_gps_latitude")
 
     def leaf(self, text: str) -> str:
-        """The last part of the header, from the question's name or label (formpack: ``_gps_latitude``)."""
-        return f"_{text}_{self.part}" if self.part else text
+        """The last part of the header, from the question's name or label."""
+        if self.part is None:
+            return text
+        if self.central:
+            return f"{text}-{next(k for k, v in _CENTRAL_GEOPOINT.items() if v == self.part)}"
+        return f"_{text}_{self.part}"
 
 
 @dataclass(frozen=True)
@@ -192,8 +202,8 @@ def _targets(form: Form) -> list[_Target]:
             continue
         targets.append(_Target(question.column(), question))
         if question.type == "geopoint":
-            targets += [_Target("/".join((*question.path, f"_{question.name}_{part}")), question, part=part)
-                        for part in _GEOPOINT_PARTS]
+            targets += [_Target("/".join((*question.path, f"_{question.name}_{part}")), question, part=part,
+                                central=central) for central in (False, True) for part in _GEOPOINT_PARTS]
         if question.type == "select_multiple":
             targets += [_Target(f"{question.column()}/{choice.name}", question, choice) for choice in question.choices]
     return targets
@@ -206,8 +216,12 @@ def _with_option(bases: set[str], options: set[str]) -> set[str]:
 def _name_keys(target: _Target, bare: bool) -> set[str]:
     """Headers naming the target by its name: with its group path (any separator), or bare."""
     question = target.question
-    parts = (target.leaf(question.name),) if bare else (*question.path, target.leaf(question.name))
-    bases = {separator.join(parts) for separator in SEPARATORS}
+    leaf = target.leaf(question.name)
+    paths = [(leaf,)] if bare else [(*question.path, leaf)]
+    if not bare and question.repeat is not None:
+        # ODK Central heads a repeat's own file with paths from inside the repeat ("carnet-date_bcg")
+        paths.append((*question.path[question.path.index(question.repeat) + 1:], leaf))
+    bases = {separator.join(parts) for parts in paths for separator in SEPARATORS}
     return bases if target.choice is None else _with_option(bases, {target.choice.name})
 
 
@@ -361,7 +375,7 @@ def decode_export(frame: pd.DataFrame, form: Form, headers: list[str] | None = N
                 name = header
             if name in columns:
                 raise InputError(f"{source}: column '{header}' appears twice in the header and is not a question of the form")
-            if not header.startswith("_") and header not in _CENTRAL_METADATA:
+            if not header.startswith(("_", "meta/")) and header not in {*_CENTRAL_METADATA, *_CENTRAL_COLUMNS}:
                 unmatched_headers.append(header)
             columns[name] = values
             continue

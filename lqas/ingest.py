@@ -14,7 +14,8 @@ from lqas.config._validation import did_you_mean, read_toml
 from lqas.config.profile import validate_profile
 from lqas.dob import vcqi_dob
 from lqas.errors import ConfigError, InputError, SettingError
-from lqas.form import Decoded, Form, Question, decode_export, infer_codes, read_form
+from lqas.exports import read_export
+from lqas.form import Form, Question, infer_codes, read_form
 from lqas.privacy import looks_personal
 from lqas.readers import MISSING_TOKENS, Source, dates_from_parts, key_text, parse_dates, read_source, read_table
 from lqas.resources import resource_dir
@@ -647,7 +648,8 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
 def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[int, int]],
            doses: list[str], sheet: str | int | None = None, encoding: str | None = None,
            delimiter: str | None = None, merge: Mapping[str, object] | None = None,
-           duplicates: Mapping[str, object] | None = None, form: str | Path | None = None) -> IngestResult:
+           duplicates: Mapping[str, object] | None = None, form: str | Path | None = None,
+           repeat: str | None = None) -> IngestResult:
     """Read an export (and the datasets merged onto it), map it with a profile, validate rows.
 
     Nothing is lost silently: every row of the main export ends up in ``children`` or in
@@ -666,6 +668,10 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
         choice names or labels; the profile may name a question by its bare name, and a select_one
         mapped to ``sex``, ``card_seen``, ... (or read by ``[recall]``, ``[card]`` ticks) without
         ``[codes]`` is coded by the meaning of its choices (``lqas/data/answers.toml``).
+        Children asked about in a repeat group (KoboToolbox XLSX sheets, ODK Central zip) are read
+        one row per child with their household's answers (`lqas.exports.read_export`).
+    repeat : str, optional
+        The repeat group holding the children, when the form has several (``[data] repeat``).
 
     Returns
     -------
@@ -682,7 +688,7 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
         main = read_source(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
     else:
         main, decoded, profile = _through_form(path, read_form(form), profile, doses, list(cohorts), sheet=sheet,
-                                               encoding=encoding, delimiter=delimiter)
+                                               encoding=encoding, delimiter=delimiter, repeat=repeat)
     raw, labels, merges = _merge(main, profile, merge or {})
     # personal and free-text columns go first, so no rename, rule or kept column can carry them on
     info = profile.get("profile", {})
@@ -704,23 +710,23 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
     empty = _empty_clusters(raw, mapped, children.index, profile, merges)
     return IngestResult(children, exclusions, repairs, len(raw), path,
                         tuple(profile.get("profile", {}).get("keep", [])), merges, empty, unlisted,
-                        decoded.summary() if decoded is not None else None)
+                        decoded)
 
 
 def _through_form(path: Path, form: Form, profile: dict, doses: list[str], cohorts: list[str],
-                  **read) -> tuple[Source, Decoded, dict]:
+                  **read) -> tuple[Source, dict, dict]:
     """The export decoded through its form, and the profile completed from the form: a question it
     names by its bare name is found in its group, and the codes it leaves out are read from the
     meaning of the choices."""
-    main = read_source(path, repeated_headers=True, **read)
-    decoded = decode_export(main.frame, form, list(main.headers) if main.headers else None, path)
-    frame = decoded.frame
+    export = read_export(path, form, **read)
+    main, decoded = export.source, export.decoded
+    frame = main.frame
     renames = {decoded.aliases[name]: name for name in _names_read(profile, doses)
                if name not in frame.columns and decoded.aliases.get(name) in frame.columns}
     frame = frame.rename(columns=renames)
     questions = {question.column(): question for question in form.questions}
     questions |= {name: questions[column] for column, name in renames.items()}
-    return replace(main, frame=frame, headers=None), decoded, _codes_from_form(profile, questions, doses, cohorts)
+    return replace(main, frame=frame), export.summary, _codes_from_form(profile, questions, doses, cohorts)
 
 
 def _names_read(profile: dict, doses: list[str]) -> set[str]:

@@ -61,6 +61,8 @@ class DataConfig(Section):
     profile: str = "kobo"
     # the XLSForm (or XForm) behind the export: read through it, any export shape is understood
     form: Path | None = None
+    # the form's repeat group holding the children, when it has several
+    repeat: str | None = None
     populations: Path | None = None
     sheet: str | int | None = None
     encoding: str | None = None
@@ -90,7 +92,7 @@ class DataConfig(Section):
                  for name, spec in self.merge.items()}
         return {"sheet": self.sheet, "encoding": self.encoding, "delimiter": self.delimiter, "merge": merge,
                 "duplicates": self.duplicates.model_dump(),
-                "form": resolve(self.form) if self.form is not None else None}
+                "form": resolve(self.form) if self.form is not None else None, "repeat": self.repeat}
 
 
 class DesignConfig(Section):
