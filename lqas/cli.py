@@ -181,6 +181,30 @@ def remarks(project: Annotated[Path, typer.Argument(help="Project file (survey.t
                   "\\[report] reviewed_remarks = \"...\"")
 
 
+@app.command(name="fetch")
+def fetch_command(project: Annotated[Path, typer.Argument(help="Project file (survey.toml) with a [fetch] table.")],
+                  full: Annotated[bool, typer.Option("--full", help="Download every submission again.")] = False
+                  ) -> None:
+    """Download the form's current submissions and its definition from KoboToolbox or ODK Central
+    into the project's data folder (the token from an environment variable, never written)."""
+    from lqas.config import load_project
+    from lqas.fetch import fetch
+
+    settings = load_project(project)
+    if settings.fetch is None:
+        raise LqasError(f"{project}: no [fetch] table: name the server and form to download, e.g. [fetch] "
+                        'server = "https://kf.kobotoolbox.org", platform = "kobo", asset = "<asset uid>"')
+    with console.status(f"downloading from {settings.fetch.server}"):
+        result = fetch(settings.fetch, settings.root, full=full)
+    folder = settings.root / settings.fetch.folder
+    console.print(f"[green]fetched[/green] {result.submissions} submissions ({result.new} new) into {folder}: "
+                  + ", ".join(sorted(path.name for path in result.files.values())))
+    main = (folder / settings.fetch.file).resolve()
+    if settings.resolve(settings.data.file).resolve() != main:
+        print(f"lqas: warning: {project}: [data] file reads {settings.data.file}, not the download "
+              f"({settings.fetch.folder / settings.fetch.file})", file=sys.stderr)
+
+
 @app.command()
 def init(export: Annotated[Path, typer.Option("--export", help="The export as downloaded (CSV or XLSX).")],
          form: Annotated[Path | None, typer.Option("--form", help="Its XLSForm: labels, choices and types.")] = None,

@@ -3,7 +3,8 @@
 A form that asks about each child of a household in a repeat group is exported in parts: the
 households (one row per submission) and the children (one row per repeat), as two sheets of
 KoboToolbox's XLSX (joined by ``_parent_index`` = ``_index``) or two files of ODK Central's zip
-(``<form>.csv`` and ``<form>-<repeat>.csv``, joined by ``PARENT_KEY`` = ``KEY``). Each part is decoded
+(``<form>.csv`` and ``<form>-<repeat>.csv``, joined by ``PARENT_KEY`` = ``KEY``), or two CSV files
+beside each other named that way (the zip unpacked; ``lqas fetch``'s download). Each part is decoded
 through the form (`lqas.form.decode_export`) and every child gets its household's answers.
 """
 
@@ -106,7 +107,12 @@ def _parts(path: Path, sheet: str | int | None, unpacked: Path) -> dict[str, tup
         # formpack names a repeat's sheet after the group, cut to Excel's 31 characters
         parts |= {name: (path, name) for name in sheets[1:] if sheet is None or name != sheet}
         return parts
-    return {"main": (path, sheet)}
+    parts = {"main": (path, sheet)}
+    if suffix == ".csv":
+        # a repeat group downloaded apart (ODK Central's zip unpacked, `lqas fetch`): <stem>-<repeat>.csv
+        parts |= {sibling.stem[len(path.stem) + 1:]: (sibling, None)
+                  for sibling in sorted(path.parent.glob(f"{path.stem}-*.csv"))}
+    return parts
 
 
 def _read(part: tuple[Path, str | int | None], form: Form, **read) -> tuple[Source, Decoded]:

@@ -84,6 +84,18 @@ def read_form(path: str | Path) -> Form:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: form not found")
+    with path.open("rb") as handle:
+        zipped = handle.read(4) == b"PK\x03\x04"
+    if zipped and path.suffix.lower() == ".xls":
+        # KoboToolbox serves the XLSForm of a form at <asset>.xls in the XLSX format; pyxform goes by the name
+        import shutil
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="lqas-form-") as folder:
+            copy = Path(folder) / f"{path.stem}.xlsx"
+            shutil.copyfile(path, copy)
+            form = read_form(copy)
+        return form
     try:
         raw = parse_file_to_json(str(path))
     except (PyXFormError, ValueError, KeyError, OSError) as exc:

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from lqas.config._validation import Section, cross_field_problems, read_toml, validate_file
 from lqas.config.canonical import check_canonical_name
+from lqas.config.fetch import FetchSettings
 from lqas.errors import ConfigError, SettingError
 
 DEFAULT_COHORTS = {"18w-11m": (126, 364), "12-23m": (365, 729)}
@@ -194,6 +195,8 @@ class Project(Section):
     lqas: LqasConfig = LqasConfig()
     populations: PopulationsConfig = PopulationsConfig()
     report: ReportConfig = ReportConfig()
+    # the server and form `lqas fetch` downloads the submissions of (lqas.config.fetch)
+    fetch: FetchSettings | None = None
     # display labels for codes, e.g. [labels.catchment] bougouni_est = "Bougouni Est"
     labels: dict[str, dict[str, str]] = Field(default_factory=dict)
     root: Path = Path(".")
