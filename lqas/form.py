@@ -96,6 +96,8 @@ def read_form(path: str | Path) -> Form:
             shutil.copyfile(path, copy)
             form = read_form(copy)
         return form
+    if path.suffix.lower() == ".xml":
+        return _read_xform(path)
     try:
         raw = parse_file_to_json(str(path))
     except (PyXFormError, ValueError, KeyError, OSError) as exc:
@@ -109,6 +111,106 @@ def read_form(path: str | Path) -> Form:
                                                                                   for l in c.labels))})
     return Form(id=str(raw.get("id_string") or raw.get("name") or path.stem), title=str(raw.get("title") or ""),
                 languages=tuple(languages), questions=questions)
+
+
+# --------------------------------------------------------------------------- the XForm (ODK Central's form.xml)
+
+_XF = "{http://www.w3.org/2002/xforms}"
+_H = "{http://www.w3.org/1999/xhtml}"
+_JR = "{http://openrosa.org/javarosa}"
+_BIND_TYPES = {"string": "text", "int": "integer", "decimal": "decimal", "date": "date", "dateTime": "dateTime",
+               "time": "time", "geopoint": "geopoint", "geotrace": "geotrace", "geoshape": "geoshape",
+               "binary": "image", "barcode": "barcode", "boolean": "acknowledge"}
+_PRELOADS = {"start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username", "email"}
+
+
+def _read_xform(path: Path) -> Form:
+    """An XForm as ODK Central and KoboToolbox serve it: the same :class:`Form` as its XLSForm gives."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(path).getroot()
+        model = root.find(f"{_H}head/{_XF}model")
+        main = next(i for i in model.findall(f"{_XF}instance") if "id" not in i.attrib)
+        data = next(iter(main))
+    except (ET.ParseError, AttributeError, StopIteration) as exc:
+        raise InputError(f"{path}: not an XForm (an ODK form.xml has h:head/model/instance): "
+                         f"{' '.join(str(exc).split())[:200] or type(exc).__name__}") from None
+    translations = {_language(t.get("lang", "default")): {x.get("id"): "".join(x.find(f"{_XF}value").itertext())
+                                                         for x in t.findall(f"{_XF}text")
+                                                         if x.find(f"{_XF}value") is not None}
+                    for t in model.iter(f"{_XF}translation")}
+    binds = {b.get("nodeset"): b for b in model.findall(f"{_XF}bind")}
+    lists = {i.get("id"): i for i in model.findall(f"{_XF}instance") if "id" in i.attrib}
+    controls: dict[str, object] = {}
+    for control in root.find(f"{_H}body").iter():
+        key = control.get("ref") or control.get("nodeset")
+        # a repeat sits in a group of the same path: the one with the label names it
+        if key and (key not in controls or (controls[key].find(f"{_XF}label") is None
+                                            and control.find(f"{_XF}label") is not None)):
+            controls[key] = control
+    repeats = {c.get("nodeset") for c in root.find(f"{_H}body").iter(f"{_XF}repeat")}
+
+    def label(control) -> dict[str, str]:
+        found = control.find(f"{_XF}label") if control is not None else None
+        if found is None:
+            return {}
+        reference = found.get("ref", "")
+        if reference.startswith("jr:itext("):
+            key = reference[len("jr:itext("):-1].strip("'\"")
+            return {language: texts[key] for language, texts in translations.items() if key in texts}
+        text = "".join(found.itertext()).strip()
+        return {"default": text} if text else {}
+
+    def choices(control) -> tuple[tuple[Choice, ...], str | None]:
+        itemset = control.find(f"{_XF}itemset")
+        if itemset is not None:
+            name = itemset.get("nodeset", "").split("'")[1] if "'" in itemset.get("nodeset", "") else None
+            items = lists[name].iter(f"{_XF}item") if name in lists else ()
+            out = []
+            for item in items:
+                value = item.findtext(f"{_XF}name")
+                key = item.findtext(f"{_XF}itextId")
+                labels = ({lang: texts[key] for lang, texts in translations.items() if key in texts} if key
+                          else {"default": item.findtext(f"{_XF}label") or value})
+                out.append(Choice(name=str(value), labels=labels))
+            return tuple(out), name
+        out = [Choice(name=item.findtext(f"{_XF}value") or "", labels=label(item))
+               for item in control.findall(f"{_XF}item")]
+        return tuple(out), None
+
+    def walk(node, xpath: str, path: tuple[str, ...], repeat: str | None, path_labels: tuple):
+        seen = set()
+        for child in node:
+            name = child.tag.split("}")[-1]
+            if name in seen:  # a repeat's template and its default instance: one question each
+                continue
+            seen.add(name)
+            here = f"{xpath}/{name}"
+            if len(child):
+                in_repeat = name if here in repeats or f"{_JR}template" in child.attrib else repeat
+                yield from walk(child, here, (*path, name), in_repeat, (*path_labels, label(controls.get(here))))
+                continue
+            bind, control = binds.get(here), controls.get(here)
+            kind = _BIND_TYPES.get((bind.get("type") if bind is not None else None) or "string", "text")
+            preload = bind.get(f"{_JR}preloadParams") if bind is not None else None
+            listed, list_name = (), None
+            if control is not None and control.tag in {f"{_XF}select1", f"{_XF}select"}:
+                kind = "select_one" if control.tag == f"{_XF}select1" else "select_multiple"
+                listed, list_name = choices(control)
+            elif preload in _PRELOADS:
+                kind = preload
+            elif bind is not None and control is None and (bind.get("calculate") is not None
+                                                           or bind.get(f"{_JR}preload") is not None):
+                kind = "calculate"
+            yield Question(name=name, type=kind, path=path, labels=label(control), choices=listed, repeat=repeat,
+                           path_labels=path_labels, list_name=list_name)
+
+    questions = tuple(walk(data, f"/{data.tag.split('}')[-1]}", (), None, ()))
+    languages = sorted({language for q in questions for language in (*q.labels, *(l for c in q.choices
+                                                                                  for l in c.labels))})
+    title = root.findtext(f"{_H}head/{_H}title") or ""
+    return Form(id=data.get("id") or path.stem, title=title, languages=tuple(languages), questions=questions)
 
 
 def _questions(node: dict, path: tuple[str, ...] = (), repeat: str | None = None,

@@ -199,3 +199,25 @@ def test_a_french_labels_export_reads_with_a_plain_profile_as_the_xml_export_wit
     assert result.decoding["headers"] == "labels" and result.decoding["values_unmatched"] == {}
     pd.testing.assert_frame_equal(result.children[expected.children.columns], expected.children)
     pd.testing.assert_frame_equal(result.exclusions, expected.exclusions)
+
+
+@pytest.mark.parametrize("source", ["mali", "foreign", "foreign_flat"])
+def test_the_xform_reads_as_the_xlsform_it_was_built_from(tmp_path, source):
+    """ODK Central keeps the XForm (form.xml): read, it is the same form as pyxform reads the XLSForm."""
+    from foreign_form.build import write_xlsform
+    from pyxform.xls2xform import convert
+
+    xlsform = FORM if source == "mali" else tmp_path / "form.xlsx"
+    if source != "mali":
+        write_xlsform(xlsform, flat=source == "foreign_flat")
+    xform = tmp_path / "form.xml"
+    xform.write_text(convert(xlsform=str(xlsform)).xform, encoding="utf-8")
+    assert read_form(xform) == read_form(xlsform)
+    assert any(q.repeat for q in read_form(xform).questions) == (source == "foreign")
+
+
+def test_a_file_that_is_not_an_xform_is_one_line(tmp_path):
+    bad = tmp_path / "form.xml"
+    bad.write_text("<html><body/></html>", encoding="utf-8")
+    with pytest.raises(InputError, match=r"form\.xml: not an XForm"):
+        read_form(bad)
