@@ -125,6 +125,9 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     methods = {"strata": design.strata, "psu": design.psu, "ci": design.ci, "level": design.level,
                "weights": design.weights, "singleton": design.singleton, "alpha": project.lqas.alpha,
                "population_shares": _population_shares(project),
+               # populations known above the lots (e.g. by district): the columns they are known by
+               "population_level": ([c for c in project.populations.level if c != "cohort"]
+                                    if project.design.weights == "population" and project.populations.level else None),
                "beta": project.lqas.beta, "records": project.vaccination.records,
                "later_dose_implies_earlier": project.vaccination.later_dose_implies_earlier,
                "schedule": schedule.name, "fully_vaccinated": list(schedule.fully_vaccinated),

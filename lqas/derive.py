@@ -124,6 +124,17 @@ def _derive(project: Project) -> Derived:
                    looks_personal=dict(ingested.looks_personal), decoding=ingested.decoding)
 
 
+def _population_level(project: Project) -> tuple[str, ...]:
+    """The columns the populations are given for: ``[populations] level`` (the cohort kept when the lots
+    have it and the file is split to cohorts, or has a cohort column), else the lot columns."""
+    level = project.populations.level
+    if level is None:
+        return tuple(project.lqas.lot)
+    if "cohort" in project.lqas.lot and "cohort" not in level:
+        level = (*level, "cohort")
+    return tuple(level)
+
+
 def _join(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Side by side; a column already present is kept from the earlier part (the derivers return
     only what they add, but the BeSD deriver also echoes identifiers it needs)."""
@@ -139,8 +150,9 @@ def _weights(table: pd.DataFrame, project: Project, source: Path) -> pd.Series:
         if data.populations is None:
             raise ConfigError("survey.toml: design.weights = 'population' needs data.populations = '<file.csv>'")
         path = project.resolve(data.populations)
-        populations = read_populations(path, project.lqas.lot, project.populations, project.cohorts)
-        return population_weights(table, populations, project.lqas.lot, path)
+        keys = _population_level(project)
+        populations = read_populations(path, keys, project.populations, project.cohorts)
+        return population_weights(table, populations, keys, path)
     if design.weights == "column":
         column = design.weight_column
         if column not in table:
@@ -162,6 +174,7 @@ def _check_columns(table: pd.DataFrame, project: Project) -> None:
     are matched to the lots, so a misspelt lot column is not blamed on the populations file)."""
     settings = [("design.strata", project.design.strata), ("design.psu", project.design.psu)]
     settings += [("lqas.lot", column) for column in project.lqas.lot]
+    settings += [("populations.level", column) for column in project.populations.level or ()]
     for key, column in settings:
         if column is not None and column not in table:
             raise SettingError(key, f"'{column}' is not a column of the child table"

@@ -108,3 +108,36 @@ def test_a_weight_column_with_a_bad_value_names_the_export_row(tmp_path):
     with pytest.raises(InputError, match=r"mali_baseline_kobo.csv: row 6, column 'weight': weight must be a positive "
                                          r"number; got '-1'"):
         derive_project(load_project(tmp_path / "p" / "survey.toml"))
+
+
+def test_populations_known_by_district_only_weigh_the_children_of_a_district_alike(tmp_path):
+    """[populations] level = ["district"]: one row per district (what a region office has); each child
+    weighs the district's cohort population over the children of that district and cohort."""
+    import shutil
+
+    from conftest import REPO
+
+    from lqas.config import load_project
+    from lqas.derive import derive_project
+    from lqas.errors import ConfigError
+
+    demo = REPO / "examples" / "mali_baseline"
+    project_dir = tmp_path / "p"
+    shutil.copytree(demo, project_dir)
+    (project_dir / "data" / "districts.csv").write_text("District;Pop 0-23 mois\nbougouni;9000\nsegou;12000\n"
+                                                       "niono;6000\n", encoding="utf-8")
+    text = (project_dir / "survey.toml").read_text(encoding="utf-8").replace(
+        'populations = "data/populations.csv"', 'populations = "data/districts.csv"')
+    text += ('\n[populations]\ncolumns = { district = "District", population = "Pop 0-23 mois" }\n'
+             'ages = [0, 729]\nlevel = ["district"]\n')
+    (project_dir / "survey.toml").write_text(text, encoding="utf-8")
+    table = derive_project(load_project(project_dir / "survey.toml")).table
+    share = {"18w-11m": 239 / 730, "12-23m": 365 / 730}
+    for (district, cohort), group in table.groupby(["district", "cohort"]):
+        expected = {"bougouni": 9000, "segou": 12000, "niono": 6000}[district] * share[cohort] / len(group)
+        assert group["weight"].tolist() == pytest.approx([expected] * len(group))
+    (project_dir / "survey.toml").write_text(text.replace('level = ["district"]', 'level = ["distrcit"]'),
+                                             encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"survey.toml: key .populations.level.: .distrcit. is not a column of "
+                                           r"the child table.*did you mean 'district'"):
+        derive_project(load_project(project_dir / "survey.toml"))

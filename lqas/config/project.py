@@ -160,6 +160,10 @@ class PopulationsConfig(Section):
     ages: tuple[int, int] | None = None
     # ... or the share of the population in each cohort
     shares: dict[str, float] | None = None
+    # the child-table columns the populations are given for, when not for each lot: e.g. ["district"]
+    # (with or without "cohort") when only the district's populations are known; the children of
+    # one such unit then weigh alike (default: the lot columns)
+    level: tuple[str, ...] | None = None
 
     @model_validator(mode="after")
     def _one_split(self) -> PopulationsConfig:
