@@ -132,7 +132,8 @@ def test_missing_required_column_is_named(tmp_path):
     path = tmp_path / "export.csv"
     pd.DataFrame([good_row()]).drop(columns=["child/dob"]).to_csv(path, index=False)
     with pytest.raises(InputError, match=r"export.csv: required column missing: dob \(column 'child/dob'\); "
-                       r"export the data again from KoboToolbox with \"XML values and headers\""):
+                       r"this profile reads the lqas Mali form .* name the form in survey.toml \(\[data\] form = .*"
+                       r"draft a profile with `lqas init --export EXPORT --form FORM`"):
         run(path)
 
 
