@@ -389,13 +389,26 @@ def _choice_names(question: Question) -> dict[str, str]:
     return names
 
 
+def _by_answer(values: pd.Series, decode) -> tuple[pd.Series, pd.Series]:
+    """``decode`` applied once to each distinct answer (a national survey repeats a handful of answers
+    a million times; string methods over every cell would take minutes). ``decode`` returns the
+    decoded answer, or None when it matches nothing: that answer is then kept as written and flagged.
+    Empty cells stay empty."""
+    codes, answers = pd.factorize(values, use_na_sentinel=True)
+    decoded = [decode(answer) for answer in answers]
+    kept = np.array([str(a).strip() if d is None else d for a, d in zip(answers, decoded)] + [np.nan], dtype=object)
+    flagged = np.array([d is None for d in decoded] + [False])
+    return pd.Series(kept[codes], index=values.index), pd.Series(flagged[codes], index=values.index)
+
+
+def _text(answer: object) -> str:
+    """An answer as text, stripped, ``2.0`` (a spreadsheet's number) as ``2``."""
+    return re.sub(r"^(-?\d+)\.0+$", r"\1", str(answer).strip())
+
+
 def _decode_one(values: pd.Series, names: dict[str, str]) -> tuple[pd.Series, pd.Series]:
     """Answers of a select_one as choice names, and the answers matching no choice."""
-    text = values.astype("string").str.strip().str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
-    normalised = text.map(lambda v: _norm(v) if isinstance(v, str) else v)
-    decoded = normalised.map(names)
-    unmatched = text.notna() & decoded.isna()
-    return decoded.astype(object).where(~unmatched, text.astype(object)).where(text.notna(), np.nan), unmatched
+    return _by_answer(values, lambda answer: names.get(_norm(_text(answer))))
 
 
 def _segment(answer: str, names: dict[str, str]) -> list[str] | None:
@@ -414,31 +427,20 @@ def _segment(answer: str, names: dict[str, str]) -> list[str] | None:
 
 
 def _decode_many(values: pd.Series, names: dict[str, str]) -> tuple[pd.Series, pd.Series]:
-    cache: dict[str, str | None] = {}
+    def decode(answer: object) -> str | None:
+        chosen = _segment(str(answer).strip(), names)
+        return None if chosen is None else " ".join(chosen)
 
-    def decode(answer: object) -> object:
-        if not isinstance(answer, str):
-            return np.nan
-        if answer not in cache:
-            chosen = _segment(answer, names)
-            cache[answer] = None if chosen is None else " ".join(chosen)
-        return cache[answer]
-
-    text = values.astype("string").str.strip().astype(object).where(values.notna(), np.nan)
-    decoded = text.map(decode)
-    unmatched = text.notna() & decoded.isna()
-    return decoded.where(~unmatched, text), unmatched
+    return _by_answer(values, decode)
 
 
 def _flag(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """A split select_multiple cell (1/0, True/False, 1.0) as "1" or "0"."""
-    text = values.astype("string").str.strip().str.casefold().str.replace(r"^(\d)\.0+$", r"\1", regex=True)
-    flag = pd.Series(np.nan, index=values.index, dtype=object)
-    flag[text.isin(_TRUE).fillna(False).to_numpy(bool)] = "1"
-    flag[text.isin(_FALSE).fillna(False).to_numpy(bool)] = "0"
-    unmatched = text.notna() & flag.isna()
-    flag[unmatched] = values[unmatched]
-    return flag, unmatched
+    def decode(answer: object) -> str | None:
+        text = _text(answer).casefold()
+        return "1" if text in _TRUE else "0" if text in _FALSE else None
+
+    return _by_answer(values, decode)
 
 
 def decode_export(frame: pd.DataFrame, form: Form, headers: list[str] | None = None,
@@ -531,11 +533,10 @@ def _complete_multiple(columns: dict[str, pd.Series], targets: list[_Target]) ->
         present = {name: split for name, split in options.items() if split in columns}
         if column in columns:
             answers = columns[column]
-            tokens = answers.map(lambda v: set(v.split()) if isinstance(v, str) else None)
+            chosen = {answer: set(answer.split()) for answer in answers.dropna().unique()}
             for name, split in options.items():
                 if split not in columns:
-                    columns[split] = tokens.map(lambda chosen, n=name: np.nan if chosen is None
-                                                else "1" if n in chosen else "0")
+                    columns[split] = answers.map({a: "1" if name in c else "0" for a, c in chosen.items()})
         elif present:
             flags = pd.DataFrame({name: columns[split] for name, split in present.items()})
             answered = flags.notna().any(axis=1)
