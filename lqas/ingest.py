@@ -721,12 +721,23 @@ def _through_form(path: Path, form: Form, profile: dict, doses: list[str], cohor
     export = read_export(path, form, **read)
     main, decoded = export.source, export.decoded
     frame = main.frame
+    if "_validation_status" in frame:
+        # a submission the supervisor marked "Not approved" (KoboToolbox) or "rejected" (ODK Central)
+        # was judged wrong in the field: excluded, first of all rules, with the status as written
+        status = frame["_validation_status"].astype("string").str.strip()
+        rejected = status.str.casefold().str.replace(r"[\s_-]+", " ", regex=True).isin(_REJECTED).fillna(False)
+        frame = frame.assign(**{f"{_EXCLUDE}:eligibility:rejected_on_server":
+                                ("validation status: " + status).astype(object).where(rejected, np.nan)})
     renames = {decoded.aliases[name]: name for name in _names_read(profile, doses)
                if name not in frame.columns and decoded.aliases.get(name) in frame.columns}
     frame = frame.rename(columns=renames)
     questions = {question.column(): question for question in form.questions}
     questions |= {name: questions[column] for column, name in renames.items()}
     return replace(main, frame=frame), export.summary, _codes_from_form(profile, questions, doses, cohorts)
+
+
+# validation statuses that mean rejected: KoboToolbox's uid and labels (en, fr), ODK Central's review state
+_REJECTED = {"validation status not approved", "not approved", "non approuvé", "non approuve", "rejected", "rejeté"}
 
 
 def _names_read(profile: dict, doses: list[str]) -> set[str]:

@@ -81,6 +81,7 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "interview_date_invalid": _("Interview date missing or invalid"),
             "interview_after_submission": _("Interview dated after the record was sent"),
             "interview_date_in_future": _("Interview dated in the future"),
+            "rejected_on_server": _("Rejected by the supervisor on the server (not approved)"),
             "missing_child_id": _("No child identifier"),
             "missing_design": _("No catchment area or cluster"),
             "no_consent": _("No consent, or respondent not the caregiver"),

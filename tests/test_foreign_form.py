@@ -154,3 +154,20 @@ def test_init_drafts_the_profile_a_person_would_write(built, truth, tmp_path):
         '"18w-11m" = [126, 364]', '"0-11m" = [0, 364]')
     (tmp_path / "survey.toml").write_text(text, encoding="utf-8")
     _check_against_truth(derive_project(load_project(tmp_path / "survey.toml")), truth)
+
+
+@pytest.mark.parametrize(("shape", "column", "status"), [("kobo_xml", "_validation_status",
+                                                           "validation_status_not_approved"),
+                                                          ("kobo_labels", "_validation_status", "Not Approved"),
+                                                          ("odk_central", "ReviewState", "rejected")])
+def test_a_submission_the_supervisor_rejected_on_the_server_is_excluded(built, truth, tmp_path, shape, column, status):
+    sep = "," if shape.startswith("odk") else ";"
+    export = pd.read_csv(built[shape], sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    export.loc[5, column] = status
+    changed = tmp_path / built[shape].name
+    export.to_csv(changed, sep=sep, index=False, encoding="utf-8")
+    derived = derive_project(_project(tmp_path / "p", changed, built["formulaire_plat"]))
+    rejected = derived.exclusions[derived.exclusions["reason"] == "rejected_on_server"]
+    assert len(rejected) == 1 and rejected["detail"].iloc[0] == f"validation status: {status}"
+    assert rejected["source_row"].iloc[0] == 5 + 2  # the spreadsheet row: header is row 1
+    assert len(derived.table) + len(derived.exclusions) == len(export)
