@@ -51,7 +51,7 @@ def read_export(path: str | Path, form: Form, *, repeat: str | None = None, shee
     repeats = _repeats(form)
     read = {"encoding": encoding, "delimiter": delimiter}
     with tempfile.TemporaryDirectory(prefix="lqas-export-") as unpacked:
-        parts = _parts(path, sheet, Path(unpacked))
+        parts = _parts(path, sheet, Path(unpacked), form)
         main = _read(parts["main"], form, **read)
         group = _children_group(path, form, repeats, repeat, main, parts)
         if group is None:
@@ -72,7 +72,8 @@ def _repeats(form: Form) -> list[str]:
     return list(dict.fromkeys(q.repeat for q in form.questions if q.repeat is not None))
 
 
-def _parts(path: Path, sheet: str | int | None, unpacked: Path) -> dict[str, tuple[Path, str | int | None]]:
+def _parts(path: Path, sheet: str | int | None, unpacked: Path,
+           form: Form) -> dict[str, tuple[Path, str | int | None]]:
     """Where each part of the export is: ``main`` and, by repeat name, the repeat groups' parts."""
     suffix = path.suffix.lower()
     if suffix == ".zip":
@@ -99,14 +100,23 @@ def _parts(path: Path, sheet: str | int | None, unpacked: Path) -> dict[str, tup
 
         try:
             book = load_workbook(path, read_only=True)
-            sheets = book.sheetnames
+            headers = {name: [cell for row in book[name].iter_rows(max_row=1, values_only=True) for cell in row]
+                       for name in book.sheetnames}
             book.close()
         except Exception:  # noqa: BLE001 (read_source says what is wrong with the file)
             return {"main": (path, sheet)}
-        parts = {"main": (path, sheet if sheet is not None else 0)}
+        sheets = list(headers)
+        if sheet is None:
+            # the submissions are on the first sheet in the servers' exports; a workbook someone
+            # rearranged (a notes sheet first) is read from the sheet whose header the form knows best
+            known = {name: len(decode_export(pd.DataFrame(columns=range(len(row))), form,
+                                             [str(cell) for cell in row]).renamed)
+                     for name, row in headers.items() if name not in _repeats(form)}
+            main = max(known, key=lambda name: (known[name], -sheets.index(name))) if known else sheets[0]
+        else:
+            main = sheets[sheet] if isinstance(sheet, int) and 0 <= sheet < len(sheets) else sheet
         # formpack names a repeat's sheet after the group, cut to Excel's 31 characters
-        parts |= {name: (path, name) for name in sheets[1:] if sheet is None or name != sheet}
-        return parts
+        return {"main": (path, main), **{name: (path, name) for name in sheets if name != main}}
     parts = {"main": (path, sheet)}
     if suffix == ".csv":
         # a repeat group downloaded apart (ODK Central's zip unpacked, `lqas fetch`): <stem>-<repeat>.csv

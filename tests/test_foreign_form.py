@@ -171,3 +171,15 @@ def test_a_submission_the_supervisor_rejected_on_the_server_is_excluded(built, t
     assert len(rejected) == 1 and rejected["detail"].iloc[0] == f"validation status: {status}"
     assert rejected["source_row"].iloc[0] == 5 + 2  # the spreadsheet row: header is row 1
     assert len(derived.table) + len(derived.exclusions) == len(export)
+
+
+def test_a_workbook_with_a_notes_sheet_first_is_read_from_the_submissions_sheet(built, truth, tmp_path):
+    from openpyxl import load_workbook
+
+    book = load_workbook(built["kobo_labels_xlsx"])
+    notes = book.create_sheet("Notes", 0)
+    notes.append(["Exporté le 16 mars 2026 par la DRS"])
+    notes.append(["Ne pas modifier"])
+    moved = tmp_path / "export.xlsx"
+    book.save(moved)
+    _check_against_truth(derive_project(_project(tmp_path / "p", moved, built["formulaire"])), truth)
