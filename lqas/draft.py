@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import cache
 from pathlib import Path
@@ -61,7 +61,7 @@ class _Candidate:
     column: str  # the export column once read through the form (group/question)
     question: Question
     in_export: bool
-    words: str = field(default="")  # the question's name, labels and groups, plain
+    guessed: bool = False  # no form: the type was guessed from the answers
 
     @property
     def name(self) -> str:
@@ -94,7 +94,13 @@ def _has(text: str, phrase: str) -> bool:
 
 def _score(candidate: _Candidate, rule: dict) -> int:
     question = candidate.question
-    if rule.get("types") and question.type not in rule["types"]:
+    types = set(rule.get("types", ()))
+    if candidate.guessed and question.type in {"select_one", "integer"}:
+        # a few distinct numbers may be codes or counts: without the form, either fits
+        fits = bool(types & {"select_one", "integer", "text", "calculate"})
+    else:
+        fits = not types or question.type in types
+    if not fits:
         return 0
     if rule.get("choices"):
         meanings = {meaning(choice) for choice in question.choices}
@@ -139,7 +145,7 @@ def _candidates_without_form(frame: pd.DataFrame) -> list[_Candidate]:
         elif 0 < values.nunique() <= 12:
             kind, choices = "select_one", tuple(Choice(name=v) for v in sorted(values.unique()))
         question = Question(name=name, type=kind, path=tuple(path), choices=choices)
-        out.append(_Candidate(column, question, True))
+        out.append(_Candidate(column, question, True, guessed=True))
     return out
 
 

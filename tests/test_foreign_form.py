@@ -183,3 +183,15 @@ def test_a_workbook_with_a_notes_sheet_first_is_read_from_the_submissions_sheet(
     moved = tmp_path / "export.xlsx"
     book.save(moved)
     _check_against_truth(derive_project(_project(tmp_path / "p", moved, built["formulaire"])), truth)
+
+
+def test_init_without_the_form_maps_what_names_say_and_leaves_coded_sex_open(built, tmp_path):
+    draft = draft_project(built["kobo_xml"], None, out=tmp_path)
+    found = {f.key: f.column for f in draft.found}
+    assert {"catchment": "menage/aire_sante", "cluster": "menage/grappe", "household_id": "menage/num_menage",
+            "child_id": "enfant/id_enfant", "dob": "enfant/date_naissance",
+            "interview_date": "menage/date_enquete"}.items() <= found.items()
+    assert found["card.dates.penta3"] == "enfant/carnet/date_penta3"
+    # the sex is coded 1/2 and only the form says which is which
+    assert draft.open == ("sex",) and any("without the form" in item for item in draft.check)
+    assert "# LEFT OPEN: sex: map it by hand" in draft.profile_toml
