@@ -148,7 +148,8 @@ def derive_besd(
         warnings.warn(
             f"BeSD: {int(report['count'].sum())} cell(s) with unknown codes counted as not favourable; "
             f"e.g. column '{first['column']}', row {first['row']}: got {_plain(first['code'])!r}, "
-            f"expected {first['expected']}. Use return_problems=True to list them.",
+            f"expected {first['expected']}; a survey coded otherwise than BeSD-TI names its coding in survey.toml "
+            f"([besd] coding, tables in lqas/data/besd.toml); derive_besd(..., return_problems=True) lists them all",
             UserWarning,
             stacklevel=2,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -347,7 +348,18 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     try:
-        app()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            try:
+                app()
+            except SystemExit as done:
+                # the library's warnings (a BeSD answer with an unknown code, ...) are said after the
+                # result, on lines of their own, and only when the command succeeded
+                if done.code in (0, None):
+                    for warning in caught:
+                        if issubclass(warning.category, UserWarning):
+                            print(f"lqas: warning: {' '.join(str(warning.message).split())}", file=sys.stderr)
+                raise
     except LqasError as exc:
         if debug:
             raise

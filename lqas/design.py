@@ -93,8 +93,9 @@ class SurveyDesign:
                 pairs_of_cluster = np.bincount(cluster_of_pair, minlength=len(cluster_labels))
                 if (pairs_of_cluster > 1).any():
                     name = cluster_labels[int(np.argmax(pairs_of_cluster > 1))]
-                    raise DesignError(f"PSU {name!r} appears in more than one stratum of '{strata}'; "
-                                      "pass nest=True if PSUs are numbered within strata")
+                    raise DesignError(f"PSU {name!r} appears in more than one stratum of '{strata}'; if clusters "
+                                      "are numbered within each stratum, say so: [design] nest = true in "
+                                      "survey.toml (in Python, pass nest=True)")
             psu_code = pair
         else:
             psu_code = np.arange(n, dtype=np.intp)

@@ -403,8 +403,22 @@ def draft_project(export: str | Path, form: str | Path | None = None, *, schedul
         check.append("drafted without the form: give --form for labels, choices and types")
     profile = _profile_text(export, form, columns, evidence, besd, personal, free_text, found, shape,
                             [c for c in ("_id", "_uuid", "_index") if c in frame.columns], doses, open_, check)
-    survey = _survey_text(export, form, form_model, Path(out), schedule, columns)
+    nested = _clusters_numbered_within(frame, columns)
+    if nested:
+        found.append(Found("design.nest", columns["cluster"], "the same cluster numbers recur in several catchment "
+                                                              "areas: clusters are numbered within each"))
+    survey = _survey_text(export, form, form_model, Path(out), schedule, columns, nested)
     return Draft(survey, profile, tuple(found), tuple(open_), tuple(check))
+
+
+def _clusters_numbered_within(frame: pd.DataFrame, columns: dict[str, str]) -> bool:
+    """Whether a cluster number recurs in several catchment areas (1..10 in each): then a cluster is
+    the pair (area, number), which the design must be told (``[design] nest = true``)."""
+    catchment, cluster = columns.get("catchment"), columns.get("cluster")
+    if catchment not in frame or cluster not in frame:
+        return False
+    pairs = frame[[catchment, cluster]].dropna().drop_duplicates()
+    return bool(pairs[cluster].duplicated().any())
 
 
 def _reason(score: int) -> str:
@@ -485,7 +499,7 @@ def _series_doses(series: str, doses: list[Dose]) -> str:
 
 
 def _survey_text(export: Path, form: str | Path | None, form_model: Form | None, out: Path, schedule: str,
-                 columns: dict[str, str]) -> str:
+                 columns: dict[str, str], nested: bool) -> str:
     def relative(path: Path) -> str:
         try:
             return Path(path).resolve().relative_to(out.resolve()).as_posix()
@@ -501,7 +515,9 @@ def _survey_text(export: Path, form: str | Path | None, form_model: Form | None,
         lines.append(f"form = {_quote(relative(Path(form)))}")
     lines += ["# populations = \"populations.csv\"  # one row per lot: without it every child weighs the same", "",
               "[design]", 'strata = "catchment"', 'psu = "cluster"',
-              'weights = "equal"  # "population" once [data] populations is given', "",
+              'weights = "equal"  # "population" once [data] populations is given',
+              *(["nest = true  # cluster numbers recur in several catchment areas: numbered within each"]
+                if nested else []), "",
               "[cohorts]  # age windows in days", '"18w-11m" = [126, 364]', '"12-23m" = [365, 729]', "",
               "[vaccination]", f"schedule = {_quote(schedule)}", "",
               "[lqas]", 'lot = ["catchment", "cohort"]', "targets = [",

@@ -52,6 +52,14 @@ def looks_personal(frame: pd.DataFrame, exempt: Iterable[str] = ()) -> dict[str,
             values = values[values != ""]
             if len(values) >= 5 and values.str.fullmatch(_PHONE).mean() > 0.8 and values.nunique() > len(values) / 2:
                 kind = "a phone number"
+        if kind is not None and _only_flags(frame[column]):
+            kind = None  # an option of a select_multiple ("autre" ticked or not): a 0/1 flag names no one
         if kind is not None:
             found[str(column)] = kind
     return found
+
+
+def _only_flags(values: pd.Series) -> bool:
+    answered = values.dropna().astype(str).str.strip().str.casefold()
+    answered = answered[answered != ""]
+    return len(answered) > 0 and answered.isin({"0", "1", "true", "false"}).all()

@@ -155,7 +155,7 @@ def test_design_errors(sample, kwargs, message):
 
 def test_psu_in_two_strata_suggests_nest(sample):
     bad = sample.assign(psu=sample["psu"].str.slice(3))
-    with pytest.raises(DesignError, match="appears in more than one stratum .*pass nest=True"):
+    with pytest.raises(DesignError, match=r"appears in more than one stratum .*\[design\] nest = true in survey.toml \(in Python, pass nest=True\)"):
         SurveyDesign(bad, strata="stratum", psu="psu", weight="w")
     assert SurveyDesign(bad, strata="stratum", psu="psu", weight="w", nest=True).proportions(["y1"]).shape[0] == 1
 
