@@ -499,8 +499,11 @@ def decode_export(frame: pd.DataFrame, form: Form, headers: list[str] | None = N
         renamed[header] = target.column
         question = target.question
         if not labels_mode:
-            prefix = _norm(header)
-            used = next((s for s in SEPARATORS if question.path and prefix.startswith(_norm(s.join(question.path)) + s)),
+            written = _norm(header)
+            paths = [question.path]
+            if question.repeat is not None:  # Central heads a repeat's own file from inside the repeat
+                paths.append(question.path[question.path.index(question.repeat) + 1:])
+            used = next((s for path in paths if path for s in SEPARATORS if written.startswith(_norm(s.join(path)) + s)),
                         None)
             separators[used] = separators.get(used, 0) + 1
         if target.choice is not None:
