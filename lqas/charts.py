@@ -19,6 +19,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from lqas.design import domain_rows, unit_rows
+
 OKABE_ITO = {"orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7", "black": "#000000"}
 GIRLS = {"color": OKABE_ITO["vermillion"], "marker": "o"}
@@ -82,20 +84,13 @@ def _dots(ax: Axes, rows: pd.DataFrame, y: Sequence[float], style: Mapping, labe
 
 def _margins(estimates: pd.DataFrame, **fixed: str) -> pd.DataFrame:
     """Rows of the estimates with the given domain values; other domain columns at 'all'."""
-    mask = pd.Series(True, index=estimates.index)
-    for column in ("cohort", "catchment", "sex", "vaccination_status"):
-        if column in estimates:
-            mask &= estimates[column] == fixed.get(column, "all")
-    return estimates[mask]
+    return domain_rows(estimates, **fixed)
 
 
 def _rows(estimates: pd.DataFrame, indicator: str, **fixed: str) -> pd.DataFrame:
-    """One indicator by catchment, other domain columns fixed (default 'all'; catchment free)."""
-    mask = estimates["indicator"] == indicator
-    for column in ("cohort", "sex", "vaccination_status"):
-        if column in estimates:
-            mask &= estimates[column] == fixed.get(column, "all")
-    return estimates[mask]
+    """One indicator for each catchment and for the survey, other domain columns fixed (default 'all')."""
+    return pd.concat([unit_rows(estimates, indicator, "catchment", **fixed),
+                      domain_rows(estimates, indicator, **fixed)])
 
 
 def sex_gap_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: Sequence[str], *,
@@ -177,7 +172,7 @@ def coverage_chart(estimates: pd.DataFrame, doses: Sequence[str], cohort: str, *
 def status_chart(estimates: pd.DataFrame, indicators: Sequence[str], statuses: Sequence[str], *,
                  labels: Mapping[str, str], status_labels: Mapping[str, str], text: Mapping[str, str]) -> Figure:
     """BeSD indicators (rows) among zero-dose, under-immunized and Penta3 children, with 95 % CIs."""
-    part = estimates[(estimates["cohort"] == "all") & (estimates["catchment"] == "all") & (estimates["sex"] == "all")]
+    part = domain_rows(estimates, free=("vaccination_status",))
     width = 0.6 / max(len(statuses), 1)
     with matplotlib.rc_context(STYLE):
         figure, ax = _subplots(figsize=(WIDTH, 0.55 * len(indicators) * max(len(statuses), 1) / 3 + 1.4))

@@ -7,6 +7,7 @@ the empty clusters, the logs) is a field of :class:`Derived`.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,10 +176,22 @@ def _check_columns(table: pd.DataFrame, project: Project) -> None:
     settings = [("design.strata", project.design.strata), ("design.psu", project.design.psu)]
     settings += [("lqas.lot", column) for column in project.lqas.lot]
     settings += [("populations.level", column) for column in project.populations.level or ()]
+    settings += [("levels.columns", column) for column in project.levels.columns]
+    settings += [("stratifiers.columns", column) for column in project.stratifiers.columns]
     for key, column in settings:
         if column is not None and column not in table:
             raise SettingError(key, f"'{column}' is not a column of the child table"
                                     f"{did_you_mean(column, table.columns)}")
+    levels = project.levels.columns
+    for upper, lower in itertools.pairwise(levels):
+        # a lower unit in two upper ones would count in both, and the levels' totals would not add up
+        pairs = table[[upper, lower]].dropna().astype(str).drop_duplicates()
+        split = pairs[pairs[lower].duplicated(keep=False)]
+        if len(split):
+            unit = split[lower].iloc[0]
+            places = " and ".join(f"'{v}'" for v in split.loc[split[lower] == unit, upper].iloc[:2])
+            raise SettingError("levels.columns", f"{lower} '{unit}' lies in two {upper} units ({places}): each level "
+                                                 f"must lie within one unit of the level above")
 
 
 def _schedule(project: Project) -> str | Path:

@@ -24,6 +24,32 @@ ALL = "all"
 MISSING_DOMAIN = "missing"  # label of the domain of rows whose by/group value is missing
 
 
+def domain_columns(frame: pd.DataFrame) -> list[str]:
+    """The domain columns of a tidy estimates frame: every column but ``indicator`` and the estimate's."""
+    return [c for c in frame.columns if c != "indicator" and c not in ESTIMATE_COLUMNS]
+
+
+def domain_rows(frame: pd.DataFrame, indicator: str | None = None, free: tuple[str, ...] = (),
+                **values: str) -> pd.DataFrame:
+    """Rows of a tidy estimates frame with the given domain values and every other domain column at
+    its ``"all"`` margin, except the ``free`` ones (any value). One call picks, say, each catchment's
+    row of an indicator for a cohort without also picking district, stratifier or status rows."""
+    mask = pd.Series(True, index=frame.index) if indicator is None else frame["indicator"] == indicator
+    for column in domain_columns(frame):
+        if column not in free:
+            mask &= frame[column].astype(str) == str(values.get(column, ALL))
+    return frame[mask]
+
+
+def unit_rows(frame: pd.DataFrame, indicator: str, unit: str, **values: str) -> pd.DataFrame:
+    """Each unit's row of an indicator (each catchment's), the levels above it as they are (a
+    catchment's district), every other domain column as given or at ``"all"``."""
+    rows = frame[(frame["indicator"] == indicator) & (frame[unit].astype(str) != ALL)]
+    above = [c for c in domain_columns(frame) if c != unit and c not in values and len(rows)
+             and (rows[c].astype(str) != ALL).all()]
+    return domain_rows(rows, free=(unit, *above), **values)
+
+
 class SurveyDesign:
     """A stratified, clustered, weighted sample; estimators are methods on it.
 

@@ -33,36 +33,86 @@ def survey_design(derived: Derived, settings: DesignConfig) -> SurveyDesign:
                         singleton=settings.singleton, nest=settings.nest, empty_psus=empty or None)
 
 
-def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignConfig) -> pd.DataFrame:
-    """All indicators by cohort x catchment x sex (with margins), and BeSD indicators by the child's
-    vaccination status.
+def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignConfig, *,
+             levels: Sequence[str] = ("catchment",), stratifiers: Sequence[str] = (),
+             stratifier_levels: Sequence[str] = ("national",)) -> pd.DataFrame:
+    """All indicators at every level of the geography and by every stratifier, each with its cohort and
+    sex margins, and BeSD indicators by the child's vaccination status.
+
+    Parameters
+    ----------
+    levels : sequence of str
+        Geographic columns from the top (``[levels] columns``; the national level is implicit), e.g.
+        ``("district", "catchment")``. Each must nest in the one above (checked by `derive_project`).
+    stratifiers : sequence of str
+        Further domain columns (``[stratifiers] columns``: area, population group, ...).
+    stratifier_levels : sequence of str
+        Where the stratifiers are crossed: ``"national"`` and/or columns of ``levels``.
 
     Returns
     -------
     DataFrame
-        The tidy schema of DESIGN.md §4 (``lqas.design.ESTIMATE_COLUMNS``) after the domain
-        columns ``cohort``, ``district`` (of the catchment; ``all`` on margins), ``catchment``,
-        ``sex`` and ``vaccination_status`` (``all`` except on the BeSD-by-status rows, whose other
-        domain columns are ``all``). Children whose domain value is missing (e.g. sex not
-        recorded) count in the margins; no ``missing`` domain row is written.
+        The tidy schema of DESIGN.md §4 (``lqas.design.ESTIMATE_COLUMNS``) after the domain columns
+        ``cohort``, the level columns (a ``district`` column of the catchment is added when the data
+        have one and the levels do not name it), the stratifier columns, ``sex`` and ``vaccination_status``.
+        A row's level is its lowest level column that is not ``all``; the levels above are filled in
+        (the district of a catchment), those below and every other domain column are ``all``. Every
+        domain is a domain of the full design (never a subset). Children whose domain value is
+        missing (e.g. sex not recorded) count in the margins; no ``missing`` domain row is written.
     """
     data = design.data
-    by = [column for column in DOMAINS if column in data]
-    estimates = design.proportions(list(indicators), by=by, ci=settings.ci, level=settings.level)
-    if "catchment" in by and "district" in data:
-        district_of = data.drop_duplicates("catchment").set_index("catchment")["district"].astype(str)
-        estimates.insert(estimates.columns.get_loc("catchment"), "district",
-                         estimates["catchment"].map(district_of).fillna(ALL))
-    estimates.insert(estimates.columns.get_loc(by[-1]) + 1 if by else 1, STATUS, ALL)
+    levels = [column for column in levels if column in data]
+    geography = list(levels)
+    if "catchment" in levels and "district" in data and "district" not in levels:
+        # the district of each catchment, shown beside it (not estimated as a level of its own)
+        geography.insert(geography.index("catchment"), "district")
+    above = {level: geography[:geography.index(level)] for level in geography}
+    parent = {level: _parents(data, level, above[level]) for level in geography}
+    stratifiers = [column for column in stratifiers if column in data]
+    columns = [c for c in ("cohort", *geography, *stratifiers, "sex") if c in data]
+
+    def run(unit: str | None, stratifier: str | None = None, *, base: bool = False) -> pd.DataFrame:
+        """One pass of the kernel by cohort x unit (x stratifier) x sex with every margin; the base
+        pass keeps them all (the national rows among them), the others only their own unit's and
+        stratifier's rows, whose margins the base pass already holds."""
+        by = [c for c in ("cohort", unit, stratifier, "sex") if c is not None and c in data]
+        part = design.proportions(list(indicators), by=by, ci=settings.ci, level=settings.level)
+        if not base:
+            for column in (unit, stratifier):
+                if column is not None:
+                    part = part[part[column] != ALL]
+        if unit is not None:
+            part = part.copy()
+            for upper in above[unit]:
+                part[upper] = part[unit].map(parent[unit][upper]).where(part[unit] != ALL, ALL).fillna(ALL)
+        return part
+
+    frames = [run(levels[-1] if levels else None, base=True)]
+    frames += [run(level) for level in levels[:-1]]
+    for stratifier in stratifiers:
+        frames += [run(None if level == "national" else level, stratifier) for level in stratifier_levels
+                   if level == "national" or level in levels]
+    estimates = pd.concat(frames, ignore_index=True)
+    for column in columns:
+        if column not in estimates:
+            estimates[column] = ALL
+        estimates[column] = estimates[column].fillna(ALL)
+    estimates[STATUS] = ALL
+    estimates = estimates[["indicator", *columns, STATUS, *ESTIMATE_COLUMNS]]
     besd = [key for key in indicators if key.startswith("besd_")]
     if besd and STATUS in data and data[STATUS].notna().any():
         by_status = design.proportions(besd, by=[STATUS], ci=settings.ci, level=settings.level, margins=False)
-        for column in estimates.columns[1:estimates.columns.get_loc(STATUS)]:
+        for column in columns:
             by_status[column] = ALL
         estimates = pd.concat([estimates, by_status[estimates.columns]], ignore_index=True)
-    domains = [column for column in estimates.columns[1:estimates.columns.get_loc(STATUS) + 1]]
-    known = ~(estimates[domains] == MISSING_DOMAIN).any(axis=1)
+    known = ~(estimates[[*columns, STATUS]] == MISSING_DOMAIN).any(axis=1)
     return estimates[known].reset_index(drop=True)
+
+
+def _parents(data: pd.DataFrame, level: str, uppers: Sequence[str]) -> dict[str, dict[str, str]]:
+    """For each level above ``level``: the unit each of its units lies in (text, as domains are)."""
+    pairs = data[[level, *uppers]].dropna(subset=[level]).astype(str).drop_duplicates(level)
+    return {upper: dict(zip(pairs[level], pairs[upper])) for upper in uppers}
 
 
 def besd_crosstabs(design: SurveyDesign, indicators: Sequence[str], dimensions: Sequence[str] | None = None, *,

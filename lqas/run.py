@@ -31,7 +31,8 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     design = survey_design(derived, project.design)  # the one design every estimate below shares
 
     progress("estimate")
-    estimates = estimate(design, indicators, project.design)
+    estimates = estimate(design, indicators, project.design, levels=project.levels.columns,
+                         stratifiers=project.stratifiers.columns, stratifier_levels=project.stratifiers.levels)
     progress("classify lots")
     classification = classify_lots(derived.table, registry, project.lqas, derived.exclusions)
     progress("compare girls and boys")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from lqas.design import ALL
+from lqas.design import ALL, domain_columns
 
 SEXES = ("F", "M", ALL)
 # display order of the dose evidence categories of `<dose>_source` (lqas.vaccination)
@@ -33,26 +33,29 @@ def plain(value):
 
 
 class EstimateIndex:
-    """Look-up of tidy estimates by (indicator, cohort, catchment, sex, vaccination_status).
-
-    Domain columns missing from the frame count as ``"all"``.
-    """
-
-    KEYS = ("indicator", "cohort", "catchment", "sex", "vaccination_status")
+    """Look-up of tidy estimates by indicator and domain: cohort, catchment, sex, vaccination status
+    and any other domain column (district, a stratifier), each ``"all"`` unless named."""
 
     def __init__(self, estimates: pd.DataFrame, small_cell_n: int):
         self.small_cell_n = small_cell_n
-        frame = estimates.copy()
-        for column in self.KEYS[1:]:
-            if column not in frame:
-                frame[column] = ALL
-        columns = [*self.KEYS, "estimate", "ci_low", "ci_high", "n"]
-        self._cells = {tuple(row[:5]): row[5:] for row in frame[columns].itertuples(index=False, name=None)}
-        self.indicators = set(frame["indicator"])
+        self.domains = domain_columns(estimates)
+        columns = ["indicator", *self.domains, "estimate", "ci_low", "ci_high", "n"]
+        width = len(self.domains) + 1
+        self._cells = {tuple(map(str, row[:width])): row[width:]
+                       for row in estimates[columns].itertuples(index=False, name=None)}
+        self.indicators = set(estimates["indicator"])
+        self._parents = _parents(estimates[self.domains].astype(str))
 
     def cell(self, indicator: str, cohort: str = ALL, catchment: str = ALL, sex: str = ALL,
-             status: str = ALL) -> dict | None:
-        found = self._cells.get((indicator, cohort, catchment, sex, status))
+             status: str = ALL, **others: str) -> dict | None:
+        named = {"cohort": cohort, "catchment": catchment, "sex": sex, "vaccination_status": status, **others}
+        named = {column: str(value) for column, value in named.items() if str(value) != ALL}
+        # a catchment's row also names its district: the levels above a named unit are filled in
+        for _ in range(len(self.domains)):
+            for (column, parent), of in self._parents.items():
+                if column in named and parent not in named and named[column] in of:
+                    named[parent] = of[named[column]]
+        found = self._cells.get((indicator, *(named.get(column, ALL) for column in self.domains)))
         if found is None or found[3] is None or found[3] == 0:
             return None
         estimate, low, high, n = (plain(v) for v in found)
@@ -61,6 +64,23 @@ class EstimateIndex:
 
     def __contains__(self, indicator: str) -> bool:
         return indicator in self.indicators
+
+
+def _parents(domains: pd.DataFrame) -> dict[tuple[str, str], dict[str, str]]:
+    """(column, parent) -> {unit: its parent unit} for every domain column whose units each lie in one
+    unit of another column, filled in on every row (a catchment's district)."""
+    out = {}
+    for column in domains.columns:
+        rows = domains[domains[column] != ALL]
+        if rows.empty:
+            continue
+        for parent in domains.columns:
+            if parent == column or (rows[parent] == ALL).any():
+                continue
+            pairs = rows[[column, parent]].drop_duplicates()
+            if not pairs[column].duplicated().any():
+                out[(column, parent)] = dict(zip(pairs[column], pairs[parent]))
+    return out
 
 
 def _any_small(cells: Iterable[dict | None]) -> bool:

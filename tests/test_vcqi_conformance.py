@@ -16,7 +16,7 @@ import pytest
 from conftest import example_project
 
 from lqas.derive import derive_project
-from lqas.design import SurveyDesign
+from lqas.design import SurveyDesign, domain_rows, unit_rows
 from lqas.estimate import estimate, survey_design
 
 ORACLES = Path(__file__).resolve().parent / "oracles"
@@ -228,25 +228,33 @@ def test_harmonia_estimates_equal_vcqi_svyp_output(harmonia):
     # with ids = clusterid, strata = stratumid, weights = psweight; Wilson CI with NEFF and df) on Harmonia,
     # oracles/vcqir/harmonia_estimates.csv: national, both provinces, districts 01 and 10, boys and girls.
     # The full output (810 rows: 54 outcomes x 15 domains) matched to 2e-8 relative when the file was made.
+    # Read from the rows `lqas run` writes to estimates.csv: the project's [levels] are province > catchment.
     project, table = harmonia
     expected = pd.read_csv(ORACLES / "vcqir" / "harmonia_estimates.csv", dtype={"value": str})
     ours_of = {outcome: (f"{outcome.split('_')[2]}_{outcome.split('_')[1]}" if outcome.startswith("got_")
                          else f"{outcome.split('_')[1]}_valid_age1") for outcome in expected["outcome"].unique()}
     design = SurveyDesign(table, strata=project.design.strata, psu=project.design.psu, weight="weight",
                           nest=project.design.nest)
-    indicators = list(ours_of.values())
-    table_of = {
-        "national": design.proportions(indicators).assign(value=""),
-        "province": design.proportions(indicators, by=["province"], margins=False)
-                          .assign(value=lambda f: f["province"].str.split(":").str[0]),
-        "district": design.proportions(indicators, by=["catchment"], margins=False)
-                          .assign(value=lambda f: f["catchment"].astype(str)),
-        "sex": design.proportions(indicators, by=["sex"], margins=False)
-                     .assign(value=lambda f: f["sex"].map({"M": "1", "F": "2"})),
-    }
+    assert project.levels.columns == ("province", "catchment")
+    estimates = estimate(design, list(ours_of.values()), project.design, levels=project.levels.columns,
+                         stratifiers=project.stratifiers.columns, stratifier_levels=project.stratifiers.levels)
+    provinces = {name.split(":")[0]: name for name in table["province"].dropna().unique()}
+
+    def ours(indicator: str, domain: str, value: str) -> pd.DataFrame:
+        if domain == "national":
+            return domain_rows(estimates, indicator)
+        if domain == "province":
+            return domain_rows(estimates, indicator, province=provinces[value])
+        if domain == "district":
+            return unit_rows(estimates, indicator, "catchment").query("catchment == @value")
+        return domain_rows(estimates, indicator, sex={"1": "M", "2": "F"}[value])
+
     for row in expected.fillna({"value": ""}).itertuples(index=False):
-        ours = table_of[row.domain]
-        assert_equal_to_svypd(ours[(ours["indicator"] == ours_of[row.outcome]) & (ours["value"] == row.value)], row)
+        assert_equal_to_svypd(ours(ours_of[row.outcome], row.domain, row.value), row)
+    # the district's name is written beside its stratum; a province row names no district
+    district_rows = unit_rows(estimates, "penta3_crude", "catchment")
+    assert set(district_rows["district"]) == {f"District {k:02d}" for k in range(1, 11)}
+    assert set(domain_rows(estimates, "penta3_crude", free=("province",))["district"]) == {"all"}
 
 
 def test_besd_faux_core_estimates_equal_besdti_svypd():

@@ -176,6 +176,23 @@ class PopulationsConfig(Section):
         return self
 
 
+class LevelsConfig(Section):
+    """``[levels]``: the geographic columns the survey is read at, from the top (the national level is
+    implicit), e.g. ``columns = ["region", "district", "catchment"]``. Each lower level must lie in one
+    unit of the level above. Estimates are written at every level, each with its cohort and sex margins."""
+
+    columns: tuple[str, ...] = ("catchment",)
+
+
+class StratifiersConfig(Section):
+    """``[stratifiers]``: child- or caretaker-level columns estimated as domains of their own (area,
+    population group, caretaker's education, ...), each crossed with cohort and sex at ``levels``
+    ("national" and/or columns of ``[levels]``)."""
+
+    columns: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ("national",)
+
+
 class ReportConfig(Section):
     language: Literal["en", "fr"] = "fr"
     # report title by language, e.g. [report.title] fr = "..." en = "..." (default: survey.name)
@@ -198,6 +215,8 @@ class Project(Section):
     besd: BesdConfig = BesdConfig()
     lqas: LqasConfig = LqasConfig()
     populations: PopulationsConfig = PopulationsConfig()
+    levels: LevelsConfig = LevelsConfig()
+    stratifiers: StratifiersConfig = StratifiersConfig()
     report: ReportConfig = ReportConfig()
     # the server and form `lqas fetch` downloads the submissions of (lqas.config.fetch)
     fetch: FetchSettings | None = None
@@ -235,6 +254,11 @@ class Project(Section):
                 reason = (f"{', '.join(map(repr, unknown))} is not a cohort of [cohorts]; the cohorts are "
                           f"{', '.join(map(repr, self.cohorts))}")
                 problems.append((f"lqas.targets[{i + 1}].cohorts", reason))
+        for level in self.stratifiers.levels:
+            if level != "national" and level not in self.levels.columns:
+                reason = (f"'{level}' is not 'national' or a column of [levels] "
+                          f"({', '.join(map(repr, self.levels.columns))})")
+                problems.append(("stratifiers.levels", reason))
         if problems:
             raise cross_field_problems(problems)
         return self

@@ -1,0 +1,94 @@
+"""Levels and stratifiers as data ([levels], [stratifiers]): the rows `lqas run` writes to estimates.csv
+for districts, area within district and population group by sex equal R survey's svyby on the full
+design (oracles/survey_levels.R); a level that does not nest and an unknown stratifier are one line."""
+
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+from conftest import REPO
+
+from lqas.config import load_project
+from lqas.derive import derive_project
+from lqas.design import domain_rows
+from lqas.errors import ConfigError
+from lqas.run import analyse
+
+DEMO = REPO / "examples" / "mali_baseline"
+ORACLE = REPO / "tests" / "oracles" / "survey_levels.R"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return analyse(load_project(DEMO / "survey.toml"))
+
+
+def test_the_demo_declares_districts_and_two_stratifiers(demo):
+    project = demo.project
+    assert project.levels.columns == ("district", "catchment")
+    assert project.stratifiers.columns == ("area", "population_group")
+    estimates = demo.estimates
+    assert list(estimates.columns[:8]) == ["indicator", "cohort", "district", "catchment", "area",
+                                           "population_group", "sex", "vaccination_status"]
+    districts = domain_rows(estimates, "zero_dose", free=("district",))
+    assert sorted(districts["district"]) == ["all", "bougouni", "niono", "segou"]
+    # each district with its cohort and sex margins; and no row is written twice
+    for sex in ("F", "M"):
+        assert len(domain_rows(estimates, "zero_dose", free=("district", "cohort"), sex=sex)) == 4 * 3
+    domains = [c for c in estimates.columns if c not in {"n", "n_weighted", "estimate", "se", "ci_low", "ci_high",
+                                                         "lcb", "ucb", "deff", "neff", "icc", "df", "ci_method",
+                                                         "level"}]
+    assert not estimates.duplicated(domains).any()
+
+
+@pytest.mark.usefixtures("r_survey")
+def test_district_area_and_group_rows_equal_r_survey_svyby(demo, tmp_path):
+    table = demo.derived.table
+    columns = ["catchment", "cluster", "weight", "zero_dose", "district", "area", "population_group", "sex", "cohort"]
+    table[columns].to_csv(tmp_path / "in.csv", index=False)
+    subprocess.run(["Rscript", str(ORACLE), str(tmp_path / "in.csv"), str(tmp_path / "out.csv")], check=True,
+                   capture_output=True, timeout=300)
+    expected = pd.read_csv(tmp_path / "out.csv", dtype=str)
+    estimates = demo.estimates
+    checked = 0
+    for row in expected.itertuples(index=False):
+        values = dict(zip(row.by.split("+"), row.key.split("|")))
+        ours = domain_rows(estimates, "zero_dose", **values)
+        assert len(ours) == 1, values
+        assert float(ours["estimate"].iloc[0]) == pytest.approx(float(row.estimate), rel=1e-9, abs=1e-12), values
+        assert float(ours["se"].iloc[0]) == pytest.approx(float(row.se), rel=1e-7, abs=1e-12), values
+        checked += 1
+    # districts 3, district x area 6, area 2, population group x sex 6 x 2, cohort x district x sex 2 x 3 x 2
+    assert checked == len(expected) == 3 + 6 + 2 + 12 + 12
+
+
+def _copy_demo(tmp_path, text_change):
+    project = tmp_path / "p"
+    shutil.copytree(DEMO, project)
+    path = project / "survey.toml"
+    path.write_text(text_change(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return path
+
+
+def test_a_level_that_does_not_nest_is_one_line_naming_an_example(tmp_path):
+    # the area type does not nest in the catchments: a catchment has urban and rural clusters
+    path = _copy_demo(tmp_path, lambda t: t.replace('columns = ["district", "catchment"]',
+                                                    'columns = ["district", "catchment", "area"]'))
+    with pytest.raises(ConfigError, match=r"survey.toml: key 'levels.columns': area '(rural|urban)' lies in two "
+                                          r"catchment units \('[a-z_]+' and '[a-z_]+'\): each level must lie within "
+                                          r"one unit of the level above"):
+        derive_project(load_project(path))
+
+
+def test_an_unknown_stratifier_or_level_is_one_line_with_a_suggestion(tmp_path):
+    path = _copy_demo(tmp_path, lambda t: t.replace('columns = ["area", "population_group"]',
+                                                    'columns = ["area", "populaton_group"]'))
+    with pytest.raises(ConfigError, match=r"survey.toml: key 'stratifiers.columns': 'populaton_group' is not a "
+                                          r"column of the child table; did you mean 'population_group'\?"):
+        derive_project(load_project(path))
+    path = _copy_demo(tmp_path / "b", lambda t: t.replace('levels = ["national", "district"]',
+                                                          'levels = ["national", "region"]'))
+    with pytest.raises(ConfigError, match=r"key 'stratifiers.levels': 'region' is not 'national' or a column of "
+                                          r"\[levels\]"):
+        load_project(path)
