@@ -25,8 +25,10 @@ MISSING_DOMAIN = "missing"  # label of the domain of rows whose by/group value i
 
 
 def domain_columns(frame: pd.DataFrame) -> list[str]:
-    """The domain columns of a tidy estimates frame: every column but ``indicator`` and the estimate's."""
-    return [c for c in frame.columns if c != "indicator" and c not in ESTIMATE_COLUMNS]
+    """The domain columns of a tidy estimates or comparisons frame: every column but ``indicator``
+    and the estimate's or comparison's own."""
+    measures = {"indicator", *ESTIMATE_COLUMNS, *COMPARE_COLUMNS}
+    return [c for c in frame.columns if c not in measures]
 
 
 def domain_rows(frame: pd.DataFrame, indicator: str | None = None, free: tuple[str, ...] = (),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from lqas.context import equity_labels, run_labels
-from lqas.design import ALL
+from lqas.design import ALL, domain_columns
 from lqas.results import Results
 from lqas.rules import decision_table
 from lqas.safety import run_day, stamp_zip
@@ -111,7 +111,7 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
         names = labels.get(kind, {})
         return values.astype(str).map(lambda v: names.get(v, v))
 
-    sheets = [_estimates_sheet(results.estimates, labels, head, name),
+    sheets = [_estimates_sheet(results.estimates, labels, head, name, equity_labels(lang)),
               _classification_sheet(results.classification, labels, head, name)]
     if not results.comparisons.empty:
         sheets.append(_comparisons_sheet(results.comparisons, labels, head, name))
@@ -152,24 +152,30 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
     return sheets
 
 
-def _domains(frame: pd.DataFrame, labels: Mapping, head: Mapping) -> dict[str, pd.Series]:
-    """The domain columns of a tidy frame, labelled: cohort, district, catchment, sex, vaccination status."""
+def _domains(frame: pd.DataFrame, labels: Mapping, head: Mapping,
+             dimensions: Mapping | None = None) -> dict[str, pd.Series]:
+    """Every domain column of a tidy frame (cohort, the levels, the stratifiers, sex, vaccination
+    status), titled and with its codes named in the report language."""
     kinds = {"cohort": "cohort", "district": "district", "catchment": "catchment", "sex": "sex",
              "vaccination_status": "status"}
-    titles = {"vaccination_status": head["status"]}
+    dimensions = dimensions or {"dimension": {}, "group": {}}
     out = {}
-    for column, kind in kinds.items():
-        if column in frame:
-            names = labels.get(kind, {})
-            out[titles.get(column, head.get(column, column))] = frame[column].astype(str).map(
-                lambda v, names=names: names.get(v, v))
+    for column in domain_columns(frame):
+        if column in kinds:
+            names = labels.get(kinds[column], {})
+            title = head["status"] if column == "vaccination_status" else head.get(column, column)
+        else:  # a level or stratifier of the project: named by equity.toml's dimensions, if there
+            names = {**dimensions["group"].get(column, {}), ALL: labels["sex"][ALL]}
+            title = dimensions["dimension"].get(column, column)
+        out[title] = frame[column].astype(str).map(lambda v, names=names: names.get(v, v))
     return out
 
 
-def _estimates_sheet(estimates: pd.DataFrame, labels: Mapping, head: Mapping, name: Mapping) -> Sheet:
+def _estimates_sheet(estimates: pd.DataFrame, labels: Mapping, head: Mapping, name: Mapping,
+                     dimensions: Mapping) -> Sheet:
     indicator = estimates["indicator"]
     frame = pd.DataFrame({head["indicator"]: indicator.map(lambda k: labels["indicator"].get(k, k)),
-                          head["code"]: indicator, **_domains(estimates, labels, head),
+                          head["code"]: indicator, **_domains(estimates, labels, head, dimensions),
                           **{head.get(f, f): estimates[f] for f in ESTIMATE_FIELDS}})
     percent = [head["estimate"], head["se"], head["ci_low"], head["ci_high"]]
     return Sheet(name["estimates"], frame, percent=percent, note=head["estimates_note"],
