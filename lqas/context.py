@@ -37,6 +37,8 @@ from lqas.views import (
     coverage_by_dose,
     decision_table_rows,
     evidence_sources,
+    group_table,
+    level_table,
     panel,
     sample_table,
     sex_table,
@@ -88,6 +90,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
                      "sources": evidence_sources(table, doses, oldest)},
         "panels": panels,
         "besd": besd,
+        "groups": _groups(project, table, index, lang),
     }
     target_records = [{"indicator": t.indicator, "good": t.good, "bad": t.bad, "lower_is_better": t.lower_is_better,
                        "cohorts": list(t.cohorts) if t.cohorts else None,
@@ -151,6 +154,43 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
         charts=charts, small_cell_n=project.report.small_cell_n,
         sex_comparisons=None if comparisons is None else comparisons.to_dict("records"),
         scorecard=None if scorecard is None else scorecard_context(scorecard, lang, unit_labels=labels["catchment"]))
+
+
+# what the tables by level and by group show: the report's two headline indicators and Penta 3
+GROUP_INDICATORS = ("zero_dose", "ui_dtp1_not_dtp3", "penta3_crude")
+
+
+def _groups(project: Project, table: pd.DataFrame, index: EstimateIndex, lang: str) -> dict | None:
+    """The survey by each level above the lots ([levels]) and by each stratifier ([stratifiers]),
+    nationally: ``levels`` (one :func:`level_table` each) and ``stratifiers`` (zero-dose and Penta 3
+    by sex for each, :func:`group_table`), with the titles and names in ``lang``; None without either."""
+    indicators = [key for key in GROUP_INDICATORS if key in index]
+    if not indicators:
+        return None
+    names = equity_labels(lang)
+    configured = project.labels
+    lowest = project.levels.columns[-1] if project.levels.columns else None
+
+    def units(column: str) -> list[str]:
+        present = sorted(set(table[column].dropna().astype(str)))
+        order = list(configured.get(column, {})) + list(names["group"].get(column, {}))
+        return [u for u in order if u in present] + [u for u in present if u not in order]
+
+    def named(column: str) -> dict[str, str]:
+        return {**names["group"].get(column, {}), **configured.get(column, {})}
+
+    levels = [{**level_table(index, column, units(column), indicators, named(column)),
+               "title": (code_labels(lang)["header"].get(column) or names["dimension"].get(column)
+                         or column)}
+              for column in project.levels.columns if column != lowest and column in table]
+    stratifiers = [{"column": column, "title": names["dimension"].get(column, column),
+                    "tables": [group_table(index, column, units(column), indicator, named(column))
+                               for indicator in ("zero_dose", "penta3_crude") if indicator in index]}
+                   for column in project.stratifiers.columns
+                   if column in table and "national" in project.stratifiers.levels]
+    if not levels and not stratifiers:
+        return None
+    return {"indicators": indicators, "levels": levels, "stratifiers": stratifiers}
 
 
 def _population_shares(project: Project) -> dict[str, float] | None:

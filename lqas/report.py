@@ -217,6 +217,7 @@ class ReportContext(BaseModel):
     coverage: dict[str, Any]
     panels: list[dict[str, Any]]
     besd: dict[str, Any] | None
+    groups: dict[str, Any] | None
     lqas: dict[str, Any]
     methods: dict[str, Any]
     definitions: list[dict[str, Any]]
@@ -469,7 +470,9 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
       for zero-dose and UI; ``coverage`` (``by_dose`` per cohort, ``by_catchment``,
       ``sources``); ``panels`` (dropout, card, timeliness, full vaccination by catchment and
       sex); ``besd`` (``None`` without BeSD data, else ``priority``, ``sex_tables``,
-      ``by_status``, ``statuses``);
+      ``by_status``, ``statuses``); ``groups`` (``None`` without levels above the lots or
+      stratifiers, else ``indicators``, ``levels``: a table per level of units x indicators, and
+      ``stratifiers``: zero-dose and Penta 3 by group and sex);
     - ``lqas``: ``classification`` (records of classification.csv), ``matrix``, ``targets``,
       ``decision_table``, ``rules_used``, ``alpha``, ``beta``;
     - ``methods`` (design settings), ``definitions`` (see :func:`definitions`);

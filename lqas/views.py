@@ -10,7 +10,7 @@ no children in the indicator's denominator.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -81,6 +81,35 @@ def _parents(domains: pd.DataFrame) -> dict[tuple[str, str], dict[str, str]]:
             if not pairs[column].duplicated().any():
                 out[(column, parent)] = dict(zip(pairs[column], pairs[parent]))
     return out
+
+
+def level_table(index: EstimateIndex, level: str, units: Sequence[str], indicators: Sequence[str],
+                names: Mapping[str, str]) -> dict:
+    """One level of the geography (districts, regions): each unit's estimate of each indicator, all
+    cohorts and both sexes together, then the survey's.
+
+    Returns ``{"column", "indicators", "rows": [{"unit", "name", "cells": {indicator: cell}}], "has_small"}``
+    (the survey's row last, unit ``all``).
+    """
+    rows = [{"unit": unit, "name": names.get(unit, unit),
+             "cells": {ind: index.cell(ind, **({level: unit} if unit != ALL else {})) for ind in indicators}}
+            for unit in [*units, ALL]]
+    return {"column": level, "indicators": list(indicators), "rows": rows,
+            "has_small": _any_small(c for row in rows for c in row["cells"].values())}
+
+
+def group_table(index: EstimateIndex, column: str, groups: Sequence[str], indicator: str,
+                names: Mapping[str, str]) -> dict:
+    """One stratifier (area, population group): each group's girls, boys and all for one indicator,
+    all cohorts together, then the survey's.
+
+    Returns ``{"column", "indicator", "rows": [{"group", "name", "F", "M", "all"}], "has_small"}``.
+    """
+    rows = [{"group": group, "name": names.get(group, group),
+             **{sex: index.cell(indicator, sex=sex, **({column: group} if group != ALL else {})) for sex in SEXES}}
+            for group in [*groups, ALL]]
+    return {"column": column, "indicator": indicator, "rows": rows,
+            "has_small": _any_small(row[sex] for row in rows for sex in SEXES)}
 
 
 def _any_small(cells: Iterable[dict | None]) -> bool:

@@ -92,3 +92,26 @@ def test_an_unknown_stratifier_or_level_is_one_line_with_a_suggestion(tmp_path):
     with pytest.raises(ConfigError, match=r"key 'stratifiers.levels': 'region' is not 'national' or a column of "
                                           r"\[levels\]"):
         load_project(path)
+
+
+@pytest.mark.parametrize(("lang", "headings"), [("fr", ["Par district et par groupe de population", "Par district",
+                                                        "Par milieu", "Par groupe de population"]),
+                                               ("en", ["By district and by population group", "By district",
+                                                       "By area", "By population group"])])
+def test_the_report_shows_districts_and_groups(demo, lang, headings, tmp_path):
+    from lqas.context import report_context
+    from lqas.report import render_html
+
+    (tmp_path / "charts").mkdir()
+    context = report_context(demo, lang, charts_dir=tmp_path / "charts")
+    groups = context["groups"]
+    district = groups["levels"][0]
+    assert [row["unit"] for row in district["rows"]] == ["bougouni", "segou", "niono", "all"]
+    bougouni = domain_rows(demo.estimates, "zero_dose", district="bougouni")
+    assert district["rows"][0]["cells"]["zero_dose"]["estimate"] == pytest.approx(float(bougouni["estimate"].iloc[0]))
+    nomads = next(row for row in groups["stratifiers"][1]["tables"][0]["rows"] if row["group"] == "nomad")
+    girls = domain_rows(demo.estimates, "zero_dose", population_group="nomad", sex="F")
+    assert nomads["F"]["estimate"] == pytest.approx(float(girls["estimate"].iloc[0])) and nomads["F"]["small"]
+    html = render_html(context, run_dir=tmp_path)
+    for heading in headings:
+        assert f">{heading}</h" in html, heading
