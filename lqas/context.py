@@ -104,6 +104,8 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
                                  "reasons": counts_by(excluded_by_catchment.get_group(c), "reason", "reason")}
                                 for c in lost],
             "targets": target_records, "alpha": project.lqas.alpha, "beta": project.lqas.beta,
+            # lots too small for any rule to keep both risks at their limits: said, never hidden
+            "limits_unmet": _limits_unmet(classification),
             "lot": list(project.lqas.lot),
             "decision_table": decision_table_rows(decision_table(range(12, 31))),
             "rules_used": _rules_used(classification, target_records, labels)}
@@ -191,6 +193,16 @@ def _groups(project: Project, table: pd.DataFrame, index: EstimateIndex, lang: s
     if not levels and not stratifiers:
         return None
     return {"indicators": indicators, "levels": levels, "stratifiers": stratifiers}
+
+
+def _limits_unmet(classification: pd.DataFrame) -> dict:
+    """How many classified lots have a rule that cannot keep alpha and beta at their limits (too few
+    children), and the largest risks they carry."""
+    classified = classification[classification["class"] != "no_data"]
+    unmet = classified[~classified["limits_met"].astype(bool)] if "limits_met" in classified else classified.iloc[:0]
+    return {"lots": len(unmet), "of": len(classified),
+            "alpha": float(unmet["alpha"].max()) if len(unmet) else None,
+            "beta": float(unmet["beta"].max()) if len(unmet) else None}
 
 
 def _population_shares(project: Project) -> dict[str, float] | None:

@@ -187,6 +187,8 @@ def _classification_sheet(classification: pd.DataFrame, labels: Mapping, head: M
     frame = pd.DataFrame({head["indicator"]: classification["indicator"].map(lambda k: labels["indicator"].get(k, k)),
                           **_domains(classification[lots], labels, head),
                           **{f: classification[f] for f in ("n", "x", "d", "alpha", "beta")},
+                          head["limits_met"]: classification["limits_met"].map(
+                              lambda met: labels["answer"]["yes"] if met else labels["answer"]["no"]),
                           head["class"]: classification["class"].map(lambda k: labels["klass"].get(k, k))})
     return Sheet(name["lqas"], frame, percent=["alpha", "beta"], widths={head["indicator"]: 50})
 

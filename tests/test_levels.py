@@ -115,3 +115,27 @@ def test_the_report_shows_districts_and_groups(demo, lang, headings, tmp_path):
     html = render_html(context, run_dir=tmp_path)
     for heading in headings:
         assert f">{heading}</h" in html, heading
+
+
+def test_the_report_never_says_the_risks_are_kept_when_small_lots_cannot_keep_them(demo, tmp_path):
+    """Too few children for any rule: the rule used (smallest alpha + beta) misses the limits, and the
+    report says so (it said the limits held whatever the lots)."""
+    from dataclasses import replace
+
+    from lqas.context import report_context
+    from lqas.report import render_html
+
+    (tmp_path / "charts").mkdir()
+    kept = render_html(report_context(demo, "en", charts_dir=tmp_path / "charts"), run_dir=tmp_path)
+    assert "Decision rules keep both risks at or below their limits" in kept
+    classification = demo.classification.copy()
+    small = classification.index[:3]
+    classification.loc[small, "limits_met"] = False
+    classification.loc[small, ["alpha", "beta"]] = [[0.42, 0.2], [0.1, 0.44], [0.3, 0.3]]
+    context = report_context(replace(demo, classification=classification), "en", charts_dir=tmp_path / "charts")
+    assert context["lqas"]["limits_unmet"] == {"lots": 3, "of": len(classification), "alpha": 0.42, "beta": 0.44}
+    html = " ".join(render_html(context, run_dir=tmp_path).split())
+    assert "Decision rules keep both risks" not in html
+    assert (f"For 3 of the {len(classification)} classifications, too few children were sampled for any rule to "
+            "do so: their classes carry larger risks (alpha up to 0.42, beta up to 0.44") in html
+    assert "the rule with the smallest alpha + beta is used" in html
