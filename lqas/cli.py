@@ -183,7 +183,7 @@ def remarks(project: Annotated[Path, typer.Argument(help="Project file (survey.t
 
 
 @app.command(name="fetch")
-def fetch_command(project: Annotated[Path, typer.Argument(help="Project file (survey.toml) with a [fetch] table.")],
+def fetch_command(project: Annotated[Path, typer.Argument(help="Project file (survey.toml) with a \\[fetch] table.")],
                   full: Annotated[bool, typer.Option("--full", help="Download every submission again.")] = False
                   ) -> None:
     """Download the form's current submissions and its definition from KoboToolbox or ODK Central
@@ -207,11 +207,13 @@ def fetch_command(project: Annotated[Path, typer.Argument(help="Project file (su
 
 
 @app.command()
-def init(export: Annotated[Path, typer.Option("--export", help="The export as downloaded (CSV or XLSX).")],
+def init(export: Annotated[Path, typer.Option("--export", help="The export as downloaded (CSV, XLSX or ODK Central zip).")],
          form: Annotated[Path | None, typer.Option("--form", help="Its XLSForm: labels, choices and types.")] = None,
          out: Annotated[Path, typer.Option("--out", help="Folder for survey.toml and profile.toml.")] = Path("."),
          schedule: Annotated[str, typer.Option(help="Vaccination schedule whose doses are looked for.")] = "mali",
-         overwrite: Overwrite = False) -> None:
+         overwrite: Annotated[bool, typer.Option(
+             "--overwrite", help="Replace survey.toml and profile.toml if there (each kept as <name>.previous).")
+         ] = False) -> None:
     """Draft survey.toml and a mapping profile from an export and its form, saying why each column
     was mapped, what was left open and what to check."""
     from lqas.draft import draft_project, write_draft
@@ -228,7 +230,7 @@ def init(export: Annotated[Path, typer.Option("--export", help="The export as do
         else:
             table.add_row(found.key, found.column, found.why)
     for key, names in grouped.items():  # one line per evidence section, not one per dose
-        table.add_row(key, f"{len(names)} columns", ", ".join(names))
+        table.add_row(key, f"{len(names)} column{'s' if len(names) > 1 else ''}", ", ".join(names))
     Console().print(table)
     console.print(f"[green]wrote[/green] {', '.join(str(p) for p in written)}")
     for item in draft.open:

@@ -382,17 +382,26 @@ def draft_project(export: str | Path, form: str | Path | None = None, *, schedul
                                f"{candidate.question.type} question {candidate.shown()} asks about {series}"))
             used.add(candidate.column)
     besd = _besd([c for c in candidates if c.in_export or form_model is None], used)
+    besd_codes: dict[str, dict[str, int]] = {}
     for item, (candidate, similarity) in besd.items():
         why = ("named as in BeSD-TI" if similarity == 2.0 else
                f"worded like BeSD-TI's {item} ({similarity:.0%} alike)")
         found.append(Found(f"besd.{item}", candidate.column, f"{candidate.question.type} question "
                                                              f"{candidate.shown()}: {why}"))
         used.add(candidate.column)
-        reference = _reference_choices(item)
-        own = {choice.name for choice in candidate.question.choices}
-        if reference and own and not own <= reference:
-            check.append(f"BeSD {item} ({candidate.column}): answers coded {sorted(own)}, BeSD-TI codes are "
-                         f"{sorted(reference)}: recode them (survey.toml [besd] coding) before reading BeSD results")
+        codes, how = _besd_codes(candidate.question, item)
+        if codes is not None:
+            besd_codes[item] = codes
+            if how == "order":
+                shown = ", ".join(f"{k} = {v}" for k, v in codes.items())
+                check.append(f"BeSD {item} ({candidate.column}): answers matched to BeSD-TI's codes by their order "
+                             f"in the form ({shown}): check the order in profile.toml [codes]")
+        elif how == "unmatched":
+            reference = sorted(c.name for c in _reference_choices(item))
+            check.append(f"BeSD {item} ({candidate.column}): answers coded "
+                         f"{sorted(c.name for c in candidate.question.choices)}, BeSD-TI codes are {reference}: "
+                         f"give each its code in profile.toml ([codes] {item} = {{ <answer> = <code>, ... }}) "
+                         "before reading BeSD results")
     personal, free_text = _personal(candidates, used, form_model)
     personal = [c for c in personal if c in frame.columns]
     free_text = [c for c in free_text if c in frame.columns]
@@ -401,7 +410,7 @@ def draft_project(export: str | Path, form: str | Path | None = None, *, schedul
         open_.append("vaccination evidence: no card date, register date or recall question recognised")
     if form_model is None:
         check.append("drafted without the form: give --form for labels, choices and types")
-    profile = _profile_text(export, form, columns, evidence, besd, personal, free_text, found, shape,
+    profile = _profile_text(export, form, columns, evidence, besd, besd_codes, personal, free_text, found, shape,
                             [c for c in ("_id", "_uuid", "_index") if c in frame.columns], doses, open_, check)
     nested = _clusters_numbered_within(frame, columns)
     if nested:
@@ -426,13 +435,33 @@ def _reason(score: int) -> str:
 
 
 @cache
-def _reference_choices_all() -> dict[str, set[str]]:
+def _reference_choices_all() -> dict[str, tuple[Choice, ...]]:
     form = read_form(resource_dir("instruments") / "mali_child_survey.xlsx")
-    return {q.name: {c.name for c in q.choices} for q in form.questions if q.name.startswith("CHI_")}
+    return {q.name: q.choices for q in form.questions if q.name.startswith("CHI_")}
 
 
-def _reference_choices(item: str) -> set[str]:
-    return _reference_choices_all().get(item, set())
+def _reference_choices(item: str) -> tuple[Choice, ...]:
+    return _reference_choices_all().get(item, ())
+
+
+def _besd_codes(question: Question, item: str) -> tuple[dict[str, int] | None, str]:
+    """BeSD-TI's codes for a form's own answers to a one-answer BeSD item: ``(None, "same")`` when the
+    form already uses them; by meaning for yes/no; by order when the lists are as long; else
+    ``(None, "unmatched")``. A select_multiple keeps its options (``(None, "options")``)."""
+    reference = _reference_choices(item)
+    own = question.choices
+    if question.type != "select_one" or not reference or not own:
+        return None, "options"
+    if {c.name for c in own} <= {c.name for c in reference}:
+        return None, "same"
+    by_meaning = {meaning(c): c.name for c in reference}
+    if {"yes", "no"} <= set(by_meaning):
+        codes = {c.name: int(by_meaning[m]) for c in own if (m := meaning(c)) in ("yes", "no")}
+        if len(codes) == 2:
+            return codes, "meaning"
+    if len(own) == len(reference) and all(c.name.isdigit() for c in reference):
+        return {mine.name: int(theirs.name) for mine, theirs in zip(own, reference)}, "order"
+    return None, "unmatched"
 
 
 def _why(found: list[Found], key: str) -> str:
@@ -440,7 +469,7 @@ def _why(found: list[Found], key: str) -> str:
 
 
 def _profile_text(export: Path, form: str | Path | None, columns: dict[str, str], evidence: dict, besd: dict,
-                  personal: list[str], free_text: list[str], found: list[Found], shape: str, keep: list[str],
+                  besd_codes: dict[str, dict[str, int]], personal: list[str], free_text: list[str], found: list[Found], shape: str, keep: list[str],
                   doses: list[Dose], open_: list[str], check: list[str]) -> str:
     lines = [f"# Mapping profile drafted by `lqas init` from {export.name}"
              + (f" and its form {Path(form).name}" if form else "") + f" ({shape}).",
@@ -460,6 +489,13 @@ def _profile_text(export: Path, form: str | Path | None, columns: dict[str, str]
     lines += ["", "[columns]"]
     for name, column in columns.items():
         lines.append(f"{name} = {_quote(column)}  # {_why(found, name)}")
+    one_answer = {item: candidate for item, (candidate, _) in besd.items() if candidate.question.type == "select_one"}
+    for item, candidate in one_answer.items():  # BeSD items under their BeSD-TI names
+        lines.append(f"{item} = {_quote(candidate.column)}  # {_why(found, f'besd.{item}')}")
+    if besd_codes:
+        lines += ["", "# BeSD answers as BeSD-TI codes (see the CHECK lines above)", "[codes]"]
+        lines += [f"{item} = {{ {', '.join(f'{_quote(k)} = {v}' for k, v in codes.items())} }}"
+                  for item, codes in besd_codes.items()]
     for source in ("card", "register"):
         dates, ticks = evidence[source]["dates"], evidence[source]["ticks"]
         if not dates and not ticks:
@@ -479,21 +515,26 @@ def _profile_text(export: Path, form: str | Path | None, columns: dict[str, str]
             parts = [f"ever = {_quote(asked['ever'].column)}"]
             if "count" in asked:
                 parts.append(f"count = {_quote(asked['count'].column)}")
-            lines.append(f"{series} = {{ {', '.join(parts)}, doses = {_series_doses(series, doses)} }}")
-    if besd:
-        lines += ["", "# BeSD items under their BeSD-TI names (a select_multiple's options become CHI_<item><option>)"]
-        for item, (candidate, _) in besd.items():
+                covered = _series_doses(series, doses)
+            else:
+                # a yes without a count says the first dose only; the later ones were not asked about
+                covered = _series_doses(series, doses, first_only=True)
+            lines.append(f"{series} = {{ {', '.join(parts)}, doses = {covered} }}")
+    several = {item: candidate for item, (candidate, _) in besd.items() if candidate.question.type != "select_one"}
+    if several:
+        lines += ["", "# BeSD items of several answers under their BeSD-TI names (options become CHI_<item><option>)"]
+        for item, candidate in several.items():
+            options, group = "^" + re.escape(candidate.column) + "/(\\w+)$", item + "\\1"
             lines += ["[[rename]]", f"pattern = {_quote('^' + re.escape(candidate.column) + '$')}",
-                      f"replacement = {_quote(item)}"]
-            if candidate.question.type == "select_multiple":
-                options, group = "^" + re.escape(candidate.column) + "/(\\w+)$", item + "\\1"
-                lines += ["[[rename]]", f"pattern = {_quote(options)}", f"replacement = {_quote(group)}"]
+                      f"replacement = {_quote(item)}", "[[rename]]", f"pattern = {_quote(options)}",
+                      f"replacement = {_quote(group)}"]
     return "\n".join(lines) + "\n"
 
 
-def _series_doses(series: str, doses: list[Dose]) -> str:
+def _series_doses(series: str, doses: list[Dose], first_only: bool = False) -> str:
     """The doses a recalled count covers: the series from its first dose (a birth dose is asked apart)."""
     keys = [dose.key for dose in doses if dose.series == series and (dose.number or 0) >= 1] or [series]
+    keys = keys[:1] if first_only else keys
     # a birth dose asked apart is recalled alone
     return "[" + ", ".join(map(_quote, keys)) + "]"
 
@@ -529,14 +570,20 @@ def _survey_text(export: Path, form: str | Path | None, form_model: Form | None,
 
 
 def write_draft(draft: Draft, out: str | Path, *, overwrite: bool = False) -> list[Path]:
-    """Write ``survey.toml`` and ``profile.toml`` into ``out``; an existing file is kept unless ``overwrite``."""
+    """Write ``survey.toml`` and ``profile.toml`` into ``out``. An existing file (perhaps edited by
+    hand) is refused unless ``overwrite``, and is then kept as ``<name>.previous``, never lost."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    files = (("survey.toml", draft.survey_toml), ("profile.toml", draft.profile_toml))
+    existing = [out / name for name, _ in files if (out / name).exists()]
+    if existing and not overwrite:
+        raise InputError(f"{existing[0]}: already exists; give --overwrite to replace it (the file is then kept "
+                         f"as {existing[0].name}.previous)")
     written = []
-    for name, text in (("survey.toml", draft.survey_toml), ("profile.toml", draft.profile_toml)):
+    for name, text in files:
         path = out / name
-        if path.exists() and not overwrite:
-            raise InputError(f"{path}: already exists; give --overwrite to replace it")
+        if path.exists():
+            path.replace(path.with_name(f"{name}.previous"))
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written

@@ -63,7 +63,11 @@ def read_export(path: str | Path, form: Form, *, repeat: str | None = None, shee
         children = _read(parts[group], form, **read)
     joined, households_alone = _join(main[0].frame, children[0].frame, group, path)
     source = replace(children[0], frame=joined, path=path)
-    summary = {**children[1].summary(), "rows": f"one row per child (repeat group '{group}')",
+    household, child = main[1].summary(), children[1].summary()
+    # what the households' part could not decode is said as well as the children's own
+    summary = {**child, "columns_unmatched": [*household["columns_unmatched"], *child["columns_unmatched"]],
+               "values_unmatched": {**household["values_unmatched"], **child["values_unmatched"]},
+               "rows": f"one row per child (repeat group '{group}')",
                "households": len(main[0].frame), "households_without_children": households_alone}
     return Export(source, children[1], summary)
 

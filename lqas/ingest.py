@@ -493,6 +493,13 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
     A child whose ``cohort_sampled`` (a cohort name) differs from the cohort of its age is kept in the
     cohort of its age and recorded in repairs (``cohort_sampled_differs``).
     """
+    needed = ["child_id", "catchment", "cluster", "interview_date", "age_years" if age_from == "years" else "dob"]
+    unmapped = [column for column in needed if column not in children]
+    if unmapped:
+        # without them no child can be placed in a lot, a cluster or a cohort
+        raise InputError(f"{source}: the mapping profile reads no {', '.join(unmapped)}: map "
+                         f"{'it' if len(unmapped) == 1 else 'them'} in the profile's [columns] (e.g. "
+                         f"{unmapped[0]} = \"<export column>\")")
     frame = children.copy()
     repairs: list[dict] = []
     excluded: list[pd.DataFrame] = []

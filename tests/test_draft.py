@@ -67,5 +67,8 @@ def test_init_on_the_command_line_writes_says_and_refuses_to_overwrite(tmp_path)
     assert "the draft reads 1153 rows: 1140 children kept" in " ".join(first.stderr.split())
     again = init()
     assert again.returncode == 2 and again.stderr.strip().count("\n") == 0
-    assert "survey.toml: already exists; give --overwrite" in again.stderr
+    assert "survey.toml: already exists; give --overwrite to replace it (the file is then kept as " in again.stderr
+    edited = (tmp_path / "profile.toml").read_text(encoding="utf-8") + "# my edit\n"
+    (tmp_path / "profile.toml").write_text(edited, encoding="utf-8")
     assert init("--overwrite").returncode == 0
+    assert (tmp_path / "profile.toml.previous").read_text(encoding="utf-8") == edited  # never lost

@@ -142,10 +142,14 @@ def test_init_drafts_the_profile_a_person_would_write(built, truth, tmp_path):
                                  "doses": ["penta1", "penta2", "penta3"]}
     assert antigens["bcg"]["ever"] == "enfant/rappel/recu_bcg" and antigens["opv"]["count"] == "enfant/rappel/nb_vpo"
     assert {"menage/telephone", "enfant/nom_enfant", "menage/gps"} <= set(profile["profile"]["personal"])
-    renames = {rule["pattern"]: rule["replacement"] for rule in profile.get("rename", [])}
-    assert renames.get("^enfant/besd/besd_importance$") == "CHI_confb"
-    assert "CHI_where" not in renames.values()  # a select_multiple is not BeSD's one-answer "where" question
-    assert any("CHI_confb" in item and "recode" in item for item in draft.check)  # its answers are not BeSD-TI codes
+    assert profile["columns"]["CHI_confb"] == "enfant/besd/besd_importance"
+    # its answers are words: given BeSD-TI's 1-4 by their order in the form, and the draft says to check it
+    assert profile["codes"]["CHI_confb"] == {"pas_important": 1, "peu_important": 2, "moyen_important": 3,
+                                             "tres_important": 4}
+    assert any("CHI_confb" in item and "by their order in the form" in item for item in draft.check)
+    renames = {rule["replacement"] for rule in profile.get("rename", [])}
+    assert "CHI_where" not in renames  # a select_multiple is not BeSD's one-answer "where" question
+    assert antigens["mr"]["doses"] == ["mr1"]  # a yes without a count says the first dose only
     assert draft.open == ()
     # the drafted profile, with the project's cohorts, reads every child as the truth says
     survey = tomllib.loads((tmp_path / "survey.toml").read_text(encoding="utf-8"))
@@ -195,3 +199,25 @@ def test_init_without_the_form_maps_what_names_say_and_leaves_coded_sex_open(bui
     # the sex is coded 1/2 and only the form says which is which
     assert draft.open == ("sex",) and any("without the form" in item for item in draft.check)
     assert "# LEFT OPEN: sex: map it by hand" in draft.profile_toml
+
+
+def test_a_profile_that_maps_no_catchment_is_one_line_not_a_traceback(built, tmp_path):
+    from lqas.errors import InputError
+
+    profile = PROFILE.replace('catchment = "aire_sante"\n', "").replace('"catchment", ', "")
+    with pytest.raises(InputError, match=r"kobo_xml.csv: the mapping profile reads no catchment: map it in the "
+                                         r"profile's \[columns\]"):
+        derive_project(_project(tmp_path, built["kobo_xml"], built["formulaire_plat"], profile=profile))
+
+
+def test_answers_of_the_households_sheet_that_match_no_choice_are_counted(built, tmp_path):
+    from openpyxl import load_workbook
+
+    book = load_workbook(built["kobo_labels_xlsx"])
+    households = book.worksheets[0]
+    column = next(cell.column for cell in households[1] if cell.value == "Aire de santé")
+    households.cell(row=2, column=column, value="Aire de santé de Banankabougou")
+    changed = tmp_path / "export.xlsx"
+    book.save(changed)
+    derived = derive_project(_project(tmp_path / "p", changed, built["formulaire"]))
+    assert derived.decoding["values_unmatched"] == {"menage/aire_sante": {"Aire de santé de Banankabougou": 1}}
