@@ -115,6 +115,10 @@ def validate(project: Annotated[Path, typer.Argument(help="Project file (survey.
     # warnings last: a failure above stays the one line it is
     _warn_personal(derived)
     _warn_decoding(derived)
+    if derived.unread:
+        listed = "; ".join(f"{name} = {columns}" for name, columns in derived.unread.items())
+        print(f"lqas: warning: {derived.source}: the profile maps columns the export does not have (left empty): "
+              f"{listed}", file=sys.stderr)
     _warn_example(settings)
 
 

@@ -73,6 +73,7 @@ class Derived:
     free_text: pd.DataFrame = field(default_factory=pd.DataFrame)
     looks_personal: dict[str, str] = field(default_factory=dict)
     decoding: dict | None = None
+    unread: dict[str, str] = field(default_factory=dict)
 
 
 def derive_project(project: Project) -> Derived:
@@ -122,7 +123,8 @@ def _derive(project: Project) -> Derived:
     return Derived(table=table, schedule=schedule, exclusions=ingested.exclusions, repairs=repairs,
                    rows_read=ingested.rows_read, source=ingested.source,
                    empty_psus=dict(ingested.empty_clusters), merges=ingested.merges, free_text=free_text,
-                   looks_personal=dict(ingested.looks_personal), decoding=ingested.decoding)
+                   looks_personal=dict(ingested.looks_personal), decoding=ingested.decoding,
+                   unread=dict(ingested.unread))
 
 
 def _population_level(project: Project) -> tuple[str, ...]:

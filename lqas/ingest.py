@@ -64,6 +64,8 @@ class IngestResult:
     looks_personal: dict[str, str] = field(default_factory=dict)
     # how the export was read through its form ([data] form): `lqas.form.Decoded.summary`
     decoding: dict | None = None
+    # profile columns ([columns], one spec) naming export columns the export lacks: left empty, said
+    unread: dict[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- profiles
@@ -203,6 +205,8 @@ class _Mapper:
         self.out: dict[str, pd.Series] = {"source_row": pd.Series(raw.index + row_offset, index=raw.index)}
         self.repairs: list[dict] = []
         self.child_ids = pd.Series(np.nan, index=raw.index)
+        # canonical name -> the export columns it names that the export lacks (left empty, and said)
+        self.unread: dict[str, str] = {}
 
     def repair(self, mask: pd.Series, column: str, rule: str, original: pd.Series, new: object) -> None:
         for row in np.flatnonzero(mask.to_numpy()):
@@ -258,6 +262,10 @@ class _Mapper:
         for canonical in order:
             spec = _choose(columns[canonical], self.raw.columns)
             if spec is None:
+                if not isinstance(columns[canonical], list):  # alternatives are there for exports that lack some
+                    wanted = _spec_columns(columns[canonical])
+                    absent = [c for c in wanted if c not in self.raw.columns]
+                    self.unread[canonical] = ", ".join(f"'{c}'{did_you_mean(c, self.raw.columns)}" for c in absent)
                 continue
             values, source_column = self.resolve(spec, canonical)
             if canonical in codes:
@@ -705,7 +713,8 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
         # whose missing answers are all "no": it is excluded, first of all rules
         raw[f"{_EXCLUDE}:eligibility:truncated_row"] = "row has " + main.short_rows
     unlisted = looks_personal(raw, exempt=_read_by_profile(profile))
-    mapped, repairs = _Mapper(raw, profile, path, doses, labels, main.row_offset, frozenset(unlisted)).result()
+    mapper = _Mapper(raw, profile, path, doses, labels, main.row_offset, frozenset(unlisted))
+    mapped, repairs = mapper.result()
     age = profile.get("age", {})
     children, exclusions, validation_repairs = validate(mapped, cohorts, path, age_from=age.get("from", "dob"),
                                                         window=age.get("window", "exclude"),
@@ -717,7 +726,7 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
     empty = _empty_clusters(raw, mapped, children.index, profile, merges)
     return IngestResult(children, exclusions, repairs, len(raw), path,
                         tuple(profile.get("profile", {}).get("keep", [])), merges, empty, unlisted,
-                        decoded)
+                        decoded, mapper.unread)
 
 
 def _through_form(path: Path, form: Form, profile: dict, doses: list[str], cohorts: list[str],

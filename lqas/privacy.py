@@ -45,8 +45,12 @@ def looks_personal(frame: pd.DataFrame, exempt: Iterable[str] = ()) -> dict[str,
         if column in exempt or column.startswith("_exclude:"):
             continue
         words = _words(str(column))
-        kind = next((kind for kind, pattern in _PATTERNS.items()
-                     if (_FREE_TEXT if kind == "free text" else pattern).fullmatch(words)), None)
+        # the servers' own columns (_id, _parent_table_name, _submission__uuid) hold no answer; of
+        # theirs only a position (_gps_latitude) or a device id is personal
+        kinds = (("a position", "a device or account id") if str(column).split("/")[-1].startswith("_")
+                 else tuple(_PATTERNS))
+        kind = next((kind for kind in kinds
+                     if (_FREE_TEXT if kind == "free text" else _PATTERNS[kind]).fullmatch(words)), None)
         if kind is None and not str(column).startswith("_"):  # Kobo's _id, _index: numbers, not phones
             values = frame[column].dropna().astype(str).str.strip()
             values = values[values != ""]

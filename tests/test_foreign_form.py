@@ -56,6 +56,7 @@ profile = "profile.toml"
 form = "{form}"
 [design]
 weights = "equal"
+nest = true
 [cohorts]
 "0-11m" = [0, 364]
 "12-23m" = [365, 729]
@@ -221,3 +222,16 @@ def test_answers_of_the_households_sheet_that_match_no_choice_are_counted(built,
     book.save(changed)
     derived = derive_project(_project(tmp_path / "p", changed, built["formulaire"]))
     assert derived.decoding["values_unmatched"] == {"menage/aire_sante": {"Aire de santé de Banankabougou": 1}}
+
+
+def test_a_misspelt_column_of_the_profile_is_said_not_ignored(built, tmp_path):
+    import subprocess
+    import sys
+
+    profile = PROFILE.replace('card_seen = "carte_vue"', 'card_seen = "enfant/carte_vu"')
+    _project(tmp_path, built["kobo_xml"], built["formulaire_plat"], profile=profile)
+    result = subprocess.run([sys.executable, "-m", "lqas", "validate", str(tmp_path / "survey.toml")], check=False,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert ("lqas: warning: " in result.stderr and "the profile maps columns the export does not have (left empty): "
+            "card_seen = 'enfant/carte_vu'; did you mean 'enfant/carte_vue'?" in result.stderr)
