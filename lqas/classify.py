@@ -10,7 +10,10 @@ import pandas as pd
 from lqas.config import LqasConfig
 from lqas.errors import SettingError
 from lqas.indicators import Indicator
-from lqas.rules import Target, classify
+from lqas.rules import Target, aggregate, classify
+
+LEVEL_COLUMNS = ["indicator", "cohort", "level", "unit", "lots", "n", "x", "population", "estimate", "se", "ci_low",
+                 "ci_high", "level_ci"]
 
 
 def lot_targets(settings: LqasConfig, registry: Mapping[str, Indicator]) -> list[Target]:
@@ -58,3 +61,51 @@ def lost_catchments(table: pd.DataFrame, exclusions: pd.DataFrame | None) -> lis
         return []
     kept = set(table["catchment"].astype(str))
     return sorted({str(c) for c in exclusions["catchment"].dropna()} - kept)
+
+
+def aggregate_lots(classification: pd.DataFrame, table: pd.DataFrame, levels: tuple[str, ...],
+                   confidence: float = 0.95) -> pd.DataFrame:
+    """The lots' results put together up the geography, as LQAS manuals do (lqas.md §6): for each
+    target and cohort, every unit of each level above the lots (district, region) and the whole
+    survey, each lot weighted by its population (the sum of its children's weights: the lot's
+    population when weights come from populations) and treated as a stratum (`lqas.rules.aggregate`).
+
+    Returns
+    -------
+    DataFrame
+        ``LEVEL_COLUMNS``: the indicator, cohort, ``level`` (a column of ``[levels]``, or
+        ``national``) and ``unit``, the lots put together, their children ``n`` and those with the
+        indicator's condition ``x``, the population, and the estimate, its SE and normal CI on the
+        indicator's own scale (zero-dose as a share of children, not its complement).
+    """
+    lot = [c for c in ("catchment", "cohort") if c in classification]
+    if classification.empty or "catchment" not in lot or "weight" not in table:
+        return pd.DataFrame(columns=LEVEL_COLUMNS)
+    populations = (table.assign(catchment=table["catchment"].astype(str)).groupby(lot, observed=True)["weight"]
+                   .sum().rename("population").reset_index())
+    lots = classification[classification["class"] != "no_data"].merge(populations, on=lot, how="left")
+    places = table[["catchment", *[c for c in levels if c in table and c != "catchment"]]].astype(str)
+    places = places.drop_duplicates("catchment")
+    lots = lots.merge(places, on="catchment", how="left")
+    units = [(column, column) for column in levels if column in lots and column != "catchment"]
+    rows = []
+    for (indicator, cohort), part in lots.groupby(["indicator", *(["cohort"] if "cohort" in lot else [])], sort=False):
+        lower = bool((part["direction"] == "lower_is_better").all())
+        for level, column in [("national", None), *units]:
+            groups = [("all", part)] if column is None else part.groupby(column, sort=True)
+            for unit, members in groups:
+                members = members[members["population"] > 0]
+                if members.empty:
+                    continue
+                # the population of a lot is at least its sample (a lot weighted equally: n)
+                members = members.assign(population=members[["population", "n"]].max(axis=1))
+                result = aggregate(members, level=confidence).iloc[0]
+                estimate, low, high = result["estimate"], result["ci_low"], result["ci_high"]
+                if lower:  # the lots count the favourable complement: back to the indicator's scale
+                    estimate, low, high = 1 - estimate, 1 - high, 1 - low
+                rows.append({"indicator": indicator, "cohort": cohort, "level": level, "unit": unit,
+                             "lots": int(result["lots"]), "n": int(result["n"]),
+                             "x": int(members["x_indicator"].sum()), "population": float(result["population"]),
+                             "estimate": estimate, "se": float(result["se"]), "ci_low": low, "ci_high": high,
+                             "level_ci": confidence})
+    return pd.DataFrame(rows, columns=LEVEL_COLUMNS)

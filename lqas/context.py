@@ -106,6 +106,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
             "targets": target_records, "alpha": project.lqas.alpha, "beta": project.lqas.beta,
             # lots too small for any rule to keep both risks at their limits: said, never hidden
             "limits_unmet": _limits_unmet(classification),
+            "by_level": _lots_by_level(results.lots_by_level, project, labels, target_records),
             "lot": list(project.lqas.lot),
             "decision_table": decision_table_rows(decision_table(range(12, 31))),
             "rules_used": _rules_used(classification, target_records, labels)}
@@ -193,6 +194,28 @@ def _groups(project: Project, table: pd.DataFrame, index: EstimateIndex, lang: s
     if not levels and not stratifiers:
         return None
     return {"indicators": indicators, "levels": levels, "stratifiers": stratifiers}
+
+
+def _lots_by_level(frame: pd.DataFrame | None, project: Project, labels: dict, targets: list[dict]) -> dict | None:
+    """The lots put together by level (:func:`lqas.classify.aggregate_lots`) as report cells: one row
+    per unit of the levels above the lots and cohort, then the survey's; one column per target."""
+    if frame is None or frame.empty or set(frame["level"]) == {"national"}:
+        return None
+    indicators = [t["indicator"] for t in targets if t["indicator"] in set(frame["indicator"])]
+    small = project.report.small_cell_n
+    rows = []
+    for (level, unit, cohort), part in frame.groupby(["level", "unit", "cohort"], sort=False):
+        by = part.set_index("indicator")
+        cells = {ind: ({"estimate": float(by.at[ind, "estimate"]), "ci_low": float(by.at[ind, "ci_low"]),
+                        "ci_high": float(by.at[ind, "ci_high"]), "n": int(by.at[ind, "n"]),
+                        "small": int(by.at[ind, "n"]) < small} if ind in by.index else None) for ind in indicators}
+        name = labels.get(level, {}).get(unit) or project.labels.get(level, {}).get(unit, unit)
+        rows.append({"level": level, "unit": unit, "name": name, "cohort": cohort,
+                     "lots": int(part["lots"].max()), "cells": cells})
+    rows.sort(key=lambda row: (row["level"] == "national", row["cohort"]))
+    shown = [level for level in project.levels.columns if level in set(frame["level"])]
+    title = " / ".join(labels["header"].get(level, level) for level in shown)
+    return {"indicators": indicators, "rows": rows, "title": title}
 
 
 def _limits_unmet(classification: pd.DataFrame) -> dict:

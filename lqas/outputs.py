@@ -29,7 +29,7 @@ from lqas.safety import write_csv
 from lqas.workbook import workbook_sheets, write_workbook
 
 TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "classification.csv",
-          "comparisons.csv", "scorecard.csv")
+          "lqas_by_level.csv", "comparisons.csv", "scorecard.csv")
 # the libraries whose versions can change a number or a page of the run
 DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "openpyxl", "matplotlib", "jinja2", "weasyprint",
                 "pydantic", "pyreadstat")
@@ -49,6 +49,7 @@ def write_outputs(results: Results, out: Path, lang: str,
     write_derived(results.derived, paths["derived.csv"], neutralise=neutralise)
     tables = {"exclusions.csv": results.derived.exclusions, "repairs.csv": results.derived.repairs,
               "estimates.csv": results.estimates, "classification.csv": results.classification,
+              "lqas_by_level.csv": results.lots_by_level,
               "comparisons.csv": results.comparisons, "scorecard.csv": results.scorecard}
     for name, frame in tables.items():
         if frame is None:

@@ -474,7 +474,9 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
       stratifiers, else ``indicators``, ``levels``: a table per level of units x indicators, and
       ``stratifiers``: zero-dose and Penta 3 by group and sex);
     - ``lqas``: ``classification`` (records of classification.csv), ``matrix``, ``targets``,
-      ``decision_table``, ``rules_used``, ``alpha``, ``beta``;
+      ``decision_table``, ``rules_used``, ``alpha``, ``beta``, ``limits_unmet`` (classifications whose
+      rule misses the limits, and their largest risks), ``by_level`` (the lots put together per
+      unit of the levels above them and cohort, ``None`` without such levels);
     - ``methods`` (design settings), ``definitions`` (see :func:`definitions`);
     - ``charts``: name -> the chart's SVG file, ``charts/<name>.svg`` relative to the run folder
       (drawn in the run's language; templates embed it with the ``chart`` filter);

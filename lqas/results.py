@@ -36,6 +36,9 @@ class Results:
     scorecard : DataFrame or None
         ``scorecard.csv``: the gender & equity scorecard (:func:`lqas.scorecard.scorecard`), or
         None when the survey has no zero-dose data or no girls and boys.
+    lots_by_level : DataFrame
+        ``lqas_by_level.csv``: the lots' results put together for each unit of the levels above the
+        lots and for the survey, weighted by the lots' populations (:func:`lqas.classify.aggregate_lots`).
     remarks : list of dict or None
         The interviewer remarks a person reviewed (``[report] reviewed_remarks``,
         :func:`lqas.remarks.published_remarks`); None when the project names no reviewed file, and
@@ -51,6 +54,7 @@ class Results:
     comparisons: pd.DataFrame
     scorecard: pd.DataFrame | None
     remarks: list[dict] | None = None
+    lots_by_level: pd.DataFrame | None = None
 
     @property
     def table(self) -> pd.DataFrame:

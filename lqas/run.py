@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from lqas.classify import classify_lots
+from lqas.classify import aggregate_lots, classify_lots
 from lqas.compare import compare_sexes
 from lqas.config import Project
 from lqas.derive import derive_project
@@ -35,12 +35,13 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
                          stratifiers=project.stratifiers.columns, stratifier_levels=project.stratifiers.levels)
     progress("classify lots")
     classification = classify_lots(derived.table, registry, project.lqas, derived.exclusions)
+    lots_by_level = aggregate_lots(classification, derived.table, project.levels.columns)
     progress("compare girls and boys")
     comparisons = compare_sexes(design, registry, project.design)
     card = scorecard(comparisons, estimates) if _has_scorecard(derived.table) else None
     return Results(project=project, derived=derived, design=design, registry=registry, estimates=estimates,
                    classification=classification, comparisons=comparisons, scorecard=card,
-                   remarks=published_remarks(project))
+                   remarks=published_remarks(project), lots_by_level=lots_by_level)
 
 
 def run_project(project: Project, out: Path, *, lang: str | None = None, overwrite: bool = False,

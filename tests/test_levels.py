@@ -139,3 +139,28 @@ def test_the_report_never_says_the_risks_are_kept_when_small_lots_cannot_keep_th
     assert (f"For 3 of the {len(classification)} classifications, too few children were sampled for any rule to "
             "do so: their classes carry larger risks (alpha up to 0.42, beta up to 0.44") in html
     assert "the rule with the smallest alpha + beta is used" in html
+
+
+def test_the_lots_put_together_by_district_equal_the_lqas_manual_formula(demo):
+    """lqas_by_level.csv, from classification.csv and the populations file alone: for each district and
+    cohort, p = sum W_i p_i and var = sum W_i^2 p_i (1 - p_i) / n_i with W_i = N_i / sum N (Valadez)."""
+    import numpy as np
+
+    levels = demo.lots_by_level
+    lots = demo.classification
+    populations = pd.read_csv(DEMO / "data" / "populations.csv")
+    district_of = demo.table.drop_duplicates("catchment").set_index("catchment")["district"]
+    checked = 0
+    for row in levels[levels["level"] == "district"].itertuples(index=False):
+        members = lots[(lots["indicator"] == row.indicator) & (lots["cohort"] == row.cohort)
+                       & (lots["catchment"].map(district_of) == row.unit)]
+        size = members.merge(populations, on=["catchment", "cohort"])["population"].to_numpy(float)
+        n, x = members["n"].to_numpy(float), members["x_indicator"].to_numpy(float)
+        w, p = size / size.sum(), x / n
+        assert row.estimate == pytest.approx(float((w * p).sum()), rel=1e-12)
+        assert row.se == pytest.approx(float(np.sqrt((w ** 2 * p * (1 - p) / n).sum())), rel=1e-12)
+        assert (row.lots, row.n, row.x) == (len(members), int(n.sum()), int(x.sum()))
+        checked += 1
+    assert checked == 3 * 2 * len(demo.project.lqas.targets) - 3  # MR1 is classified in 12-23 months only
+    national = levels[levels["level"] == "national"]
+    assert set(national["unit"]) == {"all"} and len(national) == checked // 3
