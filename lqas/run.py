@@ -27,7 +27,10 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     progress("ingest and derive")
     derived = derive_project(project)
     registry = load_registry(derived.schedule)
-    indicators = [key for key in registry if key in derived.table]
+    # per-dose families the project leaves out ([estimates] doses) are not estimated
+    left_out = {f"{dose.key}_{family}" for dose in derived.schedule.doses
+                for family in ("crude", "valid", "valid_age1") if family not in project.estimates.doses}
+    indicators = [key for key in registry if key in derived.table and key not in left_out]
     design = survey_design(derived, project.design)  # the one design every estimate below shares
 
     progress("estimate")

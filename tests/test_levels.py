@@ -164,3 +164,13 @@ def test_the_lots_put_together_by_district_equal_the_lqas_manual_formula(demo):
     assert checked == 3 * 2 * len(demo.project.lqas.targets) - 3  # MR1 is classified in 12-23 months only
     national = levels[levels["level"] == "national"]
     assert set(national["unit"]) == {"all"} and len(national) == checked // 3
+
+
+def test_valid_by_age_1_is_estimated_and_the_dose_families_are_a_project_setting(demo, tmp_path):
+    indicators = set(demo.estimates["indicator"])
+    assert {"penta3_crude", "penta3_valid", "penta3_valid_age1", "mr1_valid_age1"} <= indicators
+    path = _copy_demo(tmp_path, lambda t: t + '\n[estimates]\ndoses = ["crude"]\n')
+    crude_only = set(analyse(load_project(path)).estimates["indicator"])
+    assert "penta3_crude" in crude_only and not any(k.endswith(("_valid", "_valid_age1")) and k.split("_")[0]
+                                                    in {"penta3", "bcg", "mr1"} for k in crude_only)
+    assert {"zero_dose", "fully_vaccinated_valid"} <= crude_only  # the other indicators always

@@ -193,6 +193,14 @@ class StratifiersConfig(Section):
     levels: tuple[str, ...] = ("national",)
 
 
+class EstimatesConfig(Section):
+    """``[estimates]``: which families of per-dose indicators ``estimates.csv`` holds (each a
+    ``[dose_templates.*]`` of lqas/data/indicators.toml: VCQI RI_COVG_01 crude, RI_COVG_02 valid and
+    valid by age 1); the other indicators (zero-dose, full vaccination, dropout, cards, BeSD) always."""
+
+    doses: tuple[Literal["crude", "valid", "valid_age1"], ...] = ("crude", "valid", "valid_age1")
+
+
 class ReportConfig(Section):
     language: Literal["en", "fr"] = "fr"
     # report title by language, e.g. [report.title] fr = "..." en = "..." (default: survey.name)
@@ -217,6 +225,7 @@ class Project(Section):
     populations: PopulationsConfig = PopulationsConfig()
     levels: LevelsConfig = LevelsConfig()
     stratifiers: StratifiersConfig = StratifiersConfig()
+    estimates: EstimatesConfig = EstimatesConfig()
     report: ReportConfig = ReportConfig()
     # the server and form `lqas fetch` downloads the submissions of (lqas.config.fetch)
     fetch: FetchSettings | None = None
