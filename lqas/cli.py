@@ -105,6 +105,11 @@ def validate(project: Annotated[Path, typer.Argument(help="Project file (survey.
     for rule, count in derived.repairs.groupby("rule").size().items():
         table.add_row(f"repaired: {rule}", str(count))
     Console().print(table)
+    if derived.decoding:  # how the form made sense of the export: the shape it found, said once
+        shape = derived.decoding
+        Console().print(f"read through the form: headers as {shape['headers']}"
+                        + (f", groups joined by '{shape['separator']}'" if shape.get("separator") else "")
+                        + f"; {shape.get('rows', 'one row per submission')}")
     from lqas.vaccination import not_collected
 
     missing = not_collected(derived.table, derived.schedule)
