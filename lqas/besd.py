@@ -148,8 +148,9 @@ def derive_besd(
         warnings.warn(
             f"BeSD: {int(report['count'].sum())} cell(s) with unknown codes counted as not favourable; "
             f"e.g. column '{first['column']}', row {first['row']}: got {_plain(first['code'])!r}, "
-            f"expected {first['expected']}; a survey coded otherwise than BeSD-TI names its coding in survey.toml "
-            f"([besd] coding, tables in lqas/data/besd.toml); derive_besd(..., return_problems=True) lists them all",
+            f"expected {first['expected']}; give the survey's own answers their BeSD-TI codes in the mapping "
+            f"profile ([codes] {first['column']} = {{ <answer> = <code>, ... }}), or name a numeric coding of "
+            f"lqas/data/besd.toml in survey.toml ([besd] coding)",
             UserWarning,
             stacklevel=2,
         )

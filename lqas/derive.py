@@ -182,8 +182,10 @@ def _check_columns(table: pd.DataFrame, project: Project) -> None:
     settings += [("stratifiers.columns", column) for column in project.stratifiers.columns]
     for key, column in settings:
         if column is not None and column not in table:
-            raise SettingError(key, f"'{column}' is not a column of the child table"
-                                    f"{did_you_mean(column, table.columns)}")
+            hint = did_you_mean(column, table.columns) or (
+                f"; map it in the mapping profile's [columns] ({column} = \"<export column>\")"
+                if key.startswith("stratifiers") else "")
+            raise SettingError(key, f"'{column}' is not a column of the child table{hint}")
     levels = project.levels.columns
     for upper, lower in itertools.pairwise(levels):
         # a lower unit in two upper ones would count in both, and the levels' totals would not add up

@@ -578,12 +578,21 @@ def write_draft(draft: Draft, out: str | Path, *, overwrite: bool = False) -> li
     existing = [out / name for name, _ in files if (out / name).exists()]
     if existing and not overwrite:
         raise InputError(f"{existing[0]}: already exists; give --overwrite to replace it (the file is then kept "
-                         f"as {existing[0].name}.previous)")
+                         f"as {existing[0].name}.previous, or .previous.2, ... when that is taken)")
     written = []
     for name, text in files:
         path = out / name
         if path.exists():
-            path.replace(path.with_name(f"{name}.previous"))
+            path.replace(_free_name(out, f"{name}.previous"))
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """``name``, or ``name.2``, ``name.3``... when taken: a second --overwrite keeps the first copy too."""
+    candidate, number = folder / name, 1
+    while candidate.exists():
+        number += 1
+        candidate = folder / f"{name}.{number}"
+    return candidate

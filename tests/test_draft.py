@@ -72,3 +72,13 @@ def test_init_on_the_command_line_writes_says_and_refuses_to_overwrite(tmp_path)
     (tmp_path / "profile.toml").write_text(edited, encoding="utf-8")
     assert init("--overwrite").returncode == 0
     assert (tmp_path / "profile.toml.previous").read_text(encoding="utf-8") == edited  # never lost
+
+
+def test_a_second_overwrite_keeps_the_first_copy_too(drafted, tmp_path):
+    draft, _ = drafted
+    write_draft(draft, tmp_path)
+    (tmp_path / "profile.toml").write_text("# edited by hand\n", encoding="utf-8")
+    write_draft(draft, tmp_path, overwrite=True)
+    write_draft(draft, tmp_path, overwrite=True)
+    assert (tmp_path / "profile.toml.previous").read_text(encoding="utf-8") == "# edited by hand\n"
+    assert (tmp_path / "profile.toml.previous.2").read_text(encoding="utf-8") == draft.profile_toml
