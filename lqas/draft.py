@@ -22,7 +22,7 @@ import pandas as pd
 
 from lqas.errors import InputError
 from lqas.exports import read_export
-from lqas.form import Choice, Form, Question, _plain, meaning, read_form
+from lqas.form import Choice, Form, Question, meaning, plain_text, read_form
 from lqas.readers import parse_dates, read_source
 from lqas.resources import data_path, resource_dir
 from lqas.vaccination import Dose, load_schedule
@@ -65,16 +65,16 @@ class _Candidate:
 
     @property
     def name(self) -> str:
-        return _plain(self.question.name)
+        return plain_text(self.question.name)
 
     @property
     def labels(self) -> list[str]:
-        return [_plain(label) for label in self.question.labels.values()]
+        return [plain_text(label) for label in self.question.labels.values()]
 
     @property
     def groups(self) -> str:
-        return " ".join(_plain(text) for group in self.question.path_labels for text in group.values()) + " " + \
-            " ".join(_plain(name) for name in self.question.path)
+        return " ".join(plain_text(text) for group in self.question.path_labels for text in group.values()) + " " + \
+            " ".join(plain_text(name) for name in self.question.path)
 
     def shown(self) -> str:
         label = next(iter(self.question.labels.values()), "")
@@ -106,15 +106,15 @@ def _score(candidate: _Candidate, rule: dict) -> int:
         meanings = {meaning(choice) for choice in question.choices}
         if not set(rule["choices"]) <= meanings:
             return 0
-    names = [_plain(n) for n in rule.get("names", [])]
+    names = [plain_text(n) for n in rule.get("names", [])]
     score = max([3 if candidate.name == n else 2 if _has(candidate.name, n) else 0 for n in names] or [0])
-    phrases = [_plain(p) for p in rule.get("labels", [])]
+    phrases = [plain_text(p) for p in rule.get("labels", [])]
     if any(_has(label, phrase) for label in candidate.labels for phrase in phrases):
         score = max(score, 2) + (1 if score >= 2 else 0)
-    if score and any(_has(candidate.groups + " " + " ".join(candidate.labels), _plain(w)) for w in rule.get("within", [])):
+    if score and any(_has(candidate.groups + " " + " ".join(candidate.labels), plain_text(w)) for w in rule.get("within", [])):
         score += 1
     everything = " ".join([candidate.name, *candidate.labels, candidate.groups])
-    if any(_has(everything, _plain(w)) for w in rule.get("avoid", [])):
+    if any(_has(everything, plain_text(w)) for w in rule.get("avoid", [])):
         score -= 3
     return score
 
@@ -155,13 +155,18 @@ def _assign(candidates: list[_Candidate]) -> dict[str, tuple[_Candidate, int]]:
               for name, rule in _rules()["columns"].items()
               for order, candidate in enumerate(candidates)
               if (score := _score(candidate, rule)) >= _MIN_SCORE]
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    chosen: dict[str, tuple[_Candidate, int]] = {}
-    used: set[str] = set()
-    for score, _, name, candidate in scored:
-        if name not in chosen and candidate.column not in used:
-            chosen[name] = (candidate, score)
-            used.add(candidate.column)
+    return _best_first(scored)
+
+
+def _best_first(scored: list[tuple]) -> dict:
+    """``(score, order, key, candidate)`` -> key: (candidate, score), best scores first (then form
+    order), each key and each question taken once."""
+    chosen: dict = {}
+    taken: set[str] = set()
+    for score, _, key, candidate in sorted(scored, key=lambda item: (-item[0], item[1])):
+        if key not in chosen and candidate.column not in taken:
+            chosen[key] = (candidate, score)
+            taken.add(candidate.column)
     return chosen
 
 
@@ -174,14 +179,14 @@ def _antigen_patterns(doses: list[Dose]) -> list[tuple[Dose | str, re.Pattern]]:
     out: list[tuple[Dose | str, re.Pattern]] = []
     for dose in doses:
         antigen = dose.series or dose.key
-        aliases = sorted({_plain(a) for a in names.get(antigen, [antigen])} | {_plain(antigen)}, key=len, reverse=True)
+        aliases = sorted({plain_text(a) for a in names.get(antigen, [antigen])} | {plain_text(antigen)}, key=len, reverse=True)
         alternatives = "|".join(re.escape(alias) for alias in aliases)
         if dose.series is not None and dose.number is not None:
             out.append((dose, re.compile(rf"(?:^| )(?:{alternatives}) ?{dose.number}(?: |$)")))
         else:
             out.append((dose, re.compile(rf"(?:^| )(?:{alternatives})(?: |$)")))
     for series in sorted({dose.series for dose in doses if dose.series}):
-        aliases = sorted({_plain(a) for a in names.get(series, [series])} | {_plain(series)}, key=len, reverse=True)
+        aliases = sorted({plain_text(a) for a in names.get(series, [series])} | {plain_text(series)}, key=len, reverse=True)
         out.append((series, re.compile(rf"(?:^| )(?:{'|'.join(map(re.escape, aliases))})(?: |$)")))
     return out
 
@@ -210,7 +215,7 @@ def _series_of(candidate: _Candidate, patterns) -> str | None:
 
 def _mentions(candidate: _Candidate, words: list[str]) -> bool:
     everything = " ".join([*_texts(candidate), candidate.groups])
-    return any(_has(everything, _plain(word)) for word in words)
+    return any(_has(everything, plain_text(word)) for word in words)
 
 
 def _evidence(candidates: list[_Candidate], doses: list[Dose], used: set[str]) -> dict:
@@ -234,7 +239,7 @@ def _evidence(candidates: list[_Candidate], doses: list[Dose], used: set[str]) -
         if series is None:
             continue
         birth = next((d for d in doses if d.series == series and d.number == 0), None)
-        if birth is not None and any(_has(candidate.name, _plain(w)) for w in words["birth"]):
+        if birth is not None and any(_has(candidate.name, plain_text(w)) for w in words["birth"]):
             series = birth.key  # asked apart: the birth dose
         meanings = {meaning(choice) for choice in question.choices}
         if question.type == "select_one" and {"yes", "no"} <= meanings:
@@ -251,7 +256,7 @@ def _evidence(candidates: list[_Candidate], doses: list[Dose], used: set[str]) -
 def _besd_reference() -> dict[str, tuple[str, list[str]]]:
     """The BeSD items of the shipped form (BeSD-TI names): their type and wording in each language."""
     form = read_form(resource_dir("instruments") / "mali_child_survey.xlsx")
-    return {question.name: (question.type, [_plain(label) for label in question.labels.values()])
+    return {question.name: (question.type, [plain_text(label) for label in question.labels.values()])
             for question in form.questions if question.name.startswith("CHI_") and question.type.startswith("select")}
 
 
@@ -272,14 +277,7 @@ def _besd(candidates: list[_Candidate], used: set[str]) -> dict[str, tuple[_Cand
                               for wording in wordings), default=0.0)
             if similarity >= _BESD_SIMILARITY:
                 scored.append((similarity, order, item, candidate))
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    chosen: dict[str, tuple[_Candidate, float]] = {}
-    taken: set[str] = set()
-    for similarity, _, item, candidate in scored:
-        if item not in chosen and candidate.column not in taken:
-            chosen[item] = (candidate, similarity)
-            taken.add(candidate.column)
-    return chosen
+    return _best_first(scored)
 
 
 # --------------------------------------------------------------------------- drafting

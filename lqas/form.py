@@ -550,7 +550,7 @@ def _complete_multiple(columns: dict[str, pd.Series], targets: list[_Target]) ->
 # --------------------------------------------------------------------------- answers by meaning
 
 
-def _plain(text: object) -> str:
+def plain_text(text: object) -> str:
     """Text as compared with the answer vocabulary: no accents, case or extra spaces."""
     decomposed = unicodedata.normalize("NFKD", str(text))
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().replace("_", " ").split())
@@ -564,7 +564,7 @@ def _answers() -> dict:
 
     with data_path("answers.toml").open("rb") as handle:
         table = tomllib.load(handle)
-    words = {_plain(word): meaning for meaning, listed in table["meanings"].items() for word in listed}
+    words = {plain_text(word): meaning for meaning, listed in table["meanings"].items() for word in listed}
     return {"words": words, "columns": table["columns"]}
 
 
@@ -572,7 +572,7 @@ def meaning(choice: Choice) -> str | None:
     """What a choice means (``female``, ``yes``, ``dont_know``, ...), from its name or any label; None
     when neither is in ``lqas/data/answers.toml`` or they disagree."""
     words = _answers()["words"]
-    found = {words[_plain(text)] for text in (choice.name, *choice.labels.values()) if _plain(text) in words}
+    found = {words[plain_text(text)] for text in (choice.name, *choice.labels.values()) if plain_text(text) in words}
     return found.pop() if len(found) == 1 else None
 
 
