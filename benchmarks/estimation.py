@@ -6,22 +6,33 @@ and read after estimation. Times are wall-clock seconds for building the design 
 
     python benchmarks/estimation.py --sizes 10000 100000 1000000    # about 5 minutes on 2 cores
     python benchmarks/estimation.py --quick                          # 10^4 children, under a minute
+    python benchmarks/estimation.py --case levels --sizes 1000000    # what `lqas run` estimates
+
+Cases
+-----
+- ``proportions`` (default): 300 strata; every domain and margin of stratum x cohort x sex.
+- ``levels``: the same children, the strata being 300 health areas in 60 districts in 10 regions,
+  with three child-level stratifiers (area, population group, wealth quintile). The domains are
+  those of ``lqas.estimate.estimate`` with ``levels=("region", "district", "health_area")`` and the
+  stratifiers crossed nationally and by region, each with its cohort and sex margins.
 
 What is timed
 -------------
-- lqas: ``SurveyDesign(...).proportions(all indicators, by=[stratum, cohort, sex])``, i.e. every
-  indicator in every domain and every margin (stratum x cohort x sex, stratum x cohort, ..., all).
+- lqas: ``proportions``: ``SurveyDesign(...).proportions(all indicators, by=[stratum, cohort, sex])``,
+  i.e. every indicator in every domain and every margin (stratum x cohort x sex, stratum x cohort,
+  ..., all). ``levels``: ``SurveyDesign(...)`` and ``lqas.estimate.estimate(...)`` exactly as a run
+  calls them (one kernel pass per level and per stratifier x level).
 - svy: ``Sample(...).estimation.mean(all indicators, by=<margin>, drop_nulls=True)``, one call per
-  margin, so the same estimates, timed in full.
+  margin lqas keeps, so the same estimates, timed in full.
 - samplics: ``TaylorEstimator(PopParam.prop).estimate(..., domain=...)`` loops over domains in
   Python and is too slow to run in full. It is timed on one indicator for 1 and for K finest domains
   (the rest of the rows pooled into one more domain, which leaves the chosen domains' estimates
   unchanged), and its time for all estimates is *extrapolated linearly*: time = calls x a + b x
-  domain-estimates, with a and b from the two runs.
+  domain-estimates, with a and b from the two runs (calls: one per svy call and indicator).
 All three use Taylor linearization with PSUs sampled with replacement; the three strata with a single
 PSU contribute no variance (lqas ``singleton="certainty"``, svy ``singleton="skip"``, samplics
 ``SinglePSUEst.skip``, all R ``survey.lonely.psu="certainty"``). Agreement of estimate and SE is
-checked on every estimate a peer returns (1e-6).
+checked on every estimate a peer returns (1e-6), on the lqas row of the same domain.
 """
 
 from __future__ import annotations
@@ -37,6 +48,8 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
@@ -45,6 +58,10 @@ import pandas as pd
 
 INDICATORS = ["zero_dose", "penta3_crude", "mr1_crude", "card_seen", "fully_vaccinated"]
 BY = ["stratum", "cohort", "sex"]
+LEVELS = ("region", "district", "health_area")  # from the top; the national level is implicit
+STRATIFIERS = ("area", "population_group", "wealth_quintile")
+STRATIFIER_LEVELS = ("national", "region")
+ALL = "all"
 TOLERANCE = 1e-6
 
 
@@ -73,8 +90,85 @@ def make_survey(n: int, *, n_strata: int = 300, lonely: int = 3, seed: int = 202
     return frame
 
 
-def margins() -> list[tuple[str, ...]]:
-    return [tuple(c) for k in range(len(BY), -1, -1) for c in combinations(BY, k)]
+def make_levels_survey(n: int, *, areas_per_district: int = 5, districts_per_region: int = 6,
+                       seed: int = 20240602) -> pd.DataFrame:
+    """``make_survey(n)`` with its 300 strata as health areas, nested 5 to a district and 6 districts
+    to a region (60 districts, 10 regions), and three stratifiers: ``area`` (urban/rural, one per
+    PSU), ``population_group`` (5 groups of unequal size) and ``wealth_quintile`` (5), per child."""
+    frame = make_survey(n)
+    rng = np.random.default_rng(seed)
+    stratum = frame.pop("stratum").str[1:].astype(int).to_numpy()
+    district = stratum // areas_per_district
+    frame.insert(0, "region", np.char.add("R", (district // districts_per_region).astype(str)))
+    frame.insert(1, "district", np.char.add("D", district.astype(str)))
+    frame.insert(2, "health_area", np.char.add("HA", stratum.astype(str)))
+    psu = frame["psu"].to_numpy()
+    frame["area"] = np.where(rng.random(psu.max() + 1) < 0.3, "urban", "rural")[psu]
+    frame["population_group"] = rng.choice(["settled", "nomadic", "displaced", "refugee", "island"], len(frame),
+                                           p=[0.6, 0.15, 0.12, 0.08, 0.05])
+    frame["wealth_quintile"] = np.char.add("Q", rng.integers(1, 6, len(frame)).astype(str))
+    return frame
+
+
+def margins(columns: tuple[str, ...] | list[str] = tuple(BY)) -> list[tuple[str, ...]]:
+    """Every subset of ``columns``, the full set first and the empty one (the whole sample) last."""
+    return [tuple(c) for k in range(len(columns), -1, -1) for c in combinations(columns, k)]
+
+
+def level_passes() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The kernel passes of ``lqas.estimate.estimate`` as (by columns, columns kept off ``all``): the
+    lowest level with every margin, each upper level, then each stratifier nationally and by region."""
+    passes = [(("cohort", LEVELS[-1], "sex"), ())]
+    passes += [(("cohort", level, "sex"), (level,)) for level in LEVELS[:-1]]
+    for stratifier in STRATIFIERS:
+        for level in STRATIFIER_LEVELS:
+            unit = () if level == "national" else (level,)
+            passes.append((("cohort", *unit, stratifier, "sex"), (*unit, stratifier)))
+    return passes
+
+
+def level_calls() -> list[tuple[str, ...]]:
+    """One svy call per domain margin that lqas keeps from its passes."""
+    return [subset for by, kept in level_passes() for subset in margins(by) if set(kept) <= set(subset)]
+
+
+# -- cases ----------------------------------------------------------------------------------------
+
+def _lqas_proportions(frame: pd.DataFrame) -> pd.DataFrame:
+    from lqas.design import SurveyDesign
+    design = SurveyDesign(frame, strata="stratum", psu="psu", weight="weight", singleton="certainty")
+    return design.proportions(INDICATORS, by=BY)
+
+
+def _lqas_levels(frame: pd.DataFrame) -> pd.DataFrame:
+    """What a run does: the design on the health areas, then every level and stratifier."""
+    from lqas.config import DesignConfig
+    from lqas.design import SurveyDesign
+    from lqas.estimate import estimate
+    settings = DesignConfig(strata="health_area", psu="psu", weights="column", weight_column="weight",
+                            singleton="certainty")
+    design = SurveyDesign(frame, strata=settings.strata, psu=settings.psu, weight="weight",
+                          singleton=settings.singleton)
+    return estimate(design, INDICATORS, settings, levels=LEVELS, stratifiers=STRATIFIERS,
+                    stratifier_levels=STRATIFIER_LEVELS)
+
+
+@dataclass(frozen=True)
+class Case:
+    make: Callable[[int], pd.DataFrame]  # the seeded data of n children
+    lqas: Callable[[pd.DataFrame], pd.DataFrame]  # design and estimates (timed)
+    stratum: str
+    finest: tuple[str, ...]  # domain columns of the finest domains (samplics times some of them)
+    columns: tuple[str, ...]  # every domain column of lqas's estimates
+    calls: tuple[tuple[str, ...], ...]  # by columns of each svy call
+    geography: tuple[str, ...] = ()  # levels from the top: a unit's row names the units it lies in
+
+
+CASES = {
+    "proportions": Case(make_survey, _lqas_proportions, "stratum", tuple(BY), tuple(BY), tuple(margins())),
+    "levels": Case(make_levels_survey, _lqas_levels, "health_area", ("health_area", "cohort", "sex"),
+                   ("cohort", *LEVELS, *STRATIFIERS, "sex"), tuple(level_calls()), LEVELS),
+}
 
 
 # -- memory -----------------------------------------------------------------------------------------
@@ -96,13 +190,13 @@ def _reset_peak() -> bool:
 # -- workers (one engine per subprocess) ------------------------------------------------------------
 
 def _worker_lqas(data: Path, out: Path, options: dict) -> dict:
-    from lqas.design import SurveyDesign
+    import lqas.estimate  # noqa: F401  (imported before the clock starts)
+    case = CASES[options["case"]]
     frame = pd.read_parquet(data)
     started = _start()
-    design = SurveyDesign(frame, strata="stratum", psu="psu", weight="weight", singleton="certainty")
-    estimates = design.proportions(INDICATORS, by=BY)
+    estimates = case.lqas(frame)
     seconds = time.perf_counter() - started["t"]
-    estimates[["indicator", *BY, "estimate", "se"]].to_parquet(out)
+    estimates[["indicator", *case.columns, "estimate", "se"]].to_parquet(out)
     return {"seconds": seconds, "estimates": len(estimates), "domains": int(len(estimates) / len(INDICATORS)),
             **_memory(started)}
 
@@ -110,11 +204,12 @@ def _worker_lqas(data: Path, out: Path, options: dict) -> dict:
 def _worker_svy(data: Path, out: Path, options: dict) -> dict:
     import polars as pl
     import svy
+    case = CASES[options["case"]]
     frame = pl.read_parquet(data)
     started = _start()
-    sample = svy.Sample(frame, svy.Design(stratum="stratum", psu="psu", wgt="weight", singleton="skip"))
+    sample = svy.Sample(frame, svy.Design(stratum=case.stratum, psu="psu", wgt="weight", singleton="skip"))
     results = []
-    for subset in margins():
+    for subset in case.calls:
         for indicator, result in zip(INDICATORS, sample.estimation.mean(
                 INDICATORS, by=subset if subset else None, drop_nulls=True)):
             results.append((indicator, subset, result))
@@ -123,11 +218,8 @@ def _worker_svy(data: Path, out: Path, options: dict) -> dict:
     rows = []
     for indicator, subset, result in results:
         table = result.to_polars().to_pandas()
-        for column in BY:
-            if column not in subset:
-                table[column] = "all"
         table["indicator"] = indicator
-        rows.append(table.rename(columns={"est": "estimate"})[["indicator", *BY, "estimate", "se"]])
+        rows.append(table.rename(columns={"est": "estimate"})[["indicator", *subset, "estimate", "se"]])
     estimates = pd.concat(rows, ignore_index=True)
     estimates.to_parquet(out)
     return {"seconds": seconds, "estimates": len(estimates), "calls": len(results), **memory}
@@ -136,9 +228,10 @@ def _worker_svy(data: Path, out: Path, options: dict) -> dict:
 def _worker_samplics(data: Path, out: Path, options: dict) -> dict:
     warnings.simplefilter("ignore", FutureWarning)  # samplics announces it is archived
     from samplics import PopParam, SinglePSUEst, TaylorEstimator
+    case = CASES[options["case"]]
     frame = pd.read_parquet(data)
     y = frame[INDICATORS[0]].to_numpy()
-    key = (frame["stratum"] + "|" + frame["cohort"] + "|" + frame["sex"]).to_numpy()
+    key = frame[list(case.finest)].astype(str).agg("|".join, axis=1).to_numpy()
     domains = np.unique(key)
     # spread over the strata; the first is in a stratum with a single PSU
     chosen = domains[np.unique(np.linspace(0, len(domains) - 1, options["k"]).astype(int))]
@@ -148,7 +241,7 @@ def _worker_samplics(data: Path, out: Path, options: dict) -> dict:
         t = time.perf_counter()
         domain = np.where(np.isin(key, subset), key, "~rest")
         estimator = TaylorEstimator(PopParam.prop)
-        estimator.estimate(y=y, samp_weight=frame["weight"].to_numpy(), stratum=frame["stratum"].to_numpy(),
+        estimator.estimate(y=y, samp_weight=frame["weight"].to_numpy(), stratum=frame[case.stratum].to_numpy(),
                            psu=frame["psu"].to_numpy(), domain=domain, remove_nan=True,
                            single_psu=SinglePSUEst.skip)
         runs.append((len(subset) + 1, time.perf_counter() - t))
@@ -157,8 +250,7 @@ def _worker_samplics(data: Path, out: Path, options: dict) -> dict:
     for label in chosen:
         level = estimator.point_est[label]
         se = estimator.stderror[label]
-        stratum, cohort, sex = label.split("|")
-        rows.append({"indicator": INDICATORS[0], "stratum": stratum, "cohort": cohort, "sex": sex,
+        rows.append({"indicator": INDICATORS[0], **dict(zip(case.finest, label.split("|"))),
                      "estimate": level.get(1.0, 1 - level.get(0.0, np.nan)),
                      "se": se.get(1.0, se.get(0.0, np.nan))})
     pd.DataFrame(rows).to_parquet(out)
@@ -196,20 +288,39 @@ def run_worker(engine: str, data: Path, folder: Path, options: dict) -> tuple[di
 
 # -- driver ---------------------------------------------------------------------------------------
 
-def agreement(ours: pd.DataFrame, peer: pd.DataFrame) -> dict:
-    keys = ["indicator", *BY]
+def complete_domains(peer: pd.DataFrame, frame: pd.DataFrame, case: Case) -> pd.DataFrame:
+    """A peer's estimates with every domain column of lqas's: ``all`` where the peer's call did not
+    split by it, and the units a geographic unit lies in (a district's region), as lqas shows them."""
+    peer = peer.copy()
+    for column in case.columns:
+        peer[column] = peer[column].fillna(ALL).astype(str) if column in peer else ALL
+    for k, level in enumerate(case.geography):
+        units = frame[list(case.geography[:k + 1])].astype(str).drop_duplicates(level).set_index(level)
+        inside = peer[level] != ALL
+        for upper in case.geography[:k]:
+            peer.loc[inside, upper] = peer.loc[inside, level].map(units[upper])
+    return peer
+
+
+def agreement(ours: pd.DataFrame, peer: pd.DataFrame, case: Case) -> dict:
+    """Max |difference| of estimate and SE over the peer's estimates, each against lqas's row of the
+    same domain; ``missing``: peer estimates without an lqas row, ``unmatched``: the other way round."""
+    keys = ["indicator", *case.columns]
+    ours = ours.astype({column: str for column in case.columns})
     merged = peer.merge(ours, on=keys, suffixes=("_peer", ""), how="left")
     missing = int(merged["estimate"].isna().sum())
-    return {"compared": len(merged), "missing": missing,
+    return {"compared": len(merged), "missing": missing, "unmatched": len(ours) - (len(merged) - missing),
             "estimate": float(np.nanmax(np.abs(merged["estimate"] - merged["estimate_peer"]))),
             "se": float(np.nanmax(np.abs(merged["se"] - merged["se_peer"])))}
 
 
 def benchmark(n: int, options: dict, folder: Path) -> dict:
-    frame = make_survey(n)
+    case = CASES[options["case"]]
+    frame = case.make(n)
     data = folder / f"survey_{n}.parquet"
     frame.to_parquet(data)
-    summary = {"n": n, "strata": frame["stratum"].nunique(), "psus": frame["psu"].nunique()}
+    summary = {"n": n, "case": options["case"], "strata": frame[case.stratum].nunique(),
+               "psus": frame["psu"].nunique()}
     ours, ours_estimates = run_worker("lqas", data, folder, options)
     summary["lqas"] = ours
     total = ours["estimates"]
@@ -217,10 +328,10 @@ def benchmark(n: int, options: dict, folder: Path) -> dict:
         if engine in options["skip"]:
             continue
         result, estimates = run_worker(engine, data, folder, options)
-        result["agreement"] = agreement(ours_estimates, estimates)
+        result["agreement"] = agreement(ours_estimates, complete_domains(estimates, frame, case), case)
         if engine == "samplics":
-            calls = len(margins()) * len(INDICATORS)
-            result["seconds"] = calls * result["per_call"] + total * result["per_domain"]
+            result["calls"] = len(case.calls) * len(INDICATORS)
+            result["seconds"] = result["calls"] * result["per_call"] + total * result["per_domain"]
             result["extrapolated"] = True
         summary[engine] = result
     return summary
@@ -262,6 +373,9 @@ def report(summaries: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--case", choices=sorted(CASES), default="proportions",
+                        help="proportions: stratum x cohort x sex and its margins (default); "
+                             "levels: region > district > health area and 3 stratifiers, as `lqas run`")
     parser.add_argument("--quick", action="store_true", help="10^4 children only (under a minute)")
     parser.add_argument("--samplics-domains", type=int, default=4, help="K finest domains timed with samplics")
     parser.add_argument("--skip", nargs="*", default=[], choices=["svy", "samplics"], help="peers not to run")
@@ -276,10 +390,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = [10_000] if args.quick else args.sizes
-    options = {"k": args.samplics_domains, "skip": args.skip}
+    options = {"case": args.case, "k": args.samplics_domains, "skip": args.skip}
     versions = _versions()
-    print(f"# lqas estimation benchmark, {datetime.date.today()}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}; {versions}")
+    print(f"# lqas estimation benchmark, case {args.case}, {datetime.date.today()}, "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}; {versions}")
     print(f"# command: python benchmarks/estimation.py {' '.join(argv if argv is not None else sys.argv[1:])}")
     summaries = []
     with tempfile.TemporaryDirectory() as folder:
@@ -297,7 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\nagreement:", "all peers agree with lqas to 1e-6 (estimate and SE)" if not failed
           else f"DISAGREEMENT beyond 1e-6: {failed}")
     if args.json:
-        args.json.write_text(json.dumps({"versions": versions, "summaries": summaries}, indent=2, default=float))
+        args.json.write_text(json.dumps({"case": args.case, "versions": versions, "summaries": summaries},
+                                        indent=2, default=float))
     return 1 if failed else 0
 
 
@@ -311,7 +427,10 @@ def _print_summary(s: dict) -> None:
         a = r["agreement"]
         print(f"svy       {r['seconds']:8.2f} s  all {r['estimates']:,} estimates ({r['calls']} calls), measured; "
               f"peak RSS {r['peak_mb']:,.0f} MB (+{r['increase_mb']:,.0f} MB); {r['seconds'] / ours['seconds']:,.0f}× "
-              f"lqas; max |diff| estimate {a['estimate']:.1e}, SE {a['se']:.1e} on {a['compared']:,} estimates")
+              f"lqas; max |diff| estimate {a['estimate']:.1e}, SE {a['se']:.1e} on {a['compared']:,} estimates"
+              + "".join(f"; {a[key]:,} {label}" for key, label in (("missing", "svy estimates lqas lacks"),
+                                                                  ("unmatched", "lqas estimates svy lacks"))
+                        if a[key]))
     if "samplics" in s:
         r = s["samplics"]
         a = r["agreement"]
@@ -319,7 +438,7 @@ def _print_summary(s: dict) -> None:
         print(f"samplics  {r['seconds']:8.0f} s  EXTRAPOLATED to all {ours['estimates']:,} estimates "
               f"from measured runs of {d1} and {d2} domains ({t1:.2f} s, {t2:.2f} s: "
               f"{r['per_domain']:.3f} s per domain estimate + {r['per_call']:.2f} s per call, "
-              f"{len(margins()) * len(INDICATORS)} calls); "
+              f"{r['calls']} calls); "
               f"peak RSS {r['peak_mb']:,.0f} MB (+{r['increase_mb']:,.0f} MB); "
               f"{r['seconds'] / ours['seconds']:,.0f}× lqas; max |diff| estimate {a['estimate']:.1e}, "
               f"SE {a['se']:.1e} on the {a['compared']} domains it returned")

@@ -58,7 +58,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     cohorts = [name for name, _ in sorted(project.cohorts.items(), key=lambda item: item[1])]
     cohorts = [c for c in cohorts if c in set(table["cohort"])]
     oldest = cohorts[-1] if cohorts else ALL
-    catchments = list(_catchment_labels(project, table))
+    catchments = list(_catchment_labels(project, table, lang))
     labels_by_lang = {code: run_labels(results, code) for code in LANGUAGES}
     labels = labels_by_lang[lang]
     index = EstimateIndex(estimates, project.report.small_cell_n)
@@ -106,7 +106,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
             "targets": target_records, "alpha": project.lqas.alpha, "beta": project.lqas.beta,
             # lots too small for any rule to keep both risks at their limits: said, never hidden
             "limits_unmet": _limits_unmet(classification),
-            "by_level": _lots_by_level(results.lots_by_level, project, labels, target_records),
+            "by_level": _lots_by_level(results.lots_by_level, project, labels, target_records, lang),
             "lot": list(project.lqas.lot),
             "decision_table": decision_table_rows(decision_table(range(12, 31))),
             "rules_used": _rules_used(classification, target_records, labels)}
@@ -171,7 +171,7 @@ def _groups(project: Project, table: pd.DataFrame, index: EstimateIndex, lang: s
     if not indicators:
         return None
     names = equity_labels(lang)
-    configured = project.labels
+    configured = project.labels_in(lang)
     lowest = project.levels.columns[-1] if project.levels.columns else None
 
     def units(column: str) -> list[str]:
@@ -196,7 +196,8 @@ def _groups(project: Project, table: pd.DataFrame, index: EstimateIndex, lang: s
     return {"indicators": indicators, "levels": levels, "stratifiers": stratifiers}
 
 
-def _lots_by_level(frame: pd.DataFrame | None, project: Project, labels: dict, targets: list[dict]) -> dict | None:
+def _lots_by_level(frame: pd.DataFrame | None, project: Project, labels: dict, targets: list[dict],
+                   lang: str) -> dict | None:
     """The lots put together by level (:func:`lqas.classify.aggregate_lots`) as report cells: one row
     per unit of the levels above the lots and cohort, then the survey's; one column per target."""
     if frame is None or frame.empty or set(frame["level"]) == {"national"}:
@@ -209,7 +210,7 @@ def _lots_by_level(frame: pd.DataFrame | None, project: Project, labels: dict, t
         cells = {ind: ({"estimate": float(by.at[ind, "estimate"]), "ci_low": float(by.at[ind, "ci_low"]),
                         "ci_high": float(by.at[ind, "ci_high"]), "n": int(by.at[ind, "n"]),
                         "small": int(by.at[ind, "n"]) < small} if ind in by.index else None) for ind in indicators}
-        name = labels.get(level, {}).get(unit) or project.labels.get(level, {}).get(unit, unit)
+        name = labels.get(level, {}).get(unit) or project.labels_in(lang).get(level, {}).get(unit, unit)
         rows.append({"level": level, "unit": unit, "name": name, "cohort": cohort,
                      "lots": int(part["lots"].max()), "cells": cells})
     rows.sort(key=lambda row: (row["level"] == "national", row["cohort"]))
@@ -236,14 +237,14 @@ def _population_shares(project: Project) -> dict[str, float] | None:
     return cohort_shares(settings, project.cohorts)
 
 
-def _lost_labels(project: Project, results: Results) -> dict[str, str]:
+def _lost_labels(project: Project, results: Results, lang: str) -> dict[str, str]:
     """Names of the catchments whose every record was excluded (named in the report, drawn in no chart)."""
-    configured = project.labels.get("catchment") or {}
+    configured = project.labels_in(lang).get("catchment") or {}
     return {c: configured.get(c, c) for c in lost_catchments(results.table, results.derived.exclusions)}
 
 
-def _catchment_labels(project: Project, table: pd.DataFrame) -> dict[str, str]:
-    configured = project.labels.get("catchment") or {}
+def _catchment_labels(project: Project, table: pd.DataFrame, lang: str) -> dict[str, str]:
+    configured = project.labels_in(lang).get("catchment") or {}
     present = set(table["catchment"].astype(str))
     ordered = [c for c in configured if c in present] + sorted(present - set(configured))
     return {c: configured.get(c, c) for c in ordered}
@@ -258,8 +259,9 @@ def run_labels(results: Results, lang: str) -> dict:
     return {
         **code,
         "indicator": {key: indicator.label(lang) for key, indicator in registry.items()},
-        "catchment": {**_catchment_labels(project, table), **_lost_labels(project, results), ALL: code["all_catchments"]},
-        "district": {**project.labels.get("district", {}), ALL: code["all_catchments"]},
+        "catchment": {**_catchment_labels(project, table, lang), **_lost_labels(project, results, lang),
+                      ALL: code["all_catchments"]},
+        "district": {**project.labels_in(lang).get("district", {}), ALL: code["all_catchments"]},
         "cohort": {**{name: cohort_label(name, lang) for name in project.cohorts}, ALL: code["all_cohorts"]},
         "status": {**status, ALL: code["sex"][ALL]},
         "dose": {dose.key: dose.label_in(lang) for dose in schedule.doses},

@@ -40,6 +40,8 @@ def load_registry(schedule: Schedule) -> dict[str, Indicator]:
     registry = {key: Indicator(id=key, **value) for key, value in raw["indicator"].items()}
     for name, template in raw["dose_templates"].items():
         for dose in schedule.doses:
+            if template.get("doses") is not None and dose.key not in template["doses"]:
+                continue
             key = f"{dose.key}_{name}"
             registry[key] = Indicator(
                 id=key, label_en=template["label_en"].format(label=dose.label_in("en")),

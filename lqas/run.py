@@ -8,6 +8,7 @@ from pathlib import Path
 from lqas.classify import aggregate_lots, classify_lots
 from lqas.compare import compare_sexes
 from lqas.config import Project
+from lqas.config.project import DOSE_FAMILIES
 from lqas.derive import derive_project
 from lqas.estimate import estimate, survey_design
 from lqas.indicators import load_registry
@@ -29,7 +30,7 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     registry = load_registry(derived.schedule)
     # per-dose families the project leaves out ([estimates] doses) are not estimated
     left_out = {f"{dose.key}_{family}" for dose in derived.schedule.doses
-                for family in ("crude", "valid", "valid_age1") if family not in project.estimates.doses}
+                for family in DOSE_FAMILIES if family not in project.estimates.doses}
     indicators = [key for key in registry if key in derived.table and key not in left_out]
     design = survey_design(derived, project.design)  # the one design every estimate below shares
 

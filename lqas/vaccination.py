@@ -304,6 +304,44 @@ def _evidence(children: pd.DataFrame, dose: Dose, records: str) -> pd.DataFrame:
                          "recall": recall, "scar": scar})
 
 
+# Evidence-source families (VCQI RI_COVG_01 got_crude_<d>_by_card ... _c_or_h_or_r), each a 0/1 column
+# ``<dose>_<family>``: one source alone, then the unions VCQI tabulates beside crude coverage
+SOURCE_FAMILIES = ("by_card", "by_history", "by_register", "by_scar", "card_or_history", "card_or_register",
+                   "card_history_or_register")
+
+
+def _by_source(evidence: dict[str, pd.DataFrame], schedule: Schedule, records: str,
+               later_dose_implies_earlier: bool) -> dict[str, dict[str, pd.Series]]:
+    """Per dose, the evidence-source families as booleans (VCQI RI_COVG_01_03DV).
+
+    Each source counts on its own, whatever the records protocol says about crude coverage: the
+    register is evidence of the register even for a child with a card. A later dose seen on one source
+    implies the earlier doses of its series on that same source (VCQI's clean-up ticks them). Registers
+    not sought give no register families (VCQI drops them); BCG alone has a scar family.
+    """
+    own = {key: {"card": frame["card_date"] | frame["card_tick"], "history": frame["recall"],
+                 "register": frame["register"], "scar": frame["scar"]} for key, frame in evidence.items()}
+    if later_dose_implies_earlier:
+        for series_name in {d.series for d in schedule.doses if d.series}:
+            doses = [d.key for d in schedule.series(series_name) if (d.number or 0) >= 1]
+            for kind in ("card", "history", "register"):
+                later = False
+                for key in reversed(doses):
+                    own[key][kind] = own[key][kind] | later
+                    later = own[key][kind]
+    out: dict[str, dict[str, pd.Series]] = {}
+    for key, got in own.items():
+        families = {"by_card": got["card"], "by_history": got["history"],
+                    "card_or_history": got["card"] | got["history"] | got["scar"]}
+        if records != "not_sought":
+            families |= {"by_register": got["register"], "card_or_register": got["card"] | got["register"],
+                         "card_history_or_register": families["card_or_history"] | got["register"]}
+        if key == "bcg":
+            families["by_scar"] = got["scar"]
+        out[key] = families
+    return out
+
+
 def _register_used(has_card: pd.Series, records: str) -> pd.Series:
     """Children for whom the register counts (VCQI ``RI_RECORDS_*``; ``no_card`` = no card date/tick)."""
     if records == "all":
@@ -490,9 +528,11 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
     DataFrame
         The input columns plus, per dose: ``<dose>_crude`` (0/1; NaN when the child is younger than the
         dose's minimum age and that age is above the cohort's lower bound, as VCQI), ``<dose>_source``
-        (one of ``SOURCE_CODES``), ``<dose>_valid`` (0/1, NaN where crude is NaN), ``<dose>_valid_age1``,
-        ``<dose>_age_days`` (age at the dose's own clean card date, else register date when the
-        register is used) and ``<dose>_valid_age_days`` (age at the dose counted as valid);
+        (one of ``SOURCE_CODES``), ``<dose>_<family>`` for the evidence-source families of
+        ``SOURCE_FAMILIES`` (0/1, NaN where crude is NaN; see ``_by_source``), ``<dose>_valid`` (0/1,
+        NaN where crude is NaN), ``<dose>_valid_age1``, ``<dose>_age_days`` (age at the dose's own clean
+        card date, else register date when the register is used) and ``<dose>_valid_age_days`` (age at
+        the dose counted as valid);
         ``dob_for_valid_doses``; ``zero_dose``, ``implied_penta1`` (named after the DTP series' first
         dose), ``ui_dtp1_not_dtp3``, ``no_dtp3``, ``card_ever``, ``card_seen``,
         ``card_seen_with_dates``, ``timely_penta3``, ``timely_mr1``; with a schedule
@@ -547,6 +587,8 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
                 got[dose.key] = got[dose.key] | later
                 later = later | got[dose.key]
 
+    by_source = _by_source(evidence, schedule, records, later_dose_implies_earlier)
+
     if "dob_for_valid_doses" in out:
         dob = pd.to_datetime(out["dob_for_valid_doses"], errors="coerce")
     else:
@@ -570,6 +612,8 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
         eligible[dose.key] = ~out_of_denominator
         new[f"{dose.key}_crude"] = got[dose.key].astype(float).mask(out_of_denominator)
         new[f"{dose.key}_source"] = source[dose.key]
+        for family, got_by in by_source[dose.key].items():
+            new[f"{dose.key}_{family}"] = got_by.astype(float).mask(out_of_denominator)
         for suffix in ("valid", "valid_age1", "valid_age_days"):
             new[f"{dose.key}_{suffix}"] = valid[f"{dose.key}_{suffix}"].mask(out_of_denominator)
         new[f"{dose.key}_age_days"] = valid[f"{dose.key}_age_days"]

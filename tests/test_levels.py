@@ -94,11 +94,12 @@ def test_an_unknown_stratifier_or_level_is_one_line_with_a_suggestion(tmp_path):
         load_project(path)
 
 
-@pytest.mark.parametrize(("lang", "headings"), [("fr", ["Par district et par groupe de population", "Par district",
-                                                        "Par milieu", "Par groupe de population"]),
-                                               ("en", ["By district and by population group", "By district",
-                                                       "By area", "By population group"])])
-def test_the_report_shows_districts_and_groups(demo, lang, headings, tmp_path):
+@pytest.mark.parametrize(("lang", "headings", "typology"),
+                         [("fr", ["Par district et par groupe de population", "Par district", "Par milieu",
+                                  "Par groupe de population"], "Bougouni (autres populations)"),
+                          ("en", ["By district and by population group", "By district", "By area",
+                                  "By population group"], "Bougouni (other populations)")])
+def test_the_report_shows_districts_and_groups(demo, lang, headings, typology, tmp_path):
     from lqas.context import report_context
     from lqas.report import render_html
 
@@ -115,6 +116,8 @@ def test_the_report_shows_districts_and_groups(demo, lang, headings, tmp_path):
     html = render_html(context, run_dir=tmp_path)
     for heading in headings:
         assert f">{heading}</h" in html, heading
+    # the district named with its Learning Hub typology, in the report's language ([labels.district])
+    assert district["rows"][0]["name"] == typology and typology in html
 
 
 def test_the_report_never_says_the_risks_are_kept_when_small_lots_cannot_keep_them(demo, tmp_path):
@@ -174,3 +177,11 @@ def test_valid_by_age_1_is_estimated_and_the_dose_families_are_a_project_setting
     assert "penta3_crude" in crude_only and not any(k.endswith(("_valid", "_valid_age1")) and k.split("_")[0]
                                                     in {"penta3", "bcg", "mr1"} for k in crude_only)
     assert {"zero_dose", "fully_vaccinated_valid"} <= crude_only  # the other indicators always
+    # every family, by evidence source too: the demo's registers were not sought, so no register family
+    every = set(analyse(load_project(_copy_demo(tmp_path / "all", lambda t: t + '\n[estimates]\ndoses = "all"\n')))
+                .estimates["indicator"])
+    assert {"penta1_by_card", "penta1_by_history", "penta1_card_or_history", "bcg_by_scar"} <= every
+    assert not any(k.startswith("penta1_") and "register" in k for k in every)
+    with pytest.raises(ConfigError, match=r"survey.toml: key 'estimates.doses\[1\]': expected 'crude', .*; got 'by_cards'; "
+                                          r"did you mean 'by_card'\?"):
+        load_project(_copy_demo(tmp_path / "bad", lambda t: t + '\n[estimates]\ndoses = ["by_cards"]\n'))

@@ -104,6 +104,35 @@ def test_register_used_only_without_card_when_sought_if_no_card(schedule):
     assert run(schedule, *rows, records="all")["penta1_crude"].tolist() == [1, 1]
 
 
+
+def test_each_evidence_source_counts_on_its_own_as_vcqi_got_crude_by_source(schedule):
+    # VCQI RI_COVG_01_03DV: by_register ignores the records protocol (a card child's register counts
+    # there, not in crude); a later dose on a source implies the earlier ones on that source only
+    rows = [child(penta1_register_tick=1, bcg_card_tick=1), child(penta3_recall=1), child(penta2_card_tick=1),
+            child(bcg_scar=1)]
+    out = run(schedule, *rows, records="if_no_card")
+    assert out["penta1_crude"].tolist() == [0, 1, 1, 0]
+    assert out["penta1_by_register"].tolist() == [1, 0, 0, 0]
+    assert out["penta1_card_or_register"].tolist() == [1, 0, 1, 0]
+    assert out["penta1_by_history"].tolist() == [0, 1, 0, 0]
+    assert out["penta1_by_card"].tolist() == [0, 0, 1, 0]
+    assert out["penta3_by_card"].tolist() == [0, 0, 0, 0]
+    assert out["penta1_card_history_or_register"].tolist() == [1, 1, 1, 0]
+    assert out["bcg_by_scar"].tolist() == [0, 0, 0, 1]
+    assert out["bcg_card_or_history"].tolist() == [1, 0, 0, 1]
+    assert "penta1_by_scar" not in out
+    # registers not sought: no register family at all (VCQI drops them)
+    not_sought = run(schedule, *rows, records="not_sought")
+    assert not {"penta1_by_register", "penta1_card_or_register", "penta1_card_history_or_register"} & set(not_sought)
+    # without the rule, a later dose implies nothing
+    plain = run(schedule, *rows, records="if_no_card", later_dose_implies_earlier=False)
+    assert plain["penta1_by_history"].tolist() == [0, 0, 0, 0]
+
+
+def test_evidence_sources_leave_children_too_young_for_the_dose_out(schedule):
+    out = run(schedule, child(age_days=200, cohort="18w-11m", mr1_card_tick=1))
+    assert np.isnan(out.loc[0, "mr1_crude"]) and np.isnan(out.loc[0, "mr1_by_card"])
+
 # --- date clean-up, DOB, valid doses, fully vaccinated (VCQI cleanup_RI_dates_and_ticks, RI_COVG_02/03) ---
 
 DOB = pd.Timestamp("2023-01-01")
@@ -433,7 +462,12 @@ def test_registry_defines_every_derived_indicator(schedule):
     # BeSD indicators come from lqas.besd, the gender indicators from lqas.gender
     gender = {"mother_needs_permission", "mother_decides_vaccination"}
     assert gender <= set(registry)
-    assert all(key in out for key in registry if not key.startswith("besd_") and key not in gender)
+    # registers not sought (the default): no register family, as VCQI
+    register = {key for key in registry if key.endswith(("_by_register", "_card_or_register",
+                                                          "_card_history_or_register"))}
+    assert register and not register & set(out)
+    assert all(key in out for key in registry if not key.startswith("besd_") and key not in gender | register)
+    assert "bcg_by_scar" in registry and "penta1_by_scar" not in registry
 
 
 def test_schedule_fully_vaccinated_list_must_name_doses(tmp_path):

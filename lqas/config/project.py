@@ -193,12 +193,23 @@ class StratifiersConfig(Section):
     levels: tuple[str, ...] = ("national",)
 
 
+DoseFamily = Literal["crude", "valid", "valid_age1", "by_card", "by_history", "by_register", "by_scar",
+                     "card_or_history", "card_or_register", "card_history_or_register"]
+DOSE_FAMILIES: tuple[str, ...] = DoseFamily.__args__
+
+
 class EstimatesConfig(Section):
     """``[estimates]``: which families of per-dose indicators ``estimates.csv`` holds (each a
-    ``[dose_templates.*]`` of lqas/data/indicators.toml: VCQI RI_COVG_01 crude, RI_COVG_02 valid and
-    valid by age 1); the other indicators (zero-dose, full vaccination, dropout, cards, BeSD) always."""
+    ``[dose_templates.*]`` of lqas/data/indicators.toml: VCQI RI_COVG_01 crude and by evidence source,
+    RI_COVG_02 valid and valid by age 1), ``"all"`` for every family; the other indicators (zero-dose,
+    full vaccination, dropout, cards, BeSD) always."""
 
-    doses: tuple[Literal["crude", "valid", "valid_age1"], ...] = ("crude", "valid", "valid_age1")
+    doses: tuple[DoseFamily, ...] = ("crude", "valid", "valid_age1")
+
+    @field_validator("doses", mode="before")
+    @classmethod
+    def _all(cls, value):
+        return DOSE_FAMILIES if value == "all" else value
 
 
 class ReportConfig(Section):
@@ -229,11 +240,18 @@ class Project(Section):
     report: ReportConfig = ReportConfig()
     # the server and form `lqas fetch` downloads the submissions of (lqas.config.fetch)
     fetch: FetchSettings | None = None
-    # display labels for codes, e.g. [labels.catchment] bougouni_est = "Bougouni Est"
-    labels: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # display labels for codes, e.g. [labels.catchment] bougouni_est = "Bougouni Est", one text or one
+    # per language: [labels.district] segou = { fr = "Ségou (urbain)", en = "Ségou (urban)" }
+    labels: dict[str, dict[str, str | dict[Literal["en", "fr"], str]]] = Field(default_factory=dict)
     root: Path = Path(".")
     # the project file itself, named in every error about one of its settings
     file: Path = Path("survey.toml")
+
+    def labels_in(self, lang: str) -> dict[str, dict[str, str]]:
+        """``[labels]`` in ``lang``: a label given in the other language only is used as it is."""
+        def text(label: str | dict[str, str]) -> str:
+            return label if isinstance(label, str) else label.get(lang) or next(iter(label.values()))
+        return {column: {code: text(label) for code, label in codes.items()} for column, codes in self.labels.items()}
 
     @field_validator("cohorts")
     @classmethod

@@ -37,7 +37,10 @@ def _placeholder_problems(entry: Section, names: tuple[str, ...]) -> list[tuple[
 
 
 class DoseTemplate(IndicatorEntry):
-    """``[dose_templates.<name>]``: one ``<dose>_<name>`` indicator per dose; ``{label}`` = the dose's label."""
+    """``[dose_templates.<name>]``: one ``<dose>_<name>`` indicator per dose (or per dose of ``doses``
+    when the evidence exists for those only, e.g. the BCG scar); ``{label}`` = the dose's label."""
+
+    doses: tuple[NonEmptyText, ...] | None = None
 
     @model_validator(mode="after")
     def _placeholders(self) -> DoseTemplate:
