@@ -1,4 +1,5 @@
-"""Command-line interface: a thin shell over the library; LqasError -> one line on stderr, exit 2."""
+"""Command-line interface: a thin shell over the library; LqasError -> one line per problem on stderr,
+exit 2 (1 when only some outputs of a run could not be written)."""
 
 from __future__ import annotations
 
@@ -47,29 +48,40 @@ def _check_lang(lang: str | None) -> str | None:
     return lang
 
 
-def _run(project_file: Path, out: Path, lang: str | None, overwrite: bool) -> None:
+Formats = Annotated[str, typer.Option(
+    "--formats", help="Outputs to write, comma-separated: csv, xlsx, html, pdf (default: all).")]
+
+
+def _run(project_file: Path, out: Path, lang: str | None, overwrite: bool, formats: str) -> None:
     from lqas.config import load_project
+    from lqas.outputs import FORMATS
     from lqas.run import run_project
 
+    chosen = [name.strip().lower() for name in formats.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in FORMATS]
+    if unknown or not chosen:
+        raise LqasError(f"--formats: expected some of {', '.join(FORMATS)} separated by commas; got {formats!r}")
     project = load_project(project_file)
     with console.status("running") as status:
-        paths = run_project(project, out, lang=_check_lang(lang), overwrite=overwrite,
+        paths = run_project(project, out, lang=_check_lang(lang), overwrite=overwrite, formats=chosen,
                             progress=lambda m: status.update(m))
     console.print(f"[green]wrote[/green] {out}: " + ", ".join(sorted(p.name for p in paths.values())))
     _warn_example(project)
 
 
 @app.command()
-def demo(out: OutDir = Path("lqas-demo"), lang: Lang = None, overwrite: Overwrite = False) -> None:
+def demo(out: OutDir = Path("lqas-demo"), lang: Lang = None, overwrite: Overwrite = False,
+         formats: Formats = "csv,xlsx,html,pdf") -> None:
     """Run the whole flow on the synthetic Mali example survey."""
-    _run(resource_dir("examples") / "mali_baseline" / "survey.toml", out, lang, overwrite)
+    _run(resource_dir("examples") / "mali_baseline" / "survey.toml", out, lang, overwrite, formats)
 
 
 @app.command()
 def run(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")],
-        out: OutDir = Path("lqas-run"), lang: Lang = None, overwrite: Overwrite = False) -> None:
+        out: OutDir = Path("lqas-run"), lang: Lang = None, overwrite: Overwrite = False,
+        formats: Formats = "csv,xlsx,html,pdf") -> None:
     """Run a project: ingest, derive, classify, estimate and write the report."""
-    _run(project, out, lang, overwrite)
+    _run(project, out, lang, overwrite, formats)
 
 
 @app.command()
@@ -378,7 +390,7 @@ def main() -> None:
         for line in str(exc).splitlines() or [""]:
             if line.strip():
                 print(f"lqas: error: {' '.join(line.split())}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover

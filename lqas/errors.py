@@ -2,7 +2,10 @@
 
 
 class LqasError(Exception):
-    """Base class; the CLI prints the message on one line and exits with code 2."""
+    """Base class; the CLI prints the message on one line and exits with ``exit_code`` (2: the input or
+    the settings are wrong)."""
+
+    exit_code = 2
 
 
 class InputError(LqasError):
@@ -24,3 +27,16 @@ class SettingError(ConfigError):
 
 class DesignError(LqasError):
     """The survey design is structurally wrong (single PSU, PSUs not nested in strata, bad weights)."""
+
+
+class OutputError(LqasError):
+    """Some outputs of a run could not be written (a PDF library that does not load, a workbook that
+    fails): the others and the manifest, which records the failures, are written. Exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, failures: list[dict], out):
+        self.failures, self.out = failures, out
+        lines = [f"{failure['output']} was not written ({failure['reason']})" for failure in failures]
+        lines[-1] += f"; every other output and manifest.json (which lists what failed) are in {out}"
+        super().__init__("\n".join(lines))

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -21,7 +21,7 @@ from lqas import __version__
 from lqas.config import Project
 from lqas.context import report_context
 from lqas.derive import write_derived
-from lqas.errors import InputError
+from lqas.errors import InputError, LqasError
 from lqas.report import CHARTS_DIR, CONTEXT_FILE, read_context, render_html, write_context, write_pdf
 from lqas.resources import data_path, resource_dir
 from lqas.results import Results
@@ -35,44 +35,110 @@ DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "openpyxl", "matplotl
                 "pydantic", "pyreadstat")
 
 
+# the outputs a run can be asked for (`--formats`): the CSV tables, the workbook, the report's HTML
+# (with its charts and report_context.json) and its PDF
+FORMATS = ("csv", "xlsx", "html", "pdf")
+
+
 def write_outputs(results: Results, out: Path, lang: str,
                   progress: Callable[[str], None] = lambda message: None,
-                  inputs: list[dict] | None = None) -> dict[str, Path]:
+                  inputs: list[dict] | None = None, formats: Sequence[str] = FORMATS) -> tuple[dict[str, Path], list[dict]]:
     """Write the tables, charts, report context, workbook, report and manifest into the folder
-    ``out``; return the paths by name. ``inputs``: the manifest's input records, taken before the
-    run (:func:`input_checksums`); by default taken now."""
+    ``out``; return the written paths by name and the outputs that failed.
+
+    Each output is written on its own: one that fails (the PDF library does not load, the disk
+    refuses the workbook) is removed, recorded as ``{"output", "reason"}`` in the returned list and in
+    ``manifest.json``, and the others are still written. ``formats``: which of ``FORMATS`` to write
+    (the manifest always). ``inputs``: the manifest's input records, taken before the run
+    (:func:`input_checksums`); by default taken now.
+    """
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise InputError(f"--formats: unknown format {', '.join(map(repr, unknown))}; choose among "
+                         f"{', '.join(FORMATS)}")
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / name for name in (*TABLES, "results.xlsx", CONTEXT_FILE, "report.html", "report.pdf",
-                                           "manifest.json")}
-    progress("write tables")
+    paths: dict[str, Path] = {}
+    failures: list[dict] = []
+
+    def attempt(name: str, write: Callable[[Path], object]) -> bool:
+        path = out / name
+        try:
+            write(path)
+        except Exception as exc:  # noqa: BLE001 (one output that fails must not lose the others)
+            _remove(path)
+            failures.append({"output": name, "reason": _reason(exc)})
+            return False
+        paths[name] = path
+        return True
+
     neutralise = results.project.report.csv_neutralise
-    write_derived(results.derived, paths["derived.csv"], neutralise=neutralise)
-    tables = {"exclusions.csv": results.derived.exclusions, "repairs.csv": results.derived.repairs,
-              "estimates.csv": results.estimates, "classification.csv": results.classification,
-              "lqas_by_level.csv": results.lots_by_level,
-              "comparisons.csv": results.comparisons, "scorecard.csv": results.scorecard}
-    for name, frame in tables.items():
-        if frame is None:
-            del paths[name]
+    if "csv" in formats:
+        progress("write tables")
+        attempt("derived.csv", lambda path: write_derived(results.derived, path, neutralise=neutralise))
+        tables = {"exclusions.csv": results.derived.exclusions, "repairs.csv": results.derived.repairs,
+                  "estimates.csv": results.estimates, "classification.csv": results.classification,
+                  "lqas_by_level.csv": results.lots_by_level,
+                  "comparisons.csv": results.comparisons, "scorecard.csv": results.scorecard}
+        for name, frame in tables.items():
+            if frame is not None:
+                attempt(name, lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))
+    if "xlsx" in formats:
+        progress("write the workbook")
+        attempt("results.xlsx", lambda path: write_workbook(path, workbook_sheets(results, lang)))
+
+    if {"html", "pdf"} & set(formats):
+        progress("charts and report context")
+        context = {}
+
+        def write_report_context(path: Path) -> None:
+            write_context(report_context(results, lang, charts_dir=out / CHARTS_DIR), path)
+            # every template sees the context a custom one would, checked against the same schema
+            context.update(read_context(path, complete=True))
+
+        if attempt(CONTEXT_FILE, write_report_context):
+            paths["charts"] = out / CHARTS_DIR
+            progress("render the report")
+            html: list[str] = []
+
+            def write_html(path: Path) -> None:
+                html.append(render_html(context, run_dir=out))
+                if "html" in formats:
+                    path.write_text(html[0], encoding="utf-8")
+
+            if attempt("report.html", write_html) and "html" not in formats:
+                del paths["report.html"]
+            if "pdf" in formats:
+                if html:
+                    attempt("report.pdf", lambda path: write_pdf(html[0], path, run_dir=out))
+                elif "html" in formats:
+                    failures.append({"output": "report.pdf", "reason": "the HTML report it is made from failed"})
+                else:  # the PDF alone was asked for: the HTML's failure is the PDF's
+                    failures[-1]["output"] = "report.pdf"
         else:
-            write_csv(frame, paths[name], neutralise=neutralise)
+            _remove(out / CHARTS_DIR)
+            failures += [{"output": name, "reason": "the report context it is made from failed"}
+                         for name in ("report.html", "report.pdf") if name.split(".")[1] in formats]
 
-    progress("charts and report context")
-    context = report_context(results, lang, charts_dir=out / CHARTS_DIR)
-    write_context(context, paths[CONTEXT_FILE])
-    write_workbook(paths["results.xlsx"], workbook_sheets(results, lang))
-    progress("render the report")
-    # every template sees the context a custom one would, checked against the same schema
-    context = read_context(paths[CONTEXT_FILE], complete=True)
-    html = render_html(context, run_dir=out)
-    paths["report.html"].write_text(html, encoding="utf-8")
-    write_pdf(html, paths["report.pdf"], run_dir=out)
-
-    record = manifest(results, out, lang, inputs if inputs is not None else input_checksums(results.project))
+    record = manifest(results, out, lang, inputs if inputs is not None else input_checksums(results.project),
+                      formats=formats, failures=failures)
+    paths["manifest.json"] = out / "manifest.json"
     paths["manifest.json"].write_text(json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
                                       encoding="utf-8")
-    paths["charts"] = out / CHARTS_DIR
-    return paths
+    return paths, failures
+
+
+def _reason(exc: BaseException) -> str:
+    """The failure in one line: the error's own first line, or its kind when it says nothing."""
+    text = " ".join(str(exc).split("\n")[0].split())
+    return text if isinstance(exc, LqasError) and text else f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _remove(path: Path) -> None:
+    """Drop what a failed output left half-written."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- the run folder
@@ -203,8 +269,10 @@ def input_checksums(project: Project) -> list[dict]:
             if path.is_file()]
 
 
-def manifest(results: Results, out: Path, lang: str, inputs: list[dict]) -> dict:
-    """Inputs with checksums, versions, settings and row counts: what it takes to reproduce the run."""
+def manifest(results: Results, out: Path, lang: str, inputs: list[dict], *, formats: Sequence[str] = FORMATS,
+             failures: Sequence[dict] = ()) -> dict:
+    """Inputs with checksums, versions, settings and row counts: what it takes to reproduce the run;
+    the formats asked for and the outputs that failed, with the reason."""
     derived = results.derived
     return {
         "package": "lqas", "version": __version__,
@@ -220,6 +288,8 @@ def manifest(results: Results, out: Path, lang: str, inputs: list[dict]) -> dict
                  "repaired_fields": len(derived.repairs)},
         "outputs": sorted(path.relative_to(out).as_posix() for path in out.rglob("*")
                           if path.is_file() and path.name != "manifest.json"),
+        "formats": [name for name in FORMATS if name in formats],
+        "failed": list(failures),
     }
 
 

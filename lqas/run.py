@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lqas.classify import aggregate_lots, classify_lots
@@ -12,7 +12,8 @@ from lqas.config.project import DOSE_FAMILIES
 from lqas.derive import derive_project
 from lqas.estimate import estimate, survey_design
 from lqas.indicators import load_registry
-from lqas.outputs import input_checksums, project_inputs, run_folder, write_outputs
+from lqas.errors import OutputError
+from lqas.outputs import FORMATS, input_checksums, project_inputs, run_folder, write_outputs
 from lqas.remarks import published_remarks
 from lqas.results import Results
 from lqas.scorecard import scorecard
@@ -49,15 +50,23 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
 
 
 def run_project(project: Project, out: Path, *, lang: str | None = None, overwrite: bool = False,
+                formats: Sequence[str] = FORMATS,
                 progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:
-    """Write the run folder of DESIGN.md §5, whole or not at all (:func:`lqas.outputs.run_folder`),
-    and return the written paths by name."""
+    """Write the run folder of DESIGN.md §5 (:func:`lqas.outputs.run_folder`: in place only once
+    written) and return the written paths by name.
+
+    An output that fails does not lose the others: they and ``manifest.json`` (which records the
+    failure) are put in place, then :class:`lqas.errors.OutputError` names what failed.
+    """
     out = Path(out)
     inputs = project_inputs(project)
     with run_folder(out, inputs, overwrite=overwrite) as folder:  # refusals come before minutes of work
         checksums = input_checksums(project)  # before anything is written
         results = analyse(project, progress)
-        paths = write_outputs(results, folder, lang or project.report.language, progress, inputs=checksums)
+        paths, failures = write_outputs(results, folder, lang or project.report.language, progress,
+                                        inputs=checksums, formats=formats)
+    if failures:
+        raise OutputError(failures, out)
     return {name: out / path.relative_to(folder) for name, path in paths.items()}
 
 

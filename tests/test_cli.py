@@ -433,6 +433,45 @@ def test_an_unwritable_run_folder_is_one_line_before_any_work(tmp_path):
         f"({tmp_path / 'a_file'} is a file, not a folder)"]
 
 
+
+def test_a_pdf_library_that_does_not_load_loses_no_other_output(tmp_path):
+    """WeasyPrint without its system libraries (Windows without GTK) fails when imported: every other
+    output and the manifest are written, the manifest says what failed, and the command says it in
+    one line, exit 1, no traceback."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "weasyprint.py").write_text(
+        "raise OSError(\"cannot load library 'libgobject-2.0-0': error 0x7e\")\n", encoding="utf-8")
+    out = tmp_path / "run"
+    env = _environment()
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(broken)])
+    result = subprocess.run([sys.executable, "-m", "lqas", "demo", "--out", str(out)], capture_output=True,
+                            text=True, env=env, timeout=600)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "lqas: error: report.pdf was not written (OSError: cannot load library 'libgobject-2.0-0': error 0x7e); "
+        f"every other output and manifest.json (which lists what failed) are in {out}"]
+    for name in RUN_FILES:
+        assert (out / name).is_file() == (name != "report.pdf"), name
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["failed"] == [{"output": "report.pdf",
+                                   "reason": "OSError: cannot load library 'libgobject-2.0-0': error 0x7e"}]
+    assert "report.pdf" not in manifest["outputs"] and "report.html" in manifest["outputs"]
+
+
+def test_formats_choose_the_outputs(tmp_path):
+    out = tmp_path / "quick"
+    result = lqas("demo", "--out", str(out), "--formats", "csv,xlsx")
+    assert result.returncode == 0, result.stderr
+    written = sorted(path.name for path in out.iterdir())
+    assert "results.xlsx" in written and "estimates.csv" in written
+    assert not {"report.html", "report.pdf", "report_context.json", "charts"} & set(written)
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["formats"] == ["csv", "xlsx"]
+    result = lqas("demo", "--out", str(tmp_path / "bad"), "--formats", "csv,docx")
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        "lqas: error: --formats: expected some of csv, xlsx, html, pdf separated by commas; got 'csv,docx'"]
+    assert not (tmp_path / "bad").exists()
+
 # ----------------------------------------------------------------------------- personal data
 
 
