@@ -39,15 +39,16 @@ def catalog():
 
 
 def template_messages():
-    """Every msgid of the templates and of the code that asks the catalog (lqas/labels.py, plot_oc)."""
+    """Every msgid of the templates and of the code that asks the catalog (lqas/labels.py, plot_oc, the
+    report's sections as blocks)."""
     for path in sorted(TEMPLATES.rglob("*.j2")):
         with path.open("rb") as handle:
             for _, _, message, _ in babel_extract(handle, ["_", "gettext", "ngettext"], [],
                                                   {"extensions": "jinja2.ext.i18n"}):
                 yield path.name, message[0] if isinstance(message, tuple) else message
-    for path in (PACKAGE / "labels.py", PACKAGE / "rules" / "decision.py"):
+    for path in (PACKAGE / "labels.py", PACKAGE / "rules" / "decision.py", *sorted((PACKAGE / "sections").glob("*.py"))):
         with path.open("rb") as handle:
-            for _, _, message, _ in extract_python(handle, ["_", "gettext"], [], {}):
+            for _, _, message, _ in extract_python(handle, ["_", "gettext", "ngettext"], [], {}):
                 message = message[0] if isinstance(message, tuple) else message
                 if message is not None:  # gettext(variable, ...) passes on a msgid given elsewhere
                     yield path.name, message

@@ -1,0 +1,67 @@
+"""Survey and sample: every record read is analysed or excluded (the reconciliation, with the reasons
+for exclusion), then the children analysed by catchment area, cohort and sex (context key ``sample``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lqas.blocks import Block, Cell, Heading, Paragraph, Row, Table, spans
+from lqas.sections.words import Words
+
+INDENT = "\u00a0" * 3  # a reason for exclusion, under "Records excluded"
+
+
+def blocks(context: dict[str, Any], w: Words) -> list[Block]:
+    sample = context["sample"]
+    return [
+        Paragraph(spans=spans(w._(
+            "The survey sampled children in %(areas)s catchment areas (the strata), in clusters (villages or quarters), "
+            "in %(cohorts)s age cohorts. Each catchment area and cohort is an LQAS lot.",
+            areas=len(context["catchments"]), cohorts=len(context["cohorts"]))), style="intro"),
+        Heading(level=2, text=w._("Records read, analysed and excluded"), anchor="sample-reconciliation"),
+        Paragraph(spans=spans(w._(
+            "%(read)s records were read: %(kept)s children were analysed and %(excluded)s records were excluded, for "
+            "the reasons below. Every record read is either analysed or excluded.",
+            read=w.num(sample["rows_read"]), kept=w.num(sample["kept"]), excluded=w.num(sample["excluded"])))),
+        reconciliation_table(sample, w),
+        Heading(level=2, text=w._("Children analysed by catchment area, cohort and sex"), anchor="sample-children"),
+        children_table(sample, w),
+        Paragraph(spans=spans(w._("Unweighted numbers of children. %(repairs)s fields were repaired by documented "
+                                  "rules (Annex A).", repairs=w.num(sample["repairs"]))), style="note"),
+    ]
+
+
+def reconciliation_table(sample: dict[str, Any], w: Words) -> Table:
+    """Records read, analysed, excluded (by reason), and the check that analysed + excluded = read."""
+    reasons = [Row(cells=[w.label(INDENT + w.name("reason", row["reason"])), w.value(w.num(row["n"]))])
+               for row in sample["exclusions_by_reason"]]
+    return Table(header=[w.head(w._("Records"), "left"), w.head(w._("Number"))],
+                 rows=[Row(cells=[w.label(w._("Records read")), w.value(w.num(sample["rows_read"]))], total=True),
+                       Row(cells=[w.label(w._("Children analysed")), w.value(w.num(sample["kept"]))]),
+                       Row(cells=[w.label(w._("Records excluded")), w.value(w.num(sample["excluded"]))]),
+                       *reasons,
+                       Row(cells=[w.label(w._("Analysed + excluded")), balance_cell(sample, w)], total=True)],
+                 widths=[3, 1], size="compact")
+
+
+def balance_cell(sample: dict[str, Any], w: Words) -> Cell:
+    """Analysed + excluded, then ``= read ✔`` when they add up to the records read, ``≠ read ✘`` when not."""
+    balanced = sample["kept"] + sample["excluded"] == sample["rows_read"]
+    check = f"= {w.num(sample['rows_read'])} ✔" if balanced else f"≠ {w.num(sample['rows_read'])} ✘"
+    return Cell(lines=[w.num(sample["kept"] + sample["excluded"]), check], tone="pass" if balanced else "fail")
+
+
+def children_table(sample: dict[str, Any], w: Words) -> Table:
+    """Children analysed per lot, then per cohort and overall: girls, boys, (sex unknown,) total, % girls."""
+    unknown = bool(sample["sex_unknown"])
+    sex = w.labels["sex"]
+    header = [w.head(w._("Catchment area"), "left"), w.head(w._("Cohort"), "left"), w.head(sex["F"]),
+              w.head(sex["M"]), *([w.head(w._("Sex unknown"))] if unknown else []), w.head(w._("Total")),
+              w.head(w._("Girls (%%)"))]
+    rows = [Row(cells=[w.label(w.catchment(lot["catchment"])), w.label(w.cohort(lot["cohort"])),
+                       w.value(w.num(lot["F"])), w.value(w.num(lot["M"])),
+                       *([w.value(w.num(lot["other"]))] if unknown else []), w.value(w.num(lot["total"])),
+                       w.value(w.pct(lot["F"] / lot["total"] if lot["total"] else None, 0))],
+                total=lot["catchment"] == "all")
+            for lot in sample["lots"] + sample["totals"]]
+    return Table(header=header, rows=rows)

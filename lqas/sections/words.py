@@ -1,0 +1,161 @@
+"""The report's words and numbers in its language: gettext sentences, Babel-formatted numbers, and the
+cells every section builds from an estimate (percentage, 95 % CI and n, grey under the small-cell
+threshold)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
+
+from lqas.blocks import Cell, Figure, Paragraph, Row, Table, spans
+from lqas.labels import translations
+
+LOCALES = {"en": "en_GB", "fr": "fr_FR"}
+DASH = "–"  # a missing value
+SYMBOLS = {"pass": "✔", "fail": "✘"}  # a LQAS class, readable in grey print too
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def pct(value: Any, lang: str, digits: int = 1) -> str:
+    """A fraction as a percentage: ``12.3%`` (en), ``12,3 %`` with a no-break space (fr)."""
+    if _is_missing(value):
+        return DASH
+    sign = "\u00a0%" if lang == "fr" else "%"
+    pattern = "#,##0." + "0" * digits + sign if digits else "#,##0" + sign
+    return format_percent(value, format=pattern, locale=LOCALES[lang])
+
+
+def num(value: Any, lang: str, digits: int = 0) -> str:
+    """A number with the language's grouping and decimal signs: ``1,153`` / ``1 153``."""
+    if _is_missing(value):
+        return DASH
+    return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=LOCALES[lang])
+
+
+def pp(value: Any, lang: str, digits: int = 1) -> str:
+    """A difference of fractions as signed percentage points: ``+4.2``."""
+    if _is_missing(value):
+        return DASH
+    zeros = "0" * digits
+    return format_decimal(100 * value, format=f"+#,##0.{zeros};-#,##0.{zeros}", locale=LOCALES[lang])
+
+
+def longdate(value: Any, lang: str) -> str:
+    """A date (or ISO text) written out: ``21 November 2026`` / ``21 novembre 2026``."""
+    day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    return format_date(day, format="long", locale=LOCALES[lang])
+
+
+class Words:
+    """Everything a section needs to write in the report's language, from the report context."""
+
+    def __init__(self, context: dict[str, Any]):
+        self.lang: str = context["lang"]
+        self.labels: dict[str, Any] = context["labels"]
+        self.small_cell_n: int = context["small_cell_n"]
+        self.ci_method: str = context["methods"].get("ci", "")
+        self.charts: dict[str, str] = context.get("charts") or {}
+        self._translations = translations(self.lang)
+
+    # --- sentences (msgids in English, as the templates' _() and ngettext())
+    def _(self, text: str, **values: Any) -> str:
+        # as Jinja's newstyle gettext: placeholders filled, "%%" read as "%", whether or not values are given
+        return self._translations.gettext(text) % values
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        return self._translations.ngettext(singular, plural, n) % {"num": n, **values}
+
+    # --- numbers
+    def pct(self, value: Any, digits: int = 1) -> str:
+        return pct(value, self.lang, digits)
+
+    def num(self, value: Any, digits: int = 0) -> str:
+        return num(value, self.lang, digits)
+
+    def pp(self, value: Any, digits: int = 1) -> str:
+        return pp(value, self.lang, digits)
+
+    def longdate(self, value: Any) -> str:
+        return longdate(value, self.lang)
+
+    # --- names of codes and data
+    def name(self, kind: str, key: str) -> str:
+        return self.labels.get(kind, {}).get(key, key)
+
+    def indicator(self, key: str) -> str:
+        return self.name("indicator", key)
+
+    def catchment(self, key: str) -> str:
+        return self.name("catchment", key)
+
+    def cohort(self, key: str) -> str:
+        return self.name("cohort", key)
+
+    # --- cells and notes shared by the sections
+    def label(self, text: str, *, strong: bool = False) -> Cell:
+        return Cell(lines=[text], align="left", strong=strong)
+
+    def head(self, text: str, align: str = "right") -> Cell:
+        return Cell(lines=[text], align=align, strong=True)
+
+    def value(self, text: str, align: str = "right", **style: Any) -> Cell:
+        return Cell(lines=[text], align=align, **style)
+
+    def est(self, cell: dict | None, *, show_ci: bool = True, show_n: bool = True) -> Cell:
+        """An estimate: percentage (``*`` and grey under the small-cell threshold), then its 95 % CI
+        and n on lines of their own; ``–`` for a domain without children."""
+        if cell is None:
+            return Cell(lines=[DASH], tone="na")
+        small = bool(cell.get("small"))
+        lines = [self.pct(cell["estimate"]) + ("*" if small else "")]
+        if show_ci and cell.get("ci_low") is not None:
+            lines.append(f"{self.num(100 * cell['ci_low'], 1)}–{self.pct(cell['ci_high'])}")
+        if show_n:
+            lines.append(f"n = {self.num(cell['n'])}")
+        return Cell(lines=lines, tone="small" if small else "plain", strong=show_ci and not small)
+
+    def small_note(self, has_small: bool) -> list[Paragraph]:
+        """The footnote of a table holding small cells (never silently)."""
+        if not has_small:
+            return []
+        text = self._("Fewer than %(n)s children in the denominator: estimate shown in grey, to be interpreted "
+                      "with caution.", n=self.small_cell_n)
+        return [Paragraph(spans=spans(f"* {text}"), style="note")]
+
+    def ci_note(self) -> Paragraph:
+        method = self.labels.get("ci_method", {}).get(self.ci_method, self.ci_method)
+        return Paragraph(spans=spans(self._(
+            "Weighted estimates; below each, the 95%% confidence interval (%(ci)s) and the unweighted number of "
+            "children n in the denominator.", ci=method)), style="note")
+
+    def figure(self, name: str, caption: str, width: float = 1.0) -> list[Figure]:
+        """The chart ``name`` of the run (``charts`` of the context) with its caption; nothing when the
+        run drew no such chart."""
+        if name not in self.charts:
+            return []
+        return [Figure(chart=self.charts[name], caption=caption, width=width)]
+
+    def sex_table(self, heads: list[str], rows: list[tuple[list[str], dict, bool]], *, caption: str = "",
+                  has_small: bool = False) -> Table:
+        """Girls, boys and all (the estimates ``F``, ``M``, ``all`` of each row) after the rows' label
+        columns (``heads``); a row is (its labels, its estimates, whether it is a total); the small-cell
+        note under it."""
+        sex = self.labels["sex"]
+        return Table(caption=caption,
+                     header=[*(self.head(head, "left") for head in heads), self.head(sex["F"]), self.head(sex["M"]),
+                             self.head(sex["all"])],
+                     rows=[Row(cells=[*(self.label(label) for label in labels), self.est(cells["F"]),
+                                      self.est(cells["M"]), self.est(cells["all"])], total=total)
+                           for labels, cells, total in rows],
+                     notes=self.small_note(has_small))
+
+    def group_row(self, text: str, columns: int) -> Row:
+        """A row naming the rows under it: its text in bold on grey across the table's ``columns``."""
+        return Row(cells=[Cell(lines=[text], align="left", strong=True, tone="neutral", span=columns)])

@@ -1,0 +1,101 @@
+"""Typeset: the report's blocks (:class:`lqas.blocks.Document`) -> Typst source -> ``report.pdf``.
+
+The Typst source is written by Jinja templates (``reports/templates/typst/``) that the user may
+replace; every text enters it as a Typst string literal (the ``typ`` filter), so no text from the data
+is read as markup. It is compiled by the ``typst`` package, a self-contained wheel: no system library,
+the same on Windows, macOS and Linux, with its own fonts (Libertinus Serif, which covers French and
+the symbols ✔ ✘ ≤ ≥) and no system font, so every machine gives the same pages. Typst reads no file
+outside the run folder (its ``root``): the charts it embeds are the run's ``charts/*.svg``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from lqas.blocks import Document
+from lqas.errors import InputError
+from lqas.resources import resource_dir
+from lqas.safety import run_day
+
+# a tone (lqas.blocks.Tone) -> the cell or box fill
+FILLS = {"pass": 'rgb("#d9efe2")', "fail": 'rgb("#fbd9c8")', "good": 'rgb("#dcefe3")', "warn": 'rgb("#fbe6b8")',
+         "bad": 'rgb("#f4c7b8")', "neutral": "luma(246)", "total": "luma(244)", "header": "luma(232)"}
+_LABEL = re.compile(r"[^A-Za-z0-9_:.-]")
+
+
+def typst_string(text: Any) -> str:
+    """``text`` as a Typst string literal (quoted, backslashes, quotes and line ends escaped)."""
+    value = "" if text is None else str(text)
+    value = value.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\n")
+    return f'"{value}"'
+
+
+def column_widths(table: dict[str, Any]) -> list[float]:
+    """Relative widths: the table's own, else label columns (left-aligned) twice the others."""
+    if table.get("widths"):
+        return list(table["widths"])
+    return [2.2 if cell["align"] == "left" else 1.0 for cell in table["header"] for _ in range(cell["span"])]
+
+
+def environment(template_dir: Path | None = None) -> SandboxedEnvironment:
+    """The sandboxed Jinja environment of the Typst templates (no autoescape: the ``typ`` filter quotes)."""
+    folders = [str(template_dir)] if template_dir else []
+    env = SandboxedEnvironment(loader=FileSystemLoader([*folders, str(resource_dir("templates"))]),
+                               autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["typ"] = typst_string
+    env.filters["typ_label"] = lambda anchor: _LABEL.sub("-", str(anchor)) or "x"
+    env.globals["fills"] = FILLS
+    env.globals["widths"] = column_widths
+    return env
+
+
+def typst_source(document: Document, *, template: str = "typst/report.typ.j2",
+                 template_dir: Path | None = None) -> str:
+    """The report as Typst source."""
+    return environment(template_dir).get_template(template).render(doc=document.model_dump())
+
+
+def compile_pdf(source: str, path: Path, run_dir: Path) -> None:
+    """Compile Typst source to a PDF at ``path``; images are read from ``run_dir`` only.
+
+    Raises
+    ------
+    InputError
+        The source does not compile (a custom template's mistake), with Typst's first message.
+    """
+    import typst  # imported here: only the PDF needs it
+
+    try:
+        pdf = typst.compile(source.encode("utf-8"), root=str(run_dir), format="pdf", ignore_system_fonts=True,
+                            timestamp=int(run_day().timestamp()))
+    except typst.TypstError as exc:
+        first = " ".join(str(exc).split("\n")[0].split())
+        raise InputError(f"{path.name}: Typst could not typeset the report ({first})") from None
+    path.write_bytes(pdf)
+
+
+def write_pdf(document: Document, path: Path, run_dir: Path, *, template: str = "typst/report.typ.j2",
+              template_dir: Path | None = None) -> None:
+    """Typeset the document and write ``report.pdf``."""
+    compile_pdf(typst_source(document, template=template, template_dir=template_dir), path, run_dir)
+
+
+def html_page(document: Document, run_dir: Path | None, *, template: str = "html/report.html.j2",
+              template_dir: Path | None = None) -> str:
+    """The report as one self-contained HTML page (charts inline, rebuilt from an allow-list), from the
+    same blocks as the PDF; autoescaped and sandboxed as every HTML template."""
+    from lqas.report import environment as html_environment
+
+    env = html_environment(document.lang, template_dir, run_dir)
+    return env.get_template(template).render(doc=document.model_dump())
+
+
+def section_titles(document: Document) -> Sequence[str]:
+    """The level-1 headings, in order (what the PDF's contents and bookmarks list first)."""
+    return [heading.text for heading in document.sections() if heading.level == 1]
