@@ -22,16 +22,19 @@ from lqas.config import Project
 from lqas.context import report_context
 from lqas.derive import write_derived
 from lqas.errors import InputError, LqasError
-from lqas.report import CHARTS_DIR, CONTEXT_FILE, read_context, render_html, write_context, write_pdf
+from lqas.report import CHARTS_DIR, CONTEXT_FILE, read_context, write_context
 from lqas.resources import data_path, resource_dir
 from lqas.results import Results
 from lqas.safety import write_csv
+from lqas.sections import compose
+from lqas.typeset import html_page
+from lqas.typeset import write_pdf as typeset_pdf
 from lqas.workbook import workbook_sheets, write_workbook
 
 TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "classification.csv",
           "lqas_by_level.csv", "comparisons.csv", "scorecard.csv")
 # the libraries whose versions can change a number or a page of the run
-DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "openpyxl", "matplotlib", "jinja2", "weasyprint",
+DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "openpyxl", "matplotlib", "jinja2", "typst",
                 "pydantic", "pyreadstat")
 
 
@@ -88,36 +91,24 @@ def write_outputs(results: Results, out: Path, lang: str,
 
     if {"html", "pdf"} & set(formats):
         progress("charts and report context")
-        context = {}
-
-        def write_report_context(path: Path) -> None:
-            write_context(report_context(results, lang, charts_dir=out / CHARTS_DIR), path)
-            # every template sees the context a custom one would, checked against the same schema
-            context.update(read_context(path, complete=True))
-
-        if attempt(CONTEXT_FILE, write_report_context):
+        report_files = [name for name in ("report.html", "report.pdf") if name.split(".")[1] in formats]
+        if attempt(CONTEXT_FILE, lambda path: write_context(report_context(results, lang, charts_dir=out / CHARTS_DIR),
+                                                            path)):
             paths["charts"] = out / CHARTS_DIR
             progress("render the report")
-            html: list[str] = []
-
-            def write_html(path: Path) -> None:
-                html.append(render_html(context, run_dir=out))
+            try:  # composed from the context as saved, as `lqas report` composes it again
+                document = compose(read_context(paths[CONTEXT_FILE], complete=True))
+            except Exception as exc:  # noqa: BLE001 (the tables and the workbook are still written)
+                failures += [{"output": name, "reason": _reason(exc)} for name in report_files]
+            else:
                 if "html" in formats:
-                    path.write_text(html[0], encoding="utf-8")
-
-            if attempt("report.html", write_html) and "html" not in formats:
-                del paths["report.html"]
-            if "pdf" in formats:
-                if html:
-                    attempt("report.pdf", lambda path: write_pdf(html[0], path, run_dir=out))
-                elif "html" in formats:
-                    failures.append({"output": "report.pdf", "reason": "the HTML report it is made from failed"})
-                else:  # the PDF alone was asked for: the HTML's failure is the PDF's
-                    failures[-1]["output"] = "report.pdf"
+                    attempt("report.html", lambda path: path.write_text(html_page(document, out), encoding="utf-8"))
+                if "pdf" in formats:
+                    attempt("report.pdf", lambda path: typeset_pdf(document, path, out))
         else:
             _remove(out / CHARTS_DIR)
             failures += [{"output": name, "reason": "the report context it is made from failed"}
-                         for name in ("report.html", "report.pdf") if name.split(".")[1] in formats]
+                         for name in report_files]
 
     record = manifest(results, out, lang, inputs if inputs is not None else input_checksums(results.project),
                       formats=formats, failures=failures)

@@ -1,4 +1,5 @@
-"""Report: results -> documented context (plain JSON data) -> Jinja2 HTML -> PDF (WeasyPrint), in en or fr."""
+"""Report context: results -> documented, checked plain JSON (``report_context.json``) that the report is
+composed from (:mod:`lqas.sections`), in en or fr; the sandboxed Jinja environment of the HTML templates."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from lqas.config import describe_errors
 from lqas.errors import InputError
 from lqas.labels import translate, translations
 from lqas.resources import resource_dir
-from lqas.safety import clean_svg, confined_fetcher, run_day, source_date
+from lqas.safety import clean_svg
 from lqas.views import ALL, EstimateIndex
 
 LOCALES = {"en": "en_GB", "fr": "fr_FR"}
@@ -112,28 +113,11 @@ def chart_svg(run_dir: Path | None, name: Any) -> str:
         raise InputError(f"{path}: not an SVG chart of the run ({exc})") from None
 
 
-def render_html(context: Mapping[str, Any], lang: str | None = None, *, template: str = "report.html.j2",
+def render_html(context: Mapping[str, Any], lang: str | None = None, *, template: str,
                 template_dir: Path | None = None, run_dir: Path | None = None) -> str:
     """Render a report template against the report context (see :func:`build_context`); charts are
     read from ``run_dir``."""
     return environment(lang or context["lang"], template_dir, run_dir).get_template(template).render(**context)
-
-
-def write_pdf(html: str, path: Path, base_url: Path | None = None, *, run_dir: Path | None = None) -> None:
-    """Render HTML to PDF with WeasyPrint (imported lazily: it is slow to import).
-
-    Relative URLs resolve against ``base_url`` (default: ``run_dir``, else the templates folder).
-    The renderer reads only files inside the packaged templates folder and ``run_dir``, and
-    ``data:`` URLs; any other URL (another local file, http, ...) is refused: WeasyPrint logs it and
-    leaves the image, stylesheet or attachment out.
-    """
-    from weasyprint import HTML
-
-    templates = resource_dir("templates")
-    folders = [templates, *([run_dir] if run_dir is not None else [])]
-    with source_date(run_day()):  # reruns of a day give the same PDF
-        HTML(string=html, base_url=str(base_url or run_dir or templates),
-             url_fetcher=confined_fetcher(folders)).write_pdf(path)
 
 
 # --- context ---------------------------------------------------------------------------------
@@ -280,26 +264,50 @@ def for_language(context: Mapping[str, Any], lang: str) -> dict[str, Any]:
 
 
 def render_report(run_dir: Path, out: Path, *, template: Path | None = None, lang: str | None = None) -> Path:
-    """Render ``template`` (default: the built-in report) against a run's ``report_context.json``.
+    """Render the report of a saved run (its ``report_context.json``) again, in either language.
 
-    ``out`` ending in ``.pdf`` is rendered to PDF with WeasyPrint; anything else is written as
-    HTML. The template runs in the sandbox with autoescaping and can include the built-in
-    templates (``{% include "sections/sample.html.j2" %}``). Charts are embedded from
-    ``run_dir/charts/`` (so the HTML can be written anywhere); the PDF reads no file outside
-    ``run_dir`` and the templates folder (relative URLs resolve against ``run_dir``).
+    Without ``template``: the built-in report, composed as blocks (:func:`lqas.sections.compose`),
+    typeset to PDF with Typst when ``out`` ends in ``.pdf``, else written as one HTML page. A
+    ``template`` ending in ``.typ.j2`` is a Typst report template (``out`` must be a PDF); any other is
+    an HTML template. Both see the context's keys and ``doc``, the report as blocks (``None`` when
+    the context is not complete), run in the sandbox, and may import the built-in block macros
+    (``{% import "html/blocks.html.j2" as b with context %}``). Charts are read from ``run_dir/charts/``
+    only.
     """
-    context = read_context(run_dir / CONTEXT_FILE, complete=template is None)
-    context = for_language(context, lang or context["lang"])
+    from lqas.sections import compose
+    from lqas.typeset import compile_pdf, html_page, typst_source
+    from lqas.typeset import write_pdf as typeset_pdf
+
     if template is not None and not template.is_file():
         raise InputError(f"{template}: template file not found")
-    html = render_html(context, template=template.name if template else "report.html.j2",
-                       template_dir=template.resolve().parent if template else None, run_dir=run_dir)
+    typst_template = template is not None and template.name.endswith(".typ.j2")
+    pdf = out.suffix.lower() == ".pdf"
+    if template is not None and pdf != typst_template:
+        raise InputError(f"{template}: a PDF is typeset from a Typst template (.typ.j2), HTML from an HTML "
+                         f"template; {out.name} needs " + ("a .typ.j2 template" if pdf else "an HTML template"))
+    complete = template is None
+    context = read_context(run_dir / CONTEXT_FILE, complete=complete)
+    context = for_language(context, lang or context["lang"])
+    # a custom template may read a part of the context; the blocks need all of it
+    document = compose(context) if complete or _complete(context) else None
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".pdf":
-        write_pdf(html, out, run_dir=run_dir)
+    if template is None and pdf:
+        typeset_pdf(document, out, run_dir)
+    elif template is None:
+        out.write_text(html_page(document, run_dir), encoding="utf-8")
+    elif typst_template:
+        compile_pdf(typst_source(document, template=template.name, template_dir=template.resolve().parent,
+                                 context=context), out, run_dir)
     else:
-        out.write_text(html, encoding="utf-8")
+        out.write_text(render_html({**context, "doc": document.model_dump() if document else None},
+                                   template=template.name, template_dir=template.resolve().parent,
+                                   run_dir=run_dir), encoding="utf-8")
     return out
+
+
+def _complete(context: Mapping[str, Any]) -> bool:
+    """Whether the context has every key the built-in report reads."""
+    return set(ReportContext.model_fields) <= set(context)
 
 
 def definitions(registry: Mapping[str, Any], shown: Sequence[str], lang: str, labels: Mapping[str, Any],

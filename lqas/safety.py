@@ -7,15 +7,9 @@ from someone else), opening an output must not run a formula, a script or fetch 
 
 from __future__ import annotations
 
-import mimetypes
-import os
 import re
-import urllib.parse
-import urllib.request
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, time
 from pathlib import Path
 
@@ -177,71 +171,6 @@ def clean_svg(text: str) -> str:
     return ET.tostring(clean, encoding="unicode")
 
 
-# --- PDF ---------------------------------------------------------------------------------------
-
-
-class RefusedURL(ValueError):
-    """A resource the PDF renderer may not read; WeasyPrint logs it and goes on without it."""
-
-
-def allowed_file(url: str, folders: Iterable[Path]) -> Path | None:
-    """The local file a ``file:`` URL names if it lies inside one of ``folders`` (after following
-    links), ``None`` for a ``data:`` URL (self-contained); anything else is refused.
-
-    Raises
-    ------
-    RefusedURL
-        Another scheme (http, https, ftp, ...), a remote host, or a file outside the folders.
-    """
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme == "data":
-        return None
-    if scheme != "file" or parts.netloc not in ("", "localhost"):
-        raise RefusedURL(f"refused {url}: only files of the run folder and the report templates are read")
-    path = Path(urllib.request.url2pathname(parts.path))
-    try:
-        resolved = path.resolve(strict=True)
-    except (OSError, RuntimeError):
-        raise RefusedURL(f"refused {url}: no such file") from None
-    if not resolved.is_file() or not any(resolved.is_relative_to(Path(folder).resolve()) for folder in folders):
-        raise RefusedURL(f"refused {url}: outside the run folder and the report templates")
-    return resolved
-
-
-def confined_fetcher(folders: Iterable[Path]):
-    """A WeasyPrint URL fetcher that reads only files inside ``folders`` and ``data:`` URLs.
-
-    A refused URL raises inside the fetcher: WeasyPrint logs "Failed to load ..." and renders the
-    document without that image, stylesheet or attachment.
-    """
-    from weasyprint import urls
-
-    folders = [Path(folder).resolve() for folder in folders]
-    base = getattr(urls, "URLFetcher", None)
-    if base is None:  # WeasyPrint < 68: a fetcher is a function returning a dict
-        def fetch(url: str) -> dict:
-            path = allowed_file(url, folders)
-            if path is None:
-                return urls.default_url_fetcher(url)
-            return {"string": path.read_bytes(), "mime_type": _mime_type(path), "redirected_url": url}
-
-        return fetch
-
-    class ConfinedFetcher(base):
-        def fetch(self, url, headers=None):
-            path = allowed_file(url, folders)
-            if path is None:
-                return super().fetch(url, headers)
-            return urls.URLFetcherResponse(url, path.read_bytes(), {"Content-Type": _mime_type(path)})
-
-    return ConfinedFetcher()
-
-
-def _mime_type(path: Path) -> str:
-    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-
-
 # --------------------------------------------------------------------------- reruns give the same bytes
 
 
@@ -264,18 +193,3 @@ def stamp_zip(path: Path, when: datetime) -> None:
             stamped = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
             stamped.compress_type, stamped.external_attr = info.compress_type, info.external_attr
             archive.writestr(stamped, data)
-
-
-@contextmanager
-def source_date(when: datetime) -> Iterator[None]:
-    """``SOURCE_DATE_EPOCH`` set to ``when`` for the block: fontTools then dates the fonts it subsets
-    into the PDF with it, not with the current second."""
-    saved = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = str(int(when.timestamp()))
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ["SOURCE_DATE_EPOCH"]
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = saved

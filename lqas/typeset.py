@@ -5,13 +5,15 @@ replace; every text enters it as a Typst string literal (the ``typ`` filter), so
 is read as markup. It is compiled by the ``typst`` package, a self-contained wheel: no system library,
 the same on Windows, macOS and Linux, with its own fonts (Libertinus Serif, which covers French and
 the symbols ✔ ✘ ≤ ≥) and no system font, so every machine gives the same pages. Typst reads no file
-outside the run folder (its ``root``): the charts it embeds are the run's ``charts/*.svg``.
+but the run's charts (:func:`compile_pdf`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from lqas.blocks import Document
 from lqas.errors import InputError
+from lqas.report import CHARTS_DIR
 from lqas.resources import resource_dir
 from lqas.safety import run_day
 
@@ -55,28 +58,41 @@ def environment(template_dir: Path | None = None) -> SandboxedEnvironment:
     return env
 
 
-def typst_source(document: Document, *, template: str = "typst/report.typ.j2",
-                 template_dir: Path | None = None) -> str:
-    """The report as Typst source."""
-    return environment(template_dir).get_template(template).render(doc=document.model_dump())
+def typst_source(document: Document | None, *, template: str = "typst/report.typ.j2",
+                 template_dir: Path | None = None, context: Mapping[str, Any] | None = None) -> str:
+    """The report as Typst source: ``template`` sees ``doc`` (the blocks, as plain data) and, for a
+    custom template, the report context's keys."""
+    values = {**(context or {}), "doc": document.model_dump() if document is not None else None}
+    return environment(template_dir).get_template(template).render(**values)
 
 
 def compile_pdf(source: str, path: Path, run_dir: Path) -> None:
-    """Compile Typst source to a PDF at ``path``; images are read from ``run_dir`` only.
+    """Compile Typst source to a PDF at ``path``, with the run's charts as the only files it can read.
+
+    Typst reads files only under its root; the root is a fresh folder holding copies of the run's
+    chart files (regular files of ``charts/``, no link), so not even a custom template can reach
+    another file of the run folder or of the machine.
 
     Raises
     ------
     InputError
-        The source does not compile (a custom template's mistake), with Typst's first message.
+        The source does not compile (a custom template's mistake, a file it may not read), with
+        Typst's first message.
     """
     import typst  # imported here: only the PDF needs it
 
-    try:
-        pdf = typst.compile(source.encode("utf-8"), root=str(run_dir), format="pdf", ignore_system_fonts=True,
-                            timestamp=int(run_day().timestamp()))
-    except typst.TypstError as exc:
-        first = " ".join(str(exc).split("\n")[0].split())
-        raise InputError(f"{path.name}: Typst could not typeset the report ({first})") from None
+    with tempfile.TemporaryDirectory(prefix="lqas-typst-") as root:
+        charts = Path(root) / CHARTS_DIR
+        charts.mkdir()
+        for chart in sorted((run_dir / CHARTS_DIR).glob("*")):
+            if chart.suffix in (".svg", ".png") and chart.is_file() and not chart.is_symlink():
+                shutil.copyfile(chart, charts / chart.name)
+        try:
+            pdf = typst.compile(source.encode("utf-8"), root=root, format="pdf", ignore_system_fonts=True,
+                                timestamp=int(run_day().timestamp()))
+        except typst.TypstError as exc:
+            first = " ".join(str(exc).split("\n")[0].split())
+            raise InputError(f"{path.name}: Typst could not typeset the report ({first})") from None
     path.write_bytes(pdf)
 
 

@@ -182,7 +182,7 @@ def test_demo_pdf_table_of_contents_gives_the_right_pages(demo_run):
     require_pdftotext()
     _, out = demo_run
     pages = _pdf_text(out).split("\f")
-    entries = [(m.group(1).strip(), int(m.group(2))) for m in re.finditer(r"^(\S.*?)\s*\.{4,}\s*(\d+)\s*$",
+    entries = [(m.group(1).strip(), int(m.group(2))) for m in re.finditer(r"^\s*(\S.*?)\s*(?:\.\s*){4,}\W*(\d+)\s*$",
                                                                           pages[1], re.MULTILINE)]
     assert len(entries) >= 8
     for title, page in entries:
@@ -435,27 +435,27 @@ def test_an_unwritable_run_folder_is_one_line_before_any_work(tmp_path):
 
 
 def test_a_pdf_library_that_does_not_load_loses_no_other_output(tmp_path):
-    """WeasyPrint without its system libraries (Windows without GTK) fails when imported: every other
-    output and the manifest are written, the manifest says what failed, and the command says it in
-    one line, exit 1, no traceback."""
+    """The PDF typesetter failing to load (a broken install: its compiled part missing) fails the PDF
+    alone: every other output and the manifest are written, the manifest says what failed, and the
+    command says it in one line, exit 1, no traceback."""
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "weasyprint.py").write_text(
-        "raise OSError(\"cannot load library 'libgobject-2.0-0': error 0x7e\")\n", encoding="utf-8")
+    (broken / "typst.py").write_text(
+        "raise ImportError(\"DLL load failed while importing _typst: error 0x7e\")\n", encoding="utf-8")
     out = tmp_path / "run"
     env = _environment()
-    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(broken)])
+    env["PYTHONPATH"] = os.pathsep.join([str(broken), env["PYTHONPATH"]])
     result = subprocess.run([sys.executable, "-m", "lqas", "demo", "--out", str(out)], capture_output=True,
                             text=True, env=env, timeout=600)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        "lqas: error: report.pdf was not written (OSError: cannot load library 'libgobject-2.0-0': error 0x7e); "
+        "lqas: error: report.pdf was not written (ImportError: DLL load failed while importing _typst: error 0x7e); "
         f"every other output and manifest.json (which lists what failed) are in {out}"]
     for name in RUN_FILES:
         assert (out / name).is_file() == (name != "report.pdf"), name
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["failed"] == [{"output": "report.pdf",
-                                   "reason": "OSError: cannot load library 'libgobject-2.0-0': error 0x7e"}]
+                                   "reason": "ImportError: DLL load failed while importing _typst: error 0x7e"}]
     assert "report.pdf" not in manifest["outputs"] and "report.html" in manifest["outputs"]
 
 

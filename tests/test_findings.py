@@ -1,4 +1,4 @@
-"""Key findings (lqas.report.key_findings and sections/findings.html.j2) on constructed estimates
+"""Key findings (lqas.report.key_findings and lqas.sections.findings) on constructed estimates
 whose answers are known: which catchment has the highest zero-dose prevalence, which girls - boys
 gaps the design-based interval calls real, and the sentences the report prints for them."""
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from lqas.labels import code_labels
-from lqas.report import environment, key_findings
+from lqas.report import key_findings
 from lqas.views import EstimateIndex
 
 CATCHMENTS = ["alpha", "bravo", "charlie"]
@@ -72,14 +72,20 @@ def test_sex_gaps_follow_the_design_based_interval(estimates, comparisons):
 
 
 def _render(findings: list[dict], lang: str) -> str:
-    env = environment(lang)
+    """The key-findings section's text as the report writes it (lqas.sections.findings)."""
+    from lqas.sections import findings as section
+    from lqas.sections.words import Words
+
     labels = {**code_labels(lang), "indicator": {"zero_dose": "Zero-dose"},
               "catchment": {"alpha": "Alpha", "bravo": "Bravo", "charlie": "Charlie"}, "cohort": {COHORT: "12–23"}}
-    template = env.from_string('{% import "macros.html.j2" as m with context %}{% set title = {"findings": "F"} %}'
-                               '{% include "sections/findings.html.j2" %}')
-    html = template.render(findings=findings, labels=labels, small_cell_n=25, sex_comparisons=[{}],
-                           methods={"ci": "wilson"})
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    context = {"lang": lang, "findings": findings, "labels": labels, "small_cell_n": 25, "sex_comparisons": [{}],
+               "methods": {"ci": "wilson"}}
+    texts = []
+    for block in section.blocks(context, Words(context)):
+        texts += ["".join(s.text for s in getattr(block, "spans", []))]
+        texts += ["".join(s.text for s in item) for item in getattr(block, "items", [])]
+        texts += ["".join(s.text for s in sub) for subs in getattr(block, "sub_items", []) for sub in subs]
+    return re.sub(r"\s+", " ", " ".join(texts))
 
 
 @pytest.mark.parametrize("lang, highest, includes, excludes", [

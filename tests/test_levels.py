@@ -63,6 +63,15 @@ def test_district_area_and_group_rows_equal_r_survey_svyby(demo, tmp_path):
     assert checked == len(expected) == 3 + 6 + 2 + 12 + 12
 
 
+def render_html(context, run_dir) -> str:
+    """The report's HTML page, composed from the context as a run composes it."""
+    from lqas.report import _plain
+    from lqas.sections import compose
+    from lqas.typeset import html_page
+
+    return html_page(compose(_plain(context)), run_dir)
+
+
 def _copy_demo(tmp_path, text_change):
     project = tmp_path / "p"
     shutil.copytree(DEMO, project)
@@ -101,7 +110,6 @@ def test_an_unknown_stratifier_or_level_is_one_line_with_a_suggestion(tmp_path):
                                   "By population group"], "Bougouni (other populations)")])
 def test_the_report_shows_districts_and_groups(demo, lang, headings, typology, tmp_path):
     from lqas.context import report_context
-    from lqas.report import render_html
 
     (tmp_path / "charts").mkdir()
     context = report_context(demo, lang, charts_dir=tmp_path / "charts")
@@ -113,7 +121,7 @@ def test_the_report_shows_districts_and_groups(demo, lang, headings, typology, t
     nomads = next(row for row in groups["stratifiers"][1]["tables"][0]["rows"] if row["group"] == "nomad")
     girls = domain_rows(demo.estimates, "zero_dose", population_group="nomad", sex="F")
     assert nomads["F"]["estimate"] == pytest.approx(float(girls["estimate"].iloc[0])) and nomads["F"]["small"]
-    html = render_html(context, run_dir=tmp_path)
+    html = render_html(context, tmp_path)
     for heading in headings:
         assert f">{heading}</h" in html, heading
     # the district named with its Learning Hub typology, in the report's language ([labels.district])
@@ -126,10 +134,9 @@ def test_the_report_never_says_the_risks_are_kept_when_small_lots_cannot_keep_th
     from dataclasses import replace
 
     from lqas.context import report_context
-    from lqas.report import render_html
 
     (tmp_path / "charts").mkdir()
-    kept = render_html(report_context(demo, "en", charts_dir=tmp_path / "charts"), run_dir=tmp_path)
+    kept = render_html(report_context(demo, "en", charts_dir=tmp_path / "charts"), tmp_path)
     assert "Decision rules keep both risks at or below their limits" in kept
     classification = demo.classification.copy()
     small = classification.index[:3]
@@ -137,7 +144,7 @@ def test_the_report_never_says_the_risks_are_kept_when_small_lots_cannot_keep_th
     classification.loc[small, ["alpha", "beta"]] = [[0.42, 0.2], [0.1, 0.44], [0.3, 0.3]]
     context = report_context(replace(demo, classification=classification), "en", charts_dir=tmp_path / "charts")
     assert context["lqas"]["limits_unmet"] == {"lots": 3, "of": len(classification), "alpha": 0.42, "beta": 0.44}
-    html = " ".join(render_html(context, run_dir=tmp_path).split())
+    html = " ".join(render_html(context, tmp_path).split())
     assert "Decision rules keep both risks" not in html
     assert (f"For 3 of the {len(classification)} classifications, too few children were sampled for any rule to "
             "do so: their classes carry larger risks (alpha up to 0.42, beta up to 0.44") in html

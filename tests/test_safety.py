@@ -29,7 +29,7 @@ from lqas.config import load_project
 from lqas.errors import ConfigError, InputError
 from lqas.report import CONTEXT_FILE, chart_svg, read_context
 from lqas.rules import oc_curve
-from lqas.safety import CSV_TRIGGERS, RefusedURL, allowed_file, clean_svg, write_csv
+from lqas.safety import CSV_TRIGGERS, clean_svg, write_csv
 from lqas.workbook import Sheet, write_workbook
 
 DEMO = REPO / "examples" / "mali_baseline"
@@ -314,10 +314,19 @@ def test_templates_insert_nothing_from_the_context_as_markup():
              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
              if re.search(r"\|\s*safe\b|\bMarkup\b|autoescape\s+false", line)]
     assert not found
-    charts_used = re.findall(r"\{\{\s*charts\.(\w+)\s*\|\s*chart\s*\}\}",
-                             "".join(p.read_text(encoding="utf-8") for p in TEMPLATES.rglob("*.j2")))
-    assert set(charts_used) == {"zero_dose_ui_by_catchment", "zero_dose_ui_by_sex", "coverage_by_dose",
-                                "besd_by_status", "oc_curves"}
+    # every text of a Typst template goes through the `typ` filter (a string literal), the charts
+    # through the HTML template's `chart` filter (rebuilt from an allow-list)
+    typst = "".join(p.read_text(encoding="utf-8") for p in (TEMPLATES / "typst").glob("*.j2"))
+    printed = re.findall(r"\{\{\s*([^}]+?)\s*\}\}", typst)
+    unquoted = [p for p in printed if "| typ" not in p and not re.fullmatch(
+        r"(b\.level|b\.size|c\.span|c\.align|width|doc\.lang|\(100 \* b\.width\) \| round\(1\)|columns \| length"
+        r"|fills\.get\([^)]*\)|150 if .*|\"true\" if .*|\"\(x: .*|paragraph\(.*|spans\(.*|cell\(.*|b\.block\(.*)", p)]
+    assert unquoted == []
+    html = (TEMPLATES / "html" / "blocks.html.j2").read_text(encoding="utf-8")
+    assert "{{ b.chart | chart }}" in html
+    sections = "".join(p.read_text(encoding="utf-8") for p in (REPO / "lqas" / "sections").glob("*.py"))
+    assert set(re.findall(r'w\.figure\("(\w+)"', sections)) == {
+        "zero_dose_ui_by_catchment", "zero_dose_ui_by_sex", "coverage_by_dose", "besd_by_status", "oc_curves"}
 
 
 def test_embedded_chart_files_are_cleaned_and_stay_in_charts(hostile_run, tmp_path):
@@ -394,57 +403,48 @@ def test_report_command_refuses_a_hostile_context_in_one_line(hostile_run, tmp_p
     assert len(lines) == 1 and CONTEXT_FILE in lines[0] and "charts.oc_curves" in lines[0], result.stderr
 
 
-# --- the PDF renderer reads only the run's files --------------------------------------------------
+# --- the PDF typesetter reads only the run's charts --------------------------------------------------
 
 
-def test_url_fetcher_allows_the_run_folder_and_data_urls_only(tmp_path):
-    run, outside = tmp_path / "run", tmp_path / "outside"
-    run.mkdir()
-    outside.mkdir()
-    (run / "ok.css").write_text("p {}", encoding="utf-8")
-    (outside / "secret.txt").write_text("secret", encoding="utf-8")
-    (run / "link.txt").symlink_to(outside / "secret.txt")
-    assert allowed_file((run / "ok.css").as_uri(), [run]) == (run / "ok.css").resolve()
-    assert allowed_file("data:text/plain;base64,eA==", [run]) is None
-    for url in [(outside / "secret.txt").as_uri(), (run / "link.txt").as_uri(), f"file://{run}/../outside/secret.txt",
-                f"file://{run}/%2e%2e/outside/secret.txt", "file:///etc/hostname", f"file://evil.example{run}/ok.css",
-                "http://127.0.0.1:9/x.png", "https://example.org/x.css", "ftp://example.org/x", "javascript:alert(1)"]:
-        with pytest.raises(RefusedURL):
-            allowed_file(url, [run])
+# what a hostile Typst template could try: a file of the run folder, a link out of it, a file of the
+# machine, a path out of the root, a picture elsewhere
+ESCAPES = ['#read("report_context.json")', '#read("leak.txt")', '#read("/etc/hostname")',
+           '#read("../outside/secret.txt")', '#read("charts/../../outside/secret.txt")',
+           '#image("/OUTSIDE/picture.png")', '#read("charts/link.svg")']
 
 
-def test_pdf_of_a_custom_template_embeds_no_file_outside_the_run(hostile_run, tmp_path):
-    for program in ("pdfdetach", "pdftotext", "pdfimages"):
-        require_program(program, POPPLER)
+@pytest.mark.parametrize("escape", ESCAPES)
+def test_a_typst_template_reads_no_file_but_the_run_charts(hostile_run, tmp_path, escape):
+    require_program("pdftotext", POPPLER)
     run = _copy_run(hostile_run, tmp_path / "run")
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("SECRET-OUTSIDE-4711", encoding="utf-8")
-    (outside / "evil.css").write_text('h1::after { content: "CSS-LEAK" }', encoding="utf-8")
     shutil.copy(run / "charts" / "oc_curves.png", outside / "picture.png")
-    (run / "ok.css").write_text('h1::before { content: "CSS-OK " }', encoding="utf-8")
     (run / "leak.txt").symlink_to(outside / "secret.txt")
-    template = tmp_path / "mine.html.j2"
-    template.write_text(
-        '<html><head><link rel="attachment" href="file:///etc/hostname">'
-        f'<link rel="attachment" href="{(outside / "secret.txt").as_uri()}">'
-        '<link rel="attachment" href="leak.txt">'
-        '<link rel="attachment" href="manifest.json">'
-        f'<link rel="stylesheet" href="{(outside / "evil.css").as_uri()}">'
-        '<link rel="stylesheet" href="ok.css"></head>'
-        '<body><h1>{{ survey.name }}</h1>'
-        '<img src="file:///etc/passwd"><img src="' + (outside / "picture.png").as_uri() + '">'
-        '<img src="charts/oc_curves.png"></body></html>', encoding="utf-8")
+    (run / "charts" / "link.svg").symlink_to(outside / "secret.txt")
+    template = tmp_path / "mine.typ.j2"
+    template.write_text(f"= #{{{{ survey.name | typ }}}}\n{escape.replace('/OUTSIDE', str(outside))}\n",
+                        encoding="utf-8")
+    result = lqas("report", str(run), "--template", str(template), "--out", str(tmp_path / "x.pdf"))
+    assert result.returncode == 2 and not (tmp_path / "x.pdf").exists(), result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lqas: error: x.pdf: Typst could not typeset the report (")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_typst_template_may_embed_the_run_charts(hostile_run, tmp_path):
+    require_program("pdfimages", POPPLER)
+    run = _copy_run(hostile_run, tmp_path / "run")
+    template = tmp_path / "mine.typ.j2"
+    template.write_text('= #{{ survey.name | typ }}\n#image({{ charts.oc_curves | typ }})\n'
+                        '#image("charts/oc_curves.png")\n', encoding="utf-8")
     result = lqas("report", str(run), "--template", str(template), "--out", str(tmp_path / "x.pdf"))
     assert result.returncode == 0, result.stderr
-    attached = subprocess.run(["pdfdetach", "-list", str(tmp_path / "x.pdf")], capture_output=True, text=True,
-                              check=True).stdout
-    assert attached.splitlines()[0] == "1 embedded files" and "manifest.json" in attached, attached
     text = subprocess.run(["pdftotext", str(tmp_path / "x.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
-    hostname = Path("/etc/hostname").read_text(encoding="utf-8").strip() if Path("/etc/hostname").is_file() else ""
-    assert "CSS-OK" in text and "CSS-LEAK" not in text and "SECRET-OUTSIDE" not in text
-    assert not hostname or hostname not in text
+    name = json.loads((run / CONTEXT_FILE).read_text(encoding="utf-8"))["survey"]["name"]
+    assert text.startswith(name) and "Couverture réelle dans le lot" in text  # the title, the SVG chart
     images = subprocess.run(["pdfimages", "-list", str(tmp_path / "x.pdf")], capture_output=True, text=True,
                             check=True).stdout.splitlines()[2:]
-    assert [line.split()[2] for line in images] in (["image"], ["image", "smask"]), images  # the run's chart only
+    assert images  # the PNG chart

@@ -15,19 +15,26 @@ from typing import Any
 from lqas.blocks import Block, Document, Heading
 from lqas.sections.words import Words
 
+
+
+def N_(text: str) -> str:
+    """A msgid translated later (marks it for the catalog's extraction)."""
+    return text
+
+
 # (anchor, title msgid, module, context key that must be non-empty for the section to appear, annex)
 SECTIONS: tuple[tuple[str, str, str, str | None, bool], ...] = (
-    ("findings", "Key findings", "findings", None, False),
-    ("sample", "Survey and sample", "sample", None, False),
-    ("lqas", "LQAS classification of lots", "lqas", None, False),
-    ("zd-ui", "Zero-dose and under-immunized children", "zd_ui", None, False),
-    ("groups", "By district and by population group", "groups", "groups", False),
-    ("coverage", "Antigen coverage, dropout, cards and timeliness", "coverage", None, False),
-    ("besd", "Behavioural and social drivers of vaccination (BeSD)", "besd", "besd", False),
-    ("equity", "Gender and equity scorecard", "equity", "scorecard", False),
-    ("methods", "Methods", "methods", None, False),
-    ("annex-quality", "Annex A: data quality", "annex_quality", None, True),
-    ("annex-rules", "Annex B: LQAS decision rules", "annex_rules", None, True),
+    ("findings", N_("Key findings"), "findings", None, False),
+    ("sample", N_("Survey and sample"), "sample", None, False),
+    ("lqas", N_("LQAS classification of lots"), "lqas", None, False),
+    ("zd-ui", N_("Zero-dose and under-immunized children"), "zd_ui", None, False),
+    ("groups", N_("By district and by population group"), "groups", "groups", False),
+    ("coverage", N_("Antigen coverage, dropout, cards and timeliness"), "coverage", None, False),
+    ("besd", N_("Behavioural and social drivers of vaccination (BeSD)"), "besd", "besd", False),
+    ("equity", N_("Gender and equity scorecard"), "equity", "scorecard", False),
+    ("methods", N_("Methods"), "methods", None, False),
+    ("annex-quality", N_("Annex A: data quality"), "annex_quality", None, True),
+    ("annex-rules", N_("Annex B: LQAS decision rules"), "annex_rules", None, True),
 )
 
 
