@@ -223,20 +223,54 @@ def assert_equal_to_svypd(ours: pd.DataFrame, row) -> None:
     assert got == pytest.approx(want, rel=1e-7, abs=1e-12), row
 
 
+# VCQI's outcome variables -> lqas indicators (docs/indicators.md)
+VCQI_SOURCES = {"by_card": "by_card", "by_history": "by_history", "by_register": "by_register",
+                "c_or_h": "card_or_history", "c_or_r": "card_or_register", "c_or_h_or_r": "card_history_or_register",
+                "by_scar": "by_scar"}
+VCQI_OUTCOMES = {"fully_vaccinated_crude": "fully_vaccinated_crude", "fully_vaccinated_valid": "fully_vaccinated_valid",
+                 "fully_vaccinated_by_age1": "fully_vaccinated_valid_age1", "not_vaccinated_crude": "not_vaccinated_crude",
+                 "not_vaccinated_valid": "not_vaccinated_valid", "not_vaccinated_by_age1": "not_vaccinated_valid_age1",
+                 "had_card_with_dates": "card_seen_with_dates", "ever_had_an_ri_card": "card_ever"}
+
+
+def lqas_name(vcqi: str) -> str:
+    """The lqas indicator of a VCQI outcome variable."""
+    if vcqi in VCQI_OUTCOMES:
+        return VCQI_OUTCOMES[vcqi]
+    if vcqi.startswith("wtd_dropout_"):
+        return vcqi[len("wtd_"):]
+    if vcqi.startswith("valid_") and vcqi.endswith("_age1_to_analyze"):
+        return f"{vcqi.split('_')[1]}_valid_age1"
+    kind, dose, rest = vcqi.split("_", 3)[1:]
+    if rest == "to_analyze":
+        return f"{dose}_{kind}"
+    return f"{dose}_{VCQI_SOURCES[rest]}"
+
+
+def test_harmonia_evidence_sources_equal_vcqi_for_every_child(harmonia):
+    # oracles/vcqir/harmonia_sources.csv: VCQI RI_COVG_01 got_crude_<dose>_by_card/_by_history/_by_register/
+    # _c_or_h/_c_or_r/_c_or_h_or_r and got_crude_bcg_by_scar, every child (count of 1s, digest of the values)
+    pinned = pd.read_csv(ORACLES / "vcqir" / "harmonia_sources.csv")
+    assert len(pinned) == 18 * 6 + 1
+    assert_equal_to_vcqi(harmonia[1], {row.vcqi: (lqas_name(row.vcqi), row.n_with_1, row.digest)
+                                       for row in pinned.itertuples(index=False)})
+
+
 def test_harmonia_estimates_equal_vcqi_svyp_output(harmonia):
-    # VCQI's own estimation (RI_COVG_01/02_04GO -> make_svyp_output_database -> svypd/svyp_ci_calc, R survey
+    # VCQI's own estimation (the _04GO steps -> make_svyp_output_database -> svypd/svyp_ci_calc, R survey
     # with ids = clusterid, strata = stratumid, weights = psweight; Wilson CI with NEFF and df) on Harmonia,
-    # oracles/vcqir/harmonia_estimates.csv: national, both provinces, districts 01 and 10, boys and girls.
-    # The full output (810 rows: 54 outcomes x 15 domains) matched to 2e-8 relative when the file was made.
-    # Read from the rows `lqas run` writes to estimates.csv: the project's [levels] are province > catchment.
+    # oracles/vcqir/harmonia_estimates.csv: per-dose crude, valid and valid by age 1 coverage, fully
+    # vaccinated and not vaccinated (crude, valid, by age 1), weighted dropout (RI_CONT_01B), cards
+    # (RI_QUAL_01 with dates, RI_QUAL_02) nationally, by province, district, sex and urban/rural; crude
+    # coverage by evidence source nationally, by province, sex and urban/rural.
+    # Read from the rows `lqas run` writes to estimates.csv: [levels] province > catchment, [stratifiers] area.
     project, table = harmonia
     expected = pd.read_csv(ORACLES / "vcqir" / "harmonia_estimates.csv", dtype={"value": str})
-    ours_of = {outcome: (f"{outcome.split('_')[2]}_{outcome.split('_')[1]}" if outcome.startswith("got_")
-                         else f"{outcome.split('_')[1]}_valid_age1") for outcome in expected["outcome"].unique()}
+    ours_of = {outcome: lqas_name(outcome) for outcome in expected["outcome"].unique()}
     design = SurveyDesign(table, strata=project.design.strata, psu=project.design.psu, weight="weight",
                           nest=project.design.nest)
-    assert project.levels.columns == ("province", "catchment")
-    estimates = estimate(design, list(ours_of.values()), project.design, levels=project.levels.columns,
+    assert project.levels.columns == ("province", "catchment") and project.stratifiers.columns == ("area",)
+    estimates = estimate(design, sorted(set(ours_of.values())), project.design, levels=project.levels.columns,
                          stratifiers=project.stratifiers.columns, stratifier_levels=project.stratifiers.levels)
     provinces = {name.split(":")[0]: name for name in table["province"].dropna().unique()}
 
@@ -247,10 +281,13 @@ def test_harmonia_estimates_equal_vcqi_svyp_output(harmonia):
             return domain_rows(estimates, indicator, province=provinces[value])
         if domain == "district":
             return unit_rows(estimates, indicator, "catchment").query("catchment == @value")
+        if domain == "urban":
+            return domain_rows(estimates, indicator, area={"1": "urban", "0": "rural"}[value])
         return domain_rows(estimates, indicator, sex={"1": "M", "2": "F"}[value])
 
     for row in expected.fillna({"value": ""}).itertuples(index=False):
         assert_equal_to_svypd(ours(ours_of[row.outcome], row.domain, row.value), row)
+    assert len(expected) == 65 * 17 + 109 * 7  # 65 outcomes in 17 domains, 109 evidence sources in 7
     # the district's name is written beside its stratum; a province row names no district
     district_rows = unit_rows(estimates, "penta3_crude", "catchment")
     assert set(district_rows["district"]) == {f"District {k:02d}" for k in range(1, 11)}
