@@ -102,6 +102,8 @@ class SurveyDesign:
         self.data, self.strata, self.psu, self.weight = data, strata, psu, weight
         self.fpc, self.singleton, self.nest = fpc, singleton, nest
         self.empty_psus = dict(empty_psus) if isinstance(empty_psus, Mapping) else empty_psus
+        # codes of each domain column, made once: a run estimates by the same columns many times
+        self._domain_codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
 
         n = len(data)
         if strata and data[strata].isna().any():
@@ -175,7 +177,8 @@ class SurveyDesign:
     # -- verbs ----------------------------------------------------------------------------------
 
     def proportions(self, outcomes: str | list[str], by: str | list[str] | None = None, *, ci: str = "wilson",
-                    level: float = 0.95, margins: bool = True, df: str = "vcqi") -> pd.DataFrame:
+                    level: float = 0.95, margins: bool = True, df: str = "vcqi",
+                    within: Sequence[str] = ()) -> pd.DataFrame:
         """Weighted proportions of 0/1 outcomes (NaN = not in the denominator) by domain.
 
         Parameters
@@ -192,6 +195,10 @@ class SurveyDesign:
             without PSUs, members minus strata); ``design``: PSUs minus strata of the whole design
             (R ``degf(design)``); ``domain``: PSUs holding members minus their strata (R ``degf``
             of the subset design, which ``svyciprop(method="beta")`` uses whatever its ``df``).
+        within : sequence of str, optional
+            Columns of ``by`` every returned margin keeps (the margins over them are not computed):
+            e.g. ``by=["cohort", "district", "sex"], within=["district"]`` gives the districts with
+            their cohort and sex margins, not the national rows.
 
         Returns
         -------
@@ -219,7 +226,7 @@ class SurveyDesign:
         outcomes = _names(outcomes)
         by = self._check_arguments(outcomes, by, level, df)
         cells = self._cells(by)
-        margins_ = [cells.margin(subset) for subset in _subsets(by, margins)]
+        margins_ = [cells.margin(subset) for subset in _subsets(by, margins) if set(within) <= set(subset)]
         parts = []
         for outcome in outcomes:
             y = self._numeric(outcome, binary=True)
@@ -476,7 +483,9 @@ class SurveyDesign:
         key, size = self._psu_code.astype(np.int64), n_psu
         codes, labels = {}, {}
         for column in by:
-            codes[column], labels[column] = _factorize_text(self.data[column], sort=True, missing=MISSING_DOMAIN)
+            if column not in self._domain_codes:
+                self._domain_codes[column] = _factorize_text(self.data[column], sort=True, missing=MISSING_DOMAIN)
+            codes[column], labels[column] = self._domain_codes[column]
             key, size = key * len(labels[column]) + codes[column], size * len(labels[column])
             if size > 2 ** 52:  # keep the mixed-radix key inside int64
                 key, uniques = pd.factorize(key)

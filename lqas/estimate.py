@@ -76,11 +76,8 @@ def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignCo
         pass keeps them all (the national rows among them), the others only their own unit's and
         stratifier's rows, whose margins the base pass already holds."""
         by = [c for c in ("cohort", unit, stratifier, "sex") if c is not None and c in data]
-        part = design.proportions(list(indicators), by=by, ci=settings.ci, level=settings.level)
-        if not base:
-            for column in (unit, stratifier):
-                if column is not None:
-                    part = part[part[column] != ALL]
+        within = [] if base else [c for c in (unit, stratifier) if c is not None]
+        part = design.proportions(list(indicators), by=by, ci=settings.ci, level=settings.level, within=within)
         if unit is not None:
             part = part.copy()
             for upper in above[unit]:

@@ -128,6 +128,17 @@ def test_margins_and_schema(sample):
     assert defined.sum() == len(out) - 1
 
 
+def test_within_computes_only_the_margins_that_keep_those_columns(sample):
+    design = SurveyDesign(sample, strata="stratum", psu="psu", weight="w")
+    full = design.proportions(["y1", "y2"], by=["dom", "stratum"])
+    only = design.proportions(["y1", "y2"], by=["dom", "stratum"], within=["stratum"])
+    expected = full[full["stratum"] != "all"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(only.sort_values(["indicator", "dom", "stratum"]).reset_index(drop=True),
+                                  expected.sort_values(["indicator", "dom", "stratum"]).reset_index(drop=True))
+    # the codes of a domain column are made once per design and reused: the same rows again
+    pd.testing.assert_frame_equal(design.proportions(["y1", "y2"], by=["dom", "stratum"]), full)
+
+
 def test_homogeneous_domain_follows_vcqi():
     frame = pd.DataFrame({"psu": [1, 1, 2, 2], "y": [1.0, 1.0, 1.0, 1.0]})
     row = SurveyDesign(frame, psu="psu").proportions(["y"]).iloc[0]

@@ -1,0 +1,184 @@
+"""The whole `lqas run`, stage by stage, on surveys from 10^4 to 10^6 children: wall time and peak memory.
+
+Each survey is a Kobo export shaped like the demo's (same questions, same answers' distribution): the
+demo's synthetic export (examples/mali_baseline/) is copied into new health areas and clusters, every id
+made new, until it holds the number of children asked for, spread over about 1,800 health areas in 60
+districts (seeded, so the same file every time). The run is the installed lqas, in a subprocess of its
+own per survey (`python -c`), through `lqas.run.run_project`; its progress messages mark the stages:
+ingest and derive, estimate, classify lots, compare girls and boys, write tables, write the workbook,
+charts and report context, render the report. For each stage the script records the wall time and the
+peak resident memory of the process during the stage (Linux: the high-water mark is reset at each stage,
+/proc/self/clear_refs). The run of VCQI's Harmonia demo (3,256 children; examples/vcqi_harmonia) is timed
+the same way.
+
+    python benchmarks/pipeline.py --sizes 10000 100000            # a few minutes on 2 cores
+    python benchmarks/pipeline.py --sizes 1000000 --formats csv   # the national scale, tables only
+    python benchmarks/pipeline.py --harmonia                      # VCQI's Harmonia demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "examples" / "mali_baseline"
+HARMONIA = REPO / "examples" / "vcqi_harmonia" / "survey.toml"
+SEED = 20261203
+AREAS = 1_800
+DISTRICTS = 60
+
+# the runner, executed by the installed lqas in a fresh interpreter: prints one JSON line per stage
+RUNNER = textwrap.dedent('''
+    import json, os, sys, time
+    from pathlib import Path
+
+    def peak_mb():
+        try:
+            with open("/proc/self/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            import resource
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return float("nan")
+
+    def reset_peak():
+        try:
+            with open("/proc/self/clear_refs", "w") as refs:
+                refs.write("5")
+        except OSError:
+            pass
+
+    stage, started = ["import"], [time.perf_counter()]
+
+    def progress(message):
+        now = time.perf_counter()
+        print(json.dumps({"stage": stage[0], "seconds": now - started[0], "peak_mb": peak_mb()}), flush=True)
+        reset_peak()
+        stage[0], started[0] = message, time.perf_counter()
+
+    from lqas.config import load_project
+    from lqas.errors import OutputError
+    from lqas.run import run_project
+
+    project_file, out, formats = sys.argv[1], Path(sys.argv[2]), sys.argv[3].split(",")
+    progress("load the project")
+    try:
+        run_project(load_project(project_file), out, formats=formats, progress=progress, overwrite=True)
+    except OutputError as exc:
+        print(json.dumps({"failed": str(exc)}), flush=True)
+    progress("end")
+''')
+
+
+def make_survey(children: int, folder: Path) -> Path:
+    """A project of about ``children`` children in ~1,800 health areas: the demo's export copied into
+    new areas and clusters, with the demo's project settings; returns its survey.toml."""
+    rng = np.random.default_rng(SEED)
+    export = pd.read_csv(DEMO / "data" / "mali_baseline_kobo.csv", dtype=str, keep_default_na=False)
+    copies = max(1, round(children / len(export)))
+    areas = min(AREAS, 6 * copies)
+    per_copy = max(1, round(areas / copies))
+    frames = []
+    for k in range(copies):
+        part = export.copy()
+        # each demo catchment of this copy becomes a new health area (several copies share one area when
+        # there are more copies than areas), in one of the 60 districts
+        area_of = {c: f"ha{(k * 6 + i) % areas:04d}" for i, c in enumerate(sorted(part["hh/catchment"].unique()))}
+        part["hh/catchment"] = part["hh/catchment"].map(area_of)
+        part["hh/district"] = part["hh/catchment"].map(lambda a: f"d{int(a[2:]) % DISTRICTS:02d}")
+        part["hh/cluster"] = part["hh/cluster"] + f"-{k}"
+        for column in ("hh/household_id", "child/child_id", "_id", "_uuid"):
+            part[column] = part[column] + f"-{k}"
+        frames.append(part)
+    survey = pd.concat(frames, ignore_index=True)
+    del frames
+    data = folder / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    survey.to_csv(data / "export.csv", index=False)
+    cohorts = pd.read_csv(DEMO / "data" / "populations.csv")["cohort"].unique()
+    area_names = sorted(survey["hh/catchment"].unique())
+    pd.DataFrame([(a, c, int(rng.integers(300, 3000))) for a in area_names for c in cohorts],
+                 columns=["catchment", "cohort", "population"]).to_csv(data / "populations.csv", index=False)
+    toml = (DEMO / "survey.toml").read_text(encoding="utf-8")
+    toml = toml.replace('file = "data/mali_baseline_kobo.csv"', 'file = "data/export.csv"')
+    toml = toml.split("\n[labels.catchment]")[0]  # the demo's names do not fit the new areas
+    # the demo's reviewed remarks name its own areas
+    toml = "\n".join(line for line in toml.splitlines() if not line.startswith("reviewed_remarks"))
+    districts = sorted(survey["hh/district"].unique())
+    toml = toml.replace('malaria = { district = ["bougouni", "segou"] }',
+                        'malaria = { district = [' + ", ".join(f'"{d}"' for d in districts[::2]) + "] }")
+    toml = toml.replace("synthetic = true", "synthetic = true\n# benchmarks/pipeline.py: the demo copied to scale")
+    (folder / "survey.toml").write_text(toml, encoding="utf-8")
+    return folder / "survey.toml"
+
+
+def run(project: Path, formats: str) -> dict:
+    """The installed lqas on ``project`` in a subprocess: stages with time and peak memory."""
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", RUNNER, str(project), str(Path(out) / "run"), formats],
+                              capture_output=True, text=True, check=False, cwd=out)
+        total = time.perf_counter() - started
+        pages = None
+        pdf = Path(out) / "run" / "report.pdf"
+        if pdf.is_file():
+            info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=False).stdout
+            pages = next((int(line.split()[1]) for line in info.splitlines() if line.startswith("Pages:")), None)
+    if done.returncode != 0:
+        raise SystemExit(f"lqas run failed on {project}:\n{done.stderr[-2000:]}")
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    stages = [line for line in lines if "stage" in line and line["stage"] not in ("import",)]
+    failed = [line["failed"] for line in lines if "failed" in line]
+    return {"total_seconds": total, "stages": stages, "pdf_pages": pages, "failed": failed}
+
+
+def show(name: str, children: int, result: dict) -> None:
+    print(f"\n{name}: {children:,} children, {result['total_seconds']:.1f} s in all"
+          + (f", report {result['pdf_pages']} pages" if result["pdf_pages"] else ""))
+    for stage in result["stages"]:
+        print(f"  {stage['stage']:<28} {stage['seconds']:8.2f} s   peak {stage['peak_mb']:8.0f} MB")
+    for failure in result["failed"]:
+        print(f"  failed: {failure}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--formats", default="csv,xlsx,html,pdf", help="outputs to write (lqas run --formats)")
+    parser.add_argument("--harmonia", action="store_true", help="also time VCQI's Harmonia demo")
+    parser.add_argument("--json", type=Path, help="write the raw results here")
+    args = parser.parse_args()
+    print(f"lqas pipeline benchmark, {time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+    results = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for size in args.sizes:
+            started = time.perf_counter()
+            project = make_survey(size, Path(scratch) / f"n{size}")
+            children = sum(1 for _ in open(project.parent / "data" / "export.csv", encoding="utf-8")) - 1
+            print(f"made a survey of {children:,} rows in {time.perf_counter() - started:.1f} s")
+            results[size] = {"rows": children, **run(project, args.formats)}
+            show(f"{size:,}", children, results[size])
+    if args.harmonia:
+        results["harmonia"] = run(HARMONIA, args.formats)
+        show("VCQI Harmonia", 3256, results["harmonia"])
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
