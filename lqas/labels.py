@@ -221,6 +221,9 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "light": _("Light"),
             "difference_or_level": _("Difference or level"),
             "estimates_note": _("One row per indicator and domain, as estimates.csv: weighted proportions with their 95%% confidence interval. The code is the indicator's column in derived.csv."),
+            # formatted where it is used (lqas.workbook): the raw catalog text, placeholders kept
+            "estimates_note_levels": translate("The %(rows)s rows of estimates.csv are too many for a sheet: here are the %(kept)s rows of the survey and of each %(levels)s (weighted proportions with their 95%% confidence interval). Every domain, down to each health area, is in estimates.csv. The code is the indicator's column in derived.csv.", lang),
+            "estimates_note_survey": translate("The %(rows)s rows of estimates.csv are too many for a sheet: here are the %(kept)s rows of the whole survey (weighted proportions with their 95%% confidence interval). Every domain, down to each health area, is in estimates.csv. The code is the indicator's column in derived.csv.", lang),
         },
     }
 

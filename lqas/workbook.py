@@ -13,9 +13,13 @@ from lqas.design import ALL, domain_columns
 from lqas.results import Results
 from lqas.rules import decision_table
 from lqas.safety import run_day, stamp_zip
+from lqas.sections.words import num
 from lqas.views import counts_by, evidence_sources, plain
 
 ESTIMATE_FIELDS = ("n", "n_weighted", "estimate", "se", "ci_low", "ci_high", "deff", "icc", "df")
+# rows of the estimates sheet beyond which it keeps the levels above the lots only (a national survey's
+# estimates.csv runs to millions of rows; a sheet holds 1,048,576 and takes seconds per 100,000)
+SHEET_ROWS = 100_000
 
 
 @dataclass
@@ -124,7 +128,8 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
         names = labels.get(kind, {})
         return values.astype(str).map(lambda v: names.get(v, v))
 
-    sheets = [_estimates_sheet(results.estimates, labels, head, name, equity_labels(lang)),
+    sheets = [_estimates_sheet(results.estimates, labels, head, name, equity_labels(lang),
+                               results.project.levels.columns, lang),
               _classification_sheet(results.classification, labels, head, name)]
     if not results.comparisons.empty:
         sheets.append(_comparisons_sheet(results.comparisons, labels, head, name))
@@ -185,14 +190,34 @@ def _domains(frame: pd.DataFrame, labels: Mapping, head: Mapping,
 
 
 def _estimates_sheet(estimates: pd.DataFrame, labels: Mapping, head: Mapping, name: Mapping,
-                     dimensions: Mapping) -> Sheet:
-    indicator = estimates["indicator"]
+                     dimensions: Mapping, levels: Sequence[str] = (), lang: str = "en") -> Sheet:
+    """Every estimate, as estimates.csv; when they are more than ``SHEET_ROWS``, fewer, the note saying
+    which: first without the lowest level's rows (the health areas), then without the stratifiers'
+    rows below the survey, then without each level above, from the lowest."""
+    kept, cuts = estimates, []
+    stratifiers = [c for c in domain_columns(estimates) if c not in (*levels, "cohort", "sex", "vaccination_status",
+                                                                     "district")]
+    lowest, *above = list(reversed(levels)) or [None]
+    steps = [("level", lowest), ("stratifiers", None), *(("level", level) for level in above)]
+    for kind, level in steps:
+        if len(kept) <= SHEET_ROWS:
+            break
+        if kind == "level" and level in kept:
+            kept, cuts = kept[kept[level] == ALL], [*cuts, level]
+        elif kind == "stratifiers" and stratifiers:
+            below = (kept[[lvl for lvl in levels if lvl in kept]] != ALL).any(axis=1)
+            kept = kept[~(below & (kept[stratifiers] != ALL).any(axis=1))]
+    note = head["estimates_note"]
+    if len(kept) < len(estimates):
+        shown = [head.get(level, level).lower() for level in levels if level not in cuts]
+        values = {"rows": num(len(estimates), lang), "kept": num(len(kept), lang), "levels": ", ".join(shown)}
+        note = (head["estimates_note_levels"] if shown else head["estimates_note_survey"]) % values
+    indicator = kept["indicator"]
     frame = pd.DataFrame({head["indicator"]: indicator.map(lambda k: labels["indicator"].get(k, k)),
-                          head["code"]: indicator, **_domains(estimates, labels, head, dimensions),
-                          **{head.get(f, f): estimates[f] for f in ESTIMATE_FIELDS}})
+                          head["code"]: indicator, **_domains(kept, labels, head, dimensions),
+                          **{head.get(f, f): kept[f] for f in ESTIMATE_FIELDS}})
     percent = [head["estimate"], head["se"], head["ci_low"], head["ci_high"]]
-    return Sheet(name["estimates"], frame, percent=percent, note=head["estimates_note"],
-                 widths={head["indicator"]: 50})
+    return Sheet(name["estimates"], frame, percent=percent, note=note, widths={head["indicator"]: 50})
 
 
 def _classification_sheet(classification: pd.DataFrame, labels: Mapping, head: Mapping, name: Mapping) -> Sheet:

@@ -192,3 +192,26 @@ def test_valid_by_age_1_is_estimated_and_the_dose_families_are_a_project_setting
     with pytest.raises(ConfigError, match=r"survey.toml: key 'estimates.doses\[1\]': expected 'crude', .*; got 'by_cards'; "
                                           r"did you mean 'by_card'\?"):
         load_project(_copy_demo(tmp_path / "bad", lambda t: t + '\n[estimates]\ndoses = ["by_cards"]\n'))
+
+
+def test_a_workbook_too_long_for_a_sheet_keeps_the_levels_above_the_lots_and_says_so(demo, monkeypatch):
+    """A national survey's estimates.csv runs to millions of rows: the workbook's sheet keeps the survey
+    and the levels above the lots, and its note says so (every row stays in estimates.csv)."""
+    from lqas import workbook
+
+    rows = len(demo.estimates)
+    assert workbook.workbook_sheets(demo, "en")[0].frame.shape[0] == rows  # small enough: every row
+    kept = demo.estimates[demo.estimates["catchment"] == "all"]
+    monkeypatch.setattr(workbook, "SHEET_ROWS", len(kept))
+    sheet = workbook.workbook_sheets(demo, "en")[0]
+    assert len(sheet.frame) == len(kept) < rows
+    assert sheet.note.startswith(f"The {rows:,} rows of estimates.csv are too many for a sheet: here are the "
+                                 f"{len(kept):,} rows of the survey and of each district")
+    french = workbook.workbook_sheets(demo, "fr")[0].note
+    assert french.startswith(f"Les {rows:,} lignes de estimates.csv".replace(",", "\u202f")) or \
+        french.startswith(f"Les {rows:,} lignes".replace(",", "\u00a0"))
+    # then the stratifiers below the survey, then the districts
+    monkeypatch.setattr(workbook, "SHEET_ROWS", 10)
+    sheet = workbook.workbook_sheets(demo, "en")[0]
+    national = domain_rows(demo.estimates, None, free=("cohort", "sex", "area", "population_group", "vaccination_status"))
+    assert "rows of the whole survey" in sheet.note and len(sheet.frame) == len(national)

@@ -48,7 +48,7 @@ def template_messages():
                 yield path.name, message[0] if isinstance(message, tuple) else message
     for path in (PACKAGE / "labels.py", PACKAGE / "rules" / "decision.py", *sorted((PACKAGE / "sections").glob("*.py"))):
         with path.open("rb") as handle:
-            for _, _, message, _ in extract_python(handle, ["_", "gettext", "ngettext", "N_"], [], {}):
+            for _, _, message, _ in extract_python(handle, ["_", "gettext", "ngettext", "N_", "translate"], [], {}):
                 message = message[0] if isinstance(message, tuple) else message
                 if message is not None:  # gettext(variable, ...) passes on a msgid given elsewhere
                     yield path.name, message
