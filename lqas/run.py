@@ -10,9 +10,9 @@ from lqas.compare import compare_sexes
 from lqas.config import Project
 from lqas.config.project import DOSE_FAMILIES
 from lqas.derive import derive_project
+from lqas.errors import OutputError
 from lqas.estimate import estimate, survey_design
 from lqas.indicators import load_registry
-from lqas.errors import OutputError
 from lqas.outputs import FORMATS, input_checksums, project_inputs, run_folder, write_outputs
 from lqas.remarks import published_remarks
 from lqas.results import Results
