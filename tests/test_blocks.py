@@ -92,3 +92,27 @@ def test_the_typst_pdf_reads_as_the_report(report, tmp_path):
     for heading in document.sections():
         assert squeeze(heading.text) in flat, heading.text
     assert squeeze(context["survey"]["name"]) in flat
+
+
+def test_french_text_has_french_spacing_and_signs(report):
+    """No line of the French report starts with a colon, a semicolon or a percent sign, and negative
+    numbers have a minus sign: every text a reader sees, after composing. English is left as written."""
+    _, _, document = report
+    from lqas.sections import _TEXT_FIELDS
+
+    def texts(value, key=None):
+        if isinstance(value, dict):
+            return [t for k, v in value.items() for t in texts(v, k)]
+        if isinstance(value, list):
+            return [t for v in value for t in texts(v, key)]
+        return [value] if isinstance(value, str) and key in _TEXT_FIELDS else []
+
+    text = "\n".join(texts(document.model_dump()))
+    if document.lang == "en":  # English is left as written
+        assert re.search(r"\w;", text) and not re.search(r"−\d", text)
+        return
+    assert re.findall(r".{10}[^\u202f][;!?].{5}", text) == []         # fine no-break space before ; ! ?
+    assert re.findall(r".{10}[^\u00a0]:\s.{5}", text) == []            # no-break space before :
+    assert re.findall(r".{10}\d %.{5}", text) == []                    # no-break space before %
+    assert re.findall(r".{10}(?<![\w\-−])-\d.{5}", text) == []         # − before a negative number
+    assert "\u202f;" in text and "\u00a0:" in text and "−" in text     # the rules did apply

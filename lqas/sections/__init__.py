@@ -8,13 +8,13 @@ sections in order. The context is the run's ``report_context.json`` (checked by
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
 from lqas.blocks import Block, Document, Heading
 from lqas.sections.words import Words
-
 
 
 def N_(text: str) -> str:
@@ -59,7 +59,38 @@ def compose(context: dict[str, Any]) -> Document:
         build: Callable[[dict[str, Any], Words], list[Block]] = import_module(f"lqas.sections.{module}").blocks
         blocks.append(Heading(level=1, text=w._(title), anchor=anchor, annex=annex))
         blocks += build(context, w)
-    return Document(lang=context["lang"], title=survey["name"],
-                    subtitle=w._("Zero-dose and under-immunized children: LQAS classification and coverage "
-                                 "estimates"),
-                    meta=meta, warning=warning, contents_title=w._("Contents"), blocks=blocks)
+    document = Document(lang=context["lang"], title=survey["name"],
+                        subtitle=w._("Zero-dose and under-immunized children: LQAS classification and coverage "
+                                     "estimates"),
+                        meta=meta, warning=warning, contents_title=w._("Contents"), blocks=blocks)
+    return french_typography(document) if document.lang == "fr" else document
+
+
+# the fields of the blocks that hold text a reader sees (not anchors, chart files or styles)
+_TEXT_FIELDS = {"text", "title", "subtitle", "meta", "warning", "contents_title", "lines", "caption", "value",
+                "label", "detail", "symbol"}
+_FRENCH = (
+    (re.compile(r"(?<=[^\s\u00a0\u202f])[ \u00a0]?([;!?])"), "\u202f\\1"),  # fine no-break space before ; ! ?
+    (re.compile(r"(?<=[^\s\u00a0\u202f])[ \u202f]?:(?=\s|$)"), "\u00a0:"),  # no-break space before : (not 12:30)
+    (re.compile(r"« ?"), "«\u00a0"),
+    (re.compile(r" ?»"), "\u00a0»"),
+    (re.compile(r"(?<=\d) %"), "\u00a0%"),
+    (re.compile(r"(?<![\w\-−])-(?=\d)"), "−"),  # a minus sign, not a hyphen, before a number
+)
+
+
+def french_typography(document: Document) -> Document:
+    """French spacing and signs in every text of the document: a no-break space before ``:`` and
+    ``%``, a fine no-break space before ``;``, ``!`` and ``?``, no-break spaces inside « », and the
+    minus sign (−) for negative numbers; so that a line never starts with a colon or a percent sign."""
+    def fix(value: Any, key: str | None = None) -> Any:
+        if isinstance(value, dict):
+            return {k: fix(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v, key) for v in value]
+        if isinstance(value, str) and key in _TEXT_FIELDS:
+            for pattern, replacement in _FRENCH:
+                value = pattern.sub(replacement, value)
+        return value
+
+    return Document.model_validate(fix(document.model_dump()))
