@@ -205,12 +205,13 @@ def _lots_by_level(frame: pd.DataFrame | None, project: Project, labels: dict, t
     indicators = [t["indicator"] for t in targets if t["indicator"] in set(frame["indicator"])]
     small = project.report.small_cell_n
     rows = []
+    configured = project.labels_in(lang)
     for (level, unit, cohort), part in frame.groupby(["level", "unit", "cohort"], sort=False):
         by = part.set_index("indicator")
         cells = {ind: ({"estimate": float(by.at[ind, "estimate"]), "ci_low": float(by.at[ind, "ci_low"]),
                         "ci_high": float(by.at[ind, "ci_high"]), "n": int(by.at[ind, "n"]),
                         "small": int(by.at[ind, "n"]) < small} if ind in by.index else None) for ind in indicators}
-        name = labels.get(level, {}).get(unit) or project.labels_in(lang).get(level, {}).get(unit, unit)
+        name = labels.get(level, {}).get(unit) or configured.get(level, {}).get(unit, unit)
         rows.append({"level": level, "unit": unit, "name": name, "cohort": cohort,
                      "lots": int(part["lots"].max()), "cells": cells})
     rows.sort(key=lambda row: (row["level"] == "national", row["cohort"]))

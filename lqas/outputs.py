@@ -121,7 +121,9 @@ def write_outputs(results: Results, out: Path, lang: str,
 def _reason(exc: BaseException) -> str:
     """The failure in one line: the error's own first line, or its kind when it says nothing."""
     text = " ".join(str(exc).split("\n")[0].split())
-    return text if isinstance(exc, LqasError) and text else f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    return text if isinstance(exc, LqasError) else f"{type(exc).__name__}: {text}"
 
 
 def _remove(path: Path) -> None:

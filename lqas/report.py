@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from babel.dates import format_date
-from babel.numbers import format_decimal, format_percent
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
@@ -24,9 +22,9 @@ from lqas.errors import InputError
 from lqas.labels import translate, translations
 from lqas.resources import resource_dir
 from lqas.safety import clean_svg
+from lqas.sections.words import LOCALES, longdate, num, pct, pp
 from lqas.views import ALL, EstimateIndex
 
-LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 CONTEXT_FILE = "report_context.json"
 CHARTS_DIR = "charts"  # in the run folder: <name>.png and <name>.svg of every chart
 _CHART_FILE = re.compile(CHARTS_DIR + r"/[A-Za-z0-9_-]+\.svg")
@@ -48,14 +46,6 @@ def panel_indicators(keys: tuple[str, ...], indicators) -> list[str]:
     return out
 
 
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _as_date(value: Any) -> date:
-    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
-
-
 def environment(lang: str, template_dir: Path | None = None, run_dir: Path | None = None) -> SandboxedEnvironment:
     """Sandboxed, autoescaping Jinja environment with gettext and locale-aware number filters.
 
@@ -75,19 +65,11 @@ def environment(lang: str, template_dir: Path | None = None, run_dir: Path | Non
                                extensions=["jinja2.ext.i18n"], undefined=StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True)
     env.install_gettext_translations(translations(lang), newstyle=True)
-    locale = LOCALES[lang]
-    percent_sign = "\u00a0%" if lang == "fr" else "%"  # French: 12,3 % with a no-break space
-    env.filters["pct"] = lambda value, digits=1: (
-        "–" if _is_missing(value)
-        else format_percent(value, format="#,##0." + "0" * digits + percent_sign if digits else "#,##0" + percent_sign,
-                            locale=locale))
-    env.filters["num"] = lambda value, digits=0: (
-        "–" if _is_missing(value)
-        else format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=locale))
-    env.filters["pp"] = lambda value, digits=1: (
-        "–" if _is_missing(value)
-        else format_decimal(100 * value, format=f"+#,##0.{'0' * digits};-#,##0.{'0' * digits}", locale=locale))
-    env.filters["longdate"] = lambda value: format_date(_as_date(value), format="long", locale=locale)
+    # the same words as the blocks (lqas.sections.words): a custom template writes numbers as the report does
+    env.filters["pct"] = lambda value, digits=1: pct(value, lang, digits)
+    env.filters["num"] = lambda value, digits=0: num(value, lang, digits)
+    env.filters["pp"] = lambda value, digits=1: pp(value, lang, digits)
+    env.filters["longdate"] = lambda value: longdate(value, lang)
     env.filters["names"] = lambda keys, mapping: [mapping.get(key, key) for key in keys]
     env.filters["chart"] = lambda name: Markup(chart_svg(run_dir, name))
     return env

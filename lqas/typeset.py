@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +110,3 @@ def html_page(document: Document, run_dir: Path | None, *, template: str = "html
 
     env = html_environment(document.lang, template_dir, run_dir)
     return env.get_template(template).render(doc=document.model_dump())
-
-
-def section_titles(document: Document) -> Sequence[str]:
-    """The level-1 headings, in order (what the PDF's contents and bookmarks list first)."""
-    return [heading.text for heading in document.sections() if heading.level == 1]

@@ -214,3 +214,13 @@ def test_a_workbook_too_long_for_a_sheet_keeps_the_levels_above_the_lots_and_say
     sheet = workbook.workbook_sheets(demo, "en")[0]
     national = domain_rows(demo.estimates, None, free=("cohort", "sex", "area", "population_group", "vaccination_status"))
     assert "rows of the whole survey" in sheet.note and len(sheet.frame) == len(national)
+
+
+def test_a_label_in_an_unknown_language_is_one_line(tmp_path):
+    path = _copy_demo(tmp_path, lambda t: t.replace('en = "Bougouni (other populations)"',
+                                                    'de = "Bougouni (andere)"'))
+    with pytest.raises(ConfigError) as error:
+        load_project(path)
+    assert str(error.value).splitlines() == [
+        f"{path}: key 'labels.district.bougouni': expected a text or {{ fr = \"...\", en = \"...\" }}; got a table "
+        "with keys 'fr', 'de'"]

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, PlainValidator, field_validator, model_validator
 
 from lqas.config._validation import Section, cross_field_problems, read_toml, validate_file
 from lqas.config.canonical import check_canonical_name
@@ -225,6 +225,21 @@ class ReportConfig(Section):
     reviewed_remarks: Path | None = None
 
 
+def _label(value: object) -> str | dict[str, str]:
+    """A display label: one text, or one per language (``{ fr = "...", en = "..." }``)."""
+    if isinstance(value, str):
+        return value
+    if (isinstance(value, dict) and value and set(value) <= {"en", "fr"}
+            and all(isinstance(text, str) for text in value.values())):
+        return value
+    shown = "a table" if isinstance(value, dict) else repr(value)
+    keys = f" with keys {', '.join(map(repr, value))}" if isinstance(value, dict) else ""
+    raise ValueError(f'expected a text or {{ fr = "...", en = "..." }}; got {shown}{keys}')
+
+
+Label = Annotated[str | dict[str, str], PlainValidator(_label)]
+
+
 class Project(Section):
     survey: SurveyInfo = SurveyInfo()
     data: DataConfig
@@ -242,7 +257,7 @@ class Project(Section):
     fetch: FetchSettings | None = None
     # display labels for codes, e.g. [labels.catchment] bougouni_est = "Bougouni Est", one text or one
     # per language: [labels.district] segou = { fr = "Ségou (urbain)", en = "Ségou (urban)" }
-    labels: dict[str, dict[str, str | dict[Literal["en", "fr"], str]]] = Field(default_factory=dict)
+    labels: dict[str, dict[str, Label]] = Field(default_factory=dict)
     root: Path = Path(".")
     # the project file itself, named in every error about one of its settings
     file: Path = Path("survey.toml")
