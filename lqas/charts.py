@@ -87,18 +87,41 @@ def _margins(estimates: pd.DataFrame, **fixed: str) -> pd.DataFrame:
     return domain_rows(estimates, **fixed)
 
 
-def _rows(estimates: pd.DataFrame, indicator: str, **fixed: str) -> pd.DataFrame:
-    """One indicator for each catchment and for the survey, other domain columns fixed (default 'all')."""
-    return pd.concat([unit_rows(estimates, indicator, "catchment", **fixed),
+def _cut(estimates: pd.DataFrame, indicators: Sequence[str]) -> pd.DataFrame:
+    """The rows of a chart's indicators, cut once per chart: a national run's estimates have millions
+    of rows, and picking each series from all of them again made the charts slow."""
+    return estimates[estimates["indicator"].isin(list(indicators))]
+
+
+def _present(estimates: pd.DataFrame, column: str, labels: Mapping[str, str]) -> list[str]:
+    """The labelled units of ``column`` that the estimates hold, in the labels' order."""
+    held = set(pd.unique(estimates[column]))
+    return [unit for unit in labels if unit in held]
+
+
+def _rows(estimates: pd.DataFrame, indicator: str, column: str, **fixed: str) -> pd.DataFrame:
+    """One indicator for each unit of ``column`` and for the survey, the levels above a unit as they
+    are (a catchment's district), other domain columns fixed (default 'all')."""
+    return pd.concat([unit_rows(estimates, indicator, column, **fixed),
                       domain_rows(estimates, indicator, **fixed)])
 
 
 def sex_gap_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: Sequence[str], *,
                   labels: Mapping[str, str], catchment_labels: Mapping[str, str], cohort_labels: Mapping[str, str],
-                  text: Mapping[str, str]) -> Figure:
-    """Forest chart: girls vs boys estimate and 95 % CI for each catchment, indicator and cohort."""
-    catchments = [c for c in catchment_labels if c in set(estimates["catchment"])]
-    upper = _upper(*[_rows(estimates, i, cohort=c, sex=s) for i in indicators for c in cohorts for s in "FM"])
+                  text: Mapping[str, str], column: str = "catchment") -> Figure:
+    """Forest chart: girls vs boys estimate and 95 % CI for each unit, indicator and cohort.
+
+    One row per unit of the domain column ``column`` (default ``catchment``; ``district`` for a
+    national survey with too many catchments to draw): ``catchment_labels`` maps the units of
+    ``column`` to their names (the name is kept for compatibility), in drawing order; units without
+    estimates are left out. A unit's row is the one where ``column`` is the unit, the levels above
+    it are filled in (a catchment's district) and every other domain column but cohort and sex is
+    ``"all"``.
+    """
+    units = _present(estimates, column, catchment_labels)
+    part = _cut(estimates, indicators)
+    series = {(i, c, s): _rows(part, i, column, cohort=c, sex=s) for i in indicators for c in cohorts for s in "FM"}
+    upper = _upper(*series.values())
     with matplotlib.rc_context(STYLE):
         figure, axes = _subplots(len(cohorts), len(indicators), figsize=(WIDTH, 1.9 * len(cohorts) + 0.9),
                                     sharey=True, squeeze=False)
@@ -106,12 +129,12 @@ def sex_gap_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: S
             for j, indicator in enumerate(indicators):
                 ax = axes[i][j]
                 for offset, sex, style, name in ((-0.15, "F", GIRLS, text["girls"]), (0.15, "M", BOYS, text["boys"])):
-                    part = _rows(estimates, indicator, cohort=cohort, sex=sex).set_index("catchment").reindex(catchments)
-                    _dots(ax, part, [k + offset for k in range(len(catchments))], style, name)
-                ax.set_yticks(range(len(catchments)), [catchment_labels[c] for c in catchments])
+                    drawn = series[indicator, cohort, sex].set_index(column).reindex(units)
+                    _dots(ax, drawn, [k + offset for k in range(len(units))], style, name)
+                ax.set_yticks(range(len(units)), [catchment_labels[u] for u in units])
                 _percent_axis(ax, text["percent_axis"] if i == len(cohorts) - 1 else "", upper=upper)
                 ax.set_title(f"{_wrap(labels[indicator], 45)}\n{cohort_labels.get(cohort, cohort)}")
-        axes[0][0].invert_yaxis()  # shared y axis: first catchment on top
+        axes[0][0].invert_yaxis()  # shared y axis: first unit on top
         handles, names = axes[0][0].get_legend_handles_labels()
         figure.legend(handles, names, loc="lower center", ncol=2, frameon=False)
         _tight(figure, rect=(0, 0.05, 1, 1))
@@ -120,21 +143,30 @@ def sex_gap_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: S
 
 def inchworm_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: Sequence[str], *,
                    labels: Mapping[str, str], catchment_labels: Mapping[str, str],
-                   cohort_labels: Mapping[str, str], text: Mapping[str, str]) -> Figure:
-    """Inchworm chart: each catchment's (and the survey's) estimate and 95 % CI, one series per cohort."""
-    rows_order = [*[c for c in catchment_labels if c in set(estimates["catchment"])], "all"]
+                   cohort_labels: Mapping[str, str], text: Mapping[str, str], column: str = "catchment") -> Figure:
+    """Inchworm chart: each unit's (and the survey's) estimate and 95 % CI, one series per cohort.
+
+    One row per unit of the domain column ``column`` (default ``catchment``; ``district`` for a
+    national survey), named by ``catchment_labels`` (units of ``column`` to names, in drawing order;
+    the name is kept for compatibility), then the survey's row (``text["all_catchments"]``). A
+    unit's row is the one where ``column`` is the unit, the levels above it are filled in (a
+    catchment's district) and every other domain column but cohort is ``"all"``.
+    """
+    rows_order = [*_present(estimates, column, catchment_labels), "all"]
     names = [catchment_labels.get(c, text["all_catchments"]) for c in rows_order]
     width = 0.5 / max(len(cohorts), 1)
-    upper = _upper(*[_rows(estimates, i, cohort=c) for i in indicators for c in cohorts])
+    part = _cut(estimates, indicators)
+    series = {(i, c): _rows(part, i, column, cohort=c) for i in indicators for c in cohorts}
+    upper = _upper(*series.values())
     with matplotlib.rc_context(STYLE):
         figure, axes = _subplots(1, len(indicators), figsize=(WIDTH, 0.2 * len(rows_order) * len(cohorts) + 1.1),
                                     sharey=True, squeeze=False)
         for j, indicator in enumerate(indicators):
             ax = axes[0][j]
             for k, cohort in enumerate(cohorts):
-                part = _rows(estimates, indicator, cohort=cohort).set_index("catchment").reindex(rows_order)
+                drawn = series[indicator, cohort].set_index(column).reindex(rows_order)
                 offset = (k - (len(cohorts) - 1) / 2) * width
-                _dots(ax, part, [i + offset for i in range(len(rows_order))], SERIES[k + 2],
+                _dots(ax, drawn, [i + offset for i in range(len(rows_order))], SERIES[k + 2],
                       cohort_labels.get(cohort, cohort))
             ax.axhline(len(rows_order) - 1.5, color="#999999", lw=0.5)
             ax.set_yticks(range(len(rows_order)), names)

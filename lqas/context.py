@@ -33,8 +33,8 @@ from lqas.vaccination import not_collected
 from lqas.views import (
     EstimateIndex,
     counts_by,
-    coverage_by_catchment,
     coverage_by_dose,
+    coverage_by_unit,
     decision_table_rows,
     evidence_sources,
     group_table,
@@ -61,7 +61,10 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     catchments = list(_catchment_labels(project, table, lang))
     labels_by_lang = {code: run_labels(results, code) for code in LANGUAGES}
     labels = labels_by_lang[lang]
-    index = EstimateIndex(estimates, project.report.small_cell_n)
+    # the units the body's tables show: the catchment areas, or the level above them for a national survey
+    many = len(catchments) > project.report.areas_in_body
+    column, units = _body_units(project, table, catchments, lang)
+    index = EstimateIndex(_report_rows(estimates, project, many), project.report.small_cell_n)
     doses = [dose.key for dose in schedule.doses]
 
     statuses = [s for s in ("zero_dose", "under_immunized", "penta3")
@@ -76,17 +79,17 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
                   if m.get("gender_indicator") in index]
         besd_shown = [*priority, *[k for k in core if k not in priority], *gender]
         besd = {"priority": priority, "statuses": statuses,
-                "sex_tables": {key: sex_table(index, key, [ALL], catchments) for key in priority},
+                "sex_tables": {key: sex_table(index, key, [ALL], units, column) for key in priority},
                 "by_status": status_table(index, besd_shown, statuses)}
 
     panel_keys = [(key, panel_indicators(keys, [c for c in table.columns if c in index]), cohort) for key, keys, cohort in PANELS]
     panels = [p for key, keys, cohort in panel_keys
-              if (p := panel(index, key, keys, oldest if cohort == "oldest" else ALL, catchments)) is not None]
+              if (p := panel(index, key, keys, oldest if cohort == "oldest" else ALL, units, column)) is not None]
     sections = {
-        "sex_tables": {key: sex_table(index, key, cohorts, catchments) for key in ("zero_dose", "ui_dtp1_not_dtp3")
+        "sex_tables": {key: sex_table(index, key, cohorts, units, column) for key in ("zero_dose", "ui_dtp1_not_dtp3")
                        if key in index},
         "coverage": {"by_dose": [coverage_by_dose(index, doses, cohort) for cohort in cohorts],
-                     "by_catchment": coverage_by_catchment(index, doses, oldest, catchments),
+                     "by_unit": coverage_by_unit(index, doses, oldest, units, column),
                      "sources": evidence_sources(table, doses, oldest)},
         "panels": panels,
         "besd": besd,
@@ -98,7 +101,8 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     lost = lost_catchments(table, derived.exclusions)
     excluded_by_catchment = derived.exclusions.groupby("catchment") if lost else None
     lqas = {"classification": classification.to_dict("records"),
-            "matrix": lqas_matrix(classification, catchments + lost, cohorts),
+            # a national survey's lots are too many for the body: each area's classes are in the annex
+            "matrix": None if many else lqas_matrix(classification, catchments + lost, cohorts),
             # lots whose every record was excluded: shown as "no data" and said, never dropped
             "lost_catchments": [{"catchment": c, "n": len(excluded_by_catchment.get_group(c)),
                                  "reasons": counts_by(excluded_by_catchment.get_group(c), "reason", "reason")}
@@ -117,14 +121,15 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
                             statuses=statuses, comparisons=comparisons)
     shown = ["zero_dose", "ui_dtp1_not_dtp3", f"{doses[0]}_crude", f"{doses[0]}_valid",
              *[key for _, keys, _ in panel_keys for key in keys], *besd_shown]
-    charts = report_charts(estimates, labels, cohorts, oldest, doses, besd, lqas["rules_used"], charts_dir)
+    charts = report_charts(estimates, labels, cohorts, oldest, doses, besd, lqas["rules_used"], charts_dir,
+                           column=column, units=units)
     quality = {"rows_read": derived.rows_read, "kept": len(table), "excluded": len(derived.exclusions),
                "exclusions_by_reason": counts_by(derived.exclusions, "reason", "reason"),
                "repairs_by_rule": counts_by(derived.repairs, "rule", "rule"),
                "repairs": len(derived.repairs), "remarks": results.remarks or [],
                "remarks_recorded": len(derived.free_text),
                "remarks_reviewed": results.remarks is not None}
-    sample = {**sample_table(table, catchments, cohorts), "rows_read": quality["rows_read"],
+    sample = {**sample_table(table, units, cohorts, column), "rows_read": quality["rows_read"],
               "kept": quality["kept"], "excluded": quality["excluded"], "repairs": quality["repairs"],
               "exclusions_by_reason": quality["exclusions_by_reason"]}
     design = project.design
@@ -150,13 +155,15 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
               "titles": {code: project.report.title.get(code, project.survey.name) for code in ("en", "fr")}}
     return build_context(
         survey=survey, lang=lang, version=__version__, labels=labels, labels_by_lang=labels_by_lang,
-        catchments=catchments, cohorts=cohorts, sample=sample, quality=quality, sections=sections,
+        catchments=catchments, cohorts=cohorts, units=_units_context(column, units, labels, lang), sample=sample,
+        areas=_areas_annex(project, table, index, classification, catchments, cohorts, target_records, labels)
+        if many else None, quality=quality, sections=sections,
         findings=findings, lqas=lqas, methods=methods,
         definitions=definitions(registry, [k for k in dict.fromkeys(shown) if k in index], lang, labels,
                                 load_besd_registry() if besd else {}),
         charts=charts, small_cell_n=project.report.small_cell_n,
         sex_comparisons=None if comparisons is None else comparisons.to_dict("records"),
-        scorecard=None if scorecard is None else scorecard_context(scorecard, lang, unit_labels=labels["catchment"]))
+        scorecard=None if scorecard is None else _scorecard_shown(scorecard, lang, labels, many))
 
 
 # what the tables by level and by group show: the report's two headline indicators and Penta 3
@@ -171,16 +178,13 @@ def _groups(project: Project, table: pd.DataFrame, index: EstimateIndex, lang: s
     if not indicators:
         return None
     names = equity_labels(lang)
-    configured = project.labels_in(lang)
     lowest = project.levels.columns[-1] if project.levels.columns else None
 
     def units(column: str) -> list[str]:
-        present = sorted(set(table[column].dropna().astype(str)))
-        order = list(configured.get(column, {})) + list(names["group"].get(column, {}))
-        return [u for u in order if u in present] + [u for u in present if u not in order]
+        return _units_of(project, table, column, lang)
 
     def named(column: str) -> dict[str, str]:
-        return {**names["group"].get(column, {}), **configured.get(column, {})}
+        return _unit_names(project, column, lang)
 
     levels = [{**level_table(index, column, units(column), indicators, named(column)),
                "title": (code_labels(lang)["header"].get(column) or names["dimension"].get(column)
@@ -194,6 +198,111 @@ def _groups(project: Project, table: pd.DataFrame, index: EstimateIndex, lang: s
     if not levels and not stratifiers:
         return None
     return {"indicators": indicators, "levels": levels, "stratifiers": stratifiers}
+
+
+def _units_of(project: Project, table: pd.DataFrame, column: str, lang: str) -> list[str]:
+    """The units of a level or stratifier column present in the data, in display order: the project's
+    labels' order, then the packaged groups' order, then the others sorted."""
+    present = sorted(set(table[column].dropna().astype(str)))
+    order = list(project.labels_in(lang).get(column, {})) + list(equity_labels(lang)["group"].get(column, {}))
+    return [u for u in dict.fromkeys(order) if u in present] + [u for u in present if u not in order]
+
+
+def _unit_names(project: Project, column: str, lang: str) -> dict[str, str]:
+    return {**equity_labels(lang)["group"].get(column, {}), **project.labels_in(lang).get(column, {})}
+
+
+# a level above the catchment areas (districts) is shown in the body with up to this many units: a
+# national survey's 60 districts make tables of a few pages each
+LEVEL_UNITS_IN_BODY = 100
+
+
+def _body_units(project: Project, table: pd.DataFrame, catchments: list[str], lang: str) -> tuple[str, list[str]]:
+    """The column and units the body's tables and charts show: the catchment areas when they are at most
+    ``[report] areas_in_body``, else the lowest level above them with at most ``LEVEL_UNITS_IN_BODY``
+    units (the districts of a national survey), else none (the survey's rows only)."""
+    most = project.report.areas_in_body
+    if len(catchments) <= most:
+        return "catchment", catchments
+    above = [c for c in project.levels.columns if c != "catchment" and c in table]
+    if not above and "district" in table:
+        above = ["district"]
+    for column in reversed(above):
+        units = _units_of(project, table, column, lang)
+        if len(units) <= max(most, LEVEL_UNITS_IN_BODY):
+            return column, units
+    return (above[0] if above else "catchment"), []
+
+
+def _report_rows(estimates: pd.DataFrame, project: Project, many: bool) -> pd.DataFrame:
+    """The estimates the report reads: stratifiers nationally only; for a survey with more health areas
+    than the body shows, the areas' rows of the annex's indicators only (a national survey's estimates
+    run to millions of rows, and looking them up is the report's largest cost)."""
+    stratifiers = [c for c in project.stratifiers.columns if c in estimates]
+    levels = [c for c in ("district", *project.levels.columns) if c in estimates and c not in stratifiers]
+    keep = pd.Series(True, index=estimates.index)
+    if stratifiers and levels:
+        below_national = (estimates[levels] != ALL).any(axis=1)
+        keep &= ~((estimates[stratifiers] != ALL).any(axis=1) & below_national)
+    if many and "catchment" in estimates:
+        keep &= (estimates["catchment"] == ALL) | estimates["indicator"].isin(AREA_INDICATORS)
+    return estimates[keep] if not keep.all() else estimates
+
+
+# what the annex of health areas shows for each (and what the findings read at that level)
+AREA_INDICATORS = ("zero_dose", "ui_dtp1_not_dtp3", "penta3_crude")
+
+
+def _units_context(column: str, units: list[str], labels: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """The body's units as the context names them: their column, codes, title (a table's header) and
+    the noun a sentence uses ("by district")."""
+    title = labels["header"].get(column) or equity_labels(lang)["dimension"].get(column) or column
+    return {"column": column, "codes": list(units), "title": title, "noun": title[:1].lower() + title[1:]}
+
+
+def _areas_annex(project: Project, table: pd.DataFrame, index: EstimateIndex, classification: pd.DataFrame,
+                 catchments: list[str], cohorts: list[str], targets: list[dict], labels: Mapping[str, Any]) -> dict:
+    """The compact annex of a survey with more health areas than its body shows: one row per area (its
+    district, children, zero-dose, UI and Penta 3 estimates, and the class of each of its lots), at most
+    ``[report] annex_areas`` of them: then those with the highest zero-dose prevalence."""
+    indicators = [key for key in AREA_INDICATORS if key in index]
+    parent = "district" if "district" in table else None
+    children = table["catchment"].astype(str).value_counts()
+    parents = (table[["catchment", parent]].astype(str).drop_duplicates("catchment").set_index("catchment")[parent]
+               if parent else pd.Series(dtype=object))
+    shown = list(catchments)
+    if len(shown) > project.report.annex_areas:
+        def zero_dose(area: str) -> float:
+            cell = index.cell("zero_dose", catchment=area) if "zero_dose" in index else None
+            return cell["estimate"] if cell is not None and cell["estimate"] is not None else -1.0
+        chosen = set(sorted(shown, key=zero_dose, reverse=True)[:project.report.annex_areas])
+        shown = [area for area in shown if area in chosen]
+    if parent:  # grouped by district, in the districts' order
+        order = {unit: i for i, unit in enumerate(_units_of(project, table, parent, project.report.language))}
+        shown.sort(key=lambda area: order.get(parents.get(area), len(order)))
+    lots = {(row["catchment"], row["indicator"], row["cohort"]): row["class"]
+            for row in classification[["catchment", "indicator", "cohort", "class"]].to_dict("records")}
+    columns = [{"indicator": t["indicator"], "cohorts": [c for c in cohorts if c in (t["cohorts"] or cohorts)]}
+               for t in targets]
+    rows = [{"unit": area, "parent": parents.get(area) if parent else None, "n": int(children.get(area, 0)),
+             "cells": {key: index.cell(key, catchment=area) for key in indicators},
+             "classes": [lots.get((area, column["indicator"], cohort)) for column in columns
+                         for cohort in column["cohorts"]]}
+            for area in shown]
+    return {"total": len(catchments), "shown": len(rows), "capped": len(rows) < len(catchments),
+            "parent": parent, "indicators": indicators, "lots": columns, "rows": rows,
+            "has_small": any(c is not None and c["small"] for row in rows for c in row["cells"].values())}
+
+
+def _scorecard_shown(card: pd.DataFrame, lang: str, labels: Mapping[str, Any], many: bool) -> dict[str, Any]:
+    """The scorecard as the report shows it: every catchment area's block, or (more areas than the body
+    shows) the survey's block only, with how many areas' blocks are in scorecard.csv and results.xlsx."""
+    unit = card.columns[0]
+    omitted = 0
+    if many:
+        omitted = int(card.loc[card[unit] != ALL, unit].nunique())
+        card = card[card[unit] == ALL]
+    return {**scorecard_context(card, lang, unit_labels=labels["catchment"]), "omitted": omitted}
 
 
 def _lots_by_level(frame: pd.DataFrame | None, project: Project, labels: dict, targets: list[dict],
@@ -263,6 +372,9 @@ def run_labels(results: Results, lang: str) -> dict:
         "catchment": {**_catchment_labels(project, table, lang), **_lost_labels(project, results, lang),
                       ALL: code["all_catchments"]},
         "district": {**project.labels_in(lang).get("district", {}), ALL: code["all_catchments"]},
+        # every level above the lots, named as the project names them (a region, a province)
+        **{level: {**_unit_names(project, level, lang), ALL: code["all_catchments"]}
+           for level in project.levels.columns if level not in ("catchment", "district")},
         "cohort": {**{name: cohort_label(name, lang) for name in project.cohorts}, ALL: code["all_cohorts"]},
         "status": {**status, ALL: code["sex"][ALL]},
         "dose": {dose.key: dose.label_in(lang) for dose in schedule.doses},
@@ -285,22 +397,29 @@ def _rules_used(classification: pd.DataFrame, targets: list[dict], labels: dict)
 
 
 def report_charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], oldest: str, doses: list[str],
-            besd: dict | None, rules_used: list[dict], folder: Path) -> dict[str, str]:
+                  besd: dict | None, rules_used: list[dict], folder: Path, *, column: str = "catchment",
+                  units: list[str] | None = None) -> dict[str, str]:
     """Draw every chart into ``folder`` (the run's ``charts/``) as PNG and SVG files; return, by name, the
-    SVG file as the report context names it (``charts/<name>.svg``, relative to the run folder)."""
+    SVG file as the report context names it (``charts/<name>.svg``, relative to the run folder).
+
+    The charts by unit draw the units of ``column`` (the body's: catchment areas, or districts), all of
+    them by default."""
     text = labels["chart"]
-    estimated = set(estimates["catchment"])
-    catchments = {k: v for k, v in labels["catchment"].items() if k != ALL and k in estimated}
+    names = labels.get(column, {})
+    if units is None:
+        estimated = set(estimates[column]) if column in estimates else set()
+        units = [k for k in names if k != ALL and k in estimated]
+    catchments = {unit: names.get(unit, unit) for unit in units}
     present = set(estimates["indicator"])
     zd_ui = [key for key in ("zero_dose", "ui_dtp1_not_dtp3") if key in present]
     figures = {}
-    if zd_ui:  # a BeSD-only survey has no dose evidence, so no vaccination charts
+    if zd_ui and catchments:  # a BeSD-only survey has no dose evidence, so no vaccination charts
         figures["zero_dose_ui_by_sex"] = draw.sex_gap_chart(
             estimates, zd_ui, cohorts, labels=labels["indicator"], catchment_labels=catchments,
-            cohort_labels=labels["cohort"], text=text)
+            cohort_labels=labels["cohort"], text=text, column=column)
         figures["zero_dose_ui_by_catchment"] = draw.inchworm_chart(
             estimates, zd_ui, cohorts, labels=labels["indicator"], catchment_labels=catchments,
-            cohort_labels=labels["cohort"], text=text)
+            cohort_labels=labels["cohort"], text=text, column=column)
     if any(f"{dose}_crude" in present for dose in doses):
         figures["coverage_by_dose"] = draw.coverage_chart(estimates, doses, oldest, dose_labels=labels["dose"],
                                                           text=text)

@@ -176,6 +176,8 @@ class ReportContext(BaseModel):
     catchments: list[str]
     cohorts: list[str]
     oldest_cohort: str
+    units: dict[str, Any]
+    areas: dict[str, Any] | None
     findings: list[dict[str, Any]]
     sample: dict[str, Any]
     quality: dict[str, Any]
@@ -367,7 +369,8 @@ def key_findings(index: EstimateIndex, classification: pd.DataFrame, *, cohorts:
             lots = part[part["cohort"] == cohort]
             if lots.empty:
                 continue
-            failing = [c for c in catchments if c in set(lots.loc[lots["class"] == "fail", "catchment"])]
+            below = set(lots.loc[lots["class"] == "fail", "catchment"])
+            failing = [c for c in catchments if c in below]
             items.append({"kind": "target", "indicator": target["indicator"], "cohort": cohort,
                           "good": target["good"], "lower_is_better": target["lower_is_better"],
                           "failing": failing, "classified": len(lots)})
@@ -434,10 +437,11 @@ def _sex_gaps(index: EstimateIndex, indicator: str, cohorts: Sequence[str], catc
 
 def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels: Mapping[str, Any],
                   labels_by_lang: Mapping[str, Any], catchments: Sequence[str], cohorts: Sequence[str],
-                  sample: Mapping[str, Any], quality: Mapping[str, Any], sections: Mapping[str, Any],
+                  units: Mapping[str, Any], sample: Mapping[str, Any], quality: Mapping[str, Any], sections: Mapping[str, Any],
                   findings: Sequence[Mapping[str, Any]], lqas: Mapping[str, Any], methods: Mapping[str, Any],
                   definitions: Sequence[Mapping[str, Any]], charts: Mapping[str, str], small_cell_n: int,
-                  today: date | None = None, sex_comparisons: Any = None, scorecard: Any = None) -> dict[str, Any]:
+                  today: date | None = None, sex_comparisons: Any = None, scorecard: Any = None,
+                  areas: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The documented report context: plain data only (JSON-ready), stable keys.
 
     The run writes it to ``report_context.json`` (dates as ISO text) and renders every
@@ -451,19 +455,26 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
       :func:`lqas.labels.code_labels` (``reason``, ``repair``, ``source``, ``sex``, ``klass``, ``chart``, ...);
       ``labels_by_lang``: the same for ``en`` and ``fr``;
     - ``catchments``, ``cohorts``: keys in display order; ``oldest_cohort``;
+    - ``units``: what the body's tables show a row (or column) for: ``column`` (``catchment``, or the
+      level above the catchments when they are more than ``[report] areas_in_body``), ``codes``,
+      ``title`` and ``noun`` (the column's name in a header and in a sentence); ``areas``: ``None``
+      unless the catchments are more than that, else the compact annex of catchment areas (``total``,
+      ``shown``, ``capped``, ``parent``, ``indicators``, ``lots``, ``rows``);
     - ``findings``: list of dicts with a ``kind`` (see :func:`key_findings`);
     - ``sample``: ``rows_read``, ``kept``, ``excluded``, ``repairs``, ``lots`` and ``totals``
-      (children by catchment x cohort x sex), ``exclusions_by_reason``;
+      (children by unit x cohort x sex: ``{"unit", "cohort", "F", "M", "other", "total"}``),
+      ``exclusions_by_reason``;
     - ``quality``: ``exclusions_by_reason``, ``repairs_by_rule``, ``remarks`` (interviewer
       free text, raw: templates escape it);
-    - ``sex_tables``: indicator -> ``{"rows": [{"cohort", "catchment", "F", "M", "all"}]}``
-      for zero-dose and UI; ``coverage`` (``by_dose`` per cohort, ``by_catchment``,
-      ``sources``); ``panels`` (dropout, card, timeliness, full vaccination by catchment and
+    - ``sex_tables``: indicator -> ``{"rows": [{"cohort", "unit", "F", "M", "all"}]}``
+      for zero-dose and UI; ``coverage`` (``by_dose`` per cohort, ``by_unit``,
+      ``sources``); ``panels`` (dropout, card, timeliness, full vaccination by unit and
       sex); ``besd`` (``None`` without BeSD data, else ``priority``, ``sex_tables``,
       ``by_status``, ``statuses``); ``groups`` (``None`` without levels above the lots or
       stratifiers, else ``indicators``, ``levels``: a table per level of units x indicators, and
       ``stratifiers``: zero-dose and Penta 3 by group and sex);
-    - ``lqas``: ``classification`` (records of classification.csv), ``matrix``, ``targets``,
+    - ``lqas``: ``classification`` (records of classification.csv), ``matrix`` (``None`` when the
+      catchments are more than the body shows), ``targets``,
       ``decision_table``, ``rules_used``, ``alpha``, ``beta``, ``limits_unmet`` (classifications whose
       rule misses the limits, and their largest risks), ``by_level`` (the lots put together per
       unit of the levels above them and cohort, ``None`` without such levels);
@@ -473,7 +484,8 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
     - ``sex_comparisons``: design-based girls - boys comparisons (records of comparisons.csv:
       ``SurveyDesign.compare`` by cohort x catchment);
     - ``scorecard``: the gender & equity scorecard (``lqas.context.scorecard_context``: ``blocks``
-      per catchment with traffic-light ``rows``, the ``rules`` stated, ``lights``), or ``None``.
+      per catchment with traffic-light ``rows``, the ``rules`` stated, ``lights``, ``omitted``: the
+      catchments whose blocks are left to scorecard.csv, when more than the body shows), or ``None``.
 
     An estimate cell is ``{"estimate", "ci_low", "ci_high", "n", "small"}`` with fractions
     0-1, or ``None`` when the domain has no child in the denominator.
@@ -482,6 +494,7 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
         "survey": dict(survey), "lang": lang, "version": version, "generated": today or date.today(),
         "small_cell_n": small_cell_n, "labels": labels, "labels_by_lang": labels_by_lang,
         "catchments": list(catchments), "cohorts": list(cohorts), "oldest_cohort": cohorts[-1] if cohorts else ALL,
+        "units": dict(units), "areas": None if areas is None else dict(areas),
         "findings": list(findings), "sample": sample, "quality": quality,
         **sections, "lqas": lqas, "methods": methods, "definitions": list(definitions), "charts": dict(charts),
         "sex_comparisons": sex_comparisons, "scorecard": scorecard,

@@ -7,7 +7,7 @@ already made (nothing is estimated twice) and applies the rules of ``lqas/data/e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -166,18 +166,23 @@ def scorecard(comparisons: pd.DataFrame | None, levels: pd.DataFrame | None,
     if comparisons is not None and len(comparisons):
         comparisons = girls_first(comparisons)
     units = _units([comparisons, levels], unit)
+    specs = config["scorecard"]["rows"]
+    # each frame is cut once to the rows of its scorecard rows: a national run's estimates have
+    # millions of rows, and scanning them again for every cell made the scorecard quadratic
+    cuts = {frame_kind: _cut(frame, [spec for spec in specs if _frame_kind(spec) == frame_kind], unit)
+            for frame_kind, frame in (("sex_gap", comparisons), ("level", levels))}
     records = []
     for value in units:
-        for spec in config["scorecard"]["rows"]:
-            frame = comparisons if spec["kind"] == "sex_gap" else levels
-            if frame is None or spec["indicator"] not in set(frame["indicator"]):
+        for spec in specs:
+            cut = cuts[_frame_kind(spec)]
+            if spec["indicator"] not in cut.present:
                 continue
             rule = config["rules"][spec["rule"]]
             record: dict[str, Any] = {unit: value, "row": spec["id"], "kind": spec["kind"],
                                       "indicator": spec["indicator"], "rule": spec["rule"],
                                       "lower_is_better": spec.get("lower_is_better",
                                                                   rule.get("direction") == "lower")}
-            found = _pick(frame, spec, unit, value)
+            found = _pick(cut, spec, unit, value)
             if spec["kind"] == "sex_gap":
                 record.update({c: (found[c] if found is not None else np.nan) for c in _GAP_COLUMNS})
                 record["light"], record["reason"] = gap_light(
@@ -194,29 +199,67 @@ def _units(frames: list[pd.DataFrame | None], unit: str) -> list[str]:
     seen: dict[str, None] = {}
     for frame in frames:
         if frame is not None and unit in frame:
-            seen.update(dict.fromkeys(frame[unit].astype(str)))
+            # the distinct values first (in order of appearance), then their text: the same order
+            # as the text of every row, without making millions of strings
+            seen.update(dict.fromkeys(str(v) for v in pd.unique(frame[unit])))
     return [value for value in seen if value != ALL] + [ALL]
 
 
-def _pick(frame: pd.DataFrame, spec: Mapping[str, Any], unit: str, value: str) -> pd.Series | None:
-    """The one row of ``frame`` for this scorecard row and unit value, or None."""
-    rows = frame[frame["indicator"] == spec["indicator"]]
+def _frame_kind(spec: Mapping[str, Any]) -> str:
+    """``sex_gap`` rows read the comparisons, every other kind the estimates (levels)."""
+    return "sex_gap" if spec["kind"] == "sex_gap" else "level"
+
+
+class _Cut(NamedTuple):
+    """A frame cut once to the rows the scorecard can use, so that each cell is picked from a few
+    rows rather than by scanning millions (a national run's estimates) again."""
+
+    present: set  # the indicators of the whole frame
+    rows: pd.DataFrame  # the rows of the scorecard's indicators, in frame order
+    raw: dict[str, np.ndarray]  # each column's values
+    text: dict[str, np.ndarray]  # the columns the picking compares, as text (as ``astype(str)``)
+    blocks: dict[tuple[str, str], np.ndarray]  # (indicator, unit value) -> positions in ``rows``
+
+
+def _cut(frame: pd.DataFrame | None, specs: list[Mapping[str, Any]], unit: str) -> _Cut:
+    if frame is None:
+        return _Cut(set(), pd.DataFrame(), {}, {}, {})
+    rows = frame[frame["indicator"].isin([spec["indicator"] for spec in specs])]
+    # text of the columns _pick compares: the domain columns (every one not a measure) and the filters'
+    compared = {c for c in rows.columns if c not in {*COMPARE_COLUMNS, *ESTIMATE_COLUMNS}}
+    compared |= {c for spec in specs for c in spec.get("filter", {}) if c in rows}
     if unit in rows:
-        rows = rows[rows[unit].astype(str) == value]
-    elif value != ALL:
+        blocks = rows.groupby([rows["indicator"], rows[unit].astype(str)], sort=False).indices
+    else:  # no unit column: the frame is the whole survey, the "all" unit
+        blocks = {(key, ALL): where for key, where in rows.groupby("indicator", sort=False).indices.items()}
+    return _Cut(set(pd.unique(frame["indicator"])), rows, {c: rows[c].to_numpy() for c in rows.columns},
+                {c: rows[c].astype(str).to_numpy() for c in compared}, blocks)
+
+
+def _distinct(values: np.ndarray) -> int:
+    """Distinct non-missing values, as ``Series.nunique``."""
+    uniques = pd.unique(values)
+    return int(len(uniques) - pd.isna(uniques).sum())
+
+
+def _pick(cut: _Cut, spec: Mapping[str, Any], unit: str, value: str) -> pd.Series | None:
+    """The one row of ``cut`` for this scorecard row and unit value, or None."""
+    at = cut.blocks.get((spec["indicator"], value))
+    if at is None:
         return None
     filters = dict(spec.get("filter", {}))
     for column, wanted in filters.items():
-        if column in rows:
-            rows = rows[rows[column].astype(str) == str(wanted)]
+        if column in cut.text:
+            at = at[cut.text[column][at] == str(wanted)]
     # any other domain column: its "all" margin, if it still separates rows (a column such as
     # `district`, constant within a catchment, is left alone)
     known = {*COMPARE_COLUMNS, *ESTIMATE_COLUMNS, unit, *filters}
-    for column in [c for c in rows.columns if c not in known]:
-        if len(rows) > 1 and rows[column].nunique() > 1 and rows[column].astype(str).eq(ALL).any():
-            rows = rows[rows[column].astype(str) == ALL]
-    if len(rows) > 1:
+    for column in [c for c in cut.rows.columns if c not in known]:
+        if len(at) > 1 and _distinct(cut.raw[column][at]) > 1 and (cut.text[column][at] == ALL).any():
+            at = at[cut.text[column][at] == ALL]
+    if len(at) > 1:
+        rows = cut.rows.iloc[at]
         varying = [c for c in rows.columns if c not in known and rows[c].nunique() > 1]
         raise InputError(f"scorecard: {len(rows)} rows for indicator {spec['indicator']!r} in {unit} {value!r}; "
                          f"expected one (columns that vary: {', '.join(varying) or 'none'})")
-    return rows.iloc[0] if len(rows) else None
+    return cut.rows.iloc[at[0]] if len(at) else None

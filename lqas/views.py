@@ -116,31 +116,39 @@ def _any_small(cells: Iterable[dict | None]) -> bool:
     return any(c is not None and c["small"] for c in cells)
 
 
-def sex_table(index: EstimateIndex, indicator: str, cohorts: Sequence[str], catchments: Sequence[str]) -> dict:
-    """Catchment x cohort rows with girls, boys and all for one indicator (plus each cohort's total row).
+def at(column: str, unit: str) -> dict[str, str]:
+    """The domain of one unit of a report column, as :meth:`EstimateIndex.cell` keywords (none for all)."""
+    return {} if unit == ALL else {column: unit}
 
-    Returns ``{"indicator", "rows": [{"cohort", "catchment", "F", "M", "all"}], "has_small"}``.
+
+def sex_table(index: EstimateIndex, indicator: str, cohorts: Sequence[str], units: Sequence[str],
+              column: str = "catchment") -> dict:
+    """Unit x cohort rows (units of ``column``: catchment areas, districts) with girls, boys and all for
+    one indicator (plus each cohort's total row).
+
+    Returns ``{"indicator", "rows": [{"cohort", "unit", "F", "M", "all"}], "has_small"}``.
     """
-    rows = [{"cohort": cohort, "catchment": catchment,
-             **{sex: index.cell(indicator, cohort, catchment, sex) for sex in SEXES}}
-            for cohort in cohorts for catchment in [*catchments, ALL]]
+    rows = [{"cohort": cohort, "unit": unit,
+             **{sex: index.cell(indicator, cohort, sex=sex, **at(column, unit)) for sex in SEXES}}
+            for cohort in cohorts for unit in [*units, ALL]]
     return {"indicator": indicator, "rows": rows,
             "has_small": _any_small(row[sex] for row in rows for sex in SEXES)}
 
 
 def panel(index: EstimateIndex, key: str, indicators: Sequence[str], cohort: str,
-          catchments: Sequence[str]) -> dict | None:
-    """Several indicators side by side, girls / boys / all, one row per catchment (and all).
+          units: Sequence[str], column: str = "catchment") -> dict | None:
+    """Several indicators side by side, girls / boys / all, one row per unit of ``column`` (and all).
 
-    Returns ``{"key", "cohort", "indicators", "rows": [{"catchment", "cells": {indicator: {sex:
+    Returns ``{"key", "cohort", "indicators", "rows": [{"unit", "cells": {indicator: {sex:
     cell}}}], "has_small"}``, or None when none of the indicators was estimated.
     """
     present = [indicator for indicator in indicators if indicator in index]
     if not present:
         return None
-    rows = [{"catchment": catchment,
-             "cells": {ind: {sex: index.cell(ind, cohort, catchment, sex) for sex in SEXES} for ind in present}}
-            for catchment in [*catchments, ALL]]
+    rows = [{"unit": unit,
+             "cells": {ind: {sex: index.cell(ind, cohort, sex=sex, **at(column, unit)) for sex in SEXES}
+                       for ind in present}}
+            for unit in [*units, ALL]]
     small = _any_small(c for row in rows for by_sex in row["cells"].values() for c in by_sex.values())
     return {"key": key, "cohort": cohort, "indicators": present, "rows": rows, "has_small": small}
 
@@ -158,12 +166,12 @@ def coverage_by_dose(index: EstimateIndex, doses: Sequence[str], cohort: str) ->
     return {"cohort": cohort, "rows": rows, "has_small": small}
 
 
-def coverage_by_catchment(index: EstimateIndex, doses: Sequence[str], cohort: str,
-                          catchments: Sequence[str], kind: str = "crude") -> dict:
-    """Coverage of every dose (rows) in each catchment (columns) for one cohort."""
+def coverage_by_unit(index: EstimateIndex, doses: Sequence[str], cohort: str,
+                     units: Sequence[str], column: str = "catchment", kind: str = "crude") -> dict:
+    """Coverage of every dose (rows) in each unit of ``column`` (columns) for one cohort."""
     rows = []
     for dose in doses:
-        cells = {catchment: index.cell(f"{dose}_{kind}", cohort, catchment) for catchment in [*catchments, ALL]}
+        cells = {unit: index.cell(f"{dose}_{kind}", cohort, **at(column, unit)) for unit in [*units, ALL]}
         if any(cells.values()):
             rows.append({"dose": dose, "cells": cells})
     return {"cohort": cohort, "kind": kind, "rows": rows,
@@ -207,22 +215,28 @@ def status_table(index: EstimateIndex, indicators: Sequence[str], statuses: Sequ
             "has_small": _any_small(c for row in rows for c in row["cells"].values())}
 
 
-def sample_table(table: pd.DataFrame, catchments: Sequence[str], cohorts: Sequence[str]) -> dict:
-    """Children analysed by catchment x cohort x sex, with totals by cohort and overall."""
-    counts = table.groupby(["catchment", "cohort", "sex"]).size()
+def sample_table(table: pd.DataFrame, units: Sequence[str], cohorts: Sequence[str],
+                 column: str = "catchment") -> dict:
+    """Children analysed by unit of ``column`` x cohort x sex, with totals by cohort and overall.
 
-    def row(catchment: str, cohort: str) -> dict:
-        keep = [(catchment == ALL or k[0] == catchment) and (cohort == ALL or k[1] == cohort) for k in counts.index]
-        part = counts[keep]
-        by_sex = part.groupby(level="sex").sum()
-        out = {"catchment": catchment, "cohort": cohort, "F": int(by_sex.get("F", 0)), "M": int(by_sex.get("M", 0)),
-               "total": int(part.sum())}
-        out["other"] = out["total"] - out["F"] - out["M"]  # sex unknown
+    Returns ``{"lots": [{"unit", "cohort", "F", "M", "other", "total"}], "totals": [...], "sex_unknown"}``
+    (``lots``: the units' rows with children; ``totals``: each cohort's, then all).
+    """
+    sex = table["sex"].astype(object).where(table["sex"].isin(["F", "M"]), "other")
+    counts = pd.crosstab([table[column].astype(object), table["cohort"].astype(object)], sex)
+    by_cohort = counts.groupby(level=1).sum()
+
+    def row(unit: str, cohort: str, found: pd.Series | None) -> dict:
+        out = {"unit": unit, "cohort": cohort,
+               **{key: int(found.get(key, 0)) if found is not None else 0 for key in ("F", "M", "other")}}
+        out["total"] = out["F"] + out["M"] + out["other"]
         return out
 
-    lots = [row(c, k) for c in catchments for k in cohorts if row(c, k)["total"]]
-    totals = [row(ALL, k) for k in cohorts] + [row(ALL, ALL)]
-    return {"lots": lots, "totals": totals, "sex_unknown": sum(t["other"] for t in totals[-1:])}
+    lots = [row(u, k, counts.loc[(u, k)] if (u, k) in counts.index else None) for u in units for k in cohorts]
+    totals = [row(ALL, k, by_cohort.loc[k] if k in by_cohort.index else None) for k in cohorts]
+    totals.append(row(ALL, ALL, by_cohort.loc[[k for k in cohorts if k in by_cohort.index]].sum()))
+    return {"lots": [lot for lot in lots if lot["total"]], "totals": totals,
+            "sex_unknown": totals[-1]["other"]}
 
 
 def counts_by(frame: pd.DataFrame, column: str, name: str) -> list[dict]:

@@ -198,7 +198,7 @@ def test_demo_report_shows_girls_and_boys_for_zero_dose_and_ui_in_every_catchmen
         rows = context["sex_tables"][indicator]["rows"]
         for catchment in CATCHMENTS:
             for cohort in context["cohorts"]:
-                row = next(r for r in rows if r["catchment"] == catchment and r["cohort"] == cohort)
+                row = next(r for r in rows if r["unit"] == catchment and r["cohort"] == cohort)
                 assert row["F"]["n"] > 0 and row["M"]["n"] > 0, (indicator, catchment, cohort)
 
 
@@ -227,8 +227,8 @@ def test_report_renders_a_custom_template_against_the_saved_context(demo_run, tm
     template = tmp_path / "mine.html.j2"
     template.write_text(
         "<h1>{{ survey.name }}</h1>\n"
-        "{% for row in sex_tables.zero_dose.rows if row.catchment != 'all' %}"
-        "<p>{{ labels.catchment[row.catchment] }} {{ labels.cohort[row.cohort] }}: "
+        "{% for row in sex_tables.zero_dose.rows if row.unit != 'all' %}"
+        "<p>{{ labels[units.column][row.unit] }} {{ labels.cohort[row.cohort] }}: "
         "{{ labels.sex.F }} {{ row.F.estimate | pct }}, {{ labels.sex.M }} {{ row.M.estimate | pct }}</p>\n"
         "{% endfor %}<ul>{% for r in quality.remarks %}<li>{{ r.text }}</li>{% endfor %}</ul>", encoding="utf-8")
     result = lqas("report", str(out), "--template", str(template), "--out", str(tmp_path / "mine.html"),

@@ -11,7 +11,7 @@ from conftest import REPO
 
 from lqas.config import load_project
 from lqas.derive import derive_project
-from lqas.design import domain_rows
+from lqas.design import domain_rows, unit_rows
 from lqas.errors import ConfigError
 from lqas.run import analyse
 
@@ -224,3 +224,50 @@ def test_a_label_in_an_unknown_language_is_one_line(tmp_path):
     assert str(error.value).splitlines() == [
         f"{path}: key 'labels.district.bougouni': expected a text or {{ fr = \"...\", en = \"...\" }}; got a table "
         "with keys 'fr', 'de'"]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_more_areas_than_the_body_shows_gives_tables_by_district_and_an_annex_of_areas(demo, lang, tmp_path):
+    """A national survey has hundreds of health areas: beyond [report] areas_in_body the body's tables are by
+    district, each area is one line of Annex C, at most [report] annex_areas of them (those with the highest
+    zero-dose prevalence), and the lots' matrix and the areas' scorecards are left to the tables."""
+    from dataclasses import replace
+
+    from lqas.blocks import Heading, Table
+    from lqas.context import report_context
+    from lqas.sections import compose
+
+    settings = demo.project.report.model_copy(update={"areas_in_body": 3, "annex_areas": 4})
+    results = replace(demo, project=demo.project.model_copy(update={"report": settings}))
+    (tmp_path / "charts").mkdir()
+    context = report_context(results, lang, charts_dir=tmp_path / "charts")
+    assert context["units"]["column"] == "district" and context["units"]["codes"] == ["bougouni", "segou", "niono"]
+    assert [row["unit"] for row in context["sex_tables"]["zero_dose"]["rows"]][:4] == ["bougouni", "segou", "niono",
+                                                                                       "all"]
+    niono = context["sex_tables"]["zero_dose"]["rows"][2]
+    expected = domain_rows(demo.estimates, "zero_dose", district="niono", cohort=niono["cohort"], sex="F")
+    assert niono["F"]["estimate"] == pytest.approx(float(expected["estimate"].iloc[0]))
+    assert context["lqas"]["matrix"] is None and context["scorecard"]["omitted"] == 6
+    assert [block["unit"] for block in context["scorecard"]["blocks"]] == ["all"]
+    # the annex: the 4 areas of highest zero-dose prevalence (all cohorts), by district, with each lot's class
+    areas = context["areas"]
+    assert (areas["total"], areas["shown"], areas["capped"]) == (6, 4, True)
+    zero_dose = unit_rows(demo.estimates, "zero_dose", "catchment")
+    highest = set(zero_dose.sort_values("estimate", ascending=False)["catchment"].head(4))
+    assert {row["unit"] for row in areas["rows"]} == highest
+    order = {"bougouni": 0, "segou": 1, "niono": 2}
+    assert [order[row["parent"]] for row in areas["rows"]] == sorted(order[row["parent"]] for row in areas["rows"])
+    first = areas["rows"][0]
+    lot = demo.classification.query("catchment == @first['unit'] and indicator == 'zero_dose'")
+    assert first["classes"][:len(lot)] == list(lot.sort_values("cohort", key=lambda c: c.map(
+        {k: i for i, k in enumerate(context["cohorts"])}))["class"])
+    # the composed report: no table by catchment area in the body; Annex C lists the four areas
+    document = compose(context)
+    headings = [b.text for b in document.blocks if isinstance(b, Heading)]
+    annex = {"en": "Annex C: catchment areas", "fr": "Annexe C\u00a0: aires de santé"}[lang]
+    assert annex in headings
+    body = document.blocks[:next(i for i, b in enumerate(document.blocks) if isinstance(b, Heading) and b.annex)]
+    area_header = {"en": "Catchment area", "fr": "Aire de santé"}[lang]
+    assert not [t for t in body if isinstance(t, Table) and any(c.lines == [area_header] for c in t.header)]
+    table = document.blocks[-1 - next(i for i, b in enumerate(reversed(document.blocks)) if isinstance(b, Table))]
+    assert len(table.rows) == 4 and table.header[1].lines == [area_header]

@@ -223,6 +223,13 @@ class ReportConfig(Section):
     # interviewer remarks are free text (they can name people): only this file, written by
     # `lqas remarks` and reviewed by a person, is published in the report and the workbook
     reviewed_remarks: Path | None = None
+    # a national survey has hundreds of health areas: up to this many, the body of the report shows each
+    # one; beyond, its tables show the lowest level above them with at most this many units (districts),
+    # and the health areas get a compact annex
+    areas_in_body: int = Field(30, ge=1)
+    # lines of that annex (one per health area); beyond, the areas with the highest zero-dose prevalence
+    # are shown and the annex points to results.xlsx and estimates.csv for the others
+    annex_areas: int = Field(300, ge=1)
 
 
 def _label(value: object) -> str | dict[str, str]:

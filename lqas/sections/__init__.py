@@ -35,6 +35,7 @@ SECTIONS: tuple[tuple[str, str, str, str | None, bool], ...] = (
     ("methods", N_("Methods"), "methods", None, False),
     ("annex-quality", N_("Annex A: data quality"), "annex_quality", None, True),
     ("annex-rules", N_("Annex B: LQAS decision rules"), "annex_rules", None, True),
+    ("annex-areas", N_("Annex C: catchment areas"), "annex_areas", "areas", True),
 )
 
 

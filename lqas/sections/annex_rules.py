@@ -56,14 +56,37 @@ def oc_blocks(w: Words) -> list[Block]:
             *figure]
 
 
+def rules_used_table(rules_used: list[dict[str, Any]], w: Words) -> Table:
+    """The rules of a survey with too many lots to list: per target, its most frequent rules (n, d) and the
+    number of lots each decided."""
+    rows = [Row(cells=[w.label(w.indicator(target["indicator"])), w.value(w.num(rule["n"])),
+                       w.value(w.num(rule["d"])), w.value(w.num(rule["lots"]))])
+            for target in rules_used for rule in target["rules"]]
+    return Table(header=[w.head(w._("Indicator"), "left"), w.head("n"), w.head("d"), w.head(w._("Lots"))],
+                 rows=rows, widths=[3.4, 0.8, 0.8, 1.0], size="compact")
+
+
+def lots_blocks(context: dict[str, Any], w: Words) -> list[Block]:
+    """Each lot's rule, or (a survey whose lots are too many for the report) the rules used most."""
+    lqas = context["lqas"]
+    if context.get("areas"):
+        return [Heading(level=2, text=w._("Decision rules used"), anchor="rules-lots"),
+                Paragraph(spans=spans(w._(
+                    "The rule of each of the %(lots)s classifications (n, x, d and the exact risks alpha and beta) "
+                    "is in classification.csv and results.xlsx. The rules used most, by indicator:",
+                    lots=w.num(len(lqas["classification"]))))),
+                rules_used_table(lqas["rules_used"], w)]
+    return [Heading(level=2, text=w._("Decision rule of each lot"), anchor="rules-lots"),
+            Paragraph(spans=spans(w._(
+                "For each lot and indicator: n children in the denominator, x children with the favourable outcome, "
+                "the rule d (the lot passes when x ≥ d) and the exact risks alpha and beta of the rule (binomial)."))),
+            lots_table(lqas["classification"], w)]
+
+
 def blocks(context: dict[str, Any], w: Words) -> list[Block]:
     lqas = context["lqas"]
     return [
-        Heading(level=2, text=w._("Decision rule of each lot"), anchor="rules-lots"),
-        Paragraph(spans=spans(w._(
-            "For each lot and indicator: n children in the denominator, x children with the favourable outcome, the "
-            "rule d (the lot passes when x ≥ d) and the exact risks alpha and beta of the rule (binomial)."))),
-        lots_table(lqas["classification"], w),
+        *lots_blocks(context, w),
         Heading(level=2, text=w._("Table of decision rules for samples of 12 to 30"), anchor="rules-table"),
         Paragraph(spans=spans(w._(
             "The classic LQAS table: for a sample of n (rows) and a coverage target (columns), the smallest number "

@@ -15,13 +15,13 @@ def priority_table(besd: dict[str, Any], w: Words) -> Table:
     rows: list[Row] = []
     for key in besd["priority"]:
         rows.append(w.group_row(w.indicator(key), 4))
-        rows += [Row(cells=[w.label(w.catchment(row["catchment"])), w.est(row["F"]), w.est(row["M"]),
-                            w.est(row["all"])], total=row["catchment"] == "all")
+        rows += [Row(cells=[w.label(w.unit(row["unit"])), w.unit_est(row["F"]), w.unit_est(row["M"]),
+                            w.unit_est(row["all"])], total=row["unit"] == "all")
                  for row in besd["sex_tables"][key]["rows"]]
     has_small = any(besd["sex_tables"][key].get("has_small") for key in besd["priority"])
-    return Table(header=[w.head(w._("Catchment area"), "left"), w.head(sex["F"]), w.head(sex["M"]),
+    return Table(header=[w.head(w.unit_title, "left"), w.head(sex["F"]), w.head(sex["M"]),
                          w.head(sex["all"])],
-                 rows=rows, widths=[3.0, 1.0, 1.0, 1.0], size="compact", notes=[*w.small_note(has_small), w.ci_note()])
+                 rows=rows, widths=[3.0, 1.0, 1.0, 1.0], size="compact", notes=[*w.small_note(has_small), w.unit_note()])
 
 
 def status_table(by_status: dict[str, Any], w: Words) -> Table:
@@ -41,10 +41,10 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
     return [
         Paragraph(spans=spans(w._(
             "The WHO behavioural and social drivers (BeSD) questions were asked of the caregiver of each sampled "
-            "child. The five priority indicators are shown by catchment area and by the sex of the child, then "
-            "every driver among caregivers of zero-dose, under-immunized and Penta3-vaccinated children.")),
+            "child. The five priority indicators are shown by %(unit)s and by the sex of the child, then every driver "
+            "among caregivers of zero-dose, under-immunized and Penta3-vaccinated children.", unit=w.unit_noun)),
             style="intro"),
-        Heading(level=2, text=w._("Priority indicators by catchment area and sex of the child"),
+        Heading(level=2, text=w._("Priority indicators by %(unit)s and sex of the child", unit=w.unit_noun),
                 anchor="besd-priority"),
         priority_table(besd, w),
         Heading(level=2, text=w._("Drivers among caregivers of zero-dose, under-immunized and vaccinated children"),

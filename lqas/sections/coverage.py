@@ -1,6 +1,7 @@
 """Antigen coverage, dropout, cards and timeliness: coverage by dose (crude, by sex, valid) for each
-cohort, crude coverage by catchment area, the evidence for each dose (context key ``coverage``), then
-the panels (fully vaccinated, dropout, cards, timeliness) by catchment area and sex (key ``panels``)."""
+cohort, crude coverage by unit (catchment area or district), the evidence for each dose (context key
+``coverage``), then the panels (fully vaccinated, dropout, cards, timeliness) by unit and sex (key
+``panels``)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
     out += w.figure("coverage_by_dose", w._(
         "Crude and valid coverage by dose, children aged %(cohort)s, with 95%% confidence intervals.",
         cohort=w.cohort(context["oldest_cohort"])))
-    out += by_catchment(coverage["by_catchment"], context["catchments"], w)
+    out += by_unit(coverage["by_unit"], context["units"]["codes"], w)
     out += sources(coverage["sources"], w)
     for panel in context["panels"]:
         out += panel_tables(panel, w)
-    out.append(w.ci_note())
+    out.append(w.unit_note())
     return out
 
 
@@ -54,19 +55,37 @@ def introduced_note(area: dict, w: Words) -> Paragraph:
         style="note")
 
 
-def by_catchment(table: dict, catchments: list[str], w: Words) -> list[Block]:
-    """Crude coverage of each dose in each catchment area and overall (estimates only: CI and n in results.xlsx)."""
-    columns = [*catchments, "all"]
-    rows = [Row(cells=[dose_label(row["dose"], w),
-                       *(w.est(row["cells"][c], show_ci=False, show_n=False) for c in columns)])
-            for row in table["rows"]]
-    header = [w.head(w._("Dose"), "left"), *(w.head(w.catchment(c)) for c in catchments),
-              w.head(w.labels["sex"]["all"])]
+# units side by side up to this many (a column each); more units are rows, the doses in columns
+UNITS_AS_COLUMNS = 8
+DOSES_PER_TABLE = 9
+
+
+def by_unit(table: dict, units: list[str], w: Words) -> list[Block]:
+    """Crude coverage of each dose in each unit and overall (estimates only: CI and n in results.xlsx):
+    doses by units for a few units, units by doses (in tables of a few doses) for many."""
+    columns = [*units, "all"]
     notes = [Paragraph(spans=spans(w._("Weighted estimates; confidence intervals and n are in results.xlsx.")),
                        style="note"), *w.small_note(table.get("has_small", False))]
-    return [Heading(level=2, text=w._("Crude coverage by catchment area, children aged %(cohort)s",
-                                      cohort=w.cohort(table["cohort"])), anchor="coverage-catchment"),
-            Table(header=header, rows=rows, notes=notes, size="compact", widths=[1.6] + [1.0] * len(columns))]
+    out: list[Block] = [Heading(level=2, text=w._("Crude coverage by %(unit)s, children aged %(cohort)s",
+                                                  unit=w.unit_noun, cohort=w.cohort(table["cohort"])),
+                                anchor="coverage-catchment")]
+    if len(units) <= UNITS_AS_COLUMNS:
+        rows = [Row(cells=[dose_label(row["dose"], w),
+                           *(w.est(row["cells"][c], show_ci=False, show_n=False) for c in columns)])
+                for row in table["rows"]]
+        header = [w.head(w._("Dose"), "left"), *(w.head(w.unit(c)) for c in units), w.head(w.labels["sex"]["all"])]
+        return [*out, Table(header=header, rows=rows, notes=notes, size="compact",
+                            widths=[1.6] + [1.0] * len(columns))]
+    doses = table["rows"]
+    for start in range(0, len(doses), DOSES_PER_TABLE):
+        batch = doses[start:start + DOSES_PER_TABLE]
+        rows = [Row(cells=[w.label(w.unit(unit)), *(w.est(dose["cells"][unit], show_ci=False, show_n=False)
+                                                   for dose in batch)], total=unit == "all") for unit in columns]
+        last = start + DOSES_PER_TABLE >= len(doses)
+        out.append(Table(header=[w.head(w.unit_title, "left"), *(w.head(w.name("dose", d["dose"])) for d in batch)],
+                         rows=rows, notes=notes if last else [], size="compact",
+                         widths=[2.0] + [1.0] * len(batch)))
+    return out
 
 
 def sources(table: dict, w: Words) -> list[Block]:
@@ -85,24 +104,25 @@ def sources(table: dict, w: Words) -> list[Block]:
 
 
 def panel_tables(panel: dict, w: Words) -> list[Block]:
-    """A panel's indicators by catchment area, girls, boys and all: three indicators side by side (nine
+    """A panel's indicators by unit, girls, boys and all: three indicators side by side (nine
     columns, as wide as a page is) under their names; the small-cell note after the last table."""
     cohort = w._("both cohorts") if panel["cohort"] == "all" else w.cohort(panel["cohort"])
-    out: list[Block] = [Heading(level=2, text=w._("%(topic)s by catchment area and sex, %(cohort)s",
-                                                  topic=w.name("panel", panel["key"]), cohort=cohort),
+    out: list[Block] = [Heading(level=2, text=w._("%(topic)s by %(unit)s and sex, %(cohort)s",
+                                                  topic=w.name("panel", panel["key"]), unit=w.unit_noun,
+                                                  cohort=cohort),
                                 anchor=f"panel-{panel['key']}")]
     sex = w.labels["sex"]
     keys = panel["indicators"]
     for start in range(0, len(keys), 3):
         batch = keys[start:start + 3]
-        rows = [Row(cells=[w.label(w.catchment(row["catchment"])),
-                           *(w.est(row["cells"][key][s]) for key in batch for s in ("F", "M", "all"))],
-                    total=row["catchment"] == "all") for row in panel["rows"]]
+        rows = [Row(cells=[w.label(w.unit(row["unit"])),
+                           *(w.unit_est(row["cells"][key][s]) for key in batch for s in ("F", "M", "all"))],
+                    total=row["unit"] == "all") for row in panel["rows"]]
         last = start + 3 >= len(keys)
         out.append(Table(header_groups=[w.value("", "left"),
                                         *(Cell(lines=[w.indicator(key)], align="center", strong=True, span=3)
                                           for key in batch)],
-                         header=[w.head(w._("Catchment area"), "left"),
+                         header=[w.head(w.unit_title, "left"),
                                  *(w.head(sex[s]) for _ in batch for s in ("F", "M", "all"))],
                          rows=rows, size="compact", widths=[1.7] + [1.0] * 3 * len(batch),
                          notes=w.small_note(last and panel.get("has_small", False))))

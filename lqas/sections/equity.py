@@ -59,6 +59,9 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
             "that the mother decides on vaccination, and at least one gender-related barrier. Each row gets a "
             "traffic light by the rules stated below the table.")), style="intro"),
         scorecard_table(scorecard, w),
+        *([Paragraph(spans=spans(w._(
+            "Shown for the whole survey: the scorecard of each of the %(areas)s catchment areas is in scorecard.csv "
+            "and results.xlsx.", areas=w.num(scorecard["omitted"]))), style="note")] if scorecard.get("omitted") else []),
         Heading(level=2, text=w._("Traffic-light rules"), anchor="equity-rules"),
         ListBlock(items=[spans(rule["text"]) for rule in scorecard["rules"]], style="rules"),
         Paragraph(spans=spans(w._(

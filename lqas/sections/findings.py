@@ -109,7 +109,19 @@ def target_sentence(f: dict[str, Any], w: Words) -> str:
         "(%(bound)s): %(list)s.",
         "%(indicator)s, children aged %(cohort)s: %(num)s of %(m)s catchment areas do not reach the LQAS target "
         "(%(bound)s): %(list)s.",
-        len(f["failing"]), list=", ".join(w.catchment(c) for c in f["failing"]), **values)
+        len(f["failing"]), list=named_list([w.catchment(c) for c in f["failing"]], w), **values)
+
+
+# names a finding lists before it counts the rest (a national survey has hundreds of lots)
+LISTED = 10
+
+
+def named_list(names: list[str], w: Words) -> str:
+    """Names joined, at most ``LISTED`` of them, then how many others."""
+    if len(names) <= LISTED:
+        return ", ".join(names)
+    more = w.ngettext("and %(num)s other", "and %(num)s others", len(names) - LISTED)
+    return ", ".join(names[:LISTED]) + ", " + more
 
 
 def sex_gap_item(f: dict[str, Any], w: Words) -> Item:
@@ -125,7 +137,10 @@ def sex_gap_item(f: dict[str, Any], w: Words) -> Item:
         return spans(sentence, " " if boys else "", boys), []
     sentence = w._("%(indicator)s: girls fare worse than boys by %(gap)s percentage points or more in %(k)s of the "
                    "%(m)s lots compared:", indicator=name, gap=gap, k=len(f["girls_worse"]), m=f["compared"])
-    lots = [spans(girls_worse_lot(g, f["design_based"], w)) for g in f["girls_worse"]]
+    lots = [spans(girls_worse_lot(g, f["design_based"], w)) for g in f["girls_worse"][:LISTED]]
+    if len(f["girls_worse"]) > LISTED:  # the largest gaps first; the others are in comparisons.csv
+        lots.append(spans(w.ngettext("And %(num)s other lot (comparisons.csv).",
+                                     "And %(num)s other lots (comparisons.csv).", len(f["girls_worse"]) - LISTED)))
     return spans(sentence), lots + ([spans(boys)] if boys else [])
 
 

@@ -20,8 +20,7 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
             "children have it.")), style="intro"),
         targets_table(lqas["targets"], context["cohorts"], w),
         risks_note(lqas, w),
-        legend(w),
-        matrix_table(lqas["matrix"], w),
+        *([legend(w), matrix_table(lqas["matrix"], w)] if lqas.get("matrix") else [lots_elsewhere_note(context, w)]),
         *(lost_catchment_note(lost, w) for lost in lqas["lost_catchments"]),
         failing_note(lqas["classification"], w),
     ]
@@ -95,6 +94,15 @@ def matrix_table(matrix: dict, w: Words) -> Table:
                        *(lot_cell(lot, w) for lot in row["cells"])]) for row in matrix["rows"]]
     # the lots' columns wider than by default: their headers are long indicator names
     return Table(header=header, rows=rows, widths=[1.4, 1.4, *(1.1 for _ in matrix["indicators"])])
+
+
+def lots_elsewhere_note(context: dict[str, Any], w: Words) -> Paragraph:
+    """Where the class of each lot is, when the lots are too many for this section."""
+    lots = sum(1 for _ in {(lot["catchment"], lot["cohort"]) for lot in context["lqas"]["classification"]})
+    return Paragraph(spans=spans(w._(
+        "The %(lots)s lots of the %(areas)s catchment areas are too many to show here: the class of each is in Annex "
+        "C, and every classification is in classification.csv and results.xlsx. Below, the lots are put together "
+        "by %(unit)s.", lots=w.num(lots), areas=w.num(len(context["catchments"])), unit=w.unit_noun)), style="note")
 
 
 def lost_catchment_note(lost: dict, w: Words) -> Paragraph:

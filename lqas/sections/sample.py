@@ -24,7 +24,8 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
             "the reasons below. Every record read is either analysed or excluded.",
             read=w.num(sample["rows_read"]), kept=w.num(sample["kept"]), excluded=w.num(sample["excluded"])))),
         reconciliation_table(sample, w),
-        Heading(level=2, text=w._("Children analysed by catchment area, cohort and sex"), anchor="sample-children"),
+        Heading(level=2, text=w._("Children analysed by %(unit)s, cohort and sex", unit=w.unit_noun),
+                anchor="sample-children"),
         children_table(sample, w),
         Paragraph(spans=spans(w._("Unweighted numbers of children. %(repairs)s fields were repaired by documented "
                                   "rules (Annex A).", repairs=w.num(sample["repairs"]))), style="note"),
@@ -55,13 +56,13 @@ def children_table(sample: dict[str, Any], w: Words) -> Table:
     """Children analysed per lot, then per cohort and overall: girls, boys, (sex unknown,) total, % girls."""
     unknown = bool(sample["sex_unknown"])
     sex = w.labels["sex"]
-    header = [w.head(w._("Catchment area"), "left"), w.head(w._("Cohort"), "left"), w.head(sex["F"]),
+    header = [w.head(w.unit_title, "left"), w.head(w._("Cohort"), "left"), w.head(sex["F"]),
               w.head(sex["M"]), *([w.head(w._("Sex unknown"))] if unknown else []), w.head(w._("Total")),
               w.head(w._("Girls (%%)"))]
-    rows = [Row(cells=[w.label(w.catchment(lot["catchment"])), w.label(w.cohort(lot["cohort"])),
+    rows = [Row(cells=[w.label(w.unit(lot["unit"])), w.label(w.cohort(lot["cohort"])),
                        w.value(w.num(lot["F"])), w.value(w.num(lot["M"])),
                        *([w.value(w.num(lot["other"]))] if unknown else []), w.value(w.num(lot["total"])),
                        w.value(w.pct(lot["F"] / lot["total"] if lot["total"] else None, 0))],
-                total=lot["catchment"] == "all")
+                total=lot["unit"] == "all")
             for lot in sample["lots"] + sample["totals"]]
     return Table(header=header, rows=rows)

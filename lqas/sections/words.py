@@ -17,6 +17,9 @@ from lqas.labels import translations
 LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 DASH = "–"  # a missing value
 SYMBOLS = {"pass": "✔", "fail": "✘"}  # a LQAS class, readable in grey print too
+# units beyond which a table by unit shows the estimates alone (their CI and n are in results.xlsx): a
+# national survey's 60 districts by cohort, with three lines a cell, run to pages per table
+BRIEF_UNITS = 20
 
 
 def _is_missing(value: Any) -> bool:
@@ -62,6 +65,12 @@ class Words:
         self.small_cell_n: int = context["small_cell_n"]
         self.ci_method: str = context["methods"].get("ci", "")
         self.charts: dict[str, str] = context.get("charts") or {}
+        # the units of the body's tables (catchment areas, or districts for a national survey)
+        units = context.get("units") or {"column": "catchment", "title": self.labels["header"]["catchment"]}
+        self.unit_column: str = units["column"]
+        self.unit_title: str = units["title"]
+        self.unit_noun: str = units.get("noun") or self.unit_title.lower()
+        self.brief: bool = len(units.get("codes") or ()) > BRIEF_UNITS
         self._translations = translations(self.lang)
 
     # --- sentences (msgids in English, as the templates' _() and ngettext())
@@ -95,6 +104,10 @@ class Words:
     def catchment(self, key: str) -> str:
         return self.name("catchment", key)
 
+    def unit(self, key: str) -> str:
+        """A unit of the body's tables by its name (``all``: the survey)."""
+        return self.name(self.unit_column, key)
+
     def cohort(self, key: str) -> str:
         return self.name("cohort", key)
 
@@ -120,6 +133,17 @@ class Words:
         if show_n:
             lines.append(f"n = {self.num(cell['n'])}")
         return Cell(lines=lines, tone="small" if small else "plain", strong=show_ci and not small)
+
+    def unit_est(self, cell: dict | None) -> Cell:
+        """An estimate of a table by unit: with its CI and n, or alone when the units are many."""
+        return self.est(cell, show_ci=not self.brief, show_n=not self.brief)
+
+    def unit_note(self) -> Paragraph:
+        """The note under a table by unit: what its cells hold."""
+        if self.brief:
+            return Paragraph(spans=spans(self._("Weighted estimates; confidence intervals and n are in "
+                                                "results.xlsx.")), style="note")
+        return self.ci_note()
 
     def small_note(self, has_small: bool) -> list[Paragraph]:
         """The footnote of a table holding small cells (never silently)."""
@@ -151,8 +175,8 @@ class Words:
         return Table(caption=caption,
                      header=[*(self.head(head, "left") for head in heads), self.head(sex["F"]), self.head(sex["M"]),
                              self.head(sex["all"])],
-                     rows=[Row(cells=[*(self.label(label) for label in labels), self.est(cells["F"]),
-                                      self.est(cells["M"]), self.est(cells["all"])], total=total)
+                     rows=[Row(cells=[*(self.label(label) for label in labels), self.unit_est(cells["F"]),
+                                      self.unit_est(cells["M"]), self.unit_est(cells["all"])], total=total)
                            for labels, cells, total in rows],
                      notes=self.small_note(has_small))
 
