@@ -49,7 +49,8 @@ def _check_lang(lang: str | None) -> str | None:
 
 
 Formats = Annotated[str, typer.Option(
-    "--formats", help="Outputs to write, comma-separated: csv, xlsx, html, pdf (default: all).")]
+    "--formats", help="Outputs to write, comma-separated: csv, xlsx, html, pdf, parquet (the tables as Parquet, for "
+                 "programs reading a national survey's millions of rows) (default: csv,xlsx,html,pdf).")]
 
 
 def _run(project_file: Path, out: Path, lang: str | None, overwrite: bool, formats: str) -> None:

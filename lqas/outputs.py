@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import pandas as pd
+
 from lqas import __version__
 from lqas.config import Project
 from lqas.context import report_context
@@ -35,25 +37,29 @@ TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "clas
           "lqas_by_level.csv", "comparisons.csv", "scorecard.csv")
 # the libraries whose versions can change a number or a page of the run
 DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "openpyxl", "matplotlib", "jinja2", "typst",
-                "pydantic", "pyreadstat")
+                "pydantic", "pyreadstat", "pyarrow")
 
 
 # the outputs a run can be asked for (`--formats`): the CSV tables, the workbook, the report's HTML
-# (with its charts and report_context.json) and its PDF
-FORMATS = ("csv", "xlsx", "html", "pdf")
+# (with its charts and report_context.json), its PDF, and the tables as Parquet (for programs: typed
+# columns, text as it is, a national estimates table read in a second)
+FORMATS = ("csv", "xlsx", "html", "pdf", "parquet")
+# what a run writes when not told: what a person opens
+DEFAULT_FORMATS = ("csv", "xlsx", "html", "pdf")
 
 
 def write_outputs(results: Results, out: Path, lang: str,
                   progress: Callable[[str], None] = lambda message: None,
-                  inputs: list[dict] | None = None, formats: Sequence[str] = FORMATS) -> tuple[dict[str, Path], list[dict]]:
+                  inputs: list[dict] | None = None,
+                  formats: Sequence[str] = DEFAULT_FORMATS) -> tuple[dict[str, Path], list[dict]]:
     """Write the tables, charts, report context, workbook, report and manifest into the folder
     ``out``; return the written paths by name and the outputs that failed.
 
     Each output is written on its own: one that fails (the PDF library does not load, the disk
     refuses the workbook) is removed, recorded as ``{"output", "reason"}`` in the returned list and in
     ``manifest.json``, and the others are still written. ``formats``: which of ``FORMATS`` to write
-    (the manifest always). ``inputs``: the manifest's input records, taken before the run
-    (:func:`input_checksums`); by default taken now.
+    (the manifest always; by default ``DEFAULT_FORMATS``, all but Parquet). ``inputs``: the manifest's
+    input records, taken before the run (:func:`input_checksums`); by default taken now.
     """
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
@@ -75,16 +81,17 @@ def write_outputs(results: Results, out: Path, lang: str,
         return True
 
     neutralise = results.project.report.csv_neutralise
+    tables = run_tables(results)
     if "csv" in formats:
         progress("write tables")
         attempt("derived.csv", lambda path: write_derived(results.derived, path, neutralise=neutralise))
-        tables = {"exclusions.csv": results.derived.exclusions, "repairs.csv": results.derived.repairs,
-                  "estimates.csv": results.estimates, "classification.csv": results.classification,
-                  "lqas_by_level.csv": results.lots_by_level,
-                  "comparisons.csv": results.comparisons, "scorecard.csv": results.scorecard}
-        for name, frame in tables.items():
-            if frame is not None:
-                attempt(name, lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))
+        for stem, frame in tables.items():
+            if stem != "derived":
+                attempt(f"{stem}.csv", lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))
+    if "parquet" in formats:
+        progress("write tables as Parquet")
+        for stem, frame in tables.items():
+            attempt(f"{stem}.parquet", lambda path, frame=frame: write_parquet(frame, path))
     if "xlsx" in formats:
         progress("write the workbook")
         attempt("results.xlsx", lambda path: write_workbook(path, workbook_sheets(results, lang)))
@@ -116,6 +123,33 @@ def write_outputs(results: Results, out: Path, lang: str,
     paths["manifest.json"].write_text(json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
                                       encoding="utf-8")
     return paths, failures
+
+
+def run_tables(results: Results) -> dict[str, pd.DataFrame]:
+    """The tables of :data:`TABLES` by name without extension (``estimates``), those the run has."""
+    tables = {"derived": results.derived.table, "exclusions": results.derived.exclusions,
+              "repairs": results.derived.repairs, "estimates": results.estimates,
+              "classification": results.classification, "lqas_by_level": results.lots_by_level,
+              "comparisons": results.comparisons, "scorecard": results.scorecard}
+    return {stem: frame for stem, frame in tables.items() if frame is not None}
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """A table as Parquet: the values as they are (no text neutralised: a program reads this file, not
+    a spreadsheet), dates as dates, no index; the same bytes for the same table (no time stamp,
+    and no pandas metadata that would carry its version)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = []
+    for j in range(frame.shape[1]):
+        values = frame.iloc[:, j]
+        try:
+            columns.append(pa.array(values, from_pandas=True))
+        except pa.ArrowException:  # an object column mixing texts and numbers: as text
+            columns.append(pa.array([None if pd.isna(v) else str(v) for v in values], type=pa.string()))
+    table = pa.Table.from_arrays(columns, names=[str(column) for column in frame.columns])
+    pq.write_table(table, path, compression="zstd")
 
 
 def _reason(exc: BaseException) -> str:
@@ -262,7 +296,7 @@ def input_checksums(project: Project) -> list[dict]:
             if path.is_file()]
 
 
-def manifest(results: Results, out: Path, lang: str, inputs: list[dict], *, formats: Sequence[str] = FORMATS,
+def manifest(results: Results, out: Path, lang: str, inputs: list[dict], *, formats: Sequence[str] = DEFAULT_FORMATS,
              failures: Sequence[dict] = ()) -> dict:
     """Inputs with checksums, versions, settings and row counts: what it takes to reproduce the run;
     the formats asked for and the outputs that failed, with the reason."""

@@ -13,7 +13,7 @@ from lqas.derive import derive_project
 from lqas.errors import OutputError
 from lqas.estimate import estimate, survey_design
 from lqas.indicators import load_registry
-from lqas.outputs import FORMATS, input_checksums, project_inputs, run_folder, write_outputs
+from lqas.outputs import DEFAULT_FORMATS, input_checksums, project_inputs, run_folder, write_outputs
 from lqas.remarks import published_remarks
 from lqas.results import Results
 from lqas.scorecard import scorecard
@@ -50,7 +50,7 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
 
 
 def run_project(project: Project, out: Path, *, lang: str | None = None, overwrite: bool = False,
-                formats: Sequence[str] = FORMATS,
+                formats: Sequence[str] = DEFAULT_FORMATS,
                 progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:
     """Write the run folder of DESIGN.md §5 (:func:`lqas.outputs.run_folder`: in place only once
     written) and return the written paths by name.

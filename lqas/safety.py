@@ -7,12 +7,14 @@ from someone else), opening an output must not run a formula, a script or fetch 
 
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ET
 import zipfile
 from datetime import UTC, datetime, time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -34,16 +36,58 @@ def neutralise_csv(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells and column names are neutralised (:func:`neutralise_text`).
 
     Only text is touched: a negative number stored as a number stays ``-2``; the text ``"-2"`` of a
-    text column becomes ``'-2``, as the OWASP rule says.
+    text column becomes ``'-2``, as the OWASP rule says. Columns with nothing to neutralise are shared
+    with ``frame``, not copied (a national derived table has a million rows of a few hundred columns).
     """
-    out = frame.copy()
-    for column in out.columns:
-        dtype = out[column].dtype
-        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype) \
-                or isinstance(dtype, pd.CategoricalDtype):
-            out[column] = out[column].astype(object).map(neutralise_text)
-    out.columns = [neutralise_text(column) for column in out.columns]
+    out = frame.copy(deep=False)
+    for j in range(frame.shape[1]):
+        neutral = _neutralise_column(frame.iloc[:, j])
+        if neutral is not None:
+            out.isetitem(j, neutral)
+    out.columns = [neutralise_text(column) for column in frame.columns]
     return out
+
+
+def _neutralise_column(values: pd.Series) -> pd.Series | None:
+    """``values`` with its formula-like text neutralised; ``None`` when none is."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = values.cat.categories.to_series()
+        starts = _formula_like(categories)
+        if not starts.any():
+            return None
+        renamed = _prefixed(categories, starts)
+        if pd.Index(renamed).is_unique:  # the categories, not each of a million cells
+            return values.cat.rename_categories(renamed)
+        # "=a" and "'=a" both categories: renamed they would be one, which a categorical refuses
+        values = values.astype(object)
+    elif not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
+        return None
+    # each distinct text checked once: a column of a million cells holds a few hundred names. (pandas
+    # hashes text up to its first NUL character: "=a" and "=a\0b" are one value to it, but two texts
+    # the same up to a NUL start with the same character, or with none or NUL, which no trigger is)
+    codes, uniques = pd.factorize(values)
+    starts = _formula_like(pd.Series(uniques))
+    if not starts.any():
+        return None
+    rows = np.append(starts, False)[codes]  # code -1 (missing) picks the appended False
+    return pd.Series(_prefixed(values, rows), index=values.index, name=values.name)
+
+
+def _formula_like(values: pd.Series) -> np.ndarray:
+    """Which values are text starting with a :data:`CSV_TRIGGERS` character (numbers and missing
+    values of a mixed column are not)."""
+    try:
+        starts = values.str.startswith(CSV_TRIGGERS)
+    except AttributeError:  # no text at all in the column (all missing, or numbers stored as objects)
+        return np.zeros(len(values), dtype=bool)
+    return starts.to_numpy(dtype=bool, na_value=False)
+
+
+def _prefixed(values: pd.Series, starts: np.ndarray) -> np.ndarray:
+    text = values.to_numpy(dtype=object, copy=True)
+    text[starts] = "'" + text[starts]
+    return text
 
 
 def write_csv(frame: pd.DataFrame, path: Path, *, neutralise: bool = True) -> None:
@@ -53,8 +97,149 @@ def write_csv(frame: pd.DataFrame, path: Path, *, neutralise: bool = True) -> No
     Rows end in CRLF (RFC 4180): Python's CSV writer quotes a field holding a line-end character,
     and with a bare LF terminator a CR inside a remark would be left unquoted; spreadsheets and
     pandas break the row there, and the text after the CR would start a cell of its own.
+
+    The bytes are those of ``DataFrame.to_csv(index=False, lineterminator="\\r\\n")``: floats as
+    Python writes them (``1.0``, ``1e-05``), missing values empty, a field quoted when it holds a
+    comma, a quote or a line end. Tables of the usual column types are formatted by Arrow, column by
+    column (a national estimates.csv has millions of rows, and pandas formats a float in a
+    microsecond); any other table is written by pandas itself.
     """
-    (neutralise_csv(frame) if neutralise else frame).to_csv(path, index=False, lineterminator="\r\n")
+    frame = neutralise_csv(frame) if neutralise else frame
+    kinds = _csv_kinds(frame)
+    if kinds is not None:
+        try:
+            with open(path, "wb") as handle:
+                _write_arrow_csv(frame, kinds, handle)
+            return
+        except UnicodeEncodeError:  # a lone surrogate: Arrow refuses it; pandas says where it is
+            pass
+    frame.to_csv(path, index=False, lineterminator="\r\n")
+
+
+# cells formatted at a time: the text of a chunk (an Arrow string array, at most 2 GB) stays in memory
+_CSV_CHUNK_CELLS = 10_000_000
+# floats whose shortest digits Arrow writes in plain notation, as Python does (Python: 1e-05 and
+# 1e+16 in scientific notation; Arrow: 0.00001, and 1e+15 or 1.23e+11 as soon as the digits run long)
+_PLAIN_FLOATS = (1e-4, 1e9)
+
+
+def _csv_kinds(frame: pd.DataFrame) -> list[str] | None:
+    """How each column is formatted (``float``, ``int``, ``bool``, ``text``, ``object``: anything in an
+    object column); ``None`` when some column or the header is of a kind only pandas writes right
+    (dates, float32, nullable floats...)."""
+    if frame.shape[1] == 0 or not all(isinstance(column, str) for column in frame.columns):
+        return None
+    kinds = []
+    for j in range(frame.shape[1]):
+        values = frame.iloc[:, j]
+        dtype = values.dtype
+        if dtype == np.float64:
+            if not _arrow_writes_floats_as_numpy():
+                return None
+            kinds.append("float")
+        elif dtype.kind in "iu":  # numpy and nullable (Int64) integers
+            kinds.append("int")
+        elif dtype.kind == "b":  # numpy and nullable booleans
+            kinds.append("bool")
+        elif isinstance(dtype, pd.CategoricalDtype):
+            kinds.append("text" if _all_text(values.cat.categories) else "object")
+        elif isinstance(dtype, pd.StringDtype):
+            kinds.append("text")
+        elif pd.api.types.is_object_dtype(dtype):
+            kinds.append("text" if _all_text(values) else "object")
+        else:
+            return None
+    return kinds
+
+
+@functools.cache
+def _arrow_writes_floats_as_numpy() -> bool:
+    """Whether this Arrow writes the floats of :data:`_PLAIN_FLOATS` (and zero) as numpy does, once
+    given back the ".0" of whole numbers: its shortest-digits formatting, checked on numbers whose
+    digits and decimal point are easy to get wrong (if a later Arrow changes it, pandas writes)."""
+    import pyarrow as pa
+
+    numbers = np.array([0.0, -0.0, 1.0, -7.0, 0.1, 1 / 3, -2 / 3, 0.30000000000000004, 1e-4, -1.0000000000000002e-4,
+                        0.00012345678901234567, 5e-4, 2 ** -13, 0.5, 100.0, 123456.789, 12345678.9, 1e8 + 0.5,
+                        123456789.0, 999999999.9999999, 1 / 7 * 1e5, 2.675, 9.995, 1.005])
+    fields = _float_fields(numbers)
+    return fields.equals(pa.array(numbers.astype(str)))
+
+
+def _all_text(values) -> bool:
+    return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
+def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle) -> None:
+    import csv
+    import io
+
+    import pyarrow.compute as pc
+
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\r\n").writerow(frame.columns)
+    handle.write(header.getvalue().encode("utf-8"))
+    columns = [frame.iloc[:, j] for j in range(frame.shape[1])]
+    step = max(1, _CSV_CHUNK_CELLS // len(columns))
+    for start in range(0, len(frame), step):
+        fields = [_csv_fields(values.iloc[start:start + step], kind) for values, kind in zip(columns, kinds)]
+        if len(fields) == 1:  # Python's CSV writer quotes a row that is one empty field, or it would be no row
+            fields = [pc.if_else(pc.equal(fields[0], ""), '""', fields[0])]
+        rows = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, ","), "\r\n", "")
+        _, offsets, data = rows.buffers()
+        bounds = np.frombuffer(offsets, dtype=np.int32)[[rows.offset, rows.offset + len(rows)]]
+        handle.write(memoryview(data)[bounds[0]:bounds[1]])
+
+
+def _csv_fields(values: pd.Series, kind: str):
+    """The column's fields as an Arrow string array, as pandas would write them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if kind == "float":
+        numbers = np.ascontiguousarray(values.to_numpy())
+        if len(np.unique(numbers[:1000].view(np.int64))) <= 100:  # a 0/1 indicator of a million children
+            # each distinct number formatted once (told apart by their bits: 0.0 and -0.0 are two)
+            codes, distinct = pd.factorize(numbers.view(np.int64))
+            return _float_fields(distinct.view(np.float64)).take(codes)
+        return _float_fields(numbers)
+    if kind == "int":
+        return pc.cast(pa.array(values), pa.string()).fill_null("")
+    if kind == "bool":
+        return pc.if_else(pa.array(values), "True", "False").fill_null("")
+    if kind == "text":  # missing values (None, NaN, NA) are Arrow's nulls
+        text = pa.array(values, from_pandas=True)
+        return _quoted(pc.cast(text, pa.string()).fill_null(""))  # a categorical's codes, decoded
+    # numbers, flags, dates... stored as objects: each written as ``str()`` writes it (as pandas does;
+    # not by distinct value, for 1, 1.0 and True are one value to a hash)
+    cells = values.to_numpy(dtype=object)
+    return _quoted(pa.array(["" if missing else cell if isinstance(cell, str) else str(cell)
+                             for cell, missing in zip(cells, pd.isna(cells))], type=pa.string()))
+
+
+def _float_fields(numbers: np.ndarray):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.cast(pa.array(numbers, from_pandas=True), pa.string())  # NaN: null, written empty
+    size = np.abs(numbers)
+    whole = (numbers == np.trunc(numbers)) & (size < _PLAIN_FLOATS[1])
+    if whole.any():  # Arrow writes a whole number without its ".0"
+        text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    other = (size >= _PLAIN_FLOATS[1]) | ((size < _PLAIN_FLOATS[0]) & (numbers != 0))
+    if other.any():  # tiny, huge and infinite: the few numbers numpy writes, as pandas does
+        text = pc.replace_with_mask(text, other, pa.array(numbers[other].astype(str)))
+    return text.fill_null("")
+
+
+def _quoted(text):
+    """Text fields as Python's CSV writer quotes them: those holding a comma, a quote or a line end."""
+    import pyarrow.compute as pc
+
+    quoted = pc.match_substring_regex(text, '[,"\r\n]')
+    if not pc.any(quoted).as_py():
+        return text
+    return pc.if_else(quoted, pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', ""), text)
 
 
 # --- SVG ---------------------------------------------------------------------------------------

@@ -185,7 +185,10 @@ def evidence_sources(table: pd.DataFrame, doses: Sequence[str], cohort: str, wei
     ``<dose>_crude`` is not missing; shares are weighted by ``weight`` and sum to 1 per dose.
     ``n`` is the unweighted number of children in the denominator.
     """
-    part = table if cohort == ALL else table[table["cohort"] == cohort]
+    # the few columns read, before any row is selected: the child table has hundreds of columns
+    needed = [c for dose in doses for c in (f"{dose}_source", f"{dose}_crude") if c in table]
+    part = table[["cohort", weight, *needed]]
+    part = part if cohort == ALL else part[part["cohort"] == cohort]
     found: set[str] = set()
     rows = []
     for dose in doses:

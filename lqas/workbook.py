@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from lqas.context import equity_labels, run_labels
@@ -18,7 +20,8 @@ from lqas.views import counts_by, evidence_sources, plain
 
 ESTIMATE_FIELDS = ("n", "n_weighted", "estimate", "se", "ci_low", "ci_high", "deff", "icc", "df")
 # rows of the estimates sheet beyond which it keeps the levels above the lots only (a national survey's
-# estimates.csv runs to millions of rows; a sheet holds 1,048,576 and takes seconds per 100,000)
+# estimates.csv runs to millions of rows; a sheet holds 1,048,576, and a spreadsheet opens 100,000 rows
+# of 18 columns in seconds; writing them takes about 3 s)
 SHEET_ROWS = 100_000
 
 
@@ -38,8 +41,11 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
     """Write one sheet per table: bold shaded header, frozen header row, fitted column widths,
     fractions formatted as percentages (the data stay fractions 0-1), a note row when given.
 
-    Written row by row in openpyxl's write-only mode: a national run's tens of thousands of estimate
-    rows take seconds, not the minute cell-by-cell styling takes.
+    openpyxl (write-only mode) writes the workbook, the styles and each sheet's note and header; the
+    data rows, a million cells in a national run, are written here as the XML openpyxl writes for
+    them, byte for byte, column by column (openpyxl takes some 20 microseconds a cell: half a
+    minute for the estimates sheet), and put in each sheet when it is saved. A sheet holding values
+    of another kind (dates...) is written by openpyxl cell by cell.
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -62,6 +68,7 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
             setattr(cell, name, setting)
         return cell
 
+    rows = {}
     for sheet in sheets:
         ws = book.create_sheet(_sheet_title(sheet.name, used))
         frame = sheet.frame
@@ -78,13 +85,23 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
             ws.append([styled(ws, sheet.note, font=Font(italic=True, color="555555"))])
             ws.append([])
         ws.append([styled(ws, str(column), **header_style) for column in frame.columns])
-        columns = [_column_values(frame.iloc[:, j]) for j in range(len(frame.columns))]
-        for record in zip(*columns):
-            ws.append([styled(ws, value, number_format="0.0%") if j in percent
-                       else styled(ws, value) if isinstance(value, str) and value[:1] == "=" else value
-                       for j, value in enumerate(record)])
+        if not len(frame):
+            continue
+        # the percentage style, registered after the header's as when openpyxl wrote the first row
+        probe = WriteOnlyCell(ws)
+        probe.number_format = "0.0%"
+        styles = {j: f' s="{probe.style_id}"' for j in percent}
+        try:
+            rows[ws] = _sheet_rows(frame, start + 1, styles)
+        except _NotPlain:
+            columns = [_column_values(frame.iloc[:, j]) for j in range(len(frame.columns))]
+            for record in zip(*columns):
+                ws.append([styled(ws, value, number_format="0.0%") if j in percent
+                           else styled(ws, value) if isinstance(value, str) and value[:1] == "=" else value
+                           for j, value in enumerate(record)])
     book.save(path)
     stamp_zip(path, day)
+    _insert_rows(path, {ws.path.lstrip("/"): data for ws, data in rows.items()})
 
 
 def _column_values(values: pd.Series) -> list:
@@ -102,6 +119,101 @@ def _cell_value(value):
         # whole workbook; it is shown as the replacement character instead (the CSVs keep it)
         return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     return value
+
+
+# --- data rows as openpyxl writes them -----------------------------------------------------------
+
+class _NotPlain(Exception):
+    """A value that is not a number, a flag, a text or missing: openpyxl writes the sheet."""
+
+
+def _sheet_rows(frame: pd.DataFrame, first: int, styles: Mapping[int, str]) -> bytes:
+    """The ``<row>`` elements of ``frame``'s values, from row ``first``: what openpyxl's write-only
+    mode writes for the values as :func:`_cell_value` gives them (a cell per value, none for a missing
+    value unless styled; numbers as ``%.16g``; text inline, escaped, ASCII with character references;
+    ``styles``: the style attribute of the percentage columns)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from openpyxl.utils import get_column_letter
+
+    numbers = pa.array([str(r) for r in range(first, first + len(frame))], type=pa.string())
+    cells = []
+    for j in range(frame.shape[1]):
+        tails = pa.array(_tails(frame.iloc[:, j], styles.get(j, "")), type=pa.string())
+        cells.append(pc.binary_join_element_wise(f'<c r="{get_column_letter(j + 1)}', numbers, tails, "")
+                     .fill_null(""))  # no tail: no cell
+    text = pc.binary_join_element_wise('<row r="', numbers, '">', *cells, "</row>", "")
+    _, offsets, data = text.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32)[[text.offset, text.offset + len(text)]]
+    return memoryview(data)[bounds[0]:bounds[1]].tobytes()
+
+
+def _tails(values: pd.Series, style: str) -> list[str | None]:
+    """Each cell of a column after its coordinate (``" s="3" t="n"><v>0.5</v></c>``); ``None``
+    where openpyxl writes no cell."""
+    empty = f'"{style} t="n"></c>' if style else None  # a styled cell is written even when empty
+    numpy = not isinstance(values.dtype, pd.api.extensions.ExtensionDtype)
+    kind = values.dtype.kind
+    if numpy and kind in "iu":
+        return [_number_tail(number, style) for number in values.tolist()]
+    if numpy and kind == "f":
+        return [empty if math.isnan(number) else _number_tail(number, style) for number in values.tolist()]
+    if numpy and kind == "b":
+        return [f'"{style} t="b"><v>{int(flag)}</v></c>' for flag in values.tolist()]
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        texts: dict[str, str] = {}  # a column of a few hundred names, each escaped once
+        return [empty if missing else texts[text] if text in texts else texts.setdefault(text, _text_tail(text, style))
+                for text, missing in zip(values.tolist(), pd.isna(values.to_numpy(dtype=object)))]
+    return [_tail(value, style, empty) for value in values.tolist()]
+
+
+def _tail(value, style: str, empty: str | None) -> str | None:
+    value = plain(value)
+    if value is None:
+        return empty
+    if isinstance(value, bool):
+        return f'"{style} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, int | float):
+        return _number_tail(value, style)
+    if isinstance(value, str):
+        return _text_tail(value, style)
+    raise _NotPlain(type(value).__name__)
+
+
+def _number_tail(number, style: str) -> str:
+    # as openpyxl writes it (openpyxl.compat.safe_string): 16 significant digits, nothing for infinity
+    return f'"{style} t="n"><v>{"%.16g" % number if math.isfinite(number) else ""}</v></c>'  # noqa: UP031
+
+
+def _text_tail(text: str, style: str) -> str:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)[:32767]  # a cell holds 32,767 characters
+    if not text:
+        return f'"{style} t="inlineStr"></c>'
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    escaped = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+               .encode("ascii", "xmlcharrefreplace").decode("ascii"))
+    return f'"{style} t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
+
+
+def _insert_rows(path: Path, rows: Mapping[str, bytes]) -> None:
+    """Put each sheet's data rows at the end of its ``<sheetData>``, every member of the workbook
+    otherwise as it is (with its date)."""
+    import zipfile
+
+    if not rows:
+        return
+    with zipfile.ZipFile(path) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info, data in members:
+            if info.filename in rows:
+                end = data.rindex(b"</sheetData>")
+                data = data[:end] + rows[info.filename] + data[end:]
+            member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            member.compress_type, member.external_attr = info.compress_type, info.external_attr
+            archive.writestr(member, data)
 
 
 def _sheet_title(name: str, used: set[str]) -> str:

@@ -469,7 +469,7 @@ def test_formats_choose_the_outputs(tmp_path):
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["formats"] == ["csv", "xlsx"]
     result = lqas("demo", "--out", str(tmp_path / "bad"), "--formats", "csv,docx")
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
-        "lqas: error: --formats: expected some of csv, xlsx, html, pdf separated by commas; got 'csv,docx'"]
+        "lqas: error: --formats: expected some of csv, xlsx, html, pdf, parquet separated by commas; got 'csv,docx'"]
     assert not (tmp_path / "bad").exists()
 
 # ----------------------------------------------------------------------------- personal data

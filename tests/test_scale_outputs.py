@@ -1,0 +1,180 @@
+"""Outputs of a national survey: the CSV tables written column by column yet byte for byte as pandas
+writes them, the tables as Parquet for programs, and the workbook's rows written as openpyxl writes them."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lqas
+from lqas import workbook
+from lqas.outputs import DEFAULT_FORMATS, FORMATS, TABLES, write_outputs, write_parquet
+from lqas.safety import neutralise_csv, neutralise_text, write_csv
+from lqas.workbook import Sheet, write_workbook
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "mali_baseline" / "survey.toml"
+TEXTS = ["", "a", "=x", "-2", "+1", "@s", "\tt", "\rc", "a,b", 'q"q', "l\nf", "b\r\n", "é ü 😀", "'=y", " sp",
+         "\x00nul", "<a>&amp;", "x" * 40_000]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    results = lqas.analyse(lqas.load_project(DEMO))
+    out = tmp_path_factory.mktemp("run")
+    paths, failures = write_outputs(results, out, "en", formats=["csv", "parquet"])
+    assert failures == []
+    return results, out, paths
+
+
+def _tricky(n: int, seed: int = 1) -> pd.DataFrame:
+    """Every kind of column a run writes, with the values whose formatting is easy to get wrong."""
+    rng = np.random.default_rng(seed)
+    floats = np.concatenate([rng.random(n // 3), 10 ** rng.uniform(-12, 22, n // 3) * rng.choice([-1, 1], n // 3),
+                             rng.choice([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-4, 1e9, 1.0, 0.1, 5e-324, 1e16],
+                                        n - 2 * (n // 3))])
+    text = rng.choice(np.array(TEXTS, dtype=object), n)
+    text[rng.random(n) < 0.2] = None
+    mixed = rng.choice(np.array([1, 1.0, True, "1", None, np.nan, 2.5, np.int64(7), "=z", pd.NA], dtype=object), n)
+    return pd.DataFrame({
+        "float": floats, "few": rng.choice([0.0, -0.0, 1.0, 0.5, np.nan, np.inf, 1e-5, 1e16], n),  # formatted once each
+        "int": rng.integers(-10**12, 10**12, n), "flag": rng.random(n) < 0.5, "text": text,
+        "string": pd.array(rng.choice(TEXTS, n), dtype="string"), "category": pd.Categorical(rng.choice(TEXTS[:8], n)),
+        "=mixed,name": mixed, "Int64": pd.array(np.where(rng.random(n) < 0.3, None, rng.integers(0, 9, n)), dtype="Int64"),
+        "boolean": pd.array(np.where(rng.random(n) < 0.3, None, rng.random(n) < 0.5), dtype="boolean"),
+        "missing": pd.Series([np.nan] * n, dtype=object)})
+
+
+def _pandas_csv(frame: pd.DataFrame, neutralise: bool) -> bytes:
+    """The CSV as it was written before it was written column by column: each text cell
+    neutralised in turn, then ``DataFrame.to_csv``."""
+    frame = frame.copy()
+    if neutralise:
+        for column in frame.columns:
+            dtype = frame[column].dtype
+            if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype) \
+                    or isinstance(dtype, pd.CategoricalDtype):
+                frame[column] = frame[column].astype(object).map(neutralise_text)
+        frame.columns = [neutralise_text(column) for column in frame.columns]
+    return frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows", [0, 1, 50, 3_000])
+@pytest.mark.parametrize("neutralise", [True, False])
+def test_write_csv_writes_the_bytes_pandas_writes(tmp_path, rows, neutralise):
+    frame = _tricky(rows)
+    write_csv(frame, tmp_path / "t.csv", neutralise=neutralise)
+    assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(frame, neutralise)
+    for column in frame.columns:  # a row of one empty field is quoted ("") so that it is a row
+        write_csv(frame[[column]], tmp_path / "c.csv", neutralise=neutralise)
+        assert (tmp_path / "c.csv").read_bytes() == _pandas_csv(frame[[column]], neutralise), column
+
+
+def test_write_csv_in_chunks_writes_the_same_bytes(tmp_path, monkeypatch):
+    from lqas import safety
+
+    frame = _tricky(1_000)
+    monkeypatch.setattr(safety, "_CSV_CHUNK_CELLS", 70)  # 7 rows at a time
+    write_csv(frame, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(frame, True)
+
+
+def test_a_categorical_column_is_neutralised_by_its_categories_and_so_are_column_names(tmp_path):
+    frame = pd.DataFrame({"=sum": pd.Categorical(["=x", "y", "=x", None, "-1"]),
+                          "+plus": pd.Categorical(["=a", "'=a", "=a", "b", None]),  # "=a" becomes "'=a", also a category
+                          "@at": [1, 2, 3, 4, 5]})
+    before = frame.copy()
+    safe = neutralise_csv(frame)
+    assert list(safe.columns) == ["'=sum", "'+plus", "'@at"]
+    assert safe["'=sum"].tolist()[:3] == ["'=x", "y", "'=x"] and safe["'=sum"].tolist()[4] == "'-1"
+    assert pd.isna(safe["'=sum"].tolist()[3])
+    assert safe["'+plus"].tolist()[:4] == ["'=a", "'=a", "'=a", "b"]
+    pd.testing.assert_frame_equal(frame, before)  # the run's own table is left as it was
+    write_csv(frame, tmp_path / "t.csv")
+    lines = (tmp_path / "t.csv").read_bytes().decode("utf-8").split("\r\n")
+    assert lines[:3] == ["'=sum,'+plus,'@at", "'=x,'=a,1", "y,'=a,2"]
+    assert lines[4:6] == [",b,4", "'-1,,5"]
+
+
+def test_numbers_and_missing_values_are_never_neutralised():
+    frame = pd.DataFrame({"n": [-2.5, np.nan], "o": pd.Series([-2, None], dtype=object), "t": ["-2", None]})
+    safe = neutralise_csv(frame)
+    assert safe["n"].tolist()[0] == -2.5 and safe["o"].tolist()[0] == -2 and safe["t"].tolist()[0] == "'-2"
+    assert safe["o"].tolist()[1] is None and safe["t"].tolist()[1] is None
+
+
+# --- Parquet -----------------------------------------------------------------------------------------
+
+
+def test_parquet_is_a_format_asked_for_not_a_default():
+    assert "parquet" in FORMATS and "parquet" not in DEFAULT_FORMATS
+    assert inspect.signature(write_outputs).parameters["formats"].default == DEFAULT_FORMATS
+
+
+def test_the_parquet_tables_hold_the_rows_of_the_csv_tables(demo_run):
+    results, out, paths = demo_run
+    written = [name for name in TABLES if (out / name).exists()]
+    assert "estimates.csv" in written and "derived.csv" in written
+    for name in written:
+        parquet = out / name.replace(".csv", ".parquet")
+        assert parquet.name in paths
+        table, text = pd.read_parquet(parquet), pd.read_csv(out / name, keep_default_na=False, low_memory=False)
+        assert table.shape == text.shape, name
+        assert [neutralise_text(c) for c in table.columns] == list(text.columns), name
+    estimates = pd.read_parquet(out / "estimates.parquet")
+    text = pd.read_csv(out / "estimates.csv", float_precision="round_trip")
+    pd.testing.assert_frame_equal(estimates, results.estimates.reset_index(drop=True))
+    for column in ("n", "estimate", "ci_low", "ci_high"):  # the CSV's digits are the same doubles
+        assert np.array_equal(estimates[column].to_numpy(), text[column].to_numpy(), equal_nan=True), column
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["formats"] == ["csv", "parquet"]
+    assert {name.replace(".csv", ".parquet") for name in written} <= set(manifest["outputs"])
+
+
+def test_parquet_keeps_text_as_it_is_and_the_same_table_gives_the_same_bytes(tmp_path):
+    frame = pd.DataFrame({"=text": ["=HYPERLINK(\"x\")", "-2", None], "number": [1.5, np.nan, -2.0],
+                          "mixed": pd.Series(["a", 1, None], dtype=object), "when": pd.to_datetime(["2024-01-02", None, "2024-03-04"])})
+    write_parquet(frame, tmp_path / "a.parquet")
+    write_parquet(frame, tmp_path / "b.parquet")
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    back = pd.read_parquet(tmp_path / "a.parquet")
+    assert back["=text"].tolist()[:2] == ["=HYPERLINK(\"x\")", "-2"]  # for programs: not neutralised
+    assert back["mixed"].tolist()[:2] == ["a", "1"] and back["mixed"].isna().tolist()[2]
+    assert back["when"].tolist()[0] == pd.Timestamp("2024-01-02")
+
+
+# --- workbook ----------------------------------------------------------------------------------------
+
+
+def test_the_workbook_rows_are_the_bytes_openpyxl_writes_cell_by_cell(tmp_path, monkeypatch):
+    frame = _tricky(400).drop(columns=["string"])
+    frame["share"] = np.where(np.arange(400) % 7 == 0, np.nan, np.linspace(0, 1, 400))
+    frame["float32"] = np.linspace(0, 1, 400, dtype=np.float32)
+    sheets = [Sheet("one", frame, percent=["share", "text"], note="=SUM(A1:A9) is a note"),
+              Sheet("empty", frame.iloc[:0], percent=["share"]), Sheet("two", frame.head(3), widths={"text": 70})]
+    write_workbook(tmp_path / "fast.xlsx", sheets)
+
+    def cell_by_cell(*args):
+        raise workbook._NotPlain("test")
+
+    monkeypatch.setattr(workbook, "_sheet_rows", cell_by_cell)
+    write_workbook(tmp_path / "openpyxl.xlsx", sheets)
+    assert (tmp_path / "fast.xlsx").read_bytes() == (tmp_path / "openpyxl.xlsx").read_bytes()
+
+
+def test_a_sheet_with_dates_is_written_by_openpyxl(tmp_path):
+    from openpyxl import load_workbook
+
+    frame = pd.DataFrame({"when": pd.to_datetime(["2024-01-02", None]), "share": [0.25, 0.5]})
+    write_workbook(tmp_path / "x.xlsx", [Sheet("dates", frame, percent=["share"])])
+    sheet = load_workbook(tmp_path / "x.xlsx")["dates"]
+    assert sheet["A2"].value == pd.Timestamp("2024-01-02").to_pydatetime() and sheet["A3"].value is None
+    assert (sheet["B2"].value, sheet["B2"].number_format) == (0.25, "0.0%")
