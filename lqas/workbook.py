@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lqas.context import equity_labels, run_labels
-from lqas.design import ALL, domain_columns
+from lqas.design import ALL, domain_columns, unit_rows
 from lqas.results import Results
 from lqas.rules import decision_table
 from lqas.safety import run_day, stamp_zip
@@ -247,6 +247,7 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
         sheets.append(_comparisons_sheet(results.comparisons, labels, head, name))
     if results.scorecard is not None and not results.scorecard.empty:
         sheets.append(_scorecard_sheet(results.scorecard, equity_labels(lang), labels, head, name))
+    sheets.append(_areas_sheet(results, labels, head))
     table = results.table
     counts = table.groupby(["catchment", "cohort", "sex"], dropna=False).size().rename("n").reset_index()
     sample = counts.pivot_table(index=["catchment", "cohort"], columns="sex", values="n", fill_value=0,
@@ -280,6 +281,44 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
              for r in results.remarks], columns=[head["remark"], head["count"], head["catchments"]]),
             widths={head["remark"]: 70}))
     return sheets
+
+
+def _areas_sheet(results: Results, labels: Mapping, head: Mapping) -> Sheet:
+    """One line per catchment area (the report's Annex C, every area): its district, children, the
+    zero-dose, UI and Penta 3 estimates with their 95 % CI (all cohorts and sexes), and each lot's
+    class; the estimates sheet of a national survey leaves the areas to estimates.csv."""
+    from lqas.context import AREA_INDICATORS
+
+    table, estimates = results.table, results.estimates
+    areas = sorted(set(table["catchment"].astype(str)))
+    district = "district" if "district" in table else None
+    columns: dict[str, object] = {}
+    if district:
+        parents = table[["catchment", district]].astype(str).drop_duplicates("catchment").set_index("catchment")
+        columns[head["district"]] = [labels["district"].get(d, d) for d in parents[district].reindex(areas)]
+    columns[head["catchment"]] = [labels["catchment"].get(a, a) for a in areas]
+    columns[head["code"]] = areas
+    columns[head["n"]] = table["catchment"].astype(str).value_counts().reindex(areas).to_numpy()
+    percent = []
+    for key in AREA_INDICATORS:
+        rows = unit_rows(estimates[estimates["indicator"] == key], key, "catchment")
+        if rows.empty:
+            continue
+        rows = rows.set_index(rows["catchment"].astype(str)).reindex(areas)
+        name = labels["indicator"].get(key, key)
+        for field, title in (("estimate", name), ("ci_low", f"{name}: {head['ci_low']}"),
+                             ("ci_high", f"{name}: {head['ci_high']}")):
+            columns[title] = rows[field].to_numpy()
+            percent.append(title)
+    classes = results.classification
+    for (indicator, cohort), lots in classes.groupby(["indicator", "cohort"], sort=False):
+        by_area = lots.set_index(lots["catchment"].astype(str))["class"]
+        title = f"LQAS {labels['indicator'].get(indicator, indicator)}, {labels['cohort'].get(cohort, cohort)}"
+        columns[title] = [labels["klass"].get(k, k) if isinstance(k, str) else None
+                          for k in by_area.reindex(areas)]
+    frame = pd.DataFrame(columns).sort_values([c for c in (head["district"] if district else None,
+                                                          head["catchment"]) if c], kind="stable")
+    return Sheet(head["catchments"], frame.reset_index(drop=True), percent=percent)
 
 
 def _domains(frame: pd.DataFrame, labels: Mapping, head: Mapping,

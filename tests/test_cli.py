@@ -246,11 +246,12 @@ def test_demo_results_workbook_is_formatted_view_of_the_results(demo_run):
 
     lang, out = demo_run
     book = load_workbook(out / "results.xlsx")
-    names = {"en": ["Estimates", "LQAS classification", "Girls and boys", "Gender and equity scorecard", "Sample",
-                    "Exclusions", "Repairs", "Evidence sources", "Decision rules", "Interviewer remarks"],
+    names = {"en": ["Estimates", "LQAS classification", "Girls and boys", "Gender and equity scorecard",
+                    "Catchment areas", "Sample", "Exclusions", "Repairs", "Evidence sources", "Decision rules",
+                    "Interviewer remarks"],
              "fr": ["Estimations", "Classification LQAS", "Filles et garçons", "Tableau de bord genre et équité",
-                    "Échantillon", "Exclusions", "Corrections", "Sources de preuve", "Règles de décision",
-                    "Remarques des enquêteurs"]}
+                    "Aires de santé", "Échantillon", "Exclusions", "Corrections", "Sources de preuve",
+                    "Règles de décision", "Remarques des enquêteurs"]}
     assert book.sheetnames == names[lang]
     lots = book[names[lang][1]]
     assert lots.freeze_panes == "A2" and lots["A1"].font.bold
@@ -268,6 +269,15 @@ def test_demo_results_workbook_is_formatted_view_of_the_results(demo_run):
     assert sheet.cell(row=4, column=value + 1).number_format == "0.0%"
     kologo = [r for r in rows if r[code] == "zero_dose" and "Kologo" in r and {"en": "Girls", "fr": "Filles"}[lang] in r]
     assert len(kologo) == 3  # two cohorts and their margin
+    # one line per catchment area (every area, whatever the estimates sheet keeps): Kologo's zero-dose
+    areas = book[names[lang][4]]
+    header = [c.value for c in areas[1]]
+    kologo = next(r for r in areas.iter_rows(min_row=2, values_only=True) if r[header.index("Code")] == "kologo")
+    expected = estimates.query("indicator == 'zero_dose' and catchment == 'kologo' and cohort == 'all' "
+                               "and sex == 'all' and area == 'all' and population_group == 'all'")
+    zero_dose = {"en": "Zero-dose (no Penta1)", "fr": "Zéro dose (pas de Penta1)"}[lang]
+    assert kologo[header.index(zero_dose)] == pytest.approx(float(expected["estimate"].iloc[0]))
+    assert areas.max_row == 1 + 6
 
 
 def test_derive_writes_the_derived_csv_of_the_run(demo_run, tmp_path):
