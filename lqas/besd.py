@@ -12,6 +12,7 @@ import pandas as pd
 from lqas.config._validation import read_toml
 from lqas.config.besd import validate_besd_registry
 from lqas.errors import ConfigError
+from lqas.readers import per_value
 from lqas.resources import data_path
 
 PROBLEM_COLUMNS = ["column", "row", "code", "count", "expected"]
@@ -245,11 +246,16 @@ def _selected_options(data, stem, spec, code_map, names, problems, answered=None
 def _recode(series: pd.Series, code_map: Mapping[str, Any], scale: str, problems: list) -> pd.Series:
     """Map raw codes to canonical BeSD-TI codes; missing and unknown become NaN, unknown is logged."""
     spec = code_map["scales"][scale]
-    text = series.astype("string").str.strip()
-    numeric = pd.to_numeric(text.mask(text == ""), errors="coerce")
-    canonical = numeric.map(dict(zip(spec["from"], spec["to"]))).astype(float)
-    blank = series.isna() | text.isna() | (text == "")
-    unknown = ~blank & canonical.isna() & ~numeric.isin(code_map["missing"])
+
+    def recode(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+        text = series.astype("string").str.strip()
+        numeric = pd.to_numeric(text.mask(text == ""), errors="coerce")
+        canonical = numeric.map(dict(zip(spec["from"], spec["to"]))).astype(float)
+        blank = series.isna() | text.isna() | (text == "")
+        return canonical, text, ~blank & canonical.isna() & ~numeric.isin(code_map["missing"])
+
+    # once per distinct answer, not per respondent: a national survey has millions of them
+    canonical, text, unknown = per_value(series, recode)
     if unknown.any():
         allowed = sorted(set(spec["from"]) | set(code_map["missing"]))
         expected = f"{allowed} or empty"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from lqas.config import LqasConfig
@@ -88,8 +89,11 @@ def aggregate_lots(classification: pd.DataFrame, table: pd.DataFrame, levels: tu
     places = places.drop_duplicates("catchment")
     lots = lots.merge(places, on="catchment", how="left")
     units = [(column, column) for column in levels if column in lots and column != "catchment"]
+    # only the columns read below: every unit of every level filters and copies its lots
+    by = ["indicator", *(["cohort"] if "cohort" in lot else [])]
+    lots = lots[list(dict.fromkeys([*by, "direction", "population", "n", "x", "x_indicator", *(c for _, c in units)]))]
     rows = []
-    for (indicator, cohort), part in lots.groupby(["indicator", *(["cohort"] if "cohort" in lot else [])], sort=False):
+    for (indicator, cohort), part in lots.groupby(by, sort=False):
         lower = bool((part["direction"] == "lower_is_better").all())
         for level, column in [("national", None), *units]:
             groups = [("all", part)] if column is None else part.groupby(column, sort=True)
@@ -98,7 +102,8 @@ def aggregate_lots(classification: pd.DataFrame, table: pd.DataFrame, levels: tu
                 if members.empty:
                     continue
                 # the population of a lot is at least its sample (a lot weighted equally: n)
-                members = members.assign(population=members[["population", "n"]].max(axis=1))
+                members = members.assign(population=np.maximum(members["population"].to_numpy(dtype=float),
+                                                               members["n"].to_numpy()))
                 result = aggregate(members, level=confidence).iloc[0]
                 estimate, low, high = result["estimate"], result["ci_low"], result["ci_high"]
                 if lower:  # the lots count the favourable complement: back to the indicator's scale

@@ -8,7 +8,7 @@ the empty clusters, the logs) is a field of :class:`Derived`.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -104,24 +104,32 @@ def _derive(project: Project) -> Derived:
                          f"excluded ({', '.join(f'{reason}: {n}' for reason, n in reasons.items())}); "
                          "see the profile's rules and survey.toml [cohorts] (windows are in days)")
     youngest = min(low for low, _ in project.cohorts.values())
-    cleaned, date_repairs = clean_dates(ingested.children, schedule, min_eligible_age_days=youngest)
+    # each stage lets go of the table it was given once it has made its own: a national survey's
+    # child table weighs gigabytes, and two of them need not be held at once
+    children, source = ingested.children, ingested.source
+    ingested = replace(ingested, children=children.iloc[:0])  # the log kept, not a second child table
+    cleaned, date_repairs = clean_dates(children, schedule, min_eligible_age_days=youngest)
+    del children
     table = derive(cleaned, schedule, records=project.vaccination.records,
                    later_dose_implies_earlier=project.vaccination.later_dose_implies_earlier,
                    cohorts=project.cohorts, introduced=project.vaccination.introduced)
+    del cleaned
     parts = [table]
     if {"zero_dose", "ui_dtp1_not_dtp3"} <= set(table.columns):
         parts.append(vaccination_status(table).to_frame())
     if any(column.startswith("CHI_") for column in table.columns):
         parts.append(derive_besd(table, coding=project.besd.coding))
     parts.append(derive_gender(table, coding=project.besd.coding))
+    del table
     table = _join(parts)
+    del parts
     _check_columns(table, project)
-    table["weight"] = _weights(table, project, ingested.source)
+    table["weight"] = _weights(table, project, source)
     table, free_text = split_free_text(table)
     repairs = pd.concat([frame for frame in (ingested.repairs, date_repairs) if not frame.empty]
                         or [ingested.repairs], ignore_index=True)
     return Derived(table=table, schedule=schedule, exclusions=ingested.exclusions, repairs=repairs,
-                   rows_read=ingested.rows_read, source=ingested.source,
+                   rows_read=ingested.rows_read, source=source,
                    empty_psus=dict(ingested.empty_clusters), merges=ingested.merges, free_text=free_text,
                    looks_personal=dict(ingested.looks_personal), decoding=ingested.decoding,
                    unread=dict(ingested.unread))
@@ -141,10 +149,11 @@ def _population_level(project: Project) -> tuple[str, ...]:
 def _join(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Side by side; a column already present is kept from the earlier part (the derivers return
     only what they add, but the BeSD deriver also echoes identifiers it needs)."""
-    out = parts[0]
+    seen, kept = set(parts[0].columns), [parts[0]]
     for part in parts[1:]:
-        out = pd.concat([out, part.drop(columns=[c for c in part.columns if c in out])], axis=1)
-    return out
+        kept.append(part.drop(columns=[c for c in part.columns if c in seen]))
+        seen.update(kept[-1].columns)
+    return pd.concat(kept, axis=1)  # at once: each concat copies the whole child table
 
 
 def _weights(table: pd.DataFrame, project: Project, source: Path) -> pd.Series:
@@ -212,7 +221,7 @@ def _profile(project: Project) -> str | Path:
 def write_derived(derived: Derived, path: Path, *, neutralise: bool = True) -> None:
     """``derived.csv``: the child table with dates as ISO text (the same file from `derive` and `run`);
     text a spreadsheet would run as a formula is neutralised (:func:`lqas.safety.write_csv`)."""
-    table = derived.table.copy()
+    table = derived.table.copy(deep=False)  # the date columns are replaced, none written into
     for column in table.columns:
         if pd.api.types.is_datetime64_any_dtype(table[column]):
             table[column] = table[column].dt.strftime("%Y-%m-%d")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,7 +17,16 @@ from lqas.errors import ConfigError, InputError, SettingError
 from lqas.exports import read_export
 from lqas.form import Form, Question, infer_codes, read_form
 from lqas.privacy import looks_personal
-from lqas.readers import MISSING_TOKENS, Source, dates_from_parts, key_text, parse_dates, read_source, read_table
+from lqas.readers import (
+    MISSING_TOKENS,
+    Source,
+    dates_from_parts,
+    key_text,
+    parse_dates,
+    per_value,
+    read_source,
+    read_table,
+)
 from lqas.resources import resource_dir
 
 __all__ = [
@@ -127,7 +136,8 @@ def _merge(main: Source, profile: dict, merges: Mapping[str, object]) -> tuple[p
     report per merge. A main row without a match gets, when the profile says ``unmatched = "exclude"``,
     a helper column ``_exclude:merge:<reason>`` holding the detail that `validate` writes to the log.
     """
-    frame, labels, report = main.frame.copy(), dict(main.labels), {}
+    # not a deep copy: columns are added to the frame, never written into
+    frame, labels, report = main.frame.copy(deep=False), dict(main.labels), {}
     declared = profile.get("merge", {})
     for name, given in merges.items():
         given = {"file": given} if isinstance(given, (str, Path)) else dict(given)
@@ -218,14 +228,17 @@ class _Mapper:
     def recode(self, values: pd.Series, codes: dict, column: str, source_column: str | None = None) -> pd.Series:
         """Map codes through ``codes``; a value not listed is looked up by its value label."""
         mapping = {str(key): (np.nan if value == "" else value) for key, value in codes.items()}
-        text = key_text(values).astype("string")  # "1.0" from a CSV of floats is code "1"
-        known = text.isin(list(mapping))
         label_of = self.labels.get(source_column or "", {})
-        if label_of:
-            text = text.where(known, text.map(label_of).astype("string").str.strip().fillna(text))
+
+        def code(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+            text = key_text(values).astype("string")  # "1.0" from a CSV of floats is code "1"
             known = text.isin(list(mapping))
-        result = text.map(mapping).astype(object)
-        unknown = text.notna() & ~known
+            if label_of:
+                text = text.where(known, text.map(label_of).astype("string").str.strip().fillna(text))
+                known = text.isin(list(mapping))
+            return text.map(mapping).astype(object), text.notna() & ~known
+
+        result, unknown = per_value(values, code)
         if unknown.any():
             self.repair(unknown, column, "unknown_code_set_missing", values, "")
         return result.where(~unknown, np.nan)
@@ -445,22 +458,60 @@ def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, detail: pd.Serie
     return rows
 
 
-def _row_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """One number per row for the values of ``columns`` (empty cells equal each other)."""
-    return pd.util.hash_pandas_object(frame[columns].astype("string").fillna("\x00"), index=False)
+def _row_hash(frame: pd.DataFrame, columns: list[str], wide: pd.DataFrame | None = None) -> pd.Series:
+    """One number per row for the values of ``columns`` as text (empty cells equal each other): rows
+    writing the same text in every column get the same number. A column ``frame`` lacks is read
+    from ``wide`` (the whole table ``frame``'s rows come from)."""
+    rows = None
+
+    def codes(column: str) -> np.ndarray:
+        nonlocal rows
+        if column in frame:
+            return _text_codes(frame[column])
+        if rows is None:
+            rows = wide.index.get_indexer(frame.index)
+        return _text_codes(wide[column])[rows]  # codes are per value: those of other rows do no harm
+
+    table = pd.DataFrame({position: codes(column) for position, column in enumerate(columns)}, index=frame.index)
+    return pd.util.hash_pandas_object(table, index=False)
 
 
-def _same_key(ranked: pd.DataFrame, key: list[str], answers: list[str], source: Path) -> pd.Series:
+_NAN_BITS = np.array([np.nan]).view(np.int64)[0]
+
+
+def _text_codes(values: pd.Series) -> np.ndarray:
+    """One integer per cell, equal where the cells' text is (``astype("string")``, a missing cell as
+    ``"\x00"``), without writing each cell as text: the duplicate check reads every answer column
+    of every child."""
+    kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else None
+    if kind == "f":
+        # the bits, not the numbers: 0.0 and -0.0 are equal numbers but not equal text
+        numbers = values.to_numpy(dtype=np.float64)
+        values = np.where(np.isnan(numbers), _NAN_BITS, numbers.view(np.int64))
+    elif kind not in ("i", "u", "b", "M", "m") and not (
+            kind == "O" and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")):
+        values = values.astype("string").fillna("\x00")  # mixed types: 1 and 1.0 are one value to a hash
+    codes, unique = pd.factorize(values, use_na_sentinel=True)
+    if kind == "O" and (codes < 0).any() and "\x00" in unique:  # the text "\x00" reads as a missing cell
+        codes = np.where(codes < 0, unique.get_loc("\x00"), codes)
+    return codes
+
+
+def _same_key(ranked: pd.DataFrame, key: list[str], answers: list[str], source: Path,
+              wide: pd.DataFrame | None = None) -> pd.Series:
     """Rows sharing ``key`` with a row ranked before them; refused when rows sharing a key differ in
     their answers (the key does not identify one child, and dropping would lose children)."""
     complete = ranked[key].notna().all(axis=1)
-    keys = _row_hash(ranked, key).where(complete)
-    contents = _row_hash(ranked, answers)
+    # the text's own hash for the few key columns: its order picks the example the error names
+    keys = pd.util.hash_pandas_object(ranked[key].astype("string").fillna("\x00"), index=False).where(complete)
+    contents = _row_hash(ranked, answers, wide)
     shared = keys.notna() & keys.duplicated(keep=False)
     differing = contents[shared].groupby(keys[shared]).nunique()
     differing = differing[differing > 1]
     if len(differing):
         rows = ranked.loc[keys == differing.index[0]]
+        if wide is not None:  # the answers ``ranked`` lacks, from the whole table
+            rows = pd.concat([rows, wide.loc[rows.index, [c for c in answers if c not in rows]]], axis=1)
         a, b = rows.iloc[0], rows.iloc[1]
         columns = [c for c in answers if not (pd.isna(a[c]) and pd.isna(b[c])) and str(a[c]) != str(b[c])]
         raise InputError(f"{source}: [data.duplicates] key = {key} would drop children whose answers differ: "
@@ -470,8 +521,13 @@ def _same_key(ranked: pd.DataFrame, key: list[str], answers: list[str], source: 
     return pd.Series((keys.notna() & keys.duplicated(keep="first")).to_numpy(), index=ranked.index)
 
 
+# the columns `validate` reads or writes (the other columns of the child table it only filters)
+_VALIDATED = ("source_row", "child_id", "catchment", "cluster", "district", "interview_date", "submission_time",
+              "dob", "age_years", "age_days", "cohort", "sex", "cohort_sampled")
+
+
 def _integer_text(values: pd.Series) -> pd.Series:
-    return key_text(values).astype(str)
+    return per_value(values, lambda text: key_text(text).astype(str))
 
 
 def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source: Path, *,
@@ -508,15 +564,29 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
         raise InputError(f"{source}: the mapping profile reads no {', '.join(unmapped)}: map "
                          f"{'it' if len(unmapped) == 1 else 'them'} in the profile's [columns] (e.g. "
                          f"{unmapped[0]} = \"<export column>\")")
-    frame = children.copy()
     repairs: list[dict] = []
     excluded: list[pd.DataFrame] = []
-    helpers = [column for column in frame.columns if column.startswith(f"{_EXCLUDE}:")]
+    helpers = [column for column in children.columns if column.startswith(f"{_EXCLUDE}:")]
+    settings = dict(duplicates or {})
+    key = settings.get("key")
+    # the rules read a few columns: they filter a frame of those, and the child table (hundreds of
+    # columns) is filtered once, at the end, instead of at each rule
+    read = {*_VALIDATED, *helpers, *(key if key is not None else ())}
+    # (a frame of its own, not a slice of the caller's table: its columns are replaced below)
+    frame = children[[column for column in children.columns if column in read]].copy(deep=False)
 
-    def drop(mask: pd.Series, reason: str, detail: pd.Series | str) -> None:
+    def columns() -> list[str]:
+        """The child table's columns as the rules have left them (the new ones last)."""
+        return [*children.columns, *(column for column in frame.columns if column not in children.columns)]
+
+    def drop(mask: pd.Series, reason: str, detail: pd.Series | str | Callable[[pd.Index], pd.Series]) -> None:
+        """Exclude the rows of ``mask``; ``detail`` may be a function of their index, so that the text
+        is written for the rows excluded only, not for each child of a national survey."""
         nonlocal frame
         mask = mask.reindex(frame.index, fill_value=False)
         if mask.any():
+            if callable(detail):
+                detail = detail(frame.index[mask])
             excluded.append(_exclude(frame, mask, reason, detail))
             frame = frame.loc[~mask]
 
@@ -533,30 +603,37 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
 
     interview, bad_interview = parse_dates(frame["interview_date"])
     drop(interview.isna(), "interview_date_invalid",
-         "interview date: " + frame["interview_date"].astype("string").fillna("<empty>"))
+         lambda rows: "interview date: " + frame.loc[rows, "interview_date"].astype("string").fillna("<empty>"))
     frame["interview_date"] = interview.reindex(frame.index)
     # an interview dated after its record reached the server, or after today, has a wrong date (a
     # device clock, a typo), and so would the age and the doses' timing computed from it; one day of
     # slack for time zones (the submission time is UTC, the interview date local)
-    shown = "interview date " + frame["interview_date"].dt.strftime("%Y-%m-%d")
+    def shown(rows: pd.Index) -> pd.Series:
+        return "interview date " + frame.loc[rows, "interview_date"].dt.strftime("%Y-%m-%d")
+
     if "submission_time" in frame:
         submitted = parse_dates(frame["submission_time"])[0]
         drop(frame["interview_date"] > submitted + pd.Timedelta(days=1), "interview_after_submission",
-             shown + "; submitted " + submitted.dt.strftime("%Y-%m-%d"))
+             lambda rows: shown(rows) + "; submitted " + submitted.loc[rows].dt.strftime("%Y-%m-%d"))
     today = pd.Timestamp.now().normalize()
     drop(frame["interview_date"] > today + pd.Timedelta(days=1), "interview_date_in_future",
-         shown + f"; today {today:%Y-%m-%d}")
+         lambda rows: shown(rows) + f"; today {today:%Y-%m-%d}")
 
     windows = ", ".join(f"{name} {low}-{high}" for name, (low, high) in cohorts.items())
 
-    def note(mask: pd.Series, column: str, rule: str, original: pd.Series, new: pd.Series | str) -> None:
-        for index in frame.index[mask.reindex(frame.index, fill_value=False)]:
+    def note(mask: pd.Series, column: str, rule: str, original: pd.Series | Callable[[pd.Index], pd.Series],
+             new: pd.Series | str) -> None:
+        rows = frame.index[mask.reindex(frame.index, fill_value=False)]
+        if callable(original) and len(rows):  # written for the rows repaired only
+            original = original(rows)
+        for index in rows:
             repairs.append({"source_row": int(frame.at[index, "source_row"]), "child_id": frame.at[index, "child_id"],
                             "column": column, "rule": rule, "original": original.at[index],
                             "new": new.at[index] if isinstance(new, pd.Series) else new})
 
-    def assign(low: pd.Series, high: pd.Series, shown: pd.Series, unit: str) -> pd.Series:
-        """The cohort whose window holds [low, high]; with window = "keep", the nearest one."""
+    def assign(low: pd.Series, high: pd.Series, shown: Callable[[pd.Index], pd.Series], unit: str) -> pd.Series:
+        """The cohort whose window holds [low, high]; with window = "keep", the nearest one (``shown``:
+        the age as written, for the given rows)."""
         cohort = pd.Series(pd.NA, index=low.index, dtype="object")
         for name, (start, stop) in cohorts.items():
             cohort = cohort.mask(cohort.isna() & (low >= start) & (high <= stop), name)
@@ -564,13 +641,15 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
         if window == "keep" and outside.any():
             gaps = pd.DataFrame({name: np.maximum(start - low, high - stop) for name, (start, stop) in cohorts.items()})
             nearest = gaps.loc[outside].idxmin(axis=1)
-            note(outside, "cohort", "age_out_of_window_kept", shown + f" {unit}; cohorts: {windows}", nearest)
+            note(outside, "cohort", "age_out_of_window_kept", lambda rows: shown(rows) + f" {unit}; cohorts: {windows}",
+                 nearest)
             cohort = cohort.mask(outside, nearest)
         if window == "keep" and len(cohorts) == 1:
             unknown = low.isna()
-            note(unknown, "cohort", "age_unknown_kept", shown.fillna("<unknown>"), next(iter(cohorts)))
+            note(unknown, "cohort", "age_unknown_kept", lambda rows: shown(rows).fillna("<unknown>"),
+                 next(iter(cohorts)))
             cohort = cohort.mask(unknown, next(iter(cohorts)))
-        drop(cohort.isna() & low.notna(), "age_out_of_window", shown + f" {unit}; cohorts: {windows}")
+        drop(cohort.isna() & low.notna(), "age_out_of_window", lambda rows: shown(rows) + f" {unit}; cohorts: {windows}")
         return cohort
 
     if window not in {"exclude", "keep"}:
@@ -579,10 +658,11 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
     if age_from == "years":
         years = pd.to_numeric(frame["age_years"], errors="coerce")
         invalid = (years < 0) | (years != years.round()) | (years.isna() & ~kept_unknown)
-        drop(invalid, "age_invalid", "age in years: " + frame["age_years"].astype("string").fillna("<empty>"))
+        drop(invalid, "age_invalid",
+             lambda rows: "age in years: " + frame.loc[rows, "age_years"].astype("string").fillna("<empty>"))
         years = years.reindex(frame.index)
-        cohort = assign(365 * years, 365 * years + 364, "age " + years.astype("Int64").astype("string"),
-                        "completed years")
+        cohort = assign(365 * years, 365 * years + 364,
+                        lambda rows: "age " + years.loc[rows].astype("Int64").astype("string"), "completed years")
         frame["age_years"] = years.reindex(frame.index)
         frame["age_days"] = np.nan
         if "dob" in frame:
@@ -590,12 +670,12 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
     elif age_from == "dob":
         dob, _ = parse_dates(frame["dob"])
         drop(dob.isna() & ~kept_unknown, "dob_invalid",
-             "date of birth: " + frame["dob"].astype("string").fillna("<empty>"))
+             lambda rows: "date of birth: " + frame.loc[rows, "dob"].astype("string").fillna("<empty>"))
         frame["dob"] = dob.reindex(frame.index)
         age = (frame["interview_date"] - frame["dob"]).dt.days
-        drop(age < 0, "dob_after_interview", "age " + age.astype("string") + " days")
+        drop(age < 0, "dob_after_interview", lambda rows: "age " + age.loc[rows].astype("string") + " days")
         age = age.reindex(frame.index)
-        cohort = assign(age, age, "age " + age.astype("Int64").astype("string"), "days")
+        cohort = assign(age, age, lambda rows: "age " + age.loc[rows].astype("Int64").astype("string"), "days")
         age = age.reindex(frame.index)
         frame["age_days"] = age if age.isna().any() else age.astype(int)
     else:
@@ -606,43 +686,47 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
         # (the lot its answers describe), and the disagreement is listed for the field team
         sampled = frame["cohort_sampled"].astype("string")
         differs = (sampled.isin(list(cohorts)) & frame["cohort"].notna() & (sampled != frame["cohort"])).fillna(False)
-        age_text = ("age " + frame["age_days"].astype("Int64").astype("string") + " days" if age_from == "dob"
-                    else "age " + frame["age_years"].astype("Int64").astype("string") + " years")
-        note(differs, "cohort", "cohort_sampled_differs", "sampled in " + sampled + "; " + age_text, frame["cohort"])
+        def sampled_in(rows: pd.Index) -> pd.Series:
+            age_text = ("age " + frame.loc[rows, "age_days"].astype("Int64").astype("string") + " days"
+                        if age_from == "dob" else
+                        "age " + frame.loc[rows, "age_years"].astype("Int64").astype("string") + " years")
+            return "sampled in " + sampled.loc[rows] + "; " + age_text
+
+        note(differs, "cohort", "cohort_sampled_differs", sampled_in, frame["cohort"])
 
     # the copy kept of a child submitted twice comes first: the one sent last, or the first in the file
-    settings = dict(duplicates or {})
     ranked = frame
     if settings.get("keep", "latest") == "latest" and "submission_time" in frame:
         sent = pd.to_datetime(frame["submission_time"], errors="coerce", utc=True, format="ISO8601")
-        ranked = frame.assign(_sent=sent).sort_values("_sent", ascending=False, na_position="last", kind="stable")
+        ranked = frame.loc[sent.sort_values(ascending=False, na_position="last", kind="stable").index]
     duplicated = ranked["child_id"].duplicated(keep="first")
-    kept_row = ranked.loc[~duplicated].set_index("child_id")["source_row"]
+    kept_row = ranked.loc[~duplicated, ["child_id", "source_row"]].set_index("child_id")["source_row"]
     drop(duplicated, "duplicate_child_id",
-         "same child_id as row " + ranked["child_id"].map(kept_row).astype("string") + " (kept)")
+         lambda rows: "same child_id as row " + ranked.loc[rows, "child_id"].map(kept_row).astype("string") + " (kept)")
     ranked = ranked.loc[ranked.index.isin(frame.index)]
     # the same child under another id: the same answers (a form re-entered, a submission re-sent with a
     # new id), or, when the project names the columns that identify a child, the same key
-    answers = [c for c in frame.columns if c not in {"child_id", "source_row", "submission_time",
-                                                       "interviewer_remarks", *ignored, *helpers}]
-    key = settings.get("key")
+    answers = [c for c in columns() if c not in {"child_id", "source_row", "submission_time",
+                                                   "interviewer_remarks", *ignored, *helpers}]
     if key is not None and len(key):
         missing = [column for column in key if column not in frame]
         if missing:
             raise SettingError("data.duplicates.key", f"{', '.join(map(repr, missing))} is not a column of the "
-                                                       f"child table{did_you_mean(missing[0], frame.columns)}")
-        same = _same_key(ranked, list(key), answers, source)
+                                                       f"child table{did_you_mean(missing[0], columns())}")
+        same = _same_key(ranked, list(key), answers, source, children)
         why = f"same {', '.join(key)} and answers as row "
     else:
-        same = _row_hash(ranked, answers).duplicated(keep="first")
+        same = _row_hash(ranked, answers, children).duplicated(keep="first")
         same = pd.Series(same.to_numpy(), index=ranked.index)
         why = "same answers as row "
     if same.any():
-        groups = _row_hash(ranked, list(key) if key else answers)
-        first = ranked.loc[~same].assign(_group=groups[~same]).set_index("_group")
-        kept = groups.map(first["source_row"]).astype("Int64").astype("string")
-        kept_id = groups.map(first["child_id"]).astype("string")
-        drop(same, "duplicate_submission", why + kept + " (child_id " + kept_id + ", kept)")
+        groups = _row_hash(ranked, list(key) if key else answers, children)
+        first = ranked.loc[~same, ["source_row", "child_id"]].assign(_group=groups[~same]).set_index("_group")
+        def kept(rows: pd.Index) -> pd.Series:
+            return (why + groups.loc[rows].map(first["source_row"]).astype("Int64").astype("string") + " (child_id "
+                    + groups.loc[rows].map(first["child_id"]).astype("string") + ", kept)")
+
+        drop(same, "duplicate_submission", kept)
 
     if "sex" in frame:
         unknown_sex = frame["sex"].isna()
@@ -656,8 +740,11 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
 
     exclusions = (pd.concat(excluded, ignore_index=True) if excluded
                   else pd.DataFrame(columns=EXCLUSION_COLUMNS))
-    frame = frame.drop(columns=helpers)
-    return frame.reset_index(drop=True), exclusions[EXCLUSION_COLUMNS], pd.DataFrame(repairs, columns=REPAIR_COLUMNS)
+    kept = children.loc[frame.index, [column for column in children.columns if column not in helpers]]
+    for column in frame.columns.drop(helpers):
+        kept[column] = frame[column]  # as the rules left it (dates parsed, codes as text), or new
+    kept.reset_index(drop=True, inplace=True)  # in place: the frame is this function's own copy
+    return kept, exclusions[EXCLUSION_COLUMNS], pd.DataFrame(repairs, columns=REPAIR_COLUMNS)
 
 
 def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[int, int]],
@@ -715,18 +802,25 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
     unlisted = looks_personal(raw, exempt=_read_by_profile(profile))
     mapper = _Mapper(raw, profile, path, doses, labels, main.row_offset, frozenset(unlisted))
     mapped, repairs = mapper.result()
+    # the export is let go before validation (a national survey's export weighs as much as the
+    # child table), all but the design keys the empty clusters are counted from
+    rows_read, unread, offset = len(raw), mapper.unread, main.row_offset
+    raw = raw[[column for column in _design_keys(profile) if column in raw]]
+    del main, mapper
     age = profile.get("age", {})
     children, exclusions, validation_repairs = validate(mapped, cohorts, path, age_from=age.get("from", "dob"),
                                                         window=age.get("window", "exclude"),
                                                         duplicates=duplicates, ignored=info.get("keep", []))
     repairs = pd.concat([frame for frame in (repairs, validation_repairs) if not frame.empty]
                         or [repairs], ignore_index=True)
-    if len(children) + len(exclusions) != len(raw):  # an internal invariant, not a user error
-        raise RuntimeError(f"{path}: rows do not reconcile ({len(raw)} read)")
-    empty = _empty_clusters(raw, mapped, children.index, profile, merges)
-    return IngestResult(children, exclusions, repairs, len(raw), path,
+    if len(children) + len(exclusions) != rows_read:  # an internal invariant, not a user error
+        raise RuntimeError(f"{path}: rows do not reconcile ({rows_read} read)")
+    # the kept children's rows of the export (validation numbers the children afresh)
+    kept = pd.Index(children["source_row"].to_numpy() - offset)
+    empty = _empty_clusters(raw, mapped, kept, profile, merges)
+    return IngestResult(children, exclusions, repairs, rows_read, path,
                         tuple(profile.get("profile", {}).get("keep", [])), merges, empty, unlisted,
-                        decoded, mapper.unread)
+                        decoded, unread)
 
 
 def _through_form(path: Path, form: Form, profile: dict, doses: list[str], cohorts: list[str],
@@ -836,6 +930,13 @@ def _read_by_profile(profile: dict) -> set[str]:
     named |= {rule["column"] for rule in profile.get("eligibility", [])}
     named |= set(profile.get("profile", {}).get("keep", []))
     return named
+
+
+def _design_keys(profile: dict) -> list[str]:
+    """The export columns :func:`_empty_clusters` reads: the profile's catchment and cluster."""
+    columns = profile.get("columns", {})
+    return list(dict.fromkeys(spec for spec in (columns.get("catchment"), columns.get("cluster"))
+                              if isinstance(spec, str)))
 
 
 def _empty_clusters(raw: pd.DataFrame, mapped: pd.DataFrame, kept: pd.Index, profile: dict,

@@ -51,16 +51,28 @@ def looks_personal(frame: pd.DataFrame, exempt: Iterable[str] = ()) -> dict[str,
                  else tuple(_PATTERNS))
         kind = next((kind for kind in kinds
                      if (_FREE_TEXT if kind == "free text" else _PATTERNS[kind]).fullmatch(words)), None)
-        if kind is None and not str(column).startswith("_"):  # Kobo's _id, _index: numbers, not phones
-            values = frame[column].dropna().astype(str).str.strip()
-            values = values[values != ""]
-            if len(values) >= 5 and values.str.fullmatch(_PHONE).mean() > 0.8 and values.nunique() > len(values) / 2:
-                kind = "a phone number"
+        if kind is None and not str(column).startswith("_") and _phone_like(frame[column]):
+            kind = "a phone number"  # (not Kobo's _id, _index: numbers, not phones)
         if kind is not None and _only_flags(frame[column]):
             kind = None  # an option of a select_multiple ("autre" ticked or not): a 0/1 flag names no one
         if kind is not None:
             found[str(column)] = kind
     return found
+
+
+def _phone_like(values: pd.Series) -> bool:
+    """Most answers (over 80 %, at least 5, mostly distinct) look like phone numbers. A text column is
+    judged once per distinct answer, weighted by its count: a national export has millions of cells."""
+    if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        values = values.dropna().astype(str).str.strip()
+        values = values[values != ""]
+        return len(values) >= 5 and values.str.fullmatch(_PHONE).mean() > 0.8 and values.nunique() > len(values) / 2
+    counts = values.value_counts(dropna=True)
+    counts = pd.Series(counts.to_numpy(), index=counts.index.str.strip()).groupby(level=0).sum()
+    counts = counts[counts.index != ""]
+    total = int(counts.sum())
+    return (total >= 5 and counts[counts.index.str.fullmatch(_PHONE)].sum() / total > 0.8
+            and len(counts) > total / 2)
 
 
 def _only_flags(values: pd.Series) -> bool:

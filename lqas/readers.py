@@ -7,8 +7,10 @@ import datetime as dt
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,8 @@ from lqas.errors import InputError
 MISSING_TOKENS = ["", "n/a", "N/A", "NA", "na", "NaN", "nan", "."]
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 STAT_SUFFIXES = {".dta", ".sav", ".zsav"}
+_Result = TypeVar("_Result")
+CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 
 
 @dataclass(frozen=True)
@@ -75,15 +79,17 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
                      for i, name in enumerate(header)]
             written = [str(name).strip() for name in names]
             frame = cells.iloc[1:].set_axis(names, axis=1).reset_index(drop=True).map(cell_text)
-        elif suffix in {".csv", ".txt", ".tsv"}:
+        elif suffix in CSV_SUFFIXES:
             text = _decode(path, encoding)
             sep = delimiter or _sniff_delimiter(text)
-            records = [record for record in csv.reader(io.StringIO(text), delimiter=sep) if record]
-            if records and not repeated_headers:
-                _check_header(path, records[0])
-            written = [name.strip() for name in records[0]] if records else []
-            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
-            short_rows = _short_rows(records, frame)
+            header = next((record for record in csv.reader(_lines(text), delimiter=sep) if record), [])
+            if header and not repeated_headers:
+                _check_header(path, header)
+            written = [name.strip() for name in header]
+            data = text.encode("utf-8")
+            del text  # a national survey's export is hundreds of MB: one copy of it at a time
+            frame = _read_csv(data, sep)
+            short_rows = _short_rows(_record_widths(data, sep), frame)
         elif suffix in STAT_SUFFIXES:
             frame, labels = _read_stat(path, suffix, encoding)
             row_offset = 1
@@ -100,7 +106,8 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
     if frame.empty:
         raise InputError(f"{path}: no data rows")
     frame.columns = [str(column).strip() for column in frame.columns]
-    frame = frame.mask(frame.isin(MISSING_TOKENS))
+    if suffix not in CSV_SUFFIXES:  # a CSV's missing tokens were read as NaN
+        frame = frame.mask(frame.isin(MISSING_TOKENS))
     headers = None
     if repeated_headers and suffix not in STAT_SUFFIXES and len(set(written)) < len(written):
         headers = tuple(written)
@@ -122,15 +129,122 @@ def _check_header(path: Path, header: list) -> None:
         seen[name] = position
 
 
-def _short_rows(records: list[list[str]], frame: pd.DataFrame) -> pd.Series | None:
-    """Rows with fewer fields than the header (pandas would fill the rest with empty cells)."""
-    rows = records[1:]
-    if len(rows) != len(frame):  # quoting the csv module reads otherwise than pandas: no verdict
+def _read_csv(data: bytes, sep: str) -> pd.DataFrame:
+    """A CSV as text cells, the missing tokens as NaN."""
+    # the tokens become NaN as pandas reads them: no second pass over (and no copy of) every cell
+    frame = pd.read_csv(io.BytesIO(data), sep=sep, dtype=str, keep_default_na=False, na_values=MISSING_TOKENS,
+                        encoding="utf-8")
+    if isinstance(frame.index, pd.RangeIndex):
+        return frame
+    # a first row longer than the header made pandas take its first cells for an index, where a
+    # missing token stays text: the cells are masked after reading, as ever
+    frame = pd.read_csv(io.BytesIO(data), sep=sep, dtype=str, keep_default_na=False, encoding="utf-8")
+    return frame.mask(frame.isin(MISSING_TOKENS))
+
+
+def _short_rows(widths: np.ndarray, frame: pd.DataFrame) -> pd.Series | None:
+    """Rows with fewer fields than the header (pandas would fill the rest with empty cells), from
+    the fields per record the csv module reads (the header first)."""
+    counts = widths[1:]
+    if len(counts) != len(frame):  # quoting the csv module reads otherwise than pandas: no verdict
         return None
-    width = len(records[0])
-    counts = np.array([len(row) for row in rows])
-    detail = pd.Series([f"{count} of {width} fields" for count in counts], index=frame.index, dtype=object)
-    return detail.where(counts < width, np.nan)
+    width = widths[0]
+    detail = pd.Series(np.nan, index=frame.index, dtype=object)
+    short = counts < width
+    if short.any():
+        detail[short] = [f"{count} of {width} fields" for count in counts[short]]
+    return detail
+
+
+_QUOTE, _LF, _CR = ord('"'), ord("\n"), ord("\r")
+_CHUNK = 1 << 24  # bytes scanned at a time: the temporaries stay small whatever the file's size
+
+
+def _record_widths(data: bytes, sep: str) -> np.ndarray:
+    """Fields per non-empty record of a UTF-8 CSV, as ``csv.reader`` reads it (its default dialect).
+
+    Counted on the bytes when the quoting is plain (:func:`_plain_widths`): the csv module would
+    take seconds and a Python list per row for a national survey. Otherwise the csv module counts.
+    """
+    widths = _plain_widths(data, sep)
+    if widths is None:
+        reader = csv.reader(_lines(data.decode("utf-8")), delimiter=sep)
+        widths = np.fromiter((len(record) for record in reader if record), dtype=np.int64)
+    return widths
+
+
+def _lines(text: str):
+    """The lines of ``text`` one by one, each with its line feed, as ``io.StringIO(text)`` yields them
+    (which would first copy the whole text, at four bytes a character)."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        end = size if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _plain_widths(data: bytes, sep: str) -> np.ndarray | None:
+    """Fields per non-empty record when every quote opens a field or closes it (doubled quotes
+    inside a quoted field included) and every carriage return outside quotes ends a line; None
+    otherwise, when only the csv module's own reading can say.
+
+    With plain quoting a byte lies inside a quoted field exactly when an odd number of quotes come
+    before it, so the records end at the line feeds and the fields at the separators outside quotes
+    (UTF-8: those ASCII bytes never occur inside a multi-byte character).
+    """
+    if len(sep) != 1 or not sep.isascii() or sep in "\"\r\n":
+        return None
+    array = np.frombuffer(data, dtype=np.uint8)
+    size, separator = len(array), ord(sep)
+    quotes = 0          # quotes before the chunk
+    start = 0           # where the current record starts
+    seps = 0            # separators outside quotes since the record started
+    widths: list[np.ndarray] = []
+    for begin in range(0, size, _CHUNK):
+        chunk = array[begin:begin + _CHUNK]
+        is_quote = chunk == _QUOTE
+        at_quote = np.flatnonzero(is_quote) + begin
+        if len(at_quote):
+            opening = (quotes + np.arange(len(at_quote))) % 2 == 0
+            before = array[np.maximum(at_quote - 1, 0)]
+            after = array[np.minimum(at_quote + 1, size - 1)]
+            opens_ok = (at_quote == 0) | (before == separator) | (before == _LF) | (before == _QUOTE)
+            closes_ok = ((at_quote == size - 1) | (after == separator) | (after == _LF) | (after == _CR)
+                         | (after == _QUOTE))
+            if not np.where(opening, opens_ok, closes_ok).all():
+                return None
+            # parity of the quotes up to each byte: 0 outside quotes (a quote byte is no event)
+            outside = (np.bitwise_xor.accumulate(is_quote.view(np.uint8)) ^ (quotes & 1)) == 0
+            is_sep, is_feed, is_return = ((chunk == byte) & outside for byte in (separator, _LF, _CR))
+        elif quotes % 2:  # the whole chunk lies inside one quoted field
+            continue
+        else:
+            is_sep, is_feed, is_return = (chunk == byte for byte in (separator, _LF, _CR))
+        quotes += len(at_quote)
+        returns = np.flatnonzero(is_return) + begin
+        if ((returns < size - 1) & (array[np.minimum(returns + 1, size - 1)] != _LF)).any():
+            return None
+        at_sep = np.flatnonzero(is_sep)
+        feeds = np.flatnonzero(is_feed)
+        if not len(feeds):
+            seps += len(at_sep)
+            continue
+        before_feed = np.searchsorted(at_sep, feeds)
+        counts = np.diff(before_feed, prepend=0)
+        counts[0] += seps
+        seps = len(at_sep) - int(before_feed[-1])
+        feeds += begin
+        starts = np.concatenate(([start], feeds[:-1] + 1))
+        lengths = feeds - starts
+        empty = (lengths == 0) | ((lengths == 1) & (array[np.maximum(feeds - 1, 0)] == _CR))
+        widths.append(counts[~empty] + 1)
+        start = feeds[-1] + 1
+    if quotes % 2:  # a quote left open at the end
+        return None
+    if start < size and not (size - start == 1 and array[start] == _CR):
+        widths.append(np.array([seps + 1]))
+    return np.concatenate(widths) if widths else np.zeros(0, dtype=np.int64)
 
 
 def read_table(path: Path, *, sheet: str | int | None = None, encoding: str | None = None,
@@ -179,8 +293,53 @@ def cell_text(value: object) -> object:
     return str(value).strip()
 
 
+def per_value(values: pd.Series, function: Callable[[pd.Series], _Result]) -> _Result:
+    """``function(values)`` for a function that treats each cell on its own, computed once per
+    distinct value when ``values`` are text cells that repeat (codes, dates, names of places).
+
+    A survey's answers take a few values over many children, and pandas' text methods cost a Python
+    call per cell: a national survey would spend minutes on them. ``function`` returns a Series, a
+    DataFrame or a tuple of them indexed like its argument; each is spread back to every row, with
+    the dtype ``function`` gave it. Missing cells (NaN, None) go through ``function`` as one of them.
+    """
+    distinct = _distinct_text(values)
+    if distinct is None:
+        return function(values)
+    unique, positions = distinct
+    result = function(unique)
+
+    def spread(part):
+        part = part.take(positions)
+        part.index = values.index
+        return part
+
+    return tuple(spread(part) for part in result) if isinstance(result, tuple) else spread(result)
+
+
+def _distinct_text(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
+    """The distinct cells of a text column (a missing one last) and each row's position among them;
+    None unless the column holds only text (``1`` and ``1.0`` are one value to a hash, not to a
+    text method) and repeats itself."""
+    if values.dtype != object or len(values) < 64 or pd.api.types.infer_dtype(values, skipna=True) not in (
+            "string", "empty"):
+        return None
+    positions, unique = pd.factorize(values, use_na_sentinel=True)
+    if len(unique) > len(values) // 2:
+        return None
+    unique = list(unique)
+    missing = positions < 0
+    if missing.any():
+        positions = np.where(missing, len(unique), positions)
+        unique.append(values.iat[int(np.argmax(missing))])
+    return pd.Series(unique, dtype=object, name=values.name), positions
+
+
 def key_text(values: pd.Series) -> pd.Series:
     """Identifiers compared as text: stripped, and ``9.0`` read as ``9`` (Stata floats vs CSV text)."""
+    return per_value(values, _key_text)
+
+
+def _key_text(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.strip()
     return text.str.replace(r"^(-?\d+)\.0*$", r"\1", regex=True).astype(object).where(text.notna(), np.nan)
 
@@ -246,6 +405,10 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse ISO, day/month/year and Excel-serial dates; return (dates, unparseable-but-filled mask)."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values, pd.Series(False, index=values.index)
+    return per_value(values, _parse_dates)
+
+
+def _parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = values.astype("string").str.strip()
     parsed = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     todo = parsed.isna() & text.notna()

@@ -14,6 +14,7 @@ from lqas.config.schedule import validate_schedule
 from lqas.dob import vcqi_dob
 from lqas.errors import InputError, SettingError
 from lqas.ingest import REPAIR_COLUMNS
+from lqas.readers import per_value
 from lqas.resources import data_path
 
 SOURCE_CODES = ("card_date", "card_tick", "register", "recall", "scar", "implied", "none")
@@ -117,7 +118,10 @@ def _column(children: pd.DataFrame, name: str, default: float = np.nan) -> pd.Se
 def _dates(children: pd.DataFrame, name: str) -> pd.Series:
     """A date column as datetime64 (NaT when absent or unparseable)."""
     if name in children:
-        return pd.to_datetime(children[name], errors="coerce")
+        values = children[name]
+        # ingest's dates are dates already: to_datetime would only copy them, slowly (a hundred
+        # columns of a national survey, date by date)
+        return values if values.dtype == "datetime64[ns]" else pd.to_datetime(values, errors="coerce")
     return pd.Series(pd.NaT, index=children.index, dtype="datetime64[ns]")
 
 
@@ -236,7 +240,7 @@ def clean_dates(children: pd.DataFrame, schedule: Schedule, *, earliest=None, la
     The dose stays crude evidence (tick) but has no timing, so it can never be valid. "Later dose
     implies earlier" is applied in :func:`derive`, not here.
     """
-    out = children.copy()
+    out = children.copy(deep=False)  # columns are replaced, never written into: no second child table
     dob = valid_dose_dob(out, earliest=earliest, latest=latest, min_eligible_age_days=min_eligible_age_days)
     out["dob_for_valid_doses"] = dob["dob"]
     out["dob_for_valid_doses_rule"] = dob["rule"]
@@ -477,7 +481,7 @@ def introduced_where(children: pd.DataFrame, schedule: Schedule,
         if column not in children:
             raise SettingError(f"vaccination.introduced.{key}", f"column '{column}' is not a column of the child "
                                f"table{did_you_mean(column, children.columns)}")
-        text = children[column].astype("string")
+        text = per_value(children[column], lambda values: values.astype("string"))
         present = set(text.dropna())
         unknown = [str(value) for value in values if str(value) not in present]
         if unknown:
@@ -554,7 +558,7 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
         raise ValueError(f"derive: records={records!r}; expected one of {RECORDS}")
     if valid_age1_from not in VALID_AGE1_FROM:
         raise ValueError(f"derive: valid_age1_from={valid_age1_from!r}; expected one of {VALID_AGE1_FROM}")
-    out = children.copy()
+    out = children.copy(deep=False)  # the columns below are added, none written into
     cohorts = cohorts or {}
     offered = introduced_where(out, schedule, introduced)
     cohort_min = out["cohort"].map({name: window[0] for name, window in cohorts.items()})
@@ -571,9 +575,10 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
         register = frame["register"] & register_used
         ordered = [("card_date", frame["card_date"]), ("card_tick", frame["card_tick"]),
                    ("register", register), ("recall", frame["recall"]), ("scar", frame["scar"])]
-        label = pd.Series("none", index=out.index, dtype=object)
-        for name, mask in reversed(ordered):  # the strongest source wins
-            label = label.mask(mask, name)
+        # the strongest source wins (the first true); each cell refers to one of a few names
+        names = np.array([name for name, _ in ordered] + ["none"], dtype=object)
+        which = np.select([mask.to_numpy(dtype=bool) for _, mask in ordered], range(len(ordered)), len(ordered))
+        label = pd.Series(names[which], index=out.index, dtype=object)
         got[dose.key] = label != "none"
         source[dose.key] = label
 
@@ -590,7 +595,7 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
     by_source = _by_source(evidence, schedule, records, later_dose_implies_earlier)
 
     if "dob_for_valid_doses" in out:
-        dob = pd.to_datetime(out["dob_for_valid_doses"], errors="coerce")
+        dob = _dates(out, "dob_for_valid_doses")
     else:
         dob = valid_dose_dob(out)["dob"]
         out["dob_for_valid_doses"] = dob
@@ -617,7 +622,8 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
         for suffix in ("valid", "valid_age1", "valid_age_days"):
             new[f"{dose.key}_{suffix}"] = valid[f"{dose.key}_{suffix}"].mask(out_of_denominator)
         new[f"{dose.key}_age_days"] = valid[f"{dose.key}_age_days"]
-    out = pd.concat([out, pd.DataFrame(new, index=out.index)], axis=1)
+    # the new columns are copied once, by concat (not first into a frame of their own)
+    out = pd.concat([out, pd.DataFrame(new, index=out.index, copy=False)], axis=1)
 
     dtp = [d.key for d in schedule.series(schedule.dtp_series) if (d.number or 0) >= 1]
     dtp1, dtp3 = out[f"{dtp[0]}_crude"], out[f"{dtp[-1]}_crude"]

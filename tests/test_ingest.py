@@ -460,3 +460,15 @@ def test_a_whole_latin1_file_reads_like_utf8_but_a_stray_byte_is_refused(tmp_pat
     mixed.write_bytes((tmp_path / "utf8.csv").read_bytes().replace(b"Awa", b"A\xefwa"))
     with pytest.raises(InputError, match=r"mixed.csv: line 2, column \d+: byte 0xEF is not UTF-8, while the rest"):
         run(mixed)
+
+
+def test_empty_clusters_are_counted_from_the_kept_children_when_a_row_before_them_is_excluded(tmp_path):
+    """The first child is excluded (its cluster 3 has no CM record); the two kept children are in CM's
+    clusters 1 and 2, so no sampled cluster is empty (the count once read the first rows of the export,
+    not the kept ones, and found cluster 2 empty)."""
+    ri = write_dta(tmp_path, vcqi_ri(RI03=[3, 1, 2]))
+    clusters = write_dta(tmp_path, vcqi_cm(), "CM.dta")
+    result = run_vcqi(ri, merge={"clusters": {"file": clusters}})
+    assert result.exclusions["reason"].tolist() == ["no_cluster_metadata"] and len(result.children) == 2
+    assert sorted(result.children["cluster"].astype(str)) == ["1", "2"]
+    assert result.empty_clusters == {} and result.merges["clusters"]["empty_clusters"] == 0
