@@ -271,3 +271,16 @@ def test_more_areas_than_the_body_shows_gives_tables_by_district_and_an_annex_of
     assert not [t for t in body if isinstance(t, Table) and any(c.lines == [area_header] for c in t.header)]
     table = document.blocks[-1 - next(i for i, b in enumerate(reversed(document.blocks)) if isinstance(b, Table))]
     assert len(table.rows) == 4 and table.header[1].lines == [area_header]
+
+
+def test_a_french_run_rendered_in_english_names_its_units_in_english(demo, tmp_path):
+    from lqas.blocks import Heading
+    from lqas.context import report_context
+    from lqas.report import _plain, for_language
+    from lqas.sections import compose
+
+    (tmp_path / "charts").mkdir()
+    context = _plain(report_context(demo, "fr", charts_dir=tmp_path / "charts"))
+    assert context["units"]["noun"] == "aire de santé"
+    headings = [b.text for b in compose(for_language(context, "en")).blocks if isinstance(b, Heading)]
+    assert "Children analysed by catchment area, cohort and sex" in headings

@@ -68,8 +68,10 @@ class Words:
         # the units of the body's tables (catchment areas, or districts for a national survey)
         units = context.get("units") or {"column": "catchment", "title": self.labels["header"]["catchment"]}
         self.unit_column: str = units["column"]
-        self.unit_title: str = units["title"]
-        self.unit_noun: str = units.get("noun") or self.unit_title.lower()
+        # named from the labels, which follow the language a saved run is rendered in (--lang)
+        self.unit_title: str = self.labels["header"].get(self.unit_column) or units["title"]
+        self.unit_noun: str = (self.unit_title[:1].lower() + self.unit_title[1:]
+                               if self.unit_title != units["title"] else units.get("noun") or self.unit_title.lower())
         self.brief: bool = len(units.get("codes") or ()) > BRIEF_UNITS
         self._translations = translations(self.lang)
 
