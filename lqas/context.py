@@ -64,7 +64,8 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     # the units the body's tables show: the catchment areas, or the level above them for a national survey
     many = len(catchments) > project.report.areas_in_body
     column, units = _body_units(project, table, catchments, lang)
-    index = EstimateIndex(_report_rows(estimates, project, many), project.report.small_cell_n)
+    reported = _report_rows(estimates, project, many)  # what the tables and charts read
+    index = EstimateIndex(reported, project.report.small_cell_n)
     doses = [dose.key for dose in schedule.doses]
 
     statuses = [s for s in ("zero_dose", "under_immunized", "penta3")
@@ -121,7 +122,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
                             statuses=statuses, comparisons=comparisons)
     shown = ["zero_dose", "ui_dtp1_not_dtp3", f"{doses[0]}_crude", f"{doses[0]}_valid",
              *[key for _, keys, _ in panel_keys for key in keys], *besd_shown]
-    charts = report_charts(estimates, labels, cohorts, oldest, doses, besd, lqas["rules_used"], charts_dir,
+    charts = report_charts(reported, labels, cohorts, oldest, doses, besd, lqas["rules_used"], charts_dir,
                            column=column, units=units)
     quality = {"rows_read": derived.rows_read, "kept": len(table), "excluded": len(derived.exclusions),
                "exclusions_by_reason": counts_by(derived.exclusions, "reason", "reason"),
