@@ -99,7 +99,7 @@ def target_sentence(f: dict[str, Any], w: Words) -> str:
     """The catchment areas of a cohort that do not reach an LQAS target (or that all do)."""
     good = w.pct(f["good"], 0)
     bound = w._("at most %(value)s", value=good) if f["lower_is_better"] else w._("at least %(value)s", value=good)
-    values = {"indicator": w.indicator(f["indicator"]), "cohort": w.cohort(f["cohort"]), "m": f["classified"],
+    values = {"indicator": w.indicator(f["indicator"]), "cohort": w.cohort(f["cohort"]), "m": w.num(f["classified"]),
               "bound": bound}
     if not f["failing"]:
         return w._("%(indicator)s, children aged %(cohort)s: all %(m)s catchment areas reach the LQAS target "
@@ -133,10 +133,10 @@ def sex_gap_item(f: dict[str, Any], w: Words) -> Item:
             if f["boys_worse"] else "")
     if not f["girls_worse"]:
         sentence = w._("%(indicator)s: in none of the %(m)s lots compared do girls fare worse than boys by %(gap)s "
-                       "percentage points or more.", indicator=name, m=f["compared"], gap=gap)
+                       "percentage points or more.", indicator=name, m=w.num(f["compared"]), gap=gap)
         return spans(sentence, " " if boys else "", boys), []
     sentence = w._("%(indicator)s: girls fare worse than boys by %(gap)s percentage points or more in %(k)s of the "
-                   "%(m)s lots compared:", indicator=name, gap=gap, k=len(f["girls_worse"]), m=f["compared"])
+                   "%(m)s lots compared:", indicator=name, gap=gap, k=w.num(len(f["girls_worse"])), m=w.num(f["compared"]))
     lots = [spans(girls_worse_lot(g, f["design_based"], w)) for g in f["girls_worse"][:LISTED]]
     if len(f["girls_worse"]) > LISTED:  # the largest gaps first; the others are in comparisons.csv
         lots.append(spans(w.ngettext("And %(num)s other lot (comparisons.csv).",

@@ -117,7 +117,7 @@ def failing_note(classification: list[dict], w: Words) -> Paragraph:
     failing = sum(1 for lot in classification if lot["class"] == "fail")
     classified = sum(1 for lot in classification if lot["class"] != "no_data")
     count = w.ngettext("%(num)s of %(all)s classifications is below target.",
-                       "%(num)s of %(all)s classifications are below target.", failing, all=classified)
+                       "%(num)s of %(all)s classifications are below target.", failing, all=w.num(classified))
     details = w._("Details of every rule (n, x, d, alpha, beta), the table of decision rules and the operating "
                   "characteristic curves are in Annex B.")
     return Paragraph(spans=spans(f"{count} {details}"), style="note")

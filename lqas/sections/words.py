@@ -81,7 +81,8 @@ class Words:
         return self._translations.gettext(text) % values
 
     def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
-        return self._translations.ngettext(singular, plural, n) % {"num": n, **values}
+        # the count chooses the plural form; it is written with the language's grouping (3 600)
+        return self._translations.ngettext(singular, plural, n) % {"num": self.num(n), **values}
 
     # --- numbers
     def pct(self, value: Any, digits: int = 1) -> str:
