@@ -93,7 +93,8 @@ def aggregate_lots(classification: pd.DataFrame, table: pd.DataFrame, levels: tu
     by = ["indicator", *(["cohort"] if "cohort" in lot else [])]
     lots = lots[list(dict.fromkeys([*by, "direction", "population", "n", "x", "x_indicator", *(c for _, c in units)]))]
     rows = []
-    for (indicator, cohort), part in lots.groupby(by, sort=False):
+    for key, part in lots.groupby(by, sort=False):
+        indicator, cohort = (*key, "all")[:2]  # a lot without a cohort ([lqas] lot = ["catchment"])
         lower = bool((part["direction"] == "lower_is_better").all())
         for level, column in [("national", None), *units]:
             groups = [("all", part)] if column is None else part.groupby(column, sort=True)

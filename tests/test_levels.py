@@ -284,3 +284,15 @@ def test_a_french_run_rendered_in_english_names_its_units_in_english(demo, tmp_p
     assert context["units"]["noun"] == "aire de santé"
     headings = [b.text for b in compose(for_language(context, "en")).blocks if isinstance(b, Heading)]
     assert "Children analysed by catchment area, cohort and sex" in headings
+
+
+def test_lots_without_a_cohort_are_put_together_too(demo):
+    """[lqas] lot = ["catchment"]: a lot is a catchment area, all ages together (no cohort column)."""
+    from lqas.classify import aggregate_lots
+
+    lots = demo.classification.query("cohort == '12-23m'").drop(columns="cohort")
+    table = demo.table.query("cohort == '12-23m'")
+    frame = aggregate_lots(lots, table, demo.project.levels.columns)
+    with_cohort = aggregate_lots(demo.classification.query("cohort == '12-23m'"), table, demo.project.levels.columns)
+    assert set(frame["cohort"]) == {"all"} and len(frame) == len(with_cohort)
+    assert frame["estimate"].tolist() == pytest.approx(with_cohort["estimate"].tolist())
