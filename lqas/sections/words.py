@@ -70,8 +70,7 @@ class Words:
         self.unit_column: str = units["column"]
         # named from the labels, which follow the language a saved run is rendered in (--lang)
         self.unit_title: str = self.labels["header"].get(self.unit_column) or units["title"]
-        self.unit_noun: str = (self.unit_title[:1].lower() + self.unit_title[1:]
-                               if self.unit_title != units["title"] else units.get("noun") or self.unit_title.lower())
+        self.unit_noun: str = self.unit_title[:1].lower() + self.unit_title[1:]  # as the context's "noun"
         self.brief: bool = len(units.get("codes") or ()) > BRIEF_UNITS
         self._translations = translations(self.lang)
 
