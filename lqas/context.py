@@ -163,7 +163,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
         definitions=definitions(registry, [k for k in dict.fromkeys(shown) if k in index], lang, labels,
                                 load_besd_registry() if besd else {}),
         charts=charts, small_cell_n=project.report.small_cell_n,
-        sex_comparisons=None if comparisons is None else comparisons.to_dict("records"),
+        sex_comparisons=None if comparisons is None else _comparisons_shown(comparisons, many),
         scorecard=None if scorecard is None else _scorecard_shown(scorecard, lang, labels, many))
 
 
@@ -293,6 +293,14 @@ def _areas_annex(project: Project, table: pd.DataFrame, index: EstimateIndex, cl
     return {"total": len(catchments), "shown": len(rows), "capped": len(rows) < len(catchments),
             "parent": parent, "indicators": indicators, "lots": columns, "rows": rows,
             "has_small": any(c is not None and c["small"] for row in rows for c in row["cells"].values())}
+
+
+def _comparisons_shown(comparisons: pd.DataFrame, many: bool) -> list[dict[str, Any]]:
+    """The girls-boys comparisons the report reads: every row, or (more areas than the body shows) the
+    survey's rows only; each area's rows are in comparisons.csv (a national survey's are megabytes)."""
+    if many and "catchment" in comparisons:
+        comparisons = comparisons[comparisons["catchment"] == ALL]
+    return comparisons.to_dict("records")
 
 
 def _scorecard_shown(card: pd.DataFrame, lang: str, labels: Mapping[str, Any], many: bool) -> dict[str, Any]:

@@ -8,6 +8,7 @@ the empty clusters, the logs) is a field of :class:`Derived`.
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pandas as pd
 from lqas.besd import derive_besd
 from lqas.config import Project
 from lqas.config._validation import did_you_mean
+from lqas.dtypes import compact, compact_columns
 from lqas.errors import ConfigError, InputError, SettingError
 from lqas.gender import derive_gender
 from lqas.ingest import ingest
@@ -106,7 +108,7 @@ def _derive(project: Project) -> Derived:
     youngest = min(low for low, _ in project.cohorts.values())
     # each stage lets go of the table it was given once it has made its own: a national survey's
     # child table weighs gigabytes, and two of them need not be held at once
-    children, source = ingested.children, ingested.source
+    children, source = compact(ingested.children), ingested.source
     ingested = replace(ingested, children=children.iloc[:0])  # the log kept, not a second child table
     cleaned, date_repairs = clean_dates(children, schedule, min_eligible_age_days=youngest)
     del children
@@ -114,6 +116,7 @@ def _derive(project: Project) -> Derived:
                    later_dose_implies_earlier=project.vaccination.later_dose_implies_earlier,
                    cohorts=project.cohorts, introduced=project.vaccination.introduced)
     del cleaned
+    table = compact(table)  # before the deriving below: one child table of gigabytes is enough
     parts = [table]
     if {"zero_dose", "ui_dtp1_not_dtp3"} <= set(table.columns):
         parts.append(vaccination_status(table).to_frame())
@@ -124,7 +127,11 @@ def _derive(project: Project) -> Derived:
     table = _join(parts)
     del parts
     _check_columns(table, project)
-    table["weight"] = _weights(table, project, source)
+    with warnings.catch_warnings():
+        # each categorical column is a block of its own (pandas cannot merge them): one column added
+        # to a table of a hundred of them is no "highly fragmented" frame to repair
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        table["weight"] = _weights(table, project, source)
     table, free_text = split_free_text(table)
     repairs = pd.concat([frame for frame in (ingested.repairs, date_repairs) if not frame.empty]
                         or [ingested.repairs], ignore_index=True)
@@ -149,11 +156,11 @@ def _population_level(project: Project) -> tuple[str, ...]:
 def _join(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Side by side; a column already present is kept from the earlier part (the derivers return
     only what they add, but the BeSD deriver also echoes identifiers it needs)."""
-    seen, kept = set(parts[0].columns), [parts[0]]
-    for part in parts[1:]:
-        kept.append(part.drop(columns=[c for c in part.columns if c in seen]))
-        seen.update(kept[-1].columns)
-    return pd.concat(kept, axis=1)  # at once: each concat copies the whole child table
+    columns = {}
+    for part in parts:
+        columns |= compact_columns(part, [c for c in part.columns if c not in columns])
+    # at once, in compact dtypes: each concat would copy the whole child table
+    return pd.DataFrame(columns, index=parts[0].index)
 
 
 def _weights(table: pd.DataFrame, project: Project, source: Path) -> pd.Series:

@@ -319,7 +319,14 @@ def per_value(values: pd.Series, function: Callable[[pd.Series], _Result]) -> _R
 def _distinct_text(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
     """The distinct cells of a text column (a missing one last) and each row's position among them;
     None unless the column holds only text (``1`` and ``1.0`` are one value to a hash, not to a
-    text method) and repeats itself."""
+    text method) and repeats itself. A categorical column of text has them already."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = values.cat.categories
+        if categories.dtype != object or pd.api.types.infer_dtype(categories, skipna=True) not in ("string", "empty"):
+            return None
+        codes = values.cat.codes.to_numpy()
+        unique = [*categories, np.nan]  # a missing cell: the last one, as below
+        return pd.Series(unique, dtype=object, name=values.name), np.where(codes < 0, len(categories), codes)
     if values.dtype != object or len(values) < 64 or pd.api.types.infer_dtype(values, skipna=True) not in (
             "string", "empty"):
         return None

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lqas.dtypes import text_codes
+
 # --- CSV ---------------------------------------------------------------------------------------
 
 # OWASP "CSV injection": a cell starting with one of these is a formula (or becomes one after a
@@ -137,6 +139,8 @@ def _csv_kinds(frame: pd.DataFrame) -> list[str] | None:
             if not _arrow_writes_floats_as_numpy():
                 return None
             kinds.append("float")
+        elif dtype == np.float32 and _arrow_writes_floats_as_numpy() and _whole(values.to_numpy()):
+            kinds.append("float")  # 0/1 indicators of a compact child table: written as their float64 values
         elif dtype.kind in "iu":  # numpy and nullable (Int64) integers
             kinds.append("int")
         elif dtype.kind == "b":  # numpy and nullable booleans
@@ -164,6 +168,13 @@ def _arrow_writes_floats_as_numpy() -> bool:
                         123456789.0, 999999999.9999999, 1 / 7 * 1e5, 2.675, 9.995, 1.005])
     fields = _float_fields(numbers)
     return fields.equals(pa.array(numbers.astype(str)))
+
+
+def _whole(numbers: np.ndarray) -> bool:
+    """Whole numbers below a million, or missing: float32 numbers that pandas writes as their float64
+    values (from 1e6 on, it writes a float32 in scientific notation: ``1e+06``)."""
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(((numbers == np.trunc(numbers)) & (np.abs(numbers) < 1e6)) | np.isnan(numbers)))
 
 
 def _all_text(values) -> bool:
@@ -197,7 +208,7 @@ def _csv_fields(values: pd.Series, kind: str):
     import pyarrow.compute as pc
 
     if kind == "float":
-        numbers = np.ascontiguousarray(values.to_numpy())
+        numbers = np.ascontiguousarray(values.to_numpy(dtype=np.float64))
         if len(np.unique(numbers[:1000].view(np.int64))) <= 100:  # a 0/1 indicator of a million children
             # each distinct number formatted once (told apart by their bits: 0.0 and -0.0 are two)
             codes, distinct = pd.factorize(numbers.view(np.int64))
@@ -207,9 +218,18 @@ def _csv_fields(values: pd.Series, kind: str):
         return pc.cast(pa.array(values), pa.string()).fill_null("")
     if kind == "bool":
         return pc.if_else(pa.array(values), "True", "False").fill_null("")
-    if kind == "text":  # missing values (None, NaN, NA) are Arrow's nulls
-        text = pa.array(values, from_pandas=True)
-        return _quoted(pc.cast(text, pa.string()).fill_null(""))  # a categorical's codes, decoded
+    if kind == "text":  # missing values (None, NaN, NA) are Arrow's nulls, written empty
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            distinct, codes = values.cat.categories.to_numpy(object), values.cat.codes.to_numpy()
+        elif values.dtype == object and len(values) >= 1_000:
+            codes, distinct = text_codes(values)
+        else:
+            return _quoted(pc.cast(pa.array(values, from_pandas=True), pa.string()).fill_null(""))
+        if len(distinct) > len(values) // 2:  # mostly distinct (identifiers): each row in turn
+            return _quoted(pc.cast(pa.array(values, from_pandas=True), pa.string()).fill_null(""))
+        # codes, places, domains: each distinct text quoted once, then spread to its rows
+        fields = _quoted(pa.array(np.asarray(distinct, dtype=object), type=pa.string()))
+        return fields.take(pa.array(codes, mask=codes < 0)).fill_null("")
     # numbers, flags, dates... stored as objects: each written as ``str()`` writes it (as pandas does;
     # not by distinct value, for 1, 1.0 and True are one value to a hash)
     cells = values.to_numpy(dtype=object)

@@ -12,6 +12,7 @@ import pandas as pd
 from lqas.config._validation import did_you_mean, read_toml
 from lqas.config.schedule import validate_schedule
 from lqas.dob import vcqi_dob
+from lqas.dtypes import compact
 from lqas.errors import InputError, SettingError
 from lqas.ingest import REPAIR_COLUMNS
 from lqas.readers import per_value
@@ -561,7 +562,7 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
     out = children.copy(deep=False)  # the columns below are added, none written into
     cohorts = cohorts or {}
     offered = introduced_where(out, schedule, introduced)
-    cohort_min = out["cohort"].map({name: window[0] for name, window in cohorts.items()})
+    cohort_min = out["cohort"].astype(object).map({name: window[0] for name, window in cohorts.items()})
     has_card = pd.Series(False, index=out.index)
     evidence = {dose.key: _evidence(out, dose, records) for dose in schedule.doses}
     for frame in evidence.values():
@@ -623,7 +624,7 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
             new[f"{dose.key}_{suffix}"] = valid[f"{dose.key}_{suffix}"].mask(out_of_denominator)
         new[f"{dose.key}_age_days"] = valid[f"{dose.key}_age_days"]
     # the new columns are copied once, by concat (not first into a frame of their own)
-    out = pd.concat([out, pd.DataFrame(new, index=out.index, copy=False)], axis=1)
+    out = pd.concat([out, compact(pd.DataFrame(new, index=out.index, copy=False))], axis=1)
 
     dtp = [d.key for d in schedule.series(schedule.dtp_series) if (d.number or 0) >= 1]
     dtp1, dtp3 = out[f"{dtp[0]}_crude"], out[f"{dtp[-1]}_crude"]

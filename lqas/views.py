@@ -198,7 +198,7 @@ def evidence_sources(table: pd.DataFrame, doses: Sequence[str], cohort: str, wei
         members = part[part[crude].notna()]
         if members.empty:
             continue
-        shares = members.groupby(members[source].fillna("none"))[weight].sum() / members[weight].sum()
+        shares = members.groupby(members[source].astype(object).fillna("none"))[weight].sum() / members[weight].sum()
         found |= set(shares.index)
         rows.append({"dose": dose, "n": len(members), "shares": {k: float(v) for k, v in shares.items()}})
     sources = [s for s in SOURCE_ORDER if s in found] + sorted(found - set(SOURCE_ORDER))
@@ -246,7 +246,7 @@ def counts_by(frame: pd.DataFrame, column: str, name: str) -> list[dict]:
     """Counts of ``frame`` by one column, largest first: ``[{name: value, "n": count}]``."""
     if frame.empty or column not in frame:
         return []
-    counts = frame.groupby(column).size().sort_values(ascending=False, kind="stable")
+    counts = frame.groupby(column, observed=True).size().sort_values(ascending=False, kind="stable")
     return [{name: str(value), "n": int(n)} for value, n in counts.items()]
 
 

@@ -249,9 +249,9 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
         sheets.append(_scorecard_sheet(results.scorecard, equity_labels(lang), labels, head, name))
     sheets.append(_areas_sheet(results, labels, head))
     table = results.table
-    counts = table.groupby(["catchment", "cohort", "sex"], dropna=False).size().rename("n").reset_index()
+    counts = table.groupby(["catchment", "cohort", "sex"], dropna=False, observed=True).size().rename("n").reset_index()
     sample = counts.pivot_table(index=["catchment", "cohort"], columns="sex", values="n", fill_value=0,
-                                aggfunc="sum")
+                                aggfunc="sum", observed=True)
     sample = pd.DataFrame({head["catchment"]: named("catchment", sample.index.get_level_values(0).to_series()).values,
                            head["cohort"]: named("cohort", sample.index.get_level_values(1).to_series()).values,
                            head["girls"]: sample.get("F", 0), head["boys"]: sample.get("M", 0),
@@ -306,9 +306,9 @@ def _areas_sheet(results: Results, labels: Mapping, head: Mapping) -> Sheet:
             continue
         rows = rows.set_index(rows["catchment"].astype(str)).reindex(areas)
         name = labels["indicator"].get(key, key)
-        for field, title in (("estimate", name), ("ci_low", f"{name}: {head['ci_low']}"),
+        for measure, title in (("estimate", name), ("ci_low", f"{name}: {head['ci_low']}"),
                              ("ci_high", f"{name}: {head['ci_high']}")):
-            columns[title] = rows[field].to_numpy()
+            columns[title] = rows[measure].to_numpy()
             percent.append(title)
     classes = results.classification
     for (indicator, cohort), lots in classes.groupby(["indicator", "cohort"], sort=False):

@@ -249,6 +249,9 @@ def test_more_areas_than_the_body_shows_gives_tables_by_district_and_an_annex_of
     assert niono["F"]["estimate"] == pytest.approx(float(expected["estimate"].iloc[0]))
     assert context["lqas"]["matrix"] is None and context["scorecard"]["omitted"] == 6
     assert [block["unit"] for block in context["scorecard"]["blocks"]] == ["all"]
+    # the girls-boys comparisons the report reads: the survey's (each area's are in comparisons.csv)
+    survey_rows = demo.comparisons[demo.comparisons["catchment"] == "all"]
+    assert len(context["sex_comparisons"]) == len(survey_rows) < len(demo.comparisons)
     # the annex: the 4 areas of highest zero-dose prevalence (all cohorts), by district, with each lot's class
     areas = context["areas"]
     assert (areas["total"], areas["shown"], areas["capped"]) == (6, 4, True)

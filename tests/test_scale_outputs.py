@@ -45,7 +45,9 @@ def _tricky(n: int, seed: int = 1) -> pd.DataFrame:
         "string": pd.array(rng.choice(TEXTS, n), dtype="string"), "category": pd.Categorical(rng.choice(TEXTS[:8], n)),
         "=mixed,name": mixed, "Int64": pd.array(np.where(rng.random(n) < 0.3, None, rng.integers(0, 9, n)), dtype="Int64"),
         "boolean": pd.array(np.where(rng.random(n) < 0.3, None, rng.random(n) < 0.5), dtype="boolean"),
-        "missing": pd.Series([np.nan] * n, dtype=object)})
+        "missing": pd.Series([np.nan] * n, dtype=object),
+        # a compact child table's 0/1 indicators (lqas.dtypes.compact)
+        "float32": rng.choice(np.array([0.0, 1.0, np.nan, -0.0, -3.0, 999_999.0], dtype=np.float32), n)})
 
 
 def _pandas_csv(frame: pd.DataFrame, neutralise: bool) -> bytes:
@@ -83,6 +85,15 @@ def test_write_csv_in_chunks_writes_the_same_bytes(tmp_path, monkeypatch):
     monkeypatch.setattr(safety, "_CSV_CHUNK_CELLS", 70)  # 7 rows at a time
     write_csv(frame, tmp_path / "t.csv")
     assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(frame, True)
+
+
+def test_float32_numbers_pandas_writes_otherwise_are_left_to_pandas(tmp_path):
+    # pandas writes a float32 as numpy's float32 text: 1e+06 and 0.1 where their float64 values read
+    # 1000000.0 and 0.10000000149011612; only whole numbers below a million are written as float64
+    for values in ([1.0, 1e6], [0.1, 1.0], [np.inf, 0.0]):
+        frame = pd.DataFrame({"x": np.array(values, dtype=np.float32)})
+        write_csv(frame, tmp_path / "t.csv")
+        assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(frame, True), values
 
 
 def test_a_categorical_column_is_neutralised_by_its_categories_and_so_are_column_names(tmp_path):
