@@ -18,7 +18,7 @@ import pandas as pd
 from lqas.besd import derive_besd
 from lqas.config import Project
 from lqas.config._validation import did_you_mean
-from lqas.dtypes import compact, compact_columns
+from lqas.dtypes import add_columns, compact, compact_values
 from lqas.errors import ConfigError, InputError, SettingError
 from lqas.gender import derive_gender
 from lqas.ingest import ingest
@@ -116,7 +116,7 @@ def _derive(project: Project) -> Derived:
                    later_dose_implies_earlier=project.vaccination.later_dose_implies_earlier,
                    cohorts=project.cohorts, introduced=project.vaccination.introduced)
     del cleaned
-    table = compact(table)  # before the deriving below: one child table of gigabytes is enough
+    table = compact(table)  # the columns derive added last, in place of their float64 ones
     parts = [table]
     if {"zero_dose", "ui_dtp1_not_dtp3"} <= set(table.columns):
         parts.append(vaccination_status(table).to_frame())
@@ -156,11 +156,11 @@ def _population_level(project: Project) -> tuple[str, ...]:
 def _join(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Side by side; a column already present is kept from the earlier part (the derivers return
     only what they add, but the BeSD deriver also echoes identifiers it needs)."""
-    columns = {}
-    for part in parts:
-        columns |= compact_columns(part, [c for c in part.columns if c not in columns])
-    # at once, in compact dtypes: each concat would copy the whole child table
-    return pd.DataFrame(columns, index=parts[0].index)
+    table = parts[0]
+    for part in parts[1:]:
+        added = {c: compact_values(part[c]) for c in part.columns if c not in table}
+        table = add_columns(table, added)  # the child table is not copied (a national survey's weighs GB)
+    return table
 
 
 def _weights(table: pd.DataFrame, project: Project, source: Path) -> pd.Series:

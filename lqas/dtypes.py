@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,32 +13,54 @@ def compact(table: pd.DataFrame) -> pd.DataFrame:
     sources) as categories and 0/1 indicators as 32-bit floats.
 
     A national survey's child table is mostly such columns; as Python strings and 64-bit floats a
-    million children weigh about 8 GB, in compact dtypes a few hundred MB. A 0/1/NaN value is exact
-    in 32 bits, and every sum over children is made in 64 bits (the kernel's).
+    million children weigh about 8 GB, in compact dtypes 2 GB. A 0/1/NaN value is exact in 32 bits,
+    and every sum over children is made in 64 bits (the kernel's). The columns left as they are
+    are not copied.
     """
-    return pd.DataFrame(compact_columns(table), index=table.index)
+    changed = {}
+    for name in table.columns:
+        values = compact_values(table[name])
+        if values is not table[name]:
+            changed[name] = values
+    if not changed:
+        return table
+    out = table.copy(deep=False)
+    with warnings.catch_warnings():
+        # each replaced column becomes a block of its own: no "fragmented" frame, a column replaced
+        # in place of another rather than a copy of the whole table
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        for name, values in changed.items():
+            out[name] = values
+    return out
 
 
-def compact_columns(table: pd.DataFrame, names: Iterable[str] | None = None) -> dict[str, object]:
-    """Columns of ``table`` (``names``, default all) by name, in order, as :func:`compact` makes them
-    (arrays; the column's own where it is compact already), to build a frame from several tables
-    in one copy."""
-    columns = {}
-    for name in table.columns if names is None else names:
-        values = table[name]
-        columns[name] = values.array
-        if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string":
-            codes, distinct = text_codes(values)
-            if len(distinct) <= len(values) // 2:
-                # categories in text order, as the text sorted (a table by category lists them so)
-                order = np.argsort(distinct.astype(str), kind="stable")
-                rank = np.empty(len(order), dtype=np.int64)
-                rank[order] = np.arange(len(order))
-                codes = np.where(codes < 0, -1, rank[codes])
-                columns[name] = pd.Categorical.from_codes(codes, categories=pd.Index(distinct[order], dtype=object))
-        elif values.dtype == np.float64 and _binary(values.to_numpy()):
-            columns[name] = values.to_numpy(dtype=np.float32)
-    return columns
+def add_columns(table: pd.DataFrame, columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """``table`` with ``columns`` added after its own, none of its data copied (``pd.concat`` would
+    merge the blocks of equal dtype, copying the whole table)."""
+    out = table.copy(deep=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)  # blocks are merged by no copy
+        for name, values in columns.items():
+            out[name] = values
+    return out
+
+
+def compact_values(values: pd.Series) -> pd.Series:
+    """One column in its compact dtype (``values`` itself when it has none)."""
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        codes, distinct = text_codes(values)
+        if len(distinct) <= len(values) // 2:
+            # categories in text order, as the text sorted (a table by category lists them so)
+            order = np.argsort(distinct.astype(str), kind="stable")
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            codes = np.where(codes < 0, -1, rank[codes])
+            categories = pd.Index(distinct[order], dtype=object)
+            return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=values.index,
+                             name=values.name)
+    elif values.dtype == np.float64 and _binary(values.to_numpy()):
+        return values.astype(np.float32)
+    return values
 
 
 def _binary(numbers: np.ndarray) -> bool:

@@ -78,32 +78,29 @@ def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignCo
         by = [c for c in ("cohort", unit, stratifier, "sex") if c is not None and c in data]
         within = [] if base else [c for c in (unit, stratifier) if c is not None]
         part = design.proportions(list(indicators), by=by, ci=settings.ci, level=settings.level, within=within)
+        return _in_columns(part, by, unit)
+
+    def _in_columns(part: pd.DataFrame, by: list[str], unit: str | None = None) -> pd.DataFrame:
+        """A pass's rows in the columns of the whole frame: no row of a missing domain value, the units
+        above ``unit`` filled in, every other domain column ``all`` (each pass apart: a national
+        survey's passes hold a million rows, and the whole frame is copied once, by the concat)."""
+        part = part[~(part[by] == MISSING_DOMAIN).any(axis=1).to_numpy()] if by else part
+        filled = {column: part.get(column, ALL) for column in [*columns, STATUS]}
         if unit is not None:
-            part = part.copy()
             for upper in above[unit]:
-                part[upper] = part[unit].map(parent[unit][upper]).where(part[unit] != ALL, ALL).fillna(ALL)
-        return part
+                filled[upper] = part[unit].map(parent[unit][upper]).where(part[unit] != ALL, ALL).fillna(ALL)
+        return pd.DataFrame({"indicator": part["indicator"], **filled, **{c: part[c] for c in ESTIMATE_COLUMNS}})
 
     frames = [run(levels[-1] if levels else None, base=True)]
     frames += [run(level) for level in levels[:-1]]
     for stratifier in stratifiers:
         frames += [run(None if level == "national" else level, stratifier) for level in stratifier_levels
                    if level == "national" or level in levels]
-    estimates = pd.concat(frames, ignore_index=True)
-    for column in columns:
-        if column not in estimates:
-            estimates[column] = ALL
-        estimates[column] = estimates[column].fillna(ALL)
-    estimates[STATUS] = ALL
-    estimates = estimates[["indicator", *columns, STATUS, *ESTIMATE_COLUMNS]]
     besd = [key for key in indicators if key.startswith("besd_")]
     if besd and STATUS in data and data[STATUS].notna().any():
         by_status = design.proportions(besd, by=[STATUS], ci=settings.ci, level=settings.level, margins=False)
-        for column in columns:
-            by_status[column] = ALL
-        estimates = pd.concat([estimates, by_status[estimates.columns]], ignore_index=True)
-    known = ~(estimates[[*columns, STATUS]] == MISSING_DOMAIN).any(axis=1)
-    return estimates[known].reset_index(drop=True)
+        frames.append(_in_columns(by_status, [STATUS]))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _parents(data: pd.DataFrame, level: str, uppers: Sequence[str]) -> dict[str, dict[str, str]]:

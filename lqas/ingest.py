@@ -588,7 +588,9 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
             if callable(detail):
                 detail = detail(frame.index[mask])
             excluded.append(_exclude(frame, mask, reason, detail))
-            frame = frame.loc[~mask]
+            # a frame of its own (no copy of the data): columns are set on it below, and pandas would
+            # warn that they are set "on a copy of a slice"
+            frame = frame.loc[~mask].copy(deep=False)
 
     def drop_declared(stage: str) -> None:
         for column in helpers:

@@ -35,7 +35,10 @@ def split_free_text(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                                    "column": column, "text": text.astype(str)}))
     frame = (pd.concat(texts, ignore_index=True) if texts
              else pd.DataFrame(columns=["source_row", "catchment", "column", "text"]))
-    return table.drop(columns=present), frame
+    kept = table.copy(deep=False)  # the other columns are not copied (drop would copy them all)
+    for column in present:
+        del kept[column]
+    return kept, frame
 
 
 def remarks_to_review(free_text: pd.DataFrame) -> pd.DataFrame:

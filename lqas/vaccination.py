@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ import pandas as pd
 from lqas.config._validation import did_you_mean, read_toml
 from lqas.config.schedule import validate_schedule
 from lqas.dob import vcqi_dob
-from lqas.dtypes import compact
+from lqas.dtypes import add_columns, compact_values
 from lqas.errors import InputError, SettingError
 from lqas.ingest import REPAIR_COLUMNS
 from lqas.readers import per_value
@@ -604,7 +605,6 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
     valid = _valid_doses(ages, schedule, register_used, valid_age1_from)
 
     new = {}
-    eligible: dict[str, pd.Series] = {}
     for dose in schedule.doses:
         # VCQI: a dose whose minimum age exceeds the cohort's lower bound counts only for children
         # old enough for it
@@ -615,7 +615,6 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
         # a dose introduced only in some areas says nothing about children elsewhere
         if dose.key in offered:
             out_of_denominator |= ~offered[dose.key]
-        eligible[dose.key] = ~out_of_denominator
         new[f"{dose.key}_crude"] = got[dose.key].astype(float).mask(out_of_denominator)
         new[f"{dose.key}_source"] = source[dose.key]
         for family, got_by in by_source[dose.key].items():
@@ -623,9 +622,22 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
         for suffix in ("valid", "valid_age1", "valid_age_days"):
             new[f"{dose.key}_{suffix}"] = valid[f"{dose.key}_{suffix}"].mask(out_of_denominator)
         new[f"{dose.key}_age_days"] = valid[f"{dose.key}_age_days"]
-    # the new columns are copied once, by concat (not first into a frame of their own)
-    out = pd.concat([out, compact(pd.DataFrame(new, index=out.index, copy=False))], axis=1)
+    # in compact dtypes, column by column: a national survey's new columns weigh gigabytes as float64
+    # and text, and a concat would copy the whole child table to merge its blocks
+    # (the derivation's working columns let go first: gigabytes at national scale)
+    del valid, evidence, got, source, by_source
+    out = add_columns(out, {name: compact_values(new.pop(name)) for name in list(new)})
+    with warnings.catch_warnings():
+        # the table is many blocks (each categorical is one): the columns below are added without a
+        # copy of it, which pandas' advice against a "highly fragmented" frame would make
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        _add_summaries(out, schedule, ages, register_used, records)
+    return out
 
+
+def _add_summaries(out: pd.DataFrame, schedule: Schedule, ages: dict, register_used: pd.Series,
+                   records: str) -> None:
+    """Zero-dose, under-immunized, cards, timeliness, full vaccination and dropout, added to ``out``."""
     dtp = [d.key for d in schedule.series(schedule.dtp_series) if (d.number or 0) >= 1]
     dtp1, dtp3 = out[f"{dtp[0]}_crude"], out[f"{dtp[-1]}_crude"]
     out["zero_dose"] = 1.0 - dtp1
@@ -650,7 +662,6 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
 
     for first, second in schedule.dropout_pairs():
         out[f"dropout_{first}_{second}"] = _dropout(out, first, second)
-    return out
 
 
 def _fully_vaccinated(out: pd.DataFrame, schedule: Schedule) -> None:
