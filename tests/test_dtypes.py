@@ -95,3 +95,16 @@ def test_a_categorical_child_table_gives_the_sheets_and_report_its_text_columns_
                                         charts_dir=charts))
         contexts.append({key: value for key, value in context.items() if key != "charts"})
     assert contexts[0] == contexts[1]
+
+
+def test_derived_csv_writes_each_date_as_strftime_does(tmp_path):
+    from types import SimpleNamespace
+
+    from lqas.derive import write_derived
+
+    table = pd.DataFrame({"dob": pd.to_datetime(["2024-01-02", None, "2024-01-02", "2023-12-31"]),
+                          "never": pd.Series([pd.NaT] * 4, dtype="datetime64[ns]"), "n": [1, 2, 3, 4]})
+    write_derived(SimpleNamespace(table=table), tmp_path / "derived.csv")
+    expected = table.assign(dob=table["dob"].dt.strftime("%Y-%m-%d"), never=table["never"].dt.strftime("%Y-%m-%d"))
+    assert (tmp_path / "derived.csv").read_bytes() == expected.to_csv(index=False, lineterminator="\r\n").encode()
+    assert table["dob"].dtype.kind == "M"  # the run's own table keeps its dates
