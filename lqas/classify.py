@@ -46,14 +46,16 @@ def classify_lots(table: pd.DataFrame, registry: Mapping[str, Indicator], settin
     A catchment whose every record was excluded (``exclusions`` name its catchment) keeps its lots,
     classed ``no_data`` with n = 0, instead of vanishing from the classification and the report.
     """
+    targets = lot_targets(settings, registry)
     lost = lost_catchments(table, exclusions)
     if lost and set(settings.lot) <= {"catchment", "cohort"}:
         cohorts = list(dict.fromkeys(table["cohort"])) if "cohort" in settings.lot else [None]
         # one child per lost lot with no outcome: counted in no denominator, so its lots are no_data
         empty = pd.DataFrame([{"catchment": c, "cohort": k} for c in lost for k in cohorts])
-        table = pd.concat([table, empty[[c for c in empty if c in settings.lot]]], ignore_index=True)
-    return classify(table, lot_targets(settings, registry), lot=settings.lot, alpha=settings.alpha,
-                    beta=settings.beta)
+        # the columns classify reads only: the whole child table of a national survey is gigabytes
+        read = [c for c in dict.fromkeys([*settings.lot, *(t.indicator for t in targets)]) if c in table]
+        table = pd.concat([table[read], empty[[c for c in empty if c in settings.lot]]], ignore_index=True)
+    return classify(table, targets, lot=settings.lot, alpha=settings.alpha, beta=settings.beta)
 
 
 def lost_catchments(table: pd.DataFrame, exclusions: pd.DataFrame | None) -> list[str]:
@@ -82,8 +84,9 @@ def aggregate_lots(classification: pd.DataFrame, table: pd.DataFrame, levels: tu
     lot = [c for c in ("catchment", "cohort") if c in classification]
     if classification.empty or "catchment" not in lot or "weight" not in table:
         return pd.DataFrame(columns=LEVEL_COLUMNS)
-    populations = (table.assign(catchment=table["catchment"].astype(str)).groupby(lot, observed=True)["weight"]
-                   .sum().rename("population").reset_index())
+    # grouped by the key columns alone (assign would copy the whole child table)
+    keys = [table["catchment"].astype(str), *[table[column] for column in lot if column != "catchment"]]
+    populations = table["weight"].groupby(keys, observed=True).sum().rename("population").reset_index()
     lots = classification[classification["class"] != "no_data"].merge(populations, on=lot, how="left")
     places = table[["catchment", *[c for c in levels if c in table and c != "catchment"]]].astype(str)
     places = places.drop_duplicates("catchment")
