@@ -8,7 +8,6 @@ the empty clusters, the logs) is a field of :class:`Derived`.
 from __future__ import annotations
 
 import itertools
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -127,11 +126,7 @@ def _derive(project: Project) -> Derived:
     table = _join(parts)
     del parts
     _check_columns(table, project)
-    with warnings.catch_warnings():
-        # each categorical column is a block of its own (pandas cannot merge them): one column added
-        # to a table of a hundred of them is no "highly fragmented" frame to repair
-        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
-        table["weight"] = _weights(table, project, source)
+    table = add_columns(table, {"weight": _weights(table, project, source)})
     table, free_text = split_free_text(table)
     repairs = pd.concat([frame for frame in (ingested.repairs, date_repairs) if not frame.empty]
                         or [ingested.repairs], ignore_index=True)

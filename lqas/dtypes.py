@@ -22,24 +22,17 @@ def compact(table: pd.DataFrame) -> pd.DataFrame:
         values = compact_values(table[name])
         if values is not table[name]:
             changed[name] = values
-    if not changed:
-        return table
-    out = table.copy(deep=False)
-    with warnings.catch_warnings():
-        # each replaced column becomes a block of its own: no "fragmented" frame, a column replaced
-        # in place of another rather than a copy of the whole table
-        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
-        for name, values in changed.items():
-            out[name] = values
-    return out
+    return add_columns(table, changed) if changed else table
 
 
 def add_columns(table: pd.DataFrame, columns: dict[str, pd.Series]) -> pd.DataFrame:
-    """``table`` with ``columns`` added after its own, none of its data copied (``pd.concat`` would
-    merge the blocks of equal dtype, copying the whole table)."""
+    """``table`` with ``columns`` added after its own (or in place of those of the same name), none of
+    its other data copied: ``pd.concat`` would merge the blocks of equal dtype, copying the whole table."""
     out = table.copy(deep=False)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)  # blocks are merged by no copy
+        # each column set is a block of its own: pandas' advice against a "highly fragmented" frame
+        # (copy it whole) is what this avoids
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
         for name, values in columns.items():
             out[name] = values
     return out
