@@ -262,6 +262,48 @@ def oc_chart(rules: Sequence[Mapping], *, text: Mapping[str, str], oc_curve) -> 
     return figure
 
 
+def categories_chart(areas: pd.DataFrame, *, names: Mapping[str, str], access_good_from: float,
+                     dropout_good_to: float, text: Mapping[str, str], intervals: bool = True) -> Figure:
+    """WHO RED problem categories: each area's first-dose coverage (x, access) against its dropout
+    (y, utilisation), with 95 % CIs, the two cut-offs drawn and the four quadrants named.
+
+    ``areas``: ``catchment``, ``access_estimate``/``_ci_low``/``_ci_high`` and the same for
+    ``dropout`` (fractions); areas without both estimates are left out. ``intervals``: draw the CIs
+    and name each area (a national survey's hundreds of areas are drawn as dots)."""
+    areas = areas.dropna(subset=["access_estimate", "dropout_estimate"])
+    x, y = 100 * areas["access_estimate"].to_numpy(float), 100 * areas["dropout_estimate"].to_numpy(float)
+    cut_x, cut_y = 100 * access_good_from, 100 * dropout_good_to
+    top = float(min(100, 10 * np.ceil((max([cut_y, *(100 * areas["dropout_ci_high"].dropna())]) + 2) / 10)))
+    # from the lowest interval (not 0): the areas' spread is what the reader compares
+    left = float(max(0, 10 * np.floor((min([cut_x, *(100 * areas["access_ci_low"].dropna())]) - 5) / 10)))
+    with matplotlib.rc_context(STYLE):
+        figure, ax = _subplots(figsize=(WIDTH * 0.8, 3.6))
+        ax.axvspan(-100, cut_x, color="#f6f6f6", zorder=0)
+        ax.axhspan(cut_y, top, color="#f6f6f6", zorder=0)
+        ax.axvline(cut_x, color="#555555", lw=0.8, ls="--")
+        ax.axhline(cut_y, color="#555555", lw=0.8, ls="--")
+        if intervals:
+            ax.errorbar(x, y, xerr=[x - 100 * areas["access_ci_low"], 100 * areas["access_ci_high"] - x],
+                        yerr=[y - 100 * areas["dropout_ci_low"], 100 * areas["dropout_ci_high"] - y],
+                        fmt="none", ecolor="#aaaaaa", elinewidth=0.7, capsize=1.5, zorder=1)
+        ax.plot(x, y, "o", color=OKABE_ITO["blue"], ms=4 if intervals else 2.5, zorder=2)
+        if intervals:
+            for code, xi, yi in zip(areas["catchment"], x, y):
+                ax.annotate(str(names.get(code, code)), (xi, yi), xytext=(4, 3), textcoords="offset points",
+                            fontsize=7)
+        corner = {"ha": "left", "fontsize": 7, "color": "#333333", "style": "italic"}
+        ax.text(cut_x + 1, top * 0.03, text["red_no_problem"], va="bottom", **corner)
+        ax.text(cut_x + 1, top * 0.97, text["red_utilisation"], va="top", **corner)
+        ax.text(left + 1, top * 0.03, text["red_access"], va="bottom", **corner)
+        ax.text(left + 1, top * 0.97, text["red_both"], va="top", **corner)
+        ax.set_xlim(left, 100)
+        ax.set_ylim(0, top)
+        ax.set_xlabel(text["red_access_axis"])
+        ax.set_ylabel(_wrap(text["red_dropout_axis"], 40))
+        _tight(figure)
+    return figure
+
+
 def save_chart(figure: Figure, png_path: Path) -> str:
     """Write the PNG file and the SVG file beside it (same name, ``.svg``); return the SVG markup.
 

@@ -14,6 +14,7 @@ from lqas import charts as draw
 from lqas.besd import load_besd_registry, priority_indicators
 from lqas.classify import lost_catchments, lot_targets
 from lqas.config import Project, load_scorecard_config
+from lqas.config.priorities import CATEGORIES
 from lqas.design import ALL
 from lqas.labels import LANGUAGES, code_labels, cohort_label
 from lqas.report import (
@@ -124,6 +125,9 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
              *[key for _, keys, _ in panel_keys for key in keys], *besd_shown]
     charts = report_charts(reported, labels, cohorts, oldest, doses, besd, lqas["rules_used"], charts_dir,
                            column=column, units=units)
+    summary = summary_context(results, index, cohorts, labels, charts_dir, many=many)
+    if summary is not None and summary["categories"] is not None:
+        charts["red_categories"] = summary["categories"]["chart"]
     quality = {"rows_read": derived.rows_read, "kept": len(table), "excluded": len(derived.exclusions),
                "exclusions_by_reason": counts_by(derived.exclusions, "reason", "reason"),
                "repairs_by_rule": counts_by(derived.repairs, "rule", "rule"),
@@ -159,7 +163,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
         catchments=catchments, cohorts=cohorts, units=_units_context(column, units, labels, lang), sample=sample,
         areas=_areas_annex(project, table, index, classification, catchments, cohorts, target_records, labels)
         if many else None, quality=quality, sections=sections,
-        findings=findings, lqas=lqas, methods=methods,
+        findings=findings, summary=summary, lqas=lqas, methods=methods,
         definitions=definitions(registry, [k for k in dict.fromkeys(shown) if k in index], lang, labels,
                                 load_besd_registry() if besd else {}),
         charts=charts, small_cell_n=project.report.small_cell_n,
@@ -336,6 +340,124 @@ def _lots_by_level(frame: pd.DataFrame | None, project: Project, labels: dict, t
     shown = [level for level in project.levels.columns if level in set(frame["level"])]
     title = " / ".join(labels["header"].get(level, level) for level in shown)
     return {"indicators": indicators, "rows": rows, "title": title}
+
+
+# the areas the executive summary's priority table shows (the others are in priorities.csv and results.xlsx)
+PRIORITY_ROWS = 15
+
+
+def summary_context(results: Results, index: EstimateIndex, cohorts: list[str], labels: Mapping[str, Any],
+                    charts_dir: Path, *, many: bool) -> dict[str, Any] | None:
+    """The executive summary (context key ``summary``): headline numbers, the priority areas, the
+    WHO RED categories and the draft recommendations (:mod:`lqas.priorities`); draws the categories'
+    chart into ``charts_dir``. ``None`` without priorities (a BeSD-only survey)."""
+    ranked = results.priorities
+    if ranked is None or ranked.areas.empty or "zd_estimate" not in ranked.areas:
+        return None
+    areas, numbers, rules = ranked.areas, ranked.numbers, ranked.rules
+    small = results.project.report.small_cell_n
+
+    def cell(row: Mapping[str, Any], prefix: str) -> dict | None:
+        n = row.get(f"{prefix}_n")
+        if n is None or pd.isna(n) or n == 0:
+            return None
+        return {"estimate": row[f"{prefix}_estimate"], "ci_low": row[f"{prefix}_ci_low"],
+                "ci_high": row[f"{prefix}_ci_high"], "n": int(n), "small": int(n) < small}
+
+    def children(row: Mapping[str, Any], prefix: str) -> dict | None:
+        if f"{prefix}_children" not in row or pd.isna(row[f"{prefix}_children"]):
+            return None
+        return {"estimate": row[f"{prefix}_children"], "ci_low": row[f"{prefix}_children_ci_low"],
+                "ci_high": row[f"{prefix}_children_ci_high"]}
+
+    def national(indicator: str, cohort: str) -> dict | None:
+        rows = numbers[(numbers["indicator"] == indicator) & (numbers["cohort"] == cohort)
+                       & (numbers["unit_level"] == "national")] if not numbers.empty else numbers
+        if rows.empty:
+            return None
+        row = rows.iloc[0]
+        return {"estimate": row["children"], "ci_low": row["children_ci_low"], "ci_high": row["children_ci_high"],
+                "population": row["population"]}
+
+    records = areas.to_dict("records")
+    usable = [r for r in records if (c := cell(r, "zd")) is not None and not c["small"]]
+    headlines: list[dict[str, Any]] = []
+    for indicator in ("zero_dose", "ui_dtp1_not_dtp3"):
+        by_cohort = [{"cohort": c, "cell": index.cell(indicator, c)} for c in cohorts]
+        by_cohort = [entry for entry in by_cohort if entry["cell"] is not None]
+        if by_cohort:
+            headlines.append({"kind": "prevalence", "indicator": indicator, "children": national(indicator, ALL),
+                              "cohorts": by_cohort})
+    if usable:
+        by_number = usable[0] if "zd_children" in areas else None
+        by_prevalence = max(usable, key=lambda r: r["zd_estimate"])
+        headlines.append({"kind": "most", "by_number": None if by_number is None else {
+            "catchment": by_number["catchment"], "children": children(by_number, "zd"),
+            "prevalence": cell(by_number, "zd")},
+            "by_prevalence": {"catchment": by_prevalence["catchment"], "children": children(by_prevalence, "zd"),
+                              "prevalence": cell(by_prevalence, "zd")}})
+    zero_dose_lots = results.classification[(results.classification["indicator"] == "zero_dose")
+                                            & (results.classification["class"] != "no_data")]
+    if not zero_dose_lots.empty:
+        below = zero_dose_lots[zero_dose_lots["class"] == "fail"]
+        target = next((t for t in results.project.lqas.targets if t.indicator == "zero_dose"), None)
+        headlines.append({"kind": "lqas", "indicator": "zero_dose", "lots": len(zero_dose_lots),
+                          "below": len(below), "good": target.good if target else None,
+                          "areas": [a for a in areas["catchment"] if a in set(below["catchment"].astype(str))]})
+    counts = {category: int((areas["category"] == category).sum()) for category in CATEGORIES}
+    categorised = sum(counts.values())
+    if categorised:
+        headlines.append({"kind": "categories", "counts": counts, "areas": categorised})
+    girls = _girls_worse(results.comparisons, rules.conditions.get("girls_disadvantaged") if rules else None)
+    if girls is not None:
+        headlines.append({"kind": "girls", **girls})
+
+    shown = records[:PRIORITY_ROWS]
+    priority = {"total": len(records), "shown": len(shown), "numbers": "zd_children" in areas,
+                "rows": [{"catchment": r["catchment"], "district": r.get("district"), "rank": r["rank"],
+                          "rank_prevalence": r["rank_prevalence"], "zero_dose_children": children(r, "zd"),
+                          "zero_dose": cell(r, "zd"), "under_immunized_children": children(r, "ui"),
+                          "under_immunized": cell(r, "ui"), "category": r["category"],
+                          "lots_below": [c for c in r["zero_dose_lots_below_target"].split(";") if c]}
+                         for r in shown]}
+    categories = None
+    if rules is not None and categorised:
+        text = dict(labels["chart"])
+        draw.save_chart(draw.categories_chart(areas, names=labels["catchment"],
+                                              access_good_from=rules.categories.access_good_from,
+                                              dropout_good_to=rules.categories.dropout_good_to, text=text,
+                                              intervals=not many), charts_dir / "red_categories.png")
+        categories = {"access": rules.categories.access, "dropout": rules.categories.dropout,
+                      "cohort": rules.categories.cohort if rules.categories.cohort != "oldest" else cohorts[-1],
+                      "access_good_from": rules.categories.access_good_from,
+                      "dropout_good_to": rules.categories.dropout_good_to, "source": rules.categories.source.model_dump(),
+                      "counts": counts, "chart": f"{CHARTS_DIR}/red_categories.svg",
+                      # each area's row when the body shows the areas; a national survey's are in priorities.csv
+                      "rows": None if many else [{"catchment": r["catchment"], "access": cell(r, "access"),
+                                                  "dropout": cell(r, "dropout"), "category": r["category"]}
+                                                 for r in records]}
+    return {"headlines": headlines, "priority": priority, "categories": categories,
+            "recommendations": ranked.recommendations,
+            "rules_file": str(results.project.report.priorities) if results.project.report.priorities else None}
+
+
+def _girls_worse(comparisons: pd.DataFrame, condition: Any) -> dict[str, Any] | None:
+    """The lots where girls fare significantly worse than boys (design-based Rao-Scott p below the
+    condition's ``p_below``), for the condition's indicators: the headline's numbers."""
+    if comparisons.empty or condition is None:
+        return None
+    lots = comparisons[comparisons["indicator"].isin(condition.girls_worse)
+                       & (comparisons["catchment"].astype(str) != ALL) & (comparisons["cohort"].astype(str) != ALL)]
+    if lots.empty:
+        return None
+    worse = lots[(lots["disadvantaged"] == "F") & (lots["p_value"] < condition.p_below)]
+    worse = worse.sort_values("p_value", kind="stable")
+    return {"indicators": list(condition.girls_worse), "p_below": condition.p_below,
+            "compared": int(lots[["catchment", "cohort"]].astype(str).drop_duplicates().shape[0]),
+            "lots": [{"indicator": r["indicator"], "catchment": str(r["catchment"]), "cohort": str(r["cohort"]),
+                      "girls": r["estimate_a"] if r["group_a"] == "F" else r["estimate_b"],
+                      "boys": r["estimate_b"] if r["group_a"] == "F" else r["estimate_a"],
+                      "difference": r["difference"], "p_value": r["p_value"]} for r in worse.to_dict("records")]}
 
 
 def _limits_unmet(classification: pd.DataFrame) -> dict:

@@ -141,6 +141,13 @@ def _code_labels(lang: str) -> dict[str, Any]:
         "answer": {"yes": _("Yes"), "no": _("No")},
         "all_catchments": _("All catchment areas"),
         "all_cohorts": _("Both cohorts"),
+        # WHO RED problem categories (lqas.priorities)
+        "category": {
+            "no_problem": _("1. No problem (good access, low dropout)"),
+            "utilisation": _("2. Utilisation problem (good access, high dropout)"),
+            "access": _("3. Access problem (low access, low dropout)"),
+            "access_and_utilisation": _("4. Access and utilisation problems"),
+        },
         "klass": {"pass": _("reaches target"), "fail": _("below target"), "no_data": _("no data")},
         "direction": {"higher": _("higher is better"), "lower": _("lower is better")},
         "panel": {
@@ -164,6 +171,12 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "oc_true_higher": _("True coverage in the lot (%%)"),
             "oc_good": _("target"),
             "oc_bad": _("threshold of a lot to improve"),
+            "red_access_axis": _("Access: first-dose coverage, percent (95%% CI)"),
+            "red_dropout_axis": _("Utilisation: dropout, percent (95%% CI)"),
+            "red_no_problem": _("1. No problem"),
+            "red_utilisation": _("2. Utilisation problem"),
+            "red_access": _("3. Access problem"),
+            "red_both": _("4. Access and utilisation"),
         },
         "sheet": {
             "estimates": _("Estimates"),
@@ -176,6 +189,8 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "sources": _("Evidence sources"),
             "rules": _("Decision rules"),
             "remarks": _("Interviewer remarks"),
+            "priorities": _("Priorities"),
+            "numbers": _("Numbers of children"),
         },
         "header": {
             "catchment": _("Catchment area"),
@@ -220,6 +235,16 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "row": _("Scorecard row"),
             "light": _("Light"),
             "difference_or_level": _("Difference or level"),
+            "rank": _("Rank"),
+            "rank_prevalence": _("Rank by prevalence"),
+            "population": _("Population"),
+            "children": _("Children (estimated number)"),
+            "unit_level": _("Level"),
+            "category": _("Access and utilisation (WHO RED category)"),
+            "lots_below": _("Zero-dose lots below target"),
+            "dropout": _("Dropout"),
+            "priorities_note": _("Catchment areas ranked by their estimated number of zero-dose children (both cohorts): population × prevalence, with the 95%% interval carried through. Access: first-dose coverage, and dropout to the third dose, in the oldest cohort (WHO RED categories). A condition is empty where it cannot be told."),
+            "numbers_note": _("Estimated numbers of zero-dose and under-immunized children: the population of the unit (from the populations file) × the estimated prevalence, with its 95%% interval."),
             "estimates_note": _("One row per indicator and domain, as estimates.csv: weighted proportions with their 95%% confidence interval. The code is the indicator's column in derived.csv."),
             # formatted where it is used (lqas.workbook): the raw catalog text, placeholders kept
             "estimates_note_levels": translate("The %(rows)s rows of estimates.csv are too many for a sheet: here are the %(kept)s rows of the survey and of each %(levels)s (weighted proportions with their 95%% confidence interval). Every domain, down to each health area, is in estimates.csv. The code is the indicator's column in derived.csv.", lang),

@@ -34,7 +34,7 @@ from lqas.typeset import write_pdf as typeset_pdf
 from lqas.workbook import workbook_sheets, write_workbook
 
 TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "classification.csv",
-          "lqas_by_level.csv", "comparisons.csv", "scorecard.csv")
+          "lqas_by_level.csv", "comparisons.csv", "scorecard.csv", "children_numbers.csv", "priorities.csv")
 # the libraries whose versions can change a number or a page of the run
 DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "openpyxl", "matplotlib", "jinja2", "typst",
                 "pydantic", "pyreadstat", "pyarrow")
@@ -131,6 +131,10 @@ def run_tables(results: Results) -> dict[str, pd.DataFrame]:
               "repairs": results.derived.repairs, "estimates": results.estimates,
               "classification": results.classification, "lqas_by_level": results.lots_by_level,
               "comparisons": results.comparisons, "scorecard": results.scorecard}
+    if results.priorities is not None:
+        if not results.priorities.numbers.empty:  # only with populations
+            tables["children_numbers"] = results.priorities.numbers
+        tables["priorities"] = results.priorities.areas
     return {stem: frame for stem, frame in tables.items() if frame is not None}
 
 
@@ -268,7 +272,8 @@ def _put_in_place(staging: Path, out: Path) -> None:
 
 def project_inputs(project: Project) -> dict[str, Path]:
     """Every file a run reads, by role: the project file, the export and merged files, the
-    populations, the mapping profile and schedule (shipped or the project's own), the reviewed remarks."""
+    populations, the mapping profile, schedule and priorities (shipped or the project's own), the reviewed
+    remarks."""
     data = project.data
     files = {"project": project.file if project.file.is_absolute() else Path.cwd() / project.file,
              "data": project.resolve(data.file)}
@@ -285,6 +290,9 @@ def project_inputs(project: Project) -> dict[str, Path]:
                          else data_path("schedules", f"{schedule}.toml"))
     if project.report.reviewed_remarks is not None:
         files["reviewed_remarks"] = project.resolve(project.report.reviewed_remarks)
+    # the rules of the executive summary's categories and draft recommendations
+    files["priorities"] = (project.resolve(project.report.priorities) if project.report.priorities is not None
+                           else data_path("priorities.toml"))
     return files
 
 

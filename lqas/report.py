@@ -179,6 +179,7 @@ class ReportContext(BaseModel):
     units: dict[str, Any]
     areas: dict[str, Any] | None
     findings: list[dict[str, Any]]
+    summary: dict[str, Any] | None
     sample: dict[str, Any]
     quality: dict[str, Any]
     sex_tables: dict[str, dict[str, Any]]
@@ -439,6 +440,7 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
                   labels_by_lang: Mapping[str, Any], catchments: Sequence[str], cohorts: Sequence[str],
                   units: Mapping[str, Any], sample: Mapping[str, Any], quality: Mapping[str, Any], sections: Mapping[str, Any],
                   findings: Sequence[Mapping[str, Any]], lqas: Mapping[str, Any], methods: Mapping[str, Any],
+                  summary: Mapping[str, Any] | None = None,
                   definitions: Sequence[Mapping[str, Any]], charts: Mapping[str, str], small_cell_n: int,
                   today: date | None = None, sex_comparisons: Any = None, scorecard: Any = None,
                   areas: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -461,6 +463,12 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
       unless the catchments are more than that, else the compact annex of catchment areas (``total``,
       ``shown``, ``capped``, ``parent``, ``indicators``, ``lots``, ``rows``);
     - ``findings``: list of dicts with a ``kind`` (see :func:`key_findings`);
+    - ``summary``: the executive summary (:func:`lqas.context.summary_context`): ``headlines`` (dicts with a
+      ``kind``: ``prevalence``, ``most``, ``lqas``, ``categories``, ``girls``), ``priority`` (the areas
+      ranked by their number of zero-dose children: ``rows``, ``shown``, ``total``, ``numbers``),
+      ``categories`` (WHO RED access/utilisation categories: cut-offs, ``counts``, ``rows``, ``chart``),
+      ``recommendations`` (draft: ``id``, ``en``, ``fr``, ``areas``), ``rules_file``; ``None`` without
+      zero-dose data;
     - ``sample``: ``rows_read``, ``kept``, ``excluded``, ``repairs``, ``lots`` and ``totals``
       (children by unit x cohort x sex: ``{"unit", "cohort", "F", "M", "other", "total"}``),
       ``exclusions_by_reason``;
@@ -495,7 +503,7 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
         "small_cell_n": small_cell_n, "labels": labels, "labels_by_lang": labels_by_lang,
         "catchments": list(catchments), "cohorts": list(cohorts), "oldest_cohort": cohorts[-1] if cohorts else ALL,
         "units": dict(units), "areas": None if areas is None else dict(areas),
-        "findings": list(findings), "sample": sample, "quality": quality,
+        "findings": list(findings), "summary": None if summary is None else dict(summary), "sample": sample, "quality": quality,
         **sections, "lqas": lqas, "methods": methods, "definitions": list(definitions), "charts": dict(charts),
         "sex_comparisons": sex_comparisons, "scorecard": scorecard,
     }

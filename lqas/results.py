@@ -10,6 +10,7 @@ from lqas.config import Project
 from lqas.derive import Derived
 from lqas.design import SurveyDesign
 from lqas.indicators import Indicator
+from lqas.priorities import Priorities
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class Results:
     lots_by_level : DataFrame
         ``lqas_by_level.csv``: the lots' results put together for each unit of the levels above the
         lots and for the survey, weighted by the lots' populations (:func:`lqas.classify.aggregate_lots`).
+    priorities : Priorities or None
+        What the executive summary ranks and recommends (:func:`lqas.priorities.priorities`): the
+        numbers of zero-dose and under-immunized children (``children_numbers.csv``), each area's
+        WHO RED category and rank (``priorities.csv``), the draft recommendations.
     remarks : list of dict or None
         The interviewer remarks a person reviewed (``[report] reviewed_remarks``,
         :func:`lqas.remarks.published_remarks`); None when the project names no reviewed file, and
@@ -55,6 +60,7 @@ class Results:
     scorecard: pd.DataFrame | None
     remarks: list[dict] | None = None
     lots_by_level: pd.DataFrame | None = None
+    priorities: Priorities | None = None
 
     @property
     def table(self) -> pd.DataFrame:

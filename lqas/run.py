@@ -14,6 +14,7 @@ from lqas.errors import OutputError
 from lqas.estimate import estimate, survey_design
 from lqas.indicators import load_registry
 from lqas.outputs import DEFAULT_FORMATS, input_checksums, project_inputs, run_folder, write_outputs
+from lqas.priorities import priorities
 from lqas.remarks import published_remarks
 from lqas.results import Results
 from lqas.scorecard import scorecard
@@ -44,9 +45,11 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     progress("compare girls and boys")
     comparisons = compare_sexes(design, registry, project.design)
     card = scorecard(comparisons, estimates) if _has_scorecard(derived.table) else None
+    progress("priorities")
+    ranked = priorities(estimates, comparisons, classification, project)
     return Results(project=project, derived=derived, design=design, registry=registry, estimates=estimates,
                    classification=classification, comparisons=comparisons, scorecard=card,
-                   remarks=published_remarks(project), lots_by_level=lots_by_level)
+                   remarks=published_remarks(project), lots_by_level=lots_by_level, priorities=ranked)
 
 
 def run_project(project: Project, out: Path, *, lang: str | None = None, overwrite: bool = False,

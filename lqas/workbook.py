@@ -12,6 +12,7 @@ import pandas as pd
 
 from lqas.context import equity_labels, run_labels
 from lqas.design import ALL, domain_columns, unit_rows
+from lqas.priorities import Priorities
 from lqas.results import Results
 from lqas.rules import decision_table
 from lqas.safety import run_day, stamp_zip
@@ -247,6 +248,8 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
         sheets.append(_comparisons_sheet(results.comparisons, labels, head, name))
     if results.scorecard is not None and not results.scorecard.empty:
         sheets.append(_scorecard_sheet(results.scorecard, equity_labels(lang), labels, head, name))
+    if results.priorities is not None and not results.priorities.areas.empty:
+        sheets += _priorities_sheets(results.priorities, labels, head, name, lang)
     sheets.append(_areas_sheet(results, labels, head))
     table = results.table
     counts = table.groupby(["catchment", "cohort", "sex"], dropna=False, observed=True).size().rename("n").reset_index()
@@ -280,6 +283,60 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
             [[r["text"], r["n"], ", ".join(labels["catchment"].get(c, c) for c in r["catchments"])]
              for r in results.remarks], columns=[head["remark"], head["count"], head["catchments"]]),
             widths={head["remark"]: 70}))
+    return sheets
+
+
+def _priorities_sheets(ranked: Priorities, labels: Mapping, head: Mapping, name: Mapping, lang: str) -> list[Sheet]:
+    """The areas ranked (``priorities.csv``) and the numbers of children (``children_numbers.csv``),
+    named in the report language."""
+    areas, indicator = ranked.areas, labels["indicator"]
+    zero_dose, under = indicator.get("zero_dose", "zero_dose"), indicator.get("ui_dtp1_not_dtp3", "ui")
+    cats = ranked.rules.categories if ranked.rules else None
+    access = indicator.get(cats.access, cats.access) if cats else "access"
+    dropout = indicator.get(cats.dropout, cats.dropout) if cats else head["dropout"]
+    columns: dict[str, object] = {}
+    if "district" in areas:
+        columns[head["district"]] = areas["district"].map(lambda d: labels["district"].get(d, d))
+    columns[head["catchment"]] = areas["catchment"].map(lambda c: labels["catchment"].get(c, c))
+    columns[head["rank"]] = areas["rank"]
+    percent = []
+    for short, title in (("zd", zero_dose), ("ui", under)):
+        if f"{short}_children" in areas:
+            columns[f"{title}: {head['children']}"] = areas[f"{short}_children"].round()
+            columns[f"{title}: {head['children']}, {head['ci_low']}"] = areas[f"{short}_children_ci_low"].round()
+            columns[f"{title}: {head['children']}, {head['ci_high']}"] = areas[f"{short}_children_ci_high"].round()
+        for measure, suffix in (("estimate", ""), ("ci_low", f": {head['ci_low']}"), ("ci_high", f": {head['ci_high']}")):
+            columns[title + suffix] = areas[f"{short}_{measure}"]
+            percent.append(title + suffix)
+        if short == "zd":
+            columns[head["rank_prevalence"]] = areas["rank_prevalence"]
+    for short, title in (("access", access), ("dropout", dropout)):
+        columns[title] = areas[f"{short}_estimate"]
+        percent.append(title)
+    columns[head["category"]] = areas["category"].map(lambda c: labels["category"].get(c, c))
+    columns[head["lots_below"]] = areas["zero_dose_lots_below_target"].map(
+        lambda text: ", ".join(labels["cohort"].get(c, c) for c in text.split(";")) if text else "")
+    for key, condition in (ranked.rules.conditions.items() if ranked.rules else ()):
+        # yes / no in the report language (empty: cannot be told), as the other sheets write answers
+        columns[getattr(condition, lang)] = [None if value is pd.NA else labels["answer"]["yes" if value else "no"]
+                                             for value in areas[key]]
+    sheets = [Sheet(name["priorities"], pd.DataFrame(columns), percent=percent, note=head["priorities_note"])]
+    numbers = ranked.numbers
+    if not numbers.empty:
+        levels = [c for c in numbers.columns[2:numbers.columns.get_loc("unit_level")]]
+        frame = {head["indicator"]: numbers["indicator"].map(lambda k: indicator.get(k, k)),
+                 head["cohort"]: numbers["cohort"].map(lambda c: labels["cohort"].get(c, c))}
+        for level in levels:
+            frame[head.get(level, level)] = numbers[level].map(lambda u, level=level: labels.get(level, {}).get(u, u))
+        frame[head["population"]] = numbers["population"]
+        frame[head["n"]] = numbers["n"]
+        for measure in ("estimate", "ci_low", "ci_high"):
+            frame[head[measure]] = numbers[measure]
+        frame[head["children"]] = numbers["children"].round()
+        frame[f"{head['children']}, {head['ci_low']}"] = numbers["children_ci_low"].round()
+        frame[f"{head['children']}, {head['ci_high']}"] = numbers["children_ci_high"].round()
+        sheets.append(Sheet(name["numbers"], pd.DataFrame(frame),
+                            percent=[head["estimate"], head["ci_low"], head["ci_high"]], note=head["numbers_note"]))
     return sheets
 
 

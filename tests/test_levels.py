@@ -264,14 +264,18 @@ def test_more_areas_than_the_body_shows_gives_tables_by_district_and_an_annex_of
     lot = demo.classification.query("catchment == @first['unit'] and indicator == 'zero_dose'")
     assert first["classes"][:len(lot)] == list(lot.sort_values("cohort", key=lambda c: c.map(
         {k: i for i, k in enumerate(context["cohorts"])}))["class"])
-    # the composed report: no table by catchment area in the body; Annex C lists the four areas
+    # the composed report: no table by catchment area in the body but the summary's priority areas (the 15
+    # with the most zero-dose children); Annex C lists the four areas
     document = compose(context)
     headings = [b.text for b in document.blocks if isinstance(b, Heading)]
     annex = {"en": "Annex C: catchment areas", "fr": "Annexe C\u00a0: aires de santé"}[lang]
     assert annex in headings
     body = document.blocks[:next(i for i, b in enumerate(document.blocks) if isinstance(b, Heading) and b.annex)]
     area_header = {"en": "Catchment area", "fr": "Aire de santé"}[lang]
-    assert not [t for t in body if isinstance(t, Table) and any(c.lines == [area_header] for c in t.header)]
+    by_area = [t for t in body if isinstance(t, Table) and any(c.lines == [area_header] for c in t.header)]
+    assert [t.caption for t in by_area] == [{"en": "Priority areas: zero-dose children, prevalence, access and LQAS",
+                                            "fr": "Aires prioritaires : enfants zéro dose, prévalence, accès et "
+                                                  "LQAS"}[lang]]
     table = document.blocks[-1 - next(i for i, b in enumerate(reversed(document.blocks)) if isinstance(b, Table))]
     assert len(table.rows) == 4 and table.header[1].lines == [area_header]
 

@@ -253,7 +253,7 @@ def test_manifest_inputs_are_every_file_the_run_reads_relative_to_the_project():
     assert [(r["role"], r["path"]) for r in records] == [
         ("project", "survey.toml"), ("data", "data/mali_baseline_kobo.csv"), ("populations", "data/populations.csv"),
         ("profile", "lqas:instruments/profiles/kobo.toml"), ("schedule", "lqas:data/schedules/mali.toml"),
-        ("reviewed_remarks", "remarks_reviewed.csv")]
+        ("reviewed_remarks", "remarks_reviewed.csv"), ("priorities", "lqas:data/priorities.toml")]
     data = project.resolve(project.data.file)
     assert records[1]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
     assert records[1]["bytes"] == data.stat().st_size

@@ -326,7 +326,8 @@ def test_templates_insert_nothing_from_the_context_as_markup():
     assert "{{ b.chart | chart }}" in html
     sections = "".join(p.read_text(encoding="utf-8") for p in (REPO / "lqas" / "sections").glob("*.py"))
     assert set(re.findall(r'w\.figure\("(\w+)"', sections)) == {
-        "zero_dose_ui_by_catchment", "zero_dose_ui_by_sex", "coverage_by_dose", "besd_by_status", "oc_curves"}
+        "red_categories", "zero_dose_ui_by_catchment", "zero_dose_ui_by_sex", "coverage_by_dose", "besd_by_status",
+        "oc_curves"}
 
 
 def test_embedded_chart_files_are_cleaned_and_stay_in_charts(hostile_run, tmp_path):
@@ -336,7 +337,7 @@ def test_embedded_chart_files_are_cleaned_and_stay_in_charts(hostile_run, tmp_pa
     assert result.returncode == 0, result.stderr
     html = (tmp_path / "elsewhere" / "x.html").read_text(encoding="utf-8")
     assert "<script" not in html and "onload" not in html and "file:///etc" not in html and "@import" not in html
-    assert "Kologo &lt;b&gt; $x^2$" in html and html.count("<svg") == 5  # every chart, outside the run folder
+    assert "Kologo &lt;b&gt; $x^2$" in html and html.count("<svg") == 6  # every chart, outside the run folder
     outside = tmp_path / "outside.svg"
     outside.write_text(HOSTILE_SVG, encoding="utf-8")
     (run / "charts" / "oc_curves.svg").unlink()

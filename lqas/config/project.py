@@ -230,6 +230,9 @@ class ReportConfig(Section):
     # lines of that annex (one per health area); beyond, the areas with the highest zero-dose prevalence
     # are shown and the annex points to results.xlsx and estimates.csv for the others
     annex_areas: int = Field(300, ge=1)
+    # the rules of the executive summary (access/utilisation categories, conditions, draft
+    # recommendations): a copy of lqas/data/priorities.toml the programme edited (default: that file)
+    priorities: Path | None = None
 
 
 def _label(value: object) -> str | dict[str, str]:

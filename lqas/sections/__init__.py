@@ -24,6 +24,7 @@ def N_(text: str) -> str:
 
 # (anchor, title msgid, module, context key that must be non-empty for the section to appear, annex)
 SECTIONS: tuple[tuple[str, str, str, str | None, bool], ...] = (
+    ("summary", N_("Executive summary"), "summary", "summary", False),
     ("findings", N_("Key findings"), "findings", None, False),
     ("sample", N_("Survey and sample"), "sample", None, False),
     ("lqas", N_("LQAS classification of lots"), "lqas", None, False),

@@ -1,0 +1,109 @@
+"""The executive summary: the sentences it writes about known results, and the demo's first pages."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lqas.config.priorities import load_priorities
+from lqas.context import _girls_worse
+from lqas.sections.summary import headline
+from lqas.sections.words import Words
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def words(lang: str) -> Words:
+    labels = {"catchment": {"a": "Area A", "b": "Area B", "c": "Area C"},
+              "cohort": {"12-23m": "12–23 months" if lang == "en" else "12–23 mois"},
+              "indicator": {"zero_dose": "Zero-dose" if lang == "en" else "Zéro dose"},
+              "header": {"catchment": "Catchment area"}, "chart": {}}
+    return Words({"lang": lang, "labels": labels, "small_cell_n": 25, "methods": {}, "units": None})
+
+
+def comparison(catchment: str, girls: float, boys: float, p: float) -> dict:
+    return {"indicator": "zero_dose", "cohort": "12-23m", "catchment": catchment, "group_a": "F", "group_b": "M",
+            "estimate_a": girls, "estimate_b": boys, "difference": girls - boys,
+            "disadvantaged": "F" if girls > boys else "M", "p_value": p}
+
+
+# three lots where girls have more zero-dose children than boys: significant in A, not in B; in C boys
+# are significantly worse off
+COMPARISONS = pd.DataFrame([comparison("a", 0.40, 0.20, 0.012), comparison("b", 0.30, 0.22, 0.20),
+                            comparison("c", 0.10, 0.30, 0.004)])
+
+
+@pytest.fixture(scope="module")
+def girls():
+    return _girls_worse(COMPARISONS, load_priorities().conditions["girls_disadvantaged"])
+
+
+def test_only_the_significant_girls_gap_is_counted_and_named(girls):
+    assert girls["compared"] == 3
+    assert [lot["catchment"] for lot in girls["lots"]] == ["a"]
+    sentence = headline({"kind": "girls", **girls}, words("en"))
+    assert "in 1 of the 3 lots compared" in sentence
+    assert "Area A, 12–23 months (Zero-dose: girls 40.0%, boys 20.0%; p = 0.012)" in sentence
+    assert "Area B" not in sentence and "Area C" not in sentence  # not significant; boys worse off
+
+
+def test_no_significant_girls_gap_is_said_so():
+    none = _girls_worse(COMPARISONS.iloc[1:], load_priorities().conditions["girls_disadvantaged"])
+    sentence = headline({"kind": "girls", **none}, words("fr"))
+    assert sentence.startswith("Filles et garçons : dans aucun des 2 lots comparés")
+    assert "p < 0,05" in sentence
+
+
+def test_the_area_with_the_most_zero_dose_children_and_the_one_with_the_highest_prevalence():
+    most = {"kind": "most",
+            "by_number": {"catchment": "b", "children": {"estimate": 572.2}, "prevalence": {"estimate": 0.157}},
+            "by_prevalence": {"catchment": "a", "children": {"estimate": 324.4}, "prevalence": {"estimate": 0.225}}}
+    sentence = headline(most, words("en"))
+    assert sentence.startswith("Area B has the most zero-dose children (about 570, 15.7% of its children); "
+                               "Area A has the highest prevalence (22.5%, about 320 children).")
+    same = {**most, "by_prevalence": most["by_number"]}
+    assert headline(same, words("fr")).startswith(
+        "Area B compte à la fois le plus d'enfants zéro dose (environ 570) et la prévalence zéro dose la plus élevée")
+
+
+def test_lqas_headline_says_lots_to_improve_never_reaching_the_target():
+    h = {"kind": "lqas", "indicator": "zero_dose", "lots": 12, "below": 7, "good": 0.10, "areas": ["a", "b"]}
+    assert headline(h, words("en")) == ("LQAS: 7 of 12 lots (catchment area and cohort) are to improve for zero-dose "
+                                        "(target: at most 10%), in Area A, Area B.")
+    passed = headline({**h, "below": 0, "areas": []}, words("en"))
+    assert "acceptable" in passed and "may still miss the target" in passed and "reach" not in passed
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("summary") / "run"
+    subprocess.run([str(Path(sys.executable).parent / "lqas"), "demo", "--out", str(out), "--lang", "fr"],
+                   check=True, capture_output=True)
+    return out
+
+
+def test_demo_report_opens_with_the_summary_and_its_numbers(demo_run):
+    context = json.loads((demo_run / "report_context.json").read_text(encoding="utf-8"))
+    summary = context["summary"]
+    numbers = pd.read_csv(demo_run / "children_numbers.csv")
+    national = numbers[(numbers["unit_level"] == "national") & (numbers["cohort"] == "all")
+                       & (numbers["indicator"] == "zero_dose")].iloc[0]
+    first = summary["headlines"][0]
+    assert first["kind"] == "prevalence" and first["children"]["estimate"] == pytest.approx(national["children"])
+    priorities = pd.read_csv(demo_run / "priorities.csv")
+    assert [row["catchment"] for row in summary["priority"]["rows"]] == priorities["catchment"].tolist()
+    text = subprocess.run(["pdftotext", "-layout", "-f", "3", "-l", "4", str(demo_run / "report.pdf"), "-"],
+                          check=True, capture_output=True, text=True).stdout
+    assert text.index("Résumé exécutif") < text.index("Aires prioritaires") < text.index("Recommandations à valider")
+    # the national number, rounded to ten as the report writes it (spaces of any width between thousands)
+    def plain(value: str) -> str:
+        return re.sub(r"[\u00a0\u202f ]+", " ", value)
+
+    assert f"environ {round(national['children'], -1):,.0f} enfants".replace(",", " ") in plain(text)
+    assert "Projet à valider par le programme" in text
