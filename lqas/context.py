@@ -16,6 +16,7 @@ from lqas.classify import lost_catchments, lot_targets
 from lqas.config import Project, load_scorecard_config
 from lqas.config.priorities import CATEGORIES
 from lqas.design import ALL
+from lqas.errors import LqasError
 from lqas.labels import LANGUAGES, code_labels, cohort_label
 from lqas.report import (
     CHARTS_DIR,
@@ -28,7 +29,7 @@ from lqas.report import (
     panel_indicators,
 )
 from lqas.results import Results
-from lqas.rules import decision_table, oc_curve
+from lqas.rules import decision_table, oc_curve, sample_size
 from lqas.scorecard import LIGHTS
 from lqas.vaccination import not_collected
 from lqas.views import (
@@ -111,10 +112,15 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
                                 for c in lost],
             "targets": target_records, "alpha": project.lqas.alpha, "beta": project.lqas.beta,
             # lots too small for any rule to keep both risks at their limits: said, never hidden
-            "limits_unmet": _limits_unmet(classification),
+            "limits_unmet": _limits_unmet(classification, target_records, project.lqas.alpha, project.lqas.beta),
+            # acceptable lots whose observed value misses the target: an LQAS pass is not "reached the target"
+            "acceptable_below_target": _acceptable_below_target(classification),
+            # the binomial rules take the children as a simple random sample; they were sampled in clusters
+            "deff": _lot_deff_range(estimates, [t["indicator"] for t in target_records], project.lqas.lot,
+                                    (*project.levels.columns, "district")),
             "by_level": _lots_by_level(results.lots_by_level, project, labels, target_records, lang),
             "lot": list(project.lqas.lot),
-            "decision_table": decision_table_rows(decision_table(range(12, 31))),
+            "decision_table": decision_table_rows(decision_table(range(12, 31), long=True)),
             "rules_used": _rules_used(classification, target_records, labels)}
     if comparisons.empty:
         comparisons = None
@@ -460,14 +466,52 @@ def _girls_worse(comparisons: pd.DataFrame, condition: Any) -> dict[str, Any] | 
                       "difference": r["difference"], "p_value": r["p_value"]} for r in worse.to_dict("records")]}
 
 
-def _limits_unmet(classification: pd.DataFrame) -> dict:
+def _limits_unmet(classification: pd.DataFrame, targets: list[dict], alpha: float, beta: float) -> dict:
     """How many classified lots have a rule that cannot keep alpha and beta at their limits (too few
-    children), and the largest risks they carry."""
+    children), the largest risks they carry, the lots (at most 20, in classification order), and for
+    each target the smallest sample whose rule would keep both risks at their limits."""
     classified = classification[classification["class"] != "no_data"]
     unmet = classified[~classified["limits_met"].astype(bool)] if "limits_met" in classified else classified.iloc[:0]
+    needed = []
+    for target in targets:
+        if target["indicator"] in set(unmet["indicator"]):
+            try:
+                n = sample_size(target["classified_good"], target["classified_bad"], alpha, beta).n
+            except LqasError:  # no sample of at most 1,000 children would do
+                n = None
+            needed.append({"indicator": target["indicator"], "n": n})
     return {"lots": len(unmet), "of": len(classified),
             "alpha": float(unmet["alpha"].max()) if len(unmet) else None,
-            "beta": float(unmet["beta"].max()) if len(unmet) else None}
+            "beta": float(unmet["beta"].max()) if len(unmet) else None,
+            "named": [{"indicator": r["indicator"], "catchment": str(r["catchment"]), "cohort": str(r["cohort"]),
+                       "n": int(r["n"]), "alpha": r["alpha"], "beta": r["beta"]}
+                      for r in unmet.head(20).to_dict("records")],
+            "needed": needed}
+
+
+def _acceptable_below_target(classification: pd.DataFrame) -> dict:
+    """Acceptable classifications whose observed share (x / n, unweighted) misses the target."""
+    passed = classification[classification["class"] == "pass"]
+    share = passed["x_indicator"] / passed["n"]
+    lower = passed["direction"] == "lower_is_better"
+    missing = (lower & (share > passed["good"])) | (~lower & (share < passed["good"]))
+    return {"lots": int(missing.sum()), "of": len(passed)}
+
+
+def _lot_deff_range(estimates: pd.DataFrame, indicators: list[str], lot: tuple[str, ...],
+                    levels: tuple[str, ...]) -> dict | None:
+    """The smallest and largest design effects of the LQAS indicators in the lots (both sexes; the
+    levels above the lots are filled in on their rows)."""
+    rows = estimates[estimates["indicator"].isin(indicators)]
+    for column in estimates.columns[:estimates.columns.get_loc("n")]:
+        if column == "indicator" or (column in levels and column not in lot):
+            continue
+        wanted = rows[column].astype(str)
+        rows = rows[(wanted != ALL).to_numpy() if column in lot else (wanted == ALL).to_numpy()]
+    deff = rows["deff"].dropna() if "deff" in rows else pd.Series(dtype=float)
+    if deff.empty:
+        return None
+    return {"low": float(deff.min()), "high": float(deff.max())}
 
 
 def _population_shares(project: Project) -> dict[str, float] | None:
@@ -509,6 +553,8 @@ def run_labels(results: Results, lang: str) -> dict:
         "cohort": {**{name: cohort_label(name, lang) for name in project.cohorts}, ALL: code["all_cohorts"]},
         "status": {**status, ALL: code["sex"][ALL]},
         "dose": {dose.key: dose.label_in(lang) for dose in schedule.doses},
+        # the words of the LQAS classes, the programme's own when it gives them ([labels.klass] pass / fail)
+        "klass": {**code["klass"], **project.labels_in(lang).get("klass", {})},
     }
 
 

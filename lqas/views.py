@@ -250,8 +250,15 @@ def counts_by(frame: pd.DataFrame, column: str, name: str) -> list[dict]:
     return [{name: str(value), "n": int(n)} for value, n in counts.items()]
 
 
-def decision_table_rows(wide: pd.DataFrame) -> dict:
-    """The wide decision-rule table (index n, columns targets) as plain rows."""
-    targets = [float(t) for t in wide.columns]
-    rows = [{"n": int(n), "d": [plain(v) for v in values]} for n, values in zip(wide.index, wide.to_numpy())]
-    return {"targets": targets, "rows": rows}
+def decision_table_rows(long: pd.DataFrame, gap: float = 0.30) -> dict:
+    """The classic decision-rule table (``lqas.rules.decision_table(long=True)``) as plain rows, for the
+    targets whose lower threshold (target - gap) is above 0: one selection rule for every cell (the d
+    of least alpha + beta), so that d never falls when the target or n rises. Each cell carries its
+    ``flag`` (``ok``, or a risk above 10 % or 15 %)."""
+    kept = long[long["good"] - gap > 1e-9]
+    targets = sorted(float(t) for t in kept["good"].unique())
+    rows = []
+    for n, part in kept.groupby("n", sort=True):
+        part = part.set_index("good").reindex(targets)
+        rows.append({"n": int(n), "d": [plain(v) for v in part["d"]], "flag": [plain(v) for v in part["flag"]]})
+    return {"targets": targets, "gap": gap, "rows": rows}

@@ -17,7 +17,7 @@ from lqas.results import Results
 from lqas.rules import decision_table
 from lqas.safety import run_day, stamp_zip
 from lqas.sections.words import num
-from lqas.views import counts_by, evidence_sources, plain
+from lqas.views import counts_by, decision_table_rows, evidence_sources, plain
 
 ESTIMATE_FIELDS = ("n", "n_weighted", "estimate", "se", "ci_low", "ci_high", "deff", "icc", "df")
 # rows of the estimates sheet beyond which it keeps the levels above the lots only (a national survey's
@@ -274,10 +274,10 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
         [[labels["dose"].get(r["dose"], r["dose"]), r["n"], *[r["shares"][s] for s in sources["sources"]]]
          for r in sources["rows"]], columns=[head["dose"], head["n"], *source_names]),
         percent=source_names, note=head["share"]))
-    rules = decision_table(range(12, 31))
+    rules = decision_table_rows(decision_table(range(12, 31), long=True))  # as the report's Annex B
     sheets.append(Sheet(name["rules"], pd.DataFrame(
-        [[int(n), *[plain(v) for v in row]] for n, row in zip(rules.index, rules.to_numpy())],
-        columns=["n", *[f"{round(100 * float(t))} %" for t in rules.columns]])))
+        [[row["n"], *row["d"]] for row in rules["rows"]],
+        columns=["n", *[f"{round(100 * t)} %" for t in rules["targets"]]]), note=head["rules_note"]))
     if results.remarks is not None:  # free text only once a person has reviewed it (lqas.remarks)
         sheets.append(Sheet(name["remarks"], pd.DataFrame(
             [[r["text"], r["n"], ", ".join(labels["catchment"].get(c, c) for c in r["catchments"])]

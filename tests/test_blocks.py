@@ -119,13 +119,13 @@ def test_french_text_has_french_spacing_and_signs(report):
 
 
 def test_counts_in_plural_sentences_are_grouped_as_the_language_writes_them():
-    """A national survey's 5,700 lots below target read "5 700" in French, "5,700" in English."""
+    """A national survey's 5,700 lots to improve read "5 700" in French, "5,700" in English."""
     from lqas.sections import lqas as lqas_section
     from lqas.sections.words import Words
 
     lots = [{"class": "fail"}] * 5700 + [{"class": "pass"}] * 6900
-    for lang, expected in (("en", "5,700 of 12,600 classifications are below target."),
-                           ("fr", "5\u202f700 classifications sur 12\u202f600 sont sous la cible.")):
+    for lang, expected in (("en", "5,700 of 12,600 classifications are to improve."),
+                           ("fr", "5\u202f700 classifications sur 12\u202f600 sont à améliorer.")):
         w = Words({"lang": lang, "labels": {"header": {"catchment": "x"}}, "small_cell_n": 25, "methods": {}})
         text = lqas_section.failing_note(lots, w).spans[0].text
         assert text.startswith(expected), text

@@ -143,7 +143,11 @@ def test_the_report_never_says_the_risks_are_kept_when_small_lots_cannot_keep_th
     classification.loc[small, "limits_met"] = False
     classification.loc[small, ["alpha", "beta"]] = [[0.42, 0.2], [0.1, 0.44], [0.3, 0.3]]
     context = report_context(replace(demo, classification=classification), "en", charts_dir=tmp_path / "charts")
-    assert context["lqas"]["limits_unmet"] == {"lots": 3, "of": len(classification), "alpha": 0.42, "beta": 0.44}
+    unmet = context["lqas"]["limits_unmet"]
+    assert {key: unmet[key] for key in ("lots", "of", "alpha", "beta")} == {
+        "lots": 3, "of": len(classification), "alpha": 0.42, "beta": 0.44}
+    assert [(lot["catchment"], lot["alpha"]) for lot in unmet["named"]] == list(zip(
+        classification.loc[small, "catchment"].astype(str), [0.42, 0.1, 0.3]))
     html = " ".join(render_html(context, tmp_path).split())
     assert "Decision rules keep both risks" not in html
     assert (f"For 3 of the {len(classification)} classifications, too few children were sampled for any rule to "

@@ -266,7 +266,8 @@ class Project(Section):
     # the server and form `lqas fetch` downloads the submissions of (lqas.config.fetch)
     fetch: FetchSettings | None = None
     # display labels for codes, e.g. [labels.catchment] bougouni_est = "Bougouni Est", one text or one
-    # per language: [labels.district] segou = { fr = "Ségou (urbain)", en = "Ségou (urban)" }
+    # per language: [labels.district] segou = { fr = "Ségou (urbain)", en = "Ségou (urban)" }; the words of
+    # the LQAS classes too: [labels.klass] pass = { fr = "satisfaisant", en = "satisfactory" }, fail = ...
     labels: dict[str, dict[str, Label]] = Field(default_factory=dict)
     root: Path = Path(".")
     # the project file itself, named in every error about one of its settings

@@ -12,7 +12,7 @@ from lqas.sections.words import SYMBOLS, Words
 
 
 def class_cell(klass: str, w: Words) -> Cell:
-    """An LQAS class: ✔ passes, ✘ fails, or no data; on the class's colour."""
+    """An LQAS class: ✔ acceptable, ✘ to improve, or no data; on the class's colour."""
     if klass not in SYMBOLS:
         return w.label(w.name("klass", "no_data"))
     return Cell(lines=[w.name("klass", klass)], symbol=SYMBOLS[klass], align="left", tone=klass)
@@ -36,18 +36,30 @@ def lots_table(classification: list[dict[str, Any]], w: Words) -> Table:
                  widths=[3.4, 1.9, 2.1, 0.6, 0.6, 0.6, 0.8, 0.8, 1.9], size="compact")
 
 
+# a cell of the classic table whose rule misses the risks' limits: shaded, darker beyond 15 %
+FLAG_TONES = {"ok": "plain", "alpha_or_beta>0.10": "warn", "alpha_or_beta>0.15": "bad"}
+
+
 def decision_table(table: dict[str, Any], w: Words) -> Table:
-    """The smallest number of children with the outcome for a lot to pass, by n (rows) and target."""
-    return Table(header=[w.head("n"), *(w.head(w.pct(target, 0)) for target in table["targets"])],
-                 rows=[Row(cells=[w.value(str(row["n"]), strong=True), *(w.value(w.num(d)) for d in row["d"])])
-                       for row in table["rows"]],
-                 widths=[1.0 for _ in range(len(table["targets"]) + 1)], size="compact")
+    """The smallest number of children with the outcome for a lot to be acceptable, by n (rows) and
+    target; cells whose alpha or beta exceed 10 % (15 %) shaded, with the legend under the table."""
+    rows = [Row(cells=[w.value(str(row["n"]), strong=True),
+                       *(w.value(w.num(d), tone=FLAG_TONES.get(flag, "plain")) for d, flag in zip(row["d"], row["flag"]))])
+            for row in table["rows"]]
+    legend = Paragraph(spans=spans(w._(
+        "Shaded: the rule's alpha or beta is above 10%% (light) or above 15%% (dark); such a sample is too small for "
+        "that target. The threshold of a lot to improve is %(gap)s points below the target; every cell is the d "
+        "with the least alpha + beta, so d never falls when the target or n rises. Targets of %(low)s or less have "
+        "no such threshold and are left out.", gap=w.num(100 * table["gap"]), low=w.pct(table["gap"], 0))),
+        style="note")
+    return Table(header=[w.head("n"), *(w.head(w.pct(target, 0)) for target in table["targets"])], rows=rows,
+                 notes=[legend], widths=[1.0 for _ in range(len(table["targets"]) + 1)], size="compact")
 
 
 def oc_blocks(w: Words) -> list[Block]:
     """The operating characteristic curves, when the run drew them."""
     figure = w.figure("oc_curves", w._(
-        "Probability that a lot passes as a function of its true level, for the rules of this survey (n, d). The "
+        "Probability that a lot is classified acceptable as a function of its true level, for the rules of this survey (n, d). The "
         "vertical lines mark the target and the threshold of a lot to improve: the curve's distance from 100%% at "
         "the target is alpha, its height at the other threshold is beta."))
     if not figure:
@@ -79,7 +91,7 @@ def lots_blocks(context: dict[str, Any], w: Words) -> list[Block]:
     return [Heading(level=2, text=w._("Decision rule of each lot"), anchor="rules-lots"),
             Paragraph(spans=spans(w._(
                 "For each lot and indicator: n children in the denominator, x children with the favourable outcome, "
-                "the rule d (the lot passes when x ≥ d) and the exact risks alpha and beta of the rule (binomial)."))),
+                "the rule d (the lot is acceptable when x ≥ d) and the exact risks alpha and beta of the rule (binomial)."))),
             lots_table(lqas["classification"], w)]
 
 
@@ -90,8 +102,7 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
         Heading(level=2, text=w._("Table of decision rules for samples of 12 to 30"), anchor="rules-table"),
         Paragraph(spans=spans(w._(
             "The classic LQAS table: for a sample of n (rows) and a coverage target (columns), the smallest number "
-            "of children with the outcome for the lot to pass. The lower threshold is the target minus 30 points; "
-            "– : no rule with alpha ≤ 10%%."))),
+            "of children with the outcome for the lot to be acceptable."))),
         decision_table(lqas["decision_table"], w),
         *oc_blocks(w),
     ]

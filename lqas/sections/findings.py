@@ -96,19 +96,20 @@ def finding_sentence(f: dict[str, Any], w: Words) -> str:
 
 
 def target_sentence(f: dict[str, Any], w: Words) -> str:
-    """The catchment areas of a cohort that do not reach an LQAS target (or that all do)."""
+    """The catchment areas of a cohort whose lot is to improve for an LQAS target (or that none is): an
+    acceptable lot is not said to reach the target, which its sample does not show."""
     good = w.pct(f["good"], 0)
     bound = w._("at most %(value)s", value=good) if f["lower_is_better"] else w._("at least %(value)s", value=good)
     values = {"indicator": w.indicator(f["indicator"]), "cohort": w.cohort(f["cohort"]), "m": w.num(f["classified"]),
               "bound": bound}
     if not f["failing"]:
-        return w._("%(indicator)s, children aged %(cohort)s: all %(m)s catchment areas reach the LQAS target "
-                   "(%(bound)s).", **values)
+        return w._("%(indicator)s, children aged %(cohort)s: the lots of all %(m)s catchment areas are acceptable "
+                   "(LQAS target %(bound)s).", **values)
     return w.ngettext(
-        "%(indicator)s, children aged %(cohort)s: %(num)s of %(m)s catchment areas does not reach the LQAS target "
-        "(%(bound)s): %(list)s.",
-        "%(indicator)s, children aged %(cohort)s: %(num)s of %(m)s catchment areas do not reach the LQAS target "
-        "(%(bound)s): %(list)s.",
+        "%(indicator)s, children aged %(cohort)s: the lot of %(num)s of %(m)s catchment areas is to improve (LQAS "
+        "target %(bound)s): %(list)s.",
+        "%(indicator)s, children aged %(cohort)s: the lots of %(num)s of %(m)s catchment areas are to improve (LQAS "
+        "target %(bound)s): %(list)s.",
         len(f["failing"]), list=named_list([w.catchment(c) for c in f["failing"]], w), **values)
 
 

@@ -76,10 +76,11 @@ def weights_item(methods: dict[str, Any], w: Words) -> str:
 
 def lqas_items(lqas: dict[str, Any], w: Words) -> list[str]:
     """What a lot is, the decision rule and its risks, and how prevalences are classified."""
-    rule = w._("Each lot passes when the number x of children with the favourable outcome is at least d. alpha is the "
-               "probability of classifying a lot at the target as below it, beta the probability of classifying a lot "
-               "at the lower threshold as reaching the target; the rule d is the one that keeps alpha ≤ %(alpha)s and "
-               "beta ≤ %(beta)s for the lot's n (binomial).", alpha=w.num(lqas["alpha"], 2), beta=w.num(lqas["beta"], 2))
+    rule = w._("Each lot is acceptable when the number x of children with the favourable outcome is at least d, and to "
+               "improve otherwise. alpha is the probability of classifying a lot at the target as one to improve, beta "
+               "the probability of classifying a lot at the lower threshold as acceptable; the rule d is the one that "
+               "keeps alpha ≤ %(alpha)s and beta ≤ %(beta)s for the lot's n (binomial, as if the children were a "
+               "simple random sample).", alpha=w.num(lqas["alpha"], 2), beta=w.num(lqas["beta"], 2))
     if (lqas.get("limits_unmet") or {}).get("lots"):
         rule += " " + w._("Where the lot's n is too small for any rule to do so, the rule with the smallest alpha + beta "
                           "is used, and the lot's risks are those shown in Annex B.")
