@@ -14,6 +14,7 @@ the same way.
     python benchmarks/pipeline.py --sizes 10000 100000            # a few minutes on 2 cores
     python benchmarks/pipeline.py --sizes 1000000 --formats csv   # the national scale, tables only
     python benchmarks/pipeline.py --harmonia                      # VCQI's Harmonia demo
+    python benchmarks/pipeline.py --sizes 1000000 --derive-only   # ingest and derive alone (issue #16)
 """
 
 from __future__ import annotations
@@ -83,6 +84,26 @@ RUNNER = textwrap.dedent('''
     progress("end")
 ''')
 
+# `--derive-only`: ingest and derive alone (`lqas.derive.derive_project`, what `lqas derive` runs), with
+# the process's peak memory from the start of the stage
+DERIVE_RUNNER = textwrap.dedent('''
+    import json, sys, time
+    from lqas.config import load_project
+    from lqas.derive import derive_project
+
+    def status(key):
+        with open("/proc/self/status") as lines:
+            return next(int(line.split()[1]) / 1024 for line in lines if line.startswith(key))
+
+    project = load_project(sys.argv[1])
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+    started = time.perf_counter()
+    derived = derive_project(project)
+    print(json.dumps({"stage": "ingest and derive", "seconds": time.perf_counter() - started,
+                      "peak_mb": status("VmHWM"), "children": len(derived.table)}), flush=True)
+''')
+
 
 def make_survey(children: int, folder: Path) -> Path:
     """A project of about ``children`` children in ~1,800 health areas: the demo's export copied into
@@ -91,7 +112,6 @@ def make_survey(children: int, folder: Path) -> Path:
     export = pd.read_csv(DEMO / "data" / "mali_baseline_kobo.csv", dtype=str, keep_default_na=False)
     copies = max(1, round(children / len(export)))
     areas = min(AREAS, 6 * copies)
-    per_copy = max(1, round(areas / copies))
     frames = []
     for k in range(copies):
         part = export.copy()
@@ -126,12 +146,13 @@ def make_survey(children: int, folder: Path) -> Path:
     return folder / "survey.toml"
 
 
-def run(project: Path, formats: str) -> dict:
+def run(project: Path, formats: str, derive_only: bool = False) -> dict:
     """The installed lqas on ``project`` in a subprocess: stages with time and peak memory."""
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", RUNNER, str(project), str(Path(out) / "run"), formats],
-                              capture_output=True, text=True, check=False, cwd=out)
+        command = ([sys.executable, "-c", DERIVE_RUNNER, str(project)] if derive_only else
+                   [sys.executable, "-c", RUNNER, str(project), str(Path(out) / "run"), formats])
+        done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=out)
         total = time.perf_counter() - started
         pages = None
         pdf = Path(out) / "run" / "report.pdf"
@@ -161,6 +182,8 @@ def main() -> None:
     parser.add_argument("--formats", default="csv,xlsx,html,pdf", help="outputs to write (lqas run --formats)")
     parser.add_argument("--harmonia", action="store_true", help="also time VCQI's Harmonia demo")
     parser.add_argument("--json", type=Path, help="write the raw results here")
+    parser.add_argument("--derive-only", action="store_true",
+                        help="time ingest and derive alone (lqas.derive.derive_project), with its peak memory")
     args = parser.parse_args()
     print(f"lqas pipeline benchmark, {time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}")
@@ -169,12 +192,13 @@ def main() -> None:
         for size in args.sizes:
             started = time.perf_counter()
             project = make_survey(size, Path(scratch) / f"n{size}")
-            children = sum(1 for _ in open(project.parent / "data" / "export.csv", encoding="utf-8")) - 1
+            with open(project.parent / "data" / "export.csv", encoding="utf-8") as export:
+                children = sum(1 for _ in export) - 1
             print(f"made a survey of {children:,} rows in {time.perf_counter() - started:.1f} s")
-            results[size] = {"rows": children, **run(project, args.formats)}
+            results[size] = {"rows": children, **run(project, args.formats, args.derive_only)}
             show(f"{size:,}", children, results[size])
     if args.harmonia:
-        results["harmonia"] = run(HARMONIA, args.formats)
+        results["harmonia"] = run(HARMONIA, args.formats, args.derive_only)
         show("VCQI Harmonia", 3256, results["harmonia"])
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")

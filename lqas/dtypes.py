@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -15,45 +17,90 @@ def compact(table: pd.DataFrame) -> pd.DataFrame:
     A national survey's child table is mostly such columns; as Python strings and 64-bit floats a
     million children weigh about 8 GB, in compact dtypes 2 GB. A 0/1/NaN value is exact in 32 bits,
     and every sum over children is made in 64 bits (the kernel's). The columns left as they are
-    are not copied.
+    are not copied. A categorical of text (an export read in categories) comes out as its text
+    would: the categories its rows use, sorted as text, or plain text when they do not repeat.
     """
-    changed = {}
-    for name in table.columns:
-        values = compact_values(table[name])
-        if values is not table[name]:
-            changed[name] = values
-    return add_columns(table, changed) if changed else table
+    # one compacted column at a time: a national survey's changed columns are not held twice
+    changed = ((name, values) for name in table.columns
+               if (values := compact_values(table[name])) is not table[name])
+    first = next(changed, None)
+    return table if first is None else add_columns(table, itertools.chain([first], changed))
 
 
-def add_columns(table: pd.DataFrame, columns: dict[str, pd.Series]) -> pd.DataFrame:
+def add_columns(table: pd.DataFrame,
+                columns: Mapping[str, pd.Series] | Iterable[tuple[str, pd.Series]]) -> pd.DataFrame:
     """``table`` with ``columns`` added after its own (or in place of those of the same name), none of
-    its other data copied: ``pd.concat`` would merge the blocks of equal dtype, copying the whole table."""
+    its other data copied: ``pd.concat`` would merge the blocks of equal dtype, copying the whole table.
+
+    pandas copies each column it is given; given ``(name, values)`` pairs one at a time (a generator
+    that lets go of each), a caller holds one column twice at a time, not all of them."""
     out = table.copy(deep=False)
     with warnings.catch_warnings():
         # each column set is a block of its own: pandas' advice against a "highly fragmented" frame
         # (copy it whole) is what this avoids
         warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
-        for name, values in columns.items():
+        for name, values in (columns.items() if isinstance(columns, Mapping) else columns):
             out[name] = values
+            del values
     return out
 
 
 def compact_values(values: pd.Series) -> pd.Series:
-    """One column in its compact dtype (``values`` itself when it has none)."""
+    """One column in its compact dtype (``values`` itself when it has none or has it already)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return _compact_categorical(values)
     if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string":
         codes, distinct = text_codes(values)
-        if len(distinct) <= len(values) // 2:
-            # categories in text order, as the text sorted (a table by category lists them so)
-            order = np.argsort(distinct.astype(str), kind="stable")
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order))
-            codes = np.where(codes < 0, -1, rank[codes])
-            categories = pd.Index(distinct[order], dtype=object)
-            return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=values.index,
-                             name=values.name)
+        compacted = text_categorical(codes, distinct, values.index, values.name)
+        if compacted is not None:
+            return compacted
     elif values.dtype == np.float64 and _binary(values.to_numpy()):
         return values.astype(np.float32)
     return values
+
+
+def text_categorical(codes: np.ndarray, distinct: np.ndarray, index: pd.Index, name: object = None) -> pd.Series | None:
+    """The text column of ``codes`` (positions among ``distinct``, -1 where missing) as a categorical
+    with its categories sorted as text (a table by category lists them so); None when the texts do
+    not repeat (more distinct texts than half the rows), since categories would then weigh more."""
+    if len(distinct) > len(index) // 2:
+        return None
+    order = np.argsort(distinct.astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = np.where(codes < 0, -1, rank[codes])
+    categories = pd.Index(distinct[order], dtype=object)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=index, name=name)
+
+
+def _compact_categorical(values: pd.Series) -> pd.Series:
+    """A categorical of text (read so from the export) as :func:`compact_values` makes its text: the
+    categories the rows use, sorted as text, or plain text when they do not repeat; children
+    excluded after the export was read may have left categories unused."""
+    categories = values.cat.categories
+    if categories.dtype != object or pd.api.types.infer_dtype(categories, skipna=True) != "string":
+        return values
+    codes = values.cat.codes.to_numpy()
+    if (len(categories) <= len(values) // 2 and categories.is_monotonic_increasing
+            and (np.bincount(codes[codes >= 0], minlength=len(categories)) > 0).all()):
+        return values
+    return text_of_codes(codes, np.asarray(categories, dtype=object), values.index, values.name)
+
+
+def text_of_codes(codes: np.ndarray, names: np.ndarray, index: pd.Index, name: object = None) -> pd.Series:
+    """The text ``names[codes]`` (-1: missing) as :func:`compact_values` makes such a text column:
+    a categorical of the names the rows use, sorted as text, or plain text (NaN where missing) when
+    they do not repeat or no row has one. Made from the codes, without a Python string per row."""
+    used = np.bincount(codes[codes >= 0], minlength=len(names)) > 0
+    kept = np.flatnonzero(used)
+    position = np.full(len(names), -1, dtype=np.int64)
+    position[kept] = np.arange(len(kept))
+    codes = np.where(codes < 0, -1, position[codes])
+    distinct = np.asarray(names, dtype=object)[kept]
+    compacted = text_categorical(codes, distinct, index, name) if len(kept) else None
+    if compacted is None:  # as text, the missing cells NaN
+        return pd.Series(np.append(distinct, np.nan)[codes], index=index, name=name, dtype=object)
+    return compacted
 
 
 def _binary(numbers: np.ndarray) -> bool:

@@ -13,6 +13,7 @@ import pandas as pd
 from lqas.config._validation import did_you_mean, read_toml
 from lqas.config.profile import validate_profile
 from lqas.dob import vcqi_dob
+from lqas.dtypes import add_columns, compact_values
 from lqas.errors import ConfigError, InputError, SettingError
 from lqas.exports import read_export
 from lqas.form import Form, Question, infer_codes, read_form
@@ -174,7 +175,7 @@ def _merge(main: Source, profile: dict, merges: Mapping[str, object]) -> tuple[p
         if spec.get("unmatched", "keep") == "exclude":
             reason = spec.get("reason", f"no_{name}_record")
             detail = (f"no record in {other.path.name} for "
-                      + frame[list(keys)].apply(lambda row: _describe(row, keys), axis=1))
+                      + frame[list(keys)].apply(lambda row, keys=keys: _describe(row, keys), axis=1))
             frame[f"{_EXCLUDE}:merge:{reason}"] = detail.where(~matched, np.nan)
         elif spec.get("unmatched", "keep") != "keep":
             raise ConfigError(f"merge '{name}': unmatched must be 'keep' or 'exclude', got {spec['unmatched']!r}")
@@ -284,7 +285,8 @@ class _Mapper:
             if canonical in codes:
                 values = self.recode(values, codes[canonical], canonical, source_column)
             elif canonical in use_labels and source_column in self.labels:
-                values = values.map(lambda v: self.labels[source_column].get(v, v) if isinstance(v, str) else v)
+                labels = self.labels[source_column]
+                values = values.map(lambda v, labels=labels: labels.get(v, v) if isinstance(v, str) else v)
             self.out[canonical] = values
             if canonical == "child_id":
                 self.child_ids = values
@@ -443,7 +445,20 @@ class _Mapper:
         self.map_evidence("register", "register")
         self.map_recall()
         self.map_dob()
-        return pd.DataFrame(self.out, index=self.raw.index), pd.DataFrame(self.repairs, columns=REPAIR_COLUMNS)
+        return self.frame(), pd.DataFrame(self.repairs, columns=REPAIR_COLUMNS)
+
+    def frame(self) -> pd.DataFrame:
+        """The mapped columns as a frame, emptying ``out``: each column in its compact dtype
+        (:func:`lqas.dtypes.compact_values`) but those `validate` reads, and copied into the frame
+        one at a time (``pd.DataFrame(out)`` would hold every column twice, a national survey's
+        mapped export weighing gigabytes)."""
+        def columns():
+            for name in list(self.out):
+                values = self.out.pop(name)
+                yield name, (values if name in _VALIDATED or name.startswith(f"{_EXCLUDE}:")
+                             else compact_values(values))
+
+        return add_columns(pd.DataFrame(index=self.raw.index), columns())
 
 
 # --------------------------------------------------------------------------- validation
@@ -461,7 +476,12 @@ def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, detail: pd.Serie
 def _row_hash(frame: pd.DataFrame, columns: list[str], wide: pd.DataFrame | None = None) -> pd.Series:
     """One number per row for the values of ``columns`` as text (empty cells equal each other): rows
     writing the same text in every column get the same number. A column ``frame`` lacks is read
-    from ``wide`` (the whole table ``frame``'s rows come from)."""
+    from ``wide`` (the whole table ``frame``'s rows come from).
+
+    Only which rows share a number means anything. The columns' hashes are combined one column at a
+    time as :func:`pandas.util.hash_pandas_object` combines a frame's: a frame of every answer's codes
+    would weigh 8 bytes a cell (2 GB for a national survey).
+    """
     rows = None
 
     def codes(column: str) -> np.ndarray:
@@ -472,8 +492,15 @@ def _row_hash(frame: pd.DataFrame, columns: list[str], wide: pd.DataFrame | None
             rows = wide.index.get_indexer(frame.index)
         return _text_codes(wide[column])[rows]  # codes are per value: those of other rows do no harm
 
-    table = pd.DataFrame({position: codes(column) for position, column in enumerate(columns)}, index=frame.index)
-    return pd.util.hash_pandas_object(table, index=False)
+    combined = np.full(len(frame), 0x345678, dtype=np.uint64)
+    factor = np.uint64(1000003)
+    with np.errstate(over="ignore"):
+        for position, column in enumerate(columns):
+            combined ^= pd.util.hash_array(codes(column))
+            combined *= factor
+            factor += np.uint64(82520 + 2 * (len(columns) - position))
+        combined += np.uint64(97531)
+    return pd.Series(combined, index=frame.index)
 
 
 _NAN_BITS = np.array([np.nan]).view(np.int64)[0]
@@ -484,12 +511,22 @@ def _text_codes(values: pd.Series) -> np.ndarray:
     ``"\x00"``), without writing each cell as text: the duplicate check reads every answer column
     of every child."""
     kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else None
+    if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(
+            values.cat.categories, skipna=True) in ("string", "empty"):
+        # categories are distinct texts: their codes are the numbers (the text "\x00" as a missing cell)
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        if "\x00" in values.cat.categories:
+            codes = np.where(codes < 0, values.cat.categories.get_loc("\x00"), codes)
+        return codes
     if kind == "f":
         # the bits, not the numbers: 0.0 and -0.0 are equal numbers but not equal text
         numbers = values.to_numpy(dtype=np.float64)
-        values = np.where(np.isnan(numbers), _NAN_BITS, numbers.view(np.int64))
-    elif kind not in ("i", "u", "b", "M", "m") and not (
-            kind == "O" and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")):
+        return np.where(np.isnan(numbers), _NAN_BITS, numbers.view(np.int64))
+    if kind in ("i", "u", "b", "M", "m"):
+        # equal numbers, dates or durations are equal bits (NaT one of them): no need to number them
+        numbers = values.to_numpy()
+        return numbers.view(np.int64) if numbers.dtype.itemsize == 8 else numbers.astype(np.int64)
+    if not (kind == "O" and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")):
         values = values.astype("string").fillna("\x00")  # mixed types: 1 and 1.0 are one value to a hash
     codes, unique = pd.factorize(values, use_na_sentinel=True)
     if kind == "O" and (codes < 0).any() and "\x00" in unique:  # the text "\x00" reads as a missing cell
@@ -574,6 +611,10 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
     read = {*_VALIDATED, *helpers, *(key if key is not None else ())}
     # (a frame of its own, not a slice of the caller's table: its columns are replaced below)
     frame = children[[column for column in children.columns if column in read]].copy(deep=False)
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            # the rules read, fill and write these columns as text (an export read in categories)
+            frame[column] = frame[column].astype(object)
 
     def columns() -> list[str]:
         """The child table's columns as the rules have left them (the new ones last)."""
@@ -603,7 +644,7 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
     drop(design_missing, "missing_design", "catchment or cluster is empty")
     drop_declared("merge")
 
-    interview, bad_interview = parse_dates(frame["interview_date"])
+    interview, _ = parse_dates(frame["interview_date"])
     drop(interview.isna(), "interview_date_invalid",
          lambda rows: "interview date: " + frame.loc[rows, "interview_date"].astype("string").fillna("<empty>"))
     frame["interview_date"] = interview.reindex(frame.index)
@@ -718,11 +759,11 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
         same = _same_key(ranked, list(key), answers, source, children)
         why = f"same {', '.join(key)} and answers as row "
     else:
-        same = _row_hash(ranked, answers, children).duplicated(keep="first")
-        same = pd.Series(same.to_numpy(), index=ranked.index)
+        contents = _row_hash(ranked, answers, children)
+        same = pd.Series(contents.duplicated(keep="first").to_numpy(), index=ranked.index)
         why = "same answers as row "
     if same.any():
-        groups = _row_hash(ranked, list(key) if key else answers, children)
+        groups = _row_hash(ranked, list(key), children) if key else contents
         first = ranked.loc[~same, ["source_row", "child_id"]].assign(_group=groups[~same]).set_index("_group")
         def kept(rows: pd.Index) -> pd.Series:
             return (why + groups.loc[rows].map(first["source_row"]).astype("Int64").astype("string") + " (child_id "
@@ -743,8 +784,8 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
     exclusions = (pd.concat(excluded, ignore_index=True) if excluded
                   else pd.DataFrame(columns=EXCLUSION_COLUMNS))
     kept = children.loc[frame.index, [column for column in children.columns if column not in helpers]]
-    for column in frame.columns.drop(helpers):
-        kept[column] = frame[column]  # as the rules left it (dates parsed, codes as text), or new
+    # as the rules left them (dates parsed, codes as text), or new
+    kept = add_columns(kept, ((column, frame[column]) for column in frame.columns.drop(helpers)))
     kept.reset_index(drop=True, inplace=True)  # in place: the frame is this function's own copy
     return kept, exclusions[EXCLUSION_COLUMNS], pd.DataFrame(repairs, columns=REPAIR_COLUMNS)
 
@@ -781,7 +822,9 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
     -------
     IngestResult
         ``children``: canonical child table (DESIGN.md §4) plus ``source_row``, ``age_days``,
-        ``cohort``; ``exclusions``: one row per excluded input row (``source_row``, ``child_id``,
+        ``cohort``, the columns validation leaves alone already in compact dtypes (`lqas.dtypes`:
+        a CSV export is read in categories, and each mapped column compacted as it is made, so a
+        national survey is never held as Python strings and 64-bit floats); ``exclusions``: one row per excluded input row (``source_row``, ``child_id``,
         ``reason``, ``detail``); ``repairs``: one row per repaired field. ``rows_read`` equals
         ``len(children) + len(exclusions)``.
     """
@@ -789,7 +832,7 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
     profile = load_profile(profile) if isinstance(profile, (str, Path)) else profile
     decoded = None
     if form is None:
-        main = read_source(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
+        main = read_source(path, sheet=sheet, encoding=encoding, delimiter=delimiter, categories=True)
     else:
         main, decoded, profile = _through_form(path, read_form(form), profile, doses, list(cohorts), sheet=sheet,
                                                encoding=encoding, delimiter=delimiter, repeat=repeat)

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 _KINDS = {
@@ -63,11 +64,19 @@ def looks_personal(frame: pd.DataFrame, exempt: Iterable[str] = ()) -> dict[str,
 def _phone_like(values: pd.Series) -> bool:
     """Most answers (over 80 %, at least 5, mostly distinct) look like phone numbers. A text column is
     judged once per distinct answer, weighted by its count: a national export has millions of cells."""
-    if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+    if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(
+            values.cat.categories, skipna=True) in ("string", "empty"):
+        # an export read in categories: the count of each text from its codes
+        codes = values.cat.codes.to_numpy()
+        counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)),
+                           index=pd.Index(values.cat.categories, dtype=object))
+        counts = counts[counts > 0]
+    elif values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         values = values.dropna().astype(str).str.strip()
         values = values[values != ""]
         return len(values) >= 5 and values.str.fullmatch(_PHONE).mean() > 0.8 and values.nunique() > len(values) / 2
-    counts = values.value_counts(dropna=True)
+    else:
+        counts = values.value_counts(dropna=True)
     counts = pd.Series(counts.to_numpy(), index=counts.index.str.strip()).groupby(level=0).sum()
     counts = counts[counts.index != ""]
     total = int(counts.sum())

@@ -46,11 +46,17 @@ class Source:
 
 
 def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: str | None = None,
-                delimiter: str | None = None, repeated_headers: bool = False) -> Source:
+                delimiter: str | None = None, repeated_headers: bool = False, categories: bool = False) -> Source:
     """Read a CSV, XLSX, Stata ``.dta`` or SPSS ``.sav`` export as text cells (empty cells as NaN).
 
     Codes are kept verbatim as text (``1``, not ``1.0``, for whole numbers stored as floats) so a
     mapping profile can recode them; Stata/SPSS value labels are returned alongside.
+
+    With ``categories``, a CSV whose every record has the header's fields (and plain quoting) is
+    read by Arrow's reader, and a column whose answers repeat (at most one distinct text for two
+    rows) comes as a categorical of its text, its categories sorted as text (``lqas.dtypes``' form):
+    a national export is then a few hundred MB, not gigabytes of Python strings. The cells are the
+    same; a caller reading such a column converts it where it maps or orders it.
 
     Raises
     ------
@@ -88,8 +94,15 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
             written = [name.strip() for name in header]
             data = text.encode("utf-8")
             del text  # a national survey's export is hundreds of MB: one copy of it at a time
-            frame = _read_csv(data, sep)
-            short_rows = _short_rows(_record_widths(data, sep), frame)
+            plain = _plain_widths(data, sep)  # None unless the quoting is plain (as _record_widths)
+            widths = plain if plain is not None else _module_widths(data, sep)
+            frame = None
+            if categories and plain is not None and _regular(widths, header, data):
+                frame = _read_regular_csv(data, sep, header)
+            if frame is None:
+                frame = _read_csv(data, sep)
+            del data
+            short_rows = _short_rows(widths, frame)
         elif suffix in STAT_SUFFIXES:
             frame, labels = _read_stat(path, suffix, encoding)
             row_offset = 1
@@ -142,6 +155,56 @@ def _read_csv(data: bytes, sep: str) -> pd.DataFrame:
     return frame.mask(frame.isin(MISSING_TOKENS))
 
 
+def _regular(widths: np.ndarray, header: list[str], data: bytes) -> bool:
+    """Every record has the header's fields, the header names each column once and by a name, and
+    the file starts with it: with plain quoting, Arrow's reader then reads the cells pandas' would."""
+    if not len(widths) or not header or (widths != len(header)).any():
+        return False
+    names = [name.strip() for name in header]
+    return all(names) and len(set(header)) == len(header) and data[:1] not in (b"\n", b"\r")
+
+
+def _read_regular_csv(data: bytes, sep: str, header: list[str]) -> pd.DataFrame | None:
+    """A regular CSV (:func:`_regular`) as text cells, the missing tokens as NaN, by Arrow's reader
+    (in parallel, and without a Python string per cell): the columns whose texts repeat as
+    categoricals (:func:`lqas.dtypes.text_categorical`), the others as text. None when Arrow reads
+    the file otherwise (other column names, another number of records): pandas reads it then."""
+    import pyarrow as pa
+    import pyarrow.csv as arrow_csv
+
+    from lqas.dtypes import text_categorical
+
+    try:
+        table = arrow_csv.read_csv(
+            pa.py_buffer(data),
+            parse_options=arrow_csv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True, escape_char=False,
+                                                 newlines_in_values=True, ignore_empty_lines=True),
+            convert_options=arrow_csv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
+                                                     null_values=MISSING_TOKENS, strings_can_be_null=True,
+                                                     quoted_strings_can_be_null=True))
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    if table.column_names != header or any(t != pa.string() for t in table.schema.types):
+        return None
+    rows = table.num_rows
+    index = pd.RangeIndex(rows)
+    columns: dict[str, object] = {}
+    for name in header:
+        column = table.column(0)
+        table = table.remove_column(0)  # each column's Arrow buffers are let go once it is converted
+        encoded = column.dictionary_encode().combine_chunks()
+        distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        compacted = text_categorical(codes, distinct, index, name) if len(distinct) else None
+        if compacted is None:
+            # the text of each row (ids, times): one Python string per distinct text, missing as NaN
+            text = np.append(distinct, np.nan)
+            compacted = pd.Series(text[np.where(codes < 0, len(distinct), codes)], index=index, dtype=object)
+        columns[name] = compacted
+        del column, encoded
+    return pd.DataFrame(columns, index=index, copy=False)
+
+
 def _short_rows(widths: np.ndarray, frame: pd.DataFrame) -> pd.Series | None:
     """Rows with fewer fields than the header (pandas would fill the rest with empty cells), from
     the fields per record the csv module reads (the header first)."""
@@ -167,10 +230,13 @@ def _record_widths(data: bytes, sep: str) -> np.ndarray:
     take seconds and a Python list per row for a national survey. Otherwise the csv module counts.
     """
     widths = _plain_widths(data, sep)
-    if widths is None:
-        reader = csv.reader(_lines(data.decode("utf-8")), delimiter=sep)
-        widths = np.fromiter((len(record) for record in reader if record), dtype=np.int64)
-    return widths
+    return widths if widths is not None else _module_widths(data, sep)
+
+
+def _module_widths(data: bytes, sep: str) -> np.ndarray:
+    """Fields per non-empty record as the csv module reads them (a record a Python list)."""
+    reader = csv.reader(_lines(data.decode("utf-8")), delimiter=sep)
+    return np.fromiter((len(record) for record in reader if record), dtype=np.int64)
 
 
 def _lines(text: str):
@@ -325,8 +391,11 @@ def _distinct_text(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
         if categories.dtype != object or pd.api.types.infer_dtype(categories, skipna=True) not in ("string", "empty"):
             return None
         codes = values.cat.codes.to_numpy()
-        unique = [*categories, np.nan]  # a missing cell: the last one, as below
-        return pd.Series(unique, dtype=object, name=values.name), np.where(codes < 0, len(categories), codes)
+        missing = codes < 0
+        # a missing cell: the last one, as below (and only when there is one: a function's result
+        # for it could change the dtype of all, as a NaN among integers does)
+        unique = [*categories, np.nan] if missing.any() else list(categories)
+        return pd.Series(unique, dtype=object, name=values.name), np.where(missing, len(categories), codes)
     if values.dtype != object or len(values) < 64 or pd.api.types.infer_dtype(values, skipna=True) not in (
             "string", "empty"):
         return None

@@ -13,13 +13,16 @@ import pandas as pd
 from lqas.config._validation import did_you_mean, read_toml
 from lqas.config.schedule import validate_schedule
 from lqas.dob import vcqi_dob
-from lqas.dtypes import add_columns, compact_values
+from lqas.dtypes import add_columns, compact_values, text_of_codes
 from lqas.errors import InputError, SettingError
 from lqas.ingest import REPAIR_COLUMNS
 from lqas.readers import per_value
 from lqas.resources import data_path
 
 SOURCE_CODES = ("card_date", "card_tick", "register", "recall", "scar", "implied", "none")
+# a dose's source as a position among its names, strongest first (derive's working code)
+_SOURCE_NAMES = np.array(["card_date", "card_tick", "register", "recall", "scar", "none", "implied"], dtype=object)
+_NO_SOURCE, _IMPLIED = 5, 6
 RECORDS = ("not_sought", "if_no_card", "all")
 DATE_SOURCES = ("card", "register")
 DOB_SOURCES = ("card", "history", "register")
@@ -242,6 +245,15 @@ def clean_dates(children: pd.DataFrame, schedule: Schedule, *, earliest=None, la
     The dose stays crude evidence (tick) but has no timing, so it can never be valid. "Later dose
     implies earlier" is applied in :func:`derive`, not here.
     """
+    with warnings.catch_warnings():
+        # the table is many blocks (each categorical is one): its columns are replaced without a copy
+        # of it, which pandas' advice against a "highly fragmented" frame would make
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        return _clean_dates(children, schedule, earliest, latest, min_eligible_age_days)
+
+
+def _clean_dates(children: pd.DataFrame, schedule: Schedule, earliest, latest,
+                 min_eligible_age_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     out = children.copy(deep=False)  # columns are replaced, never written into: no second child table
     dob = valid_dose_dob(out, earliest=earliest, latest=latest, min_eligible_age_days=min_eligible_age_days)
     out["dob_for_valid_doses"] = dob["dob"]
@@ -571,18 +583,15 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
     register_used = _register_used(has_card, records)
 
     got: dict[str, pd.Series] = {}
-    source: dict[str, pd.Series] = {}
+    source: dict[str, np.ndarray] = {}  # per child, the position of its dose's source in _SOURCE_NAMES
     for dose in schedule.doses:
         frame = evidence[dose.key]
         register = frame["register"] & register_used
-        ordered = [("card_date", frame["card_date"]), ("card_tick", frame["card_tick"]),
-                   ("register", register), ("recall", frame["recall"]), ("scar", frame["scar"])]
-        # the strongest source wins (the first true); each cell refers to one of a few names
-        names = np.array([name for name, _ in ordered] + ["none"], dtype=object)
-        which = np.select([mask.to_numpy(dtype=bool) for _, mask in ordered], range(len(ordered)), len(ordered))
-        label = pd.Series(names[which], index=out.index, dtype=object)
-        got[dose.key] = label != "none"
-        source[dose.key] = label
+        ordered = [frame["card_date"], frame["card_tick"], register, frame["recall"], frame["scar"]]
+        # the strongest source wins (the first true)
+        which = np.select([mask.to_numpy(dtype=bool) for mask in ordered], range(len(ordered)), _NO_SOURCE)
+        got[dose.key] = pd.Series(which != _NO_SOURCE, index=out.index)
+        source[dose.key] = which
 
     if later_dose_implies_earlier:
         for series_name in {d.series for d in schedule.doses if d.series}:
@@ -590,7 +599,7 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
             later = pd.Series(False, index=out.index)
             for dose in reversed(doses):
                 implied = later & ~got[dose.key]
-                source[dose.key] = source[dose.key].mask(implied, "implied")
+                source[dose.key] = np.where(implied.to_numpy(), _IMPLIED, source[dose.key])
                 got[dose.key] = got[dose.key] | later
                 later = later | got[dose.key]
 
@@ -604,7 +613,10 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
     ages = {s: _ages(out, schedule, dob, s) for s in DATE_SOURCES}
     valid = _valid_doses(ages, schedule, register_used, valid_age1_from)
 
+    # in compact dtypes, column by column as they are made: a national survey's new columns weigh
+    # gigabytes as float64 and text (and a concat would copy the whole child table to merge its blocks)
     new = {}
+    del evidence
     for dose in schedule.doses:
         # VCQI: a dose whose minimum age exceeds the cohort's lower bound counts only for children
         # old enough for it
@@ -615,18 +627,14 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
         # a dose introduced only in some areas says nothing about children elsewhere
         if dose.key in offered:
             out_of_denominator |= ~offered[dose.key]
-        new[f"{dose.key}_crude"] = got[dose.key].astype(float).mask(out_of_denominator)
-        new[f"{dose.key}_source"] = source[dose.key]
-        for family, got_by in by_source[dose.key].items():
-            new[f"{dose.key}_{family}"] = got_by.astype(float).mask(out_of_denominator)
+        new[f"{dose.key}_crude"] = compact_values(got.pop(dose.key).astype(float).mask(out_of_denominator))
+        new[f"{dose.key}_source"] = text_of_codes(source.pop(dose.key), _SOURCE_NAMES, out.index)
+        for family, got_by in by_source.pop(dose.key).items():
+            new[f"{dose.key}_{family}"] = compact_values(got_by.astype(float).mask(out_of_denominator))
         for suffix in ("valid", "valid_age1", "valid_age_days"):
-            new[f"{dose.key}_{suffix}"] = valid[f"{dose.key}_{suffix}"].mask(out_of_denominator)
-        new[f"{dose.key}_age_days"] = valid[f"{dose.key}_age_days"]
-    # in compact dtypes, column by column: a national survey's new columns weigh gigabytes as float64
-    # and text, and a concat would copy the whole child table to merge its blocks
-    # (the derivation's working columns let go first: gigabytes at national scale)
-    del valid, evidence, got, source, by_source
-    out = add_columns(out, {name: compact_values(new.pop(name)) for name in list(new)})
+            new[f"{dose.key}_{suffix}"] = compact_values(valid.pop(f"{dose.key}_{suffix}").mask(out_of_denominator))
+        new[f"{dose.key}_age_days"] = compact_values(valid.pop(f"{dose.key}_age_days"))
+    out = add_columns(out, ((name, new.pop(name)) for name in list(new)))
     with warnings.catch_warnings():
         # the table is many blocks (each categorical is one): the columns below are added without a
         # copy of it, which pandas' advice against a "highly fragmented" frame would make

@@ -1,0 +1,120 @@
+"""A national export read in categories (issue #16): the same cells, children, exclusions and repairs as
+the export read as Python strings, in a fraction of the memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lqas.readers
+from lqas.config import load_project
+from lqas.derive import derive_project
+from lqas.dtypes import compact_values, text_of_codes
+from lqas.ingest import _row_hash
+from lqas.readers import per_value, read_source
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "mali_baseline" / "survey.toml"
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype(object).where(frame.notna(), np.nan)
+
+
+def test_a_regular_csv_in_categories_holds_the_cells_pandas_reads(tmp_path):
+    rows = ['id,sex,name,note,empty'] + [
+        f'{i},{"female" if i % 3 else "male"},"Konaté, A",{"NA" if i % 4 else "."},' for i in range(40)]
+    rows[5] = '4,female,"two\nlines",n/a,'          # a quoted line feed
+    rows[7] = '6,,"say ""hi""",x,'                    # an empty cell and doubled quotes
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    plain = read_source(path).frame
+    read = read_source(path, categories=True)
+    frame = read.frame
+    assert list(frame.columns) == list(plain.columns) and frame.index.equals(plain.index)
+    assert isinstance(frame["sex"].dtype, pd.CategoricalDtype)
+    assert list(frame["sex"].cat.categories) == ["female", "male"]  # sorted as text
+    assert frame["id"].dtype == object  # a text per row stays text
+    assert frame["empty"].dtype == object and frame["empty"].isna().all()
+    pd.testing.assert_frame_equal(_as_text(frame), plain)
+    assert read.short_rows is not None and read.short_rows.isna().all()
+
+
+def test_a_csv_with_a_short_row_is_read_by_pandas_and_the_row_flagged(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("a,b,c\n" + "1,x,y\n" * 10 + "2,x\n", encoding="utf-8")
+    read = read_source(path, categories=True)
+    assert read.frame["b"].dtype == object  # not regular: pandas' reading, as ever
+    assert read.short_rows.iloc[-1] == "2 of 3 fields" and read.short_rows.iloc[:-1].isna().all()
+
+
+def test_a_categorical_compacts_as_its_text_does():
+    text = pd.Series(["b", "a", np.nan, "b", "c", "a", "b", "a"], index=range(10, 18), name="x", dtype=object)
+    # categories in another order, one no row uses (its children excluded after the export was read)
+    categorical = pd.Series(pd.Categorical(text, categories=["c", "b", "a", "z"]), index=text.index, name="x")
+    expected = compact_values(text)
+    pd.testing.assert_series_equal(compact_values(categorical), expected)
+    # too many distinct texts for the rows left: plain text, as the text column stays
+    few = categorical.iloc[[0, 1, 4]]
+    pd.testing.assert_series_equal(compact_values(few), compact_values(text.iloc[[0, 1, 4]]))
+    assert compact_values(few).dtype == object
+    empty = pd.Series(pd.Categorical([np.nan, np.nan], categories=["a"]), name="x")
+    pd.testing.assert_series_equal(compact_values(empty), pd.Series([np.nan, np.nan], name="x", dtype=object))
+    assert compact_values(expected) is expected  # compact already: not copied
+
+
+def test_text_of_codes_is_the_text_compacted():
+    names = np.array(["card_date", "card_tick", "none", "implied"], dtype=object)
+    index = pd.RangeIndex(6)
+    for codes in (np.array([2, 2, 0, 3, 2, 0]), np.array([2, 2, 2, 2, 2, 2]), np.array([0, 1, 2, 3, 0, 1])):
+        pd.testing.assert_series_equal(text_of_codes(codes, names, index, "s"),
+                                       compact_values(pd.Series(names[codes], index=index, name="s")))
+
+
+def test_per_value_gives_a_categorical_without_missing_cells_the_dtype_its_text_gives():
+    text = pd.Series(["yes", "no"] * 40, dtype=object)
+    codes = {"yes": 1, "no": 0}
+
+    def recode(values: pd.Series) -> pd.Series:
+        return values.map(codes).astype(object)
+
+    from_text = per_value(text, recode)
+    from_categories = per_value(text.astype("category"), recode)
+    assert from_categories.tolist() == from_text.tolist()
+    assert [type(v) for v in from_categories] == [type(v) for v in from_text]  # integers, no NaN among them
+
+
+def test_rows_with_the_same_answers_hash_alike_in_categories():
+    frame = pd.DataFrame({"a": ["x", "y", "x", None, None], "b": [1.0, 0.0, 1.0, np.nan, np.nan],
+                          "c": pd.to_datetime(["2024-01-02", None, "2024-01-02", None, None])})
+    categorical = frame.assign(a=frame["a"].astype("category"), b=frame["b"].astype(np.float32))
+    for table in (frame, categorical):
+        hashes = _row_hash(table, ["a", "b", "c"])
+        assert hashes.duplicated().tolist() == [False, False, True, False, True]
+
+
+@pytest.fixture(scope="module")
+def demo_both_ways():
+    """The demo derived from its export read in categories, and read as Python strings."""
+    in_categories = derive_project(load_project(DEMO))
+    original = lqas.readers.read_source
+
+    def as_strings(*args, **kwargs):
+        kwargs.pop("categories", None)
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("lqas.ingest.read_source", as_strings)
+        as_text = derive_project(load_project(DEMO))
+    return in_categories, as_text
+
+
+def test_the_demo_derives_the_same_table_from_categories(demo_both_ways):
+    in_categories, as_text = demo_both_ways
+    pd.testing.assert_frame_equal(in_categories.table, as_text.table)
+    pd.testing.assert_frame_equal(in_categories.exclusions, as_text.exclusions)
+    pd.testing.assert_frame_equal(in_categories.repairs, as_text.repairs)
+    assert in_categories.looks_personal == as_text.looks_personal
+    assert in_categories.empty_psus == as_text.empty_psus
