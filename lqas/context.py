@@ -22,6 +22,7 @@ from lqas.report import (
     CHARTS_DIR,
     GAP_FINDING,
     PANELS,
+    SIGNIFICANCE,
     build_context,
     definitions,
     key_findings,
@@ -143,6 +144,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     sample = {**sample_table(table, units, cohorts, column), "rows_read": quality["rows_read"],
               "kept": quality["kept"], "excluded": quality["excluded"], "repairs": quality["repairs"],
               "exclusions_by_reason": quality["exclusions_by_reason"]}
+    sample["unusual_sex_ratio"] = unusual_sex_ratios(sample["lots"])
     design = project.design
     methods = {"strata": design.strata, "psu": design.psu, "ci": design.ci, "level": design.level,
                "weights": design.weights, "singleton": design.singleton, "alpha": project.lqas.alpha,
@@ -161,9 +163,14 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
                               for column, values in areas.items()],
                "cohorts": {name: list(window) for name, window in project.cohorts.items()},
                "small_cell_n": project.report.small_cell_n, "gap_finding": GAP_FINDING,
+               "significance": SIGNIFICANCE,
                "targets": [t.model_dump() for t in project.lqas.targets]}
+    period = project.survey.period
+    periods = {code: period if isinstance(period, str) or period is None else period.get(code) or next(iter(
+        period.values())) for code in ("en", "fr")}
     survey = {**project.survey.model_dump(), "name": project.report.title.get(lang, project.survey.name),
-              "titles": {code: project.report.title.get(code, project.survey.name) for code in ("en", "fr")}}
+              "titles": {code: project.report.title.get(code, project.survey.name) for code in ("en", "fr")},
+              "period": periods[lang], "periods": periods}
     return build_context(
         survey=survey, lang=lang, version=__version__, labels=labels, labels_by_lang=labels_by_lang,
         catchments=catchments, cohorts=cohorts, units=_units_context(column, units, labels, lang), sample=sample,
@@ -346,6 +353,29 @@ def _lots_by_level(frame: pd.DataFrame | None, project: Project, labels: dict, t
     shown = [level for level in project.levels.columns if level in set(frame["level"])]
     title = " / ".join(labels["header"].get(level, level) for level in shown)
     return {"indicators": indicators, "rows": rows, "title": title}
+
+
+# a lot's share of girls is flagged when an exact binomial test against the survey's share gives p below this
+SEX_RATIO_P = 0.05
+
+
+def unusual_sex_ratios(lots: list[dict]) -> list[dict]:
+    """The lots whose share of girls is unlikely from the survey's share (exact binomial test, two-sided,
+    p < ``SEX_RATIO_P``), most unlikely first: a sign of girls missed or of a sampling problem, said in the sample section."""
+    from scipy.stats import binomtest
+
+    girls, known = sum(lot["F"] for lot in lots), sum(lot["F"] + lot["M"] for lot in lots)
+    if not known:
+        return []
+    out = []
+    for lot in lots:
+        n = lot["F"] + lot["M"]
+        if n:
+            p = binomtest(int(lot["F"]), int(n), girls / known).pvalue
+            if p < SEX_RATIO_P:
+                out.append({"unit": lot["unit"], "cohort": lot["cohort"], "girls": lot["F"], "known": n,
+                            "share": lot["F"] / n, "p_value": p})
+    return sorted(out, key=lambda lot: lot["p_value"])
 
 
 # the areas the executive summary's priority table shows (the others are in priorities.csv and results.xlsx)
@@ -663,6 +693,8 @@ def scorecard_context(card: pd.DataFrame, lang: str, *, unit_labels: Mapping[str
         rules used, to print under the table. ``lights``: light -> label.
     """
     labels = equity_labels(lang, rules)
+    config = rules or load_scorecard_config()
+    mirrors = {row["id"]: row["mirror_of"] for row in config["scorecard"]["rows"] if row.get("mirror_of")}
     names = {ALL: labels["dimension"][ALL], **dict(unit_labels or {})}
     unit = card.columns[0]
     blocks = []
@@ -674,8 +706,12 @@ def scorecard_context(card: pd.DataFrame, lang: str, *, unit_labels: Mapping[str
             record.update(label=labels["row"][record["row"]], light_label=labels["light"][record["light"]],
                           reason_label=labels["reason"][record["reason"]])
             rows.append(record)
+        counted = block[~block["row"].isin(list(mirrors))]  # a mirrored signal counts once
         blocks.append({"unit": value, "label": names.get(value, value),
-                       "counts": {light: int((block["light"] == light).sum()) for light in LIGHTS}, "rows": rows})
+                       "counts": {light: int((counted["light"] == light).sum()) for light in LIGHTS}, "rows": rows})
     used = list(dict.fromkeys(card["rule"]))
+    shown = set(card["row"])
     return {"blocks": blocks, "rules": [{"id": rule, "text": labels["rule"][rule]} for rule in used],
-            "lights": labels["light"]}
+            "lights": labels["light"],
+            "mirrors": [{"row": labels["row"][row], "of": labels["row"][of]} for row, of in mirrors.items()
+                        if row in shown and of in shown]}

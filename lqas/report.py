@@ -30,6 +30,9 @@ CHARTS_DIR = "charts"  # in the run folder: <name>.png and <name>.svg of every c
 _CHART_FILE = re.compile(CHARTS_DIR + r"/[A-Za-z0-9_-]+\.svg")
 # a girls - boys gap is reported in the key findings from this many percentage points
 GAP_FINDING = 0.05
+# a girls - boys difference is called significant when the design-based Rao-Scott p is below this, in
+# every sentence of the report (one inference: comparisons.csv's p)
+SIGNIFICANCE = 0.05
 PANELS = (
     ("full", ("fully_vaccinated_crude", "fully_vaccinated_valid", "fully_vaccinated_for_age"), "oldest"),
     ("dropout", ("dropout_*",), "oldest"),  # every dropout pair of the schedule
@@ -244,7 +247,8 @@ def for_language(context: Mapping[str, Any], lang: str) -> dict[str, Any]:
         out["labels"] = context["labels_by_lang"][lang]
         out["lang"] = lang
         survey = context["survey"]
-        out["survey"] = {**survey, "name": (survey.get("titles") or {}).get(lang, survey["name"])}
+        out["survey"] = {**survey, "name": (survey.get("titles") or {}).get(lang, survey["name"]),
+                         "period": (survey.get("periods") or {}).get(lang, survey.get("period"))}
     return out
 
 
@@ -329,9 +333,16 @@ def definitions(registry: Mapping[str, Any], shown: Sequence[str], lang: str, la
         entry["definition"] = None if entry["besd"] else translate(indicator.definition, lang)
         entry["denominator"] = translate(indicator.denominator, lang)
         # BeSD rows name their BeSD-TI item in the definition; other rows cite their reference
-        entry["spec"] = None if entry["besd"] else translate(indicator.spec, lang)
+        entry["spec"] = None if entry["besd"] else published_spec(translate(indicator.spec, lang))
         out.append(entry)
     return out
+
+
+def published_spec(spec: str) -> str:
+    """A registry reference as a reader can follow it: the parts citing the project's own notes
+    (``besd.md §2.1``) are left out; WHO, VCQI, Gavi and IA2030 references stay."""
+    kept = [part.strip() for part in spec.split(";") if part.strip() and ".md" not in part]
+    return (" ; " if " ; " in spec else "; ").join(kept)
 
 
 def key_findings(index: EstimateIndex, classification: pd.DataFrame, *, cohorts: Sequence[str],
@@ -424,16 +435,19 @@ def _sex_gaps(index: EstimateIndex, indicator: str, cohorts: Sequence[str], catc
             entry = {"cohort": cohort, "catchment": catchment, "girls": girls["estimate"], "boys": boys["estimate"],
                      "overlap": not (girls["ci_low"] > boys["ci_high"] or boys["ci_low"] > girls["ci_high"]),
                      "difference": gap, "difference_ci_low": None, "difference_ci_high": None,
-                     "excludes_zero": None, "p_value": None}
+                     "excludes_zero": None, "p_value": None, "significant": None}
             found = design.get((cohort, catchment)) if design is not None else None
             if found is not None:
-                low, high = found["difference_ci_low"], found["difference_ci_high"]
+                low, high, p = found["difference_ci_low"], found["difference_ci_high"], found.get("p_value")
                 entry.update(difference=found["difference"], difference_ci_low=low, difference_ci_high=high,
-                             excludes_zero=bool(low > 0 or high < 0), p_value=found.get("p_value"))
+                             excludes_zero=bool(low > 0 or high < 0), p_value=p,
+                             significant=p is not None and not pd.isna(p) and p < SIGNIFICANCE)
             girls_worse.append(entry)
-    girls_worse.sort(key=lambda e: -e["difference"])
+    # the significant gaps first (the Rao-Scott p decides), each group by the size of the gap
+    girls_worse.sort(key=lambda e: (not e["significant"], -e["difference"]))
     return {"kind": "sex_gap", "indicator": indicator, "girls_worse": girls_worse, "boys_worse": boys_worse,
-            "compared": compared, "gap": GAP_FINDING, "design_based": design is not None}
+            "compared": compared, "gap": GAP_FINDING, "design_based": design is not None,
+            "significance": SIGNIFICANCE, "significant": sum(bool(e["significant"]) for e in girls_worse)}
 
 
 def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels: Mapping[str, Any],

@@ -512,7 +512,9 @@ def test_scorecard_context_for_the_report(comparisons, levels):
     context = scorecard_context(card, "fr", unit_labels={"kologo": "Kologo", "niono_central": "Niono Central"})
     assert [b["label"] for b in context["blocks"]] == ["Kologo", "Niono Central", "Ensemble"]
     first = context["blocks"][0]
-    assert first["counts"] == {"green": 1, "amber": 2, "red": 3, "grey": 1}
+    # Kologo's zero-dose gap (red) mirrors its Penta1 gap (red): one signal, counted once
+    assert first["counts"] == {"green": 1, "amber": 2, "red": 2, "grey": 1}
+    assert context["mirrors"] == [{"row": "Zéro dose : filles − garçons", "of": "Couverture Penta1 : filles − garçons"}]
     row = first["rows"][0]
     assert (row["label"], row["light_label"]) == ("Couverture Penta1 : filles − garçons", "Rouge")
     assert row["estimate"] is None and row["difference"] == pytest.approx(-0.12)

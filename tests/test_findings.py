@@ -64,8 +64,8 @@ def test_highest_zero_dose_catchment_is_the_largest_usable_estimate(estimates):
 def test_sex_gaps_follow_the_design_based_interval(estimates, comparisons):
     (gap,) = [f for f in _findings(estimates, comparisons) if f["kind"] == "sex_gap" and f["indicator"] == "zero_dose"]
     assert gap["design_based"] and gap["compared"] == 3
-    verdict = {g["catchment"]: g["excludes_zero"] for g in gap["girls_worse"]}
-    assert verdict == {"alpha": True, "bravo": False, "charlie": True}
+    verdict = {g["catchment"]: g["significant"] for g in gap["girls_worse"]}
+    assert verdict == {"alpha": True, "bravo": False, "charlie": True} and gap["significant"] == 2
     # the difference printed is the design's, not the difference of the two point estimates
     assert {g["catchment"]: g["p_value"] for g in gap["girls_worse"]} == {"alpha": 0.012, "bravo": 0.053,
                                                                          "charlie": 0.049}
@@ -88,17 +88,21 @@ def _render(findings: list[dict], lang: str) -> str:
     return re.sub(r"\s+", " ", " ".join(texts))
 
 
-@pytest.mark.parametrize("lang, highest, includes, excludes", [
+@pytest.mark.parametrize("lang, highest, significant, other", [
     ("en", "Highest zero-dose prevalence among children aged 12–23: Bravo, 31.0%",
-     "an interval that includes 0", "an interval that excludes 0"),
+     "Zero-dose: girls fare significantly worse than boys (Rao–Scott p < 0.05) in 2 of the 3 lots compared:",
+     "In 1 other lot girls fare worse by 5 points or more, but not significantly: Bravo, 12–23 (p = 0.053)."),
     ("fr", "Prévalence zéro dose la plus élevée chez les enfants de 12–23 : Bravo, 31,0 %",
-     "un intervalle qui inclut 0", "un intervalle qui exclut 0"),
+     "Zero-dose : les filles sont significativement désavantagées par rapport aux garçons (Rao–Scott p < 0,05) "
+     "dans 2 des 3 lots comparés :",
+     "Dans 1 autre lot, les filles sont désavantagées de 5 points ou plus, mais pas significativement : Bravo, "
+     "12–23 (p = 0,053)."),
 ])
-def test_findings_sentences_name_the_right_catchment_and_verdict(estimates, comparisons, lang, highest, includes,
-                                                                 excludes):
+def test_findings_sentences_name_the_right_catchment_and_verdict(estimates, comparisons, lang, highest, significant,
+                                                                 other):
     text = _render(_findings(estimates, comparisons), lang)  # whitespace (no-break spaces too) as " "
     assert highest in text
-    # bravo's interval includes 0; alpha's and charlie's exclude it
-    assert text.count(excludes) == 2 and text.count(includes) == 1
-    bravo = text[text.index("Bravo, 12"):text.index("Charlie, 12")]
-    assert includes in bravo
+    # the Rao-Scott p decides: alpha (0.012) and charlie (0.049) are significant, bravo (0.053) is not
+    assert significant in text and other in text
+    assert text.index("Alpha, 12") < text.index("Charlie, 12") < text.index("Bravo, 12")
+    assert ("p = 0.049" if lang == "en" else "p = 0,049") in text

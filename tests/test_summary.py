@@ -107,3 +107,31 @@ def test_demo_report_opens_with_the_summary_and_its_numbers(demo_run):
 
     assert f"environ {round(national['children'], -1):,.0f} enfants".replace(",", " ") in plain(text)
     assert "Projet à valider par le programme" in text
+
+
+def test_every_significance_statement_of_the_demo_agrees_with_comparisons_csv(demo_run):
+    context = json.loads((demo_run / "report_context.json").read_text(encoding="utf-8"))
+    comparisons = pd.read_csv(demo_run / "comparisons.csv", dtype={"catchment": str, "cohort": str})
+    p = {(r.indicator, r.catchment, r.cohort): r.p_value for r in comparisons.itertuples()}
+    said = 0
+    for finding in context["findings"]:
+        if finding["kind"] == "sex_gap":
+            for lot in finding["girls_worse"]:
+                assert lot["p_value"] == pytest.approx(p[(finding["indicator"], lot["catchment"], lot["cohort"])])
+                assert lot["significant"] == (lot["p_value"] < 0.05)
+                said += 1
+    girls = next(h for h in context["summary"]["headlines"] if h["kind"] == "girls")
+    for lot in girls["lots"]:
+        assert p[(lot["indicator"], lot["catchment"], lot["cohort"])] < 0.05
+    significant = comparisons[(comparisons["p_value"] < 0.05) & (comparisons["disadvantaged"] == "F")
+                              & (comparisons["catchment"] != "all") & (comparisons["cohort"] != "all")
+                              & comparisons["indicator"].isin(girls["indicators"])]
+    assert len(girls["lots"]) == len(significant) and said > 0
+
+
+def test_the_lot_with_an_unusual_share_of_girls_is_flagged(demo_run):
+    context = json.loads((demo_run / "report_context.json").read_text(encoding="utf-8"))
+    (lot,) = context["sample"]["unusual_sex_ratio"]
+    assert (lot["unit"], lot["cohort"], lot["girls"], lot["known"]) == ("ndebougou", "18w-11m", 33, 96)
+    # R: binom.test(33, 96, 541 / 1140)$p.value (541 girls of 1,140 children in the survey)
+    assert lot["p_value"] == pytest.approx(0.01052141742, rel=1e-9)

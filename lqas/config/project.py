@@ -18,13 +18,6 @@ from lqas.errors import ConfigError, SettingError
 DEFAULT_COHORTS = {"18w-11m": (126, 364), "12-23m": (365, 729)}
 
 
-class SurveyInfo(Section):
-    name: str = "Survey"
-    country: str | None = None
-    period: str | None = None
-    synthetic: bool = False  # says so on the report's title page
-
-
 class MergeFile(Section):
     """A dataset joined onto the main export, e.g. a VCQI register (RIHC) or cluster metadata (CM)."""
 
@@ -248,6 +241,14 @@ def _label(value: object) -> str | dict[str, str]:
 
 
 Label = Annotated[str | dict[str, str], PlainValidator(_label)]
+
+
+class SurveyInfo(Section):
+    name: str = "Survey"
+    country: str | None = None
+    # when the fieldwork ran, one text or one per language: { fr = "octobre–novembre 2025", en = "..." }
+    period: Label | None = None
+    synthetic: bool = False  # says so on the report's title page
 
 
 class Project(Section):

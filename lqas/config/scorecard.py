@@ -82,6 +82,9 @@ class ScorecardRow(Labels):
     rule: NonEmptyText
     lower_is_better: bool | None = None
     filter: dict[str, str] = Field(default_factory=dict)
+    # the row whose signal this one repeats (zero-dose is no Penta1: its gap mirrors the Penta1 gap): shown,
+    # but not counted again in a unit's lights
+    mirror_of: str | None = None
 
     @model_validator(mode="after")
     def _gap_direction_given(self) -> ScorecardRow:
@@ -164,6 +167,8 @@ class ScorecardFile(Section):
             elif (row.kind == "sex_gap") != (rule.kind == "gap"):
                 needed = "gap" if row.kind == "sex_gap" else "level"
                 problems.append((f"{where}.rule", f"a {row.kind} row needs a {needed} rule; '{row.rule}' is a {rule.kind} rule"))
+            if row.mirror_of is not None and row.mirror_of not in ids:
+                problems.append((f"{where}.mirror_of", f"'{row.mirror_of}' is not a row; expected one of {ids}"))
             if ids.count(row.id) > 1 and ids.index(row.id) != number - 1:
                 problems.append((f"{where}.id", f"'{row.id}' is used by an earlier row"))
         if problems:

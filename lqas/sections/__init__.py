@@ -65,7 +65,7 @@ def compose(context: dict[str, Any]) -> Document:
                         subtitle=w._("Zero-dose and under-immunized children: LQAS classification and coverage "
                                      "estimates"),
                         meta=meta, warning=warning, contents_title=w._("Contents"), blocks=blocks)
-    return french_typography(document) if document.lang == "fr" else document
+    return typography(document)
 
 
 # the fields of the blocks that hold text a reader sees (not anchors, chart files or styles)
@@ -81,17 +81,31 @@ _FRENCH = (
 )
 
 
+# in every language: a range of numbers (12–23, 2 350–3 270) never breaks across lines (a word joiner
+# after its dash)
+_RANGES = ((re.compile(r"(?<=\d)–(?=\d)"), "–\u2060"),)
+
+
+def typography(document: Document) -> Document:
+    """Ranges kept on one line, and in French the French spacing and signs (:func:`french_typography`)."""
+    return _retext(document, _RANGES + (_FRENCH if document.lang == "fr" else ()))
+
+
 def french_typography(document: Document) -> Document:
     """French spacing and signs in every text of the document: a no-break space before ``:`` and
     ``%``, a fine no-break space before ``;``, ``!`` and ``?``, no-break spaces inside « », and the
     minus sign (−) for negative numbers; so that a line never starts with a colon or a percent sign."""
+    return _retext(document, _FRENCH)
+
+
+def _retext(document: Document, rules: tuple) -> Document:
     def fix(value: Any, key: str | None = None) -> Any:
         if isinstance(value, dict):
             return {k: fix(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [fix(v, key) for v in value]
         if isinstance(value, str) and key in _TEXT_FIELDS:
-            for pattern, replacement in _FRENCH:
+            for pattern, replacement in rules:
                 value = pattern.sub(replacement, value)
         return value
 

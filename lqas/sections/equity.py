@@ -57,8 +57,12 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
             "under-immunization (girls minus boys, in percentage points, with its 95%% confidence interval and the "
             "design-based Rao–Scott test), and the share of caregivers reporting that the mother needs permission, "
             "that the mother decides on vaccination, and at least one gender-related barrier. Each row gets a "
-            "traffic light by the rules stated below the table.")), style="intro"),
+            "traffic light by the rules stated below the table. The gaps pool both cohorts (all the children "
+            "surveyed), except MR1, which is read in the older cohort only.")), style="intro"),
         scorecard_table(scorecard, w),
+        *[Paragraph(spans=spans(w._(
+            "“%(row)s” mirrors “%(of)s” (a child without Penta1 is a zero-dose child): the two rows are one signal, "
+            "counted once.", row=mirror["row"], of=mirror["of"])), style="note") for mirror in scorecard.get("mirrors", [])],
         *([Paragraph(spans=spans(w._(
             "Shown for the whole survey: the scorecard of each of the %(areas)s catchment areas is in scorecard.csv "
             "and results.xlsx.", areas=w.num(scorecard["omitted"]))), style="note")] if scorecard.get("omitted") else []),

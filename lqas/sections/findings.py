@@ -126,8 +126,11 @@ def named_list(names: list[str], w: Words) -> str:
 
 
 def sex_gap_item(f: dict[str, Any], w: Words) -> Item:
-    """Girls against boys for one indicator: the lots where girls fare worse, each as a sub-item, and how
-    many lots where boys fare worse by as much (a last sub-item, or after the sentence without lots)."""
+    """Girls against boys for one indicator. Design-based: the lots where girls fare significantly worse
+    (Rao–Scott p, the same p as comparisons.csv), then those where they fare worse by the gap or more
+    without a significant difference; otherwise the point estimates and whether the CIs overlap."""
+    if f.get("design_based"):
+        return design_gap_item(f, w)
     name, gap = w.indicator(f["indicator"]), w.num(100 * f["gap"])
     boys = (w.ngettext("Boys fare worse than girls by as much in %(num)s lot.",
                        "Boys fare worse than girls by as much in %(num)s lots.", f["boys_worse"])
@@ -138,24 +141,47 @@ def sex_gap_item(f: dict[str, Any], w: Words) -> Item:
         return spans(sentence, " " if boys else "", boys), []
     sentence = w._("%(indicator)s: girls fare worse than boys by %(gap)s percentage points or more in %(k)s of the "
                    "%(m)s lots compared:", indicator=name, gap=gap, k=w.num(len(f["girls_worse"])), m=w.num(f["compared"]))
-    lots = [spans(girls_worse_lot(g, f["design_based"], w)) for g in f["girls_worse"][:LISTED]]
+    lots = [spans(girls_worse_lot(g, False, w)) for g in f["girls_worse"][:LISTED]]
     if len(f["girls_worse"]) > LISTED:  # the largest gaps first; the others are in comparisons.csv
         lots.append(spans(w.ngettext("And %(num)s other lot (comparisons.csv).",
                                      "And %(num)s other lots (comparisons.csv).", len(f["girls_worse"]) - LISTED)))
     return spans(sentence), lots + ([spans(boys)] if boys else [])
 
 
+def design_gap_item(f: dict[str, Any], w: Words) -> Item:
+    """The design-based sentence: significant lots counted and listed first, the others after them."""
+    name, p = w.indicator(f["indicator"]), w.num(f.get("significance", 0.05), 2)
+    significant = [g for g in f["girls_worse"] if g["significant"]]
+    others = [g for g in f["girls_worse"] if not g["significant"]]
+    if significant:
+        sentence = w._("%(indicator)s: girls fare significantly worse than boys (Rao–Scott p < %(p)s) in %(k)s of the "
+                       "%(m)s lots compared:", indicator=name, p=p, k=w.num(len(significant)), m=w.num(f["compared"]))
+    else:
+        sentence = w._("%(indicator)s: in none of the %(m)s lots compared do girls fare significantly worse than boys "
+                       "(Rao–Scott p < %(p)s).", indicator=name, p=p, m=w.num(f["compared"]))
+    lots = [spans(girls_worse_lot(g, True, w)) for g in significant[:LISTED]]
+    if others:
+        lots.append(spans(w.ngettext(
+            "In %(num)s other lot girls fare worse by %(gap)s points or more, but not significantly: %(list)s.",
+            "In %(num)s other lots girls fare worse by %(gap)s points or more, but not significantly: %(list)s.",
+            len(others), gap=w.num(100 * f["gap"]), list=named_list([w._(
+                "%(catchment)s, %(cohort)s (p = %(p)s)", catchment=w.catchment(g["catchment"]),
+                cohort=w.cohort(g["cohort"]), p=w.num(g["p_value"], 3)) for g in others], w))))
+    if len(significant) > LISTED:
+        lots.append(spans(w.ngettext("And %(num)s other lot (comparisons.csv).",
+                                     "And %(num)s other lots (comparisons.csv).", len(significant) - LISTED)))
+    return spans(sentence), lots
+
+
 def girls_worse_lot(g: dict[str, Any], design_based: bool, w: Words) -> str:
-    """One lot where girls fare worse: both estimates, and the difference's CI (design-based) or whether
-    the two CIs overlap."""
+    """One lot where girls fare worse: both estimates, and the design-based difference with its CI and
+    Rao–Scott p, or whether the two CIs overlap."""
     both = w._("%(catchment)s, %(cohort)s: girls %(girls)s, boys %(boys)s", catchment=w.catchment(g["catchment"]),
                cohort=w.cohort(g["cohort"]), girls=w.pct(g["girls"]), boys=w.pct(g["boys"]))
     if design_based:
-        difference = {"diff": w.pp(g["difference"]), "low": w.pp(g["difference_ci_low"]),
-                      "high": w.pp(g["difference_ci_high"])}
-        how = (w._("difference %(diff)s points (95%% CI %(low)s to %(high)s), an interval that excludes 0", **difference)
-               if g["excludes_zero"] else
-               w._("difference %(diff)s points (95%% CI %(low)s to %(high)s), an interval that includes 0", **difference))
+        how = w._("difference %(diff)s points (95%% CI %(low)s to %(high)s), Rao–Scott p = %(p)s",
+                  diff=w.pp(g["difference"]), low=w.pp(g["difference_ci_low"]), high=w.pp(g["difference_ci_high"]),
+                  p=w.num(g["p_value"], 3))
     else:
         how = w._("the confidence intervals overlap") if g["overlap"] else w._("the confidence intervals do not overlap")
     return f"{both}; {how}."

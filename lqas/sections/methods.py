@@ -55,7 +55,13 @@ def design_items(context: dict[str, Any], w: Words) -> list[str]:
         w._("Small cells: estimates from fewer than %(n)s children are shown in grey with an asterisk, and are not used "
             "in the key findings.", n=context["small_cell_n"]),
         w._("Girls and boys: a gap is reported in the key findings from %(gap)s percentage points, with whether the "
-            "confidence intervals overlap.", gap=w.num(100 * methods["gap_finding"])),
+            "confidence intervals overlap.", gap=w.num(100 * methods["gap_finding"])) if context.get("sex_comparisons")
+        is None else
+        w._("Girls and boys: each difference (girls − boys) is estimated on the survey design, with its 95%% "
+            "confidence interval and the Rao–Scott test of independence of sex and the outcome (strata, clusters and "
+            "weights). A difference is called significant when its Rao–Scott p is below %(p)s, in every part of this "
+            "report and in comparisons.csv; gaps of %(gap)s points or more that are not significant are listed as such.",
+            p=w.num(methods.get("significance", 0.05), 2), gap=w.num(100 * methods["gap_finding"])),
     ]
     return items
 

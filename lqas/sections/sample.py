@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from lqas.blocks import Block, Cell, Heading, Paragraph, Row, Table, spans
+from lqas.sections.findings import LISTED
 from lqas.sections.words import Words
 
 INDENT = "\u00a0" * 3  # a reason for exclusion, under "Records excluded"
@@ -29,7 +30,24 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
         children_table(sample, w),
         Paragraph(spans=spans(w._("Unweighted numbers of children. %(repairs)s fields were repaired by documented "
                                   "rules (Annex A).", repairs=w.num(sample["repairs"]))), style="note"),
+        *sex_ratio_note(sample, w),
     ]
+
+
+def sex_ratio_note(sample: dict[str, Any], w: Words) -> list[Paragraph]:
+    """The lots whose share of girls is unusual (shaded in the table): girls missed, or a sampling problem."""
+    unusual = sample.get("unusual_sex_ratio") or []
+    if not unusual:
+        return []
+    lots = [w._("%(unit)s, %(cohort)s: %(share)s girls (%(girls)s of %(n)s; p = %(p)s)", unit=w.unit(lot["unit"]),
+                cohort=w.cohort(lot["cohort"]), share=w.pct(lot["share"], 0), girls=w.num(lot["girls"]),
+                n=w.num(lot["known"]), p=w.num(lot["p_value"], 3)) for lot in unusual]
+    return [Paragraph(spans=spans(w._(
+        "Unusual share of girls (exact binomial test against the survey's share, p < 0.05): %(lots)s. Check that "
+        "girls were not missed in the households visited, and read this lot's girls–boys comparisons with care.",
+        lots="; ".join(lots[:LISTED]) + ("; " + w.ngettext("and %(num)s other", "and %(num)s others",
+                                                             len(lots) - LISTED) if len(lots) > LISTED else ""))),
+        style="warning")]
 
 
 def reconciliation_table(sample: dict[str, Any], w: Words) -> Table:
@@ -55,6 +73,7 @@ def balance_cell(sample: dict[str, Any], w: Words) -> Cell:
 def children_table(sample: dict[str, Any], w: Words) -> Table:
     """Children analysed per lot, then per cohort and overall: girls, boys, (sex unknown,) total, % girls."""
     unknown = bool(sample["sex_unknown"])
+    unusual = {(lot["unit"], lot["cohort"]) for lot in sample.get("unusual_sex_ratio") or []}
     sex = w.labels["sex"]
     header = [w.head(w.unit_title, "left"), w.head(w._("Cohort"), "left"), w.head(sex["F"]),
               w.head(sex["M"]), *([w.head(w._("Sex unknown"))] if unknown else []), w.head(w._("Total")),
@@ -62,7 +81,8 @@ def children_table(sample: dict[str, Any], w: Words) -> Table:
     rows = [Row(cells=[w.label(w.unit(lot["unit"])), w.label(w.cohort(lot["cohort"])),
                        w.value(w.num(lot["F"])), w.value(w.num(lot["M"])),
                        *([w.value(w.num(lot["other"]))] if unknown else []), w.value(w.num(lot["total"])),
-                       w.value(w.pct(lot["F"] / lot["total"] if lot["total"] else None, 0))],
+                       w.value(w.pct(lot["F"] / lot["total"] if lot["total"] else None, 0),
+                               tone="warn" if (lot["unit"], lot["cohort"]) in unusual else "plain")],
                 total=lot["unit"] == "all")
             for lot in sample["lots"] + sample["totals"]]
     return Table(header=header, rows=rows)
