@@ -89,6 +89,10 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     panel_keys = [(key, panel_indicators(keys, [c for c in table.columns if c in index]), cohort) for key, keys, cohort in PANELS]
     panels = [p for key, keys, cohort in panel_keys
               if (p := panel(index, key, keys, oldest if cohort == "oldest" else ALL, units, column)) is not None]
+    collected = [d for d in schedule.fully_vaccinated if d not in set(not_collected(table, schedule))]
+    for p in panels:  # "fully vaccinated" means the doses collected: the title says which
+        if p["key"] == "full":
+            p["doses"] = [labels["dose"].get(d, d) for d in collected]
     sections = {
         "sex_tables": {key: sex_table(index, key, cohorts, units, column) for key in ("zero_dose", "ui_dtp1_not_dtp3")
                        if key in index},

@@ -149,8 +149,21 @@ def panel(index: EstimateIndex, key: str, indicators: Sequence[str], cohort: str
              "cells": {ind: {sex: index.cell(ind, cohort, sex=sex, **at(column, unit)) for sex in SEXES}
                        for ind in present}}
             for unit in [*units, ALL]]
+    # an indicator equal to an earlier one in every cell (fully vaccinated for age, where every dose was
+    # on time) says nothing more: it is left out, and named as the same
+    same = {}
+    for i, ind in enumerate(present):
+        twin = next((other for other in present[:i] if other not in same
+                     and all(row["cells"][ind] == row["cells"][other] for row in rows)), None)
+        if twin is not None:
+            same[ind] = twin
+    for row in rows:
+        for ind in same:
+            del row["cells"][ind]
+    shown = [ind for ind in present if ind not in same]
     small = _any_small(c for row in rows for by_sex in row["cells"].values() for c in by_sex.values())
-    return {"key": key, "cohort": cohort, "indicators": present, "rows": rows, "has_small": small}
+    return {"key": key, "cohort": cohort, "indicators": shown, "rows": rows, "has_small": small,
+            "same_as": same}
 
 
 def coverage_by_dose(index: EstimateIndex, doses: Sequence[str], cohort: str) -> dict:

@@ -283,7 +283,18 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
             [[r["text"], r["n"], ", ".join(labels["catchment"].get(c, c) for c in r["catchments"])]
              for r in results.remarks], columns=[head["remark"], head["count"], head["catchments"]]),
             widths={head["remark"]: 70}))
-    return sheets
+    return [_readme_sheet(sheets, labels, head, results.project.survey.synthetic), *sheets]
+
+
+def _readme_sheet(sheets: Sequence[Sheet], labels: Mapping, head: Mapping, synthetic: bool) -> Sheet:
+    """The first sheet: what each of the others holds (and, for synthetic data, the warning first)."""
+    name, about = labels["sheet"], labels["sheet_about"]
+    by_title = {title: key for key, title in name.items()}
+    by_title[head["catchments"]] = "catchments"
+    rows = [[sheet.name, about.get(by_title.get(sheet.name, ""), "")] for sheet in sheets]
+    note = (labels["readme_synthetic"] + " " if synthetic else "") + labels["readme_note"]
+    return Sheet(name["readme"], pd.DataFrame(rows, columns=[head["sheet"], head["content"]]), note=note,
+                 widths={head["content"]: 110})
 
 
 def _priorities_sheets(ranked: Priorities, labels: Mapping, head: Mapping, name: Mapping, lang: str) -> list[Sheet]:

@@ -73,7 +73,7 @@ def test_tables_say_every_estimate_of_their_cells(report):
     assert table.rows[0].cells[0].lines == [first["name"]]
     cell = first["cells"][district["indicators"][0]]
     assert table.rows[0].cells[1].lines[0] == w.pct(cell["estimate"])
-    assert table.rows[0].cells[1].lines[-1] == f"n = {w.num(cell['n'])}"
+    assert table.rows[0].cells[1].lines[-1] == f"n\u00a0=\u00a0{w.num(cell['n'])}"  # never broken across lines
 
 
 def test_text_from_the_data_is_a_typst_string_never_markup():

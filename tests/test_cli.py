@@ -247,17 +247,21 @@ def test_demo_results_workbook_is_formatted_view_of_the_results(demo_run):
 
     lang, out = demo_run
     book = load_workbook(out / "results.xlsx")
-    names = {"en": ["Estimates", "LQAS classification", "Girls and boys", "Gender and equity scorecard",
+    names = {"en": ["Read me", "Estimates", "LQAS classification", "Girls and boys", "Gender and equity scorecard",
                     "Priorities", "Numbers of children", "Catchment areas", "Sample", "Exclusions", "Repairs", "Evidence sources", "Decision rules",
                     "Interviewer remarks"],
-             "fr": ["Estimations", "Classification LQAS", "Filles et garçons", "Tableau de bord genre et équité",
+             "fr": ["Lisez-moi", "Estimations", "Classification LQAS", "Filles et garçons", "Tableau de bord genre et équité",
                     "Priorités", "Nombres d'enfants", "Aires de santé", "Échantillon", "Exclusions", "Corrections", "Sources de preuve",
                     "Règles de décision", "Remarques des enquêteurs"]}
     assert book.sheetnames == names[lang]
-    lots = book[names[lang][1]]
+    # the first sheet says what each of the others holds, and that the data are synthetic
+    readme = list(book[names[lang][0]].iter_rows(values_only=True))
+    assert readme[0][0].startswith({"en": "SYNTHETIC DATA", "fr": "DONNÉES SYNTHÉTIQUES"}[lang])
+    assert [row[0] for row in readme[3:]] == names[lang][1:] and all(row[1] for row in readme[3:])
+    lots = book[names[lang][2]]
     assert lots.freeze_panes == "A2" and lots["A1"].font.bold
     # the estimates sheet is estimates.csv, labelled: same rows, same numbers, fractions shown as %
-    sheet = book[names[lang][0]]
+    sheet = book[names[lang][1]]
     assert sheet.freeze_panes == "A4"  # a note, a blank row, then the header
     header = [c.value for c in sheet[3]]
     rows = list(sheet.iter_rows(min_row=4, values_only=True))

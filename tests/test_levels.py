@@ -203,19 +203,19 @@ def test_a_workbook_too_long_for_a_sheet_keeps_the_levels_above_the_lots_and_say
     and the levels above the lots, and its note says so (every row stays in estimates.csv)."""
     from lqas import workbook
 
-    rows = len(demo.estimates)
-    assert workbook.workbook_sheets(demo, "en")[0].frame.shape[0] == rows  # small enough: every row
+    rows = len(demo.estimates)  # the estimates sheet comes after the "Read me" sheet
+    assert workbook.workbook_sheets(demo, "en")[1].frame.shape[0] == rows  # small enough: every row
     kept = demo.estimates[demo.estimates["catchment"] == "all"]
     monkeypatch.setattr(workbook, "SHEET_ROWS", len(kept))
-    sheet = workbook.workbook_sheets(demo, "en")[0]
+    sheet = workbook.workbook_sheets(demo, "en")[1]
     assert len(sheet.frame) == len(kept) < rows
     assert sheet.note.startswith(f"The {rows:,} rows of estimates.csv are too many for a sheet: here are the "
                                  f"{len(kept):,} rows of the survey and of each district")
-    french = workbook.workbook_sheets(demo, "fr")[0].note
+    french = workbook.workbook_sheets(demo, "fr")[1].note
     assert french.startswith((f"Les {rows:,} lignes".replace(",", "\u202f"), f"Les {rows:,} lignes".replace(",", "\u00a0")))
     # then the stratifiers below the survey, then the districts
     monkeypatch.setattr(workbook, "SHEET_ROWS", 10)
-    sheet = workbook.workbook_sheets(demo, "en")[0]
+    sheet = workbook.workbook_sheets(demo, "en")[1]
     national = domain_rows(demo.estimates, None, free=("cohort", "sex", "area", "population_group", "vaccination_status"))
     assert "rows of the whole survey" in sheet.note and len(sheet.frame) == len(national)
 

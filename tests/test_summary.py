@@ -135,3 +135,23 @@ def test_the_lot_with_an_unusual_share_of_girls_is_flagged(demo_run):
     assert (lot["unit"], lot["cohort"], lot["girls"], lot["known"]) == ("ndebougou", "18w-11m", 33, 96)
     # R: binom.test(33, 96, 541 / 1140)$p.value (541 girls of 1,140 children in the survey)
     assert lot["p_value"] == pytest.approx(0.01052141742, rel=1e-9)
+
+
+def test_a_column_equal_to_another_is_left_out_and_said():
+    from lqas.sections.coverage import panel_tables
+    from lqas.views import EstimateIndex, panel
+
+    rows = [{"indicator": ind, "cohort": "12-23m", "catchment": c, "sex": s, "estimate": e, "ci_low": e - 0.1,
+             "ci_high": e + 0.1, "n": 50}
+            for ind in ("fully_vaccinated_crude", "fully_vaccinated_for_age", "fully_vaccinated_valid")
+            for c, e in (("a", 0.4), ("all", 0.5)) for s in ("F", "M", "all")]
+    rows = [{**r, "estimate": r["estimate"] - 0.2} if r["indicator"].endswith("valid") else r for r in rows]
+    full = panel(EstimateIndex(pd.DataFrame(rows), 25), "full", ["fully_vaccinated_crude", "fully_vaccinated_for_age",
+                                                                 "fully_vaccinated_valid"], "12-23m", ["a"])
+    assert full["indicators"] == ["fully_vaccinated_crude", "fully_vaccinated_valid"]
+    assert full["same_as"] == {"fully_vaccinated_for_age": "fully_vaccinated_crude"}
+    w = words("en")
+    w.labels.update({"panel": {"full": "Full vaccination"}, "sex": {"F": "Girls", "M": "Boys", "all": "All"}})
+    text = " ".join(s.text for b in panel_tables({**full, "doses": ["BCG", "MR 1"]}, w) for s in getattr(b, "spans", []))
+    assert "fully_vaccinated_for_age is not shown: it equals fully_vaccinated_crude in every cell." in text
+    assert "every dose this survey collected of the schedule's full series: BCG, MR 1." in text

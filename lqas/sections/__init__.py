@@ -82,8 +82,9 @@ _FRENCH = (
 
 
 # in every language: a range of numbers (12–23, 2 350–3 270) never breaks across lines (a word joiner
-# after its dash)
-_RANGES = ((re.compile(r"(?<=\d)–(?=\d)"), "–\u2060"),)
+# after its dash), nor does "p = 0.049" or "n = 95" (no-break spaces around the sign)
+_RANGES = ((re.compile(r"(?<=\d)–(?=\d)"), "–\u2060"),
+           (re.compile(r"\b([pn]) = (?=[\d<])"), "\\1\u00a0=\u00a0"))
 
 
 def typography(document: Document) -> Document:

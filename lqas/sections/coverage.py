@@ -111,6 +111,10 @@ def panel_tables(panel: dict, w: Words) -> list[Block]:
                                                   topic=w.name("panel", panel["key"]), unit=w.unit_noun,
                                                   cohort=cohort),
                                 anchor=f"panel-{panel['key']}")]
+    if panel.get("doses"):
+        out.append(Paragraph(spans=spans(w._(
+            "Fully vaccinated means having received every dose this survey collected of the schedule's full "
+            "series: %(doses)s.", doses=", ".join(panel["doses"])))))
     sex = w.labels["sex"]
     keys = panel["indicators"]
     for start in range(0, len(keys), 3):
@@ -126,4 +130,8 @@ def panel_tables(panel: dict, w: Words) -> list[Block]:
                                  *(w.head(sex[s]) for _ in batch for s in ("F", "M", "all"))],
                          rows=rows, size="compact", widths=[1.7] + [1.0] * 3 * len(batch),
                          notes=w.small_note(last and panel.get("has_small", False))))
+    for left_out, twin in (panel.get("same_as") or {}).items():
+        out.append(Paragraph(spans=spans(w._(
+            "%(indicator)s is not shown: it equals %(twin)s in every cell.", indicator=w.indicator(left_out),
+            twin=w.indicator(twin))), style="note"))
     return out
