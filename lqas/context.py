@@ -149,6 +149,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
               "kept": quality["kept"], "excluded": quality["excluded"], "repairs": quality["repairs"],
               "exclusions_by_reason": quality["exclusions_by_reason"]}
     sample["unusual_sex_ratio"] = unusual_sex_ratios(sample["lots"])
+    sample["fieldwork"] = fieldwork_facts(table)
     design = project.design
     methods = {"strata": design.strata, "psu": design.psu, "ci": design.ci, "level": design.level,
                "weights": design.weights, "singleton": design.singleton, "alpha": project.lqas.alpha,
@@ -357,6 +358,24 @@ def _lots_by_level(frame: pd.DataFrame | None, project: Project, labels: dict, t
     shown = [level for level in project.levels.columns if level in set(frame["level"])]
     title = " / ".join(labels["header"].get(level, level) for level in shown)
     return {"indicators": indicators, "rows": rows, "title": title}
+
+
+def fieldwork_facts(table: pd.DataFrame) -> dict[str, Any]:
+    """When the interviews ran and how the children spread over the clusters (the survey's facts a
+    reader checks first)."""
+    facts: dict[str, Any] = {"first_interview": None, "last_interview": None, "clusters": None,
+                             "children_per_cluster": None}
+    if "interview_date" in table:
+        dates = pd.to_datetime(table["interview_date"], errors="coerce").dropna()
+        if len(dates):
+            facts.update(first_interview=dates.min().date().isoformat(), last_interview=dates.max().date().isoformat())
+    if {"cluster", "catchment"} <= set(table.columns):
+        per_cluster = table.groupby([table["catchment"].astype(str), table["cluster"].astype(str)],
+                                    observed=True).size()
+        facts["clusters"] = int(len(per_cluster))
+        facts["children_per_cluster"] = {"median": float(per_cluster.median()), "min": int(per_cluster.min()),
+                                         "max": int(per_cluster.max())}
+    return facts
 
 
 # a lot's share of girls is flagged when an exact binomial test against the survey's share gives p below this

@@ -155,3 +155,23 @@ def test_a_column_equal_to_another_is_left_out_and_said():
     text = " ".join(s.text for b in panel_tables({**full, "doses": ["BCG", "MR 1"]}, w) for s in getattr(b, "spans", []))
     assert "fully_vaccinated_for_age is not shown: it equals fully_vaccinated_crude in every cell." in text
     assert "every dose this survey collected of the schedule's full series: BCG, MR 1." in text
+
+
+def test_the_limits_quote_the_survey_s_own_numbers(demo_run):
+    from lqas.report import for_language, read_context
+    from lqas.sections import limits
+    from lqas.sections.words import Words
+
+    context = for_language(read_context(demo_run / "report_context.json", complete=True), "en")
+    w = Words(context)
+    penta3 = next(r for r in context["coverage"]["sources"]["rows"] if r["dose"] == "penta3")
+    assert f"(recall) for {w.pct(penta3['shares']['recall'], 0)} of the children" in limits.recall(context, w)
+    row = next(r for r in context["coverage"]["by_dose"][-1]["rows"] if r["dose"] == "penta3")
+    assert (f"{w.pct(row['crude']['all']['estimate'])} crude against {w.pct(row['valid']['estimate'])} valid"
+            in limits.validity(context, w))
+    facts = context["sample"]["fieldwork"]
+    derived = pd.read_csv(demo_run / "derived.csv", usecols=["catchment", "cluster", "interview_date"])
+    assert facts["clusters"] == len(derived[["catchment", "cluster"]].drop_duplicates())
+    assert (facts["first_interview"], facts["last_interview"]) == (derived["interview_date"].min()[:10],
+                                                                   derived["interview_date"].max()[:10])
+    assert limits.synthetic(context, w).startswith("Synthetic data")

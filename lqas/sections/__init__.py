@@ -33,6 +33,7 @@ SECTIONS: tuple[tuple[str, str, str, str | None, bool], ...] = (
     ("coverage", N_("Antigen coverage, dropout, cards and timeliness"), "coverage", None, False),
     ("besd", N_("Behavioural and social drivers of vaccination (BeSD)"), "besd", "besd", False),
     ("equity", N_("Gender and equity scorecard"), "equity", "scorecard", False),
+    ("limits", N_("Limitations"), "limits", None, False),
     ("methods", N_("Methods"), "methods", None, False),
     ("annex-quality", N_("Annex A: data quality"), "annex_quality", None, True),
     ("annex-rules", N_("Annex B: LQAS decision rules"), "annex_rules", None, True),
