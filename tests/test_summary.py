@@ -175,3 +175,13 @@ def test_the_limits_quote_the_survey_s_own_numbers(demo_run):
     assert (facts["first_interview"], facts["last_interview"]) == (derived["interview_date"].min()[:10],
                                                                    derived["interview_date"].max()[:10])
     assert limits.synthetic(context, w).startswith("Synthetic data")
+
+
+def test_the_limits_count_the_lots_with_few_girls_or_boys():
+    from lqas.sections import limits
+
+    context = {"sample": {"lots": [{"F": 10, "M": 40}, {"F": 30, "M": 30}, {"F": 20, "M": 5}]}, "small_cell_n": 25}
+    assert limits.small_by_sex(context, words("en")) == (
+        "Girls and boys: in 2 of 3 lots, girls or boys number fewer than 25; their separate estimates are in grey "
+        "and left out of the findings.")
+    assert "dans 2 lots sur 3" in limits.small_by_sex(context, words("fr"))
