@@ -14,8 +14,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# how a cell, a paragraph or a callout looks: the formats map each tone to their own style
-Tone = Literal["plain", "small", "pass", "fail", "na", "good", "warn", "bad", "neutral", "total"]
+# how a cell, a paragraph or a callout looks: the formats map each tone to their own style ("small": an
+# estimate from too few children, suppressed; "caution": one from few, in parentheses)
+Tone = Literal["plain", "small", "caution", "pass", "fail", "na", "good", "warn", "bad", "neutral", "total"]
 
 
 class _Block(BaseModel):
@@ -102,6 +103,9 @@ class Table(_Block):
     notes: list[Paragraph] = Field(default_factory=list)
     widths: list[float] = Field(default_factory=list)
     size: Literal["normal", "compact"] = "normal"
+    # the source line under the table: None for the survey itself, "" for none (a definition, a
+    # calculation), else its own text; :func:`lqas.sections.compose` numbers the table and writes it
+    source: str | None = None
 
 
 class Figure(_Block):
@@ -111,6 +115,7 @@ class Figure(_Block):
     chart: str
     caption: str = ""
     width: float = 1.0  # share of the text width
+    source: str | None = None  # as Table.source
 
 
 class Callout(_Block):
@@ -132,14 +137,24 @@ Block = Annotated[Heading | Paragraph | ListBlock | KeyFigure | Table | Figure |
 
 class Document(_Block):
     """The whole report: its language, the title page (title, subtitle, lines under them, a warning
-    box), the running header, the contents' title, and the blocks in order."""
+    box, the cover's institution, authors, logos and citation), the running header, the contents'
+    title, the acronyms, and the blocks in order."""
 
     lang: Literal["en", "fr"]
     title: str
     subtitle: str = ""
     meta: list[str] = Field(default_factory=list)
     warning: str = ""
+    # the title page's other lines ([report.cover]): institution above the title, authors under the
+    # subtitle, logos (``charts/logo_<i>.png`` of the run) at the top, the suggested citation at the foot
+    institution: str = ""
+    authors: list[str] = Field(default_factory=list)
+    logos: list[str] = Field(default_factory=list)
+    citation: str = ""
     contents_title: str
+    # the acronyms the report's text uses and what each stands for, listed after the contents
+    acronyms_title: str = ""
+    acronyms: list[tuple[str, str]] = Field(default_factory=list)
     blocks: list[Block]
 
     def sections(self) -> list[Heading]:

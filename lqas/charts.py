@@ -16,9 +16,13 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
+from lqas.clusters import area_coverage
 from lqas.design import domain_rows, unit_rows
 
 OKABE_ITO = {"orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73", "yellow": "#F0E442",
@@ -36,6 +40,11 @@ STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fonts
          "text.parse_math": False, "text.usetex": False}
 OC_LINES = ["#000000", OKABE_ITO["blue"], OKABE_ITO["reddish_purple"], OKABE_ITO["orange"]]
 WIDTH = 7.0  # inches: the text width of an A4 page with 16 mm margins
+# a programme target, the same on every chart: orange (no data series of these charts is orange) and
+# dash-dot (apart from the dashed reference lines in grey print); a white halo keeps it readable where it
+# crosses bars or error bars of a similar grey
+TARGET = {"color": OKABE_ITO["orange"], "ls": (0, (6, 2, 1.5, 2)), "lw": 1.3,
+          "path_effects": [patheffects.withStroke(linewidth=2.6, foreground="white")]}
 
 
 def _subplots(*args, figsize: tuple[float, float], **kwargs):
@@ -59,9 +68,10 @@ def _wrap(text: str, width: int = 38) -> str:
     return "\n".join(textwrap.wrap(str(text), width)) or str(text)
 
 
-def _upper(*frames: pd.DataFrame) -> float:
-    """A round upper limit (percent) above every CI in the frames: 10, 20, ... 100."""
-    highs = [100 * frame["ci_high"].max() for frame in frames if len(frame)]
+def _upper(*frames: pd.DataFrame, lines: Sequence[float] = ()) -> float:
+    """A round upper limit (percent) above every CI in the frames and every line (fractions, e.g. the
+    targets drawn): 10, 20, ... 100."""
+    highs = [100 * frame["ci_high"].max() for frame in frames if len(frame)] + [100 * v for v in lines]
     top = max([h for h in highs if not np.isnan(h)] or [100])
     return float(min(100, 10 * np.ceil((top + 2) / 10)))
 
@@ -80,6 +90,20 @@ def _dots(ax: Axes, rows: pd.DataFrame, y: Sequence[float], style: Mapping, labe
     high = 100 * rows["ci_high"].to_numpy(float)
     ax.errorbar(est, y, xerr=[est - low, high - est], fmt=style["marker"], color=style["color"], ms=4,
                 capsize=2, lw=1, label=label)
+
+
+def _target_line(ax: Axes, target: float | None, *, axis: str = "x") -> bool:
+    """The programme target (a fraction) across the panel, in percent; whether one was drawn."""
+    if target is None or np.isnan(target):
+        return False
+    # above bars (patches, zorder 1), beneath the estimates and their intervals (lines, zorder 2)
+    (ax.axvline if axis == "x" else ax.axhline)(100 * target, zorder=1.5, **TARGET)
+    return True
+
+
+def _target_handle(label: str) -> Line2D:
+    """The legend's entry for the target lines (drawn once, however many panels have one)."""
+    return Line2D([], [], label=label, **TARGET)
 
 
 def _margins(estimates: pd.DataFrame, **fixed: str) -> pd.DataFrame:
@@ -108,7 +132,8 @@ def _rows(estimates: pd.DataFrame, indicator: str, column: str, **fixed: str) ->
 
 def sex_gap_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: Sequence[str], *,
                   labels: Mapping[str, str], catchment_labels: Mapping[str, str], cohort_labels: Mapping[str, str],
-                  text: Mapping[str, str], column: str = "catchment") -> Figure:
+                  text: Mapping[str, str], column: str = "catchment",
+                  targets: Mapping[str, float] | None = None) -> Figure:
     """Forest chart: girls vs boys estimate and 95 % CI for each unit, indicator and cohort.
 
     One row per unit of the domain column ``column`` (default ``catchment``; ``district`` for a
@@ -116,12 +141,15 @@ def sex_gap_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: S
     ``column`` to their names (the name is kept for compatibility), in drawing order; units without
     estimates are left out. A unit's row is the one where ``column`` is the unit, the levels above
     it are filled in (a catchment's district) and every other domain column but cohort and sex is
-    ``"all"``.
+    ``"all"``. ``targets``: indicator -> programme target (fraction), drawn in the indicator's panels
+    and named ``text["target"]`` in the legend.
     """
+    targets = {key: value for key, value in (targets or {}).items() if key in indicators}
     units = _present(estimates, column, catchment_labels)
     part = _cut(estimates, indicators)
     series = {(i, c, s): _rows(part, i, column, cohort=c, sex=s) for i in indicators for c in cohorts for s in "FM"}
-    upper = _upper(*series.values())
+    upper = _upper(*series.values(), lines=list(targets.values()))
+    with_target = False
     with matplotlib.rc_context(STYLE):
         figure, axes = _subplots(len(cohorts), len(indicators), figsize=(WIDTH, 1.9 * len(cohorts) + 0.9),
                                     sharey=True, squeeze=False)
@@ -131,33 +159,41 @@ def sex_gap_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: S
                 for offset, sex, style, name in ((-0.15, "F", GIRLS, text["girls"]), (0.15, "M", BOYS, text["boys"])):
                     drawn = series[indicator, cohort, sex].set_index(column).reindex(units)
                     _dots(ax, drawn, [k + offset for k in range(len(units))], style, name)
+                with_target |= _target_line(ax, targets.get(indicator))
                 ax.set_yticks(range(len(units)), [catchment_labels[u] for u in units])
                 _percent_axis(ax, text["percent_axis"] if i == len(cohorts) - 1 else "", upper=upper)
                 ax.set_title(f"{_wrap(labels[indicator], 45)}\n{cohort_labels.get(cohort, cohort)}")
         axes[0][0].invert_yaxis()  # shared y axis: first unit on top
         handles, names = axes[0][0].get_legend_handles_labels()
-        figure.legend(handles, names, loc="lower center", ncol=2, frameon=False)
+        if with_target:
+            handles, names = [*handles, _target_handle(text["target"])], [*names, text["target"]]
+        figure.legend(handles, names, loc="lower center", ncol=len(handles), frameon=False)
         _tight(figure, rect=(0, 0.05, 1, 1))
     return figure
 
 
 def inchworm_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: Sequence[str], *,
                    labels: Mapping[str, str], catchment_labels: Mapping[str, str],
-                   cohort_labels: Mapping[str, str], text: Mapping[str, str], column: str = "catchment") -> Figure:
+                   cohort_labels: Mapping[str, str], text: Mapping[str, str], column: str = "catchment",
+                   targets: Mapping[str, float] | None = None) -> Figure:
     """Inchworm chart: each unit's (and the survey's) estimate and 95 % CI, one series per cohort.
 
     One row per unit of the domain column ``column`` (default ``catchment``; ``district`` for a
     national survey), named by ``catchment_labels`` (units of ``column`` to names, in drawing order;
     the name is kept for compatibility), then the survey's row (``text["all_catchments"]``). A
     unit's row is the one where ``column`` is the unit, the levels above it are filled in (a
-    catchment's district) and every other domain column but cohort is ``"all"``.
+    catchment's district) and every other domain column but cohort is ``"all"``. ``targets``:
+    indicator -> programme target (fraction), drawn in the indicator's panel and named
+    ``text["target"]`` in the legend.
     """
+    targets = {key: value for key, value in (targets or {}).items() if key in indicators}
     rows_order = [*_present(estimates, column, catchment_labels), "all"]
     names = [catchment_labels.get(c, text["all_catchments"]) for c in rows_order]
     width = 0.5 / max(len(cohorts), 1)
     part = _cut(estimates, indicators)
     series = {(i, c): _rows(part, i, column, cohort=c) for i in indicators for c in cohorts}
-    upper = _upper(*series.values())
+    upper = _upper(*series.values(), lines=list(targets.values()))
+    with_target = False
     with matplotlib.rc_context(STYLE):
         figure, axes = _subplots(1, len(indicators), figsize=(WIDTH, 0.2 * len(rows_order) * len(cohorts) + 1.1),
                                     sharey=True, squeeze=False)
@@ -169,6 +205,7 @@ def inchworm_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: 
                 _dots(ax, drawn, [i + offset for i in range(len(rows_order))], SERIES[k + 2],
                       cohort_labels.get(cohort, cohort))
             ax.axhline(len(rows_order) - 1.5, color="#999999", lw=0.5)
+            with_target |= _target_line(ax, targets.get(indicator))
             ax.set_yticks(range(len(rows_order)), names)
             for tick in ax.get_yticklabels()[-1:]:
                 tick.set_fontweight("bold")
@@ -176,14 +213,17 @@ def inchworm_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: 
             ax.set_title(_wrap(labels[indicator], 45))
         axes[0][0].invert_yaxis()
         handles, legend = axes[0][0].get_legend_handles_labels()
-        figure.legend(handles, legend, loc="lower center", ncol=len(cohorts), frameon=False)
+        if with_target:
+            handles, legend = [*handles, _target_handle(text["target"])], [*legend, text["target"]]
+        figure.legend(handles, legend, loc="lower center", ncol=len(handles), frameon=False)
         _tight(figure, rect=(0, 0.07, 1, 1))
     return figure
 
 
 def coverage_chart(estimates: pd.DataFrame, doses: Sequence[str], cohort: str, *, dose_labels: Mapping[str, str],
-                   text: Mapping[str, str]) -> Figure:
-    """Crude and valid coverage of each dose with 95 % CIs (one cohort, all catchments and sexes)."""
+                   text: Mapping[str, str], target: float | None = None) -> Figure:
+    """Crude and valid coverage of each dose with 95 % CIs (one cohort, all catchments and sexes), and
+    the programme ``target`` (a fraction; named ``text["target"]`` in the legend) when given."""
     part = _margins(estimates, cohort=cohort).set_index("indicator")
     doses = [d for d in doses if f"{d}_crude" in part.index]
     with matplotlib.rc_context(STYLE):
@@ -196,7 +236,10 @@ def coverage_chart(estimates: pd.DataFrame, doses: Sequence[str], cohort: str, *
             ax.axhline(i + 0.5, color="#eeeeee", lw=0.6, zorder=0)
         ax.set_ylim(len(doses) - 0.5, -0.5)
         _percent_axis(ax, text["coverage_axis"])
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+        handles, names = ax.get_legend_handles_labels()
+        if _target_line(ax, target):
+            handles, names = [*handles, _target_handle(text["target"])], [*names, text["target"]]
+        ax.legend(handles, names, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles), frameon=False)
         _tight(figure)
     return figure
 
@@ -301,6 +344,59 @@ def categories_chart(areas: pd.DataFrame, *, names: Mapping[str, str], access_go
         ax.set_xlabel(text["red_access_axis"])
         ax.set_ylabel(_wrap(text["red_dropout_axis"], 40))
         _tight(figure)
+    return figure
+
+
+def organ_pipe_chart(bars: pd.DataFrame, units: Sequence[str], *, names: Mapping[str, str], target: float | None,
+                     text: Mapping[str, str], indicator_label: str) -> Figure:
+    """Organ-pipe plots (VCQI ``opplot``): for each of ``units``, a panel of its clusters as touching bars,
+    high to low, each as high as the cluster's coverage and as wide as its share of the area's weight.
+
+    ``bars``: :func:`lqas.clusters.cluster_coverage` (empty clusters are not drawn). Each panel is
+    titled with the unit's name (``names``), shows the area's coverage as a dashed line and the
+    programme ``target`` (a fraction) when given; panels run three to a row. A cluster's code is
+    written under its bar when the bar is wide enough to hold it. Words: ``text["organ_x"]``,
+    ``text["organ_y"]``, ``text["area_coverage"]``, ``text["target"]``; ``indicator_label`` names
+    the bars in the legend.
+    """
+    cols = min(3, max(len(units), 1))
+    nrows = max(int(np.ceil(len(units) / cols)), 1)
+    coverage = area_coverage(bars)
+    drawn = bars[bars["coverage"].notna() & (bars["width"] > 0)]
+    halo = [patheffects.withStroke(linewidth=2.4, foreground="white")]
+    area_line = {"color": "#000000", "ls": (0, (4, 2)), "lw": 1.0, "path_effects": halo}
+    bar_style = {"facecolor": OKABE_ITO["sky_blue"], "edgecolor": "white", "linewidth": 0.6}
+    # a code fits under a bar at least a rotated line of text wide (points; panels share the width)
+    panel_points = 72 * WIDTH / cols * 0.78
+    with matplotlib.rc_context(STYLE):
+        height = 2.1 * nrows + 0.5
+        figure, axes = _subplots(nrows, cols, figsize=(WIDTH, height), sharey=True, squeeze=False)
+        for k, (ax, unit) in enumerate(zip(axes.flat, units)):
+            own = drawn[drawn["unit"] == unit]
+            widths = own["width"].to_numpy(float)
+            left = np.cumsum(widths) - widths
+            ax.bar(left, 100 * own["coverage"].to_numpy(float), width=widths, align="edge", **bar_style)
+            if unit in coverage.index:
+                ax.axhline(100 * coverage[unit], zorder=3, **area_line)
+            _target_line(ax, target, axis="y")
+            fits = widths * panel_points >= 7
+            ax.set_xticks(left[fits] + widths[fits] / 2, [str(code) for code in own["cluster"][fits]],
+                          rotation=90, fontsize=5.5)
+            ax.tick_params(axis="x", length=0, pad=2)
+            ax.set_xlim(0, 1)
+            ax.set_title(_wrap(names.get(unit, unit), 34))
+            _percent_axis(ax, text["organ_y"] if k % cols == 0 else "", axis="y")
+        for ax in list(axes.flat)[len(units):]:
+            ax.set_visible(False)
+        handles = [Patch(label=_wrap(indicator_label, 40), **bar_style),
+                   Line2D([], [], label=text["area_coverage"], **area_line)]
+        if target is not None:
+            handles.append(_target_handle(text["target"]))
+        figure.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
+        _tight(figure, rect=(0, 0.3 / height, 1, 1))
+        # one x label for all panels, between them and the legend: set after the layout, which would
+        # otherwise make room for it a second time
+        figure.supxlabel(text["organ_x"], y=0.21 / height, va="bottom", fontsize=STYLE["axes.labelsize"])
     return figure
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from lqas import __version__
 from lqas import charts as draw
 from lqas.besd import load_besd_registry, priority_indicators
 from lqas.classify import lost_catchments, lot_targets
+from lqas.clusters import organ_pipe_context
 from lqas.config import Project, load_scorecard_config
 from lqas.config.priorities import CATEGORIES
 from lqas.design import ALL
@@ -134,8 +136,10 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
                             statuses=statuses, comparisons=comparisons)
     shown = ["zero_dose", "ui_dtp1_not_dtp3", f"{doses[0]}_crude", f"{doses[0]}_valid",
              *[key for _, keys, _ in panel_keys for key in keys], *besd_shown]
+    goals = {t["indicator"]: t["good"] for t in target_records if not t["cohorts"] or set(t["cohorts"]) >= set(cohorts)}
     charts = report_charts(reported, labels, cohorts, oldest, doses, besd, lqas["rules_used"], charts_dir,
-                           column=column, units=units)
+                           column=column, units=units, targets=goals, coverage_target=project.report.coverage_target)
+    clusters = _organ_pipes(results, labels, oldest, goals, charts_dir, many)
     summary = summary_context(results, index, cohorts, labels, charts_dir, many=many)
     if summary is not None and summary["categories"] is not None:
         charts["red_categories"] = summary["categories"]["chart"]
@@ -150,6 +154,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
               "exclusions_by_reason": quality["exclusions_by_reason"]}
     sample["unusual_sex_ratio"] = unusual_sex_ratios(sample["lots"])
     sample["fieldwork"] = fieldwork_facts(table)
+    sample["households"] = _households_shown(results.households, catchments, many)
     design = project.design
     methods = {"strata": design.strata, "psu": design.psu, "ci": design.ci, "level": design.level,
                "weights": design.weights, "singleton": design.singleton, "alpha": project.lqas.alpha,
@@ -168,6 +173,8 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
                               for column, values in areas.items()],
                "cohorts": {name: list(window) for name, window in project.cohorts.items()},
                "small_cell_n": project.report.small_cell_n, "gap_finding": GAP_FINDING,
+               "small_numbers": project.report.small_numbers, "caution_n": project.report.caution_n,
+               "population_source": _by_language(project.populations.source),
                "significance": SIGNIFICANCE,
                "targets": [t.model_dump() for t in project.lqas.targets]}
     period = project.survey.period
@@ -175,13 +182,13 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
         period.values())) for code in ("en", "fr")}
     survey = {**project.survey.model_dump(), "name": project.report.title.get(lang, project.survey.name),
               "titles": {code: project.report.title.get(code, project.survey.name) for code in ("en", "fr")},
-              "period": periods[lang], "periods": periods}
+              "period": periods[lang], "periods": periods, "cover": cover_context(project, charts_dir)}
     return build_context(
         survey=survey, lang=lang, version=__version__, labels=labels, labels_by_lang=labels_by_lang,
         catchments=catchments, cohorts=cohorts, units=_units_context(column, units, labels, lang), sample=sample,
         areas=_areas_annex(project, table, index, classification, catchments, cohorts, target_records, labels)
         if many else None, quality=quality, sections=sections,
-        findings=findings, summary=summary, lqas=lqas, methods=methods,
+        findings=findings, summary=summary, lqas=lqas, methods=methods, clusters=clusters,
         definitions=definitions(registry, [k for k in dict.fromkeys(shown) if k in index], lang, labels,
                                 load_besd_registry() if besd else {}),
         charts=charts, small_cell_n=project.report.small_cell_n,
@@ -360,6 +367,60 @@ def _lots_by_level(frame: pd.DataFrame | None, project: Project, labels: dict, t
     return {"indicators": indicators, "rows": rows, "title": title}
 
 
+def _by_language(label: str | dict[str, str] | None) -> dict[str, str] | None:
+    """A label of the project file as one text per language (a text given once serves both)."""
+    if label is None:
+        return None
+    if isinstance(label, str):
+        return dict.fromkeys(LANGUAGES, label)
+    return {code: label.get(code) or next(iter(label.values())) for code in LANGUAGES}
+
+
+def cover_context(project: Project, charts_dir: Path) -> dict[str, Any]:
+    """``[report.cover]`` for the title page: institution and citation in each language, the authors,
+    the report's version, and the logos copied beside the charts (``charts/logo_<i>.png``: the report
+    reads no file outside the run's ``charts/``)."""
+    cover = project.report.cover
+    logos = []
+    for i, logo in enumerate(cover.logos, start=1):
+        charts_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(project.resolve(logo), charts_dir / f"logo_{i}.png")
+        logos.append(f"{CHARTS_DIR}/logo_{i}.png")
+    return {"institution": _by_language(cover.institution), "authors": list(cover.authors), "logos": logos,
+            "version": cover.version, "citation": _by_language(cover.citation)}
+
+
+# the indicator of the organ-pipe plots: Penta 3, the coverage a supervisor's clusters are judged by
+ORGAN_PIPE_INDICATOR = "penta3_crude"
+
+
+def _organ_pipes(results: Results, labels: dict, oldest: str, goals: Mapping[str, float], charts_dir: Path,
+                 many: bool) -> dict[str, Any] | None:
+    """The organ-pipe plots of each catchment area's clusters (lqas.clusters), with the indicator's LQAS
+    target or else the programme's coverage target; none for a national survey's hundreds of areas."""
+    if many or ORGAN_PIPE_INDICATOR not in results.table or results.project.design.psu is None:
+        return None
+    return organ_pipe_context(
+        results.table, indicator=ORGAN_PIPE_INDICATOR, cohort=None if oldest == ALL else oldest, unit="catchment",
+        psu=results.project.design.psu, names=labels.get("catchment", {}),
+        target=goals.get(ORGAN_PIPE_INDICATOR, results.project.report.coverage_target),
+        indicator_label=labels["indicator"].get(ORGAN_PIPE_INDICATOR, ORGAN_PIPE_INDICATOR), text=labels["chart"],
+        folder=charts_dir, max_units=results.project.report.areas_in_body)
+
+
+def _households_shown(households: pd.DataFrame | None, catchments: list[str], many: bool) -> list[dict] | None:
+    """The household log's counts and response rate per catchment area (in the report's order) and overall;
+    overall only for a national survey (its areas are in results.xlsx)."""
+    if households is None:
+        return None
+    by_area = households.set_index("catchment")
+    areas = [] if many else [c for c in catchments if c in by_area.index] + sorted(
+        set(by_area.index) - set(catchments) - {ALL})
+    return [{"catchment": area, **{key: (None if pd.isna(value) else float(value) if key == "response_rate"
+                                         else int(value)) for key, value in by_area.loc[area].items()}}
+            for area in [*areas, ALL]]
+
+
 def fieldwork_facts(table: pd.DataFrame) -> dict[str, Any]:
     """When the interviews ran and how the children spread over the clusters (the survey's facts a
     reader checks first)."""
@@ -372,7 +433,7 @@ def fieldwork_facts(table: pd.DataFrame) -> dict[str, Any]:
     if {"cluster", "catchment"} <= set(table.columns):
         per_cluster = table.groupby([table["catchment"].astype(str), table["cluster"].astype(str)],
                                     observed=True).size()
-        facts["clusters"] = int(len(per_cluster))
+        facts["clusters"] = len(per_cluster)
         facts["children_per_cluster"] = {"median": float(per_cluster.median()), "min": int(per_cluster.min()),
                                          "max": int(per_cluster.max())}
     return facts
@@ -628,12 +689,14 @@ def _rules_used(classification: pd.DataFrame, targets: list[dict], labels: dict)
 
 def report_charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], oldest: str, doses: list[str],
                   besd: dict | None, rules_used: list[dict], folder: Path, *, column: str = "catchment",
-                  units: list[str] | None = None) -> dict[str, str]:
+                  units: list[str] | None = None, targets: Mapping[str, float] | None = None,
+                  coverage_target: float | None = None) -> dict[str, str]:
     """Draw every chart into ``folder`` (the run's ``charts/``) as PNG and SVG files; return, by name, the
     SVG file as the report context names it (``charts/<name>.svg``, relative to the run folder).
 
     The charts by unit draw the units of ``column`` (the body's: catchment areas, or districts), all of
-    them by default."""
+    them by default; the zero-dose and under-immunized charts draw each indicator's LQAS target
+    (``targets``), the coverage chart the programme's coverage target."""
     text = labels["chart"]
     names = labels.get(column, {})
     if units is None:
@@ -646,13 +709,13 @@ def report_charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], old
     if zd_ui and catchments:  # a BeSD-only survey has no dose evidence, so no vaccination charts
         figures["zero_dose_ui_by_sex"] = draw.sex_gap_chart(
             estimates, zd_ui, cohorts, labels=labels["indicator"], catchment_labels=catchments,
-            cohort_labels=labels["cohort"], text=text, column=column)
+            cohort_labels=labels["cohort"], text=text, column=column, targets=targets)
         figures["zero_dose_ui_by_catchment"] = draw.inchworm_chart(
             estimates, zd_ui, cohorts, labels=labels["indicator"], catchment_labels=catchments,
-            cohort_labels=labels["cohort"], text=text, column=column)
+            cohort_labels=labels["cohort"], text=text, column=column, targets=targets)
     if any(f"{dose}_crude" in present for dose in doses):
         figures["coverage_by_dose"] = draw.coverage_chart(estimates, doses, oldest, dose_labels=labels["dose"],
-                                                          text=text)
+                                                          text=text, target=coverage_target)
     if besd and besd["statuses"] and besd["priority"]:
         figures["besd_by_status"] = draw.status_chart(estimates, besd["priority"], besd["statuses"],
                                                       labels=labels["indicator"], status_labels=labels["status"],

@@ -178,6 +178,10 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "red_utilisation": _("2. Utilisation problem"),
             "red_access": _("3. Access problem"),
             "red_both": _("4. Access and utilisation"),
+            "organ_x": _("Clusters, each as wide as its share of the area's children (weighted)"),
+            "organ_y": _("Coverage (%%)"),
+            "area_coverage": _("Coverage of the area"),
+            "target": _("Target"),
         },
         "sheet": {
             "estimates": _("Estimates"),

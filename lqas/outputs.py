@@ -290,6 +290,9 @@ def project_inputs(project: Project) -> dict[str, Path]:
                          else data_path("schedules", f"{schedule}.toml"))
     if project.report.reviewed_remarks is not None:
         files["reviewed_remarks"] = project.resolve(project.report.reviewed_remarks)
+    if project.households is not None:
+        files["households"] = project.resolve(project.households.file)
+    files |= {f"logo.{i + 1}": project.resolve(logo) for i, logo in enumerate(project.report.cover.logos)}
     # the rules of the executive summary's categories and draft recommendations
     files["priorities"] = (project.resolve(project.report.priorities) if project.report.priorities is not None
                            else data_path("priorities.toml"))

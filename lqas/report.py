@@ -3,6 +3,7 @@ composed from (:mod:`lqas.sections`), in en or fr; the sandboxed Jinja environme
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -75,6 +76,7 @@ def environment(lang: str, template_dir: Path | None = None, run_dir: Path | Non
     env.filters["longdate"] = lambda value: longdate(value, lang)
     env.filters["names"] = lambda keys, mapping: [mapping.get(key, key) for key in keys]
     env.filters["chart"] = lambda name: Markup(chart_svg(run_dir, name))
+    env.filters["logo"] = lambda name: Markup(logo_img(run_dir, name))
     return env
 
 
@@ -96,6 +98,21 @@ def chart_svg(run_dir: Path | None, name: Any) -> str:
         return clean_svg(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not an SVG chart of the run ({exc})") from None
+
+
+_LOGO_FILE = re.compile(CHARTS_DIR + r"/logo_[0-9]+\.png")
+
+
+def logo_img(run_dir: Path | None, name: Any) -> str:
+    """A logo of the title page as an ``<img>`` carrying the PNG file inline: only a PNG file
+    ``charts/logo_<i>.png`` of the run (copied there from ``[report.cover] logos``) is read."""
+    if run_dir is None or not isinstance(name, str) or not _LOGO_FILE.fullmatch(name):
+        raise InputError(f"logo {name!r} is not a file {CHARTS_DIR}/logo_<i>.png of the run")
+    path = run_dir / name
+    if path.is_symlink() or not path.is_file() or path.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
+        raise InputError(f"{path}: not a PNG logo of the run")
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img class="logo" alt="" src="data:image/png;base64,{data}">'
 
 
 def render_html(context: Mapping[str, Any], lang: str | None = None, *, template: str,
@@ -196,6 +213,7 @@ class ReportContext(BaseModel):
     charts: dict[str, Annotated[str, AfterValidator(_chart_file)]]
     sex_comparisons: list[dict[str, Any]] | None
     scorecard: dict[str, Any] | None
+    clusters: dict[str, Any] | None
 
 
 # a custom template may use a part of the context: the same keys and types, only the language required
@@ -457,7 +475,7 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
                   summary: Mapping[str, Any] | None = None,
                   definitions: Sequence[Mapping[str, Any]], charts: Mapping[str, str], small_cell_n: int,
                   today: date | None = None, sex_comparisons: Any = None, scorecard: Any = None,
-                  areas: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  areas: Mapping[str, Any] | None = None, clusters: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The documented report context: plain data only (JSON-ready), stable keys.
 
     The run writes it to ``report_context.json`` (dates as ISO text) and renders every
@@ -501,6 +519,8 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
       rule misses the limits, and their largest risks), ``by_level`` (the lots put together per
       unit of the levels above them and cohort, ``None`` without such levels);
     - ``methods`` (design settings), ``definitions`` (see :func:`definitions`);
+    - ``clusters``: the organ-pipe plots of each catchment area's clusters (:func:`lqas.clusters.organ_pipe_context`:
+      ``indicator``, ``cohort``, ``target``, ``column``, ``charts``, ``areas``), ``None`` for a national survey;
     - ``charts``: name -> the chart's SVG file, ``charts/<name>.svg`` relative to the run folder
       (drawn in the run's language; templates embed it with the ``chart`` filter);
     - ``sex_comparisons``: design-based girls - boys comparisons (records of comparisons.csv:
@@ -519,7 +539,7 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
         "units": dict(units), "areas": None if areas is None else dict(areas),
         "findings": list(findings), "summary": None if summary is None else dict(summary), "sample": sample, "quality": quality,
         **sections, "lqas": lqas, "methods": methods, "definitions": list(definitions), "charts": dict(charts),
-        "sex_comparisons": sex_comparisons, "scorecard": scorecard,
+        "sex_comparisons": sex_comparisons, "scorecard": scorecard, "clusters": None if clusters is None else dict(clusters),
     }
     return _plain(context)
 

@@ -48,6 +48,9 @@ class Results:
         The interviewer remarks a person reviewed (``[report] reviewed_remarks``,
         :func:`lqas.remarks.published_remarks`); None when the project names no reviewed file, and
         then no remark is published.
+    households : DataFrame or None
+        Households visited, by result, and the response rate per catchment area and overall
+        (:func:`lqas.households.household_response`); None without a ``[households]`` log.
     """
 
     project: Project
@@ -61,6 +64,7 @@ class Results:
     remarks: list[dict] | None = None
     lots_by_level: pd.DataFrame | None = None
     priorities: Priorities | None = None
+    households: pd.DataFrame | None = None
 
     @property
     def table(self) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from lqas.config.project import DOSE_FAMILIES
 from lqas.derive import derive_project
 from lqas.errors import OutputError
 from lqas.estimate import estimate, survey_design
+from lqas.households import household_response
 from lqas.indicators import load_registry
 from lqas.outputs import DEFAULT_FORMATS, input_checksums, project_inputs, run_folder, write_outputs
 from lqas.priorities import priorities
@@ -29,6 +30,7 @@ def analyse(project: Project, progress: Callable[[str], None] = lambda message: 
 def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     progress("ingest and derive")
     derived = derive_project(project)
+    households = household_response(project, derived.table)  # a bad household log fails before minutes of work
     registry = load_registry(derived.schedule)
     # per-dose families the project leaves out ([estimates] doses) are not estimated
     left_out = {f"{dose.key}_{family}" for dose in derived.schedule.doses
@@ -49,7 +51,8 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     ranked = priorities(estimates, comparisons, classification, project)
     return Results(project=project, derived=derived, design=design, registry=registry, estimates=estimates,
                    classification=classification, comparisons=comparisons, scorecard=card,
-                   remarks=published_remarks(project), lots_by_level=lots_by_level, priorities=ranked)
+                   remarks=published_remarks(project), lots_by_level=lots_by_level, priorities=ranked,
+                   households=households)
 
 
 def run_project(project: Project, out: Path, *, lang: str | None = None, overwrite: bool = False,

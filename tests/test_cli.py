@@ -212,15 +212,20 @@ def test_demo_report_escapes_free_text_from_the_data(demo_run):
     assert "<svg" in html and "<style>" in html and "<link" not in html  # self-contained
 
 
-def test_demo_report_small_cells_are_flagged_with_a_footnote(demo_run):
+def test_demo_report_shows_small_numbers_as_the_dhs_with_a_footnote(demo_run):
     lang, out = demo_run
     context = json.loads((out / "report_context.json").read_text(encoding="utf-8"))
-    small = [cell for panel in context["panels"] for row in panel["rows"] for by_sex in row["cells"].values()
-             for cell in by_sex.values() if cell and cell["small"]]
+    cells = [cell for panel in context["panels"] for row in panel["rows"] for by_sex in row["cells"].values()
+             for cell in by_sex.values() if cell]
+    small = [cell for cell in cells if cell["small"]]
     assert small and all(cell["n"] < context["small_cell_n"] for cell in small)
+    assert any(25 <= cell["n"] < 50 for cell in cells)
     html = (out / "report.html").read_text(encoding="utf-8")
-    footnote = {"en": "Fewer than 25 children in the denominator", "fr": "Moins de 25 enfants au dénominateur"}
-    assert footnote[lang] in html
+    footnotes = {"en": ("Not shown: fewer than 25 children in the denominator",
+                        "From 25 to 49 children in the denominator: to be interpreted with caution"),
+                 "fr": ("Non présentée : moins de 25 enfants au dénominateur",
+                        "De 25 à 49 enfants au dénominateur : à interpréter avec prudence")}
+    assert all(footnote in html for footnote in footnotes[lang])
 
 
 def test_report_renders_a_custom_template_against_the_saved_context(demo_run, tmp_path):

@@ -157,6 +157,8 @@ def test_generator_reproduces_committed_csv(tmp_path):
     module.generate(tmp_path)
     assert (tmp_path / "mali_baseline_kobo.csv").read_bytes() == EXPORT.read_bytes()
     assert (tmp_path / "populations.csv").read_bytes() == (EXAMPLE / "data" / "populations.csv").read_bytes()
+    assert (tmp_path / "households.csv").read_bytes() == (EXAMPLE / "data" / "households.csv").read_bytes()
+    assert (tmp_path / "logo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     xlsx = pd.read_excel(tmp_path / "mali_baseline_kobo.xlsx", dtype=str)
     assert list(xlsx.columns) == list(pd.read_csv(EXPORT, nrows=0).columns)
     assert len(xlsx) == len(pd.read_csv(EXPORT, dtype=str))

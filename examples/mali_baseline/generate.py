@@ -549,8 +549,47 @@ def populations():
     return pd.DataFrame(rows)
 
 
+def write_logo(path):
+    """A placeholder logo for the title page (the example has no institution's logo to show)."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyBboxPatch
+
+    figure = Figure(figsize=(1.6, 0.8), dpi=100)
+    ax = figure.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    ax.add_patch(FancyBboxPatch((0.04, 0.08), 0.92, 0.84, boxstyle="round,pad=0,rounding_size=0.12",
+                                facecolor="#0072B2", edgecolor="none"))
+    ax.text(0.5, 0.5, "LOGO\nexemple", ha="center", va="center", color="white", fontsize=11, fontweight="bold",
+            family="DejaVu Sans", linespacing=1.1)
+    figure.savefig(path, dpi=100, transparent=True, metadata={"Software": None})
+
+
+# the teams' household log: codes as the form's "résultat de la visite" question numbers them
+HOUSEHOLD_RESULTS = {"1": "interviewed", "2": "no_eligible_child", "3": "absent", "4": "refused", "5": "other"}
+HOUSEHOLD_SEED = 20251013
+
+
+def households(children):
+    """The log of every household visited: each household whose child was interviewed (code 1), and,
+    from a generator of its own (the children's columns are untouched), those with no child of the
+    cohorts' ages (2), absent at every visit (3), refusing (4) or not visited for another reason (5)."""
+    rng = np.random.default_rng(HOUSEHOLD_SEED)
+    found = children.drop_duplicates(["hh/cluster", "hh/household_id"])
+    rows = []
+    for (catchment, cluster), hh in found.groupby(["hh/catchment", "hh/cluster"], sort=False):
+        k = len(hh)
+        rows += [{"aire_sante": catchment, "grappe": cluster, "menage": h, "resultat": "1"}
+                 for h in hh["hh/household_id"]]
+        others = ["2"] * int(rng.poisson(1.4 * k)) + ["3"] * int(rng.binomial(k, 0.07)) + \
+            ["4"] * int(rng.binomial(k, 0.03)) + ["5"] * int(rng.binomial(k, 0.01))
+        rows += [{"aire_sante": catchment, "grappe": cluster, "menage": f"{cluster}-V{i + 1:03d}", "resultat": code}
+                 for i, code in enumerate(others)]
+    return pd.DataFrame(rows)
+
+
 def generate(out_dir):
-    """Write mali_baseline_kobo.csv/.xlsx and populations.csv into ``out_dir``; return a summary dict."""
+    """Write mali_baseline_kobo.csv/.xlsx, populations.csv, households.csv and the placeholder logo.png
+    into ``out_dir``; return a summary dict."""
     rng = np.random.default_rng(SEED)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -571,6 +610,8 @@ def generate(out_dir):
         xl[c] = pd.to_numeric(xl[c].replace("", None))
     xl.to_excel(out_dir / "mali_baseline_kobo.xlsx", index=False, sheet_name="mali_child_survey")
     populations().to_csv(out_dir / "populations.csv", index=False, lineterminator="\n")
+    households(df).to_csv(out_dir / "households.csv", index=False, lineterminator="\n")
+    write_logo(out_dir / "logo.png")
     return {"rows": len(df), "unique_children": df["child/child_id"].nunique(), "duplicates": dup_notes,
             "problems": problems, "script_remark": script_child,
             "lots": df.drop_duplicates("child/child_id").groupby(["hh/catchment", "child/cohort"]).size()}

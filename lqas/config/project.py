@@ -18,6 +18,21 @@ from lqas.errors import ConfigError, SettingError
 DEFAULT_COHORTS = {"18w-11m": (126, 364), "12-23m": (365, 729)}
 
 
+def _label(value: object) -> str | dict[str, str]:
+    """A display label: one text, or one per language (``{ fr = "...", en = "..." }``)."""
+    if isinstance(value, str):
+        return value
+    if (isinstance(value, dict) and value and set(value) <= {"en", "fr"}
+            and all(isinstance(text, str) for text in value.values())):
+        return value
+    shown = "a table" if isinstance(value, dict) else repr(value)
+    keys = f" with keys {', '.join(map(repr, value))}" if isinstance(value, dict) else ""
+    raise ValueError(f'expected a text or {{ fr = "...", en = "..." }}; got {shown}{keys}')
+
+
+Label = Annotated[str | dict[str, str], PlainValidator(_label)]
+
+
 class MergeFile(Section):
     """A dataset joined onto the main export, e.g. a VCQI register (RIHC) or cluster metadata (CM)."""
 
@@ -157,6 +172,9 @@ class PopulationsConfig(Section):
     # (with or without "cohort") when only the district's populations are known; the children of
     # one such unit then weigh alike (default: the lot columns)
     level: tuple[str, ...] | None = None
+    # where the populations come from, said in the report's methods, e.g.
+    # source = { fr = "projections DHIS2 2025 du district sanitaire", en = "district DHIS2 2025 projections" }
+    source: Label | None = None
 
     @model_validator(mode="after")
     def _one_split(self) -> PopulationsConfig:
@@ -167,6 +185,20 @@ class PopulationsConfig(Section):
         if self.shares is not None and any(not 0 < share <= 1 for share in self.shares.values()):
             raise ValueError("each share is a fraction, above 0 and at most 1")
         return self
+
+
+class HouseholdsConfig(Section):
+    """``[households]``: the teams' log of every household visited (one row per visit result), for the
+    response rates (lqas.households). Its columns ``cluster``, ``result`` and optionally ``catchment``
+    (else the cluster's, from the children); ``result`` one of interviewed, no_eligible_child, absent,
+    refused, other."""
+
+    file: Path
+    # the file's column for each of ours, e.g. columns = { cluster = "grappe", result = "resultat" }
+    columns: dict[Literal["cluster", "result", "catchment"], str] = Field(default_factory=dict)
+    # the file's codes for each result, e.g. codes = { "1" = "interviewed", "2" = "no_eligible_child" }
+    codes: dict[str, Literal["interviewed", "no_eligible_child", "absent", "refused", "other"]] = Field(
+        default_factory=dict)
 
 
 class LevelsConfig(Section):
@@ -205,11 +237,35 @@ class EstimatesConfig(Section):
         return DOSE_FAMILIES if value == "all" else value
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class CoverConfig(Section):
+    """``[report.cover]``: what the title page says besides the title, as a ministry's reports do."""
+
+    # the institution publishing the report, one text or one per language
+    institution: Label | None = None
+    authors: tuple[str, ...] = ()
+    # PNG images shown at the top of the title page (the ministry's, the partners'), in this order
+    logos: tuple[Path, ...] = ()
+    # the report's own version ("1.0", "draft 2"), not the program's
+    version: str | None = None
+    # how to cite the report, one text or one per language
+    citation: Label | None = None
+
+
 class ReportConfig(Section):
     language: Literal["en", "fr"] = "fr"
     # report title by language, e.g. [report.title] fr = "..." en = "..." (default: survey.name)
     title: dict[str, str] = Field(default_factory=dict)
+    # estimates from few children, as the reader's reference surveys show them: "dhs" (DHS: from
+    # fewer than small_cell_n children suppressed, shown "*"; from fewer than caution_n, in
+    # parentheses) or "vcqi" (VCQI: every estimate shown, with its n beside it)
+    small_numbers: Literal["dhs", "vcqi"] = "dhs"
     small_cell_n: int = Field(25, ge=0)
+    caution_n: int = Field(50, ge=0)
+    # the coverage the programme aims at: a line on the coverage charts (IA2030: 90 %)
+    coverage_target: float | None = Field(0.90, gt=0, le=1)
     # CSV text starting with = + - @ tab or CR gets a leading ' (OWASP CSV injection) so that no
     # spreadsheet runs it as a formula; false for programs that read the CSVs and want the raw text
     csv_neutralise: bool = True
@@ -226,21 +282,14 @@ class ReportConfig(Section):
     # the rules of the executive summary (access/utilisation categories, conditions, draft
     # recommendations): a copy of lqas/data/priorities.toml the programme edited (default: that file)
     priorities: Path | None = None
+    cover: CoverConfig = CoverConfig()
 
-
-def _label(value: object) -> str | dict[str, str]:
-    """A display label: one text, or one per language (``{ fr = "...", en = "..." }``)."""
-    if isinstance(value, str):
-        return value
-    if (isinstance(value, dict) and value and set(value) <= {"en", "fr"}
-            and all(isinstance(text, str) for text in value.values())):
-        return value
-    shown = "a table" if isinstance(value, dict) else repr(value)
-    keys = f" with keys {', '.join(map(repr, value))}" if isinstance(value, dict) else ""
-    raise ValueError(f'expected a text or {{ fr = "...", en = "..." }}; got {shown}{keys}')
-
-
-Label = Annotated[str | dict[str, str], PlainValidator(_label)]
+    @model_validator(mode="after")
+    def _caution_above_small(self) -> ReportConfig:
+        if self.caution_n < self.small_cell_n:
+            raise ValueError("caution_n (estimates in parentheses below it) must be at least small_cell_n "
+                             "(estimates suppressed below it)")
+        return self
 
 
 class SurveyInfo(Section):
@@ -260,6 +309,7 @@ class Project(Section):
     besd: BesdConfig = BesdConfig()
     lqas: LqasConfig = LqasConfig()
     populations: PopulationsConfig = PopulationsConfig()
+    households: HouseholdsConfig | None = None
     levels: LevelsConfig = LevelsConfig()
     stratifiers: StratifiersConfig = StratifiersConfig()
     estimates: EstimatesConfig = EstimatesConfig()
@@ -313,6 +363,12 @@ class Project(Section):
                 reason = (f"'{level}' is not 'national' or a column of [levels] "
                           f"({', '.join(map(repr, self.levels.columns))})")
                 problems.append(("stratifiers.levels", reason))
+        for i, logo in enumerate(self.report.cover.logos):
+            path = self.resolve(logo)
+            if not path.is_file():
+                problems.append((f"report.cover.logos[{i + 1}]", f"{logo}: file not found"))
+            elif path.read_bytes()[:8] != PNG_SIGNATURE:
+                problems.append((f"report.cover.logos[{i + 1}]", f"{logo}: not a PNG image (save the logo as PNG)"))
         if problems:
             raise cross_field_problems(problems)
         return self

@@ -9,11 +9,13 @@ sections in order. The context is the run's ``report_context.json`` (checked by
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
-from lqas.blocks import Block, Document, Heading
+from lqas.blocks import Block, Document, Figure, Heading, Paragraph, Table, spans
+from lqas.resources import data_path
 from lqas.sections.words import Words
 
 
@@ -38,6 +40,7 @@ SECTIONS: tuple[tuple[str, str, str, str | None, bool], ...] = (
     ("annex-quality", N_("Annex A: data quality"), "annex_quality", None, True),
     ("annex-rules", N_("Annex B: LQAS decision rules"), "annex_rules", None, True),
     ("annex-areas", N_("Annex C: catchment areas"), "annex_areas", "areas", True),
+    ("annex-clusters", N_("Annex D: coverage by cluster"), "annex_clusters", "clusters", True),
 )
 
 
@@ -62,16 +65,83 @@ def compose(context: dict[str, Any]) -> Document:
         build: Callable[[dict[str, Any], Words], list[Block]] = import_module(f"lqas.sections.{module}").blocks
         blocks.append(Heading(level=1, text=w._(title), anchor=anchor, annex=annex))
         blocks += build(context, w)
+    blocks = numbered(blocks, w, default_source(survey, w))
+    cover = survey.get("cover") or {}
+    if cover.get("version"):
+        meta.insert(-1, w._("Version %(version)s of the report.", version=cover["version"]))
+    citation = (cover.get("citation") or {}).get(w.lang, "")
     document = Document(lang=context["lang"], title=survey["name"],
                         subtitle=w._("Zero-dose and under-immunized children: LQAS classification and coverage "
                                      "estimates"),
-                        meta=meta, warning=warning, contents_title=w._("Contents"), blocks=blocks)
+                        meta=meta, warning=warning, contents_title=w._("Contents"), blocks=blocks,
+                        institution=(cover.get("institution") or {}).get(w.lang, ""),
+                        authors=list(cover.get("authors") or ()), logos=list(cover.get("logos") or ()),
+                        citation=w._("Suggested citation: %(citation)s", citation=citation) if citation else "",
+                        acronyms_title=w._("Acronyms and abbreviations"))
+    document = document.model_copy(update={"acronyms": acronyms_used(document)})
     return typography(document)
+
+
+def default_source(survey: dict[str, Any], w: Words) -> str:
+    """The source line of a table or figure made from the survey's data: its name and period."""
+    if survey.get("period"):
+        return w._("Source: %(survey)s, %(period)s.", survey=survey["name"], period=survey["period"])
+    return w._("Source: %(survey)s.", survey=survey["name"])
+
+
+def numbered(blocks: list[Block], w: Words, source: str) -> list[Block]:
+    """Tables and figures numbered in order ("Table 3. ...", "Figure 2. ..."), a table without a caption
+    named by the heading it follows, and each with its source line under it (:class:`lqas.blocks.Table`
+    ``source``), after the note on its estimates from few children if it has any: what readers of survey
+    reports expect, and what lets a ministry cite a number."""
+    out: list[Block] = []
+    heading, tables, figures = "", 0, 0
+    for block in blocks:
+        if isinstance(block, Heading):
+            heading = block.text
+        elif isinstance(block, Table):
+            tables += 1
+            line = source if block.source is None else block.source
+            block = block.model_copy(update={
+                "caption": w._("Table %(number)s. %(caption)s", number=tables, caption=block.caption or heading),
+                "notes": [*w.small_note(block), *block.notes,
+                          *([Paragraph(spans=spans(line), style="note")] if line else [])]})
+        elif isinstance(block, Figure):
+            figures += 1
+            line = source if block.source is None else block.source
+            block = block.model_copy(update={"caption": w._("Figure %(number)s. %(caption)s", number=figures,
+                                                            caption=block.caption)})
+            out.append(block)
+            if line:
+                out.append(Paragraph(spans=spans(line), style="note"))
+            continue
+        out.append(block)
+    return out
+
+
+def acronyms_used(document: Document) -> list[tuple[str, str]]:
+    """The acronyms of ``lqas/data/acronyms.toml`` that the document's text uses (whole words, in its
+    language), alphabetically, each with what it stands for."""
+    words = set(re.findall(r"[A-Za-z][A-Za-z0-9]*", " ".join(_texts(document.model_dump()))))
+    with data_path("acronyms.toml").open("rb") as file:
+        entries = tomllib.load(file)["acronym"]
+    used = {entry["short"][document.lang]: entry["long"][document.lang] for entry in entries
+            if entry["short"][document.lang] in words}
+    return sorted(used.items(), key=lambda item: item[0].casefold())
+
+
+def _texts(value: Any, key: str | None = None) -> list[str]:
+    """Every text a reader sees in a dumped document (the ``_TEXT_FIELDS``)."""
+    if isinstance(value, dict):
+        return [text for k, v in value.items() for text in _texts(v, k)]
+    if isinstance(value, list):
+        return [text for v in value for text in _texts(v, key)]
+    return [value] if isinstance(value, str) and key in _TEXT_FIELDS else []
 
 
 # the fields of the blocks that hold text a reader sees (not anchors, chart files or styles)
 _TEXT_FIELDS = {"text", "title", "subtitle", "meta", "warning", "contents_title", "lines", "caption", "value",
-                "label", "detail", "symbol"}
+                "label", "detail", "symbol", "institution", "authors", "citation", "acronyms_title", "acronyms"}
 _FRENCH = (
     (re.compile(r"(?<=[^\s\u00a0\u202f])[ \u00a0]?([;!?])"), "\u202f\\1"),  # fine no-break space before ; ! ?
     (re.compile(r"(?<=[^\s\u00a0\u202f])[ \u202f]?:(?=\s|$)"), "\u00a0:"),  # no-break space before : (not 12:30)

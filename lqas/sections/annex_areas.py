@@ -33,8 +33,7 @@ def areas_table(areas: dict[str, Any], w: Words) -> Table:
                        *(class_cell(klass, w) for klass in row["classes"])]) for row in areas["rows"]]
     return Table(header_groups=groups, header=header, rows=rows, size="compact",
                  widths=[*([1.6] if parent else []), 1.8, 0.7, *(1.0 for _ in areas["indicators"]),
-                         *(0.8 for _ in lots)],
-                 notes=w.small_note(areas.get("has_small", False)))
+                         *(0.8 for _ in lots)])
 
 
 def blocks(context: dict[str, Any], w: Words) -> list[Block]:

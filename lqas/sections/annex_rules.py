@@ -53,7 +53,8 @@ def decision_table(table: dict[str, Any], w: Words) -> Table:
         "no such threshold and are left out.", gap=w.num(100 * table["gap"]), low=w.pct(table["gap"], 0))),
         style="note")
     return Table(header=[w.head("n"), *(w.head(w.pct(target, 0)) for target in table["targets"])], rows=rows,
-                 notes=[legend], widths=[1.0 for _ in range(len(table["targets"]) + 1)], size="compact")
+                 notes=[legend], widths=[1.0 for _ in range(len(table["targets"]) + 1)], size="compact",
+                 source=w._("Source: exact binomial probabilities (lqas rules)."))
 
 
 def oc_blocks(w: Words) -> list[Block]:
@@ -61,7 +62,8 @@ def oc_blocks(w: Words) -> list[Block]:
     figure = w.figure("oc_curves", w._(
         "Probability that a lot is classified acceptable as a function of its true level, for the rules of this survey (n, d). The "
         "vertical lines mark the target and the threshold of a lot to improve: the curve's distance from 100%% at "
-        "the target is alpha, its height at the other threshold is beta."))
+        "the target is alpha, its height at the other threshold is beta."),
+        source=w._("Source: exact binomial probabilities (lqas rules)."))
     if not figure:
         return []
     return [Heading(level=2, text=w._("Operating characteristic curves of the rules used"), anchor="rules-oc"),

@@ -18,10 +18,9 @@ def priority_table(besd: dict[str, Any], w: Words) -> Table:
         rows += [Row(cells=[w.label(w.unit(row["unit"])), w.unit_est(row["F"]), w.unit_est(row["M"]),
                             w.unit_est(row["all"])], total=row["unit"] == "all")
                  for row in besd["sex_tables"][key]["rows"]]
-    has_small = any(besd["sex_tables"][key].get("has_small") for key in besd["priority"])
     return Table(header=[w.head(w.unit_title, "left"), w.head(sex["F"]), w.head(sex["M"]),
                          w.head(sex["all"])],
-                 rows=rows, widths=[3.0, 1.0, 1.0, 1.0], size="compact", notes=[*w.small_note(has_small), w.unit_note()])
+                 rows=rows, widths=[3.0, 1.0, 1.0, 1.0], size="compact", notes=[w.unit_note()])
 
 
 def status_table(by_status: dict[str, Any], w: Words) -> Table:
@@ -33,7 +32,7 @@ def status_table(by_status: dict[str, Any], w: Words) -> Table:
                  rows=[Row(cells=[w.label(w.indicator(row["indicator"])), *(w.est(row["cells"][s]) for s in statuses)])
                        for row in by_status["rows"]],
                  widths=[3.4, *(1.0 for _ in statuses)], size="compact",
-                 notes=[Paragraph(spans=spans(note), style="note"), *w.small_note(by_status.get("has_small", False))])
+                 notes=[Paragraph(spans=spans(note), style="note")])
 
 
 def blocks(context: dict[str, Any], w: Words) -> list[Block]:

@@ -44,7 +44,7 @@ def by_dose(table: dict, w: Words) -> list[Block]:
               w.head(w._("Crude, boys")), w.head(w._("Valid"))]
     return [Heading(level=2, text=w._("Coverage by dose, children aged %(cohort)s", cohort=w.cohort(table["cohort"])),
                     anchor=f"coverage-{table['cohort']}"),
-            Table(header=header, rows=rows, notes=w.small_note(table.get("has_small", False)))]
+            Table(header=header, rows=rows)]
 
 
 def introduced_note(area: dict, w: Words) -> Paragraph:
@@ -65,7 +65,7 @@ def by_unit(table: dict, units: list[str], w: Words) -> list[Block]:
     doses by units for a few units, units by doses (in tables of a few doses) for many."""
     columns = [*units, "all"]
     notes = [Paragraph(spans=spans(w._("Weighted estimates; confidence intervals and n are in results.xlsx.")),
-                       style="note"), *w.small_note(table.get("has_small", False))]
+                       style="note")]
     out: list[Block] = [Heading(level=2, text=w._("Crude coverage by %(unit)s, children aged %(cohort)s",
                                                   unit=w.unit_noun, cohort=w.cohort(table["cohort"])),
                                 anchor="coverage-catchment")]
@@ -103,9 +103,21 @@ def sources(table: dict, w: Words) -> list[Block]:
                   widths=[1.6, 0.7] + [1.0] * len(table["sources"]))]
 
 
+def uniform_value(panel: dict, key: str) -> float | None:
+    """0 or 1 when every estimate of ``key`` in the panel (every unit, girls, boys, all) is that value
+    and the survey's has children; else None."""
+    cells = [row["cells"][key][s] for row in panel["rows"] for s in ("F", "M", "all")]
+    survey = next((row["cells"][key]["all"] for row in panel["rows"] if row["unit"] == "all"), None)
+    values = [cell["estimate"] for cell in cells if cell is not None]
+    for bound in (0.0, 1.0):  # a weighted mean of ones can miss 1 by a rounding error
+        if survey is not None and all(abs(value - bound) < 1e-9 for value in values):
+            return bound
+    return None
+
+
 def panel_tables(panel: dict, w: Words) -> list[Block]:
     """A panel's indicators by unit, girls, boys and all: three indicators side by side (nine
-    columns, as wide as a page is) under their names; the small-cell note after the last table."""
+    columns, as wide as a page is) under their names."""
     cohort = w._("both cohorts") if panel["cohort"] == "all" else w.cohort(panel["cohort"])
     out: list[Block] = [Heading(level=2, text=w._("%(topic)s by %(unit)s and sex, %(cohort)s",
                                                   topic=w.name("panel", panel["key"]), unit=w.unit_noun,
@@ -116,20 +128,25 @@ def panel_tables(panel: dict, w: Words) -> list[Block]:
             "Fully vaccinated means having received every dose this survey collected of the schedule's full "
             "series: %(doses)s.", doses=", ".join(panel["doses"])))))
     sex = w.labels["sex"]
-    keys = panel["indicators"]
+    # an indicator at 0 % or 100 % in every cell is one sentence, not a table of identical numbers
+    uniform = {key: value for key in panel["indicators"] if (value := uniform_value(panel, key)) is not None}
+    for key, value in uniform.items():
+        out.append(Paragraph(spans=spans(w._(
+            "%(indicator)s: %(value)s in every %(unit)s, among girls and among boys (%(n)s children).",
+            indicator=w.indicator(key), value=w.pct(value, 0), unit=w.unit_noun,
+            n=w.num(next(row["cells"][key]["all"]["n"] for row in panel["rows"] if row["unit"] == "all"))))))
+    keys = [key for key in panel["indicators"] if key not in uniform]
     for start in range(0, len(keys), 3):
         batch = keys[start:start + 3]
         rows = [Row(cells=[w.label(w.unit(row["unit"])),
                            *(w.unit_est(row["cells"][key][s]) for key in batch for s in ("F", "M", "all"))],
                     total=row["unit"] == "all") for row in panel["rows"]]
-        last = start + 3 >= len(keys)
         out.append(Table(header_groups=[w.value("", "left"),
                                         *(Cell(lines=[w.indicator(key)], align="center", strong=True, span=3)
                                           for key in batch)],
                          header=[w.head(w.unit_title, "left"),
                                  *(w.head(sex[s]) for _ in batch for s in ("F", "M", "all"))],
-                         rows=rows, size="compact", widths=[1.7] + [1.0] * 3 * len(batch),
-                         notes=w.small_note(last and panel.get("has_small", False))))
+                         rows=rows, size="compact", widths=[1.7] + [1.0] * 3 * len(batch)))
     for left_out, twin in (panel.get("same_as") or {}).items():
         out.append(Paragraph(spans=spans(w._(
             "%(indicator)s is not shown: it equals %(twin)s in every cell.", indicator=w.indicator(left_out),

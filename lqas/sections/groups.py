@@ -23,7 +23,7 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
                            *(w.est(row["cells"][indicator]) for indicator in table["indicators"])],
                     total=row["unit"] == "all") for row in table["rows"]]
         out.append(Table(header=[w.head(table["title"], "left"), *(w.head(w.indicator(i)) for i in table["indicators"])],
-                         rows=rows, notes=w.small_note(table.get("has_small", False))))
+                         rows=rows))
     for stratifier in groups["stratifiers"]:
         out.append(Heading(level=2, text=w._("By %(group)s", group=stratifier["title"].lower()),
                            anchor=f"group-{stratifier['column']}"))
@@ -34,6 +34,6 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
             out.append(Table(caption=w.indicator(table["indicator"]),
                              header=[w.head(stratifier["title"], "left"), w.head(sex["F"]), w.head(sex["M"]),
                                      w.head(sex["all"])],
-                             rows=rows, notes=w.small_note(table.get("has_small", False))))
+                             rows=rows))
     out.append(w.ci_note())
     return out

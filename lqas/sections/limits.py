@@ -87,9 +87,9 @@ def small_by_sex(context: dict[str, Any], w: Words) -> str:
         return w._("Girls and boys: every lot has at least %(n)s girls and %(n)s boys; a lot's girls–boys "
                    "difference is still estimated from about half its children, with wide intervals.", n=n)
     return w.ngettext("Girls and boys: in %(num)s of %(m)s lots, girls or boys number fewer than %(least)s; their "
-                      "separate estimates are in grey and left out of the findings.",
+                      "separate estimates are left out of the findings.",
                       "Girls and boys: in %(num)s of %(m)s lots, girls or boys number fewer than %(least)s; their "
-                      "separate estimates are in grey and left out of the findings.", small, m=w.num(len(lots)), least=n)
+                      "separate estimates are left out of the findings.", small, m=w.num(len(lots)), least=n)
 
 
 def synthetic(context: dict[str, Any], w: Words) -> str:

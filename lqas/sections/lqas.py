@@ -45,7 +45,8 @@ def targets_table(targets: list[dict], cohorts: list[str], w: Words) -> Table:
     ]) for t in targets]
     header = [w.head(w._("Indicator"), "left"), w.head(w._("Direction"), "left"), w.head(w._("Target")),
               w.head(w._("Lot to improve")), w.head(w._("Cohorts"), "left")]
-    return Table(header=header, rows=rows, size="compact")
+    return Table(caption=w._("Targets of the LQAS classification"), header=header, rows=rows, size="compact",
+                 source=w._("Source: the project file (survey.toml)."))
 
 
 def risks_note(lqas: dict, w: Words) -> Paragraph:
@@ -146,7 +147,8 @@ def matrix_table(matrix: dict, by_level: dict | None, w: Words) -> Table:
         "%(all)s: the lots put together, each weighted by its population; weighted estimate, 95%% confidence "
         "interval and n.", all=w.labels["all_catchments"])), style="note")] if by_level else []
     # the lots' columns wider than by default: their headers are long indicator names
-    return Table(header=header, rows=rows, notes=notes, widths=[1.4, 1.4, *(1.1 for _ in matrix["indicators"])])
+    return Table(caption=w._("LQAS class of each lot"), header=header, rows=rows, notes=notes,
+                 widths=[1.4, 1.4, *(1.1 for _ in matrix["indicators"])])
 
 
 def lots_elsewhere_note(context: dict[str, Any], w: Words) -> Paragraph:

@@ -52,8 +52,7 @@ def design_items(context: dict[str, Any], w: Words) -> list[str]:
                   doses=", ".join(area["doses"]), column=column(area["column"], w), values=", ".join(area["values"]))
               for area in methods.get("introduced") or []]
     items += [
-        w._("Small cells: estimates from fewer than %(n)s children are shown in grey with an asterisk, and are not used "
-            "in the key findings.", n=context["small_cell_n"]),
+        small_numbers_item(context, w),
         w._("Girls and boys: a gap is reported in the key findings from %(gap)s percentage points, with whether the "
             "confidence intervals overlap.", gap=w.num(100 * methods["gap_finding"])) if context.get("sex_comparisons")
         is None else
@@ -74,10 +73,26 @@ def weights_item(methods: dict[str, Any], w: Words) -> str:
                            for cohort, share in methods["population_shares"].items())
         parts.append(f"{w._('The populations file gives one age group per area; it was split to the cohorts as follows:')}"
                      f" {shares}.")
+    if methods["weights"] == "population":
+        source = (methods.get("population_source") or {}).get(w.lang)
+        parts.append(w._("Source of the populations: %(source)s.", source=source) if source else
+                     w._("The project file does not say where the populations come from ([populations] source)."))
     if methods.get("population_level"):
         parts.append(w._("Populations are known by %(level)s only: within one, the children of a cohort all weigh the "
                          "same.", level=", ".join(column(c, w) for c in methods["population_level"])))
     return " ".join(parts)
+
+
+def small_numbers_item(context: dict[str, Any], w: Words) -> str:
+    """How estimates from few children are shown, as the project chose (DHS or VCQI)."""
+    n = context["small_cell_n"]
+    if context["methods"].get("small_numbers", "dhs") == "vcqi":
+        return w._("Small numbers, as VCQI: every estimate is shown with the number of children n it comes from; "
+                   "estimates from fewer than %(n)s children are not used in the key findings.", n=n)
+    return w._("Small numbers, as the DHS: an estimate from fewer than %(n)s children is not shown (*), one from "
+               "%(n)s to %(high)s children is in parentheses, to be interpreted with caution; estimates from fewer "
+               "than %(n)s children are not used in the key findings.", n=n,
+               high=context["methods"].get("caution_n", 2 * n) - 1)
 
 
 def lqas_items(lqas: dict[str, Any], w: Words) -> list[str]:
@@ -105,7 +120,7 @@ def targets_table(targets: list[dict[str, Any]], w: Words) -> Table:
     rows = [Row(cells=[w.label(w.indicator(t["indicator"])),
                        *(w.value(w.pct(t[key], 0)) for key in ("good", "bad", "classified_good", "classified_bad"))])
             for t in targets]
-    return Table(header=header, rows=rows, size="compact")
+    return Table(header=header, rows=rows, size="compact", source=w._("Source: the project file (survey.toml)."))
 
 
 def definitions_table(definitions: list[dict[str, Any]], w: Words) -> Table:
@@ -115,7 +130,8 @@ def definitions_table(definitions: list[dict[str, Any]], w: Words) -> Table:
                        Cell(lines=[definition(d, w), *([d["spec"]] if d.get("spec") else [])], align="left"),
                        w.label(d["denominator"])])
             for d in definitions]
-    return Table(header=header, rows=rows, widths=[28, 46, 26], size="compact")
+    return Table(header=header, rows=rows, widths=[28, 46, 26], size="compact",
+                 source=w._("Source: lqas indicator definitions, after WHO VCQI and BeSD."))
 
 
 def definition(d: dict[str, Any], w: Words) -> str:

@@ -31,7 +31,41 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
         Paragraph(spans=spans(w._("Unweighted numbers of children. %(repairs)s fields were repaired by documented "
                                   "rules (Annex A).", repairs=w.num(sample["repairs"]))), style="note"),
         *sex_ratio_note(sample, w),
+        *households_blocks(sample, w),
     ]
+
+
+def households_blocks(sample: dict[str, Any], w: Words) -> list[Block]:
+    """The households visited and the response rate (from the teams' household log), or that the survey
+    gave none to compute it from."""
+    out: list[Block] = [Heading(level=2, text=w._("Households visited and response"), anchor="sample-households")]
+    rows = sample.get("households")
+    if not rows:
+        return [*out, Paragraph(spans=spans(w._(
+            "The survey's files hold the children found, not the households visited: without the teams' household "
+            "log ([households] in the project file), the response rate cannot be given.")))]
+    total = rows[-1]
+    out.append(Paragraph(spans=spans(w._(
+        "The teams visited %(visited)s households in %(clusters)s clusters; %(none)s had no child of the cohorts' "
+        "ages. Of the other %(eligible)s, %(interviewed)s were interviewed: a household response rate of "
+        "%(rate)s (interviewed / households not known to have no eligible child; households absent at every visit "
+        "count as eligible).", visited=w.num(total["visited"]), clusters=w.num(total["clusters"]),
+        none=w.num(total["no_eligible_child"]), eligible=w.num(total["eligible"]),
+        interviewed=w.num(total["interviewed"]), rate=w.pct(total["response_rate"])))))
+    keys = ("visited", "no_eligible_child", "eligible", "interviewed", "absent", "refused", "other")
+    names = {"visited": w._("Visited"), "no_eligible_child": w._("No eligible child"), "eligible": w._("Eligible"),
+             "interviewed": w._("Interviewed"), "absent": w._("Absent"), "refused": w._("Refused"),
+             "other": w._("Other")}
+    keys = tuple(key for key in keys if key not in ("other",) or total[key])
+    header = [w.head(w.labels["header"]["catchment"], "left"), w.head(w._("Clusters")),
+              *(w.head(names[key]) for key in keys), w.head(w._("Response rate"))]
+    table_rows = [Row(cells=[w.label(w.labels["sex"]["all"] if row["catchment"] == "all" else w.catchment(row["catchment"])),
+                             w.value(w.num(row["clusters"])), *(w.value(w.num(row[key])) for key in keys),
+                             w.value(w.pct(row["response_rate"]) if row["response_rate"] is not None else "–")],
+                      total=row["catchment"] == "all") for row in rows]
+    out.append(Table(header=header, rows=table_rows, size="compact",
+                     source=w._("Source: the teams' household log.")))
+    return out
 
 
 def sex_ratio_note(sample: dict[str, Any], w: Words) -> list[Paragraph]:

@@ -172,7 +172,7 @@ def priority_table(priority: dict[str, Any], w: Words) -> list[Block]:
             "results.xlsx.", shown=w.num(priority["shown"]), total=w.num(priority["total"]))), style="note"))
     widths = [0.45, 1.4, *([1.0] if numbers else []), 1.1, 0.8, *([1.0] if numbers else []), 1.5, 1.5]
     out.append(Table(caption=w._("Priority areas: zero-dose children, prevalence, access and LQAS"), header=header,
-                     rows=rows, notes=notes, widths=widths, size="compact"))
+                     rows=rows, notes=notes, widths=widths, size="compact", source=""))
     return out
 
 

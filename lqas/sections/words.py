@@ -1,6 +1,6 @@
 """The report's words and numbers in its language: gettext sentences, Babel-formatted numbers, and the
-cells every section builds from an estimate (percentage, 95 % CI and n, grey under the small-cell
-threshold)."""
+cells every section builds from an estimate (percentage, 95 % CI and n, shown as the project's
+small-number convention says)."""
 
 from __future__ import annotations
 
@@ -63,6 +63,9 @@ class Words:
         self.lang: str = context["lang"]
         self.labels: dict[str, Any] = context["labels"]
         self.small_cell_n: int = context["small_cell_n"]
+        # how estimates from few children are shown (``[report] small_numbers``): DHS or VCQI
+        self.small_numbers: str = context["methods"].get("small_numbers", "dhs")
+        self.caution_n: int = context["methods"].get("caution_n", 2 * self.small_cell_n)
         self.ci_method: str = context["methods"].get("ci", "")
         self.charts: dict[str, str] = context.get("charts") or {}
         # the units of the body's tables (catchment areas, or districts for a national survey)
@@ -124,17 +127,21 @@ class Words:
         return Cell(lines=[text], align=align, **style)
 
     def est(self, cell: dict | None, *, show_ci: bool = True, show_n: bool = True) -> Cell:
-        """An estimate: percentage (``*`` and grey under the small-cell threshold), then its 95 % CI
-        and n on lines of their own; ``–`` for a domain without children."""
+        """An estimate: percentage, then its 95 % CI and n on lines of their own; ``–`` for a domain
+        without children. From few children, as the project's convention says: DHS suppresses it
+        (``*``) under ``small_cell_n`` and puts it in parentheses under ``caution_n``; VCQI shows
+        every estimate with its n."""
         if cell is None:
             return Cell(lines=[DASH], tone="na")
-        small = bool(cell.get("small"))
-        lines = [self.pct(cell["estimate"]) + ("*" if small else "")]
-        if show_ci and cell.get("ci_low") is not None:
-            lines.append(f"{self.num(100 * cell['ci_low'], 1)}–{self.pct(cell['ci_high'])}")
-        if show_n:
-            lines.append(f"n = {self.num(cell['n'])}")
-        return Cell(lines=lines, tone="small" if small else "plain", strong=show_ci and not small)
+        n = int(cell["n"])
+        ci = ([f"{self.num(100 * cell['ci_low'], 1)}–{self.pct(cell['ci_high'])}"]
+              if show_ci and cell.get("ci_low") is not None else [])
+        count = [f"n = {self.num(n)}"] if show_n else []
+        if self.small_numbers == "dhs" and n < self.small_cell_n:
+            return Cell(lines=["*", *count], tone="small")
+        if self.small_numbers == "dhs" and n < self.caution_n:
+            return Cell(lines=[f"({self.pct(cell['estimate'])})", *ci, *count], tone="caution")
+        return Cell(lines=[self.pct(cell["estimate"]), *ci, *count], strong=bool(ci))
 
     def unit_est(self, cell: dict | None) -> Cell:
         """An estimate of a table by unit: with its CI and n, or alone when the units are many."""
@@ -147,13 +154,17 @@ class Words:
                                                 "results.xlsx.")), style="note")
         return self.ci_note()
 
-    def small_note(self, has_small: bool) -> list[Paragraph]:
-        """The footnote of a table holding small cells (never silently)."""
-        if not has_small:
-            return []
-        text = self._("Fewer than %(n)s children in the denominator: estimate shown in grey, to be interpreted "
-                      "with caution.", n=self.small_cell_n)
-        return [Paragraph(spans=spans(f"* {text}"), style="note")]
+    def small_note(self, table: Table) -> list[Paragraph]:
+        """What the table's estimates from few children mean (:meth:`est`), when it has any: the
+        footnote every table of DHS-style cells carries; none is needed for VCQI's (n beside each)."""
+        tones = {cell.tone for row in table.rows for cell in row.cells}
+        notes = []
+        if "small" in tones:
+            notes.append("* " + self._("Not shown: fewer than %(n)s children in the denominator.", n=self.small_cell_n))
+        if "caution" in tones:
+            notes.append("( ) " + self._("From %(low)s to %(high)s children in the denominator: to be interpreted with "
+                                         "caution.", low=self.small_cell_n, high=self.caution_n - 1))
+        return [Paragraph(spans=spans(text), style="note") for text in notes]
 
     def ci_note(self) -> Paragraph:
         method = self.labels.get("ci_method", {}).get(self.ci_method, self.ci_method)
@@ -161,15 +172,14 @@ class Words:
             "Weighted estimates; below each, the 95%% confidence interval (%(ci)s) and the unweighted number of "
             "children n in the denominator.", ci=method)), style="note")
 
-    def figure(self, name: str, caption: str, width: float = 1.0) -> list[Figure]:
-        """The chart ``name`` of the run (``charts`` of the context) with its caption; nothing when the
-        run drew no such chart."""
+    def figure(self, name: str, caption: str, width: float = 1.0, source: str | None = None) -> list[Figure]:
+        """The chart ``name`` of the run (``charts`` of the context) with its caption (and source,
+        see :class:`lqas.blocks.Figure`); nothing when the run drew no such chart."""
         if name not in self.charts:
             return []
-        return [Figure(chart=self.charts[name], caption=caption, width=width)]
+        return [Figure(chart=self.charts[name], caption=caption, width=width, source=source)]
 
-    def sex_table(self, heads: list[str], rows: list[tuple[list[str], dict, bool]], *, caption: str = "",
-                  has_small: bool = False) -> Table:
+    def sex_table(self, heads: list[str], rows: list[tuple[list[str], dict, bool]], *, caption: str = "") -> Table:
         """Girls, boys and all (the estimates ``F``, ``M``, ``all`` of each row) after the rows' label
         columns (``heads``); a row is (its labels, its estimates, whether it is a total); the small-cell
         note under it."""
@@ -179,8 +189,7 @@ class Words:
                              self.head(sex["all"])],
                      rows=[Row(cells=[*(self.label(label) for label in labels), self.unit_est(cells["F"]),
                                       self.unit_est(cells["M"]), self.unit_est(cells["all"])], total=total)
-                           for labels, cells, total in rows],
-                     notes=self.small_note(has_small))
+                           for labels, cells, total in rows])
 
     def group_row(self, text: str, columns: int) -> Row:
         """A row naming the rows under it: its text in bold on grey across the table's ``columns``."""

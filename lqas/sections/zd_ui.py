@@ -22,8 +22,7 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
                            anchor=f"sex-{indicator}"))
         out.append(w.sex_table([w._("Cohort"), w.unit_title],
                              [([w.cohort(row["cohort"]), w.unit(row["unit"])], row,
-                               row["unit"] == "all") for row in table["rows"]],
-                             has_small=table.get("has_small", False)))
+                               row["unit"] == "all") for row in table["rows"]]))
     out.append(w.unit_note())
     out += w.figure("zero_dose_ui_by_sex", w._(
         "Zero-dose and under-immunized prevalence of girls and boys by %(unit)s, with 95%% confidence intervals.",

@@ -1,0 +1,88 @@
+"""Households visited: the fieldwork's record of every household a team knocked at, and the response
+rates a survey report gives (``[households]``).
+
+An LQAS export holds the children found, not the households visited: how many had no eligible child,
+were absent or refused is in the teams' household log, when they kept one. Given, it is read here and
+summarised per area: households visited, with an eligible child (visited less those with none),
+interviewed, and the response rate, interviewed / with an eligible child (the household response rate
+of the DHS and of WHO's coverage survey manual; households absent at every visit count as eligible,
+their eligibility unknown, which errs towards a lower rate).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from lqas.config import Project
+from lqas.errors import InputError
+from lqas.readers import read_source
+
+# the results a household visit can have, in the order the report shows them
+RESULTS = ("interviewed", "no_eligible_child", "absent", "refused", "other")
+
+
+def household_response(project: Project, children: pd.DataFrame) -> pd.DataFrame | None:
+    """Households visited and the response rate per catchment area, from ``[households] file``; None
+    when the project has no household log.
+
+    Returns one row per catchment area (in the children's order, then any area with no child found)
+    and a last row ``all``: ``catchment``, ``clusters``, ``visited``, one column per result of
+    :data:`RESULTS`, ``eligible`` (visited − no eligible child) and ``response_rate`` (interviewed /
+    eligible, NaN without an eligible household).
+
+    Raises
+    ------
+    InputError
+        The file lacks a column, a row's result is not a known code (after ``[households] codes``),
+        or a row names no catchment area and its cluster has no child to tell it: naming the file,
+        the row as the user sees it and the column.
+    """
+    config = project.households
+    if config is None:
+        return None
+    path = project.resolve(config.file)
+    if not path.is_file():
+        raise InputError(f"{path}: household log not found ([households] file)")
+    source = read_source(path)
+    frame = source.frame.rename(columns={theirs: ours for ours, theirs in config.columns.items()})
+    for column in ("cluster", "result"):
+        if column not in frame:
+            raise InputError(f"{path}: no column '{column}' (columns: {', '.join(map(str, source.frame.columns))}); "
+                             f"name the file's column with [households] columns = {{ {column} = \"...\" }}")
+    text = frame[["cluster", "result", *(["catchment"] if "catchment" in frame else [])]].astype("string").apply(
+        lambda values: values.str.strip())
+    codes = {str(theirs).strip(): ours for theirs, ours in config.codes.items()}
+    result = text["result"].map(lambda value: codes.get(value, value) if isinstance(value, str) else value)
+    unknown = ~result.isin(RESULTS)
+    if unknown.any():
+        i = int(unknown.to_numpy().nonzero()[0][0])
+        raise InputError(f"{path}: row {source.row_offset + i}, column '{config.columns.get('result', 'result')}': "
+                         f"{frame['result'].iloc[i]!r} is not a household result ({', '.join(RESULTS)}); map the "
+                         f"file's codes with [households] codes = {{ \"1\" = \"interviewed\", ... }}")
+    # the catchment of a cluster: the file's own, else the one its children were found in
+    of_cluster = (children[["cluster", "catchment"]].astype(str).drop_duplicates("cluster")
+                  .set_index("cluster")["catchment"])
+    catchment = text["catchment"] if "catchment" in text else pd.Series(pd.NA, index=text.index, dtype="string")
+    catchment = catchment.where(catchment.notna() & (catchment != ""), text["cluster"].map(of_cluster))
+    missing = catchment.isna()
+    if missing.any():
+        i = int(missing.to_numpy().nonzero()[0][0])
+        raise InputError(f"{path}: row {source.row_offset + i}, column 'cluster': cluster {text['cluster'].iloc[i]!r} "
+                         "has no child in the survey and the row names no catchment area (add a 'catchment' column)")
+    visits = pd.DataFrame({"catchment": catchment.astype(str), "cluster": text["cluster"].astype(str),
+                           "result": pd.Categorical(result, categories=RESULTS)})
+    return _rates(visits, [str(c) for c in pd.unique(children["catchment"].astype(str))])
+
+
+def _rates(visits: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    counts = visits.groupby(["catchment", "result"], observed=False).size().unstack("result", fill_value=0)
+    counts = counts.reindex(columns=list(RESULTS), fill_value=0)
+    counts.insert(0, "clusters", visits.groupby("catchment")["cluster"].nunique())
+    areas = [*[c for c in order if c in counts.index], *sorted(set(counts.index) - set(order))]
+    table = counts.loc[areas]
+    table.loc["all"] = table.sum()
+    table.insert(1, "visited", table[list(RESULTS)].sum(axis=1))
+    table["eligible"] = table["visited"] - table["no_eligible_child"]
+    table["response_rate"] = (table["interviewed"] / table["eligible"]).where(table["eligible"] > 0)
+    return table.rename_axis("catchment").reset_index().astype({column: int for column in ("clusters", "visited",
+                                                                                           *RESULTS, "eligible")})
