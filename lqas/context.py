@@ -140,6 +140,8 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     charts = report_charts(reported, labels, cohorts, oldest, doses, besd, lqas["rules_used"], charts_dir,
                            column=column, units=units, targets=goals, coverage_target=project.report.coverage_target)
     clusters = _organ_pipes(results, labels, oldest, goals, charts_dir, many)
+    if clusters is not None:  # every chart of the run is named in `charts`
+        charts |= {Path(chart).stem: chart for chart in clusters["charts"]}
     summary = summary_context(results, index, cohorts, labels, charts_dir, many=many)
     if summary is not None and summary["categories"] is not None:
         charts["red_categories"] = summary["categories"]["chart"]

@@ -65,6 +65,9 @@ def _hostile_project(folder: Path) -> Path:
                                             encoding="utf-8")
     populations = (DEMO / "data" / "populations.csv").read_text(encoding="utf-8")
     (folder / "data" / "populations.csv").write_text(populations.replace("\nkologo,", "\n-kologo,"), encoding="utf-8")
+    households = (DEMO / "data" / "households.csv").read_text(encoding="utf-8")
+    (folder / "data" / "households.csv").write_text(households.replace("\nkologo,", "\n-kologo,"), encoding="utf-8")
+    shutil.copy(DEMO / "data" / "logo.png", folder / "data" / "logo.png")
     with (DEMO / "data" / "mali_baseline_kobo.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     head = rows[0]
@@ -337,7 +340,7 @@ def test_embedded_chart_files_are_cleaned_and_stay_in_charts(hostile_run, tmp_pa
     assert result.returncode == 0, result.stderr
     html = (tmp_path / "elsewhere" / "x.html").read_text(encoding="utf-8")
     assert "<script" not in html and "onload" not in html and "file:///etc" not in html and "@import" not in html
-    assert "Kologo &lt;b&gt; $x^2$" in html and html.count("<svg") == 6  # every chart, outside the run folder
+    assert "Kologo &lt;b&gt; $x^2$" in html and html.count("<svg") == 7  # every chart, outside the run
     outside = tmp_path / "outside.svg"
     outside.write_text(HOSTILE_SVG, encoding="utf-8")
     (run / "charts" / "oc_curves.svg").unlink()
