@@ -414,3 +414,36 @@ def save_chart(figure: Figure, png_path: Path) -> str:
     svg = buffer.getvalue()
     png_path.with_suffix(".svg").write_text(svg, encoding="utf-8")
     return svg[svg.index("<svg"):]
+
+
+def change_chart(rows: Sequence[Mapping], units: Sequence[str], indicators: Sequence[str], *,
+                 names: Mapping[str, str], indicator_labels: Mapping[str, str], rounds: tuple[str, str],
+                 text: Mapping[str, str]) -> Figure:
+    """Each unit's estimate in two rounds, an arrow from the earlier to the later (one panel per
+    indicator); ``rows`` are the report context's changes by unit (``unit``, ``indicator``,
+    ``estimate_a``, ``estimate_b``)."""
+    by = {(row["unit"], row["indicator"]): row for row in rows}
+    earlier, later = {"color": "#888888", "marker": "o"}, SERIES[1]
+    with matplotlib.rc_context(STYLE):
+        figure, axes = _subplots(1, len(indicators), figsize=(WIDTH, 0.32 * len(units) + 1.3), sharey=True,
+                                 squeeze=False)
+        for j, indicator in enumerate(indicators):
+            ax = axes[0][j]
+            for i, unit in enumerate(units):
+                row = by.get((unit, indicator))
+                if row is None:
+                    continue
+                a, b = 100 * row["estimate_a"], 100 * row["estimate_b"]
+                ax.annotate("", xy=(b, i), xytext=(a, i),
+                            arrowprops={"arrowstyle": "-|>", "color": "#555555", "lw": 0.8, "shrinkA": 3, "shrinkB": 3})
+                ax.plot([a], [i], linestyle="none", markerfacecolor="white", markersize=5,
+                        label=rounds[0] if i == 0 else None, **earlier)
+                ax.plot([b], [i], linestyle="none", markersize=5, label=rounds[1] if i == 0 else None, **later)
+            ax.set_yticks(range(len(units)), [names.get(u, u) for u in units])
+            ax.set_ylim(len(units) - 0.5, -0.5)
+            _percent_axis(ax, text["percent_axis"])
+            ax.set_title(_wrap(indicator_labels.get(indicator, indicator), 45))
+        handles, legend = axes[0][0].get_legend_handles_labels()
+        figure.legend(handles, legend, loc="lower center", ncol=2, frameon=False)
+        _tight(figure, rect=(0, 0.08, 1, 1))
+    return figure

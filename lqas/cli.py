@@ -4,6 +4,7 @@ exit 2 (1 when only some outputs of a run could not be written)."""
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lqas import __version__
-from lqas.errors import LqasError
+from lqas.errors import InputError, LqasError
 from lqas.resources import resource_dir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -304,26 +305,85 @@ def rules(n: Annotated[int, typer.Option(help="Sample size of the lot.")],
 
 
 @app.command()
-def design(good: Annotated[float, typer.Option(help=GOOD)],
-           bad: Annotated[float, typer.Option(help=BAD)],
-           alpha: Annotated[float, typer.Option(help="Limit on alpha = P(fail | good).")] = 0.10,
+def design(good: Annotated[float | None, typer.Option(help=GOOD)] = None,
+           bad: Annotated[float | None, typer.Option(help=BAD)] = None,
+           alpha: Annotated[float | None, typer.Option(
+               help="LQAS: limit on alpha = P(fail | good), default 0.10. --change: the test's two-sided "
+                    "significance level, default 0.05.")] = None,
            beta: Annotated[float, typer.Option(help="Limit on beta = P(pass | bad).")] = 0.10,
            lot_size: Annotated[int | None, typer.Option(help="Lot size (hypergeometric).")] = None,
            icc: Annotated[float | None, typer.Option(help="Intra-cluster correlation (cluster design).")] = None,
            cluster_size: Annotated[int | None, typer.Option(help="Children per cluster.")] = None,
            method: Annotated[str, typer.Option(help="Cluster method: ess or beta-binomial.")] = "ess",
+           change: Annotated[bool, typer.Option(
+               "--change", help="Plan the next round instead: children per round to detect a change of a "
+                                "proportion from --from to --to (or, with --n, the change n children detect); "
+                                "with --comparison-from/--comparison-to, per arm and round for a difference "
+                                "in differences.")] = False,
+           start: Annotated[float | None, typer.Option("--from", help="--change: the proportion now, 0-1.")] = None,
+           end: Annotated[float | None, typer.Option("--to", help="--change: the proportion to detect, 0-1.")] = None,
+           n: Annotated[float | None, typer.Option("--n", help="--change: children per round (gives the "
+                                                               "minimum detectable change).")] = None,
+           comparison_from: Annotated[float | None, typer.Option(
+               help="--change: the comparison arm's proportion now (difference in differences).")] = None,
+           comparison_to: Annotated[float | None, typer.Option(
+               help="--change: the comparison arm's proportion expected in the next round.")] = None,
+           deff: Annotated[float, typer.Option(help="--change: design effect of the cluster sample.")] = 1.0,
+           power: Annotated[float, typer.Option(help="--change: power, 1 - beta of the test.")] = 0.80,
+           pooled: Annotated[bool, typer.Option(
+               "--pooled", help="--change: the pooled-variance formula (R power.prop.test) instead of the "
+                                "unpooled one.")] = False,
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Smallest sample size n and its decision rule d meeting both error limits."""
-    from lqas.rules import sample_size
+    """Smallest sample size n and its decision rule d meeting both error limits; with --change, the
+    sample a next round needs to detect a change (lqas.power)."""
+    if change:
+        record = _change_design(start, end, n, comparison_from, comparison_to, alpha=0.05 if alpha is None else alpha,
+                                power=power, deff=deff, pooled=pooled)
+    else:
+        from lqas.rules import sample_size
 
-    result = sample_size(good, bad, alpha, beta, lot_size=lot_size, icc=icc, cluster_size=cluster_size,
-                         method=method)
-    record = result.as_dict()
+        if good is None or bad is None:
+            raise InputError("lqas design: give --good and --bad (an LQAS rule), or --change (a change between rounds)")
+        result = sample_size(good, bad, 0.10 if alpha is None else alpha, beta, lot_size=lot_size, icc=icc,
+                             cluster_size=cluster_size, method=method)
+        record = result.as_dict()
     if as_json:
         typer.echo(json.dumps(record))
     else:
         typer.echo(" ".join(f"{key}={value:.4f}" if isinstance(value, float) else f"{key}={value}"
                             for key, value in record.items()))
+
+
+def _change_design(start: float | None, end: float | None, n: float | None, comparison_from: float | None,
+                   comparison_to: float | None, *, alpha: float, power: float, deff: float, pooled: bool) -> dict:
+    """What ``lqas design --change`` prints: the formula it used, its inputs and the sample size (or the
+    minimum detectable change)."""
+    from lqas.power import change_sample_size, did_sample_size, minimum_detectable_change
+
+    if start is None or (end is None) == (n is None):
+        raise InputError("lqas design --change: give --from and either --to (the sample to detect that change) "
+                         "or --n (the change n children per round detect)")
+    settings = {"alpha": alpha, "power": power, "deff": deff}
+    try:
+        if comparison_from is not None or comparison_to is not None:
+            if None in (comparison_from, comparison_to, end):
+                raise InputError("lqas design --change: a difference in differences needs --from, --to, "
+                                 "--comparison-from and --comparison-to")
+            size = did_sample_size(start, end, comparison_from, comparison_to, **settings, exact=True)
+            return {"form": "difference_in_differences", "from": start, "to": end, "comparison_from": comparison_from,
+                    "comparison_to": comparison_to, **settings, "n_per_arm_and_round": math.ceil(size - 1e-9),
+                    "n_exact": size}
+        form = "pooled" if pooled else "unpooled"
+        if n is not None:
+            down = minimum_detectable_change(start, n, **settings, form=form, direction="down")
+            up = minimum_detectable_change(start, n, **settings, form=form, direction="up")
+            return {"form": form, "from": start, "n_per_round": n, **settings, "detectable_fall": down,
+                    "detectable_rise": up}
+        size = change_sample_size(start, end, **settings, form=form, exact=True)
+        return {"form": form, "from": start, "to": end, **settings, "n_per_round": math.ceil(size - 1e-9),
+                "n_exact": size}
+    except ValueError as exc:
+        raise InputError(f"lqas design --change: {exc}") from None
 
 
 @app.command()

@@ -143,6 +143,9 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     if clusters is not None:  # every chart of the run is named in `charts`
         charts |= {Path(chart).stem: chart for chart in clusters["charts"]}
     summary = summary_context(results, index, cohorts, labels, charts_dir, many=many)
+    rounds = rounds_context(results, column, units, labels, charts_dir)
+    if rounds is not None and rounds.get("chart"):
+        charts["change_by_unit"] = rounds["chart"]
     if summary is not None and summary["categories"] is not None:
         charts["red_categories"] = summary["categories"]["chart"]
     quality = {"rows_read": derived.rows_read, "kept": len(table), "excluded": len(derived.exclusions),
@@ -156,7 +159,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
               "exclusions_by_reason": quality["exclusions_by_reason"]}
     sample["unusual_sex_ratio"] = unusual_sex_ratios(sample["lots"])
     sample["fieldwork"] = fieldwork_facts(table)
-    sample["households"] = _households_shown(results.households, catchments, many)
+    sample["households"] = _households_shown(results.households, table, column, units)
     design = project.design
     methods = {"strata": design.strata, "psu": design.psu, "ci": design.ci, "level": design.level,
                "weights": design.weights, "singleton": design.singleton, "alpha": project.lqas.alpha,
@@ -190,7 +193,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
         catchments=catchments, cohorts=cohorts, units=_units_context(column, units, labels, lang), sample=sample,
         areas=_areas_annex(project, table, index, classification, catchments, cohorts, target_records, labels)
         if many else None, quality=quality, sections=sections,
-        findings=findings, summary=summary, lqas=lqas, methods=methods, clusters=clusters,
+        findings=findings, summary=summary, lqas=lqas, methods=methods, clusters=clusters, rounds=rounds,
         definitions=definitions(registry, [k for k in dict.fromkeys(shown) if k in index], lang, labels,
                                 load_besd_registry() if besd else {}),
         charts=charts, small_cell_n=project.report.small_cell_n,
@@ -392,6 +395,76 @@ def cover_context(project: Project, charts_dir: Path) -> dict[str, Any]:
             "version": cover.version, "citation": _by_language(cover.citation)}
 
 
+def _change_cell(row: Mapping[str, Any], prefix: str = "change") -> dict[str, Any]:
+    """A change (or difference in differences) of the tidy tables as the report shows it."""
+    return {"estimate": float(row[prefix]), "ci_low": float(row[f"{prefix}_ci_low"]),
+            "ci_high": float(row[f"{prefix}_ci_high"])}
+
+
+def rounds_context(results: Results, column: str, units: list[str], labels: dict, charts_dir: Path) -> dict | None:
+    """The change between rounds for the report (``[rounds]``): the survey's change of the report's
+    headline indicators by cohort, each unit's (cohorts together), the change of the girls − boys gap,
+    and the arms' difference in differences; the chart of each unit's two rounds."""
+    found = results.rounds
+    if found is None:
+        return None
+    settings = results.project.rounds
+    changes = found.changes
+    domain = [c for c in ("district", "catchment", *results.project.levels.columns, *results.project.stratifiers.columns)
+              if c in changes]
+    domain = list(dict.fromkeys(domain))
+    indicators = [key for key in GROUP_INDICATORS if key in set(changes["indicator"])]
+    latest = changes[(changes["round_b"] == settings.name) & (changes["round_a"] == settings.previous[-1].name)
+                     & changes["indicator"].isin(indicators)]
+    everywhere = (latest[domain] == ALL).all(axis=1)
+
+    def record(row: Mapping[str, Any]) -> dict[str, Any]:
+        return {"indicator": row["indicator"], "cohort": row["cohort"], "n_a": int(row["n_a"]), "n_b": int(row["n_b"]),
+                "estimate_a": float(row["estimate_a"]), "estimate_b": float(row["estimate_b"]),
+                "change": _change_cell(row), "p_value": float(row["p_value"]), "mdd": float(row["mdd"])}
+
+    national = [record(row) for row in latest[everywhere & (latest["sex"] == ALL)].to_dict("records")]
+    # a unit's rows name the units above it (its district); the other domain columns are all
+    above = list(results.project.levels.columns)
+    above = above[:above.index(column)] if column in above else []
+    others = [c for c in domain if c != column and c not in above and not (c == "district" and column == "catchment")]
+    per_unit = latest[(latest["cohort"] == ALL) & (latest["sex"] == ALL) & (latest[column] != ALL)
+                      & (latest[others] == ALL).all(axis=1)] if column in latest else latest.iloc[0:0]
+    by_unit = [{**record(row), "unit": str(row[column])} for row in per_unit.to_dict("records")
+               if str(row[column]) in units]
+    gaps = []
+    if found.gaps is not None:
+        g = found.gaps
+        g = g[(g["round_b"] == settings.name) & (g["round_a"] == settings.previous[-1].name)
+              & g["indicator"].isin(indicators) & (g[[c for c in domain if c in g]] == ALL).all(axis=1)]
+        gaps = [{"indicator": row["indicator"], "cohort": row["cohort"],
+                 "gap_a": float(row["estimate_a1"] - row["estimate_b1"]),
+                 "gap_b": float(row["estimate_a2"] - row["estimate_b2"]), "change": _change_cell(row, "did")}
+                for row in g.to_dict("records")]
+    arms = []
+    if found.arms is not None:
+        a = found.arms
+        a = a[(a["round_b"] == settings.name) & (a["round_a"] == settings.previous[-1].name)
+              & a["indicator"].isin(indicators) & (a["sex"] == ALL)]
+        arms = [{"indicator": row["indicator"], "cohort": row["cohort"],
+                 **{key: float(row[key]) for key in ("estimate_a1", "estimate_a2", "estimate_b1", "estimate_b2",
+                                                     "change_a", "change_b")},
+                 "did": _change_cell(row, "did"), "did_logit": _change_cell(row, "did_logit")}
+                for row in a.to_dict("records")]
+    chart = None
+    if by_unit:
+        figure = draw.change_chart(by_unit, [u for u in units if any(r["unit"] == u for r in by_unit)],
+                                   [k for k in indicators if k != "ui_dtp1_not_dtp3"],
+                                   names=labels.get(column, {}), indicator_labels=labels["indicator"],
+                                   rounds=(settings.previous[-1].name, settings.name), text=labels["chart"])
+        draw.save_chart(figure, charts_dir / "change_by_unit.png")
+        chart = f"{CHARTS_DIR}/change_by_unit.svg"
+    return {"rounds": list(found.rounds), "from": settings.previous[-1].name, "to": settings.name,
+            "revisited": settings.revisited, "column": column, "national": national, "by_unit": by_unit,
+            "gaps": gaps, "arms": arms, "intervention": results.project.arms.intervention if results.project.arms else None,
+            "chart": chart}
+
+
 # the indicator of the organ-pipe plots: Penta 3, the coverage a supervisor's clusters are judged by
 ORGAN_PIPE_INDICATOR = "penta3_crude"
 
@@ -410,17 +483,27 @@ def _organ_pipes(results: Results, labels: dict, oldest: str, goals: Mapping[str
         folder=charts_dir, max_units=results.project.report.areas_in_body)
 
 
-def _households_shown(households: pd.DataFrame | None, catchments: list[str], many: bool) -> list[dict] | None:
-    """The household log's counts and response rate per catchment area (in the report's order) and overall;
-    overall only for a national survey (its areas are in results.xlsx)."""
+def _households_shown(households: pd.DataFrame | None, table: pd.DataFrame, column: str, units: list[str]
+                      ) -> dict[str, Any] | None:
+    """The household log's counts and response rate per unit of the body's tables (the catchment areas,
+    or the districts of a national survey: their areas' counts added up) and overall."""
     if households is None:
         return None
-    by_area = households.set_index("catchment")
-    areas = [] if many else [c for c in catchments if c in by_area.index] + sorted(
-        set(by_area.index) - set(catchments) - {ALL})
-    return [{"catchment": area, **{key: (None if pd.isna(value) else float(value) if key == "response_rate"
-                                         else int(value)) for key, value in by_area.loc[area].items()}}
-            for area in [*areas, ALL]]
+    from lqas.households import RESULTS
+
+    areas = households[households["catchment"] != ALL]
+    if column != "catchment" and column in table:
+        parent = table[["catchment", column]].astype(str).drop_duplicates("catchment").set_index("catchment")[column]
+        areas = areas.assign(catchment=areas["catchment"].map(parent).fillna(areas["catchment"]))
+    counts = ["clusters", "visited", *RESULTS, "eligible"]
+    by_unit = areas.groupby("catchment", sort=False)[counts].sum()
+    by_unit.loc[ALL] = households.set_index("catchment").loc[ALL, counts]
+    by_unit["response_rate"] = (by_unit["interviewed"] / by_unit["eligible"]).where(by_unit["eligible"] > 0)
+    order = [u for u in units if u in by_unit.index] + sorted(set(by_unit.index) - set(units) - {ALL}) + [ALL]
+    rows = [{"unit": unit, **{key: int(by_unit.at[unit, key]) for key in counts},
+             "response_rate": None if pd.isna(by_unit.at[unit, "response_rate"]) else float(by_unit.at[unit, "response_rate"])}
+            for unit in order]
+    return {"column": column, "rows": rows}
 
 
 def fieldwork_facts(table: pd.DataFrame) -> dict[str, Any]:

@@ -18,6 +18,9 @@ MEAN_COLUMNS = ["n", "n_weighted", "estimate", "se", "ci_low", "ci_high", "df", 
 COMPARE_COLUMNS = ["group_a", "group_b", "n_a", "n_b", "estimate_a", "estimate_b", "difference", "difference_se",
                    "difference_ci_low", "difference_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high",
                    "f_statistic", "df_num", "df_den", "p_value", "disadvantaged", "df", "level"]
+DID_COLUMNS = ["n_a1", "n_a2", "n_b1", "n_b2", "estimate_a1", "estimate_a2", "estimate_b1", "estimate_b2",
+               "change_a", "change_b", "did", "did_se", "did_ci_low", "did_ci_high", "did_logit", "did_logit_se",
+               "did_logit_ci_low", "did_logit_ci_high", "df", "level"]
 SINGLETON_OPTIONS = ("adjust", "certainty", "remove", "error")
 DF_RULES = ("vcqi", "design", "domain")  # see SurveyDesign._domain_df
 ALL = "all"
@@ -359,12 +362,7 @@ class SurveyDesign:
         parts = []
         for name in outcomes:
             y = self._numeric(name, binary=True)
-            keep = ~np.isnan(y)
-            row_sums = []
-            for member in in_group:
-                member = member & keep
-                w = np.where(member, self._w, 0.0)
-                row_sums += [cells.sum(w * np.where(member, y, 0.0)), cells.sum(w), cells.sum(member)]
+            row_sums = [total for sums in self._group_sums(cells, in_group, y) for total in sums]
             for margin in margins_:
                 Aa, Ba, na, Ab, Bb, nb = (margin.to_cells(values) for values in row_sums)
                 d = margin.cell_domain
@@ -417,7 +415,113 @@ class SurveyDesign:
         out["level"] = level
         return out[["indicator", *by, *COMPARE_COLUMNS]]
 
+    def did(self, outcome: str | list[str], group: str = "arm", period: str = "round",
+            by: str | list[str] | None = None, *, groups: tuple[str, str], periods: tuple[str, str],
+            level: float = 0.95, margins: bool = True, df: str = "vcqi") -> pd.DataFrame:
+        """Difference in differences of a 0/1 outcome: (a2 - a1) - (b2 - b1), group a's change between
+        two periods less group b's (an intervention arm against the others, or girls against boys
+        between two rounds), in every domain.
+
+        Parameters
+        ----------
+        outcome : str or list of str
+            0/1 columns (NaN = not in the denominator).
+        group, period : str
+            Columns holding the two groups and the two periods; rows in other groups or periods are
+            left out.
+        groups, periods : (str, str)
+            Group a and group b, the first period and the second, by their text.
+        by, level, margins, df
+            As in :meth:`compare`.
+
+        Returns
+        -------
+        DataFrame
+            ``indicator``, the ``by`` columns, ``n``, then ``DID_COLUMNS``: the four cells' ``n_*`` and
+            ``estimate_*`` (a1, a2, b1, b2), ``change_a`` (a2 - a1), ``change_b``, ``did`` and its
+            ``did_se`` and t interval, ``did_logit`` (the same contrast of the cells' log-odds: the log
+            of the ratio of the two odds ratios) with its se and interval, ``df``, ``level``. One row per
+            domain holding all four cells.
+
+        Notes
+        -----
+        The four cells are domains of the full design, so clusters revisited in both periods (the
+        same PSU ids) bring their covariances in: the variance is that of the summed influence
+        functions, +U_a2 - U_a1 - U_b2 + U_b1, per PSU. It equals R ``svycontrast`` on ``svyby(~y,
+        ~group + period, design, svymean, covmat=TRUE)`` and the interaction coefficient of
+        ``svyglm(y ~ group * period)``, a saturated model. The log-odds contrast uses the delta method,
+        U_k / (p_k (1 - p_k)).
+        """
+        outcomes = _names(outcome)
+        by = self._check_arguments(outcomes, by, level, df)
+        for column in (group, period):
+            if column not in self.data:
+                raise DesignError(f"column missing from the data: {column}")
+            if column in by:
+                raise DesignError(f"'{column}' cannot also be a by column; got by={by!r}")
+        members = []
+        for column, values in ((group, groups), (period, periods)):
+            values = tuple(str(value) for value in values)
+            if len(values) != 2 or values[0] == values[1]:
+                raise DesignError(f"name two different values of '{column}'; got {values!r}")
+            code, labels = _factorize_text(self.data[column], sort=False, missing=MISSING_DOMAIN)
+            members.append([code == (labels.get_loc(name) if name in labels else -1) for name in values])
+        (in_a, in_b), (in_1, in_2) = members
+        quarters = (in_a & in_1, in_a & in_2, in_b & in_1, in_b & in_2)
+        sign = np.array([-1.0, 1.0, 1.0, -1.0])  # (a2 - a1) - (b2 - b1)
+        cells = self._cells(by)
+        margins_ = [cells.margin(subset) for subset in _subsets(by, margins)]
+        alpha = 1 - level
+        parts = []
+        for name in outcomes:
+            sums = self._group_sums(cells, quarters, self._numeric(name, binary=True))
+            for margin in margins_:
+                d = margin.cell_domain
+                p, n, U, L, in_cells = [], [], 0.0, 0.0, 0.0
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    for k, (A, B, count) in enumerate(sums):
+                        A, B, count = margin.to_cells(A), margin.to_cells(B), margin.to_cells(count)
+                        W = margin.to_domains(B)
+                        p_k = margin.to_domains(A) / W
+                        u = np.where(count > 0, (A - p_k[d] * B) / W[d], 0.0)
+                        U = U + sign[k] * u
+                        L = L + sign[k] * u / (p_k[d] * (1 - p_k[d]))
+                        p.append(p_k)
+                        n.append(margin.to_domains(count))
+                        in_cells = in_cells + count
+                    change_a, change_b = p[1] - p[0], p[3] - p[2]
+                    did = change_a - change_b
+                    logit = [np.log(p_k / (1 - p_k)) for p_k in p]
+                    did_logit = (logit[1] - logit[0]) - (logit[3] - logit[2])
+                    se = np.sqrt(np.maximum(self._variance(margin, U), 0))
+                    logit_se = np.sqrt(np.maximum(self._variance(margin, L), 0))
+                count = n[0] + n[1] + n[2] + n[3]
+                df_ci = self._domain_df(margin, in_cells, df)
+                t = _t_quantile(1 - alpha / 2, df_ci)
+                every = (n[0] > 0) & (n[1] > 0) & (n[2] > 0) & (n[3] > 0)
+                parts.append(self._part(name, margin, np.where(every, count, 0), {
+                    **{f"n_{cell}": n_k.astype(int) for cell, n_k in zip(("a1", "a2", "b1", "b2"), n)},
+                    **{f"estimate_{cell}": p_k for cell, p_k in zip(("a1", "a2", "b1", "b2"), p)},
+                    "change_a": change_a, "change_b": change_b, "did": did, "did_se": se,
+                    "did_ci_low": did - t * se, "did_ci_high": did + t * se, "did_logit": did_logit,
+                    "did_logit_se": logit_se, "did_logit_ci_low": did_logit - t * logit_se,
+                    "did_logit_ci_high": did_logit + t * logit_se, "df": df_ci}))
+        out = _concat(parts)
+        out["level"] = level
+        return out[["indicator", *by, "n", *DID_COLUMNS]]
+
     # -- kernel ---------------------------------------------------------------------------------
+
+    def _group_sums(self, cells: _Cells, groups: Sequence[np.ndarray], y: np.ndarray) -> list[tuple]:
+        """For each group (a row mask): the cells' weighted sums of y and of the weights, and their
+        counts, over the rows in the group and in y's denominator."""
+        keep = ~np.isnan(y)
+        out = []
+        for member in groups:
+            member = member & keep
+            w = np.where(member, self._w, 0.0)
+            out.append((cells.sum(w * np.where(member, y, 0.0)), cells.sum(w), cells.sum(member)))
+        return out
 
     def _linear(self, kind: str, variables: list[str], by: list[str] | None, level: float, margins: bool,
                 df_rule: str) -> pd.DataFrame:

@@ -34,7 +34,8 @@ from lqas.typeset import write_pdf as typeset_pdf
 from lqas.workbook import workbook_sheets, write_workbook
 
 TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "classification.csv",
-          "lqas_by_level.csv", "comparisons.csv", "scorecard.csv", "children_numbers.csv", "priorities.csv")
+          "lqas_by_level.csv", "comparisons.csv", "scorecard.csv", "children_numbers.csv", "priorities.csv",
+          "changes.csv", "gap_changes.csv", "arm_changes.csv")
 # the libraries whose versions can change a number or a page of the run
 DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "openpyxl", "matplotlib", "jinja2", "typst",
                 "pydantic", "pyreadstat", "pyarrow")
@@ -135,6 +136,9 @@ def run_tables(results: Results) -> dict[str, pd.DataFrame]:
         if not results.priorities.numbers.empty:  # only with populations
             tables["children_numbers"] = results.priorities.numbers
         tables["priorities"] = results.priorities.areas
+    if results.rounds is not None:  # [rounds]: the change from each earlier round
+        tables |= {"changes": results.rounds.changes, "gap_changes": results.rounds.gaps,
+                   "arm_changes": results.rounds.arms}
     return {stem: frame for stem, frame in tables.items() if frame is not None}
 
 
@@ -290,6 +294,8 @@ def project_inputs(project: Project) -> dict[str, Path]:
                          else data_path("schedules", f"{schedule}.toml"))
     if project.report.reviewed_remarks is not None:
         files["reviewed_remarks"] = project.resolve(project.report.reviewed_remarks)
+    for previous in project.rounds.previous if project.rounds is not None else ():
+        files[f"round.{previous.name}"] = project.resolve(previous.project)
     if project.households is not None:
         files["households"] = project.resolve(project.households.file)
     files |= {f"logo.{i + 1}": project.resolve(logo) for i, logo in enumerate(project.report.cover.logos)}

@@ -11,6 +11,7 @@ from lqas.derive import Derived
 from lqas.design import SurveyDesign
 from lqas.indicators import Indicator
 from lqas.priorities import Priorities
+from lqas.rounds import RoundResults
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ class Results:
     households : DataFrame or None
         Households visited, by result, and the response rate per catchment area and overall
         (:func:`lqas.households.household_response`); None without a ``[households]`` log.
+    rounds : RoundResults or None
+        The change from each earlier round of ``[rounds]`` to this one (``changes.csv``), of the
+        girls − boys gap (``gap_changes.csv``) and between the arms of ``[arms]`` (``arm_changes.csv``)
+        (:func:`lqas.rounds.analyse_rounds`); None without ``[rounds]``.
     """
 
     project: Project
@@ -65,6 +70,7 @@ class Results:
     lots_by_level: pd.DataFrame | None = None
     priorities: Priorities | None = None
     households: pd.DataFrame | None = None
+    rounds: RoundResults | None = None
 
     @property
     def table(self) -> pd.DataFrame:

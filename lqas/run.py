@@ -18,6 +18,7 @@ from lqas.outputs import DEFAULT_FORMATS, input_checksums, project_inputs, run_f
 from lqas.priorities import priorities
 from lqas.remarks import published_remarks
 from lqas.results import Results
+from lqas.rounds import analyse_rounds
 from lqas.scorecard import scorecard
 
 
@@ -49,10 +50,13 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     card = scorecard(comparisons, estimates) if _has_scorecard(derived.table) else None
     progress("priorities")
     ranked = priorities(estimates, comparisons, classification, project)
+    if project.rounds is not None:
+        progress("change between rounds")
+    rounds = analyse_rounds(project, derived.table, indicators)
     return Results(project=project, derived=derived, design=design, registry=registry, estimates=estimates,
                    classification=classification, comparisons=comparisons, scorecard=card,
                    remarks=published_remarks(project), lots_by_level=lots_by_level, priorities=ranked,
-                   households=households)
+                   households=households, rounds=rounds)
 
 
 def run_project(project: Project, out: Path, *, lang: str | None = None, overwrite: bool = False,

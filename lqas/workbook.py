@@ -250,6 +250,13 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
         sheets.append(_scorecard_sheet(results.scorecard, equity_labels(lang), labels, head, name))
     if results.priorities is not None and not results.priorities.areas.empty:
         sheets += _priorities_sheets(results.priorities, labels, head, name, lang)
+    if results.rounds is not None:  # [rounds]: the tables as they are, fractions as percentages
+        for key, frame in (("changes", results.rounds.changes), ("gap_changes", results.rounds.gaps),
+                           ("arm_changes", results.rounds.arms)):
+            if frame is not None:
+                fractions = [c for c in frame.columns if c.startswith(("estimate", "change", "did", "mdd"))
+                             and "logit" not in c and c != "change_se"]
+                sheets.append(Sheet(name[key], frame, percent=fractions))
     sheets.append(_areas_sheet(results, labels, head))
     table = results.table
     counts = table.groupby(["catchment", "cohort", "sex"], dropna=False, observed=True).size().rename("n").reset_index()

@@ -164,8 +164,10 @@ def test_a_household_log_with_an_unknown_result_names_the_file_row_and_column(tm
 
 def test_the_sample_section_gives_the_response_rate(run):
     context = json.loads((run / "report_context.json").read_text(encoding="utf-8"))
-    total = context["sample"]["households"][-1]
-    assert total["catchment"] == "all" and total["interviewed"] == 1146
+    rows = context["sample"]["households"]["rows"]
+    total = rows[-1]
+    assert total["unit"] == "all" and total["interviewed"] == 1146
+    assert sum(row["visited"] for row in rows[:-1]) == total["visited"] == 2883
     html = (run / "report.html").read_text(encoding="utf-8")
     assert f"a household response rate of {100 * total['response_rate']:.1f}%" in html
     assert "Source of the populations: health-area population projections" in html

@@ -277,9 +277,10 @@ def test_more_areas_than_the_body_shows_gives_tables_by_district_and_an_annex_of
     body = document.blocks[:next(i for i, b in enumerate(document.blocks) if isinstance(b, Heading) and b.annex)]
     area_header = {"en": "Catchment area", "fr": "Aire de santé"}[lang]
     by_area = [t for t in body if isinstance(t, Table) and any(c.lines == [area_header] for c in t.header)]
-    assert [t.caption for t in by_area] == [{"en": "Priority areas: zero-dose children, prevalence, access and LQAS",
-                                            "fr": "Aires prioritaires : enfants zéro dose, prévalence, accès et "
-                                                  "LQAS"}[lang]]
+    assert [t.caption for t in by_area] == [{"en": "Table 1. Priority areas: zero-dose children, prevalence, access "
+                                                  "and LQAS",
+                                            "fr": "Tableau 1. Aires prioritaires : enfants zéro dose, prévalence, "
+                                                  "accès et LQAS"}[lang]]
     table = document.blocks[-1 - next(i for i, b in enumerate(reversed(document.blocks)) if isinstance(b, Table))]
     assert len(table.rows) == 4 and table.header[1].lines == [area_header]
 

@@ -253,7 +253,8 @@ def test_manifest_inputs_are_every_file_the_run_reads_relative_to_the_project():
     assert [(r["role"], r["path"]) for r in records] == [
         ("project", "survey.toml"), ("data", "data/mali_baseline_kobo.csv"), ("populations", "data/populations.csv"),
         ("profile", "lqas:instruments/profiles/kobo.toml"), ("schedule", "lqas:data/schedules/mali.toml"),
-        ("reviewed_remarks", "remarks_reviewed.csv"), ("priorities", "lqas:data/priorities.toml")]
+        ("reviewed_remarks", "remarks_reviewed.csv"), ("households", "data/households.csv"), ("logo.1", "data/logo.png"),
+        ("priorities", "lqas:data/priorities.toml")]
     data = project.resolve(project.data.file)
     assert records[1]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
     assert records[1]["bytes"] == data.stat().st_size
@@ -438,9 +439,9 @@ def test_a_population_per_health_area_weights_the_children_of_each_cohort_by_its
     from lqas.context import report_context
     from lqas.run import analyse
 
-    mapping = '[populations]\ncolumns = { catchment = "aire", population = "moins_2_ans" }\nages = [0, 729]\n\n'
+    mapping = '[populations]\ncolumns = { catchment = "aire", population = "moins_2_ans" }\nages = [0, 729]\n'
     survey = _demo_copy(tmp_path, ('populations = "data/populations.csv"', 'populations = "data/aires.csv"'),
-                        ("[design]", mapping + "[design]"))
+                        ("[populations]\n", mapping))
     demo = pd.read_csv(DEMO.parent / "data" / "populations.csv")
     by_area = demo.groupby("catchment", sort=False)["population"].sum()
     pd.DataFrame({"aire": by_area.index, "moins_2_ans": by_area.to_numpy()}).to_csv(

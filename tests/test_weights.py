@@ -127,9 +127,9 @@ def test_populations_known_by_district_only_weigh_the_children_of_a_district_ali
     (project_dir / "data" / "districts.csv").write_text("District;Pop 0-23 mois\nbougouni;9000\nsegou;12000\n"
                                                        "niono;6000\n", encoding="utf-8")
     text = (project_dir / "survey.toml").read_text(encoding="utf-8").replace(
-        'populations = "data/populations.csv"', 'populations = "data/districts.csv"')
-    text += ('\n[populations]\ncolumns = { district = "District", population = "Pop 0-23 mois" }\n'
-             'ages = [0, 729]\nlevel = ["district"]\n')
+        'populations = "data/populations.csv"', 'populations = "data/districts.csv"').replace(
+        "[populations]\n", '[populations]\ncolumns = { district = "District", population = "Pop 0-23 mois" }\n'
+                           'ages = [0, 729]\nlevel = ["district"]\n')
     (project_dir / "survey.toml").write_text(text, encoding="utf-8")
     table = derive_project(load_project(project_dir / "survey.toml")).table
     share = {"18w-11m": 239 / 730, "12-23m": 365 / 730}

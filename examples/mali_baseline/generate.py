@@ -314,7 +314,7 @@ def person(rng, relationship, peul):
     return f"{pick(rng, F_NAMES if female else M_NAMES)} {sur}", "female" if female else "male"
 
 
-def make_child(rng, cat, cl_idx, cluster, hh_no, cohort, when, age_days, re_cluster):
+def make_child(rng, cat, cl_idx, cluster, hh_no, cohort, when, age_days, re_cluster, shift=0.0):
     (cname, district, code, base, cont2, cont3, girl_gap, permission, lat0, lon0, alt0, clusters) = cat
     cl_name, area, group0 = clusters[cl_idx]
     group = group0 if rng.random() < (0.8 if group0 != "host" else 0.0) else \
@@ -331,7 +331,7 @@ def make_child(rng, cat, cl_idx, cluster, hh_no, cohort, when, age_days, re_clus
     sex = "female" if rng.random() < 0.49 else "male"
     remote = int(group in ("nomad", "island") or (area == "rural" and rng.random() < 0.3))
     access = (base + re_cluster + GROUP_EFFECT[group] + (0.3 if area == "urban" else 0.0) + EDU_EFFECT[edu]
-              + (girl_gap if sex == "female" else 0.0) + rng.normal(0, 0.5))
+              + (girl_gap if sex == "female" else 0.0) + rng.normal(0, 0.5)) + shift
     interview = when.date()
     dob = interview - timedelta(int(age_days))
     doses = simulate_doses(rng, access, dob, interview, cont2, cont3)
@@ -381,12 +381,16 @@ def make_child(rng, cat, cl_idx, cluster, hh_no, cohort, when, age_days, re_clus
                                               0.2 if relationship == "grandparent" else 0.1, 0.03])
     row["interviewer_remarks"] = ""
     truth = {"interview": interview, "dob": dob, "doses": doses, "malaria": malaria, "seen": seen, "remote": remote,
+             "access": access, "shift": shift,
              "args": (cat, cl_idx, cluster, hh_no, cohort, when, re_cluster)}
     return row, truth
 
 
-def build(rng):
-    """All unique children, in fieldwork order; returns rows and the hidden truth per row."""
+def build(rng, field_days=FIELD_DAYS, shifts=None, re_clusters=None):
+    """All unique children, in fieldwork order; returns rows and the hidden truth per row.
+
+    A follow-up round passes its own ``field_days``, the ``shifts`` of access (logit) per catchment
+    and the baseline's cluster effects (``re_clusters``: the same villages, revisited)."""
     rows, truths = [], []
     short_cells = set(int(i) for i in rng.choice(6 * 12 * 2, size=6, replace=False))  # cells with 7 children
     cell = 0
@@ -395,21 +399,23 @@ def build(rng):
             cluster = f"{cat[2]}-{cl_idx + 1:02d}"
             group = cat[11][cl_idx][2]
             re_cluster = rng.normal(0, 0.6) - (0.6 if group in ("nomad", "island") else 0.0)
+            if re_clusters is not None:
+                re_cluster = re_clusters[cluster]
             sizes = []
             for cohort in COHORTS:
                 sizes += [cohort] * (PER_CELL - (cell in short_cells))
                 cell += 1
             cohorts = list(rng.permutation(sizes))
             hh_numbers = sorted(int(h) for h in rng.choice(np.arange(1, 181), size=len(cohorts), replace=False))
-            day0 = FIELD_DAYS[2 * cl_idx]
+            day0 = field_days[2 * cl_idx]
             clock = datetime.combine(day0, datetime.min.time()) + timedelta(hours=8, minutes=int(rng.integers(0, 40)))
             for j, (cohort, hh_no) in enumerate(zip(cohorts, hh_numbers)):
                 if j == len(cohorts) // 2:  # second day in the cluster
-                    clock = datetime.combine(FIELD_DAYS[2 * cl_idx + 1], datetime.min.time()) + timedelta(
+                    clock = datetime.combine(field_days[2 * cl_idx + 1], datetime.min.time()) + timedelta(
                         hours=8, minutes=int(rng.integers(0, 40)))
                 lo, hi = COHORTS[cohort]
                 row, truth = make_child(rng, cat, cl_idx, cluster, hh_no, cohort, clock,
-                                        rng.integers(lo, hi + 1), re_cluster)
+                                        rng.integers(lo, hi + 1), re_cluster, (shifts or {}).get(cat[0], 0.0))
                 clock = datetime.fromisoformat(row["end"][:23]) + timedelta(minutes=int(rng.integers(5, 35)))
                 rows.append(row)
                 truths.append(truth)
@@ -617,6 +623,45 @@ def generate(out_dir):
             "lots": df.drop_duplicates("child/child_id").groupby(["hh/catchment", "child/cohort"]).size()}
 
 
+# The follow-up round, one year later (phase 2 of the Learning Hub's implementation research): the same 72
+# clusters revisited (the baseline's cluster effects), new children; access (the logit of Penta1) changed by
+# SECULAR everywhere (none: the comparison areas stay as they were) and by C2P_EFFECT more where C2P
+# digital coaching ran (C2P_AREAS).
+FOLLOWUP_SEED = 20261012
+FOLLOWUP_DAYS = [day for day in (date(2026, 10, 12) + timedelta(d) for d in range(27)) if day.weekday() < 6]
+SECULAR = 0.0
+C2P_AREAS = ("kologo", "pelengana_nord", "ndebougou")
+C2P_EFFECT = 0.8
+
+
+def zero_dose_chance(access):
+    """A child's chance of no Penta1 by the interview: no first visit (simulate_doses), from its access."""
+    return 1 - sigmoid(access)
+
+
+def followup(out_dir):
+    """Write the follow-up round's export, populations and household log into ``out_dir``; return
+    the C2P effect built in, in points of zero-dose prevalence among the follow-up's C2P children: the
+    mean over them of their chance of zero dose less that chance without C2P (the effect on the treated)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _, baseline = build(np.random.default_rng(SEED))
+    re_clusters = {truth["args"][2]: truth["args"][6] for truth in baseline}
+    rng = np.random.default_rng(FOLLOWUP_SEED)
+    shifts = {cat[0]: SECULAR + (C2P_EFFECT if cat[0] in C2P_AREAS else 0.0) for cat in CATCHMENTS}
+    rows, truths = build(rng, FOLLOWUP_DAYS, shifts, re_clusters)
+    for r, t in zip(rows, truths):
+        r["_delay"] = timedelta(days=int(rng.integers(1, 4)) if t["remote"] else 0, minutes=int(rng.integers(90, 300)))
+    rows = finish(rng, rows)
+    df = pd.DataFrame(rows, columns=columns()).fillna("")
+    df.to_csv(out_dir / "mali_followup_kobo.csv", index=False, encoding="utf-8", lineterminator="\n")
+    populations().to_csv(out_dir / "populations.csv", index=False, lineterminator="\n")
+    households(df).to_csv(out_dir / "households.csv", index=False, lineterminator="\n")
+    treated = [t for r, t in zip(rows, truths) if r["hh/catchment"] in C2P_AREAS]
+    return float(np.mean([zero_dose_chance(t["access"]) - zero_dose_chance(t["access"] - C2P_EFFECT)
+                          for t in treated]))
+
+
 if __name__ == "__main__":
     summary = generate(Path(__file__).resolve().parent / "data")
     print(f"{summary['rows']} rows, {summary['unique_children']} unique children")
@@ -626,3 +671,5 @@ if __name__ == "__main__":
         print(f"  problem    {child_id} [{field}]: {what}")
     print(f"  remark     {summary['script_remark']}: <script> in interviewer_remarks")
     print(summary["lots"].to_string())
+    effect = followup(Path(__file__).resolve().parents[1] / "mali_followup" / "data")
+    print(f"follow-up round: C2P effect built in, {100 * effect:+.1f} points of zero-dose prevalence")

@@ -201,6 +201,44 @@ class HouseholdsConfig(Section):
         default_factory=dict)
 
 
+class PreviousRound(Section):
+    """An earlier round of the survey: its name and its own project file (its export, profile,
+    populations, cohorts and design, validated as this one)."""
+
+    name: str
+    project: Path
+
+
+class RoundsConfig(Section):
+    """``[rounds]``: this survey is the latest round of a study; the change from each earlier round
+    is estimated on one design holding both (lqas.rounds)."""
+
+    # this round's name, e.g. "suivi 2026"
+    name: str
+    # the earlier rounds, oldest first
+    previous: tuple[PreviousRound, ...] = Field(min_length=1)
+    # true when this round revisited the earlier rounds' clusters (the same cluster ids name the same
+    # villages): the rounds then share strata and clusters, and the change's variance takes their
+    # covariance in; false when each round drew its own clusters
+    revisited: bool = False
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> RoundsConfig:
+        names = [self.name, *(round_.name for round_ in self.previous)]
+        if len(set(names)) != len(names):
+            raise ValueError(f"each round needs its own name; got {names}")
+        return self
+
+
+class ArmsConfig(Section):
+    """``[arms]``: where an intervention ran between the rounds, for the difference in differences: the
+    units of ``column`` (catchment areas by default) in its arm; every other unit is the comparison."""
+
+    intervention: str
+    column: str = "catchment"
+    units: tuple[str, ...] = Field(min_length=1)
+
+
 class LevelsConfig(Section):
     """``[levels]``: the geographic columns the survey is read at, from the top (the national level is
     implicit), e.g. ``columns = ["region", "district", "catchment"]``. Each lower level must lie in one
@@ -310,6 +348,8 @@ class Project(Section):
     lqas: LqasConfig = LqasConfig()
     populations: PopulationsConfig = PopulationsConfig()
     households: HouseholdsConfig | None = None
+    rounds: RoundsConfig | None = None
+    arms: ArmsConfig | None = None
     levels: LevelsConfig = LevelsConfig()
     stratifiers: StratifiersConfig = StratifiersConfig()
     estimates: EstimatesConfig = EstimatesConfig()
@@ -363,6 +403,8 @@ class Project(Section):
                 reason = (f"'{level}' is not 'national' or a column of [levels] "
                           f"({', '.join(map(repr, self.levels.columns))})")
                 problems.append(("stratifiers.levels", reason))
+        if self.arms is not None and self.rounds is None:
+            problems.append(("arms", "an intervention's arms are compared between rounds: name them in [rounds]"))
         for i, logo in enumerate(self.report.cover.logos):
             path = self.resolve(logo)
             if not path.is_file():
@@ -422,6 +464,8 @@ def example_leftovers(project: Project) -> list[str]:
 
     from lqas.resources import resource_dir
 
+    if Path(project.root).resolve().is_relative_to(resource_dir("examples").resolve()):
+        return []  # a shipped example (the follow-up round) is synthetic and named so on purpose
     example = load_project(resource_dir("examples") / "mali_baseline" / "survey.toml")
     data, example_data = project.resolve(project.data.file), example.resolve(example.data.file)
     if not data.is_file() or (data.stat().st_size == example_data.stat().st_size

@@ -32,6 +32,7 @@ SECTIONS: tuple[tuple[str, str, str, str | None, bool], ...] = (
     ("lqas", N_("LQAS classification of lots"), "lqas", None, False),
     ("zd-ui", N_("Zero-dose and under-immunized children"), "zd_ui", None, False),
     ("groups", N_("By district and by population group"), "groups", "groups", False),
+    ("change", N_("Change between rounds"), "change", "rounds", False),
     ("coverage", N_("Antigen coverage, dropout, cards and timeliness"), "coverage", None, False),
     ("besd", N_("Behavioural and social drivers of vaccination (BeSD)"), "besd", "besd", False),
     ("equity", N_("Gender and equity scorecard"), "equity", "scorecard", False),

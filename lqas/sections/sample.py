@@ -39,11 +39,12 @@ def households_blocks(sample: dict[str, Any], w: Words) -> list[Block]:
     """The households visited and the response rate (from the teams' household log), or that the survey
     gave none to compute it from."""
     out: list[Block] = [Heading(level=2, text=w._("Households visited and response"), anchor="sample-households")]
-    rows = sample.get("households")
-    if not rows:
+    households = sample.get("households")
+    if not households:
         return [*out, Paragraph(spans=spans(w._(
             "The survey's files hold the children found, not the households visited: without the teams' household "
             "log ([households] in the project file), the response rate cannot be given.")))]
+    rows = households["rows"]
     total = rows[-1]
     out.append(Paragraph(spans=spans(w._(
         "The teams visited %(visited)s households in %(clusters)s clusters; %(none)s had no child of the cohorts' "
@@ -57,12 +58,12 @@ def households_blocks(sample: dict[str, Any], w: Words) -> list[Block]:
              "interviewed": w._("Interviewed"), "absent": w._("Absent"), "refused": w._("Refused"),
              "other": w._("Other")}
     keys = tuple(key for key in keys if key not in ("other",) or total[key])
-    header = [w.head(w.labels["header"]["catchment"], "left"), w.head(w._("Clusters")),
+    header = [w.head(w.unit_title, "left"), w.head(w._("Clusters")),
               *(w.head(names[key]) for key in keys), w.head(w._("Response rate"))]
-    table_rows = [Row(cells=[w.label(w.labels["sex"]["all"] if row["catchment"] == "all" else w.catchment(row["catchment"])),
+    table_rows = [Row(cells=[w.label(w.labels["sex"]["all"] if row["unit"] == "all" else w.unit(row["unit"])),
                              w.value(w.num(row["clusters"])), *(w.value(w.num(row[key])) for key in keys),
                              w.value(w.pct(row["response_rate"]) if row["response_rate"] is not None else "–")],
-                      total=row["catchment"] == "all") for row in rows]
+                      total=row["unit"] == "all") for row in rows]
     out.append(Table(header=header, rows=table_rows, size="compact",
                      source=w._("Source: the teams' household log.")))
     return out

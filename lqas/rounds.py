@@ -1,0 +1,173 @@
+"""Survey rounds: the change between a baseline and a follow-up survey, and the difference in
+differences between intervention arms, each with a design-based interval (issue 18).
+
+The rounds' child tables are stacked into one design (:func:`stack_rounds`): each round keeps its
+own strata and clusters, so the change's variance is V₁ + V₂; or, when the follow-up revisited the
+baseline's clusters (the same cluster ids, declared so), the strata are shared and a revisited
+cluster is one PSU across rounds, so the variance is V₁ + V₂ − 2 Cov from the clusters' joint totals.
+Every number is a verb of :class:`lqas.design.SurveyDesign` on that design: ``compare`` for the
+change (with the Rao–Scott test of round × outcome), ``did`` for the differences in differences.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lqas.config import Project
+from lqas.design import ALL, SurveyDesign
+from lqas.errors import DesignError
+from lqas.power import minimum_detectable_difference
+
+ROUND = "round"
+# the stacked design's own strata and PSU columns: the data's stratum and cluster columns stay as they
+# are, domains of the tables (a catchment area is one across rounds)
+STRATUM, PSU = "design_stratum", "design_psu"
+CHANGE_COLUMNS = ["round_a", "round_b", "n_a", "n_b", "estimate_a", "estimate_b", "change", "change_se",
+                  "change_ci_low", "change_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high", "p_value", "mdd",
+                  "df", "level"]
+
+
+def stack_rounds(tables: Mapping[str, pd.DataFrame], *, strata: str | None, psu: str | None,
+                 revisited: bool = False) -> pd.DataFrame:
+    """The rounds' child tables as one, in the order given, with ``round`` and the design columns
+    ``design_stratum`` and ``design_psu``: the round's own (``<round>:<value>``), or, for ``revisited``
+    clusters, the data's values, shared by the rounds (a cluster id names the same cluster in each)."""
+    if len(tables) < 2:
+        raise DesignError(f"rounds: name at least two; got {list(tables)}")
+    frames = []
+    for name, table in tables.items():
+        for column in (strata, psu):
+            if column is not None and column not in table:
+                raise DesignError(f"round '{name}': column missing from the data: {column}")
+        columns = {ROUND: name}
+        for source, target in ((strata, STRATUM), (psu, PSU)):
+            values = table[source].astype(str) if source is not None else pd.Series(ALL, index=table.index)
+            columns[target] = values if revisited else f"{name}:" + values
+        if psu is None:  # each child its own PSU, in one round only
+            columns[PSU] = f"{name}:" + pd.Series(range(len(table)), index=table.index).astype(str)
+        frames.append(table.assign(**columns))
+    common = set.intersection(*(set(frame.columns) for frame in frames))
+    ordered = [column for column in frames[0].columns if column in common]
+    return pd.concat([frame[ordered] for frame in frames], ignore_index=True)
+
+
+def round_design(stacked: pd.DataFrame, *, weight: str | None = "weight", singleton: str = "adjust") -> SurveyDesign:
+    """The one design of the stacked rounds (:func:`stack_rounds`)."""
+    return SurveyDesign(stacked, strata=STRATUM, psu=PSU, weight=weight, singleton=singleton)
+
+
+def changes(design: SurveyDesign, indicators: Sequence[str], *, rounds: tuple[str, str],
+            by: Sequence[str] = (), level: float = 0.95, power: float = 0.80) -> pd.DataFrame:
+    """The change of each indicator from ``rounds[0]`` to ``rounds[1]`` in every domain of ``by`` (and
+    its margins): both estimates, the change in points with its t interval, the ratio, the Rao–Scott p
+    of round × outcome, and the minimum detectable difference at ``power`` given the observed design
+    (``mdd``: (z₁₋α/₂ + z₁₋β) × the change's se)."""
+    first, second = rounds
+    out = design.compare(list(indicators), group=ROUND, by=list(by) or None, groups=(second, first), level=level)
+    out = out.rename(columns={"group_a": "round_b", "group_b": "round_a", "n_a": "n_b", "n_b": "n_a",
+                              "estimate_a": "estimate_b", "estimate_b": "estimate_a", "difference": "change",
+                              "difference_se": "change_se", "difference_ci_low": "change_ci_low",
+                              "difference_ci_high": "change_ci_high"})
+    out["mdd"] = minimum_detectable_difference(out["change_se"].to_numpy(), alpha=1 - level, power=power)
+    return out[["indicator", *by, *CHANGE_COLUMNS]]
+
+
+def differences_in_differences(design: SurveyDesign, indicators: Sequence[str], *, group: str,
+                               groups: tuple[str, str], rounds: tuple[str, str], by: Sequence[str] = (),
+                               level: float = 0.95) -> pd.DataFrame:
+    """Group a's change between the rounds less group b's, in points and on the log-odds scale, with
+    design-based intervals (:meth:`lqas.design.SurveyDesign.did`): an intervention arm against the
+    comparison arm (``group="arm"``), or girls against boys (``group="sex"``: the change of the gap)."""
+    return design.did(list(indicators), group=group, period=ROUND, by=list(by) or None, groups=groups,
+                      periods=rounds, level=level)
+
+
+@dataclass(frozen=True)
+class RoundResults:
+    """What a project with ``[rounds]`` adds to a run: ``changes`` (``changes.csv``: each indicator's
+    change from each earlier round to this one, by cohort, level, stratifier and sex), ``gaps`` (the
+    change of the girls − boys gap: girls' change less boys'), ``arms`` (the intervention arm's change
+    less the comparison arm's, or None without ``[arms]``), and the rounds compared, oldest first."""
+
+    rounds: tuple[str, ...]
+    changes: pd.DataFrame
+    gaps: pd.DataFrame | None
+    arms: pd.DataFrame | None
+
+
+COMPARISON_ARM = "comparison"
+
+
+def analyse_rounds(project: Project, table: pd.DataFrame, indicators: Sequence[str]) -> RoundResults | None:
+    """The changes from each earlier round of ``[rounds]`` (each derived from its own project file) to
+    this one (``table``, this round's child table), on one design holding the two rounds; None without
+    ``[rounds]``."""
+    settings = project.rounds
+    if settings is None:
+        return None
+    from lqas.config import load_project
+    from lqas.derive import derive_project
+
+    tables = {}
+    for previous in settings.previous:
+        earlier = load_project(project.resolve(previous.project))
+        with earlier.naming_errors():
+            tables[previous.name] = derive_project(earlier).table
+    tables[settings.name] = table
+    levels = [c for c in project.levels.columns if all(c in t for t in tables.values())]
+    stratifiers = [c for c in project.stratifiers.columns if all(c in t for t in tables.values())]
+    shared = [k for k in indicators if all(k in t for t in tables.values())]
+    arms = project.arms
+    keep = list(dict.fromkeys(c for c in ("cohort", *levels, *stratifiers, "sex", project.design.strata,
+                                          project.design.psu, "weight", arms.column if arms else None, *shared)
+                              if c is not None))
+    frames = {name: t[[c for c in keep if c in t]] for name, t in tables.items()}
+    changes_, gaps, by_arm = [], [], []
+    for previous in settings.previous:
+        pair = (previous.name, settings.name)
+        stacked = stack_rounds({name: frames[name] for name in pair}, strata=project.design.strata,
+                               psu=project.design.psu, revisited=settings.revisited)
+        if arms is not None:
+            stacked["arm"] = stacked[arms.column].astype(str).isin(arms.units).map(
+                {True: arms.intervention, False: COMPARISON_ARM})
+        design = round_design(stacked, weight="weight", singleton=project.design.singleton)
+        present = [c for c in ("cohort", "sex") if c in stacked]
+        geography = [c for c in ("cohort", *levels, "sex") if c in stacked]
+        changes_.append(_nested(changes(design, shared, rounds=pair, by=geography), levels))
+        for stratifier in stratifiers:
+            part = changes(design, shared, rounds=pair, by=[*present[:1], stratifier, *present[1:]])
+            changes_.append(part[part[stratifier] != ALL])
+        if "sex" in stacked and {"F", "M"} <= set(stacked["sex"].astype(str)):
+            gap = differences_in_differences(design, shared, group="sex", groups=("F", "M"), rounds=pair,
+                                             by=[c for c in geography if c != "sex"])
+            gaps.append(_nested(gap, levels).assign(round_a=pair[0], round_b=pair[1]))
+        if arms is not None:
+            part = differences_in_differences(design, shared, group="arm", groups=(arms.intervention, COMPARISON_ARM),
+                                              rounds=pair, by=present)
+            by_arm.append(part.assign(round_a=pair[0], round_b=pair[1], arm_a=arms.intervention, arm_b=COMPARISON_ARM))
+    columns = ["indicator", "cohort", *levels, *stratifiers, "sex"]
+    return RoundResults(rounds=tuple(r.name for r in settings.previous) + (settings.name,),
+                        changes=_tidy(changes_, columns), gaps=_tidy(gaps, columns) if gaps else None,
+                        arms=_tidy(by_arm, ["indicator", "cohort", "sex"]) if by_arm else None)
+
+
+def _nested(frame: pd.DataFrame, levels: Sequence[str]) -> pd.DataFrame:
+    """The rows of a nested geography: a unit named with the units above it named too (a catchment
+    without its district is the same domain, said twice)."""
+    keep = pd.Series(True, index=frame.index)
+    for upper, lower in itertools.pairwise(levels):
+        keep &= ~((frame[lower] != ALL) & (frame[upper] == ALL))
+    return frame[keep]
+
+
+def _tidy(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The parts in one frame, every domain column present (``all`` where a part has none)."""
+    frame = pd.concat(parts, ignore_index=True)
+    for column in columns:
+        frame[column] = frame[column].fillna(ALL) if column in frame else ALL
+    rest = [c for c in frame.columns if c not in columns]
+    return frame[[*columns, *rest]]
