@@ -449,8 +449,21 @@ def rounds_context(results: Results, column: str, units: list[str], labels: dict
         arms = [{"indicator": row["indicator"], "cohort": row["cohort"],
                  **{key: float(row[key]) for key in ("estimate_a1", "estimate_a2", "estimate_b1", "estimate_b2",
                                                      "change_a", "change_b")},
-                 "did": _change_cell(row, "did"), "did_logit": _change_cell(row, "did_logit")}
+                 "did": _change_cell(row, "did"), "did_logit": _change_cell(row, "did_logit"),
+                 "exposure": row["exposure"], "not_exposed": int(row["not_exposed"])}
                 for row in a.to_dict("records")]
+    transitions = []
+    if found.transitions is not None:
+        t = found.transitions
+        t = t[(t["round_b"] == settings.name) & (t["round_a"] == settings.previous[-1].name)]
+        for indicator, lots in t.groupby("indicator", sort=False):
+            counts = lots["transition"].value_counts()
+            transitions.append({"indicator": indicator, "lots": len(lots),
+                                **{kind: int(counts.get(kind, 0)) for kind in
+                                   ("improved", "worsened", "stayed_acceptable", "stayed_to_improve")},
+                                "worsened_lots": [{"catchment": str(row["catchment"]), "cohort": str(row["cohort"])}
+                                                  for row in lots[lots["transition"] == "worsened"].to_dict("records")
+                                                  if "catchment" in row and "cohort" in row]})
     chart = None
     if by_unit:
         figure = draw.change_chart(by_unit, [u for u in units if any(r["unit"] == u for r in by_unit)],
@@ -461,7 +474,7 @@ def rounds_context(results: Results, column: str, units: list[str], labels: dict
         chart = f"{CHARTS_DIR}/change_by_unit.svg"
     return {"rounds": list(found.rounds), "from": settings.previous[-1].name, "to": settings.name,
             "revisited": settings.revisited, "column": column, "national": national, "by_unit": by_unit,
-            "gaps": gaps, "arms": arms, "intervention": results.project.arms.intervention if results.project.arms else None,
+            "gaps": gaps, "arms": arms, "transitions": transitions, "intervention": results.project.arms.intervention if results.project.arms else None,
             "chart": chart}
 
 

@@ -199,6 +199,7 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "changes": _("Change between rounds"),
             "gap_changes": _("Change of the girls-boys gap"),
             "arm_changes": _("Intervention arms"),
+            "lqas_transitions": _("LQAS classes by round"),
             "readme": _("Read me"),
         },
         # what each sheet of results.xlsx holds (its "Read me" sheet)
@@ -212,6 +213,7 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "changes": _("The change of every indicator from each earlier round to this one, by cohort, level, group and sex: both estimates, the change in points with its 95%% CI, the ratio, the Rao–Scott p and the smallest detectable change (changes.csv)."),
             "gap_changes": _("The change of the girls − boys gap between rounds: girls' change less boys', with its 95%% CI (gap_changes.csv)."),
             "arm_changes": _("The intervention arm's change less the comparison arm's (difference in differences), in points and in log-odds, with 95%% CIs (arm_changes.csv)."),
+            "lqas_transitions": _("Each lot's LQAS class in the earlier round and in this one, and how it moved (lqas_transitions.csv)."),
             "catchments": _("One line per catchment area: children, zero-dose, under-immunized and Penta 3 with their CI, each lot's LQAS class."),
             "sample": _("Children analysed by catchment area, cohort and sex (unweighted)."),
             "exclusions": _("Records excluded, by reason (exclusions.csv lists each one)."),

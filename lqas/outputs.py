@@ -35,7 +35,7 @@ from lqas.workbook import workbook_sheets, write_workbook
 
 TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "classification.csv",
           "lqas_by_level.csv", "comparisons.csv", "scorecard.csv", "children_numbers.csv", "priorities.csv",
-          "changes.csv", "gap_changes.csv", "arm_changes.csv")
+          "changes.csv", "gap_changes.csv", "arm_changes.csv", "lqas_transitions.csv")
 # the libraries whose versions can change a number or a page of the run
 DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "openpyxl", "matplotlib", "jinja2", "typst",
                 "pydantic", "pyreadstat", "pyarrow")
@@ -138,7 +138,7 @@ def run_tables(results: Results) -> dict[str, pd.DataFrame]:
         tables["priorities"] = results.priorities.areas
     if results.rounds is not None:  # [rounds]: the change from each earlier round
         tables |= {"changes": results.rounds.changes, "gap_changes": results.rounds.gaps,
-                   "arm_changes": results.rounds.arms}
+                   "arm_changes": results.rounds.arms, "lqas_transitions": results.rounds.transitions}
     return {stem: frame for stem, frame in tables.items() if frame is not None}
 
 

@@ -91,39 +91,51 @@ class RoundResults:
     """What a project with ``[rounds]`` adds to a run: ``changes`` (``changes.csv``: each indicator's
     change from each earlier round to this one, by cohort, level, stratifier and sex), ``gaps`` (the
     change of the girls − boys gap: girls' change less boys'), ``arms`` (the intervention arm's change
-    less the comparison arm's, or None without ``[arms]``), and the rounds compared, oldest first."""
+    less the comparison arm's, or None without ``[arms]``), ``transitions`` (``lqas_transitions.csv``:
+    each lot's LQAS class in each earlier round and in this one), and the rounds compared, oldest first."""
 
     rounds: tuple[str, ...]
     changes: pd.DataFrame
     gaps: pd.DataFrame | None
     arms: pd.DataFrame | None
+    transitions: pd.DataFrame | None = None
 
 
 COMPARISON_ARM = "comparison"
 
 
-def analyse_rounds(project: Project, table: pd.DataFrame, indicators: Sequence[str]) -> RoundResults | None:
+def analyse_rounds(project: Project, table: pd.DataFrame, indicators: Sequence[str],
+                   classification: pd.DataFrame | None = None) -> RoundResults | None:
     """The changes from each earlier round of ``[rounds]`` (each derived from its own project file) to
-    this one (``table``, this round's child table), on one design holding the two rounds; None without
+    this one (``table``, this round's child table), on one design holding the two rounds, and each
+    lot's class in the earlier rounds against ``classification`` (this round's); None without
     ``[rounds]``."""
     settings = project.rounds
     if settings is None:
         return None
+    from lqas.classify import classify_lots
     from lqas.config import load_project
     from lqas.derive import derive_project
+    from lqas.indicators import load_registry
 
-    tables = {}
+    tables, transitions = {}, []
     for previous in settings.previous:
         earlier = load_project(project.resolve(previous.project))
         with earlier.naming_errors():
-            tables[previous.name] = derive_project(earlier).table
+            derived = derive_project(earlier)
+            tables[previous.name] = derived.table
+            if classification is not None and not classification.empty:
+                before = classify_lots(derived.table, load_registry(derived.schedule), earlier.lqas, derived.exclusions)
+                transitions.append(lot_transitions(before, classification, (previous.name, settings.name),
+                                                   list(project.lqas.lot)))
     tables[settings.name] = table
     levels = [c for c in project.levels.columns if all(c in t for t in tables.values())]
     stratifiers = [c for c in project.stratifiers.columns if all(c in t for t in tables.values())]
     shared = [k for k in indicators if all(k in t for t in tables.values())]
     arms = project.arms
     keep = list(dict.fromkeys(c for c in ("cohort", *levels, *stratifiers, "sex", project.design.strata,
-                                          project.design.psu, "weight", arms.column if arms else None, *shared)
+                                          project.design.psu, "weight", arms.column if arms else None,
+                                          "dob" if arms is not None and arms.start is not None else None, *shared)
                               if c is not None))
     frames = {name: t[[c for c in keep if c in t]] for name, t in tables.items()}
     changes_, gaps, by_arm = [], [], []
@@ -131,9 +143,9 @@ def analyse_rounds(project: Project, table: pd.DataFrame, indicators: Sequence[s
         pair = (previous.name, settings.name)
         stacked = stack_rounds({name: frames[name] for name in pair}, strata=project.design.strata,
                                psu=project.design.psu, revisited=settings.revisited)
+        left_out = 0
         if arms is not None:
-            stacked["arm"] = stacked[arms.column].astype(str).isin(arms.units).map(
-                {True: arms.intervention, False: COMPARISON_ARM})
+            stacked["arm"], left_out = assign_arms(stacked, arms, later=pair[1])
         design = round_design(stacked, weight="weight", singleton=project.design.singleton)
         present = [c for c in ("cohort", "sex") if c in stacked]
         geography = [c for c in ("cohort", *levels, "sex") if c in stacked]
@@ -148,11 +160,53 @@ def analyse_rounds(project: Project, table: pd.DataFrame, indicators: Sequence[s
         if arms is not None:
             part = differences_in_differences(design, shared, group="arm", groups=(arms.intervention, COMPARISON_ARM),
                                               rounds=pair, by=present)
-            by_arm.append(part.assign(round_a=pair[0], round_b=pair[1], arm_a=arms.intervention, arm_b=COMPARISON_ARM))
+            by_arm.append(part.assign(round_a=pair[0], round_b=pair[1], arm_a=arms.intervention, arm_b=COMPARISON_ARM,
+                                      exposure="penta1_due_after_start" if arms.start is not None else "every_child",
+                                      not_exposed=left_out))
     columns = ["indicator", "cohort", *levels, *stratifiers, "sex"]
     return RoundResults(rounds=tuple(r.name for r in settings.previous) + (settings.name,),
                         changes=_tidy(changes_, columns), gaps=_tidy(gaps, columns) if gaps else None,
-                        arms=_tidy(by_arm, ["indicator", "cohort", "sex"]) if by_arm else None)
+                        arms=_tidy(by_arm, ["indicator", "cohort", "sex"]) if by_arm else None,
+                        transitions=pd.concat(transitions, ignore_index=True) if transitions else None)
+
+
+UNEXPOSED = "not_exposed"
+
+
+def assign_arms(stacked: pd.DataFrame, arms, *, later: str) -> tuple[pd.Series, int]:
+    """Each child's arm: the intervention's for the units of ``[arms]``, the comparison's for the others;
+    with a start date, a child of the later round in the intervention's units whose first Penta was due
+    (birth + 6 weeks) before the intervention started there is not exposed, and left out (its count is
+    returned)."""
+    units = stacked[arms.column].astype(str)
+    in_arm = units.isin(arms.units)
+    arm = in_arm.map({True: arms.intervention, False: COMPARISON_ARM})
+    if arms.start is None:
+        return arm, 0
+    start = (units.map(lambda unit: arms.start.get(unit)) if isinstance(arms.start, dict)
+             else pd.Series(arms.start, index=units.index))
+    due = pd.to_datetime(stacked["dob"], errors="coerce") + pd.Timedelta(days=42)
+    unexposed = in_arm & (stacked[ROUND] == later) & (due < pd.to_datetime(start))
+    return arm.where(~unexposed, UNEXPOSED), int(unexposed.sum())
+
+
+# how a lot's class moved between two rounds
+TRANSITIONS = {("fail", "pass"): "improved", ("pass", "fail"): "worsened", ("pass", "pass"): "stayed_acceptable",
+               ("fail", "fail"): "stayed_to_improve"}
+
+
+def lot_transitions(before: pd.DataFrame, after: pd.DataFrame, rounds: tuple[str, str],
+                    lot: Sequence[str]) -> pd.DataFrame:
+    """Each lot and indicator classified in both rounds: its class in each (``class_a``, ``class_b``),
+    what moved (``transition``: improved, worsened, stayed acceptable, stayed to improve), the children
+    with the indicator and sampled in each round, and each round's target (``good``)."""
+    keys = ["indicator", *lot]
+    columns = [*keys, "n", "x_indicator", "class", "good"]
+    both = before[columns].merge(after[columns], on=keys, suffixes=("_a", "_b"), how="inner")
+    both.insert(len(keys), "round_a", rounds[0])
+    both.insert(len(keys) + 1, "round_b", rounds[1])
+    both["transition"] = [TRANSITIONS.get((a, b), "not_classified") for a, b in zip(both["class_a"], both["class_b"])]
+    return both
 
 
 def _nested(frame: pd.DataFrame, levels: Sequence[str]) -> pd.DataFrame:

@@ -52,7 +52,7 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     ranked = priorities(estimates, comparisons, classification, project)
     if project.rounds is not None:
         progress("change between rounds")
-    rounds = analyse_rounds(project, derived.table, indicators)
+    rounds = analyse_rounds(project, derived.table, indicators, classification)
     return Results(project=project, derived=derived, design=design, registry=registry, estimates=estimates,
                    classification=classification, comparisons=comparisons, scorecard=card,
                    remarks=published_remarks(project), lots_by_level=lots_by_level, priorities=ranked,

@@ -252,7 +252,7 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
         sheets += _priorities_sheets(results.priorities, labels, head, name, lang)
     if results.rounds is not None:  # [rounds]: the tables as they are, fractions as percentages
         for key, frame in (("changes", results.rounds.changes), ("gap_changes", results.rounds.gaps),
-                           ("arm_changes", results.rounds.arms)):
+                           ("arm_changes", results.rounds.arms), ("lqas_transitions", results.rounds.transitions)):
             if frame is not None:
                 fractions = [c for c in frame.columns if c.startswith(("estimate", "change", "did", "mdd"))
                              and "logit" not in c and c != "change_se"]

@@ -250,7 +250,7 @@ def test_a_run_with_rounds_writes_the_changes_the_report_section_and_the_sheets(
     paths = run_project(load_project(survey), tmp_path / "run", lang="en", formats=("csv", "xlsx", "html"))
     changes_ = pd.read_csv(paths["changes.csv"] if "changes.csv" in paths else tmp_path / "run" / "changes.csv")
     assert {"round_a", "round_b", "change", "change_ci_low", "p_value", "mdd"} <= set(changes_.columns)
-    for name in ("gap_changes.csv", "arm_changes.csv"):
+    for name in ("gap_changes.csv", "arm_changes.csv", "lqas_transitions.csv"):
         assert (tmp_path / "run" / name).is_file()
     html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
     assert 'id="change"' in html and "Change from baseline to followup" in html
@@ -285,3 +285,28 @@ def test_the_follow_up_example_recovers_the_c2p_effect_built_in(tmp_path):
     assert did["did_ci_low"] < effect < did["did_ci_high"] and did["did_ci_high"] < 0
     # each arm's change is its two rounds' difference
     assert did["change_b"] == pytest.approx(did["estimate_b2"] - did["estimate_b1"])
+    # every lot's class in both rounds: this round's as classification.csv says, the baseline's as its own run
+    transitions = results.rounds.transitions.set_index(["indicator", "catchment", "cohort"])
+    now = results.classification.set_index(["indicator", "catchment", "cohort"])
+    assert len(transitions) == len(now) == 42
+    assert (transitions["class_b"] == now.loc[transitions.index, "class"]).all()
+    baseline = analyse(load_project(DEMO / "survey.toml")).classification.set_index(["indicator", "catchment", "cohort"])
+    assert (transitions["class_a"] == baseline.loc[transitions.index, "class"]).all()
+    moved = transitions[transitions["class_a"] != transitions["class_b"]]
+    assert set(moved["transition"]) <= {"improved", "worsened"} and len(moved) > 0
+
+
+def test_a_child_whose_first_penta_was_due_before_the_intervention_is_not_exposed():
+    from lqas.config.project import ArmsConfig
+    from lqas.rounds import UNEXPOSED, assign_arms
+
+    stacked = pd.DataFrame({"catchment": ["kologo", "kologo", "kologo", "segou", "kologo"],
+                            "round": ["followup", "followup", "baseline", "followup", "followup"],
+                            # Penta1 due 2026-01-31 (before), 2026-02-01 (on the day), ..., unknown
+                            "dob": ["2025-12-20", "2025-12-21", "2024-01-01", "2025-01-01", None]})
+    arms = ArmsConfig(intervention="C2P", units=("kologo",), start={"kologo": "2026-02-01"})
+    arm, left_out = assign_arms(stacked, arms, later="followup")
+    assert arm.tolist() == [UNEXPOSED, "C2P", "C2P", "comparison", "C2P"] and left_out == 1
+    assert assign_arms(stacked, ArmsConfig(intervention="C2P", units=("kologo",)), later="followup")[1] == 0
+    with pytest.raises(Exception, match="missing: kologo"):
+        ArmsConfig(intervention="C2P", units=("kologo", "niono"), start={"niono": "2026-02-01"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -237,6 +238,17 @@ class ArmsConfig(Section):
     intervention: str
     column: str = "catchment"
     units: tuple[str, ...] = Field(min_length=1)
+    # when the intervention started: one date, or one per unit ({ kologo = 2026-02-01, ... }); a child
+    # of its arm counts as exposed only if its first Penta was due (birth + 6 weeks) on or after it;
+    # the others of the arm are left out of the difference in differences (default: every child exposed)
+    start: datetime.date | dict[str, datetime.date] | None = None
+
+    @model_validator(mode="after")
+    def _start_of_each_unit(self) -> ArmsConfig:
+        if isinstance(self.start, dict) and set(self.units) - set(self.start):
+            missing = ", ".join(sorted(set(self.units) - set(self.start)))
+            raise ValueError(f"start: give the date the intervention started in every unit of the arm; missing: {missing}")
+        return self
 
 
 class LevelsConfig(Section):

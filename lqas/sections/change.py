@@ -29,6 +29,9 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
                                                 "head), both cohorts together.", unit=w.unit_noun,
                                                 first=rounds["from"], second=rounds["to"])),
                 unit_table(rounds, w)]
+    if rounds.get("transitions"):
+        out += [Heading(level=2, text=w._("LQAS classes in both rounds"), anchor="change-lqas"),
+                transitions_table(rounds, w)]
     if rounds["gaps"]:
         out += [Heading(level=2, text=w._("Change of the gap between girls and boys"), anchor="change-gaps"),
                 gap_table(rounds, w)]
@@ -37,11 +40,24 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
                         anchor="change-arms"),
                 Paragraph(spans=spans(w._(
                     "The difference in differences is the change in the %(arm)s areas less the change in the other "
-                    "areas: the part of the change the comparison areas did not have. Every child of a %(arm)s "
-                    "area counts as exposed; the difference is causal only as far as both sets of areas would "
-                    "otherwise have changed alike.", arm=rounds["intervention"]))),
+                    "areas: the part of the change the comparison areas did not have; it is causal only as far as "
+                    "both sets of areas would otherwise have changed alike.", arm=rounds["intervention"]) + " "
+                    + exposure(rounds, w))),
                 arm_table(rounds, w)]
     return out
+
+
+def exposure(rounds: dict[str, Any], w: Words) -> str:
+    """Which children of the intervention's areas count as exposed."""
+    first = rounds["arms"][0]
+    if first.get("exposure") == "penta1_due_after_start":
+        return w.ngettext(
+            "A child of a %(arm)s area counts as exposed when its first Penta was due (at 6 weeks of age) after "
+            "%(arm)s started there; %(num)s child of the later round, due before, is left out.",
+            "A child of a %(arm)s area counts as exposed when its first Penta was due (at 6 weeks of age) after "
+            "%(arm)s started there; %(num)s children of the later round, due before, are left out.",
+            first["not_exposed"], arm=rounds["intervention"])
+    return w._("Every child of a %(arm)s area counts as exposed.", arm=rounds["intervention"])
 
 
 def change_cell(cell: dict[str, Any], w: Words, *, strong: bool) -> Cell:
@@ -90,6 +106,25 @@ def unit_table(rounds: dict[str, Any], w: Words) -> Table:
                        w.value(w.num(r["p_value"], 3))])
             for r in rounds["by_unit"]]
     return Table(header=header, rows=rows, size="compact", widths=[1.8, 2.2, 1, 1, 1.3, 0.7])
+
+
+def transitions_table(rounds: dict[str, Any], w: Words) -> Table:
+    """Per indicator, the lots classified in both rounds by how their class moved; the lots that became
+    ones to improve are named."""
+    header = [w.head(w._("Indicator"), "left"), w.head(w._("Lots")), w.head(w._("To improve → acceptable")),
+              w.head(w._("Acceptable → to improve")), w.head(w._("Acceptable in both")),
+              w.head(w._("To improve in both")), w.head(w._("Became to improve"), "left")]
+    rows = [Row(cells=[w.label(w.indicator(r["indicator"])), w.value(w.num(r["lots"])),
+                       w.value(w.num(r["improved"]), tone="good" if r["improved"] else "plain"),
+                       w.value(w.num(r["worsened"]), tone="bad" if r["worsened"] else "plain"),
+                       w.value(w.num(r["stayed_acceptable"])), w.value(w.num(r["stayed_to_improve"])),
+                       w.value(", ".join(f"{w.catchment(lot['catchment'])} ({w.cohort(lot['cohort'])})"
+                                         for lot in r["worsened_lots"]) or "–", "left")])
+            for r in rounds["transitions"]]
+    return Table(header=header, rows=rows, size="compact", widths=[2.2, 0.6, 1, 1, 1, 1, 2.6],
+                 notes=[Paragraph(spans=spans(w._(
+                     "Each lot (catchment area and cohort) classified in both rounds, with each round's own "
+                     "decision rule; every lot is in lqas_transitions.csv.")), style="note")])
 
 
 def gap_table(rounds: dict[str, Any], w: Words) -> Table:
