@@ -182,9 +182,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
                "population_source": _by_language(project.populations.source),
                "significance": SIGNIFICANCE,
                "targets": [t.model_dump() for t in project.lqas.targets]}
-    period = project.survey.period
-    periods = {code: period if isinstance(period, str) or period is None else period.get(code) or next(iter(
-        period.values())) for code in ("en", "fr")}
+    periods = _by_language(project.survey.period) or dict.fromkeys(LANGUAGES)
     survey = {**project.survey.model_dump(), "name": project.report.title.get(lang, project.survey.name),
               "titles": {code: project.report.title.get(code, project.survey.name) for code in ("en", "fr")},
               "period": periods[lang], "periods": periods, "cover": cover_context(project, charts_dir)}
@@ -409,43 +407,46 @@ def rounds_context(results: Results, column: str, units: list[str], labels: dict
     if found is None:
         return None
     settings = results.project.rounds
+    pair = (settings.previous[-1].name, settings.name)  # the report reads the change from the previous round
+
+    def latest(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[(frame["round_a"] == pair[0]) & (frame["round_b"] == pair[1])]
+
     changes = found.changes
-    domain = [c for c in ("district", "catchment", *results.project.levels.columns, *results.project.stratifiers.columns)
+    domain = [c for c in dict.fromkeys((*results.project.levels.columns, *results.project.stratifiers.columns))
               if c in changes]
-    domain = list(dict.fromkeys(domain))
     indicators = [key for key in GROUP_INDICATORS if key in set(changes["indicator"])]
-    latest = changes[(changes["round_b"] == settings.name) & (changes["round_a"] == settings.previous[-1].name)
-                     & changes["indicator"].isin(indicators)]
-    everywhere = (latest[domain] == ALL).all(axis=1)
+    latest_changes = latest(changes)
+    latest_changes = latest_changes[latest_changes["indicator"].isin(indicators)]
+    everywhere = (latest_changes[domain] == ALL).all(axis=1)
 
     def record(row: Mapping[str, Any]) -> dict[str, Any]:
         return {"indicator": row["indicator"], "cohort": row["cohort"], "n_a": int(row["n_a"]), "n_b": int(row["n_b"]),
                 "estimate_a": float(row["estimate_a"]), "estimate_b": float(row["estimate_b"]),
                 "change": _change_cell(row), "p_value": float(row["p_value"]), "mdd": float(row["mdd"])}
 
-    national = [record(row) for row in latest[everywhere & (latest["sex"] == ALL)].to_dict("records")]
+    national = [record(row) for row in latest_changes[everywhere & (latest_changes["sex"] == ALL)].to_dict("records")]
     # a unit's rows name the units above it (its district); the other domain columns are all
     above = list(results.project.levels.columns)
     above = above[:above.index(column)] if column in above else []
-    others = [c for c in domain if c != column and c not in above and not (c == "district" and column == "catchment")]
-    per_unit = latest[(latest["cohort"] == ALL) & (latest["sex"] == ALL) & (latest[column] != ALL)
-                      & (latest[others] == ALL).all(axis=1)] if column in latest else latest.iloc[0:0]
+    others = [c for c in domain if c != column and c not in above]
+    rows = latest_changes
+    per_unit = rows[(rows["cohort"] == ALL) & (rows["sex"] == ALL) & (rows[column] != ALL)
+                    & (rows[others] == ALL).all(axis=1)] if column in rows else rows.iloc[0:0]
     by_unit = [{**record(row), "unit": str(row[column])} for row in per_unit.to_dict("records")
                if str(row[column]) in units]
     gaps = []
     if found.gaps is not None:
-        g = found.gaps
-        g = g[(g["round_b"] == settings.name) & (g["round_a"] == settings.previous[-1].name)
-              & g["indicator"].isin(indicators) & (g[[c for c in domain if c in g]] == ALL).all(axis=1)]
+        g = latest(found.gaps)
+        g = g[g["indicator"].isin(indicators) & (g[[c for c in domain if c in g]] == ALL).all(axis=1)]
         gaps = [{"indicator": row["indicator"], "cohort": row["cohort"],
                  "gap_a": float(row["estimate_a1"] - row["estimate_b1"]),
                  "gap_b": float(row["estimate_a2"] - row["estimate_b2"]), "change": _change_cell(row, "did")}
                 for row in g.to_dict("records")]
     arms = []
     if found.arms is not None:
-        a = found.arms
-        a = a[(a["round_b"] == settings.name) & (a["round_a"] == settings.previous[-1].name)
-              & a["indicator"].isin(indicators) & (a["sex"] == ALL)]
+        a = latest(found.arms)
+        a = a[a["indicator"].isin(indicators) & (a["sex"] == ALL)]
         arms = [{"indicator": row["indicator"], "cohort": row["cohort"],
                  **{key: float(row[key]) for key in ("estimate_a1", "estimate_a2", "estimate_b1", "estimate_b2",
                                                      "change_a", "change_b")},
@@ -454,9 +455,7 @@ def rounds_context(results: Results, column: str, units: list[str], labels: dict
                 for row in a.to_dict("records")]
     transitions = []
     if found.transitions is not None:
-        t = found.transitions
-        t = t[(t["round_b"] == settings.name) & (t["round_a"] == settings.previous[-1].name)]
-        for indicator, lots in t.groupby("indicator", sort=False):
+        for indicator, lots in latest(found.transitions).groupby("indicator", sort=False):
             counts = lots["transition"].value_counts()
             transitions.append({"indicator": indicator, "lots": len(lots),
                                 **{kind: int(counts.get(kind, 0)) for kind in
@@ -469,13 +468,13 @@ def rounds_context(results: Results, column: str, units: list[str], labels: dict
         figure = draw.change_chart(by_unit, [u for u in units if any(r["unit"] == u for r in by_unit)],
                                    [k for k in indicators if k != "ui_dtp1_not_dtp3"],
                                    names=labels.get(column, {}), indicator_labels=labels["indicator"],
-                                   rounds=(settings.previous[-1].name, settings.name), text=labels["chart"])
+                                   rounds=pair, text=labels["chart"])
         draw.save_chart(figure, charts_dir / "change_by_unit.png")
         chart = f"{CHARTS_DIR}/change_by_unit.svg"
-    return {"rounds": list(found.rounds), "from": settings.previous[-1].name, "to": settings.name,
-            "revisited": settings.revisited, "column": column, "national": national, "by_unit": by_unit,
-            "gaps": gaps, "arms": arms, "transitions": transitions, "intervention": results.project.arms.intervention if results.project.arms else None,
-            "chart": chart}
+    return {"rounds": list(found.rounds), "from": pair[0], "to": pair[1], "revisited": settings.revisited,
+            "column": column, "national": national, "by_unit": by_unit, "gaps": gaps, "arms": arms,
+            "transitions": transitions, "chart": chart,
+            "intervention": results.project.arms.intervention if results.project.arms else None}
 
 
 # the indicator of the organ-pipe plots: Penta 3, the coverage a supervisor's clusters are judged by

@@ -69,6 +69,14 @@ def household_response(project: Project, children: pd.DataFrame) -> pd.DataFrame
         i = int(missing.to_numpy().nonzero()[0][0])
         raise InputError(f"{path}: row {source.row_offset + i}, column 'cluster': cluster {text['cluster'].iloc[i]!r} "
                          "has no child in the survey and the row names no catchment area (add a 'catchment' column)")
+    # an area no child came from is a typo far more often than an area where no child was found
+    areas = set(children["catchment"].astype(str))
+    stray = ~catchment.isin(areas)
+    if stray.any():
+        i = int(stray.to_numpy().nonzero()[0][0])
+        raise InputError(f"{path}: row {source.row_offset + i}, column '{config.columns.get('catchment', 'catchment')}': "
+                         f"{catchment.iloc[i]!r} is not a catchment area of the survey "
+                         f"({', '.join(sorted(areas)[:6])}{', ...' if len(areas) > 6 else ''})")
     visits = pd.DataFrame({"catchment": catchment.astype(str), "cluster": text["cluster"].astype(str),
                            "result": pd.Categorical(result, categories=RESULTS)})
     return _rates(visits, [str(c) for c in pd.unique(children["catchment"].astype(str))])

@@ -19,7 +19,7 @@ import pandas as pd
 
 from lqas.config import Project
 from lqas.design import ALL, SurveyDesign
-from lqas.errors import DesignError
+from lqas.errors import DesignError, SettingError
 from lqas.power import minimum_detectable_difference
 
 ROUND = "round"
@@ -133,6 +133,15 @@ def analyse_rounds(project: Project, table: pd.DataFrame, indicators: Sequence[s
     stratifiers = [c for c in project.stratifiers.columns if all(c in t for t in tables.values())]
     shared = [k for k in indicators if all(k in t for t in tables.values())]
     arms = project.arms
+    if arms is not None:
+        for name, frame in tables.items():
+            if arms.column not in frame:
+                raise SettingError("arms.column", f"round '{name}' has no column '{arms.column}'")
+        known = set().union(*(set(frame[arms.column].astype(str)) for frame in tables.values()))
+        unknown = [unit for unit in arms.units if unit not in known]
+        if unknown:
+            raise SettingError("arms.units", f"{', '.join(map(repr, unknown))} not a value of '{arms.column}' in "
+                                             "any round")
     keep = list(dict.fromkeys(c for c in ("cohort", *levels, *stratifiers, "sex", project.design.strata,
                                           project.design.psu, "weight", arms.column if arms else None,
                                           "dob" if arms is not None and arms.start is not None else None, *shared)

@@ -191,3 +191,16 @@ def test_an_indicator_at_100_percent_everywhere_is_one_sentence_not_a_table():
     assert sentence == "timely: 100% in every catchment area, among girls and among boys (122 children)."
     tables = [b for b in blocks if b.kind == "table"]
     assert len(tables) == 1 and [c.lines[0] for c in tables[0].header_groups[1:]] == ["card"]
+
+
+def test_a_household_log_naming_an_area_of_no_child_is_refused(tmp_path):
+    folder = tmp_path / "p"
+    shutil.copytree(DEMO, folder)
+    log = folder / "data" / "households.csv"
+    lines = log.read_text(encoding="utf-8").splitlines()
+    lines[2] = "=cmd" + lines[2]
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    children = pd.DataFrame({"catchment": ["bougouni_est"], "cluster": ["BGE-01"]})
+    with pytest.raises(InputError, match=r"households\.csv: row 3, column 'aire_sante': '=cmdbougouni_est' is not a "
+                                         r"catchment area of the survey \(bougouni_est\)"):
+        household_response(load_project(folder / "survey.toml"), children)

@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 
 from lqas.errors import DesignError
-from lqas.power import (change_sample_size, did_sample_size, minimum_detectable_change,
-                        minimum_detectable_difference)
+from lqas.power import change_sample_size, did_sample_size, minimum_detectable_change, minimum_detectable_difference
 from lqas.rounds import changes, differences_in_differences, round_design, stack_rounds
 
 ORACLE = Path(__file__).parent / "oracles" / "survey_rounds.R"
@@ -310,3 +309,20 @@ def test_a_child_whose_first_penta_was_due_before_the_intervention_is_not_expose
     assert assign_arms(stacked, ArmsConfig(intervention="C2P", units=("kologo",)), later="followup")[1] == 0
     with pytest.raises(Exception, match="missing: kologo"):
         ArmsConfig(intervention="C2P", units=("kologo", "niono"), start={"niono": "2026-02-01"})
+
+
+def test_an_arm_unit_that_no_round_has_is_refused(tmp_path):
+    import shutil
+
+    from lqas.config import load_project
+    from lqas.errors import ConfigError
+    from lqas.run import analyse
+
+    for name in ("baseline", "followup"):
+        shutil.copytree(DEMO, tmp_path / name, ignore=shutil.ignore_patterns("*.xlsx", "generate.py"))
+    survey = tmp_path / "followup" / "survey.toml"
+    survey.write_text(survey.read_text(encoding="utf-8") + ROUNDS.replace("REVISITED", "true").replace(
+        '"kologo", ', '"kologoo", '), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"survey\.toml: key 'arms\.units': 'kologoo' not a value of 'catchment' "
+                                          r"in any round"):
+        analyse(load_project(survey))
