@@ -21,9 +21,13 @@ from lqas.readers import read_source
 RESULTS = ("interviewed", "no_eligible_child", "absent", "refused", "other")
 
 
-def household_response(project: Project, children: pd.DataFrame) -> pd.DataFrame | None:
+def household_response(project: Project, children: pd.DataFrame, excluded: pd.DataFrame | None = None
+                       ) -> pd.DataFrame | None:
     """Households visited and the response rate per catchment area, from ``[households] file``; None
     when the project has no household log.
+
+    ``excluded``: the records excluded from the child table (``exclusions.csv``), whose areas are areas of
+    the survey too (a lot can lose every child).
 
     Returns one row per catchment area (in the children's order, then any area with no child found)
     and a last row ``all``: ``catchment``, ``clusters``, ``visited``, one column per result of
@@ -53,33 +57,35 @@ def household_response(project: Project, children: pd.DataFrame) -> pd.DataFrame
         lambda values: values.str.strip())
     codes = {str(theirs).strip(): ours for theirs, ours in config.codes.items()}
     result = text["result"].map(lambda value: codes.get(value, value) if isinstance(value, str) else value)
-    unknown = ~result.isin(RESULTS)
-    if unknown.any():
-        i = int(unknown.to_numpy().nonzero()[0][0])
-        raise InputError(f"{path}: row {source.row_offset + i}, column '{config.columns.get('result', 'result')}': "
-                         f"{frame['result'].iloc[i]!r} is not a household result ({', '.join(RESULTS)}); map the "
-                         f"file's codes with [households] codes = {{ \"1\" = \"interviewed\", ... }}")
+    _refuse_first(~result.isin(RESULTS), lambda i: (
+        f"{path}: row {source.row_offset + i}, column '{config.columns.get('result', 'result')}': "
+        f"{frame['result'].iloc[i]!r} is not a household result ({', '.join(RESULTS)}); map the file's codes with "
+        f"[households] codes = {{ \"1\" = \"interviewed\", ... }}"))
     # the catchment of a cluster: the file's own, else the one its children were found in
     of_cluster = (children[["cluster", "catchment"]].astype(str).drop_duplicates("cluster")
                   .set_index("cluster")["catchment"])
     catchment = text["catchment"] if "catchment" in text else pd.Series(pd.NA, index=text.index, dtype="string")
     catchment = catchment.where(catchment.notna() & (catchment != ""), text["cluster"].map(of_cluster))
-    missing = catchment.isna()
-    if missing.any():
-        i = int(missing.to_numpy().nonzero()[0][0])
-        raise InputError(f"{path}: row {source.row_offset + i}, column 'cluster': cluster {text['cluster'].iloc[i]!r} "
-                         "has no child in the survey and the row names no catchment area (add a 'catchment' column)")
+    _refuse_first(catchment.isna(), lambda i: (
+        f"{path}: row {source.row_offset + i}, column 'cluster': cluster {text['cluster'].iloc[i]!r} has no child in "
+        "the survey and the row names no catchment area (add a 'catchment' column)"))
     # an area no child came from is a typo far more often than an area where no child was found
     areas = set(children["catchment"].astype(str))
-    stray = ~catchment.isin(areas)
-    if stray.any():
-        i = int(stray.to_numpy().nonzero()[0][0])
-        raise InputError(f"{path}: row {source.row_offset + i}, column '{config.columns.get('catchment', 'catchment')}': "
-                         f"{catchment.iloc[i]!r} is not a catchment area of the survey "
-                         f"({', '.join(sorted(areas)[:6])}{', ...' if len(areas) > 6 else ''})")
+    if excluded is not None and "catchment" in excluded:
+        areas |= set(excluded["catchment"].dropna().astype(str))
+    _refuse_first(~catchment.isin(areas), lambda i: (
+        f"{path}: row {source.row_offset + i}, column '{config.columns.get('catchment', 'catchment')}': "
+        f"{catchment.iloc[i]!r} is not a catchment area of the survey "
+        f"({', '.join(sorted(areas)[:6])}{', ...' if len(areas) > 6 else ''})"))
     visits = pd.DataFrame({"catchment": catchment.astype(str), "cluster": text["cluster"].astype(str),
                            "result": pd.Categorical(result, categories=RESULTS)})
     return _rates(visits, [str(c) for c in pd.unique(children["catchment"].astype(str))])
+
+
+def _refuse_first(bad: pd.Series, message) -> None:
+    """One line on the first bad row (``message(position)``), the row as the user sees it."""
+    if bad.any():
+        raise InputError(message(int(bad.to_numpy().nonzero()[0][0])))
 
 
 def _rates(visits: pd.DataFrame, order: list[str]) -> pd.DataFrame:

@@ -31,7 +31,7 @@ def analyse(project: Project, progress: Callable[[str], None] = lambda message: 
 def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     progress("ingest and derive")
     derived = derive_project(project)
-    households = household_response(project, derived.table)  # a bad household log fails before minutes of work
+    households = household_response(project, derived.table, derived.exclusions)  # a bad household log fails before minutes of work
     registry = load_registry(derived.schedule)
     # per-dose families the project leaves out ([estimates] doses) are not estimated
     left_out = {f"{dose.key}_{family}" for dose in derived.schedule.doses
