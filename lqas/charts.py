@@ -447,3 +447,47 @@ def change_chart(rows: Sequence[Mapping], units: Sequence[str], indicators: Sequ
         figure.legend(handles, legend, loc="lower center", ncol=2, frameon=False)
         _tight(figure, rect=(0, 0.08, 1, 1))
     return figure
+
+
+def trend_chart(rows: Sequence[Mapping], units: Sequence[str], indicators: Sequence[str], *,
+                names: Mapping[str, str], indicator_labels: Mapping[str, str], rounds: tuple[str, str],
+                text: Mapping[str, str]) -> Figure:
+    """Girls' and boys' estimates with their 95 % intervals in each round, a line joining the two
+    rounds: one row of panels per unit (``units``, the survey area first), one column per indicator.
+    ``rows``: the report context's trend records (``unit``, ``indicator``, ``sex``, ``estimate_a``,
+    ``ci_low_a``, ``ci_high_a`` and the same for ``b``)."""
+    by = {(row["unit"], row["indicator"], row["sex"]): row for row in rows}
+    sexes = (("F", GIRLS, text["girls"], -0.07), ("M", BOYS, text["boys"], 0.07))
+    with matplotlib.rc_context(STYLE):
+        figure, axes = _subplots(len(units), len(indicators), figsize=(WIDTH, 1.05 * len(units) + 0.9),
+                                 sharex=True, sharey=True, squeeze=False)
+        for i, unit in enumerate(units):
+            for j, indicator in enumerate(indicators):
+                ax = axes[i][j]
+                for sex, style, label, shift in sexes:
+                    row = by.get((unit, indicator, sex))
+                    if row is None:
+                        continue
+                    x = np.array([0.0, 1.0]) + shift
+                    est = 100 * np.array([row["estimate_a"], row["estimate_b"]], dtype=float)
+                    low = 100 * np.array([row["ci_low_a"], row["ci_low_b"]], dtype=float)
+                    high = 100 * np.array([row["ci_high_a"], row["ci_high_b"]], dtype=float)
+                    # a round with no interval (one child) keeps its point, without a bar
+                    errors = np.nan_to_num(np.array([est - low, high - est]), nan=0.0)
+                    ax.errorbar(x, est, yerr=errors, fmt=style["marker"] + "-", color=style["color"], ms=3.5,
+                                capsize=2, lw=1, label=label if i == 0 and j == 0 else None)
+                ax.set_xlim(-0.4, 1.4)
+                ax.set_xticks([0, 1], [_wrap(rounds[0], 14), _wrap(rounds[1], 14)])
+                ax.set_ylim(0, 100)
+                ax.set_yticks([0, 50, 100])
+                ax.grid(axis="y", color="#dddddd", lw=0.5)
+                ax.set_axisbelow(True)
+                if i == 0:
+                    ax.set_title(_wrap(indicator_labels.get(indicator, indicator), 30))
+                if j == 0:
+                    ax.set_ylabel(_wrap(names.get(unit, unit), 16), rotation=0, ha="right", va="center")
+        handles, legend = axes[0][0].get_legend_handles_labels()
+        figure.legend(handles, legend, loc="lower center", ncol=2, frameon=False)
+        figure.supylabel(text["percent_axis"], x=0.005, fontsize=7.5)
+        _tight(figure, rect=(0.02, 0.04, 1, 1))
+    return figure

@@ -144,8 +144,9 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
         charts |= {Path(chart).stem: chart for chart in clusters["charts"]}
     summary = summary_context(results, index, cohorts, labels, charts_dir, many=many)
     rounds = rounds_context(results, column, units, labels, charts_dir)
-    if rounds is not None and rounds.get("chart"):
-        charts["change_by_unit"] = rounds["chart"]
+    if rounds is not None:
+        charts |= {name: rounds[key] for name, key in (("change_by_unit", "chart"), ("trend_by_sex", "trend_chart"))
+                   if rounds.get(key)}
     if summary is not None and summary["categories"] is not None:
         charts["red_categories"] = summary["categories"]["chart"]
     quality = {"rows_read": derived.rows_read, "kept": len(table), "excluded": len(derived.exclusions),
@@ -393,6 +394,15 @@ def cover_context(project: Project, charts_dir: Path) -> dict[str, Any]:
             "version": cover.version, "citation": _by_language(cover.citation)}
 
 
+# units above which the trend chart shows the survey area alone (a row of panels per unit)
+TREND_UNITS = 12
+
+
+def _number(value: Any) -> float | None:
+    """A float for the report context, None for a missing one (an interval from one child)."""
+    return None if value is None or pd.isna(value) else float(value)
+
+
 def _change_cell(row: Mapping[str, Any], prefix: str = "change") -> dict[str, Any]:
     """A change (or difference in differences) of the tidy tables as the report shows it."""
     return {"estimate": float(row[prefix]), "ci_low": float(row[f"{prefix}_ci_low"]),
@@ -462,7 +472,31 @@ def rounds_context(results: Results, column: str, units: list[str], labels: dict
                                    ("improved", "worsened", "stayed_acceptable", "stayed_to_improve")},
                                 "worsened_lots": [{"catchment": str(row["catchment"]), "cohort": str(row["cohort"])}
                                                   for row in lots[lots["transition"] == "worsened"].to_dict("records")
-                                                  if "catchment" in row and "cohort" in row]})
+                                                  if "catchment" in row and "cohort" in row],
+                                # the earlier round's own target, where this round's differs: how many of its
+                                # lots the new target classes otherwise than that round reported
+                                **_target_change(lots)})
+    # girls' and boys' estimate and interval in each round, in the survey area and (when few) each unit
+    charted = [k for k in indicators if k != "ui_dtp1_not_dtp3"]
+    trend_units = [ALL, *([u for u in units if any(r["unit"] == u for r in by_unit)]
+                          if len(units) <= TREND_UNITS else [])]
+    by_sex = latest_changes[(latest_changes["cohort"] == ALL) & latest_changes["sex"].isin(["F", "M"])
+                            & latest_changes["indicator"].isin(charted)]
+    trend = []
+    for row in by_sex.to_dict("records"):
+        unit = ALL if all(row[c] == ALL for c in domain) else (
+            str(row[column]) if column in row and row[column] != ALL and all(row[c] == ALL for c in others) else None)
+        if unit in trend_units:
+            trend.append({"unit": unit, "indicator": row["indicator"], "sex": row["sex"],
+                          **{key: _number(row[key]) for key in ("estimate_a", "ci_low_a", "ci_high_a", "estimate_b",
+                                                                 "ci_low_b", "ci_high_b")}})
+    trend_chart = None
+    if trend:
+        figure = draw.trend_chart(trend, [u for u in trend_units if any(r["unit"] == u for r in trend)], charted,
+                                  names={ALL: labels["chart"]["all_catchments"], **labels.get(column, {})},
+                                  indicator_labels=labels["indicator"], rounds=pair, text=labels["chart"])
+        draw.save_chart(figure, charts_dir / "trend_by_sex.png")
+        trend_chart = f"{CHARTS_DIR}/trend_by_sex.svg"
     chart = None
     if by_unit:
         figure = draw.change_chart(by_unit, [u for u in units if any(r["unit"] == u for r in by_unit)],
@@ -473,8 +507,19 @@ def rounds_context(results: Results, column: str, units: list[str], labels: dict
         chart = f"{CHARTS_DIR}/change_by_unit.svg"
     return {"rounds": list(found.rounds), "from": pair[0], "to": pair[1], "revisited": settings.revisited,
             "column": column, "national": national, "by_unit": by_unit, "gaps": gaps, "arms": arms,
-            "transitions": transitions, "chart": chart,
+            "transitions": transitions, "chart": chart, "trend": trend, "trend_chart": trend_chart,
             "intervention": results.project.arms.intervention if results.project.arms else None}
+
+
+def _target_change(lots: pd.DataFrame) -> dict[str, Any]:
+    """The earlier round's own target of an indicator when this round's differs, and the lots whose class
+    at the new target is not the one that round reported; nothing when the target stayed."""
+    if "target_changed" not in lots or not lots["target_changed"].any():
+        return {"target_changed": False}
+    changed = lots[lots["target_changed"]]
+    return {"target_changed": True, "good_before": float(changed["good_own_a"].iloc[0]),
+            "good_now": float(changed["good_b"].iloc[0]),
+            "reclassified": int((changed["class_own_a"] != changed["class_a"]).sum())}
 
 
 # the indicator of the organ-pipe plots: Penta 3, the coverage a supervisor's clusters are judged by

@@ -796,7 +796,7 @@ def _vcqi_intervals(p: np.ndarray, se: np.ndarray, n: np.ndarray, df: np.ndarray
 
     A homogeneous domain (p = 0 or 1, or se < 1e-16) gets se = 0 and df = n - 1. neff =
     p(1-p)/se^2 (n, with DEFF = 1, when p or se print as 0 or 1 to 7 decimals); DEFF = (n-1)/neff;
-    neff* = neff (z/t_df)^2, or n when DEFF < 1. A homogeneous domain is therefore df-adjusted but
+    neff* = neff (z/t_df)^2, or n when DEFF < 1 (by more than 1e-9). A homogeneous domain is therefore df-adjusted but
     not truncated (its DEFF is 1, not below 1), except for Clopper-Pearson and the logit/Wald
     fall-backs to it, which use n. ``lcb``/``ucb`` repeat this at level 2 level - 1 (the 90 %
     interval for 95 %). ``korn-graubard`` sizes its interval as R ``svyciprop(method="beta")``:
@@ -809,7 +809,9 @@ def _vcqi_intervals(p: np.ndarray, se: np.ndarray, n: np.ndarray, df: np.ndarray
     with np.errstate(divide="ignore", invalid="ignore"):
         neff = np.where(flat, n, p * (1 - p) / se ** 2)
         deff = np.where(flat, 1.0, (n - 1) / neff)
-    truncated = deff < 1
+    # a DEFF of exactly 1 (it happens: small integer counts, equal weights) computes as 1 ± 1e-16, and
+    # the rule's two sides differ by the df factor: decide it on the number, not on the rounding noise
+    truncated = deff < 1 - 1e-9
 
     def vcqi_size(lvl: float) -> np.ndarray:
         q = 1 - (1 - lvl) / 2

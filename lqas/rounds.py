@@ -14,12 +14,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from lqas.config import Project
+from lqas.config.project import ArmsConfig, DesignConfig
 from lqas.design import ALL, SurveyDesign
-from lqas.errors import DesignError, SettingError
+from lqas.errors import DesignError, InputError, SettingError
 from lqas.power import minimum_detectable_difference
 
 ROUND = "round"
@@ -76,6 +78,26 @@ def changes(design: SurveyDesign, indicators: Sequence[str], *, rounds: tuple[st
     return out[["indicator", *by, *CHANGE_COLUMNS]]
 
 
+def round_intervals(change: pd.DataFrame, design: SurveyDesign, indicators: Sequence[str], by: Sequence[str], *,
+                    ci: str = "wilson", level: float = 0.95) -> pd.DataFrame:
+    """``change`` (:func:`changes`) with each round's own interval (``ci_low_a``, ``ci_high_a``,
+    ``ci_low_b``, ``ci_high_b``): the round's estimate as a domain of the stacked design, so the same
+    number and interval as the round's own estimates.csv, by the project's interval method."""
+    each = design.proportions(list(indicators), by=[ROUND, *by], within=[ROUND], ci=ci, level=level)
+    each = each[["indicator", ROUND, *by, "ci_low", "ci_high"]]
+    keys = ["indicator", *by]
+    for side in ("a", "b"):
+        bounds = each.rename(columns={ROUND: f"round_{side}", "ci_low": f"ci_low_{side}",
+                                      "ci_high": f"ci_high_{side}"})
+        change = change.merge(bounds, on=[*keys, f"round_{side}"], how="left")
+    # after the estimates they bound, as CHANGE_COLUMNS orders them
+    columns = list(change.columns)
+    for name in ("ci_high_b", "ci_low_b", "ci_high_a", "ci_low_a"):
+        columns.remove(name)
+        columns.insert(columns.index("estimate_b") + 1, name)
+    return change[columns]
+
+
 def differences_in_differences(design: SurveyDesign, indicators: Sequence[str], *, group: str,
                                groups: tuple[str, str], rounds: tuple[str, str], by: Sequence[str] = (),
                                level: float = 0.95) -> pd.DataFrame:
@@ -125,9 +147,13 @@ def analyse_rounds(project: Project, table: pd.DataFrame, indicators: Sequence[s
             derived = derive_project(earlier)
             tables[previous.name] = derived.table
             if classification is not None and not classification.empty:
-                before = classify_lots(derived.table, load_registry(derived.schedule), earlier.lqas, derived.exclusions)
-                transitions.append(lot_transitions(before, classification, (previous.name, settings.name),
-                                                   list(project.lqas.lot)))
+                registry = load_registry(derived.schedule)
+                # the earlier lots judged by this round's targets too (the decision rule recomputed for
+                # their n): a lot that moves only because the target moved has not changed
+                at_target = classify_lots(derived.table, registry, project.lqas, derived.exclusions)
+                own = classify_lots(derived.table, registry, earlier.lqas, derived.exclusions)
+                transitions.append(lot_transitions(at_target, classification, (previous.name, settings.name),
+                                                   list(project.lqas.lot), own=own))
     tables[settings.name] = table
     levels = [c for c in project.levels.columns if all(c in t for t in tables.values())]
     stratifiers = [c for c in project.stratifiers.columns if all(c in t for t in tables.values())]
@@ -147,36 +173,120 @@ def analyse_rounds(project: Project, table: pd.DataFrame, indicators: Sequence[s
                                           "dob" if arms is not None and arms.start is not None else None, *shared)
                               if c is not None))
     frames = {name: t[[c for c in keep if c in t]] for name, t in tables.items()}
-    changes_, gaps, by_arm = [], [], []
-    for previous in settings.previous:
-        pair = (previous.name, settings.name)
-        stacked = stack_rounds({name: frames[name] for name in pair}, strata=project.design.strata,
-                               psu=project.design.psu, revisited=settings.revisited)
-        left_out = 0
-        if arms is not None:
-            stacked["arm"], left_out = assign_arms(stacked, arms, later=pair[1])
-        design = round_design(stacked, weight="weight", singleton=project.design.singleton)
-        present = [c for c in ("cohort", "sex") if c in stacked]
-        geography = [c for c in ("cohort", *levels, "sex") if c in stacked]
-        changes_.append(_nested(changes(design, shared, rounds=pair, by=geography), levels))
-        for stratifier in stratifiers:
-            part = changes(design, shared, rounds=pair, by=[*present[:1], stratifier, *present[1:]])
-            changes_.append(part[part[stratifier] != ALL])
-        if "sex" in stacked and {"F", "M"} <= set(stacked["sex"].astype(str)):
-            gap = differences_in_differences(design, shared, group="sex", groups=("F", "M"), rounds=pair,
-                                             by=[c for c in geography if c != "sex"])
-            gaps.append(_nested(gap, levels).assign(round_a=pair[0], round_b=pair[1]))
-        if arms is not None:
-            part = differences_in_differences(design, shared, group="arm", groups=(arms.intervention, COMPARISON_ARM),
-                                              rounds=pair, by=present)
-            by_arm.append(part.assign(round_a=pair[0], round_b=pair[1], arm_a=arms.intervention, arm_b=COMPARISON_ARM,
-                                      exposure="penta1_due_after_start" if arms.start is not None else "every_child",
-                                      not_exposed=left_out))
-    columns = ["indicator", "cohort", *levels, *stratifiers, "sex"]
+    parts = [round_pair(frames, (previous.name, settings.name), design=project.design, indicators=shared,
+                        levels=levels, stratifiers=stratifiers, revisited=settings.revisited, arms=arms)
+             for previous in settings.previous]
     return RoundResults(rounds=tuple(r.name for r in settings.previous) + (settings.name,),
-                        changes=_tidy(changes_, columns), gaps=_tidy(gaps, columns) if gaps else None,
-                        arms=_tidy(by_arm, ["indicator", "cohort", "sex"]) if by_arm else None,
+                        changes=parts[0].changes if len(parts) == 1 else _tidy([p.changes for p in parts], []),
+                        gaps=_joined([p.gaps for p in parts]), arms=_joined([p.arms for p in parts]),
                         transitions=pd.concat(transitions, ignore_index=True) if transitions else None)
+
+
+def round_pair(frames: Mapping[str, pd.DataFrame], pair: tuple[str, str], *, design: DesignConfig,
+               indicators: Sequence[str], levels: Sequence[str] = (), stratifiers: Sequence[str] = (),
+               revisited: bool = False, arms: ArmsConfig | None = None) -> RoundResults:
+    """The change from round ``pair[0]`` to ``pair[1]`` (two child tables of ``frames``, each with the
+    ``weight`` column of its run) on one design of the two (``design``: the strata, clusters and
+    interval settings the rounds share): by cohort, each level (``levels``, highest first) and sex,
+    and by each stratifier; the change of the girls − boys gap; with ``arms``, the difference in
+    differences. The ``rounds`` and ``transitions`` of the result are those of the pair alone."""
+    stacked = stack_rounds({name: frames[name] for name in pair}, strata=design.strata, psu=design.psu,
+                           revisited=revisited)
+    left_out = 0
+    if arms is not None:
+        stacked["arm"], left_out = assign_arms(stacked, arms, later=pair[1])
+    survey = round_design(stacked, weight="weight", singleton=design.singleton)
+    levels = [c for c in levels if c in stacked]
+    stratifiers = [c for c in stratifiers if c in stacked]
+    present = [c for c in ("cohort", "sex") if c in stacked]
+    geography = [c for c in ("cohort", *levels, "sex") if c in stacked]
+    intervals = {"ci": design.ci, "level": design.level}
+    found = [_nested(round_intervals(changes(survey, indicators, rounds=pair, by=geography), survey, indicators,
+                                     geography, **intervals), levels)]
+    for stratifier in stratifiers:
+        by = [*present[:1], stratifier, *present[1:]]
+        part = round_intervals(changes(survey, indicators, rounds=pair, by=by), survey, indicators, by, **intervals)
+        found.append(part[part[stratifier] != ALL])
+    columns = ["indicator", "cohort", *levels, *stratifiers, "sex"]
+    gaps = by_arm = None
+    if "sex" in stacked and {"F", "M"} <= set(stacked["sex"].astype(str)):
+        gap = differences_in_differences(survey, indicators, group="sex", groups=("F", "M"), rounds=pair,
+                                         by=[c for c in geography if c != "sex"])
+        gaps = _tidy([_nested(gap, levels).assign(round_a=pair[0], round_b=pair[1])], columns)
+    if arms is not None:
+        part = differences_in_differences(survey, indicators, group="arm", groups=(arms.intervention, COMPARISON_ARM),
+                                          rounds=pair, by=present)
+        by_arm = _tidy([part.assign(round_a=pair[0], round_b=pair[1], arm_a=arms.intervention, arm_b=COMPARISON_ARM,
+                                    exposure="penta1_due_after_start" if arms.start is not None else "every_child",
+                                    not_exposed=left_out)], ["indicator", "cohort", "sex"])
+    return RoundResults(rounds=pair, changes=_tidy(found, columns), gaps=gaps, arms=by_arm)
+
+
+def _joined(parts: list[pd.DataFrame | None]) -> pd.DataFrame | None:
+    present = [part for part in parts if part is not None]
+    return pd.concat(present, ignore_index=True) if present else None
+
+
+def compare_runs(first: Path, second: Path, *, names: tuple[str, str] | None = None,
+                 revisited: bool = False) -> RoundResults:
+    """The change between two run folders (``lqas run`` outputs, the earlier first): each run's child
+    table (``derived.parquet`` or ``derived.csv``) with its weights, on one design of the two, by the
+    second run's strata, clusters, levels, stratifiers and interval settings (its ``manifest.json``),
+    for the indicators both runs estimated; each lot's class in both (their ``classification.csv``,
+    each by its own target). ``names`` default to the folders' names."""
+    runs = [_read_run(Path(folder)) for folder in (first, second)]
+    pair = tuple(names) if names else (Path(first).name, Path(second).name)
+    if len(pair) != 2 or pair[0] == pair[1]:
+        raise InputError(f"--names: two different names, one per run; got {', '.join(map(repr, pair))}")
+    (_, table_a, estimated_a, lots_a), (project, table, estimated, lots) = runs
+    design = DesignConfig.model_validate(project["design"])
+    for column in (design.strata, design.psu):
+        if column is not None and column not in table_a:
+            raise InputError(f"{first}: derived table has no column '{column}', the strata or clusters of {second}")
+    indicators = [k for k in estimated if k in set(estimated_a) and k in table_a and k in table]
+    if not indicators:
+        raise InputError(f"{first}, {second}: the runs estimated no indicator in common")
+    levels = [c for c in project["levels"]["columns"] if c in table_a and c in table]
+    stratifiers = [c for c in project["stratifiers"]["columns"] if c in table_a and c in table]
+    found = round_pair({pair[0]: table_a, pair[1]: table}, pair, design=design, indicators=indicators,
+                       levels=levels, stratifiers=stratifiers, revisited=revisited)
+    lot = list(project["lqas"]["lot"])
+    transitions = None
+    if lots_a is not None and lots is not None and set(lot) <= set(lots_a) and set(lot) <= set(lots):
+        transitions = lot_transitions(lots_a, lots, pair, lot)
+    return RoundResults(rounds=pair, changes=found.changes, gaps=found.gaps, arms=None, transitions=transitions)
+
+
+def _read_run(folder: Path) -> tuple[dict, pd.DataFrame, list[str], pd.DataFrame | None]:
+    """A run folder's project settings (from its manifest), child table, estimated indicators and
+    lots' classes."""
+    import json
+
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        raise InputError(f"{folder}: not a run folder of lqas (no manifest.json)")
+    project = json.loads(manifest.read_text(encoding="utf-8"))["project"]
+
+    def table(stem: str, required: bool = True) -> pd.DataFrame | None:
+        if (folder / f"{stem}.parquet").is_file():
+            return pd.read_parquet(folder / f"{stem}.parquet")
+        if (folder / f"{stem}.csv").is_file():
+            # domain values are text (a cluster id 007 stays 007), outcomes and weights numbers
+            frame = pd.read_csv(folder / f"{stem}.csv", dtype=str, keep_default_na=False, na_values=[""])
+            return frame
+        if required:
+            raise InputError(f"{folder}: the run has no {stem}.csv (run it with --formats csv)")
+        return None
+
+    children, estimates = table("derived"), table("estimates")
+    indicators = list(dict.fromkeys(estimates["indicator"]))
+    numeric = [k for k in (*indicators, "weight") if k in children]
+    children[numeric] = children[numeric].apply(pd.to_numeric, errors="coerce")
+    lots = table("classification", required=False)
+    if lots is not None:
+        for column in ("n", "x_indicator", "d", "good"):
+            lots[column] = pd.to_numeric(lots[column], errors="coerce")
+    return project, children, indicators, lots
 
 
 UNEXPOSED = "not_exposed"
@@ -205,16 +315,24 @@ TRANSITIONS = {("fail", "pass"): "improved", ("pass", "fail"): "worsened", ("pas
 
 
 def lot_transitions(before: pd.DataFrame, after: pd.DataFrame, rounds: tuple[str, str],
-                    lot: Sequence[str]) -> pd.DataFrame:
-    """Each lot and indicator classified in both rounds: its class in each (``class_a``, ``class_b``),
-    what moved (``transition``: improved, worsened, stayed acceptable, stayed to improve), the children
-    with the indicator and sampled in each round, and each round's target (``good``)."""
+                    lot: Sequence[str], own: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each lot and indicator classified in both rounds, both judged by the later round's target:
+    its class in each (``class_a``, ``class_b``) with the decision rule of its n (``d_a``, ``d_b``),
+    what moved (``transition``: improved, worsened, stayed acceptable, stayed to improve), the
+    children with the indicator and sampled in each round, and the target (``good``). ``own``, the
+    earlier round classified by its own targets, adds ``good_own_a``, ``d_own_a`` and ``class_own_a``
+    (the class that round reported) and ``target_changed``."""
     keys = ["indicator", *lot]
-    columns = [*keys, "n", "x_indicator", "class", "good"]
+    columns = [*keys, "n", "x_indicator", "d", "class", "good"]
     both = before[columns].merge(after[columns], on=keys, suffixes=("_a", "_b"), how="inner")
     both.insert(len(keys), "round_a", rounds[0])
     both.insert(len(keys) + 1, "round_b", rounds[1])
     both["transition"] = [TRANSITIONS.get((a, b), "not_classified") for a, b in zip(both["class_a"], both["class_b"])]
+    if own is not None:
+        reported = own[[*keys, "good", "d", "class"]].rename(
+            columns={"good": "good_own_a", "d": "d_own_a", "class": "class_own_a"})
+        both = both.merge(reported, on=keys, how="left")
+        both["target_changed"] = both["good_own_a"].ne(both["good_b"]) & both["good_own_a"].notna()
     return both
 
 

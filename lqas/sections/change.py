@@ -34,6 +34,9 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
                 transitions_table(rounds, w)]
     if rounds["gaps"]:
         out += [Heading(level=2, text=w._("Change of the gap between girls and boys"), anchor="change-gaps"),
+                *w.figure("trend_by_sex", w._(
+                    "Girls and boys in %(first)s and %(second)s, both cohorts together: each estimate with its "
+                    "95%% confidence interval, in its own round.", first=rounds["from"], second=rounds["to"])),
                 gap_table(rounds, w)]
     if rounds["arms"]:
         out += [Heading(level=2, text=w._("%(arm)s areas against the others", arm=rounds["intervention"]),
@@ -121,10 +124,20 @@ def transitions_table(rounds: dict[str, Any], w: Words) -> Table:
                        w.value(", ".join(f"{w.catchment(lot['catchment'])} ({w.cohort(lot['cohort'])})"
                                          for lot in r["worsened_lots"]) or "–", "left")])
             for r in rounds["transitions"]]
+    notes = [w._("Each lot (catchment area and cohort) classified in both rounds, both judged by this round's "
+                 "target: the earlier round's decision rule is recomputed for its own sample size; every lot is in "
+                 "lqas_transitions.csv.")]
+    for r in rounds["transitions"]:
+        if r["target_changed"]:
+            notes.append(w.ngettext(
+                "%(indicator)s: the target moved from %(before)s to %(now)s; at the new target, %(num)s lot of "
+                "%(round)s is classed otherwise than that round reported.",
+                "%(indicator)s: the target moved from %(before)s to %(now)s; at the new target, %(num)s lots of "
+                "%(round)s are classed otherwise than that round reported.",
+                r["reclassified"], indicator=w.indicator(r["indicator"]), before=w.pct(r["good_before"]),
+                now=w.pct(r["good_now"]), round=rounds["from"]))
     return Table(header=header, rows=rows, size="compact", widths=[2.2, 0.6, 1, 1, 1, 1, 2.6],
-                 notes=[Paragraph(spans=spans(w._(
-                     "Each lot (catchment area and cohort) classified in both rounds, with each round's own "
-                     "decision rule; every lot is in lqas_transitions.csv.")), style="note")])
+                 notes=[Paragraph(spans=spans(" ".join(notes)), style="note")])
 
 
 def gap_table(rounds: dict[str, Any], w: Words) -> Table:
