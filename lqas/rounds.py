@@ -258,8 +258,8 @@ def compare_runs(first: Path, second: Path, *, names: tuple[str, str] | None = N
 
 
 def _read_run(folder: Path) -> tuple[dict, pd.DataFrame, list[str], pd.DataFrame | None]:
-    """A run folder's project settings (from its manifest), child table, estimated indicators and
-    lots' classes."""
+    """A run folder's project settings (from its manifest), child table (the columns a comparison
+    reads: a national derived.csv has hundreds), estimated indicators and lots' classes."""
     import json
 
     manifest = folder / "manifest.json"
@@ -267,19 +267,23 @@ def _read_run(folder: Path) -> tuple[dict, pd.DataFrame, list[str], pd.DataFrame
         raise InputError(f"{folder}: not a run folder of lqas (no manifest.json)")
     project = json.loads(manifest.read_text(encoding="utf-8"))["project"]
 
-    def table(stem: str, required: bool = True) -> pd.DataFrame | None:
+    def table(stem: str, columns=None, required: bool = True) -> pd.DataFrame | None:
         if (folder / f"{stem}.parquet").is_file():
-            return pd.read_parquet(folder / f"{stem}.parquet")
+            frame = pd.read_parquet(folder / f"{stem}.parquet")
+            return frame[[c for c in frame.columns if columns is None or columns(c)]]
         if (folder / f"{stem}.csv").is_file():
-            # domain values are text (a cluster id 007 stays 007), outcomes and weights numbers
-            frame = pd.read_csv(folder / f"{stem}.csv", dtype=str, keep_default_na=False, na_values=[""])
-            return frame
+            # domain values are text (a cluster id 007 stays 007), outcomes and weights numbers below
+            return pd.read_csv(folder / f"{stem}.csv", dtype=str, keep_default_na=False, na_values=[""],
+                               usecols=columns)
         if required:
             raise InputError(f"{folder}: the run has no {stem}.csv (run it with --formats csv)")
         return None
 
-    children, estimates = table("derived"), table("estimates")
-    indicators = list(dict.fromkeys(estimates["indicator"]))
+    indicators = list(dict.fromkeys(table("estimates", lambda c: c == "indicator")["indicator"]))
+    design = project["design"]
+    wanted = {"cohort", "sex", "weight", design["strata"], design["psu"], *project["levels"]["columns"],
+              *project["stratifiers"]["columns"], *indicators}
+    children = table("derived", lambda c: c in wanted)
     numeric = [k for k in (*indicators, "weight") if k in children]
     children[numeric] = children[numeric].apply(pd.to_numeric, errors="coerce")
     lots = table("classification", required=False)
