@@ -1,0 +1,169 @@
+"""Administrative immunization data against the survey (issue 19): the WHO data-quality checks of a
+DHIS2 extract (its long table, :func:`lqas.dhis2.read_dhis2`, mapped to doses and areas) and the
+comparison of admin and survey coverage, with the survey-implied target population.
+
+Every threshold is data (:func:`lqas.config.admin.load_thresholds`); every flag is a row of a tidy
+table saying which check, where, the value, the threshold and whether it was crossed.
+
+The survey–admin comparison (WHO DQR, Module 2; WUENIC): admin coverage A = doses / target; survey
+coverage p̂ with its interval [l, u]; the ratio R = A / p̂, whose interval A / u … A / l carries the
+survey's uncertainty only (admin numbers have no sampling error); the DQR flags R outside 1 ± 0.33,
+WUENIC a difference |A − p̂| above 10 points; the survey-implied target T̂ = doses / p̂, interval
+doses / u … doses / l: the denominator that would make the admin coverage equal the survey's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from lqas.config.admin import Thresholds
+
+COMPARISON_COLUMNS = ["doses", "target", "admin_coverage", "estimate", "ci_low", "ci_high", "ratio", "ratio_ci_low",
+                      "ratio_ci_high", "difference", "over_100", "ratio_flag", "difference_flag", "implied_target",
+                      "implied_target_ci_low", "implied_target_ci_high"]
+
+
+def survey_admin(frame: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """``frame`` (one row per area, dose and period: ``doses`` given, the ``target`` population, the
+    survey's ``estimate``, ``ci_low``, ``ci_high``, and any key columns) with the comparison's columns
+    (``COMPARISON_COLUMNS``): admin coverage, the ratio admin / survey and its interval, the difference
+    in points, the three flags (over 100 %, the ratio outside 1 ± tolerance, the difference above the
+    gap) and the survey-implied target with its interval."""
+    out = frame.copy()
+    doses, target = out["doses"].astype(float), out["target"].astype(float)
+    p, low, high = (out[c].astype(float) for c in ("estimate", "ci_low", "ci_high"))
+    rules = thresholds.survey
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["admin_coverage"] = np.where(target > 0, doses / target, np.nan)
+        admin = out["admin_coverage"]
+        out["ratio"] = admin / p
+        out["ratio_ci_low"], out["ratio_ci_high"] = admin / high, admin / low
+        out["implied_target"] = doses / p
+        out["implied_target_ci_low"], out["implied_target_ci_high"] = doses / high, doses / low
+    out["difference"] = admin - p
+    out["over_100"] = admin > thresholds.coverage.above
+    # a rule not decided when a number is missing: NaN compares False, so say None instead
+    known = admin.notna() & p.notna()
+    out["ratio_flag"] = ((out["ratio"] - 1).abs() > rules.ratio_tolerance).where(known)
+    out["difference_flag"] = (out["difference"].abs() > rules.gap).where(known)
+    keys = [c for c in frame.columns if c not in COMPARISON_COLUMNS]
+    return out[[*keys, *COMPARISON_COLUMNS]]
+
+
+def admin_zero_dose(comparison: pd.DataFrame, first_dose: str = "penta1", dose: str = "dose") -> pd.DataFrame:
+    """Admin and survey zero-dose side by side, from the first dose's rows of :func:`survey_admin`:
+    admin zero-dose 1 − A (negative when more doses were counted than children targeted), survey
+    zero-dose 1 − p̂ with its interval."""
+    rows = comparison[comparison[dose] == first_dose]
+    keys = [c for c in rows.columns if c not in COMPARISON_COLUMNS and c != dose]
+    return rows[keys].assign(admin_zero_dose=1 - rows["admin_coverage"], zero_dose=1 - rows["estimate"],
+                             zero_dose_ci_low=1 - rows["ci_high"], zero_dose_ci_high=1 - rows["ci_low"])
+
+
+FLAG_COLUMNS = ["check", "org_unit", "data_element", "period", "value", "reference", "threshold", "flag"]
+
+
+def completeness_flags(reports: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """Reporting completeness and timeliness per org unit, data set and period, from the long table's
+    ``REPORTING_RATE`` and ``REPORTING_RATE_ON_TIME`` rows (percentages, as DHIS2 gives them)."""
+    rules = thresholds.completeness
+    parts = []
+    for metric, check, below in (("REPORTING_RATE", "completeness", rules.reporting_below),
+                                 ("REPORTING_RATE_ON_TIME", "timeliness", rules.timeliness_below)):
+        rows = reports[reports["metric"] == metric]
+        value = rows["value"].astype(float) / 100
+        parts.append(pd.DataFrame({"check": check, "org_unit": rows["org_unit"], "data_element": rows["data_element"],
+                                   "period": rows["period"], "value": value, "reference": np.nan,
+                                   "threshold": below, "flag": value < below}))
+    return _flags(parts)
+
+
+def outlier_flags(monthly: pd.DataFrame, thresholds: Thresholds, *, keys: Sequence[str] = ("org_unit", "data_element"),
+                  year: str = "year") -> pd.DataFrame:
+    """Each month's value against the same series' months of its year (WHO DQR): the z-score (sd of the
+    year's months, n − 1) for moderate and extreme outliers, and the modified z (0.6745 (x − median) /
+    MAD) for robust ones. ``monthly``: ``keys``, ``year``, ``period``, ``value``."""
+    rules = thresholds.outliers
+    groups = monthly.groupby([*keys, year], observed=True, sort=False)["value"]
+    value = monthly["value"].astype(float)
+    mean, sd = groups.transform("mean"), groups.transform("std")
+    median = groups.transform("median")
+    mad = (value - median).abs().groupby([monthly[k] for k in (*keys, year)], observed=True, sort=False) \
+        .transform("median")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (value - mean) / sd
+        modified = 0.6745 * (value - median) / mad
+    base = {"org_unit": monthly["org_unit"], "data_element": monthly["data_element"], "period": monthly["period"],
+            "reference": mean}
+    parts = [pd.DataFrame({"check": "outlier_extreme", **base, "value": z, "threshold": rules.extreme_z,
+                           "flag": z.abs() >= rules.extreme_z}),
+             # a moderate outlier is one between the two: an extreme one is not counted twice
+             pd.DataFrame({"check": "outlier_moderate", **base, "value": z, "threshold": rules.moderate_z,
+                           "flag": (z.abs() >= rules.moderate_z) & (z.abs() < rules.extreme_z)}),
+             pd.DataFrame({"check": "outlier_modified_z", **base, "reference": median, "value": modified,
+                           "threshold": rules.modified_z, "flag": modified.abs() > rules.modified_z})]
+    return _flags(parts)
+
+
+def consistency_flags(annual: pd.DataFrame, thresholds: Thresholds,
+                      keys: Sequence[str] = ("org_unit", "data_element")) -> pd.DataFrame:
+    """Each year's total against the mean of the years before it (up to ``previous_years``; WHO DQR
+    consistency over time): the ratio outside 1 ± tolerance. ``annual``: ``keys``, ``year`` (int),
+    ``value``; a year with no earlier year is not judged."""
+    rules = thresholds.consistency
+    rows = []
+    for key, series in annual.sort_values("year").groupby(list(keys), observed=True, sort=False):
+        values = series.set_index("year")["value"].astype(float)
+        for year, value in values.items():
+            earlier = values[(values.index < year) & (values.index >= year - rules.previous_years)]
+            if earlier.empty:
+                continue
+            reference = float(earlier.mean())
+            ratio = value / reference if reference else np.nan
+            rows.append({"check": "consistency_over_time", **dict(zip(keys, key)), "period": str(year),
+                         "value": ratio, "reference": reference, "threshold": rules.ratio_tolerance,
+                         "flag": bool(abs(ratio - 1) > rules.ratio_tolerance) if not np.isnan(ratio) else None})
+    return _flags([pd.DataFrame(rows)])
+
+
+def dropout_flags(doses: pd.DataFrame, first: str = "penta1", last: str = "penta3",
+                  keys: Sequence[str] = ("org_unit", "period")) -> pd.DataFrame:
+    """Negative dropout: fewer first doses than last doses given in the same place and period (WHO DQR
+    internal consistency). ``doses``: ``keys``, ``dose``, ``value``; the value is the dropout
+    (first − last) / first."""
+    wide = doses.pivot_table(index=list(keys), columns="dose", values="value", aggfunc="sum", observed=True)
+    if first not in wide or last not in wide:
+        return _flags([])
+    wide = wide.reset_index()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dropout = (wide[first] - wide[last]) / wide[first]
+    return _flags([pd.DataFrame({"check": "negative_dropout", "org_unit": wide.get("org_unit"),
+                                 "data_element": f"{first}-{last}", "period": wide.get("period"), "value": dropout,
+                                 "reference": np.nan, "threshold": 0.0, "flag": wide[first] < wide[last]})])
+
+
+def coverage_flags(coverage: pd.DataFrame, thresholds: Thresholds,
+                   keys: Sequence[str] = ("org_unit", "dose")) -> pd.DataFrame:
+    """Admin coverage above 100 % in a year, and a change of more than ``year_swing`` from the year
+    before. ``coverage``: ``keys``, ``year`` (int), ``admin_coverage``."""
+    rules = thresholds.coverage
+    ordered = coverage.sort_values([*keys, "year"])
+    previous = ordered.groupby(list(keys), observed=True, sort=False)["admin_coverage"].shift()
+    consecutive = ordered.groupby(list(keys), observed=True, sort=False)["year"].diff() == 1
+    swing = (ordered["admin_coverage"] - previous).where(consecutive)
+    base = {"org_unit": ordered["org_unit"], "data_element": ordered[keys[1]], "period": ordered["year"].astype(str)}
+    return _flags([
+        pd.DataFrame({"check": "coverage_over_100", **base, "value": ordered["admin_coverage"], "reference": np.nan,
+                      "threshold": rules.above, "flag": ordered["admin_coverage"] > rules.above}),
+        pd.DataFrame({"check": "year_on_year_swing", **base, "value": swing, "reference": previous,
+                      "threshold": rules.year_swing, "flag": (swing.abs() > rules.year_swing).where(swing.notna())})])
+
+
+def _flags(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return pd.DataFrame(columns=FLAG_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[FLAG_COLUMNS]

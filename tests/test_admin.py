@@ -1,0 +1,122 @@
+"""Administrative data against the survey (issue 19): the worked case of Mali 2017 (WUENIC's admin
+numbers against the DHS 2018 survey) computed by hand, and the WHO DQR checks on series whose flags are
+known; scipy's z-scores as the outside reference for the outliers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from lqas.admin import (admin_zero_dose, completeness_flags, consistency_flags, coverage_flags, dropout_flags,
+                        outlier_flags, survey_admin)
+from lqas.config.admin import load_thresholds
+from lqas.errors import ConfigError
+
+WHO = load_thresholds()
+
+
+def test_mali_2017_survey_against_admin_as_computed_by_hand():
+    # DTP1 800,938 and DTP3 676,044 doses for a target of 756,614 children (WUENIC 2017 admin numbers);
+    # the DHS 2018 measured 82 % and 71 % (the interval here is illustrative: +-3 points)
+    frame = pd.DataFrame({"area": "Mali", "dose": ["penta1", "penta3"], "doses": [800_938, 676_044],
+                          "target": [756_614, 756_614], "estimate": [0.82, 0.71], "ci_low": [0.79, 0.68],
+                          "ci_high": [0.85, 0.74]})
+    out = survey_admin(frame, WHO).set_index("dose")
+    # by hand: 800938 / 756614 = 1.05858, 676044 / 756614 = 0.89351
+    assert round(100 * out.loc["penta1", "admin_coverage"], 1) == 105.9
+    assert round(100 * out.loc["penta3", "admin_coverage"], 1) == 89.4
+    # R = A / p: 1.05858 / 0.82 = 1.291, 0.89351 / 0.71 = 1.258
+    assert round(out.loc["penta1", "ratio"], 2) == 1.29 and round(out.loc["penta3", "ratio"], 2) == 1.26
+    assert out["over_100"].tolist() == [True, False]
+    assert out["difference_flag"].tolist() == [True, True]  # 23.9 and 18.4 points apart: WUENIC's rule
+    assert out["ratio_flag"].tolist() == [False, False]  # within 1 +- 0.33: the DQR's rule does not flag
+    # the ratio's interval from the survey's: A / 0.85 ... A / 0.79
+    assert out.loc["penta1", "ratio_ci_low"] == pytest.approx(800_938 / 756_614 / 0.85)
+    assert out.loc["penta1", "ratio_ci_high"] == pytest.approx(800_938 / 756_614 / 0.79)
+    # the target that would make the admin coverage the survey's: 800938 / 0.82 = 976,754
+    assert round(out.loc["penta1", "implied_target"], -2) == 976_800
+    assert out.loc["penta1", "implied_target_ci_low"] == pytest.approx(800_938 / 0.85)
+    zero = admin_zero_dose(out.reset_index()).iloc[0]
+    assert round(100 * zero["admin_zero_dose"], 1) == -5.9 and zero["zero_dose"] == pytest.approx(0.18)
+    assert (zero["zero_dose_ci_low"], zero["zero_dose_ci_high"]) == pytest.approx((0.15, 0.21))
+
+
+def test_a_rule_is_not_decided_without_its_numbers():
+    frame = pd.DataFrame({"dose": ["penta1"], "doses": [10], "target": [0], "estimate": [0.5], "ci_low": [0.4],
+                          "ci_high": [0.6]})
+    out = survey_admin(frame, WHO).iloc[0]
+    assert np.isnan(out["admin_coverage"]) and pd.isna(out["ratio_flag"]) and pd.isna(out["difference_flag"])
+
+
+def test_outliers_are_the_dqr_z_scores_of_the_years_months():
+    months = [f"2024{m:02d}" for m in range(1, 13)]
+    values = [100, 104, 98, 101, 99, 103, 97, 100, 102, 96, 101, 180]  # December: a typing error
+    moderate = [100] * 11 + [130]
+    monthly = pd.DataFrame({"org_unit": ["a"] * 12 + ["b"] * 12, "data_element": "penta1", "year": 2024,
+                            "period": months * 2, "value": values + moderate})
+    flags = outlier_flags(monthly, WHO)
+    z = flags[flags["check"] == "outlier_extreme"].reset_index(drop=True)
+    expected = np.concatenate([stats.zscore(values, ddof=1), stats.zscore(moderate, ddof=1)])
+    assert np.allclose(z["value"], expected)
+    flagged = flags[flags["flag"] == True]  # a flag column holds None where not decided
+    assert set(zip(flagged["check"], flagged["org_unit"], flagged["period"])) == {
+        ("outlier_extreme", "a", "202412"),  # z = 3.15
+        ("outlier_modified_z", "a", "202412"),
+        ("outlier_extreme", "b", "202412"),  # 11 equal months and one apart: z = 11 / sqrt(12) = 3.18
+        ("outlier_modified_z", "b", "202412"),  # MAD 0: any other value is infinitely far
+    }
+    assert stats.zscore(values, ddof=1)[-1] == pytest.approx(3.15, abs=0.01)
+    # a moderate outlier alone: z between 2 and 3
+    mild = pd.DataFrame({"org_unit": "c", "data_element": "penta1", "year": 2024, "period": months,
+                         "value": [100, 110, 90, 105, 95, 100, 108, 92, 100, 104, 96, 130]})
+    found = outlier_flags(mild, WHO)
+    moderate_rows = found[(found["check"] == "outlier_moderate") & (found["flag"] == True)]
+    assert moderate_rows["period"].tolist() == ["202412"]
+    assert 2 <= stats.zscore(mild["value"], ddof=1)[-1] < 3
+
+
+def test_consistency_over_time_against_the_mean_of_up_to_three_earlier_years():
+    annual = pd.DataFrame({"org_unit": "a", "data_element": "penta1", "year": [2020, 2021, 2022, 2023, 2024],
+                           "value": [100, 110, 90, 150, 60]})
+    flags = consistency_flags(annual, WHO).set_index("period")
+    assert "2020" not in flags.index  # nothing before it to judge it by
+    assert flags.loc["2022", "reference"] == pytest.approx(105) and not flags.loc["2022", "flag"]
+    assert flags.loc["2023", "value"] == pytest.approx(1.5) and flags.loc["2023", "flag"]  # 150 / mean(100, 110, 90)
+    # 2024 against 2021-2023 only: 60 / 116.67 = 0.514
+    assert flags.loc["2024", "reference"] == pytest.approx(350 / 3) and flags.loc["2024", "flag"]
+
+
+def test_negative_dropout_coverage_above_100_and_year_on_year_swings():
+    doses = pd.DataFrame({"org_unit": ["a", "a", "b", "b"], "period": "2024", "dose": ["penta1", "penta3"] * 2,
+                          "value": [90, 100, 100, 80]})
+    dropout = dropout_flags(doses).set_index("org_unit")
+    assert dropout.loc["a", "flag"] and not dropout.loc["b", "flag"]
+    assert dropout.loc["a", "value"] == pytest.approx(-10 / 90)
+    coverage = pd.DataFrame({"org_unit": "a", "dose": "penta1", "year": [2022, 2023, 2025],
+                             "admin_coverage": [0.95, 1.12, 0.90]})
+    flags = coverage_flags(coverage, WHO)
+    over = flags[flags["check"] == "coverage_over_100"].set_index("period")["flag"]
+    assert over.to_dict() == {"2022": False, "2023": True, "2025": False}
+    swing = flags[flags["check"] == "year_on_year_swing"].set_index("period")
+    assert swing.loc["2023", "value"] == pytest.approx(0.17) and swing.loc["2023", "flag"] == True
+    assert pd.isna(swing.loc["2025", "flag"])  # 2024 is missing: no swing from one year to the next
+
+
+def test_completeness_and_timeliness_from_dhis2_reporting_rates():
+    reports = pd.DataFrame({"metric": ["REPORTING_RATE", "REPORTING_RATE", "REPORTING_RATE_ON_TIME"],
+                            "org_unit": ["a", "b", "a"], "data_element": "ds1", "period": "2024Q1",
+                            "value": [95.0, 85.0, 75.0]})
+    flags = completeness_flags(reports, WHO)
+    assert flags[["check", "org_unit", "flag"]].values.tolist() == [
+        ["completeness", "a", False], ["completeness", "b", True], ["timeliness", "a", True]]
+
+
+def test_a_thresholds_file_is_validated(tmp_path):
+    path = tmp_path / "dq.toml"
+    path.write_text('[reference]\nsource = "ours"\n[survey]\ngap = "0.10"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"dq.toml: key 'survey.gap'"):
+        load_thresholds(path)
+    path.write_text('[reference]\nsource = "ours"\n[coverage]\nabove = 1.05\n', encoding="utf-8")
+    assert load_thresholds(path).coverage.above == 1.05 and load_thresholds(path).survey.gap == 0.10
