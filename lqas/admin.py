@@ -14,12 +14,14 @@ doses / u … doses / l: the denominator that would make the admin coverage equa
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from lqas.config.admin import Thresholds
+from lqas.dhis2 import period_bounds
 
 COMPARISON_COLUMNS = ["doses", "target", "admin_coverage", "estimate", "ci_low", "ci_high", "ratio", "ratio_ci_low",
                       "ratio_ci_high", "difference", "over_100", "ratio_flag", "difference_flag", "implied_target",
@@ -61,6 +63,37 @@ def admin_zero_dose(comparison: pd.DataFrame, first_dose: str = "penta1", dose: 
     keys = [c for c in rows.columns if c not in COMPARISON_COLUMNS and c != dose]
     return rows[keys].assign(admin_zero_dose=1 - rows["admin_coverage"], zero_dose=1 - rows["estimate"],
                              zero_dose_ci_low=1 - rows["ci_high"], zero_dose_ci_high=1 - rows["ci_low"])
+
+
+def due_window(interview: dt.date, ages: tuple[int, int] = (365, 729), due_at: int = 42) -> tuple[dt.date, dt.date]:
+    """The days on which a cohort's dose fell due: children ``ages`` days old (first and last day of
+    the cohort) at an ``interview`` on that date, the dose due ``due_at`` days after birth (Penta1 at
+    6 weeks): the oldest child's first, the youngest's last. For 12–23 months (365–729 days)
+    interviewed on 1 November 2025, Penta1 fell due from 15 December 2023 to 13 December 2024: about
+    10.5 to 21.5 months before the interview.
+
+    >>> due_window(dt.date(2025, 11, 1))
+    (datetime.date(2023, 12, 15), datetime.date(2024, 12, 13))
+    """
+    youngest, oldest = ages
+    return interview - dt.timedelta(days=oldest - due_at), interview - dt.timedelta(days=youngest - due_at)
+
+
+def window_sum(long: pd.DataFrame, start: dt.date, end: dt.date, keys: Sequence[str]) -> pd.DataFrame:
+    """The ``value`` of each period row (a month, a quarter, a year ...) counted for the share of its
+    days that lie between ``start`` and ``end`` (both included), summed by ``keys``; ``days`` says
+    how many days of the window the rows covered (a window the data leave partly uncovered is then
+    seen: fewer than the window's days). A year's target counts for the share of the year in the
+    window; twelve monthly doses for the months in it."""
+    bounds = {period: period_bounds(period) for period in long["period"].unique()}
+    first = pd.to_datetime(long["period"].map(lambda period: bounds[period][0]))
+    last = pd.to_datetime(long["period"].map(lambda period: bounds[period][1]))
+    overlap = (last.clip(upper=pd.Timestamp(end)) - first.clip(lower=pd.Timestamp(start))).dt.days + 1
+    share = overlap.clip(lower=0) / ((last - first).dt.days + 1)
+    counted = long.assign(value=long["value"] * share, days=overlap.clip(lower=0))
+    counted = counted[share > 0]
+    return counted.groupby(list(keys), observed=True, sort=False, as_index=False).agg(
+        value=("value", lambda values: values.sum(min_count=1)), days=("days", "sum"))
 
 
 FLAG_COLUMNS = ["check", "org_unit", "data_element", "period", "value", "reference", "threshold", "flag"]

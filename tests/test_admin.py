@@ -4,6 +4,8 @@ known; scipy's z-scores as the outside reference for the outliers."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -120,3 +122,20 @@ def test_a_thresholds_file_is_validated(tmp_path):
         load_thresholds(path)
     path.write_text('[reference]\nsource = "ours"\n[coverage]\nabove = 1.05\n', encoding="utf-8")
     assert load_thresholds(path).coverage.above == 1.05 and load_thresholds(path).survey.gap == 0.10
+
+
+def test_the_doses_counted_are_those_due_while_the_surveyed_cohort_was_of_age():
+    from lqas.admin import due_window, window_sum
+
+    start, end = due_window(dt.date(2025, 11, 1))
+    # by hand: 1 Nov 2025 less 729 - 42 = 687 days, and less 365 - 42 = 323 days
+    assert (start, end) == (dt.date(2023, 12, 15), dt.date(2024, 12, 13)) and (end - start).days == 364
+    months = [f"{y}{m:02d}" for y in (2023, 2024, 2025) for m in range(1, 13)]
+    doses = pd.DataFrame({"org_unit": "a", "period": months, "value": 31.0})
+    found = window_sum(doses, start, end, ["org_unit"]).iloc[0]
+    # December 2023 from the 15th (17 of 31 days), January to November 2024, December 2024 to the 13th
+    assert found["value"] == pytest.approx(31 * (17 / 31 + 11 + 13 / 31))
+    assert found["days"] == 365
+    # a yearly target counts for its days in the window: 17 days of 2023 and 348 of 2024 (a leap year)
+    targets = pd.DataFrame({"org_unit": "a", "period": ["2023", "2024"], "value": [3650.0, 3660.0]})
+    assert window_sum(targets, start, end, ["org_unit"]).iloc[0]["value"] == pytest.approx(17 * 10 + 348 * 10)
