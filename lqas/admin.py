@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from lqas.config.admin import Thresholds
-from lqas.dhis2 import period_bounds
+from lqas.config.admin import AdminMapping, Thresholds, load_mapping, load_thresholds
+from lqas.dhis2 import METRICS, period_bounds, read_dhis2, roll_up
 
 COMPARISON_COLUMNS = ["doses", "target", "admin_coverage", "estimate", "ci_low", "ci_high", "ratio", "ratio_ci_low",
                       "ratio_ci_high", "difference", "over_100", "ratio_flag", "difference_flag", "implied_target",
@@ -200,3 +201,165 @@ def _flags(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=FLAG_COLUMNS)
     return pd.concat(parts, ignore_index=True)[FLAG_COLUMNS]
+
+
+@dataclass(frozen=True)
+class AdminResults:
+    """What ``[admin]`` adds to a run: ``comparison`` (``admin.csv``: each unit and dose, the admin
+    doses due while the surveyed cohort was of age, the target, both coverages and the rules),
+    ``zero_dose`` (admin and survey zero-dose), ``flags`` (``dq_flags.csv``: the WHO DQR checks of the
+    extracts) and ``unused`` (the extracts' rows not used, counted by file and reason: nothing is
+    left out silently)."""
+
+    comparison: pd.DataFrame
+    zero_dose: pd.DataFrame
+    flags: pd.DataFrame
+    unused: pd.DataFrame
+
+
+TARGET = "target"
+
+
+def map_extract(long: pd.DataFrame, mapping: AdminMapping) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The extract's rows the mapping names, with their ``dose`` (or ``target``) and ``unit``; and the
+    rows it does not, counted by ``file`` and ``reason``. Reporting metrics are kept (``dose`` None)
+    when their org unit is mapped: they are the completeness checks' rows."""
+    element = pd.Series(None, index=long.index, dtype=object)
+    combo_refused = pd.Series(False, index=long.index)
+    wanted = {**mapping.doses, **({TARGET: mapping.target} if mapping.target is not None else {})}
+    for dose, elements in wanted.items():
+        names = set(elements.data_elements)
+        hit = long["data_element"].isin(names) | long["data_element_name"].isin(names)
+        if elements.category_option_combos:
+            fits = long["category_option_combo"].isin(set(elements.category_option_combos))
+            combo_refused |= hit & ~fits & element.isna()
+            hit &= fits
+        element = element.where(~(hit & element.isna()), dose)
+    unit = long["org_unit"].map(mapping.org_units).fillna(long["org_unit_name"].map(mapping.org_units))
+    metric = long["metric"].isin(METRICS)
+    if mapping.reporting:
+        metric &= long["data_element"].isin(mapping.reporting) | long["data_element_name"].isin(mapping.reporting)
+    reason = np.select([unit.isna(), metric, combo_refused, element.isna(), long["value"].isna()],
+                       ["org unit not in the mapping", "", "category option combo not in the mapping",
+                        "data element not in the mapping", "no value"], default="")
+    used = reason == ""
+    unused = (long.loc[~used].assign(reason=reason[~used]).groupby(["file", "reason"], sort=False)
+              .size().rename("rows").reset_index())
+    return long.loc[used].assign(dose=element[used], unit=unit[used]), unused
+
+
+def triangulate(settings, mapping: AdminMapping, thresholds: Thresholds, long: pd.DataFrame, table: pd.DataFrame,
+                estimates: pd.DataFrame, *, cohort_days: tuple[int, int], due_days: dict[str, int],
+                levels: Sequence[str] = ()) -> AdminResults:
+    """The survey against the extract (``long``, :func:`lqas.dhis2.read_dhis2` with a ``file`` column),
+    unit by unit of ``settings.column``: each dose's admin doses due while the cohort ``settings.cohort``
+    was of age (:func:`due_window` from the unit's median interview date and the dose's age
+    ``due_days``), over the target in that window (the extract's target rows, or the unit's lot
+    population: the sum of its children's weights); the survey's crude coverage of the dose in the
+    cohort (``estimates``); the comparison (:func:`survey_admin`); and the DQR checks of the extract."""
+    column = settings.column
+    mapped, unused = map_extract(long, mapping)
+    doses = mapped[mapped["dose"].notna() & (mapped["dose"] != TARGET)]
+    targets = mapped[mapped["dose"] == TARGET]
+    cohort = table[table["cohort"].astype(str) == settings.cohort]
+    interviews = pd.to_datetime(cohort["interview_date"], errors="coerce")
+    median_interview = interviews.groupby(cohort[column].astype(str), observed=True).median().dropna()
+    survey = _survey_rows(estimates, column, settings.cohort, list(mapping.doses), levels)
+    rows = []
+    for unit, interview in median_interview.items():
+        for dose in mapping.doses:
+            start, end = due_window(interview.date(), cohort_days, due_days.get(dose, 0))
+            given = window_sum(doses[(doses["unit"] == unit) & (doses["dose"] == dose)].assign(key=1), start, end,
+                               ["key"])
+            if settings.targets == "dhis2":
+                target = window_sum(targets[targets["unit"] == unit].assign(key=1), start, end, ["key"])
+                target_value = float(target["value"].iloc[0]) if len(target) else np.nan
+            else:
+                target_value = float(cohort.loc[cohort[column].astype(str) == unit, "weight"].sum())
+            rows.append({column: unit, "dose": dose, "window_start": start.isoformat(), "window_end": end.isoformat(),
+                         "days_covered": int(given["days"].iloc[0]) if len(given) else 0,
+                         "doses": float(given["value"].iloc[0]) if len(given) else np.nan, "target": target_value})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        frame = pd.DataFrame(columns=[column, "dose", "window_start", "window_end", "days_covered", "doses", "target"])
+    frame = frame.merge(survey, on=[column, "dose"], how="left")
+    comparison = survey_admin(frame, thresholds)
+    comparison.insert(comparison.columns.get_loc("target") + 1, "target_source", settings.targets)
+    first = next(iter(mapping.doses))
+    return AdminResults(comparison=comparison, zero_dose=admin_zero_dose(comparison, first),
+                        flags=_checks(mapped, thresholds, list(mapping.doses)), unused=unused)
+
+
+def _survey_rows(estimates: pd.DataFrame, column: str, cohort: str, doses: list[str],
+                 levels: Sequence[str]) -> pd.DataFrame:
+    """The survey's crude coverage of each dose in the cohort, each unit of ``column`` (the other
+    domain columns at ``all``, the levels above it named)."""
+    from lqas.design import domain_columns
+
+    wanted = estimates[estimates["indicator"].isin([f"{dose}_crude" for dose in doses])
+                       & (estimates["cohort"] == cohort) & (estimates[column] != "all")]
+    above = list(levels)[:list(levels).index(column)] if column in levels else []
+    others = [c for c in domain_columns(wanted) if c not in (column, "cohort", *above)]
+    wanted = wanted[(wanted[others] == "all").all(axis=1)]
+    return pd.DataFrame({column: wanted[column].astype(str), "dose": wanted["indicator"].str.removesuffix("_crude"),
+                         "n": wanted["n"], "estimate": wanted["estimate"], "ci_low": wanted["ci_low"],
+                         "ci_high": wanted["ci_high"]})
+
+
+def _checks(mapped: pd.DataFrame, thresholds: Thresholds, doses: list[str]) -> pd.DataFrame:
+    """The DQR checks of the mapped extract, by survey unit (its facilities summed): completeness and
+    timeliness (the reporting counts by quarter), outliers of the monthly doses, consistency over time
+    of the yearly doses, negative dropout (the series' first dose against its last) and yearly admin
+    coverage."""
+    # the survey unit as the org unit, the dose as the data element: the checks read the programme's terms
+    by_unit = mapped.assign(org_unit=mapped["unit"], org_unit_name=None,
+                            data_element=mapped["dose"].where(mapped["dose"].notna(), mapped["data_element"]),
+                            data_element_name=None)
+    by_unit = _summed(by_unit)
+    reports = by_unit[by_unit["metric"].isin(METRICS)]
+    parts = [completeness_flags(roll_up(reports, "quarter"), thresholds)]
+    given = by_unit[by_unit["data_element"].isin(doses) & by_unit["metric"].isna()]
+    monthly = given[given["period"].str.fullmatch(r"\d{6}")]
+    if len(monthly):
+        parts.append(outlier_flags(monthly.assign(year=monthly["period"].str[:4].astype(int)), thresholds))
+    yearly = roll_up(given, "year")
+    yearly = yearly[yearly["period"].str.fullmatch(r"\d{4}")].assign(year=lambda f: f["period"].astype(int))
+    if len(yearly):
+        parts.append(consistency_flags(yearly, thresholds))
+        if len(doses) >= 2:
+            parts.append(dropout_flags(yearly.assign(dose=yearly["data_element"]), doses[0], doses[-1]))
+        target = roll_up(by_unit[by_unit["data_element"] == TARGET], "year")
+        target = target[target["period"].str.fullmatch(r"\d{4}")]
+        if len(target):
+            coverage = yearly.merge(target[["org_unit", "period", "value"]].rename(columns={"value": "target"}),
+                                    on=["org_unit", "period"])
+            coverage = coverage.assign(dose=coverage["data_element"], admin_coverage=coverage["value"] / coverage["target"])
+            parts.append(coverage_flags(coverage, thresholds))
+    found = [part for part in parts if len(part)]
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=FLAG_COLUMNS)
+
+
+def _summed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The long table's rows with the same keys summed (a survey unit's facilities, once their org unit
+    is the unit's), in the long table's columns."""
+    from lqas.dhis2 import COLUMNS
+
+    keys = [c for c in COLUMNS if c not in ("source_row", "value")]
+    return (frame[list(COLUMNS)].groupby(keys, dropna=False, sort=False, as_index=False)
+            .agg(source_row=("source_row", "min"), value=("value", lambda v: v.sum(min_count=1)))[list(COLUMNS)])
+
+
+def analyse_admin(project, table: pd.DataFrame, estimates: pd.DataFrame, schedule) -> AdminResults | None:
+    """``[admin]`` of a project (None without it): its extracts read and mapped, set against the run's
+    child table and estimates."""
+    settings = project.admin
+    if settings is None:
+        return None
+    mapping = load_mapping(project.resolve(settings.mapping))
+    thresholds = load_thresholds(project.resolve(settings.thresholds) if settings.thresholds else None)
+    long = pd.concat([read_dhis2(project.resolve(path)).assign(file=str(path)) for path in settings.files],
+                     ignore_index=True)
+    due = {dose.key: dose.min_age_days for dose in schedule.doses}
+    return triangulate(settings, mapping, thresholds, long, table, estimates,
+                       cohort_days=tuple(project.cohorts[settings.cohort]), due_days=due,
+                       levels=project.levels.columns)

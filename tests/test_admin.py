@@ -139,3 +139,54 @@ def test_the_doses_counted_are_those_due_while_the_surveyed_cohort_was_of_age():
     # a yearly target counts for its days in the window: 17 days of 2023 and 348 of 2024 (a leap year)
     targets = pd.DataFrame({"org_unit": "a", "period": ["2023", "2024"], "value": [3650.0, 3660.0]})
     assert window_sum(targets, start, end, ["org_unit"]).iloc[0]["value"] == pytest.approx(17 * 10 + 348 * 10)
+
+
+def test_triangulate_sets_each_units_doses_due_in_the_cohorts_window_against_its_survey_coverage():
+    from lqas.admin import triangulate
+    from lqas.config.admin import AdminMapping
+    from lqas.config.project import AdminConfig
+
+    months = [f"{y}{m:02d}" for y in (2022, 2023, 2024) for m in range(1, 13)]
+    rows = []
+    for org_unit in ("CSComA00001", "CSComA00002"):  # two facilities of area a, 10 and 20 Penta1 doses a month
+        per_month = 10 if org_unit.endswith("1") else 20
+        rows += [{"org_unit": org_unit, "data_element": "P1", "period": p, "value": per_month} for p in months]
+        rows += [{"org_unit": org_unit, "data_element": "P3", "period": p, "value": per_month - 3} for p in months]
+    rows += [{"org_unit": "CSComA00001", "data_element": "POP", "period": y, "value": 300.0} for y in ("2023", "2024")]
+    rows += [{"org_unit": "Elsewhere01", "data_element": "P1", "period": "202401", "value": 5}]
+    rows += [{"org_unit": "CSComA00001", "data_element": "BCG", "period": "202401", "value": 5}]
+    long = pd.DataFrame(rows).assign(file="extract.csv", source_row=range(2, len(rows) + 2), data_element_name=None,
+                                     category_option_combo=None, attribute_option_combo=None, org_unit_name=None,
+                                     metric=None)
+    long["value"] = long["value"].astype(float)
+    mapping = AdminMapping(doses={"penta1": {"data_elements": ["P1"]}, "penta3": {"data_elements": ["P3"]}},
+                           target={"data_elements": ["POP"]},
+                           org_units={"CSComA00001": "a", "CSComA00002": "a"})
+    settings = AdminConfig(files=["extract.csv"], mapping="m.toml")
+    # two children interviewed on 1 November 2025 (the median), 12-23 months old
+    table = pd.DataFrame({"catchment": "a", "cohort": "12-23m", "interview_date": ["2025-10-31", "2025-11-02"],
+                          "weight": [1.0, 1.0]})
+    estimates = pd.DataFrame({"indicator": ["penta1_crude", "penta3_crude"], "cohort": "12-23m", "catchment": "a",
+                              "sex": "all", "n": 96, "estimate": [0.80, 0.70], "ci_low": [0.70, 0.60],
+                              "ci_high": [0.88, 0.78]})
+    found = triangulate(settings, mapping, WHO, long, table, estimates, cohort_days=(365, 729),
+                        due_days={"penta1": 42, "penta3": 98})
+    penta1 = found.comparison.set_index("dose").loc["penta1"]
+    # due from 15 Dec 2023 to 13 Dec 2024 (test above): 30 doses a month over 365 days of whole months
+    assert (penta1["window_start"], penta1["window_end"]) == ("2023-12-15", "2024-12-13")
+    assert penta1["doses"] == pytest.approx(30 * (17 / 31 + 11 + 13 / 31))
+    assert penta1["target"] == pytest.approx(300 * 17 / 365 + 300 * 348 / 366)
+    assert penta1["admin_coverage"] == pytest.approx(penta1["doses"] / penta1["target"]) and penta1["over_100"]
+    assert penta1["estimate"] == 0.80 and penta1["ratio"] == pytest.approx(penta1["admin_coverage"] / 0.80)
+    penta3 = found.comparison.set_index("dose").loc["penta3"]
+    assert penta3["window_start"] == "2024-02-09"  # due at 14 weeks: 56 days after 15 December 2023
+    assert found.zero_dose.iloc[0]["admin_zero_dose"] == pytest.approx(1 - penta1["admin_coverage"])
+    # every row not used is counted, by reason
+    assert dict(zip(found.unused["reason"], found.unused["rows"])) == {
+        "org unit not in the mapping": 1, "data element not in the mapping": 1}
+    # the extract's checks by survey unit: yearly coverage above 100 % (360 doses for 300 children)
+    flags = found.flags.set_index(["check", "data_element", "period"])
+    assert flags.loc[("coverage_over_100", "penta1", "2024"), "value"] == pytest.approx(360 / 300)
+    assert flags.loc[("coverage_over_100", "penta1", "2024"), "flag"]
+    assert not flags.loc[("coverage_over_100", "penta3", "2024"), "flag"]  # (7 + 17) x 12 = 288 doses for 300
+    assert not found.flags[found.flags["check"] == "negative_dropout"]["flag"].any()

@@ -1,5 +1,7 @@
-"""The thresholds of the administrative data-quality checks and of the survey–admin comparison
-(``lqas/data/dq_thresholds.toml``, or a programme's own file), validated by a typed model."""
+"""The administrative data's configuration, validated by typed models: the thresholds of the
+data-quality checks and of the survey–admin comparison (``lqas/data/dq_thresholds.toml``, or a
+programme's own file), and the mapping of a DHIS2 extract to the survey (a programme's file: nothing in
+code names a country's data elements or org units)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from lqas.config._validation import NonEmptyText, Section, read_toml, validate_file
+from lqas.config._validation import NonEmpty, NonEmptyText, Section, read_toml, validate_file
 from lqas.resources import data_path
 
 # thresholds written as numbers: "0.90" in quotes is a mistake, not a fraction
@@ -59,3 +61,29 @@ def load_thresholds(path: Path | None = None) -> Thresholds:
     """The thresholds file ``path``, or the WHO's shipped with the package."""
     path = path or data_path("dq_thresholds.toml")
     return validate_file(Thresholds, read_toml(path, "thresholds file"), path)
+
+
+class Elements(Section):
+    """Data elements of the extract (each by its uid, code or name, as the extract gives it) and,
+    optionally, only some of their category option combos (e.g. the under-1 age band)."""
+
+    data_elements: Annotated[tuple[NonEmptyText, ...], NonEmpty]
+    category_option_combos: tuple[NonEmptyText, ...] = ()
+
+
+class AdminMapping(Section):
+    """``[admin] mapping``: ``[doses.<dose>]`` the elements counting the doses of a dose of the
+    schedule (``penta1``, ``penta3``, ``mr1`` ...), ``[target]`` the target population's elements,
+    ``[org_units]`` each DHIS2 org unit (uid, code or name) to the survey unit it counts for (several
+    org units may count for one unit: a health area's facilities), ``reporting`` the data sets whose
+    reporting rates are checked (every one in the extract when empty)."""
+
+    doses: Annotated[dict[NonEmptyText, Elements], NonEmpty]
+    target: Elements | None = None
+    org_units: Annotated[dict[NonEmptyText, NonEmptyText], NonEmpty]
+    reporting: tuple[NonEmptyText, ...] = ()
+
+
+def load_mapping(path: Path) -> AdminMapping:
+    """The mapping file of a DHIS2 extract."""
+    return validate_file(AdminMapping, read_toml(path, "DHIS2 mapping file"), path)

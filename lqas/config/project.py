@@ -202,6 +202,25 @@ class HouseholdsConfig(Section):
         default_factory=dict)
 
 
+class AdminConfig(Section):
+    """``[admin]``: administrative data (DHIS2 extracts) set against the survey (lqas.admin): the
+    extracts, the mapping of their data elements to doses and of their org units to the survey's
+    units, the cohort whose coverage is compared, and where the target population comes from."""
+
+    # DHIS2 extracts: analytics JSON/CSV, dataValueSets CSV/JSON or ADX XML (lqas.dhis2)
+    files: tuple[Path, ...] = Field(min_length=1)
+    # the mapping file (lqas.config.admin.AdminMapping)
+    mapping: Path
+    # the survey's column the org units map to, and the cohort the doses were due to
+    column: str = "catchment"
+    cohort: str = "12-23m"
+    # the target population: the extract's own target rows (the mapping's [target]), or the survey's
+    # populations file (the lot population of the cohort)
+    targets: Literal["dhis2", "populations"] = "dhis2"
+    # a programme's own thresholds file; the WHO's (lqas/data/dq_thresholds.toml) when not given
+    thresholds: Path | None = None
+
+
 class PreviousRound(Section):
     """An earlier round of the survey: its name and its own project file (its export, profile,
     populations, cohorts and design, validated as this one)."""
@@ -360,6 +379,7 @@ class Project(Section):
     lqas: LqasConfig = LqasConfig()
     populations: PopulationsConfig = PopulationsConfig()
     households: HouseholdsConfig | None = None
+    admin: AdminConfig | None = None
     rounds: RoundsConfig | None = None
     arms: ArmsConfig | None = None
     levels: LevelsConfig = LevelsConfig()
@@ -415,6 +435,9 @@ class Project(Section):
                 reason = (f"'{level}' is not 'national' or a column of [levels] "
                           f"({', '.join(map(repr, self.levels.columns))})")
                 problems.append(("stratifiers.levels", reason))
+        if self.admin is not None and self.admin.cohort not in self.cohorts:
+            reason = f"'{self.admin.cohort}' is not a cohort of [cohorts]; the cohorts are {', '.join(map(repr, self.cohorts))}"
+            problems.append(("admin.cohort", reason))
         if self.arms is not None and self.rounds is None:
             problems.append(("arms", "an intervention's arms are compared between rounds: name them in [rounds]"))
         for i, logo in enumerate(self.report.cover.logos):
