@@ -74,8 +74,9 @@ def _run(project_file: Path, out: Path, lang: str | None, overwrite: bool, forma
 @app.command()
 def demo(out: OutDir = Path("lqas-demo"), lang: Lang = None, overwrite: Overwrite = False,
          formats: Formats = "csv,xlsx,html,pdf") -> None:
-    """Run the whole flow on the synthetic Mali example survey."""
-    _run(resource_dir("examples") / "mali_baseline" / "survey.toml", out, lang, overwrite, formats)
+    """Run the whole flow on the synthetic Mali example: its follow-up round, compared with the baseline."""
+    # the follow-up round names the baseline under [rounds]: one run shows every stage, the change and the DiD
+    _run(resource_dir("examples") / "mali_followup" / "survey.toml", out, lang, overwrite, formats)
 
 
 @app.command()
@@ -168,6 +169,49 @@ def _warn_personal(derived) -> None:
         listed = "; ".join(f"{column} ({kind})" for column, kind in derived.looks_personal.items())
         print(f"lqas: warning: {derived.source}: columns that look personal and are not listed in the profile's "
               f"personal or free_text (no output carries them; list them to confirm): {listed}", file=sys.stderr)
+
+
+@app.command()
+def compare(first: Annotated[Path, typer.Argument(help="Run folder of the earlier round (lqas run --out).")],
+            second: Annotated[Path, typer.Argument(help="Run folder of the later round.")],
+            out: Annotated[Path, typer.Option("--out", help="Folder for changes.csv, gap_changes.csv and "
+                                                            "lqas_transitions.csv.")] = Path("lqas-compare"),
+            names: Annotated[str | None, typer.Option(
+                "--names", help="The rounds' names, earlier first, separated by a comma (default: the folders' "
+                                "names).")] = None,
+            revisited: Annotated[bool, typer.Option(
+                "--revisited", help="The later round revisited the earlier one's clusters (the same cluster ids "
+                                    "name the same clusters): the change's variance takes their covariance.")] = False,
+            ) -> None:
+    """Compare two runs: the change of every indicator between two survey rounds, with design-based intervals."""
+    from lqas.context import GROUP_INDICATORS
+    from lqas.rounds import compare_runs
+    from lqas.safety import write_csv
+
+    pair = tuple(name.strip() for name in names.split(",")) if names else None
+    found = compare_runs(first, second, names=pair, revisited=revisited)
+    if out.exists() and not out.is_dir():
+        raise LqasError(f"{out}: a file, not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in (("changes", found.changes), ("gap_changes", found.gaps),
+                        ("lqas_transitions", found.transitions)):
+        if frame is not None:
+            write_csv(frame, out / f"{name}.csv")
+            written.append(f"{name}.csv")
+    changes = found.changes
+    domain = list(changes.columns[1:changes.columns.get_loc("round_a")])  # between indicator and round_a
+    national = changes[(changes[domain] == "all").all(axis=1) & changes["indicator"].isin(GROUP_INDICATORS)]
+    table = Table(title=f"{found.rounds[0]} → {found.rounds[1]}, both cohorts, whole survey (every indicator "
+                        f"and domain in changes.csv)")
+    for column in ("indicator", found.rounds[0], found.rounds[1], "change (points, 95% CI)", "p"):
+        table.add_column(column, justify="left" if column == "indicator" else "right")
+    for row in national.itertuples():
+        table.add_row(row.indicator, f"{100 * row.estimate_a:.1f}%", f"{100 * row.estimate_b:.1f}%",
+                      f"{100 * row.change:+.1f} ({100 * row.change_ci_low:+.1f} to {100 * row.change_ci_high:+.1f})",
+                      f"{row.p_value:.3f}")
+    Console().print(table)
+    console.print(f"[green]wrote[/green] {out}: " + ", ".join(written))
 
 
 @app.command()

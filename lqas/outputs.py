@@ -35,7 +35,8 @@ from lqas.workbook import workbook_sheets, write_workbook
 
 TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "classification.csv",
           "lqas_by_level.csv", "comparisons.csv", "scorecard.csv", "children_numbers.csv", "priorities.csv",
-          "changes.csv", "gap_changes.csv", "arm_changes.csv", "lqas_transitions.csv")
+          "changes.csv", "gap_changes.csv", "arm_changes.csv", "lqas_transitions.csv", "admin.csv", "dq_flags.csv",
+          "admin_unused.csv")
 # the libraries whose versions can change a number or a page of the run
 DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "openpyxl", "matplotlib", "jinja2", "typst",
                 "pydantic", "pyreadstat", "pyarrow")
@@ -139,6 +140,9 @@ def run_tables(results: Results) -> dict[str, pd.DataFrame]:
     if results.rounds is not None:  # [rounds]: the change from each earlier round
         tables |= {"changes": results.rounds.changes, "gap_changes": results.rounds.gaps,
                    "arm_changes": results.rounds.arms, "lqas_transitions": results.rounds.transitions}
+    if results.admin is not None:  # [admin]: the DHIS2 extracts against the survey
+        tables |= {"admin": results.admin.comparison, "dq_flags": results.admin.flags,
+                   "admin_unused": results.admin.unused}
     return {stem: frame for stem, frame in tables.items() if frame is not None}
 
 
@@ -298,6 +302,12 @@ def project_inputs(project: Project) -> dict[str, Path]:
         files[f"round.{previous.name}"] = project.resolve(previous.project)
     if project.households is not None:
         files["households"] = project.resolve(project.households.file)
+    if project.admin is not None:
+        admin = project.admin
+        files |= {f"admin.{i + 1}": project.resolve(path) for i, path in enumerate(admin.files)}
+        files["admin.mapping"] = project.resolve(admin.mapping)
+        if admin.thresholds is not None:
+            files["admin.thresholds"] = project.resolve(admin.thresholds)
     files |= {f"logo.{i + 1}": project.resolve(logo) for i, logo in enumerate(project.report.cover.logos)}
     # the rules of the executive summary's categories and draft recommendations
     files["priorities"] = (project.resolve(project.report.priorities) if project.report.priorities is not None

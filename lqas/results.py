@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lqas.admin import AdminResults
 from lqas.config import Project
 from lqas.derive import Derived
 from lqas.design import SurveyDesign
@@ -56,6 +57,10 @@ class Results:
         The change from each earlier round of ``[rounds]`` to this one (``changes.csv``), of the
         girls − boys gap (``gap_changes.csv``) and between the arms of ``[arms]`` (``arm_changes.csv``)
         (:func:`lqas.rounds.analyse_rounds`); None without ``[rounds]``.
+    admin : AdminResults or None
+        Administrative (DHIS2) coverage against the survey's, unit by unit (``admin.csv``), the WHO
+        data-quality checks of the extracts (``dq_flags.csv``) and their rows not used
+        (``admin_unused.csv``) (:func:`lqas.admin.analyse_admin`); None without ``[admin]``.
     """
 
     project: Project
@@ -71,6 +76,7 @@ class Results:
     priorities: Priorities | None = None
     households: pd.DataFrame | None = None
     rounds: RoundResults | None = None
+    admin: AdminResults | None = None
 
     @property
     def table(self) -> pd.DataFrame:

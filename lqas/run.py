@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from lqas.admin import analyse_admin
 from lqas.classify import aggregate_lots, classify_lots
 from lqas.compare import compare_sexes
 from lqas.config import Project
@@ -53,10 +54,13 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     if project.rounds is not None:
         progress("change between rounds")
     rounds = analyse_rounds(project, derived.table, indicators, classification)
+    if project.admin is not None:
+        progress("administrative data against the survey")
+    admin = analyse_admin(project, derived.table, estimates, derived.schedule)
     return Results(project=project, derived=derived, design=design, registry=registry, estimates=estimates,
                    classification=classification, comparisons=comparisons, scorecard=card,
                    remarks=published_remarks(project), lots_by_level=lots_by_level, priorities=ranked,
-                   households=households, rounds=rounds)
+                   households=households, rounds=rounds, admin=admin)
 
 
 def run_project(project: Project, out: Path, *, lang: str | None = None, overwrite: bool = False,

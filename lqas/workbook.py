@@ -298,7 +298,9 @@ def _readme_sheet(sheets: Sequence[Sheet], labels: Mapping, head: Mapping, synth
     name, about = labels["sheet"], labels["sheet_about"]
     by_title = {title: key for key, title in name.items()}
     by_title[head["catchments"]] = "catchments"
-    rows = [[sheet.name, about.get(by_title.get(sheet.name, ""), "")] for sheet in sheets]
+    # each sheet by the title the workbook gives it (Excel cuts a name at 31 characters)
+    used = {_sheet_title(name["readme"], set())}
+    rows = [[_sheet_title(sheet.name, used), about.get(by_title.get(sheet.name, ""), "")] for sheet in sheets]
     note = (labels["readme_synthetic"] + " " if synthetic else "") + labels["readme_note"]
     return Sheet(name["readme"], pd.DataFrame(rows, columns=[head["sheet"], head["content"]]), note=note,
                  widths={head["content"]: 110})

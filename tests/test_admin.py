@@ -190,3 +190,66 @@ def test_triangulate_sets_each_units_doses_due_in_the_cohorts_window_against_its
     assert flags.loc[("coverage_over_100", "penta1", "2024"), "flag"]
     assert not flags.loc[("coverage_over_100", "penta3", "2024"), "flag"]  # (7 + 17) x 12 = 288 doses for 300
     assert not found.flags[found.flags["check"] == "negative_dropout"]["flag"].any()
+
+
+def _extract_project(tmp_path, mapping_text=None):
+    """The baseline example with an [admin] section: a dataValueSets CSV of its six areas (one facility
+    each, Penta1 and Penta3 monthly 2023-2025, the surviving infants yearly) and its mapping."""
+    import shutil
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "mali_baseline"
+    project = tmp_path / "p"
+    shutil.copytree(example, project, ignore=shutil.ignore_patterns("*.xlsx", "generate.py"))
+    areas = ["bougouni_est", "kologo", "pelengana_nord", "cinzana_gare", "niono_central", "ndebougou"]
+    lines = ["dataelement,period,orgunit,categoryoptioncombo,attributeoptioncombo,value"]
+    for i, area in enumerate(areas):
+        facility = f"CSCom{i:06d}"
+        for year in (2023, 2024, 2025):
+            lines.append(f"SurvInfant0,{year},{facility},,,{1200 + 100 * i}")
+            for month in range(1, 13):
+                lines.append(f"Pnta1Given0,{year}{month:02d},{facility},,,{100 + 10 * i}")
+                lines.append(f"Pnta3Given0,{year}{month:02d},{facility},,,{90 + 10 * i}")
+    lines.append("Pnta1Given0,202401,UnknownOu01,,,7")
+    (project / "data" / "dhis2.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (project / "dhis2_mapping.toml").write_text(mapping_text or (
+        '[doses]\npenta1 = { data_elements = ["Pnta1Given0"] }\npenta3 = { data_elements = ["Pnta3Given0"] }\n'
+        '[target]\ndata_elements = ["SurvInfant0"]\n[org_units]\n'
+        + "".join(f'CSCom{i:06d} = "{area}"\n' for i, area in enumerate(areas))), encoding="utf-8")
+    toml = project / "survey.toml"
+    toml.write_text(toml.read_text(encoding="utf-8")
+                    + '\n[admin]\nfiles = ["data/dhis2.csv"]\nmapping = "dhis2_mapping.toml"\n', encoding="utf-8")
+    return toml
+
+
+def test_a_run_sets_the_extract_against_the_survey_unit_by_unit(tmp_path):
+    from lqas.config import load_project
+    from lqas.outputs import project_inputs
+    from lqas.run import analyse
+
+    project = load_project(_extract_project(tmp_path))
+    results = analyse(project)
+    admin = results.admin.comparison.set_index(["catchment", "dose"])
+    assert len(admin) == 12 and set(admin.index.get_level_values("dose")) == {"penta1", "penta3"}
+    # whole months of a steady series: 12 months' doses over one year's target (a 365-day window)
+    kologo = admin.loc[("kologo", "penta1")]
+    assert kologo["doses"] == pytest.approx(110 * 12, rel=0.01) and kologo["days_covered"] == 365
+    assert kologo["admin_coverage"] == pytest.approx(110 * 12 / 1300, rel=0.01)
+    survey = results.estimates
+    own = survey[(survey["indicator"] == "penta1_crude") & (survey["cohort"] == "12-23m")
+                 & (survey["catchment"] == "kologo") & (survey["sex"] == "all") & (survey["area"] == "all")
+                 & (survey["population_group"] == "all") & (survey["vaccination_status"] == "all")].iloc[0]
+    assert kologo["estimate"] == own["estimate"] and kologo["ci_low"] == own["ci_low"]
+    assert kologo["ratio"] == pytest.approx(kologo["admin_coverage"] / own["estimate"])
+    assert results.admin.unused.to_dict("records") == [
+        {"file": "data/dhis2.csv", "reason": "org unit not in the mapping", "rows": 1}]
+    assert {"admin.1", "admin.mapping"} <= set(project_inputs(project))
+
+
+def test_a_mapping_that_names_no_dose_is_one_line_naming_the_file(tmp_path):
+    from lqas.config import load_project
+    from lqas.run import analyse
+
+    path = _extract_project(tmp_path, mapping_text='[doses]\n[org_units]\nA = "kologo"\n')
+    with pytest.raises(ConfigError, match=r"dhis2_mapping.toml: key 'doses': must not be empty"):
+        analyse(load_project(path))

@@ -17,6 +17,9 @@ from conftest import REPO, require_program
 from lqas.design import ESTIMATE_COLUMNS
 
 DEMO = REPO / "examples" / "mali_baseline"
+# what `lqas demo` runs: the follow-up round, which reads DEMO as its baseline
+FOLLOWUP = REPO / "examples" / "mali_followup"
+FOLLOWUP_EXPORT = FOLLOWUP / "data" / "mali_followup_kobo.csv"
 RUN_FILES = ["report.html", "report.pdf", "results.xlsx", "estimates.csv", "classification.csv", "derived.csv",
              "exclusions.csv", "manifest.json", "report_context.json"]
 LABELS = {"bougouni_est": "Bougouni Est", "kologo": "Kologo", "pelengana_nord": "Pelengana Nord",
@@ -68,7 +71,7 @@ def test_demo_rows_reconcile(demo_run):
     manifest = json.loads((out / "manifest.json").read_text())
     derived = pd.read_csv(out / "derived.csv")
     exclusions = pd.read_csv(out / "exclusions.csv")
-    source_rows = len(pd.read_csv(DEMO / "data" / "mali_baseline_kobo.csv"))
+    source_rows = len(pd.read_csv(FOLLOWUP_EXPORT))
     assert manifest["rows"]["read"] == source_rows == len(derived) + len(exclusions)
     assert set(derived["source_row"]).isdisjoint(exclusions["source_row"])
     assert manifest["inputs"][0]["sha256"]
@@ -77,7 +80,7 @@ def test_demo_rows_reconcile(demo_run):
 def test_demo_has_no_personal_data(demo_run):
     _, out = demo_run
     derived = pd.read_csv(out / "derived.csv")
-    export = pd.read_csv(DEMO / "data" / "mali_baseline_kobo.csv", dtype=str)
+    export = pd.read_csv(FOLLOWUP_EXPORT, dtype=str)
     names = set(export["child/name"].dropna()) | set(export["caretaker/phone"].dropna())
     text = (out / "derived.csv").read_text(encoding="utf-8")
     assert not [name for name in list(names)[:200] if f",{name}," in text]
@@ -241,7 +244,7 @@ def test_report_renders_a_custom_template_against_the_saved_context(demo_run, tm
                   "--lang", "fr")
     assert result.returncode == 0, result.stderr
     html = (tmp_path / "mine.html").read_text(encoding="utf-8")
-    assert "Enquête de base Mali Learning Hub" in html and "Kologo 12–23 mois: Filles" in html
+    assert "Enquête de suivi Mali Learning Hub" in html and "Kologo 12–23 mois: Filles" in html
     assert SCRIPT not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     result = lqas("report", str(out), "--template", str(tmp_path / "absent.j2"), "--out", str(tmp_path / "x.html"))
     assert result.returncode == 2 and "absent.j2: template file not found" in result.stderr
@@ -253,10 +256,13 @@ def test_demo_results_workbook_is_formatted_view_of_the_results(demo_run):
     lang, out = demo_run
     book = load_workbook(out / "results.xlsx")
     names = {"en": ["Read me", "Estimates", "LQAS classification", "Girls and boys", "Gender and equity scorecard",
-                    "Priorities", "Numbers of children", "Catchment areas", "Sample", "Exclusions", "Repairs", "Evidence sources", "Decision rules",
-                    "Interviewer remarks"],
+                    "Priorities", "Numbers of children", "Change between rounds", "Change of the girls-boys gap",
+                    "Intervention arms", "LQAS classes by round", "Catchment areas", "Sample", "Exclusions", "Repairs",
+                    "Evidence sources", "Decision rules", "Interviewer remarks"],
              "fr": ["Lisez-moi", "Estimations", "Classification LQAS", "Filles et garçons", "Tableau de bord genre et équité",
-                    "Priorités", "Nombres d'enfants", "Aires de santé", "Échantillon", "Exclusions", "Corrections", "Sources de preuve",
+                    "Priorités", "Nombres d'enfants", "Évolution entre les enquêtes",
+                    "Évolution écart filles-garçons", "Bras d'intervention", "Classes LQAS par passage",
+                    "Aires de santé", "Échantillon", "Exclusions", "Corrections", "Sources de preuve",
                     "Règles de décision", "Remarques des enquêteurs"]}
     assert book.sheetnames == names[lang]
     # the first sheet says what each of the others holds, and that the data are synthetic
@@ -298,7 +304,7 @@ def test_demo_results_workbook_is_formatted_view_of_the_results(demo_run):
 
 def test_derive_writes_the_derived_csv_of_the_run(demo_run, tmp_path):
     _, out = demo_run  # in both languages: derived.csv does not depend on the report language
-    demo = REPO / "examples" / "mali_baseline" / "survey.toml"
+    demo = FOLLOWUP / "survey.toml"
     result = lqas("derive", str(demo), "--out", str(tmp_path / "derived.csv"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "derived.csv").read_bytes() == (out / "derived.csv").read_bytes()
@@ -502,17 +508,18 @@ def test_formats_choose_the_outputs(tmp_path):
 
 
 def _personal_values() -> dict[str, set[str]]:
-    """The demo export's personal and free-text values, by column (profile kobo: personal, free_text;
-    the interviewer remarks the reviewed file drops)."""
+    """The personal and free-text values of both rounds' exports (the demo's run reads the baseline's too),
+    by column (profile kobo: personal, free_text; the interviewer remarks the run's reviewed file drops)."""
     import tomllib
 
     profile = tomllib.loads((REPO / "instruments" / "profiles" / "kobo.toml").read_text(encoding="utf-8"))
-    raw = pd.read_csv(DEMO / "data" / "mali_baseline_kobo.csv", dtype=str, keep_default_na=False)
+    raw = pd.concat([pd.read_csv(export, dtype=str, keep_default_na=False)
+                     for export in (DEMO / "data" / "mali_baseline_kobo.csv", FOLLOWUP_EXPORT)], ignore_index=True)
     # altitude and precision are short numbers that any table could hold by chance: left out
     columns = [c for c in (*profile["profile"]["personal"], *profile["profile"]["free_text"])
                if not c.endswith(("_altitude", "_precision"))]
     values = {column: {v.strip() for v in raw[column] if len(v.strip()) >= 5} for column in columns}
-    reviewed = set(pd.read_csv(DEMO / "remarks_reviewed.csv", dtype=str)["remark"])
+    reviewed = set(pd.read_csv(FOLLOWUP / "remarks_reviewed.csv", dtype=str)["remark"])
     values["interviewer_remarks (not reviewed)"] = {v for v in raw["interviewer_remarks"] if v and v not in reviewed}
     assert all(values.values()), "every personal column of the demo has values to look for"
     return values
@@ -562,9 +569,10 @@ def test_no_personal_value_or_unreviewed_free_text_in_any_output(demo_run):
 def test_reviewed_remarks_are_the_only_remarks_published(demo_run):
     _, out = demo_run
     context = json.loads((out / "report_context.json").read_text(encoding="utf-8"))
-    reviewed = pd.read_csv(DEMO / "remarks_reviewed.csv", dtype=str)
+    reviewed = pd.read_csv(FOLLOWUP / "remarks_reviewed.csv", dtype=str)
     assert [r["text"] for r in context["quality"]["remarks"]] == list(reviewed["remark"])
-    assert context["quality"]["remarks_recorded"] == 34  # 3 rows x 11 remarks + the script, kept children
+    # the follow-up's children kept (latest copy): 3 rows x 11 remarks + the script + the re-sent form's note
+    assert context["quality"]["remarks_recorded"] == 35
     assert "RAS" not in {r["text"] for r in context["quality"]["remarks"]}
 
 

@@ -72,7 +72,7 @@ def test_tables_and_figures_are_numbered_with_their_source_and_small_number_note
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """The demo run in English (its report context and PDF), and its French context."""
+    """The demo run (the follow-up round) in English (its report context and PDF), and its French context."""
     out = tmp_path_factory.mktemp("conventions") / "run"
     result = subprocess.run([sys.executable, "-m", "lqas", "demo", "--out", str(out), "--lang", "en",
                              "--formats", "csv,html,pdf"], check=False, capture_output=True, text=True)
@@ -92,7 +92,7 @@ def test_every_table_and_figure_of_the_demo_report_is_numbered_in_order(run):
         assert [int(re.match(table_word + r" (\d+)\. \S", t).group(1)) for t in tables] == list(range(1, len(tables) + 1))
         assert [int(re.match(r"Figure (\d+)\. \S", f).group(1)) for f in figures] == list(range(1, len(figures) + 1))
     text = (run / "report.html").read_text(encoding="utf-8")
-    assert "Source: Mali Learning Hub baseline survey — synthetic example, October–November 2025." in text
+    assert "Source: Mali Learning Hub follow-up survey — synthetic example, October–November 2026." in text
 
 
 def test_the_acronyms_listed_are_those_the_report_uses_in_its_language(run):
@@ -113,7 +113,8 @@ def test_the_title_page_has_the_cover_of_the_project_file(run):
     first = subprocess.run(["pdftotext", "-l", "1", str(run / "report.pdf"), "-"], check=True, capture_output=True,
                            text=True).stdout
     assert "Example institution (fictitious)" in first and "Équipe d'exemple lqas" in first
-    assert "Version 1.0 of the report." in first and "Suggested citation: Example institution (2025)" in first
+    assert "Version 1.0 of the report." in first and "Suggested citation: Example institution (2026)" in first
+    # the follow-up's cover names the baseline's placeholder logo
     assert (run / "charts" / "logo_1.png").read_bytes() == (DEMO / "data" / "logo.png").read_bytes()
     html = (run / "report.html").read_text(encoding="utf-8")
     assert html.count('<img class="logo" alt="" src="data:image/png;base64,') == 1
@@ -166,8 +167,9 @@ def test_the_sample_section_gives_the_response_rate(run):
     context = json.loads((run / "report_context.json").read_text(encoding="utf-8"))
     rows = context["sample"]["households"]["rows"]
     total = rows[-1]
+    # counted in examples/mali_followup/data/households.csv: 2,880 lines, 1,146 with result 1
     assert total["unit"] == "all" and total["interviewed"] == 1146
-    assert sum(row["visited"] for row in rows[:-1]) == total["visited"] == 2883
+    assert sum(row["visited"] for row in rows[:-1]) == total["visited"] == 2880
     html = (run / "report.html").read_text(encoding="utf-8")
     assert f"a household response rate of {100 * total['response_rate']:.1f}%" in html
     assert "Source of the populations: health-area population projections" in html

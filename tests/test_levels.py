@@ -308,3 +308,19 @@ def test_lots_without_a_cohort_are_put_together_too(demo):
     with_cohort = aggregate_lots(demo.classification.query("cohort == '12-23m'"), table, demo.project.levels.columns)
     assert set(frame["cohort"]) == {"all"} and len(frame) == len(with_cohort)
     assert frame["estimate"].tolist() == pytest.approx(with_cohort["estimate"].tolist())
+
+
+def test_the_read_me_names_each_sheet_by_the_title_excel_gives_it(tmp_path):
+    from openpyxl import load_workbook
+
+    from lqas import workbook
+
+    long = "A sheet name far longer than Excel's limit"
+    sheets = [workbook.Sheet(long, pd.DataFrame({"x": [1]})), workbook.Sheet(long + " too", pd.DataFrame({"x": [2]}))]
+    labels = {"sheet": {"readme": "Read me"}, "sheet_about": {}, "readme_synthetic": "", "readme_note": "note"}
+    readme = workbook._readme_sheet(sheets, labels, {"sheet": "Sheet", "content": "Content", "catchments": "Areas"},
+                                    False)
+    workbook.write_workbook(tmp_path / "book.xlsx", [readme, *sheets])
+    book = load_workbook(tmp_path / "book.xlsx")
+    listed = [row[0] for row in book["Read me"].iter_rows(min_row=4, values_only=True)]
+    assert listed == book.sheetnames[1:] == ["A sheet name far longer than Ex", "A sheet name far longer tha (2)"]

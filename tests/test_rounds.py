@@ -262,7 +262,18 @@ def test_a_run_with_rounds_writes_the_changes_the_report_section_and_the_sheets(
     assert '"round.baseline"' in manifest
 
 
-def test_the_follow_up_example_recovers_the_c2p_effect_built_in(tmp_path):
+FOLLOWUP = DEMO.parent / "mali_followup"
+
+
+@pytest.fixture(scope="module")
+def followup_results():
+    from lqas.config import load_project
+    from lqas.run import analyse
+
+    return analyse(load_project(FOLLOWUP / "survey.toml"))
+
+
+def test_the_follow_up_example_recovers_the_c2p_effect_built_in(tmp_path, followup_results):
     """The synthetic follow-up round (examples/mali_followup, from ../mali_baseline/generate.py): C2P raised
     access in three areas; the difference in differences of zero-dose finds that effect within its CI."""
     import importlib.util
@@ -273,12 +284,18 @@ def test_the_follow_up_example_recovers_the_c2p_effect_built_in(tmp_path):
     spec = importlib.util.spec_from_file_location("mali_generate", DEMO / "generate.py")
     generator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generator)
-    effect = generator.followup(tmp_path)
-    followup = DEMO.parent / "mali_followup"
+    summary = generator.followup(tmp_path)
     for name in ("mali_followup_kobo.csv", "populations.csv", "households.csv"):
-        assert (tmp_path / name).read_bytes() == (followup / "data" / name).read_bytes(), name
-    assert -0.10 < effect < -0.06  # about 8 points fewer zero-dose children where C2P ran
-    results = analyse(load_project(followup / "survey.toml"))
+        assert (tmp_path / name).read_bytes() == (FOLLOWUP / "data" / name).read_bytes(), name
+    # the follow-up carries the baseline's kinds of problems: 7 re-submissions, 14 broken records, the <script>
+    assert (summary["rows"], summary["unique_children"]) == (1153, 1146)
+    assert (len(summary["duplicates"]), len(summary["problems"])) == (7, 14)
+    export = pd.read_csv(tmp_path / "mali_followup_kobo.csv", dtype=str, keep_default_na=False)
+    scripted = export.loc[export["interviewer_remarks"] == "<script>alert(1)</script>", "child/child_id"]
+    assert scripted.tolist() == [summary["script_remark"]]
+    effect = summary["c2p_effect"]
+    assert -0.10 < effect < -0.08  # about 9 points fewer zero-dose children where C2P ran
+    results = followup_results
     assert results.rounds.rounds == ("base 2025", "suivi 2026")
     did = results.rounds.arms.query("indicator == 'zero_dose' and cohort == 'all' and sex == 'all'").iloc[0]
     assert did["did_ci_low"] < effect < did["did_ci_high"] and did["did_ci_high"] < 0
@@ -293,6 +310,40 @@ def test_the_follow_up_example_recovers_the_c2p_effect_built_in(tmp_path):
     assert (transitions["class_a"] == baseline.loc[transitions.index, "class"]).all()
     moved = transitions[transitions["class_a"] != transitions["class_b"]]
     assert set(moved["transition"]) <= {"improved", "worsened"} and len(moved) > 0
+
+
+@needs_r
+def test_the_follow_up_example_s_difference_in_differences_equals_r_survey(tmp_path, followup_results):
+    """The demo's C2P difference in differences of zero-dose, against R survey on the two rounds' own child
+    tables (each round's weights; the 72 clusters revisited): -9.7 points, 95 % CI -16.0 to -3.5."""
+    from lqas.config import load_project
+    from lqas.derive import derive_project
+
+    c2p = {"kologo", "pelengana_nord", "ndebougou"}
+    rounds_ = {}
+    for name, folder in (("baseline", DEMO), ("followup", FOLLOWUP)):
+        table = derive_project(load_project(folder / "survey.toml")).table
+        catchment = table["catchment"].astype(str)
+        rounds_[name] = pd.DataFrame({
+            "round": name, "stratum": catchment, "psu": table["cluster"].astype(str),
+            "arm": np.where(catchment.isin(c2p), "c2p", "none"), "w": table["weight"],
+            # the oracle's domains "a" and "b": the cohorts
+            "dom": table["cohort"].astype(str).map({"12-23m": "a", "18w-11m": "b"}),
+            "sex": table["sex"].astype(str), "y": table["zero_dose"]})
+    expected = r_numbers(rounds_, tmp_path, "revisited")
+    did = followup_results.rounds.arms.query("indicator == 'zero_dose' and sex == 'all'").set_index("cohort")
+    for cohort, dom in (("all", "all"), ("12-23m", "a"), ("18w-11m", "b")):
+        assert did.loc[cohort, "did"] == pytest.approx(expected[f"did|{dom}"], rel=1e-10)
+        assert did.loc[cohort, "did_se"] == pytest.approx(expected[f"did_se|{dom}"], rel=1e-8)
+        assert did.loc[cohort, "did_logit"] == pytest.approx(expected[f"did_logit|{dom}"], rel=1e-10)
+        assert did.loc[cohort, "did_logit_se"] == pytest.approx(expected[f"did_logit_se|{dom}"], rel=1e-8)
+    overall = did.loc["all"]
+    # t on 72 clusters - 6 strata = 66 degrees of freedom; R: qt(0.975, 66) = 1.99656441895231
+    half = 1.99656441895231 * expected["did_se|all"]
+    assert overall["did_ci_low"] == pytest.approx(expected["did|all"] - half, rel=1e-8)
+    assert overall["did_ci_high"] == pytest.approx(expected["did|all"] + half, rel=1e-8)
+    assert round(100 * overall["did"], 1) == -9.7
+    assert (round(100 * overall["did_ci_low"], 1), round(100 * overall["did_ci_high"], 1)) == (-16.0, -3.5)
 
 
 def test_a_child_whose_first_penta_was_due_before_the_intervention_is_not_exposed():

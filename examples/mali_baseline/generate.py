@@ -5,8 +5,12 @@ The survey is shaped like the Mali Learning Hub baseline (6 catchments x 2 cohor
 caretakers), with coverage gaps, zero-dose pockets, a sex gap in two catchments, card/recall
 behaviour, BeSD answers, duplicates and deliberately broken dates. See README.md next to this file.
 
-Run ``python examples/mali_baseline/generate.py``; it writes ``data/`` next to itself.
-The output is a pure function of SEED: the CSV is byte-identical on every run.
+It also writes the follow-up round, one year later (``followup``): the same clusters, new children, the C2P
+effect built in, and the same kinds of problems as the baseline's.
+
+Run ``python examples/mali_baseline/generate.py``; it writes ``data/`` next to itself and
+``../mali_followup/data/``. The output is a pure function of SEED and FOLLOWUP_SEED: the CSVs are
+byte-identical on every run.
 """
 
 from __future__ import annotations
@@ -439,7 +443,8 @@ def inject_problems(rng, rows, truths):
     for cohort, age in [("18w_11m", 77), ("18w_11m", 118), ("12_23m", 748), ("12_23m", 762)]:
         i = choose(lambda r, t: r["child/cohort"] == cohort)
         old = rows[i]  # re-interview a child of that age in the same household slot
-        rows[i], truths[i] = make_child(rng, *truths[i]["args"][:-1], age, truths[i]["args"][-1])
+        rows[i], truths[i] = make_child(rng, *truths[i]["args"][:-1], age, truths[i]["args"][-1],
+                                        truths[i]["shift"])  # a C2P child stays one
         for key in ("start", "end", "child/child_id"):
             rows[i][key] = old[key]
         note(i, "child/dob", f"age {age} days at interview, outside the {cohort} window")
@@ -600,13 +605,8 @@ def generate(out_dir):
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, truths = build(rng)
-    problems = inject_problems(rng, rows, truths)
-    script_child = add_remarks(rng, rows)
-    for r, t in zip(rows, truths):
-        r["_delay"] = timedelta(days=int(rng.integers(1, 4)) if t["remote"] else 0,
-                                minutes=int(rng.integers(90, 300)))
-    dups, dup_notes = add_duplicates(rng, rows)
-    rows = finish(rng, rows + dups)
+    rows, planted = plant_problems(rng, rows, truths)
+    rows = finish(rng, rows)
     df = pd.DataFrame(rows, columns=columns()).fillna("")
     df.to_csv(out_dir / "mali_baseline_kobo.csv", index=False, encoding="utf-8", lineterminator="\n")
     xl = df.copy()
@@ -618,9 +618,36 @@ def generate(out_dir):
     populations().to_csv(out_dir / "populations.csv", index=False, lineterminator="\n")
     households(df).to_csv(out_dir / "households.csv", index=False, lineterminator="\n")
     write_logo(out_dir / "logo.png")
-    return {"rows": len(df), "unique_children": df["child/child_id"].nunique(), "duplicates": dup_notes,
-            "problems": problems, "script_remark": script_child,
+    return summarise(df, planted)
+
+
+def plant_problems(rng, rows, truths):
+    """The demo's built-in problems, planted in every round: broken records, remarks (the <script> one
+    included), submission delays and re-submissions. Returns the rows with the duplicates appended and
+    what was planted. The draws come in the order the baseline first made them, so its export stays
+    byte-identical."""
+    problems = inject_problems(rng, rows, truths)
+    script_child = add_remarks(rng, rows)
+    for r, t in zip(rows, truths):
+        r["_delay"] = timedelta(days=int(rng.integers(1, 4)) if t["remote"] else 0,
+                                minutes=int(rng.integers(90, 300)))
+    dups, dup_notes = add_duplicates(rng, rows)
+    return rows + dups, {"duplicates": dup_notes, "problems": problems, "script_remark": script_child}
+
+
+def summarise(df, planted):
+    return {"rows": len(df), "unique_children": df["child/child_id"].nunique(), **planted,
             "lots": df.drop_duplicates("child/child_id").groupby(["hh/catchment", "child/cohort"]).size()}
+
+
+def print_summary(summary):
+    print(f"{summary['rows']} rows, {summary['unique_children']} unique children")
+    for child_id, what in summary["duplicates"]:
+        print(f"  duplicate  {child_id}: {what}")
+    for child_id, field, what in summary["problems"]:
+        print(f"  problem    {child_id} [{field}]: {what}")
+    print(f"  remark     {summary['script_remark']}: <script> in interviewer_remarks")
+    print(summary["lots"].to_string())
 
 
 # The follow-up round, one year later (phase 2 of the Learning Hub's implementation research): the same 72
@@ -640,8 +667,9 @@ def zero_dose_chance(access):
 
 
 def followup(out_dir):
-    """Write the follow-up round's export, populations and household log into ``out_dir``; return
-    the C2P effect built in, in points of zero-dose prevalence among the follow-up's C2P children: the
+    """Write the follow-up round's export, populations and household log into ``out_dir``, with the same
+    kinds of problems as the baseline's; return a summary dict as ``generate`` does, whose ``c2p_effect``
+    is the C2P effect built in, in points of zero-dose prevalence among the follow-up's C2P children: the
     mean over them of their chance of zero dose less that chance without C2P (the effect on the treated)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -650,26 +678,24 @@ def followup(out_dir):
     rng = np.random.default_rng(FOLLOWUP_SEED)
     shifts = {cat[0]: SECULAR + (C2P_EFFECT if cat[0] in C2P_AREAS else 0.0) for cat in CATCHMENTS}
     rows, truths = build(rng, FOLLOWUP_DAYS, shifts, re_clusters)
-    for r, t in zip(rows, truths):
-        r["_delay"] = timedelta(days=int(rng.integers(1, 4)) if t["remote"] else 0, minutes=int(rng.integers(90, 300)))
+    rows, planted = plant_problems(rng, rows, truths)
     rows = finish(rng, rows)
     df = pd.DataFrame(rows, columns=columns()).fillna("")
     df.to_csv(out_dir / "mali_followup_kobo.csv", index=False, encoding="utf-8", lineterminator="\n")
     populations().to_csv(out_dir / "populations.csv", index=False, lineterminator="\n")
     households(df).to_csv(out_dir / "households.csv", index=False, lineterminator="\n")
-    treated = [t for r, t in zip(rows, truths) if r["hh/catchment"] in C2P_AREAS]
-    return float(np.mean([zero_dose_chance(t["access"]) - zero_dose_chance(t["access"] - C2P_EFFECT)
-                          for t in treated]))
+    # each child's catchment from its own truth: finish() re-sorts the rows, so rows and truths no longer pair up
+    treated = [t for t in truths if t["args"][0][0] in C2P_AREAS]
+    effect = float(np.mean([zero_dose_chance(t["access"]) - zero_dose_chance(t["access"] - C2P_EFFECT)
+                            for t in treated]))
+    return {**summarise(df, planted), "c2p_effect": effect}
 
 
 if __name__ == "__main__":
-    summary = generate(Path(__file__).resolve().parent / "data")
-    print(f"{summary['rows']} rows, {summary['unique_children']} unique children")
-    for child_id, what in summary["duplicates"]:
-        print(f"  duplicate  {child_id}: {what}")
-    for child_id, field, what in summary["problems"]:
-        print(f"  problem    {child_id} [{field}]: {what}")
-    print(f"  remark     {summary['script_remark']}: <script> in interviewer_remarks")
-    print(summary["lots"].to_string())
-    effect = followup(Path(__file__).resolve().parents[1] / "mali_followup" / "data")
-    print(f"follow-up round: C2P effect built in, {100 * effect:+.1f} points of zero-dose prevalence")
+    here = Path(__file__).resolve().parent
+    print("baseline round:")
+    print_summary(generate(here / "data"))
+    summary = followup(here.parent / "mali_followup" / "data")
+    print("follow-up round:")
+    print_summary(summary)
+    print(f"C2P effect built in, {100 * summary['c2p_effect']:+.1f} points of zero-dose prevalence")
