@@ -17,12 +17,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from lqas.config.admin import AdminMapping, Thresholds, load_mapping, load_thresholds
 from lqas.dhis2 import METRICS, period_bounds, read_dhis2, roll_up
+from lqas.errors import InputError
+from lqas.readers import read_source
 
 COMPARISON_COLUMNS = ["doses", "target", "admin_coverage", "estimate", "ci_low", "ci_high", "ratio", "ratio_ci_low",
                       "ratio_ci_high", "difference", "over_100", "ratio_flag", "difference_flag", "implied_target",
@@ -209,12 +212,15 @@ class AdminResults:
     doses due while the surveyed cohort was of age, the target, both coverages and the rules),
     ``zero_dose`` (admin and survey zero-dose), ``flags`` (``dq_flags.csv``: the WHO DQR checks of the
     extracts) and ``unused`` (the extracts' rows not used, counted by file and reason: nothing is
-    left out silently)."""
+    left out silently); ``thresholds``, the rules they were judged by, and ``target_source`` (``dhis2``,
+    ``census`` or ``populations``)."""
 
     comparison: pd.DataFrame
     zero_dose: pd.DataFrame
     flags: pd.DataFrame
     unused: pd.DataFrame
+    thresholds: Thresholds | None = None
+    target_source: str = "dhis2"
 
 
 TARGET = "target"
@@ -248,19 +254,48 @@ def map_extract(long: pd.DataFrame, mapping: AdminMapping) -> tuple[pd.DataFrame
     return long.loc[used].assign(dose=element[used], unit=unit[used]), unused
 
 
+def read_census(path: Path, column: str) -> pd.DataFrame:
+    """A census projection of the target population (``[admin] census``): one row per survey unit (its
+    ``column``) and ``year``, the projected ``target``; as target rows of the extract's long table
+    (``unit``, ``period`` the year, ``value``), so the window counts them as it counts DHIS2's."""
+    source = read_source(path)
+    table = source.frame
+    missing = [name for name in (column, "year", "target") if name not in table.columns]
+    if missing:
+        raise InputError(f"{path}: column missing: {', '.join(missing)} (expected {column}, year, target); "
+                         f"the file has {', '.join(map(str, table.columns))}")
+    year = pd.to_numeric(table["year"], errors="coerce")
+    target = pd.to_numeric(table["target"], errors="coerce")
+    for name, values, bad in (("year", year, ~year.between(1900, 2200) | (year % 1 != 0)),
+                              ("target", target, ~(target >= 0))):
+        if bad.any():
+            index = int(bad.to_numpy().argmax())
+            raise InputError(f"{path}: row {index + source.row_offset}, column '{name}': must be "
+                             f"{'a year' if name == 'year' else 'a number, 0 or more'}; got {table[name].iloc[index]!r}")
+    units = table[column].astype(str).str.strip()
+    twice = pd.DataFrame({"unit": units, "year": year}).duplicated(keep=False)
+    if twice.any():
+        first, again = (int(i) + source.row_offset for i in np.flatnonzero(twice.to_numpy())[:2])
+        raise InputError(f"{path}: row {again}: {column} {units[twice].iloc[0]} in {int(year[twice].iloc[0])} "
+                         f"is listed again (first at row {first}); keep one target per unit and year")
+    return pd.DataFrame({"unit": units, "period": year.astype(int).astype(str), "value": target.astype(float),
+                         "dose": TARGET, "metric": None, "source_row": np.arange(len(table)) + source.row_offset})
+
+
 def triangulate(settings, mapping: AdminMapping, thresholds: Thresholds, long: pd.DataFrame, table: pd.DataFrame,
                 estimates: pd.DataFrame, *, cohort_days: tuple[int, int], due_days: dict[str, int],
-                levels: Sequence[str] = ()) -> AdminResults:
+                levels: Sequence[str] = (), census: pd.DataFrame | None = None) -> AdminResults:
     """The survey against the extract (``long``, :func:`lqas.dhis2.read_dhis2` with a ``file`` column),
     unit by unit of ``settings.column``: each dose's admin doses due while the cohort ``settings.cohort``
     was of age (:func:`due_window` from the unit's median interview date and the dose's age
     ``due_days``), over the target in that window (the extract's target rows, or the unit's lot
-    population: the sum of its children's weights); the survey's crude coverage of the dose in the
-    cohort (``estimates``); the comparison (:func:`survey_admin`); and the DQR checks of the extract."""
+    population: the sum of its children's weights; or a ``census`` projection, :func:`read_census`);
+    the survey's crude coverage of the dose in the cohort (``estimates``); the comparison
+    (:func:`survey_admin`); and the DQR checks of the extract."""
     column = settings.column
     mapped, unused = map_extract(long, mapping)
     doses = mapped[mapped["dose"].notna() & (mapped["dose"] != TARGET)]
-    targets = mapped[mapped["dose"] == TARGET]
+    targets = mapped[mapped["dose"] == TARGET] if census is None else census
     cohort = table[table["cohort"].astype(str) == settings.cohort]
     interviews = pd.to_datetime(cohort["interview_date"], errors="coerce")
     median_interview = interviews.groupby(cohort[column].astype(str), observed=True).median().dropna()
@@ -271,7 +306,7 @@ def triangulate(settings, mapping: AdminMapping, thresholds: Thresholds, long: p
             start, end = due_window(interview.date(), cohort_days, due_days.get(dose, 0))
             given = window_sum(doses[(doses["unit"] == unit) & (doses["dose"] == dose)].assign(key=1), start, end,
                                ["key"])
-            if settings.targets == "dhis2":
+            if settings.targets in ("dhis2", "census"):
                 target = window_sum(targets[targets["unit"] == unit].assign(key=1), start, end, ["key"])
                 target_value = float(target["value"].iloc[0]) if len(target) else np.nan
             else:
@@ -287,7 +322,8 @@ def triangulate(settings, mapping: AdminMapping, thresholds: Thresholds, long: p
     comparison.insert(comparison.columns.get_loc("target") + 1, "target_source", settings.targets)
     first = next(iter(mapping.doses))
     return AdminResults(comparison=comparison, zero_dose=admin_zero_dose(comparison, first),
-                        flags=_checks(mapped, thresholds, list(mapping.doses)), unused=unused)
+                        flags=_checks(mapped, thresholds, list(mapping.doses), census), unused=unused,
+                        thresholds=thresholds, target_source=settings.targets)
 
 
 def _survey_rows(estimates: pd.DataFrame, column: str, cohort: str, doses: list[str],
@@ -306,7 +342,8 @@ def _survey_rows(estimates: pd.DataFrame, column: str, cohort: str, doses: list[
                          "ci_high": wanted["ci_high"]})
 
 
-def _checks(mapped: pd.DataFrame, thresholds: Thresholds, doses: list[str]) -> pd.DataFrame:
+def _checks(mapped: pd.DataFrame, thresholds: Thresholds, doses: list[str],
+            census: pd.DataFrame | None = None) -> pd.DataFrame:
     """The DQR checks of the mapped extract, by survey unit (its facilities summed): completeness and
     timeliness (the reporting counts by quarter), outliers of the monthly doses, consistency over time
     of the yearly doses, negative dropout (the series' first dose against its last) and yearly admin
@@ -328,7 +365,10 @@ def _checks(mapped: pd.DataFrame, thresholds: Thresholds, doses: list[str]) -> p
         parts.append(consistency_flags(yearly, thresholds))
         if len(doses) >= 2:
             parts.append(dropout_flags(yearly.assign(dose=yearly["data_element"]), doses[0], doses[-1]))
-        target = roll_up(by_unit[by_unit["data_element"] == TARGET], "year")
+        if census is None:
+            target = roll_up(by_unit[by_unit["data_element"] == TARGET], "year")
+        else:  # the projection's targets, by unit and year
+            target = census.assign(org_unit=census["unit"])
         target = target[target["period"].str.fullmatch(r"\d{4}")]
         if len(target):
             coverage = yearly.merge(target[["org_unit", "period", "value"]].rename(columns={"value": "target"}),
@@ -359,7 +399,8 @@ def analyse_admin(project, table: pd.DataFrame, estimates: pd.DataFrame, schedul
     thresholds = load_thresholds(project.resolve(settings.thresholds) if settings.thresholds else None)
     long = pd.concat([read_dhis2(project.resolve(path)).assign(file=str(path)) for path in settings.files],
                      ignore_index=True)
+    census = read_census(project.resolve(settings.census), settings.column) if settings.census else None
     due = {dose.key: dose.min_age_days for dose in schedule.doses}
     return triangulate(settings, mapping, thresholds, long, table, estimates,
                        cohort_days=tuple(project.cohorts[settings.cohort]), due_days=due,
-                       levels=project.levels.columns)
+                       levels=project.levels.columns, census=census)

@@ -491,3 +491,45 @@ def trend_chart(rows: Sequence[Mapping], units: Sequence[str], indicators: Seque
         figure.supylabel(text["percent_axis"], x=0.005, fontsize=7.5)
         _tight(figure, rect=(0.02, 0.04, 1, 1))
     return figure
+
+
+def admin_chart(rows: Sequence[Mapping], units: Sequence[str], doses: Sequence[str], *, names: Mapping[str, str],
+                dose_labels: Mapping[str, str], text: Mapping[str, str]) -> Figure:
+    """Administrative against survey coverage, one panel per dose, one line per unit: the survey's
+    estimate with its 95 % interval, the administrative coverage beside it, and the 100 % line (the
+    axis runs past 100 %: administrative coverage often does). ``rows``: the report context's admin
+    records (``unit``, ``dose``, ``admin_coverage``, ``estimate``, ``ci_low``, ``ci_high``)."""
+    by = {(row["unit"], row["dose"]): row for row in rows}
+    survey, admin = SERIES[1], {"color": OKABE_ITO["vermillion"], "marker": "D"}
+    values = [100 * row[key] for row in rows for key in ("admin_coverage", "ci_high")
+              if row.get(key) is not None and not np.isnan(row[key])]
+    upper = float(max(110.0, 10 * np.ceil((max(values, default=100) + 4) / 10)))
+    with matplotlib.rc_context(STYLE):
+        figure, axes = _subplots(1, len(doses), figsize=(WIDTH, 0.3 * len(units) + 1.4), sharey=True, squeeze=False)
+        for j, dose in enumerate(doses):
+            ax = axes[0][j]
+            ax.axvline(100, color="#000000", lw=0.8, ls=(0, (4, 2)), zorder=1.5)
+            for i, unit in enumerate(units):
+                row = by.get((unit, dose))
+                if row is None:
+                    continue
+                first = i == 0 and j == 0
+                if row.get("estimate") is not None:
+                    est = 100 * row["estimate"]
+                    low, high = 100 * row["ci_low"], 100 * row["ci_high"]
+                    ax.errorbar([est], [i + 0.12], xerr=[[est - low], [high - est]], fmt=survey["marker"],
+                                color=survey["color"], ms=4, capsize=2, lw=1,
+                                label=text["survey_coverage"] if first else None)
+                if row.get("admin_coverage") is not None:
+                    ax.plot([100 * row["admin_coverage"]], [i - 0.12], linestyle="none", ms=4.5,
+                            label=text["admin_coverage"] if first else None, **admin)
+            ax.set_yticks(range(len(units)), [names.get(u, u) for u in units])
+            ax.set_ylim(len(units) - 0.5, -0.5)
+            _percent_axis(ax, text["admin_axis"], upper=upper)
+            ax.set_title(_wrap(dose_labels.get(dose, dose), 30))
+        handles, legend = axes[0][0].get_legend_handles_labels()
+        handles.append(Line2D([], [], color="#000000", lw=0.8, ls=(0, (4, 2))))
+        legend.append(text["hundred"])
+        figure.legend(handles, legend, loc="lower center", ncol=3, frameon=False)
+        _tight(figure, rect=(0, 0.1, 1, 1))
+    return figure

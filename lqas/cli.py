@@ -215,6 +215,53 @@ def compare(first: Annotated[Path, typer.Argument(help="Run folder of the earlie
 
 
 @app.command()
+def triangulate(project: Annotated[Path, typer.Argument(help="Project file (survey.toml) with an \\[admin] table.")],
+                out: Annotated[Path, typer.Option("--out", help="Folder for admin.csv, dq_flags.csv and "
+                                                                "admin_unused.csv.")] = Path("lqas-triangulate"),
+                ) -> None:
+    """Set the administrative (DHIS2) data against the survey: admin and survey coverage by area, the WHO rules,
+    the survey-implied target population and the data-quality checks of the extracts."""
+    from lqas.config import load_project
+    from lqas.run import triangulate_project
+    from lqas.safety import write_csv
+
+    settings = load_project(project)
+    if out.exists() and not out.is_dir():
+        raise LqasError(f"{out}: a file, not a folder")
+    with console.status("triangulating") as status:
+        found = triangulate_project(settings, progress=lambda m: status.update(m))
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("admin", found.comparison), ("dq_flags", found.flags), ("admin_unused", found.unused)):
+        write_csv(frame, out / f"{name}.csv")
+    column = settings.admin.column
+    table = Table(title=f"Administrative against survey coverage, {settings.admin.cohort} (every number in admin.csv)")
+    for name in (column, "dose", "admin", "survey (95% CI)", "ratio", "difference", "flags", "implied target (95% CI)"):
+        table.add_column(name, justify="left" if name in (column, "dose", "flags") else "right")
+
+    def shown(value, form):
+        return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else form.format(value)
+
+    for row in found.comparison.to_dict("records"):
+        flags = [label for key, label in (("over_100", ">100%"), ("ratio_flag", "DQR"), ("difference_flag", "WUENIC"))
+                 if row[key] is True or row[key] == 1.0]
+        table.add_row(str(row[column]), row["dose"], shown(100 * row["admin_coverage"], "{:.1f}%"),
+                      f"{shown(100 * row['estimate'], '{:.1f}%')} ({shown(100 * row['ci_low'], '{:.1f}')}–"
+                      f"{shown(100 * row['ci_high'], '{:.1f}')})", shown(row["ratio"], "{:.2f}"),
+                      shown(100 * row["difference"], "{:+.1f}"), ", ".join(flags),
+                      f"{shown(row['implied_target'], '{:,.0f}')} ({shown(row['implied_target_ci_low'], '{:,.0f}')}–"
+                      f"{shown(row['implied_target_ci_high'], '{:,.0f}')})")
+    Console().print(table)
+    judged = found.flags[found.flags["flag"].notna()]
+    flagged = judged[judged["flag"].astype(bool)]["check"].value_counts()
+    Console().print("data-quality checks flagged: " + (", ".join(f"{check} {n}" for check, n in flagged.items())
+                                                      or "none") + f" (of {len(judged):,} judged, dq_flags.csv)")
+    unused = int(found.unused["rows"].sum()) if len(found.unused) else 0
+    if unused:
+        console.print(f"{unused:,} rows of the extracts not used: admin_unused.csv counts them by file and reason")
+    console.print(f"[green]wrote[/green] {out}: admin.csv, dq_flags.csv, admin_unused.csv")
+
+
+@app.command()
 def derive(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")],
            out: Annotated[Path, typer.Option("--out", help="CSV file for the child-level table.")] = Path("derived.csv")
            ) -> None:

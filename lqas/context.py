@@ -147,6 +147,9 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     if rounds is not None:
         charts |= {name: rounds[key] for name, key in (("change_by_unit", "chart"), ("trend_by_sex", "trend_chart"))
                    if rounds.get(key)}
+    admin = admin_context(results, labels, charts_dir)
+    if admin is not None and admin["chart"]:
+        charts["admin_vs_survey"] = admin["chart"]
     if summary is not None and summary["categories"] is not None:
         charts["red_categories"] = summary["categories"]["chart"]
     quality = {"rows_read": derived.rows_read, "kept": len(table), "excluded": len(derived.exclusions),
@@ -192,7 +195,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
         catchments=catchments, cohorts=cohorts, units=_units_context(column, units, labels, lang), sample=sample,
         areas=_areas_annex(project, table, index, classification, catchments, cohorts, target_records, labels)
         if many else None, quality=quality, sections=sections,
-        findings=findings, summary=summary, lqas=lqas, methods=methods, clusters=clusters, rounds=rounds,
+        findings=findings, summary=summary, lqas=lqas, methods=methods, clusters=clusters, rounds=rounds, admin=admin,
         definitions=definitions(registry, [k for k in dict.fromkeys(shown) if k in index], lang, labels,
                                 load_besd_registry() if besd else {}),
         charts=charts, small_cell_n=project.report.small_cell_n,
@@ -943,3 +946,66 @@ def scorecard_context(card: pd.DataFrame, lang: str, *, unit_labels: Mapping[str
             "lights": labels["light"],
             "mirrors": [{"row": labels["row"][row], "of": labels["row"][of]} for row, of in mirrors.items()
                         if row in shown and of in shown]}
+
+
+# the checks of the administrative data the report names places for; more flagged places are counted
+ADMIN_PLACES_SHOWN = 8
+
+
+def admin_context(results: Results, labels: dict, charts_dir: Path) -> dict | None:
+    """Administrative (DHIS2) coverage against the survey's for the report (``[admin]``): each unit and
+    dose's admin and survey coverage with the WHO rules, admin and survey zero-dose with the
+    survey-implied target of the first dose, the data-quality checks counted (and their flagged places
+    named), the extracts' rows not used; the chart of both coverages. ``None`` without ``[admin]``."""
+    found = results.admin
+    if found is None:
+        return None
+    settings = results.project.admin
+    column = settings.column
+    comparison = found.comparison
+    doses = list(dict.fromkeys(comparison["dose"])) if len(comparison) else []
+    present = set(comparison[column].astype(str)) if len(comparison) else set()
+    units = [u for u in labels.get(column, {}) if u in present] + sorted(present - set(labels.get(column, {})))
+    cap = results.project.report.areas_in_body
+    order = {unit: i for i, unit in enumerate(units)}
+    number_keys = ("doses", "target", "admin_coverage", "estimate", "ci_low", "ci_high", "ratio", "ratio_ci_low",
+                   "ratio_ci_high", "difference", "implied_target", "implied_target_ci_low", "implied_target_ci_high")
+    rows = []
+    for row in sorted(comparison.to_dict("records"), key=lambda r: (order[str(r[column])], doses.index(r["dose"]))):
+        rows.append({"unit": str(row[column]), "dose": row["dose"], "n": _number(row.get("n")),
+                     "window_start": row["window_start"], "window_end": row["window_end"],
+                     "days_covered": int(row["days_covered"]), **{key: _number(row[key]) for key in number_keys},
+                     **{key: None if pd.isna(row[key]) else bool(row[key])
+                        for key in ("over_100", "ratio_flag", "difference_flag")}})
+    first = doses[0] if doses else None
+    zero_dose = [{"unit": r["unit"], "admin_zero_dose": None if r["admin_coverage"] is None else 1 - r["admin_coverage"],
+                  "zero_dose": None if r["estimate"] is None else 1 - r["estimate"],
+                  "zero_dose_ci_low": None if r["ci_high"] is None else 1 - r["ci_high"],
+                  "zero_dose_ci_high": None if r["ci_low"] is None else 1 - r["ci_low"],
+                  **{key: r[key] for key in ("n", "target", "doses", "implied_target", "implied_target_ci_low",
+                                             "implied_target_ci_high")}}
+                 for r in rows if r["dose"] == first]
+    flags = found.flags
+    checks = []
+    for check, part in flags.groupby("check", sort=False):
+        judged = part[part["flag"].notna()]
+        hit = judged[judged["flag"].astype(bool)]
+        places = [{"unit": str(r["org_unit"]), "period": str(r["period"]), "dose": str(r["data_element"]),
+                   "value": _number(r["value"])} for r in hit.to_dict("records")]
+        checks.append({"check": check, "judged": len(judged), "flagged": len(hit),
+                       "places": places[:ADMIN_PLACES_SHOWN], "more": max(0, len(places) - ADMIN_PLACES_SHOWN)})
+    unused = [{"file": str(r["file"]), "reason": str(r["reason"]), "rows": int(r["rows"])}
+              for r in found.unused.to_dict("records")]
+    rules = found.thresholds
+    chart = None
+    shown = units[:cap]
+    if rows and doses:
+        figure = draw.admin_chart([r for r in rows if r["unit"] in shown], shown, doses,
+                                  names=labels.get(column, {}), dose_labels=labels["dose"], text=labels["chart"])
+        draw.save_chart(figure, charts_dir / "admin_vs_survey.png")
+        chart = f"{CHARTS_DIR}/admin_vs_survey.svg"
+    return {"column": column, "cohort": settings.cohort, "target_source": found.target_source,
+            "files": len(settings.files), "doses": doses, "units": units, "shown": len(shown),
+            "rows": [r for r in rows if r["unit"] in shown], "total_rows": len(rows), "zero_dose": zero_dose[:cap],
+            "checks": checks, "unused": unused, "chart": chart,
+            "rules": None if rules is None else rules.model_dump()}

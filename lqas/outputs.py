@@ -308,6 +308,8 @@ def project_inputs(project: Project) -> dict[str, Path]:
         files["admin.mapping"] = project.resolve(admin.mapping)
         if admin.thresholds is not None:
             files["admin.thresholds"] = project.resolve(admin.thresholds)
+        if admin.census is not None:
+            files["admin.census"] = project.resolve(admin.census)
     files |= {f"logo.{i + 1}": project.resolve(logo) for i, logo in enumerate(project.report.cover.logos)}
     # the rules of the executive summary's categories and draft recommendations
     files["priorities"] = (project.resolve(project.report.priorities) if project.report.priorities is not None

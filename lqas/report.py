@@ -215,6 +215,7 @@ class ReportContext(BaseModel):
     scorecard: dict[str, Any] | None
     clusters: dict[str, Any] | None
     rounds: dict[str, Any] | None
+    admin: dict[str, Any] | None
 
 
 # a custom template may use a part of the context: the same keys and types, only the language required
@@ -477,7 +478,7 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
                   definitions: Sequence[Mapping[str, Any]], charts: Mapping[str, str], small_cell_n: int,
                   today: date | None = None, sex_comparisons: Any = None, scorecard: Any = None,
                   areas: Mapping[str, Any] | None = None, clusters: Mapping[str, Any] | None = None,
-                  rounds: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  rounds: Mapping[str, Any] | None = None, admin: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The documented report context: plain data only (JSON-ready), stable keys.
 
     The run writes it to ``report_context.json`` (dates as ISO text) and renders every
@@ -525,6 +526,9 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
       ``indicator``, ``cohort``, ``target``, ``column``, ``charts``, ``areas``), ``None`` for a national survey;
     - ``rounds``: the change from the previous round (:func:`lqas.context.rounds_context`), ``None``
       without ``[rounds]``;
+    - ``admin``: administrative (DHIS2) coverage against the survey's (:func:`lqas.context.admin_context`:
+      ``rows`` by unit and dose, ``zero_dose``, ``checks``, ``unused``, ``rules``, ``chart``), ``None``
+      without ``[admin]``;
     - ``charts``: name -> the chart's SVG file, ``charts/<name>.svg`` relative to the run folder
       (drawn in the run's language; templates embed it with the ``chart`` filter);
     - ``sex_comparisons``: design-based girls - boys comparisons (records of comparisons.csv:
@@ -544,7 +548,7 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
         "findings": list(findings), "summary": None if summary is None else dict(summary), "sample": sample, "quality": quality,
         **sections, "lqas": lqas, "methods": methods, "definitions": list(definitions), "charts": dict(charts),
         "sex_comparisons": sex_comparisons, "scorecard": scorecard, "clusters": None if clusters is None else dict(clusters),
-        "rounds": None if rounds is None else dict(rounds),
+        "rounds": None if rounds is None else dict(rounds), "admin": None if admin is None else dict(admin),
     }
     return _plain(context)
 

@@ -63,6 +63,26 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
                    households=households, rounds=rounds, admin=admin)
 
 
+def triangulate_project(project: Project, progress: Callable[[str], None] = lambda message: None):
+    """``[admin]`` alone (``lqas triangulate``): the survey's crude coverage of the mapped doses, set
+    against the DHIS2 extracts (:func:`lqas.admin.analyse_admin`), without the rest of a run."""
+    from lqas.errors import SettingError
+
+    with project.naming_errors():
+        if project.admin is None:
+            raise SettingError("admin", "the project has no [admin] table: name the DHIS2 extracts (files), their "
+                                        "mapping file (mapping) and the survey column they map to (column)")
+        progress("ingest and derive")
+        derived = derive_project(project)
+        doses = {f"{dose.key}_crude" for dose in derived.schedule.doses}
+        design = survey_design(derived, project.design)
+        progress("estimate")
+        estimates = estimate(design, [key for key in load_registry(derived.schedule) if key in doses
+                                      and key in derived.table], project.design, levels=project.levels.columns)
+        progress("administrative data against the survey")
+        return analyse_admin(project, derived.table, estimates, derived.schedule)
+
+
 def run_project(project: Project, out: Path, *, lang: str | None = None, overwrite: bool = False,
                 formats: Sequence[str] = DEFAULT_FORMATS,
                 progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:

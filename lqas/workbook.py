@@ -257,6 +257,8 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
                 fractions = [c for c in frame.columns if c.startswith(("estimate", "change", "did", "mdd"))
                              and "logit" not in c and c != "change_se"]
                 sheets.append(Sheet(name[key], frame, percent=fractions))
+    if results.admin is not None:  # [admin]: the DHIS2 extracts against the survey, named in the language
+        sheets += _admin_sheets(results, labels, head, name)
     sheets.append(_areas_sheet(results, labels, head))
     table = results.table
     counts = table.groupby(["catchment", "cohort", "sex"], dropna=False, observed=True).size().rename("n").reset_index()
@@ -494,3 +496,46 @@ def _scorecard_sheet(card: pd.DataFrame, wording: Mapping, labels: Mapping, head
         head["p_value"]: card["p_value"]})
     return Sheet(name["scorecard"], frame, percent=[head["difference_or_level"], head["ci_low"], head["ci_high"]],
                  widths={head["row"]: 60})
+
+
+def _admin_sheets(results: Results, labels: Mapping, head: Mapping, name: Mapping) -> list[Sheet]:
+    """admin.csv and dq_flags.csv with the language's headers and names (units, doses, checks)."""
+    found, column = results.admin, results.project.admin.column
+    units = labels.get(column, {})
+
+    def named(values: pd.Series, names: Mapping) -> pd.Series:
+        return values.map(lambda v: names.get(str(v), v) if isinstance(v, str) else v)
+
+    def flag(values: pd.Series) -> pd.Series:
+        return values.map(lambda v: None if pd.isna(v) else bool(v)).astype(object)
+
+    comparison = found.comparison
+    admin = pd.DataFrame({
+        head.get(column, column): named(comparison[column].astype(str), units),
+        head["dose"]: named(comparison["dose"], labels["dose"]),
+        head["window_start"]: comparison["window_start"], head["window_end"]: comparison["window_end"],
+        head["days_covered"]: comparison["days_covered"], head["admin_doses"]: comparison["doses"],
+        head["admin_target"]: comparison["target"],
+        head["target_source"]: named(comparison["target_source"], labels["target_source"]),
+        head["admin_coverage"]: comparison["admin_coverage"], head["n"]: comparison.get("n"),
+        head["survey_coverage"]: comparison["estimate"], head["ci_low"]: comparison["ci_low"],
+        head["ci_high"]: comparison["ci_high"], head["ratio_admin"]: comparison["ratio"],
+        head["ratio_ci_low"]: comparison["ratio_ci_low"], head["ratio_ci_high"]: comparison["ratio_ci_high"],
+        head["difference_admin"]: comparison["difference"], head["over_100"]: flag(comparison["over_100"]),
+        head["ratio_flag"]: flag(comparison["ratio_flag"]), head["difference_flag"]: flag(comparison["difference_flag"]),
+        head["implied_target"]: comparison["implied_target"],
+        head["implied_target_ci_low"]: comparison["implied_target_ci_low"],
+        head["implied_target_ci_high"]: comparison["implied_target_ci_high"]})
+    flags = found.flags
+    doses = {**labels["dose"], **{f"{a}-{b}": f"{labels['dose'].get(a, a)}–{labels['dose'].get(b, b)}"
+                                  for a in labels["dose"] for b in labels["dose"]}}
+    quality = pd.DataFrame({
+        head["check"]: named(flags["check"], labels["dq_check"]), head["code"]: flags["check"],
+        head["org_unit"]: named(flags["org_unit"].astype(str), units),
+        head["dose"]: named(flags["data_element"].astype(str), doses), head["period"]: flags["period"].astype(str),
+        head["value"]: flags["value"], head["reference"]: flags["reference"], head["threshold"]: flags["threshold"],
+        head["flag"]: flag(flags["flag"])})
+    return [Sheet(name["admin"], admin, percent=[head[k] for k in ("admin_coverage", "survey_coverage", "ci_low",
+                                                                    "ci_high", "difference_admin")],
+                  note=head["admin_note"]),
+            Sheet(name["dq_flags"], quality, note=head["dq_note"])]

@@ -253,3 +253,139 @@ def test_a_mapping_that_names_no_dose_is_one_line_naming_the_file(tmp_path):
     path = _extract_project(tmp_path, mapping_text='[doses]\n[org_units]\nA = "kologo"\n')
     with pytest.raises(ConfigError, match=r"dhis2_mapping.toml: key 'doses': must not be empty"):
         analyse(load_project(path))
+
+
+@pytest.fixture(scope="module")
+def extract_run(tmp_path_factory):
+    """The baseline example with the dataValueSets extract of ``_extract_project``, analysed once."""
+    from lqas.config import load_project
+    from lqas.run import analyse
+
+    project = load_project(_extract_project(tmp_path_factory.mktemp("extract")))
+    return analyse(project)
+
+
+def test_a_census_projection_gives_the_target_by_unit_and_year(tmp_path):
+    from lqas.config import load_project
+    from lqas.run import analyse
+
+    toml = _extract_project(tmp_path)
+    rows = ["catchment,year,target"] + [f"{area},{year},{1000 + 10 * (year - 2023)}"
+                                        for area in ("bougouni_est", "kologo", "pelengana_nord", "cinzana_gare",
+                                                     "niono_central", "ndebougou") for year in (2023, 2024, 2025)]
+    (toml.parent / "data" / "census.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    toml.write_text(toml.read_text(encoding="utf-8") + 'targets = "census"\ncensus = "data/census.csv"\n',
+                    encoding="utf-8")
+    project = load_project(toml)
+    results = analyse(project)
+    row = results.admin.comparison.set_index(["catchment", "dose"]).loc[("kologo", "penta1")]
+    start, end = dt.date.fromisoformat(row["window_start"]), dt.date.fromisoformat(row["window_end"])
+    # each year's projection counted for its share of days in the window (2024 has 366 days)
+    days_2023 = (dt.date(2023, 12, 31) - start).days + 1
+    expected = 1000 * days_2023 / 365 + 1010 * (end - dt.date(2024, 1, 1)).days / 366 + 1010 / 366
+    assert row["target"] == pytest.approx(expected)
+    assert row["target_source"] == "census" and results.admin.target_source == "census"
+    # the yearly coverage check reads the projection too: 110 x 12 Penta1 doses over 1,010 children in 2024
+    flags = results.admin.flags.set_index(["check", "org_unit", "data_element", "period"])
+    assert flags.loc[("coverage_over_100", "kologo", "penta1", "2024"), "value"] == pytest.approx(1320 / 1010)
+    from lqas.outputs import project_inputs
+    assert project_inputs(project)["admin.census"] == toml.parent / "data" / "census.csv"
+
+
+def test_a_bad_census_row_is_one_line_naming_the_file_row_and_column(tmp_path):
+    from lqas.admin import read_census
+    from lqas.errors import InputError
+
+    path = tmp_path / "census.csv"
+    path.write_text("catchment,year,target\nkologo,2024,1000\nkologo,2025,beaucoup\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"census.csv: row 3, column 'target': must be a number, 0 or more; "
+                                         r"got 'beaucoup'"):
+        read_census(path, "catchment")
+    path.write_text("catchment,year,target\nkologo,2024,1000\nkologo,2024,1100\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 3: catchment kologo in 2024 is listed again \(first at row 2\)"):
+        read_census(path, "catchment")
+    path.write_text("aire,year,target\nkologo,2024,1000\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"column missing: catchment"):
+        read_census(path, "catchment")
+
+
+def test_census_targets_need_their_file_and_a_file_needs_census_targets():
+    from pydantic import ValidationError
+
+    from lqas.config.project import AdminConfig
+
+    with pytest.raises(ValidationError, match='targets = "census" needs the projection file'):
+        AdminConfig(files=["x.json"], mapping="m.toml", targets="census")
+    with pytest.raises(ValidationError, match='census is given but targets = "dhis2"'):
+        AdminConfig(files=["x.json"], mapping="m.toml", census="c.csv")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_report_sets_admin_against_survey_coverage_with_the_rules_and_the_checks(extract_run, tmp_path, lang):
+    from lqas.blocks import Heading, Table
+    from lqas.context import report_context
+    from lqas.sections import compose
+
+    context = report_context(extract_run, lang, charts_dir=tmp_path / "charts")
+    admin = context["admin"]
+    assert (tmp_path / "charts" / "admin_vs_survey.svg").is_file() and context["charts"]["admin_vs_survey"]
+    comparison = extract_run.admin.comparison.set_index(["catchment", "dose"])
+    kologo = next(r for r in admin["rows"] if r["unit"] == "kologo" and r["dose"] == "penta1")
+    assert kologo["admin_coverage"] == comparison.loc[("kologo", "penta1"), "admin_coverage"]
+    assert kologo["over_100"] is True
+    document = compose(context)
+    blocks = document.blocks
+    start = next(i for i, b in enumerate(blocks) if isinstance(b, Heading) and b.anchor == "admin")
+    end = next(i for i, b in enumerate(blocks) if i > start and isinstance(b, Heading) and b.level == 1)
+    tables = [b for b in blocks[start:end] if isinstance(b, Table)]
+    title = {"en": "Administrative data (DHIS2) and the survey", "fr": "Données administratives (DHIS2) et enquête"}
+    assert blocks[start].text == title[lang]
+    comparison_table, target_table, checks_table = tables
+    assert len(comparison_table.rows) == 12 and len(target_table.rows) == 6
+    # each row's flags are the rules it breaks: Kologo's Penta1, 1,320 doses for 1,300, is above 100 %
+    by_row = {(r.cells[0].lines[0], r.cells[1].lines[0]): r for r in comparison_table.rows}
+    flags = by_row[("Kologo", "Penta 1")].cells[-1].lines
+    assert flags[0].replace("\u00a0", " ").replace("\u202f", " ") in ("> 100%", "> 100 %")
+    assert any(line == "WUENIC" for line in flags)
+    # the checks table counts what dq_flags.csv flags
+    judged = extract_run.admin.flags.dropna(subset=["flag"])
+    over = judged[(judged["check"] == "coverage_over_100")]
+    row = next(r for r in checks_table.rows if r.cells[0].lines[0] in (
+        "Administrative coverage above 100%", "Couverture administrative supérieure à 100\u00a0%"))
+    assert row.cells[3].lines[0] == str(int(over["flag"].astype(bool).sum()))
+    assert row.cells[2].lines[0] == str(len(over))
+
+
+def test_the_workbook_has_the_admin_sheets_in_the_language(extract_run):
+    from lqas.workbook import workbook_sheets
+
+    for lang, names, unit in (("en", ("Admin and survey coverage", "Admin data quality"), "Catchment area"),
+                              ("fr", ("Couverture admin. et enquête", "Qualité des données admin."), "Aire de santé")):
+        sheets = {sheet.name: sheet for sheet in workbook_sheets(extract_run, lang)}
+        admin, quality = sheets[names[0]], sheets[names[1]]
+        assert len(admin.frame) == len(extract_run.admin.comparison)
+        assert admin.frame.columns[0] == unit and "Kologo" in set(admin.frame[unit])
+        assert len(quality.frame) == len(extract_run.admin.flags)
+        assert all(len(name) <= 31 for name in names)
+
+
+def test_lqas_triangulate_writes_the_comparison_and_the_checks(tmp_path):
+    import subprocess
+    import sys
+
+    toml = _extract_project(tmp_path)
+    out = tmp_path / "tri"
+    done = subprocess.run([sys.executable, "-m", "lqas", "triangulate", str(toml), "--out", str(out)],
+                          capture_output=True, text=True, env={**__import__("os").environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    admin = pd.read_csv(out / "admin.csv")
+    assert len(admin) == 12 and {"admin_coverage", "implied_target", "ratio_flag"} <= set(admin.columns)
+    assert (out / "dq_flags.csv").is_file() and len(pd.read_csv(out / "admin_unused.csv")) == 1
+    assert "kologo" in done.stdout and "coverage_over_100" in done.stdout
+    # a project without [admin]: one line, exit 2
+    plain = tmp_path / "p" / "plain.toml"
+    plain.write_text(toml.read_text(encoding="utf-8").split("\n[admin]")[0], encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "lqas", "triangulate", str(plain), "--out", str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "plain.toml: key 'admin': the project has no [admin] table" in done.stderr

@@ -214,11 +214,22 @@ class AdminConfig(Section):
     # the survey's column the org units map to, and the cohort the doses were due to
     column: str = "catchment"
     cohort: str = "12-23m"
-    # the target population: the extract's own target rows (the mapping's [target]), or the survey's
-    # populations file (the lot population of the cohort)
-    targets: Literal["dhis2", "populations"] = "dhis2"
+    # the target population: the extract's own target rows (the mapping's [target]), a census projection
+    # file (`census`), or the survey's populations file (the lot population of the cohort)
+    targets: Literal["dhis2", "census", "populations"] = "dhis2"
+    # with targets = "census": a CSV or XLSX of the projected target population, one row per unit and year
+    # (columns: the unit column, `year`, `target`)
+    census: Path | None = None
     # a programme's own thresholds file; the WHO's (lqas/data/dq_thresholds.toml) when not given
     thresholds: Path | None = None
+
+    @model_validator(mode="after")
+    def _census_file(self) -> AdminConfig:
+        if self.targets == "census" and self.census is None:
+            raise ValueError('targets = "census" needs the projection file: census = "file.csv"')
+        if self.census is not None and self.targets != "census":
+            raise ValueError(f'census is given but targets = "{self.targets}": set targets = "census" to use it')
+        return self
 
 
 class PreviousRound(Section):

@@ -34,6 +34,7 @@ SECTIONS: tuple[tuple[str, str, str, str | None, bool], ...] = (
     ("groups", N_("By district and by population group"), "groups", "groups", False),
     ("change", N_("Change between rounds"), "change", "rounds", False),
     ("coverage", N_("Antigen coverage, dropout, cards and timeliness"), "coverage", None, False),
+    ("admin", N_("Administrative data (DHIS2) and the survey"), "admin", "admin", False),
     ("besd", N_("Behavioural and social drivers of vaccination (BeSD)"), "besd", "besd", False),
     ("equity", N_("Gender and equity scorecard"), "equity", "scorecard", False),
     ("limits", N_("Limitations"), "limits", None, False),
