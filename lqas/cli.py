@@ -262,6 +262,60 @@ def triangulate(project: Annotated[Path, typer.Argument(help="Project file (surv
 
 
 @app.command()
+def quality(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")],
+            out: Annotated[Path, typer.Option("--out", help="Folder for quality.csv.")] = Path("lqas-quality"),
+            since: Annotated[str | None, typer.Option(
+                "--since", help="Only the records interviewed on or after this day (YYYY-MM-DD).")] = None,
+            as_json: Annotated[bool, typer.Option("--json", help="The flags as JSON on standard output "
+                                                                  "(lqas/data/quality.schema.json).")] = False,
+            strict: Annotated[bool, typer.Option(
+                "--strict", help="Exit with code 3 when a flag of --severity or graver is raised (for a scheduled "
+                                 "job).")] = False,
+            severity: Annotated[str, typer.Option("--severity", help="With --strict: alert (default) or "
+                                                                     "warning.")] = "alert",
+            lang: Lang = None) -> None:
+    """Check the fieldwork while it runs: by interviewer, team, cluster, day and lot (durations, workload, age
+    heaping and displacement, sex ratio, cards, repairs, duplicates), with the flags a supervisor acts on."""
+    import datetime as dt
+
+    from lqas.config import load_project
+    from lqas.fieldwork import quality_report
+    from lqas.safety import write_csv
+
+    if severity not in ("alert", "warning"):
+        raise LqasError(f"--severity: expected alert or warning; got {severity!r}")
+    try:
+        day = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        raise LqasError(f"--since: expected a day as YYYY-MM-DD; got {since!r}") from None
+    settings = load_project(project)
+    language = _check_lang(lang) or settings.report.language
+    if out.exists() and not out.is_dir():
+        raise LqasError(f"{out}: a file, not a folder")
+    with console.status("checking the fieldwork"):
+        found, document = quality_report(settings, language, since=day)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(found.checks, out / "quality.csv")
+    if as_json:
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    else:
+        table = Table(title=f"{document['records']:,} records" + (f" since {since}" if since else "")
+                      + f": {document['counts']['alert']} alerts, {document['counts']['warning']} warnings")
+        for name in ("severity", "level", "unit", "check", "what was found"):
+            table.add_column(name, overflow="fold")
+        for flag in document["flags"]:
+            table.add_row(flag["severity"], flag["level"], flag["unit"], flag["check"], flag["explanation"])
+        Console().print(table)
+        for item in document["checks_off"]:
+            console.print(f"off: {item['check']}: {item['reason']}")
+        console.print(f"[green]wrote[/green] {out / 'quality.csv'}")
+    raised = document["counts"]["alert"] + (document["counts"]["warning"] if severity == "warning" else 0)
+    if strict and raised:
+        console.print(f"lqas: {raised} flag{'s' if raised > 1 else ''} of severity {severity} or graver (--strict)")
+        raise typer.Exit(3)
+
+
+@app.command()
 def derive(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")],
            out: Annotated[Path, typer.Option("--out", help="CSV file for the child-level table.")] = Path("derived.csv")
            ) -> None:

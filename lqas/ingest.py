@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 EXCLUSION_COLUMNS = ["source_row", "child_id", "catchment", "reason", "detail"]
+# carried with an exclusion when the export has them (Derived.exclusions; exclusions.csv keeps EXCLUSION_COLUMNS)
+FIELDWORK_COLUMNS = ("cluster", "interview_date", "interviewer", "team")
 REPAIR_COLUMNS = ["source_row", "child_id", "column", "rule", "original", "new"]
 # helper columns the mapper hands to `validate`: "_exclude:<stage>:<reason>" holds a detail text for
 # rows to exclude at that stage ("eligibility": first; "merge": after the design checks)
@@ -470,6 +472,10 @@ def _exclude(frame: pd.DataFrame, mask: pd.Series, reason: str, detail: pd.Serie
     rows["catchment"] = key_text(frame.loc[mask, "catchment"]) if "catchment" in frame else np.nan
     rows["reason"] = reason
     rows["detail"] = detail.reindex(mask.index)[mask] if isinstance(detail, pd.Series) else detail
+    # where and by whom the record was made: the fieldwork checks count exclusions by day and interviewer
+    for column in FIELDWORK_COLUMNS:
+        if column in frame:
+            rows[column] = frame.loc[mask, column].astype(object)
     return rows
 
 
@@ -560,7 +566,7 @@ def _same_key(ranked: pd.DataFrame, key: list[str], answers: list[str], source: 
 
 # the columns `validate` reads or writes (the other columns of the child table it only filters)
 _VALIDATED = ("source_row", "child_id", "catchment", "cluster", "district", "interview_date", "submission_time",
-              "dob", "age_years", "age_days", "cohort", "sex", "cohort_sampled")
+              "dob", "age_years", "age_days", "cohort", "sex", "cohort_sampled", "interviewer", "team")
 
 
 def _integer_text(values: pd.Series) -> pd.Series:
@@ -787,7 +793,8 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
     # as the rules left them (dates parsed, codes as text), or new
     kept = add_columns(kept, ((column, frame[column]) for column in frame.columns.drop(helpers)))
     kept.reset_index(drop=True, inplace=True)  # in place: the frame is this function's own copy
-    return kept, exclusions[EXCLUSION_COLUMNS], pd.DataFrame(repairs, columns=REPAIR_COLUMNS)
+    extra = [column for column in FIELDWORK_COLUMNS if column in exclusions]
+    return kept, exclusions[EXCLUSION_COLUMNS + extra], pd.DataFrame(repairs, columns=REPAIR_COLUMNS)
 
 
 def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[int, int]],

@@ -24,6 +24,7 @@ from lqas.config import Project
 from lqas.context import report_context
 from lqas.derive import write_derived
 from lqas.errors import InputError, LqasError
+from lqas.ingest import EXCLUSION_COLUMNS
 from lqas.report import CHARTS_DIR, CONTEXT_FILE, read_context, write_context
 from lqas.resources import data_path, resource_dir
 from lqas.results import Results
@@ -129,7 +130,7 @@ def write_outputs(results: Results, out: Path, lang: str,
 
 def run_tables(results: Results) -> dict[str, pd.DataFrame]:
     """The tables of :data:`TABLES` by name without extension (``estimates``), those the run has."""
-    tables = {"derived": results.derived.table, "exclusions": results.derived.exclusions,
+    tables = {"derived": results.derived.table, "exclusions": results.derived.exclusions[EXCLUSION_COLUMNS],
               "repairs": results.derived.repairs, "estimates": results.estimates,
               "classification": results.classification, "lqas_by_level": results.lots_by_level,
               "comparisons": results.comparisons, "scorecard": results.scorecard}

@@ -232,6 +232,14 @@ class AdminConfig(Section):
         return self
 
 
+class QualityConfig(Section):
+    """``[quality]``: the fieldwork checks of ``lqas quality`` (lqas.fieldwork)."""
+
+    # a programme's own thresholds, severities and explanations; the package's
+    # (lqas/data/fieldwork_checks.toml) when not given
+    checks: Path | None = None
+
+
 class PreviousRound(Section):
     """An earlier round of the survey: its name and its own project file (its export, profile,
     populations, cohorts and design, validated as this one)."""
@@ -391,6 +399,7 @@ class Project(Section):
     populations: PopulationsConfig = PopulationsConfig()
     households: HouseholdsConfig | None = None
     admin: AdminConfig | None = None
+    quality: QualityConfig = QualityConfig()
     rounds: RoundsConfig | None = None
     arms: ArmsConfig | None = None
     levels: LevelsConfig = LevelsConfig()

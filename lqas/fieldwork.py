@@ -1,0 +1,377 @@
+"""Fieldwork data quality while the survey runs (``lqas quality``, issue 20): checks by interviewer,
+team, cluster, day and lot that a supervisor acts on the same evening.
+
+One entry point, :func:`fieldwork_quality`, over the run's own ingest (:class:`lqas.derive.Derived`: the
+kept children and the exclusions, so both count as the run counts them). Each check gives one row per
+unit it judged (``QUALITY_COLUMNS``): the unit, the number of records, the value, the reference it is
+compared with, the threshold, the p-value where the check is a test, whether it is flagged and with
+which severity. Thresholds, severities and the one-line explanations are data
+(:func:`lqas.config.fieldwork.load_fieldwork_checks`). A check whose columns the export lacks is off,
+said in one line (``Quality.off``), never a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest
+
+from lqas.config.fieldwork import FieldworkChecks
+
+QUALITY_COLUMNS = ["level", "unit", "check", "detail", "n", "value", "reference", "threshold", "p_value", "flag",
+                   "severity"]
+LEVELS = ("interviewer", "team", "cluster", "day", "lot")
+DUPLICATES = ("duplicate_child_id", "duplicate_submission")
+# the days of a mean month: a date of birth falls on a given day of the month with chance 12 / 365.25
+MONTH_DAYS = 365.25 / 12
+
+
+@dataclass(frozen=True)
+class Quality:
+    """What ``lqas quality`` found: ``checks`` (``quality.csv``: every unit each check judged, flagged or
+    not), ``off`` (the checks the data cannot feed, each with why), ``rows`` (the records judged: the
+    children kept and the records excluded, since ``since``)."""
+
+    checks: pd.DataFrame
+    off: list[dict[str, str]] = field(default_factory=list)
+    rows: int = 0
+    since: dt.date | None = None
+
+    @property
+    def flags(self) -> pd.DataFrame:
+        """The flagged rows, alerts first."""
+        flagged = self.checks[self.checks["flag"].astype(bool)]
+        return flagged.sort_values("severity", key=lambda s: s.map({"alert": 0, "warning": 1}), kind="stable")
+
+
+def fieldwork_quality(derived, checks: FieldworkChecks, cohorts: Mapping[str, tuple[int, int]], *,
+                      since: dt.date | None = None) -> Quality:
+    """Every fieldwork check on the kept children and the exclusions of ``derived``, from ``since`` on
+    (interview date; every record when ``None``)."""
+    table, exclusions = derived.table, derived.exclusions
+    if since is not None:
+        table = table[_dates(table.get("interview_date")) >= pd.Timestamp(since)]
+        if "interview_date" in exclusions:
+            exclusions = exclusions[_dates(exclusions["interview_date"]) >= pd.Timestamp(since)]
+    units, off = _units(table, exclusions)
+    parts: list[pd.DataFrame] = []
+    timed = _durations(table)
+    if timed is None:
+        off.append({"check": "duration", "reason": "no interview_start and interview_end (the form's start and end "
+                                                  "timestamps): map them in the profile"})
+        off.append({"check": "overlap", "reason": "no interview_start and interview_end"})
+    for level in ("interviewer", "team", "cluster"):
+        if level in units and timed is not None:
+            parts.append(duration_check(timed, units[level], level, checks))
+    if "interviewer" in units:
+        if timed is not None:
+            parts.append(overlap_check(timed, units["interviewer"], checks))
+        parts.append(per_day_check(table, units["interviewer"], checks))
+    if "dob" in table:
+        for level in ("interviewer", "cluster"):
+            if level in units:
+                parts += [heaping_day_check(table, units[level], level, checks),
+                          heaping_month_check(table, units[level], level, checks)]
+    else:
+        off.append({"check": "heaping_day", "reason": "no date of birth (dob)"})
+        off.append({"check": "heaping_month", "reason": "no date of birth (dob)"})
+    if "age_days" in table and table["age_days"].notna().any():
+        for level in ("interviewer", "team"):
+            if level in units:
+                parts.append(boundary_check(table, units[level], level, cohorts, checks))
+        parts.append(boundary_check(table, pd.Series("all", index=table.index), "survey", cohorts, checks))
+    else:
+        off.append({"check": "boundary", "reason": "no age in days (dates of birth)"})
+    if "sex" in table:
+        for level in ("lot", "interviewer"):
+            if level in units:
+                parts.append(sex_ratio_check(table, units[level], level, checks))
+    if "card_seen" in table and pd.to_numeric(table["card_seen"], errors="coerce").notna().any():
+        for level in ("interviewer", "cluster"):
+            if level in units:
+                parts.append(card_seen_check(table, units[level], level, checks))
+    else:
+        off.append({"check": "card_seen", "reason": "no card_seen column"})
+    if "interviewer" in units:
+        parts.append(repairs_check(table, units["interviewer"], derived.repairs, checks))
+    for level in ("day", "interviewer"):
+        if level in units:
+            parts.append(duplicates_check(table, exclusions, level, units[level], checks))
+    found = [part for part in parts if len(part)]
+    frame = (pd.concat(found, ignore_index=True)[QUALITY_COLUMNS] if found
+             else pd.DataFrame(columns=QUALITY_COLUMNS))
+    return Quality(checks=frame, off=off, rows=len(table) + len(exclusions), since=since)
+
+
+def _dates(values: pd.Series | None) -> pd.Series:
+    if values is None:
+        return pd.Series(dtype="datetime64[ns]")
+    return pd.to_datetime(values, errors="coerce")
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.astype("string").str.strip().replace("", pd.NA)
+
+
+def _units(table: pd.DataFrame, exclusions: pd.DataFrame) -> tuple[dict[str, pd.Series], list[dict[str, str]]]:
+    """Each level's unit of every kept child (interviewer, team, catchment/cluster, day, catchment/cohort);
+    the levels the table cannot give, said."""
+    units: dict[str, pd.Series] = {}
+    off = []
+    for level in ("interviewer", "team"):
+        if level in table and _text(table[level]).notna().any():
+            units[level] = _text(table[level]).fillna("?")
+        else:
+            off.append({"check": level, "reason": f"no {level} column: the per-{level} checks are off (map it in the "
+                                                  f"profile: {level} = \"<export column>\")"})
+    units["cluster"] = table["catchment"].astype(str) + "/" + table["cluster"].astype(str)
+    day = _dates(table["interview_date"])
+    units["day"] = day.dt.strftime("%Y-%m-%d").fillna("?")
+    if "cohort" in table:
+        units["lot"] = table["catchment"].astype(str) + "/" + table["cohort"].astype(str)
+    return units, off
+
+
+def _rows(level: str, check: str, frame: pd.DataFrame, settings, *, flag: pd.Series, detail: str = "") -> pd.DataFrame:
+    """The check's tidy rows from ``frame`` (``unit``, ``n``, ``value``, ``reference``, ``threshold``,
+    ``p_value``)."""
+    out = frame.assign(level=level, check=check, detail=detail, flag=flag.astype(bool).to_numpy(),
+                       severity=settings.severity)
+    for column in ("reference", "threshold", "p_value"):
+        if column not in out:
+            out[column] = np.nan
+    return out.reset_index(drop=True)[QUALITY_COLUMNS]
+
+
+def _durations(table: pd.DataFrame) -> pd.DataFrame | None:
+    """Each kept child's interview start, end and minutes (None without the timestamps)."""
+    if "interview_start" not in table or "interview_end" not in table:
+        return None
+    start = pd.to_datetime(table["interview_start"], errors="coerce", utc=True, format="ISO8601")
+    end = pd.to_datetime(table["interview_end"], errors="coerce", utc=True, format="ISO8601")
+    if not (start.notna() & end.notna()).any():
+        return None
+    return pd.DataFrame({"start": start, "end": end, "minutes": (end - start).dt.total_seconds() / 60},
+                        index=table.index)
+
+
+def duration_check(timed: pd.DataFrame, units: pd.Series, level: str, checks: FieldworkChecks) -> pd.DataFrame:
+    """The share of a unit's interviews shorter than ``minutes`` (the median minutes as reference)."""
+    rule = checks.duration
+    known = timed["minutes"].notna() & (timed["minutes"] >= 0)
+    grouped = timed.loc[known, "minutes"].groupby(units[known], observed=True, sort=True)
+    frame = pd.DataFrame({"n": grouped.size(), "value": grouped.apply(lambda m: float((m < rule.minutes).mean())),
+                          "reference": grouped.median(), "threshold": rule.share}).rename_axis("unit").reset_index()
+    return _rows(level, "duration", frame, rule, flag=(frame["n"] >= rule.min_n) & (frame["value"] > rule.share),
+                 detail=f"under {rule.minutes:g} min")
+
+
+def overlap_check(timed: pd.DataFrame, units: pd.Series, checks: FieldworkChecks) -> pd.DataFrame:
+    """The share of an interviewer's interviews that overlap another of theirs (one starts before an
+    earlier-started one has ended)."""
+    rule = checks.overlap
+    known = timed["start"].notna() & timed["end"].notna()
+    ordered = timed.loc[known].assign(unit=units[known]).sort_values(["unit", "start"], kind="stable")
+    latest_end = ordered.groupby("unit", observed=True)["end"].transform(lambda e: e.cummax().shift())
+    overlapping = ordered["start"] < latest_end
+    # the earlier interview of an overlapping pair overlaps too
+    following = ordered.groupby("unit", observed=True)["start"].shift(-1)
+    overlapping |= (following < ordered["end"]).fillna(False)
+    grouped = overlapping.groupby(ordered["unit"], observed=True, sort=True)
+    frame = pd.DataFrame({"n": grouped.size(), "value": grouped.mean(), "threshold": rule.max_share}) \
+        .rename_axis("unit").reset_index()
+    return _rows("interviewer", "overlap", frame, rule,
+                 flag=(frame["n"] >= rule.min_n) & (frame["value"] > rule.max_share))
+
+
+def per_day_check(table: pd.DataFrame, units: pd.Series, checks: FieldworkChecks) -> pd.DataFrame:
+    """An interviewer's most interviews in one day (the median day's as reference)."""
+    rule = checks.per_day
+    day = _dates(table["interview_date"]).dt.date
+    counts = table.groupby([units, day], observed=True).size()
+    grouped = counts.groupby(level=0, observed=True, sort=True)
+    frame = pd.DataFrame({"n": grouped.sum(), "value": grouped.max(), "reference": grouped.median(),
+                          "threshold": rule.max_interviews}).rename_axis("unit").reset_index()
+    return _rows("interviewer", "per_day", frame, rule, flag=frame["value"] > rule.max_interviews)
+
+
+def _heaping(hits: pd.Series, units: pd.Series, expected: float, rule, level: str, check: str,
+             detail: str) -> pd.DataFrame:
+    grouped = hits.groupby(units[hits.index], observed=True, sort=True)
+    frame = pd.DataFrame({"n": grouped.size(), "k": grouped.sum()}).rename_axis("unit").reset_index()
+    frame["value"] = frame["k"] / frame["n"]
+    frame["reference"] = expected
+    frame["threshold"] = rule.max_ratio * expected
+    frame["p_value"] = [binomtest(int(k), int(n), expected, alternative="greater").pvalue if n else np.nan
+                        for k, n in zip(frame["k"], frame["n"])]
+    flag = (frame["n"] >= rule.min_n) & (frame["value"] >= rule.max_ratio * expected) & (frame["p_value"] < rule.alpha)
+    return _rows(level, check, frame, rule, flag=flag, detail=detail)
+
+
+def heaping_day_check(table: pd.DataFrame, units: pd.Series, level: str, checks: FieldworkChecks) -> pd.DataFrame:
+    """Dates of birth on the given days of the month (1st and 15th), against their chance."""
+    rule = checks.heaping_day
+    dob = _dates(table["dob"]).dropna()
+    return _heaping(dob.dt.day.isin(rule.days), units, len(rule.days) / MONTH_DAYS, rule, level, "heaping_day",
+                    "days " + ", ".join(map(str, rule.days)))
+
+
+def heaping_month_check(table: pd.DataFrame, units: pd.Series, level: str, checks: FieldworkChecks) -> pd.DataFrame:
+    """Dates of birth in one month (January), against its share of the year's days."""
+    rule = checks.heaping_month
+    dob = _dates(table["dob"]).dropna()
+    days = (pd.Timestamp(2023, rule.month, 1) + pd.offsets.MonthEnd(0)).day
+    return _heaping(dob.dt.month == rule.month, units, days / 365.25, rule, level, "heaping_month",
+                    f"month {rule.month}")
+
+
+def boundary_check(table: pd.DataFrame, units: pd.Series, level: str, cohorts: Mapping[str, tuple[int, int]],
+                   checks: FieldworkChecks) -> pd.DataFrame:
+    """Children pushed out of an age window: at each cohort boundary, the children of the ``days`` days
+    just inside it against those of the ``days`` days further in (equal numbers expected; one-sided
+    binomial test of a deficit next to the boundary). ``detail`` names the cohort and the edge."""
+    rule = checks.boundary
+    age = pd.to_numeric(table["age_days"], errors="coerce")
+    parts = []
+    for name, (low, high) in cohorts.items():
+        for edge, edge_bins in (("upper", ((high - rule.days + 1, high), (high - 2 * rule.days + 1, high - rule.days))),
+                                ("lower", ((low, low + rule.days - 1), (low + rule.days, low + 2 * rule.days - 1)))):
+            (a, b), (c, d) = edge_bins
+            inside, further = age.between(a, b), age.between(c, d)
+            counted = inside | further
+            grouped = inside[counted].groupby(units[counted], observed=True, sort=True)
+            frame = pd.DataFrame({"n": grouped.size(), "k": grouped.sum()}).rename_axis("unit").reset_index()
+            if frame.empty:
+                continue
+            frame["value"] = frame["k"] / (frame["n"] - frame["k"]).replace(0, np.nan)
+            frame["reference"] = 1.0
+            frame["threshold"] = rule.min_ratio
+            frame["p_value"] = [binomtest(int(k), int(n), 0.5, alternative="less").pvalue if n else np.nan
+                                for k, n in zip(frame["k"], frame["n"])]
+            flag = (frame["n"] >= rule.min_n) & (frame["value"].fillna(np.inf) < rule.min_ratio) \
+                & (frame["p_value"] < rule.alpha)
+            boundary = high + 1 if edge == "upper" else low
+            parts.append(_rows(level, "boundary", frame, rule, flag=flag, detail=f"{name} {edge} {boundary} days"))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=QUALITY_COLUMNS)
+
+
+def sex_ratio_check(table: pd.DataFrame, units: pd.Series, level: str, checks: FieldworkChecks) -> pd.DataFrame:
+    """A unit's share of girls against the survey's (exact binomial test, two-sided), as the report's
+    sample section tests its lots."""
+    rule = checks.sex_ratio
+    known = table["sex"].isin(["F", "M"])
+    girls = table.loc[known, "sex"] == "F"
+    expected = float(girls.mean()) if len(girls) else np.nan
+    grouped = girls.groupby(units[known], observed=True, sort=True)
+    frame = pd.DataFrame({"n": grouped.size(), "k": grouped.sum()}).rename_axis("unit").reset_index()
+    frame["value"] = frame["k"] / frame["n"]
+    frame["reference"] = expected
+    frame["p_value"] = [binomtest(int(k), int(n), expected).pvalue if n else np.nan
+                        for k, n in zip(frame["k"], frame["n"])]
+    frame["threshold"] = rule.alpha
+    return _rows(level, "sex_ratio", frame, rule, flag=(frame["n"] >= rule.min_n) & (frame["p_value"] < rule.alpha))
+
+
+def card_seen_check(table: pd.DataFrame, units: pd.Series, level: str, checks: FieldworkChecks) -> pd.DataFrame:
+    """A unit's share of cards seen against the rest of the survey's: flagged when it is ``max_gap``
+    below and a one-sided binomial test against the rest's share says so."""
+    rule = checks.card_seen
+    seen = pd.to_numeric(table["card_seen"], errors="coerce")
+    known = seen.notna()
+    grouped = seen[known].groupby(units[known], observed=True, sort=True)
+    frame = pd.DataFrame({"n": grouped.size(), "k": grouped.sum()}).rename_axis("unit").reset_index()
+    total_n, total_k = frame["n"].sum(), frame["k"].sum()
+    frame["value"] = frame["k"] / frame["n"]
+    rest_n = total_n - frame["n"]
+    frame["reference"] = ((total_k - frame["k"]) / rest_n).where(rest_n > 0)
+    frame["threshold"] = frame["reference"] - rule.max_gap
+    frame["p_value"] = [binomtest(int(k), int(n), float(r), alternative="less").pvalue if n and 0 < r < 1 else np.nan
+                        for k, n, r in zip(frame["k"], frame["n"], frame["reference"].fillna(0))]
+    flag = (frame["n"] >= rule.min_n) & (frame["value"] < frame["threshold"]) & (frame["p_value"] < rule.alpha)
+    return _rows(level, "card_seen", frame, rule, flag=flag)
+
+
+def repairs_check(table: pd.DataFrame, units: pd.Series, repairs: pd.DataFrame, checks: FieldworkChecks) -> pd.DataFrame:
+    """The share of an interviewer's children with a field repaired (``repairs.csv``)."""
+    rule = checks.repairs
+    repaired = table["source_row"].isin(set(repairs["source_row"])) if len(repairs) else \
+        pd.Series(False, index=table.index)
+    grouped = repaired.groupby(units, observed=True, sort=True)
+    frame = pd.DataFrame({"n": grouped.size(), "value": grouped.mean(), "threshold": rule.max_share}) \
+        .rename_axis("unit").reset_index()
+    return _rows("interviewer", "repairs", frame, rule,
+                 flag=(frame["n"] >= rule.min_n) & (frame["value"] > rule.max_share))
+
+
+def duplicates_check(table: pd.DataFrame, exclusions: pd.DataFrame, level: str, units: pd.Series,
+                     checks: FieldworkChecks) -> pd.DataFrame:
+    """Records excluded as duplicates, by the day or the interviewer they were made by (every unit of
+    the kept children judged, with no duplicate or with some)."""
+    rule = checks.duplicates
+    twice = exclusions[exclusions["reason"].isin(DUPLICATES)]
+    if level == "day":
+        where = _dates(twice["interview_date"]).dt.strftime("%Y-%m-%d") if "interview_date" in twice \
+            else pd.Series(np.nan, index=twice.index)
+    else:
+        where = _text(twice["interviewer"]) if "interviewer" in twice else pd.Series(np.nan, index=twice.index)
+    counted = where.fillna("?").value_counts()
+    kept = units.value_counts()
+    frame = pd.DataFrame({"unit": sorted(set(kept.index) | set(counted.index))})
+    frame["n"] = frame["unit"].map(kept).fillna(0).astype(int) + frame["unit"].map(counted).fillna(0).astype(int)
+    frame["value"] = frame["unit"].map(counted).fillna(0).astype(int)
+    frame["threshold"] = rule.max_records
+    return _rows(level, "duplicates", frame, rule, flag=frame["value"] > rule.max_records)
+
+
+def explain(row: Mapping, checks: FieldworkChecks, lang: str) -> str:
+    """The one line saying what a row of ``quality.csv`` found, in ``lang`` (the check's own words from the
+    checks file, its numbers written for the language)."""
+    from babel.dates import format_date
+
+    from lqas.sections.words import LOCALES, num, pct
+
+    rule = getattr(checks, row["check"])
+    value, reference = row["value"], row["reference"]
+    values = {"share": pct(value, lang), "expected": pct(reference, lang), "value": num(value, lang),
+              "minutes": num(getattr(rule, "minutes", 0), lang, 0)}
+    if row["check"] == "heaping_day":
+        values["days"] = (" et " if lang == "fr" else " and ").join(map(str, rule.days))
+    if row["check"] == "heaping_month":
+        values["month"] = format_date(dt.date(2023, rule.month, 1), "MMMM", locale=LOCALES[lang])
+    if row["check"] == "boundary":
+        n, ratio = int(row["n"]), value
+        # the ratio is inside / further in, of n children in both: inside = n·r / (1 + r); none further: all
+        inside = n if pd.isna(ratio) else round(n * ratio / (1 + ratio))
+        values |= {"inside": num(inside, lang), "before": num(n - inside, lang), "days": num(rule.days, lang),
+                   "boundary": row["detail"].split()[-2]}
+    return getattr(rule.explain, lang) % values
+
+
+def quality_report(project, lang: str, *, since: dt.date | None = None) -> tuple[Quality, dict]:
+    """``lqas quality`` of a project: its own ingest and derivation (exclusions as a run makes them), the
+    checks of ``[quality] checks`` (the package's by default), and the JSON document of the flags
+    (``lqas/data/quality.schema.json``), each with its explanation in ``lang``."""
+    from lqas.config.fieldwork import load_fieldwork_checks
+    from lqas.derive import derive_project
+
+    with project.naming_errors():
+        checks = load_fieldwork_checks(project.resolve(project.quality.checks) if project.quality.checks else None)
+        derived = derive_project(project)
+        found = fieldwork_quality(derived, checks, project.cohorts, since=since)
+
+    def number(value) -> float | None:
+        return None if value is None or pd.isna(value) else float(value)
+
+    flags = [{"level": row["level"], "unit": str(row["unit"]), "check": row["check"], "detail": row["detail"],
+              "n": int(row["n"]), "value": number(row["value"]), "reference": number(row["reference"]),
+              "threshold": number(row["threshold"]), "p_value": number(row["p_value"]), "severity": row["severity"],
+              "explanation": explain(row, checks, lang)} for row in found.flags.to_dict("records")]
+    counts = {severity: sum(flag["severity"] == severity for flag in flags) for severity in ("alert", "warning")}
+    document = {"survey": project.survey.name, "since": since.isoformat() if since else None, "language": lang,
+                "records": found.rows, "judged": len(found.checks), "counts": counts, "flags": flags,
+                "checks_off": found.off, "source": checks.reference.source}
+    return found, document

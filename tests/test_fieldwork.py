@@ -1,0 +1,230 @@
+"""Fieldwork checks (issue 20): each check on a constructed table whose answer is known; a missing
+column turns its checks off with one line; lqas quality's JSON against the shipped schema and its exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import binomtest
+
+from lqas.config.fieldwork import load_fieldwork_checks
+from lqas.fieldwork import QUALITY_COLUMNS, explain, fieldwork_quality
+
+CHECKS = load_fieldwork_checks()
+COHORTS = {"18w-11m": (126, 364), "12-23m": (365, 729)}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def children(n: int, **columns) -> pd.DataFrame:
+    """``n`` ordinary children: two catchments, clusters of 10, girls and boys alternating, dates of
+    birth spread over the days and months, ages inside 12–23 months, interviews of 20 minutes one after
+    another, cards seen for 4 in 5; ``columns`` override."""
+    start = pd.Timestamp("2025-10-13 08:00", tz="UTC") + pd.to_timedelta(np.arange(n) * 30, unit="min")
+    dob = pd.Timestamp("2024-01-01") + pd.to_timedelta((np.arange(n) * 37) % 360, unit="D")
+    frame = pd.DataFrame({
+        "source_row": np.arange(2, n + 2), "catchment": np.where(np.arange(n) % 2, "a", "b"),
+        "cluster": (np.arange(n) // 10).astype(str), "cohort": "12-23m",
+        "interview_date": pd.Timestamp("2025-10-13") + pd.to_timedelta(np.arange(n) // 8, unit="D"),
+        "interviewer": "I" + (np.arange(n) % 4).astype(str), "team": "T" + (np.arange(n) % 2).astype(str),
+        "interview_start": start.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        "interview_end": (start + pd.Timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        "dob": dob, "age_days": 400 + (np.arange(n) * 7) % 300, "sex": np.where((np.arange(n) // 4) % 2, "F", "M"),
+        "card_seen": (np.arange(n) % 5 != 0).astype(int)})
+    for name, values in columns.items():
+        frame[name] = values
+    return frame
+
+
+def derived(table: pd.DataFrame, exclusions: pd.DataFrame | None = None, repairs: pd.DataFrame | None = None):
+    return SimpleNamespace(table=table, exclusions=exclusions if exclusions is not None else pd.DataFrame(
+        columns=["source_row", "child_id", "catchment", "reason", "detail"]),
+        repairs=repairs if repairs is not None else pd.DataFrame(columns=["source_row"]))
+
+
+def rows(found, check: str, level: str | None = None) -> pd.DataFrame:
+    frame = found.checks[found.checks["check"] == check]
+    return (frame[frame["level"] == level] if level else frame).set_index("unit")
+
+
+def test_an_ordinary_survey_raises_no_flag():
+    found = fieldwork_quality(derived(children(200)), CHECKS, COHORTS)
+    assert list(found.checks.columns) == QUALITY_COLUMNS
+    assert set(found.checks["check"]) == {"duration", "overlap", "per_day", "heaping_day", "heaping_month", "boundary",
+                                          "sex_ratio", "card_seen", "repairs", "duplicates"}
+    assert not found.checks["flag"].any() and found.off == []
+
+
+def test_interviews_too_short_flag_their_interviewer_as_an_alert():
+    table = children(200)
+    fast = table["interviewer"] == "I1"
+    table.loc[fast, "interview_end"] = (pd.to_datetime(table.loc[fast, "interview_start"])
+                                        + pd.Timedelta(minutes=3)).dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS)
+    duration = rows(found, "duration", "interviewer")
+    assert duration.loc["I1", "flag"] and duration.loc["I1", "value"] == 1.0 and duration.loc["I1", "reference"] == 3
+    assert duration.loc["I1", "severity"] == "alert" and not duration.drop("I1")["flag"].any()
+    assert explain(duration.reset_index().iloc[1], CHECKS, "en") == \
+        "100.0% of the interviews took less than 5 minutes"
+
+
+def test_two_interviews_at_once_and_too_many_a_day_are_flagged():
+    table = children(200)
+    mine = table.index[table["interviewer"] == "I2"]
+    # I2's interviews all start at the same hour on their day: each overlaps the others
+    table.loc[mine, "interview_start"] = "2025-10-13T09:00:00+00:00"
+    table.loc[mine, "interview_end"] = "2025-10-13T09:30:00+00:00"
+    table.loc[mine, "interview_date"] = pd.Timestamp("2025-10-13")
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS)
+    overlap, per_day = rows(found, "overlap"), rows(found, "per_day")
+    assert overlap.loc["I2", "flag"] and overlap.loc["I2", "value"] == 1.0
+    assert per_day.loc["I2", "value"] == 50 and per_day.loc["I2", "flag"]  # 50 in a day, above 24
+    assert not overlap.drop("I2")["flag"].any() and not per_day.drop("I2")["flag"].any()
+
+
+def test_dates_of_birth_heaped_on_the_1st_and_15th_and_in_january():
+    table = children(200)
+    heaped = table["cluster"] == "3"
+    table.loc[heaped, "dob"] = [pd.Timestamp(2024, 1, 1 if i % 2 else 15) for i in range(int(heaped.sum()))]
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS)
+    day, month = rows(found, "heaping_day", "cluster"), rows(found, "heaping_month", "cluster")
+    unit = next(u for u in day.index if u.endswith("/3"))
+    # 5 of the cluster's 10 children in catchment b (the other 5 in a): every one on the 1st or the 15th
+    assert day.loc[unit, "value"] == 1.0 and day.loc[unit, "reference"] == pytest.approx(2 / (365.25 / 12))
+    assert day.loc[unit, "p_value"] == pytest.approx(binomtest(5, 5, 2 / (365.25 / 12), alternative="greater").pvalue)
+    # too few children in one cluster-catchment for the rule (min_n 20): the test alone does not flag
+    assert not day.loc[unit, "flag"]
+    by_interviewer = rows(found, "heaping_month", "interviewer")
+    assert month.loc[unit, "value"] == 1.0 and not by_interviewer["flag"].any()
+
+
+def test_a_cluster_with_heaped_ages_is_flagged():
+    table = children(400)
+    heaped = (table["cluster"] == "3") | (table["cluster"] == "4")
+    table.loc[heaped, "catchment"] = "a"
+    table.loc[heaped, "cluster"] = "3"
+    table.loc[heaped, "dob"] = [pd.Timestamp(2024, 1 + i % 12, 15) for i in range(int(heaped.sum()))]
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS)
+    day = rows(found, "heaping_day", "cluster")
+    assert day.loc["a/3", "flag"] and day.loc["a/3", "n"] == 20
+    assert day.loc["a/3", "p_value"] == pytest.approx(binomtest(20, 20, 2 / (365.25 / 12), alternative="greater").pvalue)
+    assert day["flag"].sum() == 1
+
+
+def test_children_pushed_out_of_the_age_window_are_flagged_at_the_boundary():
+    table = children(200)
+    pushed = table["interviewer"] == "I3"
+    # I3's 50 children: 45 in the 30 days before the last 30 of 12–23 months, 5 in the last 30 days
+    table.loc[pushed, "age_days"] = [670 + i % 30 if i < 45 else 700 + i % 30 for i in range(50)]
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS)
+    boundary = found.checks[(found.checks["check"] == "boundary") & (found.checks["level"] == "interviewer")
+                            & (found.checks["detail"] == "12-23m upper 730 days")].set_index("unit")
+    assert boundary.loc["I3", "flag"] and boundary.loc["I3", "n"] == 50
+    assert boundary.loc["I3", "value"] == pytest.approx(5 / 45)
+    assert boundary.loc["I3", "p_value"] == pytest.approx(binomtest(5, 50, 0.5, alternative="less").pvalue)
+    text = explain(boundary.reset_index().set_index("unit").loc["I3"].to_dict() | {"check": "boundary"}, CHECKS, "en")
+    assert text.startswith("5 children in the last 30 days before the 730-day boundary against 45")
+
+
+def test_the_sex_ratio_of_a_lot_is_tested_against_the_survey():
+    table = children(200)
+    lot = (table["catchment"] == "a") & (table["cohort"] == "12-23m")
+    table.loc[lot, "sex"] = ["F" if i % 3 == 0 else "M" for i in range(int(lot.sum()))]
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS)
+    sex = rows(found, "sex_ratio", "lot")
+    girls = int((table["sex"] == "F").sum())
+    assert sex.loc["a/12-23m", "reference"] == girls / 200
+    assert sex.loc["a/12-23m", "p_value"] == pytest.approx(binomtest(34, 100, girls / 200).pvalue)
+    assert sex.loc["a/12-23m", "flag"] == (binomtest(34, 100, girls / 200).pvalue < 0.05)
+
+
+def test_few_cards_seen_and_many_repairs_flag_their_units():
+    table = children(200)
+    table.loc[table["cluster"] == "2", ["catchment", "card_seen"]] = ["a", 0]
+    table.loc[table["cluster"] == "5", ["catchment", "cluster", "card_seen"]] = ["a", "2", 0]
+    repairs = pd.DataFrame({"source_row": table.loc[table["interviewer"] == "I0", "source_row"].iloc[:20]})
+    found = fieldwork_quality(derived(table, repairs=repairs), CHECKS, COHORTS)
+    cards = rows(found, "card_seen", "cluster")
+    assert cards.loc["a/2", "flag"] and cards.loc["a/2", "value"] == 0 and cards["flag"].sum() == 1
+    rest = table[table["cluster"] != "2"]["card_seen"]
+    assert cards.loc["a/2", "reference"] == pytest.approx(rest.mean())
+    repaired = rows(found, "repairs")
+    assert repaired.loc["I0", "value"] == 20 / 50 and repaired.loc["I0", "flag"] and repaired["flag"].sum() == 1
+
+
+def test_duplicates_flag_the_day_and_the_interviewer_they_were_made_on():
+    table = children(200)
+    exclusions = pd.DataFrame({"source_row": [300, 301, 302], "child_id": ["x", "y", "z"], "catchment": "a",
+                               "reason": ["duplicate_submission", "duplicate_child_id", "dob_invalid"], "detail": "",
+                               "interview_date": [pd.Timestamp("2025-10-15")] * 2 + [pd.Timestamp("2025-10-16")],
+                               "interviewer": ["I1", "I1", "I2"]})
+    found = fieldwork_quality(derived(table, exclusions), CHECKS, COHORTS)
+    days, interviewers = rows(found, "duplicates", "day"), rows(found, "duplicates", "interviewer")
+    assert days.loc["2025-10-15", "value"] == 2 and days["flag"].sum() == 1
+    assert interviewers.loc["I1", "flag"] and interviewers["flag"].sum() == 1
+    assert found.rows == 203
+
+
+def test_missing_columns_turn_their_checks_off_in_one_line_each():
+    table = children(100).drop(columns=["interviewer", "team", "interview_start", "interview_end", "card_seen"])
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS)
+    off = {item["check"]: item["reason"] for item in found.off}
+    assert set(off) == {"interviewer", "team", "duration", "overlap", "card_seen"}
+    assert all("\n" not in reason for reason in off.values())
+    assert off["interviewer"].startswith("no interviewer column: the per-interviewer checks are off")
+    assert not found.checks["level"].isin(["interviewer", "team"]).any()
+    assert {"heaping_day", "sex_ratio", "duplicates", "boundary"} <= set(found.checks["check"])
+
+
+def test_since_keeps_the_records_of_the_later_days():
+    table = children(200)
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS, since=pd.Timestamp("2025-10-30").date())
+    assert found.rows == int((table["interview_date"] >= "2025-10-30").sum()) == 200 - 17 * 8
+
+
+def _quality(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lqas", "quality", *args], capture_output=True, text=True,
+                          env={**__import__("os").environ, "COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def baseline_json(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quality")
+    return _quality(str(ROOT / "examples" / "mali_baseline" / "survey.toml"), "--out", str(out), "--json",
+                    "--lang", "en"), out
+
+
+def test_the_json_output_validates_against_the_shipped_schema(baseline_json):
+    import jsonschema
+
+    from lqas.resources import data_path
+
+    done, out = baseline_json
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    jsonschema.validate(document, json.loads(data_path("quality.schema.json").read_text(encoding="utf-8")))
+    # the demo's lot with 34 % girls (N'Débougou, 18 weeks–11 months) is flagged, with its explanation
+    sex = [flag for flag in document["flags"] if flag["check"] == "sex_ratio"]
+    assert [flag["unit"] for flag in sex] == ["ndebougou/18w-11m"]
+    assert sex[0]["explanation"].startswith("34.4% girls against")
+    assert len(pd.read_csv(out / "quality.csv")) == document["judged"]
+    assert {item["check"] for item in document["checks_off"]} == {"interviewer", "team"}
+
+
+def test_strict_exits_3_when_an_alert_is_raised_and_bad_options_exit_2(tmp_path, baseline_json):
+    project = str(ROOT / "examples" / "mali_baseline" / "survey.toml")
+    document = json.loads(baseline_json[0].stdout)
+    assert document["counts"]["alert"] > 0  # the demo's duplicated submissions
+    done = _quality(project, "--out", str(tmp_path), "--strict")
+    assert done.returncode == 3 and "of severity alert or graver (--strict)" in done.stderr
+    for bad, message in ((("--severity", "grave"), "--severity: expected alert or warning"),
+                         (("--since", "30/10/2025"), "--since: expected a day as YYYY-MM-DD")):
+        done = _quality(project, "--out", str(tmp_path), *bad)
+        assert done.returncode == 2 and done.stderr.strip().startswith("lqas: error:") and message in done.stderr
+        assert done.stderr.count("\n") == 1
