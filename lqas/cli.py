@@ -263,7 +263,8 @@ def triangulate(project: Annotated[Path, typer.Argument(help="Project file (surv
 
 @app.command()
 def quality(project: Annotated[Path, typer.Argument(help="Project file (survey.toml).")],
-            out: Annotated[Path, typer.Option("--out", help="Folder for quality.csv.")] = Path("lqas-quality"),
+            out: Annotated[Path, typer.Option("--out", help="Folder for quality.csv, .xlsx, .html and .pdf.")
+                           ] = Path("lqas-quality"),
             since: Annotated[str | None, typer.Option(
                 "--since", help="Only the records interviewed on or after this day (YYYY-MM-DD).")] = None,
             as_json: Annotated[bool, typer.Option("--json", help="The flags as JSON on standard output "
@@ -273,6 +274,8 @@ def quality(project: Annotated[Path, typer.Argument(help="Project file (survey.t
                                  "job).")] = False,
             severity: Annotated[str, typer.Option("--severity", help="With --strict: alert (default) or "
                                                                      "warning.")] = "alert",
+            formats: Annotated[str, typer.Option("--formats", help="Outputs, comma-separated: csv, xlsx, html, "
+                                                                    "pdf.")] = "csv,xlsx,html,pdf",
             lang: Lang = None) -> None:
     """Check the fieldwork while it runs: by interviewer, team, cluster, day and lot (durations, workload, age
     heaping and displacement, sex ratio, cards, repairs, duplicates), with the flags a supervisor acts on."""
@@ -280,7 +283,7 @@ def quality(project: Annotated[Path, typer.Argument(help="Project file (survey.t
 
     from lqas.config import load_project
     from lqas.fieldwork import quality_report
-    from lqas.safety import write_csv
+    from lqas.fieldwork_report import QUALITY_FORMATS, write_quality_outputs
 
     if severity not in ("alert", "warning"):
         raise LqasError(f"--severity: expected alert or warning; got {severity!r}")
@@ -292,10 +295,12 @@ def quality(project: Annotated[Path, typer.Argument(help="Project file (survey.t
     language = _check_lang(lang) or settings.report.language
     if out.exists() and not out.is_dir():
         raise LqasError(f"{out}: a file, not a folder")
+    chosen = [name.strip().lower() for name in formats.split(",") if name.strip()]
+    if not chosen or any(name not in QUALITY_FORMATS for name in chosen):
+        raise LqasError(f"--formats: expected some of {', '.join(QUALITY_FORMATS)} separated by commas; got {formats!r}")
     with console.status("checking the fieldwork"):
-        found, document = quality_report(settings, language, since=day)
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(found.checks, out / "quality.csv")
+        found, document, checks = quality_report(settings, language, since=day)
+    written = write_quality_outputs(found, document, checks, out, language, chosen)
     if as_json:
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=1) + "\n")
     else:
@@ -308,7 +313,7 @@ def quality(project: Annotated[Path, typer.Argument(help="Project file (survey.t
         Console().print(table)
         for item in document["checks_off"]:
             console.print(f"off: {item['check']}: {item['reason']}")
-        console.print(f"[green]wrote[/green] {out / 'quality.csv'}")
+        console.print(f"[green]wrote[/green] {out}: " + ", ".join(written))
     raised = document["counts"]["alert"] + (document["counts"]["warning"] if severity == "warning" else 0)
     if strict and raised:
         console.print(f"lqas: {raised} flag{'s' if raised > 1 else ''} of severity {severity} or graver (--strict)")

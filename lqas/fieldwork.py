@@ -351,10 +351,10 @@ def explain(row: Mapping, checks: FieldworkChecks, lang: str) -> str:
     return getattr(rule.explain, lang) % values
 
 
-def quality_report(project, lang: str, *, since: dt.date | None = None) -> tuple[Quality, dict]:
+def quality_report(project, lang: str, *, since: dt.date | None = None) -> tuple[Quality, dict, FieldworkChecks]:
     """``lqas quality`` of a project: its own ingest and derivation (exclusions as a run makes them), the
     checks of ``[quality] checks`` (the package's by default), and the JSON document of the flags
-    (``lqas/data/quality.schema.json``), each with its explanation in ``lang``."""
+    (``lqas/data/quality.schema.json``), each with its explanation in ``lang``; and the checks used."""
     from lqas.config.fieldwork import load_fieldwork_checks
     from lqas.derive import derive_project
 
@@ -374,4 +374,4 @@ def quality_report(project, lang: str, *, since: dt.date | None = None) -> tuple
     document = {"survey": project.survey.name, "since": since.isoformat() if since else None, "language": lang,
                 "records": found.rows, "judged": len(found.checks), "counts": counts, "flags": flags,
                 "checks_off": found.off, "source": checks.reference.source}
-    return found, document
+    return found, document, checks

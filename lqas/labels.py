@@ -199,6 +199,22 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "coverage_over_100": _("Administrative coverage above 100%%"),
             "year_on_year_swing": _("Year-on-year swing of coverage"),
         },
+        # the fieldwork checks (lqas.fieldwork, lqas quality) and the levels they judge
+        "quality_check": {
+            "duration": _("Interview duration"),
+            "overlap": _("Overlapping interviews"),
+            "per_day": _("Interviews in a day"),
+            "heaping_day": _("Birth dates on the 1st or 15th"),
+            "heaping_month": _("Birth dates in one month"),
+            "boundary": _("Children pushed out of the age window"),
+            "sex_ratio": _("Share of girls"),
+            "card_seen": _("Cards seen"),
+            "repairs": _("Fields repaired"),
+            "duplicates": _("Duplicate records"),
+        },
+        "quality_level": {"interviewer": _("Interviewer"), "team": _("Team"), "cluster": _("Cluster"),
+                          "day": _("Day"), "lot": _("Lot"), "survey": _("Survey")},
+        "severity": {"alert": _("alert"), "warning": _("warning")},
         # why a row of an administrative extract was not used (lqas.admin.map_extract)
         "admin_unused": {"org unit not in the mapping": _("org unit not in the mapping"),
                          "category option combo not in the mapping": _("category option combo not in the mapping"),

@@ -228,3 +228,32 @@ def test_strict_exits_3_when_an_alert_is_raised_and_bad_options_exit_2(tmp_path,
         done = _quality(project, "--out", str(tmp_path), *bad)
         assert done.returncode == 2 and done.stderr.strip().startswith("lqas: error:") and message in done.stderr
         assert done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_quality_outputs_lead_with_the_flags_then_a_page_per_interviewer(tmp_path, lang):
+    from openpyxl import load_workbook
+
+    from lqas.fieldwork_report import quality_document, write_quality_outputs
+
+    table = children(200)
+    fast = table["interviewer"] == "I1"
+    table.loc[fast, "interview_end"] = table.loc[fast, "interview_start"]
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS)
+    summary = {"survey": "Test survey", "counts": {"alert": 2, "warning": 0}}
+    written = write_quality_outputs(found, summary, CHECKS, tmp_path, lang)
+    assert written == ["quality.csv", "quality.xlsx", "quality.html", "quality.pdf"]
+    document = quality_document(found, summary, CHECKS, lang)
+    headings = [(b.level, b.text) for b in document.blocks if b.kind == "heading"]
+    words = {"en": ("Flags to act on", "By interviewer", "Interviewer I0"),
+             "fr": ("Signalements à traiter", "Par enquêteur", "Enquêteur I0")}[lang]
+    assert headings[0] == (1, words[0]) and (1, words[1]) in headings and (2, words[2]) in headings
+    assert sum(b.kind == "page_break" for b in document.blocks) == 3 + 1  # between interviewers and teams
+    flags = next(b for b in document.blocks if b.kind == "table")
+    assert len(flags.rows) == len(found.flags) == 2  # interviewer I1 and its team T1: every interview 0 minutes
+    book = load_workbook(tmp_path / "quality.xlsx")
+    sheet = book[book.sheetnames[0]]
+    assert len(book.sheetnames) == 2 and sum(any(c is not None for c in row) for row in sheet.iter_rows(values_only=True)) == 4
+    pdf = subprocess.run(["pdftotext", str(tmp_path / "quality.pdf"), "-"], capture_output=True, text=True).stdout
+    assert words[0] in pdf and words[2] in pdf
+    assert words[0] in (tmp_path / "quality.html").read_text(encoding="utf-8")
