@@ -164,6 +164,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     sample["unusual_sex_ratio"] = unusual_sex_ratios(sample["lots"])
     sample["fieldwork"] = fieldwork_facts(table)
     sample["households"] = _households_shown(results.households, table, column, units)
+    sample["quality_checks"] = _quality_shown(results.quality)
     design = project.design
     methods = {"strata": design.strata, "psu": design.psu, "ci": design.ci, "level": design.level,
                "weights": design.weights, "singleton": design.singleton, "alpha": project.lqas.alpha,
@@ -1009,3 +1010,18 @@ def admin_context(results: Results, labels: dict, charts_dir: Path) -> dict | No
             "rows": [r for r in rows if r["unit"] in shown], "total_rows": len(rows), "zero_dose": zero_dose[:cap],
             "checks": checks, "unused": unused, "chart": chart,
             "rules": None if rules is None else rules.model_dump()}
+
+
+def _quality_shown(quality) -> dict[str, Any] | None:
+    """The fieldwork checks for the sample section: the flags counted by severity and by check (with
+    the first units named), and the checks the data could not feed."""
+    if quality is None:
+        return None
+    flags = quality.flags
+    by_check = []
+    for check, rows in flags.groupby("check", sort=False):
+        by_check.append({"check": check, "severity": str(rows["severity"].iloc[0]), "flagged": len(rows),
+                         "units": [{"level": str(r["level"]), "unit": str(r["unit"])}
+                                   for r in rows.head(ADMIN_PLACES_SHOWN).to_dict("records")]})
+    return {"alert": int((flags["severity"] == "alert").sum()), "warning": int((flags["severity"] == "warning").sum()),
+            "judged": len(quality.checks), "by_check": by_check, "off": [item["check"] for item in quality.off]}

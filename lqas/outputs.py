@@ -37,7 +37,7 @@ from lqas.workbook import workbook_sheets, write_workbook
 TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "classification.csv",
           "lqas_by_level.csv", "comparisons.csv", "scorecard.csv", "children_numbers.csv", "priorities.csv",
           "changes.csv", "gap_changes.csv", "arm_changes.csv", "lqas_transitions.csv", "admin.csv", "dq_flags.csv",
-          "admin_unused.csv")
+          "admin_unused.csv", "quality.csv")
 # the libraries whose versions can change a number or a page of the run
 DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "openpyxl", "matplotlib", "jinja2", "typst",
                 "pydantic", "pyreadstat", "pyarrow")
@@ -141,6 +141,8 @@ def run_tables(results: Results) -> dict[str, pd.DataFrame]:
     if results.rounds is not None:  # [rounds]: the change from each earlier round
         tables |= {"changes": results.rounds.changes, "gap_changes": results.rounds.gaps,
                    "arm_changes": results.rounds.arms, "lqas_transitions": results.rounds.transitions}
+    if results.quality is not None:  # the fieldwork checks (lqas quality)
+        tables["quality"] = results.quality.checks
     if results.admin is not None:  # [admin]: the DHIS2 extracts against the survey
         tables |= {"admin": results.admin.comparison, "dq_flags": results.admin.flags,
                    "admin_unused": results.admin.unused}
@@ -311,6 +313,8 @@ def project_inputs(project: Project) -> dict[str, Path]:
             files["admin.thresholds"] = project.resolve(admin.thresholds)
         if admin.census is not None:
             files["admin.census"] = project.resolve(admin.census)
+    if project.quality.checks is not None:
+        files["quality.checks"] = project.resolve(project.quality.checks)
     files |= {f"logo.{i + 1}": project.resolve(logo) for i, logo in enumerate(project.report.cover.logos)}
     # the rules of the executive summary's categories and draft recommendations
     files["priorities"] = (project.resolve(project.report.priorities) if project.report.priorities is not None

@@ -10,6 +10,7 @@ from lqas.admin import AdminResults
 from lqas.config import Project
 from lqas.derive import Derived
 from lqas.design import SurveyDesign
+from lqas.fieldwork import Quality
 from lqas.indicators import Indicator
 from lqas.priorities import Priorities
 from lqas.rounds import RoundResults
@@ -57,6 +58,9 @@ class Results:
         The change from each earlier round of ``[rounds]`` to this one (``changes.csv``), of the
         girls − boys gap (``gap_changes.csv``) and between the arms of ``[arms]`` (``arm_changes.csv``)
         (:func:`lqas.rounds.analyse_rounds`); None without ``[rounds]``.
+    quality : Quality or None
+        The fieldwork checks by interviewer, team, cluster, day and lot (``quality.csv``,
+        :func:`lqas.fieldwork.fieldwork_quality`; ``lqas quality`` gives them alone).
     admin : AdminResults or None
         Administrative (DHIS2) coverage against the survey's, unit by unit (``admin.csv``), the WHO
         data-quality checks of the extracts (``dq_flags.csv``) and their rows not used
@@ -77,6 +81,7 @@ class Results:
     households: pd.DataFrame | None = None
     rounds: RoundResults | None = None
     admin: AdminResults | None = None
+    quality: Quality | None = None
 
     @property
     def table(self) -> pd.DataFrame:

@@ -10,9 +10,11 @@ from lqas.classify import aggregate_lots, classify_lots
 from lqas.compare import compare_sexes
 from lqas.config import Project
 from lqas.config.project import DOSE_FAMILIES
+from lqas.config.fieldwork import load_fieldwork_checks
 from lqas.derive import derive_project
 from lqas.errors import OutputError
 from lqas.estimate import estimate, survey_design
+from lqas.fieldwork import fieldwork_quality
 from lqas.households import household_response
 from lqas.indicators import load_registry
 from lqas.outputs import DEFAULT_FORMATS, input_checksums, project_inputs, run_folder, write_outputs
@@ -33,6 +35,8 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     progress("ingest and derive")
     derived = derive_project(project)
     households = household_response(project, derived.table, derived.exclusions)  # a bad household log fails before minutes of work
+    quality = fieldwork_quality(derived, load_fieldwork_checks(project.resolve(project.quality.checks)
+                                                               if project.quality.checks else None), project.cohorts)
     registry = load_registry(derived.schedule)
     # per-dose families the project leaves out ([estimates] doses) are not estimated
     left_out = {f"{dose.key}_{family}" for dose in derived.schedule.doses
@@ -60,7 +64,7 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     return Results(project=project, derived=derived, design=design, registry=registry, estimates=estimates,
                    classification=classification, comparisons=comparisons, scorecard=card,
                    remarks=published_remarks(project), lots_by_level=lots_by_level, priorities=ranked,
-                   households=households, rounds=rounds, admin=admin)
+                   households=households, rounds=rounds, admin=admin, quality=quality)
 
 
 def triangulate_project(project: Project, progress: Callable[[str], None] = lambda message: None):

@@ -257,3 +257,27 @@ def test_the_quality_outputs_lead_with_the_flags_then_a_page_per_interviewer(tmp
     pdf = subprocess.run(["pdftotext", str(tmp_path / "quality.pdf"), "-"], capture_output=True, text=True).stdout
     assert words[0] in pdf and words[2] in pdf
     assert words[0] in (tmp_path / "quality.html").read_text(encoding="utf-8")
+
+
+def test_a_run_writes_quality_csv_and_its_report_sums_the_flags_up(tmp_path):
+    from lqas.blocks import Heading, Table
+    from lqas.config import load_project
+    from lqas.context import report_context
+    from lqas.run import analyse
+    from lqas.sections import compose
+
+    results = analyse(load_project(ROOT / "examples" / "mali_baseline" / "survey.toml"))
+    found = results.quality
+    assert found is not None and found.rows == len(results.table) + len(results.derived.exclusions)
+    from lqas.outputs import run_tables
+    assert run_tables(results)["quality"] is found.checks
+    context = report_context(results, "en", charts_dir=tmp_path)
+    summary = context["sample"]["quality_checks"]
+    assert summary["alert"] == int((found.flags["severity"] == "alert").sum())
+    assert summary["off"] == ["interviewer", "team"]
+    blocks = compose(context).blocks
+    start = next(i for i, b in enumerate(blocks) if isinstance(b, Heading) and b.anchor == "sample-fieldwork")
+    table = next(b for b in blocks[start:] if isinstance(b, Table))
+    by_check = {row.cells[0].lines[0]: row for row in table.rows}
+    assert by_check["Share of girls"].cells[-1].lines[0] == "N'Débougou, 18 weeks–11 months"
+    assert by_check["Duplicate records"].cells[1].lines[0] == str(summary["alert"])

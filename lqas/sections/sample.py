@@ -32,7 +32,52 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
                                   "rules (Annex A).", repairs=w.num(sample["repairs"]))), style="note"),
         *sex_ratio_note(sample, w),
         *households_blocks(sample, w),
+        *fieldwork_blocks(sample, w),
     ]
+
+
+def fieldwork_blocks(sample: dict[str, Any], w: Words) -> list[Block]:
+    """The fieldwork checks of ``lqas quality`` in brief: the flags by check, the units first named, and
+    the checks the data could not feed."""
+    found = sample.get("quality_checks")
+    if not found:
+        return []
+    levels, names = w.labels.get("quality_level", {}), w.labels.get("quality_check", {})
+    out: list[Block] = [Heading(level=2, text=w._("Fieldwork checks"), anchor="sample-fieldwork")]
+    if not found["by_check"]:
+        text = w._("The fieldwork checks (by interviewer, team, cluster, day and lot) raised no flag.")
+    else:
+        text = w._("The fieldwork checks (by interviewer, team, cluster, day and lot) raised flags; alerts: "
+                   "%(alerts)s, warnings: %(warnings)s.", alerts=w.num(found["alert"]), warnings=w.num(found["warning"]))
+    out.append(Paragraph(spans=spans(text)))
+    if found["by_check"]:
+        def where(unit: dict[str, str]) -> str:
+            level, code = unit["level"], unit["unit"]
+            if level == "lot" and "/" in code:
+                catchment, cohort = code.split("/", 1)
+                return f"{w.catchment(catchment)}, {w.cohort(cohort)}"
+            if level == "cluster" and "/" in code:
+                catchment, cluster = code.split("/", 1)
+                return f"{w.catchment(catchment)}, {levels.get(level, level).lower()} {cluster}"
+            if level == "day" and code != "?":
+                return w.longdate(code)
+            return f"{levels.get(level, level).lower()} {code}"
+
+        rows = [Row(cells=[w.label(names.get(c["check"], c["check"])), w.value(w.num(c["flagged"])),
+                           w.value(w.name("severity", c["severity"]), "left",
+                                   tone="bad" if c["severity"] == "alert" else "warn"),
+                           w.value(", ".join(where(u) for u in c["units"])
+                                   + (" …" if c["flagged"] > len(c["units"]) else ""), "left")])
+                for c in found["by_check"]]
+        out.append(Table(header=[w.head(w._("Check"), "left"), w.head(w._("Flags")), w.head(w._("Severity"), "left"),
+                                 w.head(w._("Where"), "left")], rows=rows, size="compact", widths=[2, 0.6, 0.9, 4],
+                         source=w._("Source: the survey's records; every check of every unit is in quality.csv "
+                                    "(lqas quality gives them alone, with a page per interviewer).")))
+    if found["off"]:
+        out.append(Paragraph(spans=spans(w._(
+            "Checks turned off, for want of the data they need: %(checks)s.",
+            checks=", ".join((names.get(c) or levels.get(c, c)).lower() for c in found["off"]))), style="note"))
+    return out
 
 
 def households_blocks(sample: dict[str, Any], w: Words) -> list[Block]:
