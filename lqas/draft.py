@@ -360,6 +360,10 @@ def draft_project(export: str | Path, form: str | Path | None = None, *, schedul
     if "_submission_time" in frame.columns:
         columns["submission_time"] = "_submission_time"
         found.append(Found("submission_time", "_submission_time", "the server's time of each submission"))
+    for name, column in (("interview_start", "start"), ("interview_end", "end")):
+        if column in frame.columns and name not in columns:
+            columns[name] = column
+            found.append(Found(name, column, f"the form's '{column}' timestamp (interview durations, lqas quality)"))
     if "child_id" not in columns:
         identifier = next((c for c in ("_uuid", "meta/instanceID", "_id") if c in frame.columns), None)
         if identifier is not None:
