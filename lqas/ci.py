@@ -13,6 +13,17 @@ from lqas.errors import LqasError
 Interval = tuple[np.ndarray, np.ndarray]
 
 
+def t_quantile(q: float, df) -> np.ndarray:
+    """Student's t quantile for each of ``df`` (NaN where df < 1 or missing)."""
+    # the degrees of freedom take a few values (PSUs - strata, n - 1) over hundreds of thousands of
+    # domains: each quantile is computed once (scipy's t.ppf costs microseconds a call)
+    df = np.asarray(df, dtype=float)
+    df = np.where(df > 0, df, np.nan)
+    values, inverse = np.unique(df, return_inverse=True)
+    with np.errstate(invalid="ignore"):
+        return stats.t.ppf(q, values)[inverse.reshape(df.shape)]
+
+
 def _statsmodels(method: str) -> Callable[[np.ndarray, np.ndarray, float], Interval]:
     def interval(p: np.ndarray, neff: np.ndarray, alpha: float) -> Interval:
         low, high = proportion_confint(p * neff, neff, alpha=alpha, method=method)
@@ -20,20 +31,10 @@ def _statsmodels(method: str) -> Callable[[np.ndarray, np.ndarray, float], Inter
     return interval
 
 
-def _clopper_pearson(p: np.ndarray, neff: np.ndarray, alpha: float) -> Interval:
-    # beta quantiles accept a fractional count x = p * neff, as VCQI's F-quantile form does
-    x = p * neff
-    with np.errstate(invalid="ignore", divide="ignore"):
-        low = np.where(x > 0, stats.beta.ppf(alpha / 2, x, neff - x + 1), 0.0)
-        high = np.where(x < neff, stats.beta.ppf(1 - alpha / 2, x + 1, neff - x), 1.0)
-    return low, high
-
-
-def _jeffreys(p: np.ndarray, neff: np.ndarray, alpha: float) -> Interval:
-    x = p * neff
-    low = np.where(p > 0, stats.beta.ppf(alpha / 2, x + 0.5, neff - x + 0.5), 0.0)
-    high = np.where(p < 1, stats.beta.ppf(1 - alpha / 2, x + 0.5, neff - x + 0.5), 1.0)
-    return low, high
+# Clopper-Pearson and Jeffreys are statsmodels' beta-quantile intervals, which accept the fractional count
+# x = p * neff of an effective sample size (as VCQI's F-quantile form does)
+_clopper_pearson = _statsmodels("beta")
+_jeffreys = _statsmodels("jeffreys")
 
 
 def _logit(p: np.ndarray, neff: np.ndarray, alpha: float) -> Interval:
@@ -61,13 +62,13 @@ METHODS: dict[str, Callable[[np.ndarray, np.ndarray, float], Interval]] = {
     "logit": _logit,
     "agresti-coull": _statsmodels("agresti_coull"),
     "wald": _wald,
-    # Korn & Graubard (1998): Clopper-Pearson on an effective size scaled by (t_{n-1}/t_df)^2,
-    # applied by proportion_ci through its `adjust` step
+    # Korn & Graubard (1998): Clopper-Pearson on the effective size scaled by (t_{n-1}/t_df)^2, which
+    # proportion_ci computes from the domain's n and the design's df (refused without them)
     "korn-graubard": _clopper_pearson,
 }
 
 
-def proportion_ci(p, neff_adjusted, *, method: str = "wilson", level: float = 0.95) -> Interval:
+def proportion_ci(p, neff_adjusted, *, method: str = "wilson", level: float = 0.95, n=None, df=None) -> Interval:
     """Two-sided interval for proportions ``p`` with (df-adjusted) effective sample sizes.
 
     Parameters
@@ -76,6 +77,10 @@ def proportion_ci(p, neff_adjusted, *, method: str = "wilson", level: float = 0.
         Estimates and effective sample sizes after VCQI's df adjustment and DEFF truncation.
     method : {"wilson", "clopper-pearson", "jeffreys", "logit", "agresti-coull", "wald", "korn-graubard"}
     level : float, default=0.95
+    n, df : array-like, optional
+        The domain's number of children and the design's degrees of freedom: ``korn-graubard`` needs
+        them (its size is ``neff_adjusted`` (t_{n-1}/t_df)^2, with ``neff_adjusted`` the unadjusted
+        effective size p(1 - p)/se^2), and is refused without them rather than computed as another method.
 
     Notes
     -----
@@ -86,6 +91,14 @@ def proportion_ci(p, neff_adjusted, *, method: str = "wilson", level: float = 0.
         raise LqasError(f"ci method {method!r} is not known; expected one of {', '.join(METHODS)}")
     p = np.asarray(p, float)
     neff = np.asarray(neff_adjusted, float)
+    if method == "korn-graubard":
+        if n is None or df is None:
+            raise LqasError("ci method 'korn-graubard' needs the domain's number of children (n) and the design's "
+                            "degrees of freedom (df), to scale the effective size by (t_{n-1}/t_df)^2; "
+                            "SurveyDesign.proportions(ci=\"korn-graubard\") gives them")
+        q = 1 - (1 - level) / 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            neff = neff * (t_quantile(q, np.asarray(n, float) - 1) / t_quantile(q, df)) ** 2
     low, high = METHODS[method](p, neff, 1 - level)
     # exact bounds at 0 % and 100 % (the closed forms leave rounding residue such as 7e-18)
     low, high = np.where(p <= 0, 0.0, low), np.where(p >= 1, 1.0, high)

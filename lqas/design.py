@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lqas.ci import METHODS, proportion_ci
+from lqas.ci import METHODS, proportion_ci, t_quantile
 from lqas.errors import DesignError
 
 ESTIMATE_COLUMNS = ["n", "n_weighted", "estimate", "se", "ci_low", "ci_high", "lcb", "ucb", "deff", "neff",
@@ -763,13 +763,7 @@ def _concat(parts: list[dict]) -> pd.DataFrame:
     return pd.DataFrame({column: np.concatenate([part[column] for part in parts]) for column in columns})
 
 
-def _t_quantile(q: float, df: np.ndarray) -> np.ndarray:
-    # the degrees of freedom take a few values (PSUs - strata, n - 1) over hundreds of thousands of
-    # domains: each quantile is computed once (scipy's t.ppf costs microseconds a call)
-    df = np.where(np.asarray(df, dtype=float) > 0, df, np.nan)
-    values, inverse = np.unique(df, return_inverse=True)
-    with np.errstate(invalid="ignore"):
-        return stats.t.ppf(q, values)[inverse.reshape(df.shape)]
+_t_quantile = t_quantile
 
 
 def _anova_icc(cell_domain: np.ndarray, count: np.ndarray, successes: np.ndarray, n_domains: int) -> np.ndarray:
@@ -829,7 +823,11 @@ def _vcqi_intervals(p: np.ndarray, se: np.ndarray, n: np.ndarray, df: np.ndarray
         size = np.where(homogeneous & exact_when_flat, n, size)
         low, high = np.full(len(p), np.nan), np.full(len(p), np.nan)
         usable = np.isfinite(size) & (size > 0)  # t_df is undefined for df < 1: no interval, as VCQI
-        low[usable], high[usable] = proportion_ci(p[usable], size[usable], method=ci, level=lvl)
+        if ci == "korn-graubard":  # proportion_ci sizes it from the effective size, n and df
+            low[usable], high[usable] = proportion_ci(p[usable], neff[usable], method=ci, level=lvl, n=n[usable],
+                                                      df=df[usable])
+        else:
+            low[usable], high[usable] = proportion_ci(p[usable], size[usable], method=ci, level=lvl)
         return low, high
 
     low, high = interval(level)

@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import special, stats
-from statsmodels.stats.proportion import proportion_confint
 
 from lqas.ci import METHODS, proportion_ci
 from lqas.design import SurveyDesign
@@ -46,18 +45,38 @@ def test_ci_clopper_pearson_fractional_effective_size():
     assert high[0] == pytest.approx(0.40483789699448, rel=1e-10)
 
 
-@pytest.mark.parametrize("ours, theirs", [("jeffreys", "jeffreys"), ("clopper-pearson", "beta")],
-                         ids=["jeffreys", "clopper-pearson"])
-def test_ci_interior_matches_statsmodels(ours, theirs):
-    # lqas computes these two from scipy's beta quantiles itself, so statsmodels is an outside check
-    # here (it is not for wilson, agresti-coull and wald, which lqas takes from statsmodels: those
-    # are checked against R and the published formulas below)
+@pytest.mark.parametrize("method", ["jeffreys", "clopper-pearson"])
+def test_ci_fractional_effective_sizes_match_r_qbeta(method, r_survey):
+    # lqas takes both from statsmodels' beta quantiles; R computes them from the same counts x = p * neff
+    # (VCQI's fractional form): Jeffreys qbeta(a/2, x + .5, n - x + .5); Clopper-Pearson
+    # qbeta(a/2, x, n - x + 1) and qbeta(1 - a/2, x + 1, n - x)
+    import subprocess
+
     p = np.array([0.03, 0.2, 0.5, 0.77, 0.98])
     neff = np.array([12.5, 40.0, 148.3, 7.0, 210.0])
-    low, high = proportion_ci(p, neff, method=ours, level=0.90)
-    ref_low, ref_high = proportion_confint(p * neff, neff, alpha=0.10, method=theirs)
-    np.testing.assert_allclose(low, ref_low, rtol=1e-12)
-    np.testing.assert_allclose(high, ref_high, rtol=1e-12)
+    x = ", ".join(repr(float(v)) for v in p * neff)
+    n = ", ".join(repr(float(v)) for v in neff)
+    if method == "jeffreys":
+        code = f"x <- c({x}); n <- c({n}); cat(format(c(qbeta(.05, x + .5, n - x + .5), qbeta(.95, x + .5, n - x + .5)), digits = 17), sep = ' ')"
+    else:
+        code = f"x <- c({x}); n <- c({n}); cat(format(c(qbeta(.05, x, n - x + 1), qbeta(.95, x + 1, n - x)), digits = 17), sep = ' ')"
+    out = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, check=True).stdout.split()
+    expected = np.array(out, dtype=float).reshape(2, -1)
+    low, high = proportion_ci(p, neff, method=method, level=0.90)
+    np.testing.assert_allclose(low, expected[0], rtol=1e-10)
+    np.testing.assert_allclose(high, expected[1], rtol=1e-10)
+
+
+def test_korn_graubard_is_refused_without_n_and_df():
+    # never silently another method: without the domain's n and the design's df it cannot be sized
+    with pytest.raises(LqasError, match=r"'korn-graubard' needs the domain's number of children \(n\) and the design's "
+                                        r"degrees of freedom \(df\)"):
+        proportion_ci([0.3], [40.0], method="korn-graubard")
+    # with them: Clopper-Pearson at neff (t_{n-1}/t_df)^2
+    low, high = proportion_ci([0.3], [40.0], method="korn-graubard", n=[60], df=[11])
+    m = 40.0 * (stats.t.ppf(0.975, 59) / stats.t.ppf(0.975, 11)) ** 2
+    assert low[0] == pytest.approx(stats.beta.ppf(0.025, 0.3 * m, 0.7 * m + 1), rel=1e-12)
+    assert high[0] == pytest.approx(stats.beta.ppf(0.975, 0.3 * m + 1, 0.7 * m), rel=1e-12)
 
 
 # Newcombe RG (1998), Two-sided confidence intervals for the single proportion: comparison of seven
