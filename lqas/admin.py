@@ -284,12 +284,14 @@ def read_census(path: Path, column: str) -> pd.DataFrame:
 
 def triangulate(settings, mapping: AdminMapping, thresholds: Thresholds, long: pd.DataFrame, table: pd.DataFrame,
                 estimates: pd.DataFrame, *, cohort_days: tuple[int, int], due_days: dict[str, int],
-                levels: Sequence[str] = (), census: pd.DataFrame | None = None) -> AdminResults:
+                levels: Sequence[str] = (), census: pd.DataFrame | None = None,
+                dropout_pairs: Sequence[tuple[str, str]] = (("penta1", "penta3"),)) -> AdminResults:
     """The survey against the extract (``long``, :func:`lqas.dhis2.read_dhis2` with a ``file`` column),
     unit by unit of ``settings.column``: each dose's admin doses due while the cohort ``settings.cohort``
     was of age (:func:`due_window` from the unit's median interview date and the dose's age
-    ``due_days``), over the target in that window (the extract's target rows, or the unit's lot
-    population: the sum of its children's weights; or a ``census`` projection, :func:`read_census`);
+    ``due_days``), over the target of the same days (the extract's target rows, or the unit's lot
+    population: the sum of its children's weights; or a ``census`` projection, :func:`read_census`),
+    both over the days of the window the extract covers (``days_covered``);
     the survey's crude coverage of the dose in the cohort (``estimates``); the comparison
     (:func:`survey_admin`); and the DQR checks of the extract."""
     column = settings.column
@@ -304,15 +306,24 @@ def triangulate(settings, mapping: AdminMapping, thresholds: Thresholds, long: p
     for unit, interview in median_interview.items():
         for dose in mapping.doses:
             start, end = due_window(interview.date(), cohort_days, due_days.get(dose, 0))
-            given = window_sum(doses[(doses["unit"] == unit) & (doses["dose"] == dose)].assign(key=1), start, end,
-                               ["key"])
+            # the area's facilities summed period by period first: their days are the same days, counted once
+            own = doses[(doses["unit"] == unit) & (doses["dose"] == dose)]
+            own = own.groupby("period", as_index=False)["value"].sum(min_count=1)
+            given = window_sum(own.assign(key=1), start, end, ["key"])
+            covered = int(given["days"].iloc[0]) if len(given) else 0
+            # the target of the days the doses cover (a window the extract ends inside, months not reported):
+            # a year's target, or the cohort's year of births, spreads evenly over its days
             if settings.targets in ("dhis2", "census"):
-                target = window_sum(targets[targets["unit"] == unit].assign(key=1), start, end, ["key"])
-                target_value = float(target["value"].iloc[0]) if len(target) else np.nan
+                own_target = targets[targets["unit"] == unit].groupby("period", as_index=False)["value"] \
+                    .sum(min_count=1)
+                target = window_sum(own_target.assign(key=1), start, end, ["key"])
+                target_value = (float(target["value"].iloc[0]) / int(target["days"].iloc[0]) * covered
+                                if len(target) and int(target["days"].iloc[0]) else np.nan)
             else:
-                target_value = float(cohort.loc[cohort[column].astype(str) == unit, "weight"].sum())
+                population = float(cohort.loc[cohort[column].astype(str) == unit, "weight"].sum())
+                target_value = population * covered / ((end - start).days + 1)
             rows.append({column: unit, "dose": dose, "window_start": start.isoformat(), "window_end": end.isoformat(),
-                         "days_covered": int(given["days"].iloc[0]) if len(given) else 0,
+                         "days_covered": covered,
                          "doses": float(given["value"].iloc[0]) if len(given) else np.nan, "target": target_value})
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -322,7 +333,7 @@ def triangulate(settings, mapping: AdminMapping, thresholds: Thresholds, long: p
     comparison.insert(comparison.columns.get_loc("target") + 1, "target_source", settings.targets)
     first = next(iter(mapping.doses))
     return AdminResults(comparison=comparison, zero_dose=admin_zero_dose(comparison, first),
-                        flags=_checks(mapped, thresholds, list(mapping.doses), census), unused=unused,
+                        flags=_checks(mapped, thresholds, list(mapping.doses), census, dropout_pairs), unused=unused,
                         thresholds=thresholds, target_source=settings.targets)
 
 
@@ -343,11 +354,12 @@ def _survey_rows(estimates: pd.DataFrame, column: str, cohort: str, doses: list[
 
 
 def _checks(mapped: pd.DataFrame, thresholds: Thresholds, doses: list[str],
-            census: pd.DataFrame | None = None) -> pd.DataFrame:
+            census: pd.DataFrame | None = None,
+            dropout_pairs: Sequence[tuple[str, str]] = (("penta1", "penta3"),)) -> pd.DataFrame:
     """The DQR checks of the mapped extract, by survey unit (its facilities summed): completeness and
     timeliness (the reporting counts by quarter), outliers of the monthly doses, consistency over time
-    of the yearly doses, negative dropout (the series' first dose against its last) and yearly admin
-    coverage."""
+    of the yearly doses, negative dropout (each of the schedule's dropout pairs the mapping names: a
+    first dose against a later one, never two doses of different antigens) and yearly admin coverage."""
     # the survey unit as the org unit, the dose as the data element: the checks read the programme's terms
     by_unit = mapped.assign(org_unit=mapped["unit"], org_unit_name=None,
                             data_element=mapped["dose"].where(mapped["dose"].notna(), mapped["data_element"]),
@@ -363,8 +375,9 @@ def _checks(mapped: pd.DataFrame, thresholds: Thresholds, doses: list[str],
     yearly = yearly[yearly["period"].str.fullmatch(r"\d{4}")].assign(year=lambda f: f["period"].astype(int))
     if len(yearly):
         parts.append(consistency_flags(yearly, thresholds))
-        if len(doses) >= 2:
-            parts.append(dropout_flags(yearly.assign(dose=yearly["data_element"]), doses[0], doses[-1]))
+        for first, last in dropout_pairs or ():
+            if first in doses and last in doses:
+                parts.append(dropout_flags(yearly.assign(dose=yearly["data_element"]), first, last))
         if census is None:
             target = roll_up(by_unit[by_unit["data_element"] == TARGET], "year")
         else:  # the projection's targets, by unit and year
@@ -381,12 +394,32 @@ def _checks(mapped: pd.DataFrame, thresholds: Thresholds, doses: list[str],
 
 def _summed(frame: pd.DataFrame) -> pd.DataFrame:
     """The long table's rows with the same keys summed (a survey unit's facilities, once their org unit
-    is the unit's), in the long table's columns."""
-    from lqas.dhis2 import COLUMNS
+    is the unit's), in the long table's columns. A reporting rate is not summed: it is recomputed from
+    the summed actual and expected reports where the extract has them, else the facilities' rates are
+    averaged (each facility expected to report as often as the others)."""
+    from lqas.dhis2 import COLUMNS, RATE_COUNTS, RATE_METRICS
 
     keys = [c for c in COLUMNS if c not in ("source_row", "value")]
-    return (frame[list(COLUMNS)].groupby(keys, dropna=False, sort=False, as_index=False)
-            .agg(source_row=("source_row", "min"), value=("value", lambda v: v.sum(min_count=1)))[list(COLUMNS)])
+    rates = frame["metric"].isin(RATE_METRICS)
+
+    def grouped(rows: pd.DataFrame, how) -> pd.DataFrame:
+        return (rows[list(COLUMNS)].groupby(keys, dropna=False, sort=False, as_index=False)
+                .agg(source_row=("source_row", "min"), value=("value", how))[list(COLUMNS)])
+
+    counts = grouped(frame[~rates], lambda v: v.sum(min_count=1))
+    averaged = grouped(frame[rates], lambda v: v.mean())
+    ids = [c for c in keys if c != "metric"]
+    for rate, (numerator, denominator) in RATE_COUNTS.items():
+        top = counts[counts["metric"] == numerator].set_index(ids)["value"]
+        bottom = counts[counts["metric"] == denominator].set_index(ids)["value"]
+        recomputed = (100 * top / bottom.where(bottom > 0)).dropna()
+        if recomputed.empty:
+            continue
+        own = averaged["metric"] == rate
+        index = pd.MultiIndex.from_frame(averaged.loc[own, ids])
+        found = pd.Series(recomputed.reindex(index).to_numpy(), index=averaged.index[own])
+        averaged.loc[found.dropna().index, "value"] = found.dropna()
+    return pd.concat([counts, averaged], ignore_index=True)
 
 
 def analyse_admin(project, table: pd.DataFrame, estimates: pd.DataFrame, schedule) -> AdminResults | None:
@@ -403,4 +436,15 @@ def analyse_admin(project, table: pd.DataFrame, estimates: pd.DataFrame, schedul
     due = {dose.key: dose.min_age_days for dose in schedule.doses}
     return triangulate(settings, mapping, thresholds, long, table, estimates,
                        cohort_days=tuple(project.cohorts[settings.cohort]), due_days=due,
-                       levels=project.levels.columns, census=census)
+                       levels=project.levels.columns, census=census,
+                       dropout_pairs=same_antigen_pairs(schedule.dropout_pairs()))
+
+
+def same_antigen_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The dropout pairs of one antigen's doses (Penta1 → Penta3, not Penta1 → MR1): more later doses
+    than first doses of a series cannot be right, while a year's MR1 doses may legitimately outnumber
+    its Penta1 doses (catch-up, another cohort)."""
+    def antigen(dose: str) -> str:
+        return dose.rstrip("0123456789")
+
+    return [(first, last) for first, last in pairs if antigen(first) == antigen(last)]

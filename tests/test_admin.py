@@ -141,12 +141,13 @@ def test_the_doses_counted_are_those_due_while_the_surveyed_cohort_was_of_age():
     assert window_sum(targets, start, end, ["org_unit"]).iloc[0]["value"] == pytest.approx(17 * 10 + 348 * 10)
 
 
-def test_triangulate_sets_each_units_doses_due_in_the_cohorts_window_against_its_survey_coverage():
+@pytest.mark.parametrize("missing", [(), ("202406",)], ids=["every month", "June 2024 not reported"])
+def test_triangulate_sets_each_units_doses_due_in_the_cohorts_window_against_its_survey_coverage(missing):
     from lqas.admin import triangulate
     from lqas.config.admin import AdminMapping
     from lqas.config.project import AdminConfig
 
-    months = [f"{y}{m:02d}" for y in (2022, 2023, 2024) for m in range(1, 13)]
+    months = [f"{y}{m:02d}" for y in (2022, 2023, 2024) for m in range(1, 13) if f"{y}{m:02d}" not in missing]
     rows = []
     for org_unit in ("CSComA00001", "CSComA00002"):  # two facilities of area a, 10 and 20 Penta1 doses a month
         per_month = 10 if org_unit.endswith("1") else 20
@@ -174,8 +175,11 @@ def test_triangulate_sets_each_units_doses_due_in_the_cohorts_window_against_its
     penta1 = found.comparison.set_index("dose").loc["penta1"]
     # due from 15 Dec 2023 to 13 Dec 2024 (test above): 30 doses a month over 365 days of whole months
     assert (penta1["window_start"], penta1["window_end"]) == ("2023-12-15", "2024-12-13")
-    assert penta1["doses"] == pytest.approx(30 * (17 / 31 + 11 + 13 / 31))
-    assert penta1["target"] == pytest.approx(300 * 17 / 365 + 300 * 348 / 366)
+    # two facilities report the same days: the window is covered once (365 days), not twice; a month not
+    # reported leaves its days out of the doses and of the target alike
+    assert penta1["days_covered"] == 365 - 30 * len(missing)
+    assert penta1["doses"] == pytest.approx(30 * (17 / 31 + 11 + 13 / 31 - len(missing)))
+    assert penta1["target"] == pytest.approx((300 * 17 / 365 + 300 * 348 / 366) * (365 - 30 * len(missing)) / 365)
     assert penta1["admin_coverage"] == pytest.approx(penta1["doses"] / penta1["target"]) and penta1["over_100"]
     assert penta1["estimate"] == 0.80 and penta1["ratio"] == pytest.approx(penta1["admin_coverage"] / 0.80)
     penta3 = found.comparison.set_index("dose").loc["penta3"]
@@ -186,7 +190,8 @@ def test_triangulate_sets_each_units_doses_due_in_the_cohorts_window_against_its
         "org unit not in the mapping": 1, "data element not in the mapping": 1}
     # the extract's checks by survey unit: yearly coverage above 100 % (360 doses for 300 children)
     flags = found.flags.set_index(["check", "data_element", "period"])
-    assert flags.loc[("coverage_over_100", "penta1", "2024"), "value"] == pytest.approx(360 / 300)
+    # (the year's doses as reported, as the DQR reads them)
+    assert flags.loc[("coverage_over_100", "penta1", "2024"), "value"] == pytest.approx((360 - 30 * len(missing)) / 300)
     assert flags.loc[("coverage_over_100", "penta1", "2024"), "flag"]
     assert not flags.loc[("coverage_over_100", "penta3", "2024"), "flag"]  # (7 + 17) x 12 = 288 doses for 300
     assert not found.flags[found.flags["check"] == "negative_dropout"]["flag"].any()
@@ -389,3 +394,26 @@ def test_lqas_triangulate_writes_the_comparison_and_the_checks(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "plain.toml: key 'admin': the project has no [admin] table" in done.stderr
+
+
+def test_reporting_rates_of_an_area_are_recomputed_or_averaged_never_summed():
+    from lqas.admin import _summed, same_antigen_pairs
+
+    base = {"data_element": "DS.REPORTING_RATE", "data_element_name": None, "category_option_combo": None,
+            "attribute_option_combo": None, "period": "2025Q1", "org_unit": "a", "org_unit_name": None,
+            "file": "x"}
+    rows = [{**base, "metric": "REPORTING_RATE", "value": 100.0, "source_row": 2},
+            {**base, "metric": "REPORTING_RATE", "value": 50.0, "source_row": 3}]
+    summed = _summed(pd.DataFrame(rows))
+    assert summed["value"].tolist() == [75.0]  # two facilities, no counts: their mean
+    counts = [{**base, "data_element": "DS", "metric": metric, "value": value, "source_row": 10 + i}
+              for i, (metric, value) in enumerate([("ACTUAL_REPORTS", 3.0), ("EXPECTED_REPORTS", 3.0),
+                                                   ("ACTUAL_REPORTS", 1.0), ("EXPECTED_REPORTS", 3.0)])]
+    rates = [{**row, "data_element": "DS"} for row in rows]
+    summed = _summed(pd.DataFrame(rates + counts)).set_index("metric")
+    # with the counts: 100 x (3 + 1) / (3 + 3)
+    assert summed.loc["REPORTING_RATE", "value"] == pytest.approx(400 / 6)
+    assert summed.loc["ACTUAL_REPORTS", "value"] == 4 and summed.loc["EXPECTED_REPORTS", "value"] == 6
+    # negative dropout only within an antigen's series
+    assert same_antigen_pairs([("penta1", "penta3"), ("penta1", "mr1"), ("mr1", "mr2")]) == [
+        ("penta1", "penta3"), ("mr1", "mr2")]

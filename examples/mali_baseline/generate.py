@@ -6,15 +6,19 @@ caretakers), with coverage gaps, zero-dose pockets, a sex gap in two catchments,
 behaviour, BeSD answers, duplicates and deliberately broken dates. See README.md next to this file.
 
 It also writes the follow-up round, one year later (``followup``): the same clusters, new children, the C2P
-effect built in, and the same kinds of problems as the baseline's.
+effect built in, and the same kinds of problems as the baseline's; and the follow-up's SYNTHETIC DHIS2 extract
+(``dhis2_extract``): the health areas' monthly doses, census targets and reporting rates, 2022-2025, with the
+data-quality problems of such an extract built in.
 
-Run ``python examples/mali_baseline/generate.py``; it writes ``data/`` next to itself and
-``../mali_followup/data/``. The output is a pure function of SEED and FOLLOWUP_SEED: the CSVs are
+Run ``python examples/mali_baseline/generate.py``; it writes ``data/`` next to itself,
+``../mali_followup/data/`` (the extract in ``data/dhis2/``) and ``../mali_followup/dhis2_mapping.toml``. The
+output is a pure function of SEED, FOLLOWUP_SEED and DHIS2_SEED: the CSVs, the JSON and the mapping are
 byte-identical on every run.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -666,6 +670,17 @@ def zero_dose_chance(access):
     return 1 - sigmoid(access)
 
 
+def followup_build():
+    """The follow-up's children before their problems are planted: the follow-up's generator (in the
+    state ``plant_problems`` continues from), its rows and hidden truths, and the baseline's truths."""
+    _, baseline = build(np.random.default_rng(SEED))
+    re_clusters = {truth["args"][2]: truth["args"][6] for truth in baseline}
+    rng = np.random.default_rng(FOLLOWUP_SEED)
+    shifts = {cat[0]: SECULAR + (C2P_EFFECT if cat[0] in C2P_AREAS else 0.0) for cat in CATCHMENTS}
+    rows, truths = build(rng, FOLLOWUP_DAYS, shifts, re_clusters)
+    return rng, rows, truths, baseline
+
+
 def followup(out_dir):
     """Write the follow-up round's export, populations and household log into ``out_dir``, with the same
     kinds of problems as the baseline's; return a summary dict as ``generate`` does, whose ``c2p_effect``
@@ -673,11 +688,7 @@ def followup(out_dir):
     mean over them of their chance of zero dose less that chance without C2P (the effect on the treated)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _, baseline = build(np.random.default_rng(SEED))
-    re_clusters = {truth["args"][2]: truth["args"][6] for truth in baseline}
-    rng = np.random.default_rng(FOLLOWUP_SEED)
-    shifts = {cat[0]: SECULAR + (C2P_EFFECT if cat[0] in C2P_AREAS else 0.0) for cat in CATCHMENTS}
-    rows, truths = build(rng, FOLLOWUP_DAYS, shifts, re_clusters)
+    rng, rows, truths, _ = followup_build()
     rows, planted = plant_problems(rng, rows, truths)
     rows = finish(rng, rows)
     df = pd.DataFrame(rows, columns=columns()).fillna("")
@@ -691,6 +702,308 @@ def followup(out_dir):
     return {**summarise(df, planted), "c2p_effect": effect}
 
 
+
+# The follow-up's DHIS2 extract (issue 19): what the health information system counted in the six health
+# areas, 2022-2025, for the survey-vs-admin triangulation of ../mali_followup ([admin]). Its doses follow the
+# rounds' true coverage and the real births; its target population is a census extrapolation that falls short
+# where births grew faster; and it carries the problems a DHIS2 extract of these areas has (README.md,
+# "DHIS2 extract"). It is drawn from generators of its own (DHIS2_SEED), never from the children's.
+DHIS2_SEED = 20260216
+# pulled for the annual EPI review, when the reports of late 2025 were still coming in
+DHIS2_EXTRACTED = date(2026, 2, 16)
+DHIS2_YEARS = (2022, 2023, 2024, 2025)
+# a monthly report is on time when entered by this day of the next month (the data set's "days after period
+# end to qualify for timely submission")
+ON_TIME_BY_DAY = 15
+# the health areas' names (survey.toml's [labels.catchment]) and their facilities, with each one's share of
+# the area's vaccinations
+AREA_NAMES = {"bougouni_est": "Bougouni Est", "kologo": "Kologo", "pelengana_nord": "Pelengana Nord",
+              "cinzana_gare": "Cinzana Gare", "niono_central": "Niono Central", "ndebougou": "N'Débougou"}
+FACILITIES = {"bougouni_est": [("CSCom Dougounina", 0.62), ("CSCom Médina-Coura", 0.38)],
+              "kologo": [("CSCom Kologo", 1.0)],
+              "pelengana_nord": [("CSCom Pelengana", 0.62), ("CSCom Sébougou", 0.38)],
+              "cinzana_gare": [("CSCom Cinzana-Gare", 1.0)],
+              "niono_central": [("CSCom Niono-Coura", 0.62), ("CSCom Thiongoni", 0.38)],
+              "ndebougou": [("CSCom N'Débougou", 1.0)]}
+# BIRTHS are the real births of 2025; they grew this much a year (faster where towns and the displaced grew)
+BIRTH_GROWTH = {"bougouni_est": 0.04, "kologo": 0.03, "pelengana_nord": 0.05, "cinzana_gare": 0.045,
+                "niono_central": 0.03, "ndebougou": 0.03}
+# The target population of DHIS2: the 2009 census grown at the national rate, CENSUS_GROWTH a year; in 2025 it
+# is this share of the real births (too small where the area outgrew the census, about right in Kologo)
+CENSUS_GROWTH = 0.03
+CENSUS_SHARE_2025 = {"bougouni_est": 0.85, "kologo": 1.0, "pelengana_nord": 0.78, "cinzana_gare": 0.65,
+                     "niono_central": 1.05, "ndebougou": 0.95}
+# more vaccination sessions in the dry season (peak in March), fewer in the rains (trough in September)
+SEASON = 0.15
+# doses given at one year or older (catch-up), per dose given under one: reported, but not the cohort's
+CATCH_UP = {"penta1": 0.05, "penta3": 0.06, "mr1": 0.09}
+DHIS2_DOSES = {"penta1": "PEV - Penta 1 donné", "penta3": "PEV - Penta 3 donné", "mr1": "PEV - RR 1 donné"}
+AGE_BANDS = ("<1 an", "≥1 an")
+TARGET_ELEMENT = "Population cible < 1 an"
+EPI_DATA_SET = "PEV - Rapport mensuel de vaccination"
+DEFAULT_COMBO = "HllvX50cXC0"  # DHIS2's default attribute option combo: the same uid in every instance
+DISTRICT_ACCOUNTS = {"bougouni": "csref_bougouni", "segou": "csref_segou", "niono": "csref_niono"}
+# Insecurity in Niono Central, June 2023 to March 2024: the first CSCom's doses fall to COLLAPSE_LEVEL, the
+# second CSCom closed (no report); the first one's paper reports were entered on COLLAPSE_ENTERED
+COLLAPSE_FACILITIES = ("CSCom Niono-Coura", "CSCom Thiongoni")
+COLLAPSE_MONTHS = [(2023, month) for month in range(6, 13)] + [(2024, month) for month in range(1, 4)]
+COLLAPSE_LEVEL = 0.4
+COLLAPSE_ENTERED = date(2024, 5, 21)
+COLLAPSE_COMMENT = "Stratégie avancée suspendue (insécurité), CSCom de Thiongoni fermé"
+# In 2022 Cinzana-Gare's CSCom entered its Penta 1 counts in the Penta 3 boxes and the other way round
+SWAPPED = ("CSCom Cinzana-Gare", 2022)
+# a typing error: one month's MR1 count with a 0 too many
+OUTLIER = ("CSCom N'Débougou", "mr1", 2023, 3, 10)
+# late and missing reports of 2025: (facility, year, month) -> the day the report was entered; None: not entered
+# by DHIS2_EXTRACTED
+LATE_REPORTS = {("CSCom N'Débougou", 2025, 8): date(2025, 11, 4), ("CSCom N'Débougou", 2025, 10): date(2026, 1, 27),
+                ("CSCom N'Débougou", 2025, 11): None, ("CSCom N'Débougou", 2025, 12): date(2026, 2, 10),
+                ("CSCom Niono-Coura", 2025, 12): date(2026, 2, 3), ("CSCom Thiongoni", 2025, 11): date(2026, 1, 12),
+                ("CSCom Thiongoni", 2025, 12): None, ("CSCom Dougounina", 2025, 12): date(2026, 1, 29),
+                ("CSCom Médina-Coura", 2025, 12): date(2026, 1, 22)}
+REPORTING_METRICS = ("REPORTING_RATE", "REPORTING_RATE_ON_TIME", "ACTUAL_REPORTS", "ACTUAL_REPORTS_ON_TIME",
+                     "EXPECTED_REPORTS")
+
+
+def births(catchment, year):
+    """The real births of a health area in a year."""
+    return BIRTHS[catchment] * (1 + BIRTH_GROWTH[catchment]) ** (year - 2025)
+
+
+def census_target(catchment, year):
+    """DHIS2's target population of a health area in a year: the census extrapolation."""
+    return CENSUS_SHARE_2025[catchment] * BIRTHS[catchment] * (1 + CENSUS_GROWTH) ** (year - 2025)
+
+
+def expected_coverage(truths):
+    """Each catchment's coverage of Penta1, Penta3 and MR1 among a round's 12-23-month children: each child's
+    chance of the dose from its access (as ``simulate_doses`` draws it), averaged over the children."""
+    rows = []
+    for truth in truths:
+        cat, cohort = truth["args"][0], truth["args"][4]
+        if cohort != "12_23m":
+            continue
+        access, cont2, cont3 = truth["access"], cat[4], cat[5]
+        penta1 = sigmoid(access)
+        penta3 = penta1 * sigmoid(access + cont2) * sigmoid(access + cont3)
+        mr1 = penta3 * sigmoid(access + 0.8) + (1 - penta3) * sigmoid(access - 1.2)
+        rows.append({"catchment": cat[0], "penta1": penta1, "penta3": penta3, "mr1": mr1})
+    return pd.DataFrame(rows).groupby("catchment").mean()
+
+
+def true_coverage():
+    """The coverage DHIS2's doses follow, by year: the baseline's 12-23-month children's for 2022-2024 (their
+    Penta1 fell due in 2024, and nothing changed before), the follow-up's for 2025 (theirs fell due in 2025)."""
+    _, _, truths, baseline = followup_build()
+    before, after = expected_coverage(baseline), expected_coverage(truths)
+    return {year: after if year >= 2025 else before for year in DHIS2_YEARS}
+
+
+def dhis2_uid(rng):
+    """A DHIS2-style uid: a letter, then ten letters or digits."""
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    characters = letters + "0123456789"
+    return letters[int(rng.integers(len(letters)))] + "".join(characters[int(i)]
+                                                              for i in rng.integers(len(characters), size=10))
+
+
+def dhis2_uids():
+    """The extract's made-up uids, drawn in a fixed order from their own generator."""
+    rng = np.random.default_rng([DHIS2_SEED, 0])
+    uids = {("dose", dose): dhis2_uid(rng) for dose in DHIS2_DOSES}
+    uids |= {("band", band): dhis2_uid(rng) for band in AGE_BANDS}
+    uids[("target", TARGET_ELEMENT)] = dhis2_uid(rng)
+    uids[("data_set", EPI_DATA_SET)] = dhis2_uid(rng)
+    for cat in CATCHMENTS:
+        uids[("area", cat[0])] = dhis2_uid(rng)
+        for name, _ in FACILITIES[cat[0]]:
+            uids[("facility", name)] = dhis2_uid(rng)
+    return uids
+
+
+def office_hours(rng):
+    """The time of day of a data entry, as DHIS2's lastupdated writes it after the date."""
+    return f"T{int(rng.integers(8, 18)):02d}:{int(rng.integers(0, 60)):02d}:{int(rng.integers(0, 60)):02d}.000"
+
+
+def next_month(year, month):
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def monthly_doses(coverage):
+    """Each facility's monthly reports: the doses by dose and age band, and when the report was entered
+    (None: not by the extraction); the planted problems included."""
+    rng = np.random.default_rng([DHIS2_SEED, 1])
+    reports = []
+    for cat in CATCHMENTS:
+        catchment, district = cat[0], cat[1]
+        for name, share in FACILITIES[catchment]:
+            for year in DHIS2_YEARS:
+                cover = coverage[year].loc[catchment]
+                for month in range(1, 13):
+                    season = 1 + SEASON * np.cos(2 * np.pi * (month - 3) / 12)
+                    expected = births(catchment, year) / 12 * season * share
+                    collapsed = catchment == "niono_central" and (year, month) in COLLAPSE_MONTHS
+                    if collapsed:
+                        expected *= COLLAPSE_LEVEL
+                    penta1 = int(rng.poisson(expected * cover["penta1"]))
+                    # a child's Penta3 follows its Penta1: no dropout below zero but the one planted
+                    penta3 = int(rng.binomial(penta1, cover["penta3"] / cover["penta1"]))
+                    under_one = {"penta1": penta1, "penta3": penta3, "mr1": int(rng.poisson(expected * cover["mr1"]))}
+                    older = {dose: int(rng.poisson(expected * cover[dose] * CATCH_UP[dose])) for dose in DHIS2_DOSES}
+                    next_year, following = next_month(year, month)
+                    entered = date(next_year, following, int(rng.integers(1, ON_TIME_BY_DAY + 1)))
+                    clock = office_hours(rng)
+                    comment = ""
+                    if collapsed:
+                        closed = name == COLLAPSE_FACILITIES[1]
+                        entered, comment = (None, "") if closed else (COLLAPSE_ENTERED, COLLAPSE_COMMENT)
+                    if (name, year, month) in LATE_REPORTS:
+                        entered = LATE_REPORTS[(name, year, month)]
+                    if (name, year) == SWAPPED:
+                        for band in (under_one, older):
+                            band["penta1"], band["penta3"] = band["penta3"], band["penta1"]
+                    if (name, year, month) == (OUTLIER[0], *OUTLIER[2:4]):
+                        under_one[OUTLIER[1]] *= OUTLIER[4]
+                    reports.append({"catchment": catchment, "district": district, "facility": name, "year": year,
+                                    "month": month, "entered": entered, "comment": comment,
+                                    "lastupdated": None if entered is None else entered.isoformat() + clock,
+                                    "doses": {AGE_BANDS[0]: under_one, AGE_BANDS[1]: older}})
+    return reports
+
+
+def on_time(report):
+    year, month = next_month(report["year"], report["month"])
+    return report["entered"] is not None and report["entered"] <= date(year, month, ON_TIME_BY_DAY)
+
+
+def data_value_sets(reports, uids):
+    """The dataValueSets CSV (DHIS2's 11 columns) of the reports entered by the extraction; DHIS2 stores no zero."""
+    rows = []
+    for report in reports:
+        if report["entered"] is None or report["entered"] > DHIS2_EXTRACTED:
+            continue
+        for dose in DHIS2_DOSES:
+            for band in AGE_BANDS:
+                value = report["doses"][band][dose]
+                if value == 0:
+                    continue
+                rows.append({"dataelement": uids[("dose", dose)], "period": f"{report['year']}{report['month']:02d}",
+                             "orgunit": uids[("facility", report["facility"])],
+                             "categoryoptioncombo": uids[("band", band)], "attributeoptioncombo": DEFAULT_COMBO,
+                             "value": str(value), "storedby": DISTRICT_ACCOUNTS[report["district"]],
+                             "lastupdated": report["lastupdated"],
+                             "comment": report["comment"] if dose == "penta1" and band == AGE_BANDS[0] else "",
+                             "followup": "false", "deleted": "false"})
+    return pd.DataFrame(rows)
+
+
+def reporting_rows(reports, uids):
+    """The EPI data set's reporting metrics by health area and quarter, as DHIS2's analytics count them:
+    every facility is expected to report every month, closed or not."""
+    expected_by_area = {cat[0]: len(FACILITIES[cat[0]]) for cat in CATCHMENTS}
+    received = {}
+    for report in reports:
+        key = (report["catchment"], f"{report['year']}Q{(report['month'] + 2) // 3}")
+        actual = report["entered"] is not None and report["entered"] <= DHIS2_EXTRACTED
+        counts = received.setdefault(key, [0, 0])
+        counts[0] += actual
+        counts[1] += actual and on_time(report)
+    data_set = uids[("data_set", EPI_DATA_SET)]
+    rows = []
+    for cat in CATCHMENTS:
+        for year in DHIS2_YEARS:
+            for quarter in range(1, 5):
+                period = f"{year}Q{quarter}"
+                actual, timely = received.get((cat[0], period), (0, 0))
+                expected = 3 * expected_by_area[cat[0]]
+                values = {"REPORTING_RATE": round(100 * actual / expected, 1),
+                          "REPORTING_RATE_ON_TIME": round(100 * timely / expected, 1),
+                          "ACTUAL_REPORTS": float(actual), "ACTUAL_REPORTS_ON_TIME": float(timely),
+                          "EXPECTED_REPORTS": float(expected)}
+                rows += [[f"{data_set}.{metric}", period, uids[("area", cat[0])], str(values[metric])]
+                         for metric in REPORTING_METRICS]
+    return rows
+
+
+def analytics_response(reports, uids):
+    """The analytics JSON: the target population by health area and year, and the reporting metrics by
+    quarter (the rows of the two queries, in one response)."""
+    target = uids[("target", TARGET_ELEMENT)]
+    rows = [[target, str(year), uids[("area", cat[0])], str(float(round(census_target(cat[0], year))))]
+            for cat in CATCHMENTS for year in DHIS2_YEARS]
+    rows += reporting_rows(reports, uids)
+    data_set = uids[("data_set", EPI_DATA_SET)]
+    periods = [str(year) for year in DHIS2_YEARS] + [f"{year}Q{q}" for year in DHIS2_YEARS for q in range(1, 5)]
+    items = {target: {"name": TARGET_ELEMENT}, data_set: {"name": EPI_DATA_SET}}
+    items |= {f"{data_set}.{metric}": {"name": f"{EPI_DATA_SET} - {metric.replace('_', ' ').capitalize()}"}
+              for metric in REPORTING_METRICS}
+    items |= {uids[("area", cat[0])]: {"name": f"Aire de santé {AREA_NAMES[cat[0]]}"} for cat in CATCHMENTS}
+    quarters = ["January - March", "April - June", "July - September", "October - December"]
+    items |= {str(year): {"name": str(year)} for year in DHIS2_YEARS}
+    items |= {f"{year}Q{q + 1}": {"name": f"{months} {year}"} for year in DHIS2_YEARS
+              for q, months in enumerate(quarters)}
+    header = [("dx", "Data", "TEXT", "java.lang.String", True), ("pe", "Period", "TEXT", "java.lang.String", True),
+              ("ou", "Organisation unit", "TEXT", "java.lang.String", True),
+              ("value", "Value", "NUMBER", "java.lang.Double", False)]
+    return {"headers": [{"name": name, "column": column, "valueType": kind, "type": java, "hidden": False,
+                         "meta": meta} for name, column, kind, java, meta in header],
+            "metaData": {"items": items,
+                         "dimensions": {"dx": [target] + [f"{data_set}.{metric}" for metric in REPORTING_METRICS],
+                                        "pe": periods, "ou": [uids[("area", cat[0])] for cat in CATCHMENTS],
+                                        "co": []}},
+            "rowContext": {}, "rows": rows, "height": len(rows), "width": 4, "headerWidth": 4}
+
+
+def mapping_text(uids):
+    """The [admin] mapping file of the extract (lqas.config.admin.AdminMapping), commented with the names."""
+    def listed(uid, name):
+        return f'["{uid}"]  # {name}'
+
+    lines = ["# Mapping of the SYNTHETIC DHIS2 extract (data/dhis2/) to the follow-up survey, written with the",
+             "# extract by ../mali_baseline/generate.py: the uids are made up, no real DHIS2 holds them.", "",
+             "# the EPI monthly report's data set, whose reporting rates the completeness checks read",
+             f"reporting = {listed(uids[('data_set', EPI_DATA_SET)], EPI_DATA_SET)}", "",
+             "# each dose of the schedule counted by its data element's under-one band: the doses given at one year",
+             "# or older (catch-up) were not given to the surveyed cohort when it was due them (admin_unused.csv",
+             "# counts them). The report lists the doses in this order."]
+    for dose in ("penta1", "penta3", "mr1"):
+        lines += [f"[doses.{dose}]", f"data_elements = {listed(uids[('dose', dose)], DHIS2_DOSES[dose])}",
+                  f"category_option_combos = {listed(uids[('band', AGE_BANDS[0])], AGE_BANDS[0])}", ""]
+    lines += ["# the census extrapolation DHIS2 divides by, yearly by health area",
+              "[target]", f"data_elements = {listed(uids[('target', TARGET_ELEMENT)], TARGET_ELEMENT)}", "",
+              "# each health area (the target and the reporting rates) and its facilities (the doses) to its catchment",
+              "[org_units]"]
+    for cat in CATCHMENTS:
+        lines.append(f'{uids[("area", cat[0])]} = "{cat[0]}"  # Aire de santé {AREA_NAMES[cat[0]]}')
+        lines += [f'{uids[("facility", name)]} = "{cat[0]}"  # {name}' for name, _ in FACILITIES[cat[0]]]
+    return "\n".join(lines) + "\n"
+
+
+def dhis2_extract(out_dir, mapping_path):
+    """Write the follow-up's DHIS2 extract into ``out_dir`` (``datavaluesets.csv``, ``analytics.json``) and
+    its mapping file to ``mapping_path``. Returns a summary dict: the number of data values and of missing
+    reports, and each health area's yearly admin Penta1 coverage."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    uids = dhis2_uids()
+    reports = monthly_doses(true_coverage())
+    values = data_value_sets(reports, uids)
+    values.to_csv(out_dir / "datavaluesets.csv", index=False, encoding="utf-8", lineterminator="\n")
+    response = analytics_response(reports, uids)
+    (out_dir / "analytics.json").write_text(json.dumps(response, ensure_ascii=False, indent=1) + "\n",
+                                            encoding="utf-8")
+    Path(mapping_path).write_text(mapping_text(uids), encoding="utf-8")
+    penta1 = pd.DataFrame([{"catchment": r["catchment"], "year": r["year"],
+                            "doses": r["doses"][AGE_BANDS[0]]["penta1"]}
+                           for r in reports if r["entered"] is not None and r["entered"] <= DHIS2_EXTRACTED])
+    yearly = penta1.groupby(["catchment", "year"])["doses"].sum().unstack()
+    targets = pd.DataFrame({year: {cat[0]: round(census_target(cat[0], year)) for cat in CATCHMENTS}
+                            for year in DHIS2_YEARS})
+    return {"rows": len(values), "penta1_admin_coverage": yearly / targets,
+            "missing_reports": sum(r["entered"] is None for r in reports)}
+
+
 if __name__ == "__main__":
     here = Path(__file__).resolve().parent
     print("baseline round:")
@@ -699,3 +1012,8 @@ if __name__ == "__main__":
     print("follow-up round:")
     print_summary(summary)
     print(f"C2P effect built in, {100 * summary['c2p_effect']:+.1f} points of zero-dose prevalence")
+    followup_dir = here.parent / "mali_followup"
+    extract = dhis2_extract(followup_dir / "data" / "dhis2", followup_dir / "dhis2_mapping.toml")
+    print(f"DHIS2 extract: {extract['rows']} data values, {extract['missing_reports']} monthly reports missing")
+    print("admin Penta1 coverage (doses < 1 year / census target):")
+    print((100 * extract["penta1_admin_coverage"]).round(1).to_string())

@@ -59,6 +59,11 @@ def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+def partial(row: dict[str, Any]) -> bool:
+    """A row whose window the extract covers only in part."""
+    return row["days_covered"] < (_date(row["window_end"]) - _date(row["window_start"])).days + 1
+
+
 def intro(admin: dict[str, Any], w: Words, unit_noun: str) -> str:
     first = [r for r in admin["rows"] if r["dose"] == admin["doses"][0]] if admin["doses"] else []
     source = w.name("target_source", admin["target_source"])
@@ -108,13 +113,14 @@ def comparison_table(admin: dict[str, Any], w: Words, unit: str, rules: dict[str
               w.head(w._("Difference (points)")), w.head(w._("Flags"), "left")]
     rows = []
     for r in admin["rows"]:
+        mark = " †" if partial(r) else ""
         survey = None if r["estimate"] is None else {"estimate": r["estimate"], "ci_low": r["ci_low"],
                                                      "ci_high": r["ci_high"], "n": r["n"] or 0}
         ratio = (Cell(lines=[w.num(r["ratio"], 2), w._("%(low)s to %(high)s", low=w.num(r["ratio_ci_low"], 2),
                                                          high=w.num(r["ratio_ci_high"], 2))])
                  if r["ratio"] is not None else w.value("–"))
         rows.append(Row(cells=[w.label(w.name(admin["column"], r["unit"])), w.label(w.name("dose", r["dose"])),
-                               w.value(w.num(r["doses"])), w.value(w.num(r["target"])),
+                               w.value(w.num(r["doses"]) + mark), w.value(w.num(r["target"])),
                                w.value(w.pct(r["admin_coverage"]), tone="bad" if r["over_100"] else "plain"),
                                w.est(survey, show_n=False), ratio, w.value(w.pp(r["difference"])),
                                flag_cell(r, w)]))
@@ -122,11 +128,10 @@ def comparison_table(admin: dict[str, Any], w: Words, unit: str, rules: dict[str
                  "(WHO data-quality review). WUENIC: administrative and survey coverage more than %(gap)s points apart "
                  "(WHO/UNICEF estimates). The ratio's interval carries the survey's uncertainty only.",
                  tolerance=w.num(rules["ratio_tolerance"], 2), gap=w.num(100 * rules["gap"]))]
-    short = [r for r in admin["rows"] if r["days_covered"] < (_date(r["window_end"]) - _date(r["window_start"])).days + 1]
-    if short:
-        notes.append(w._("The extract covers only part of the window for %(rows)s: their doses are those of the days "
-                         "covered.", rows=", ".join(f"{w.name(admin['column'], r['unit'])} ({w.name('dose', r['dose'])})"
-                                                 for r in short)))
+    if any(partial(r) for r in admin["rows"]):
+        notes.append(w._("†: the extract covers only part of the days the dose fell due (it ends before they do, or "
+                         "months were not reported); the doses and the target are those of the days it covers "
+                         "(admin.csv, days_covered)."))
     if admin["total_rows"] > len(admin["rows"]):
         notes.append(w._("%(shown)s of %(total)s rows shown; every one is in admin.csv.", shown=w.num(len(admin["rows"])),
                          total=w.num(admin["total_rows"])))
