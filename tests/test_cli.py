@@ -150,7 +150,9 @@ SECTIONS = {
            "Priority indicators by catchment area", "Drivers among caregivers of zero-dose", "Methods",
            "Indicator definitions", "Annex A: data quality", "Repairs by rule", "Interviewer remarks",
            "Annex B: LQAS decision rules", "Table of decision rules for samples of 12 to 30",
-           "Operating characteristic curves", "Girls", "Boys", "Zero-dose (no Penta1)"],
+           "Operating characteristic curves", "Girls", "Boys", "Zero-dose (no Penta1)",
+           "Administrative data (DHIS2) and the survey", "Zero-dose children and the survey-implied target population",
+           "Data-quality checks of the administrative data", "Fieldwork checks"],
     "fr": ["Sommaire", "Principaux résultats", "Enquête et échantillon", "Enregistrements lus, analysés et exclus",
            "Classification LQAS des lots", "Enfants zéro dose et sous-vaccinés", "Couverture par dose",
            "Preuve de chaque dose", "Abandon par aire de santé et sexe", "Disponibilité de la carte de vaccination",
@@ -159,7 +161,9 @@ SECTIONS = {
            "Méthodes", "Définition des indicateurs", "Annexe A : qualité des données", "Corrections par règle",
            "Remarques des enquêteurs", "Annexe B : règles de décision LQAS",
            "Table des règles de décision pour des échantillons de 12 à 30", "Courbes d'efficacité", "Filles",
-           "Garçons", "Zéro dose (pas de Penta1)"],
+           "Garçons", "Zéro dose (pas de Penta1)", "Données administratives (DHIS2) et enquête",
+           "Enfants zéro dose et population cible déduite de l'enquête",
+           "Contrôles de qualité des données administratives", "Contrôles de la collecte"],
 }
 
 
