@@ -254,7 +254,8 @@ def test_the_quality_outputs_lead_with_the_flags_then_a_page_per_interviewer(tmp
     book = load_workbook(tmp_path / "quality.xlsx")
     sheet = book[book.sheetnames[0]]
     assert len(book.sheetnames) == 2 and sum(any(c is not None for c in row) for row in sheet.iter_rows(values_only=True)) == 4
-    pdf = subprocess.run(["pdftotext", str(tmp_path / "quality.pdf"), "-"], capture_output=True, text=True).stdout
+    pdf = subprocess.run(["pdftotext", str(tmp_path / "quality.pdf"), "-"], capture_output=True, text=True,
+                         check=True).stdout
     assert words[0] in pdf and words[2] in pdf
     assert words[0] in (tmp_path / "quality.html").read_text(encoding="utf-8")
 
