@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -92,3 +94,62 @@ class Results:
     def indicators(self) -> list[str]:
         """Indicators of the registry present in the child table, in registry order."""
         return [key for key in self.registry if key in self.derived.table]
+
+    def summary(self) -> dict[str, object]:
+        """What the run holds, in numbers: the survey, children analysed and excluded, lots classified,
+        estimates, and which optional parts it has."""
+        project = self.project
+        return {"survey": project.survey.name, "children": len(self.table),
+                "excluded": len(self.derived.exclusions), "catchments": int(self.table["catchment"].nunique()),
+                "lots classified": int((self.classification["class"] != "no_data").sum())
+                if "class" in self.classification else 0,
+                "estimates": len(self.estimates),
+                "rounds": None if self.rounds is None else " → ".join(self.rounds.rounds),
+                "admin (DHIS2)": None if self.admin is None else f"{len(self.admin.comparison)} area-doses",
+                "fieldwork flags": None if self.quality is None else len(self.quality.flags)}
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{key}={value!r}" for key, value in self.summary().items() if value is not None)
+        return f"Results({shown})"
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the summary as a small table (the frames are the attributes)."""
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(key))}</th>"
+                       f"<td>{html.escape(str(value))}</td></tr>"
+                       for key, value in self.summary().items() if value is not None)
+        return f"<table><caption>lqas Results</caption>{rows}</table>"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The run's tidy tables by name (``estimates``, ``classification``, ...), as the run writes
+        them to CSV."""
+        from lqas.outputs import run_tables
+
+        return run_tables(self)
+
+    def to_csv(self, folder: str | Path) -> list[Path]:
+        """Write every table of :meth:`tables` as ``<name>.csv`` into ``folder`` (made if needed), as
+        ``lqas run`` writes them; return the files written."""
+        from lqas.derive import write_derived
+        from lqas.safety import write_csv
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        neutralise = self.project.report.csv_neutralise
+        written = []
+        for name, frame in self.tables().items():
+            path = folder / f"{name}.csv"
+            if name == "derived":  # the child table's own writer (dates as the run writes them)
+                write_derived(self.derived, path, neutralise=neutralise)
+            else:
+                write_csv(frame, path, neutralise=neutralise)
+            written.append(path)
+        return written
+
+    def to_excel(self, path: str | Path, lang: str | None = None) -> Path:
+        """Write ``results.xlsx`` (the formatted sheets of ``lqas run``) to ``path``, in ``lang`` (the
+        project's report language by default)."""
+        from lqas.workbook import workbook_sheets, write_workbook
+
+        path = Path(path)
+        write_workbook(path, workbook_sheets(self, lang or self.project.report.language))
+        return path
