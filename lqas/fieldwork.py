@@ -75,7 +75,7 @@ def fieldwork_quality(derived, checks: FieldworkChecks, cohorts: Mapping[str, tu
         for level in ("interviewer", "cluster"):
             if level in units:
                 parts += [heaping_day_check(table, units[level], level, checks),
-                          heaping_month_check(table, units[level], level, checks)]
+                          heaping_month_check(table, units[level], level, checks, cohorts)]
     else:
         off.append({"check": "heaping_day", "reason": "no date of birth (dob)"})
         off.append({"check": "heaping_month", "reason": "no date of birth (dob)"})
@@ -199,16 +199,19 @@ def per_day_check(table: pd.DataFrame, units: pd.Series, checks: FieldworkChecks
     return _rows("interviewer", "per_day", frame, rule, flag=frame["value"] > rule.max_interviews)
 
 
-def _heaping(hits: pd.Series, units: pd.Series, expected: float, rule, level: str, check: str,
+def _heaping(hits: pd.Series, units: pd.Series, expected: float | pd.Series, rule, level: str, check: str,
              detail: str) -> pd.DataFrame:
+    """``expected``: the chance of a hit, the same for every child or each child's own (a mean per unit)."""
     grouped = hits.groupby(units[hits.index], observed=True, sort=True)
     frame = pd.DataFrame({"n": grouped.size(), "k": grouped.sum()}).rename_axis("unit").reset_index()
+    if isinstance(expected, pd.Series):
+        expected = frame["unit"].map(expected.groupby(units[expected.index], observed=True).mean())
     frame["value"] = frame["k"] / frame["n"]
     frame["reference"] = expected
-    frame["threshold"] = rule.max_ratio * expected
-    frame["p_value"] = [binomtest(int(k), int(n), expected, alternative="greater").pvalue if n else np.nan
-                        for k, n in zip(frame["k"], frame["n"])]
-    flag = (frame["n"] >= rule.min_n) & (frame["value"] >= rule.max_ratio * expected) & (frame["p_value"] < rule.alpha)
+    frame["threshold"] = rule.max_ratio * frame["reference"]
+    frame["p_value"] = [binomtest(int(k), int(n), float(e), alternative="greater").pvalue if n else np.nan
+                        for k, n, e in zip(frame["k"], frame["n"], frame["reference"])]
+    flag = (frame["n"] >= rule.min_n) & (frame["value"] >= frame["threshold"]) & (frame["p_value"] < rule.alpha)
     return _rows(level, check, frame, rule, flag=flag, detail=detail)
 
 
@@ -220,13 +223,37 @@ def heaping_day_check(table: pd.DataFrame, units: pd.Series, level: str, checks:
                     "days " + ", ".join(map(str, rule.days)))
 
 
-def heaping_month_check(table: pd.DataFrame, units: pd.Series, level: str, checks: FieldworkChecks) -> pd.DataFrame:
-    """Dates of birth in one month (January), against its share of the year's days."""
+def heaping_month_check(table: pd.DataFrame, units: pd.Series, level: str, checks: FieldworkChecks,
+                        cohorts: Mapping[str, tuple[int, int]] | None = None) -> pd.DataFrame:
+    """Dates of birth in one month (January), against each child's chance of it: the share of that
+    month's days among the birth dates its cohort's window allows on its interview day (a 12–23-month
+    window holds two Januaries or one, not a twelfth of its days), or the share of the year's days
+    without the cohorts."""
     rule = checks.heaping_month
     dob = _dates(table["dob"]).dropna()
-    days = (pd.Timestamp(2023, rule.month, 1) + pd.offsets.MonthEnd(0)).day
-    return _heaping(dob.dt.month == rule.month, units, days / 365.25, rule, level, "heaping_month",
-                    f"month {rule.month}")
+    chance = _month_chance(table.loc[dob.index], rule.month, cohorts) if cohorts else None
+    if chance is None:
+        days = (pd.Timestamp(2023, rule.month, 1) + pd.offsets.MonthEnd(0)).day
+        chance = days / 365.25
+    return _heaping(dob.dt.month == rule.month, units, chance, rule, level, "heaping_month", f"month {rule.month}")
+
+
+def _month_chance(table: pd.DataFrame, month: int, cohorts: Mapping[str, tuple[int, int]]) -> pd.Series | None:
+    """Each child's chance of a birth date in ``month``: the month's share of the days of birth its cohort
+    window allows on its interview day (computed once per interview day and cohort)."""
+    if "cohort" not in table or "interview_date" not in table:
+        return None
+    day = _dates(table["interview_date"]).dt.normalize()
+    keys = pd.DataFrame({"day": day, "cohort": table["cohort"].astype(str)})
+    shares = {}
+    for interview, cohort in keys.dropna().drop_duplicates().itertuples(index=False):
+        if cohort not in cohorts:
+            continue
+        low, high = cohorts[cohort]
+        births = pd.date_range(interview - pd.Timedelta(days=high), interview - pd.Timedelta(days=low))
+        shares[(interview, cohort)] = float((births.month == month).mean())
+    chance = pd.Series([shares.get((d, c), np.nan) for d, c in zip(keys["day"], keys["cohort"])], index=table.index)
+    return chance if chance.notna().all() else None
 
 
 def boundary_check(table: pd.DataFrame, units: pd.Series, level: str, cohorts: Mapping[str, tuple[int, int]],

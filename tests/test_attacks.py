@@ -264,7 +264,7 @@ CASES = [
     Case("nul-byte", "reading", lambda project: _plant_byte(project, b"\x00"),
          r"mali_baseline_kobo\.csv: line {line}, column {column}: a NUL byte"),
     Case("column-named-twice", "reading", lambda project: _replace_in_csv(project, "hh/area,", "hh/district,"),
-         r"mali_baseline_kobo\.csv: column 'hh/district' appears twice in the header \(columns 4 and 9\)"),
+         r"mali_baseline_kobo\.csv: column 'hh/district' appears twice in the header \(columns 6 and 11\)"),
     Case("required-column-missing", "reading",
          lambda project: _replace_in_csv(project, "child/sex,", "child/gender,"),
          r"mali_baseline_kobo\.csv: required column missing: sex \(column 'child/sex'\); "

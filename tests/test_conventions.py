@@ -168,9 +168,9 @@ def test_the_sample_section_gives_the_response_rate(run):
     context = json.loads((run / "report_context.json").read_text(encoding="utf-8"))
     rows = context["sample"]["households"]["rows"]
     total = rows[-1]
-    # counted in examples/mali_followup/data/households.csv: 2,880 lines, 1,146 with result 1
-    assert total["unit"] == "all" and total["interviewed"] == 1146
-    assert sum(row["visited"] for row in rows[:-1]) == total["visited"] == 2880
+    # counted in examples/mali_followup/data/households.csv: 2,884 lines, 1,150 with result 1
+    assert total["unit"] == "all" and total["interviewed"] == 1150
+    assert sum(row["visited"] for row in rows[:-1]) == total["visited"] == 2884
     html = (run / "report.html").read_text(encoding="utf-8")
     assert f"a household response rate of {100 * total['response_rate']:.1f}%" in html
     assert "Source of the populations: health-area population projections" in html

@@ -209,12 +209,13 @@ def test_the_json_output_validates_against_the_shipped_schema(baseline_json):
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     jsonschema.validate(document, json.loads(data_path("quality.schema.json").read_text(encoding="utf-8")))
-    # the demo's lot with 34 % girls (N'Débougou, 18 weeks–11 months) is flagged, with its explanation
-    sex = [flag for flag in document["flags"] if flag["check"] == "sex_ratio"]
+    # the baseline's lot with 34 % girls (N'Débougou, 18 weeks–11 months) is flagged, with its explanation
+    sex = [flag for flag in document["flags"] if flag["check"] == "sex_ratio" and flag["level"] == "lot"]
     assert [flag["unit"] for flag in sex] == ["ndebougou/18w-11m"]
     assert sex[0]["explanation"].startswith("34.4% girls against")
     assert len(pd.read_csv(out / "quality.csv")) == document["judged"]
-    assert {item["check"] for item in document["checks_off"]} == {"interviewer", "team"}
+    # the export has the interviewer and team columns (hh/interviewer, hh/team): every check is on
+    assert document["checks_off"] == []
 
 
 def test_strict_exits_3_when_an_alert_is_raised_and_bad_options_exit_2(tmp_path, baseline_json):
@@ -275,10 +276,73 @@ def test_a_run_writes_quality_csv_and_its_report_sums_the_flags_up(tmp_path):
     context = report_context(results, "en", charts_dir=tmp_path)
     summary = context["sample"]["quality_checks"]
     assert summary["alert"] == int((found.flags["severity"] == "alert").sum())
-    assert summary["off"] == ["interviewer", "team"]
+    assert summary["off"] == []
     blocks = compose(context).blocks
     start = next(i for i, b in enumerate(blocks) if isinstance(b, Heading) and b.anchor == "sample-fieldwork")
     table = next(b for b in blocks[start:] if isinstance(b, Table))
     by_check = {row.cells[0].lines[0]: row for row in table.rows}
-    assert by_check["Share of girls"].cells[-1].lines[0] == "N'Débougou, 18 weeks–11 months"
+    # the baseline's lot, and the interviewer with 63 % girls (48 of 76; binom.test against the survey's share)
+    assert by_check["Share of girls"].cells[-1].lines[0] == "N'Débougou, 18 weeks–11 months, interviewer E04"
     assert by_check["Duplicate records"].cells[1].lines[0] == str(summary["alert"])
+
+
+def _generator():
+    """The demo's generator (examples/mali_baseline/generate.py), for the problems it plants."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mali_generate_quality",
+                                                  ROOT / "examples" / "mali_baseline" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def followup_json(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quality_followup")
+    return _quality(str(ROOT / "examples" / "mali_followup" / "survey.toml"), "--out", str(out), "--json",
+                    "--lang", "en"), out
+
+
+def test_the_demo_flags_exactly_the_problems_its_generator_planted(followup_json):
+    """Issue 20: on the demo (the follow-up round) lqas quality flags the injected interviewer, cluster and
+    day and nothing else at the default thresholds, but the lot with an unusual share of girls the round
+    already had (N'Débougou, 18 weeks–11 months: 56 girls of 95)."""
+    generate = _generator()
+    done, out = followup_json
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["checks_off"] == []
+    who, cluster, day = generate.PROBLEM_INTERVIEWER, generate.HEAPED_CLUSTER, generate.RESENT_DAY.isoformat()
+    assert generate.FAST_INTERVIEWER == generate.HEAPED_INTERVIEWER == generate.RESENT_INTERVIEWER == who
+    catchment = next(cat[0] for cat in generate.CATCHMENTS if cat[2] == cluster.split("-")[0])
+    found = sorted((flag["level"], flag["unit"], flag["check"], flag["severity"]) for flag in document["flags"])
+    assert found == sorted([
+        ("interviewer", who, "duration", "alert"),  # the fast interviewer (their team and clusters are not)
+        ("interviewer", who, "duplicates", "alert"),  # their tablet re-sent the day's forms
+        ("interviewer", who, "heaping_day", "warning"),  # the dates of birth they wrote in the cluster
+        ("cluster", f"{catchment}/{cluster}", "heaping_day", "warning"),
+        ("day", day, "duplicates", "alert"),
+        ("lot", "ndebougou/18w-11m", "sex_ratio", "warning")])
+    flags = {(flag["level"], flag["check"]): flag for flag in document["flags"]}
+    # the round's 7 re-submissions, all made on that day, all theirs
+    assert flags[("day", "duplicates")]["value"] == flags[("interviewer", "duplicates")]["value"] == 7
+    # most of their interviews under 5 minutes (a quarter of each of their clusters)
+    assert flags[("interviewer", "duration")]["value"] > 0.5
+    # the cluster judged from its 20 children (the check's min_n): 12 of them on the 1st or the 15th
+    heaped = flags[("cluster", "heaping_day")]
+    assert (heaped["n"], round(heaped["value"] * heaped["n"])) == (20, 12)
+    assert heaped["p_value"] == pytest.approx(binomtest(12, 20, 2 / (365.25 / 12), alternative="greater").pvalue)
+    assert len(pd.read_csv(out / "quality.csv")) == document["judged"]
+
+
+def test_january_births_are_judged_against_the_cohort_windows_chance():
+    # an 18 weeks–11 months cohort interviewed on 15 October 2025 was born from 16 October 2024 to
+    # 11 June 2025: 239 days holding the whole of January 2025, so 31 / 239 of births, not 31 / 365
+    table = children(100, cohort="18w-11m", interview_date=pd.Timestamp("2025-10-15"))
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS)
+    month = rows(found, "heaping_month", "cluster")
+    assert month["reference"].tolist() == pytest.approx([31 / 239] * len(month))
+    births = pd.date_range(pd.Timestamp("2025-10-15") - pd.Timedelta(days=364),
+                           pd.Timestamp("2025-10-15") - pd.Timedelta(days=126))
+    assert len(births) == 239 and (births.month == 1).sum() == 31

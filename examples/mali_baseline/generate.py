@@ -6,14 +6,15 @@ caretakers), with coverage gaps, zero-dose pockets, a sex gap in two catchments,
 behaviour, BeSD answers, duplicates and deliberately broken dates. See README.md next to this file.
 
 It also writes the follow-up round, one year later (``followup``): the same clusters, new children, the C2P
-effect built in, and the same kinds of problems as the baseline's; and the follow-up's SYNTHETIC DHIS2 extract
-(``dhis2_extract``): the health areas' monthly doses, census targets and reporting rates, 2022-2025, with the
-data-quality problems of such an extract built in.
+effect built in, the same kinds of problems as the baseline's and, for ``lqas quality``, one interviewer's
+fieldwork problems (a fast interviewer, a cluster with heaped ages, a day re-sent); and the follow-up's
+SYNTHETIC DHIS2 extract (``dhis2_extract``): the health areas' monthly doses, census targets and reporting
+rates, 2022-2025, with the data-quality problems of such an extract built in.
 
 Run ``python examples/mali_baseline/generate.py``; it writes ``data/`` next to itself,
 ``../mali_followup/data/`` (the extract in ``data/dhis2/``) and ``../mali_followup/dhis2_mapping.toml``. The
-output is a pure function of SEED, FOLLOWUP_SEED and DHIS2_SEED: the CSVs, the JSON and the mapping are
-byte-identical on every run.
+output is a pure function of SEED, FOLLOWUP_SEED, STAFF_SEED, FIELDWORK_SEED and DHIS2_SEED: the CSVs, the
+JSON and the mapping are byte-identical on every run.
 """
 
 from __future__ import annotations
@@ -80,6 +81,16 @@ MALARIA = ["malaria1", "malaria2", "malaria3"]
 MALARIA_SEED = 20250425
 MALARIA_START = date(2025, 4, 25)
 MALARIA_DISTRICTS = {"bougouni", "segou"}
+# The fieldwork staff (hh/interviewer, hh/team; codes, not names): one team of six interviewers per district,
+# which works its two health areas' clusters of the same rank on the same two days (FIELD_DAYS), three
+# interviewers in each. In each cluster the listed households (1-180) are cut in three segments of SEGMENT,
+# one interviewer's each. Who goes where is drawn from a generator of its own per round, district and
+# cluster rank (STAFF_SEED), so every other column is drawn exactly as before.
+STAFF_SEED = 20251007  # one with which `lqas quality` flags no interviewer or team by chance on the demo
+SEGMENT = 60
+DISTRICTS = list(dict.fromkeys(cat[1] for cat in CATCHMENTS))
+TEAMS = {cat[0]: f"EQ{DISTRICTS.index(cat[1]) + 1}" for cat in CATCHMENTS}
+INTERVIEWERS = {district: [f"E{6 * k + j + 1:02d}" for j in range(6)] for k, district in enumerate(DISTRICTS)}
 LOWAC = ["noth", "hard", "open", "away", "time", "job", "family", "permission", "unwelcome", "cost",
          "opposite_sex", "else"]
 QUALI = ["noth", "avail", "open", "wait", "clean", "poor", "respect", "time", "else"]
@@ -118,6 +129,16 @@ REMARKS = [  # (remark, column, value it fits), so a remark never contradicts it
     ("Carnet retrouvé après l'entretien.\nDates saisies à la fin, à vérifier.", "card/card_seen", "yes"),
     ('Réponses données par la mère, en présence du père, qui a "corrigé" deux réponses.',
      "caretaker/relationship", "mother")]
+
+
+def staff(staff_round, cat, cl_idx):
+    """The interviewer of each segment of a cluster's households: the district team's six drawn in an order,
+    the first three to the district's first health area, the others to its second."""
+    district = DISTRICTS.index(cat[1])
+    rng = np.random.default_rng([STAFF_SEED, staff_round, district, cl_idx])
+    order = [INTERVIEWERS[cat[1]][int(j)] for j in rng.permutation(6)]
+    second = [c[0] for c in CATCHMENTS if c[1] == cat[1]].index(cat[0])
+    return order[3 * second:3 * second + 3]
 
 
 def sigmoid(x):
@@ -394,11 +415,12 @@ def make_child(rng, cat, cl_idx, cluster, hh_no, cohort, when, age_days, re_clus
     return row, truth
 
 
-def build(rng, field_days=FIELD_DAYS, shifts=None, re_clusters=None):
+def build(rng, field_days=FIELD_DAYS, shifts=None, re_clusters=None, staff_round=0):
     """All unique children, in fieldwork order; returns rows and the hidden truth per row.
 
     A follow-up round passes its own ``field_days``, the ``shifts`` of access (logit) per catchment
-    and the baseline's cluster effects (``re_clusters``: the same villages, revisited)."""
+    and the baseline's cluster effects (``re_clusters``: the same villages, revisited), and its
+    ``staff_round`` (the interviewers' assignment, ``staff``)."""
     rows, truths = [], []
     short_cells = set(int(i) for i in rng.choice(6 * 12 * 2, size=6, replace=False))  # cells with 7 children
     cell = 0
@@ -415,6 +437,7 @@ def build(rng, field_days=FIELD_DAYS, shifts=None, re_clusters=None):
                 cell += 1
             cohorts = list(rng.permutation(sizes))
             hh_numbers = sorted(int(h) for h in rng.choice(np.arange(1, 181), size=len(cohorts), replace=False))
+            segments = staff(staff_round, cat, cl_idx)
             day0 = field_days[2 * cl_idx]
             clock = datetime.combine(day0, datetime.min.time()) + timedelta(hours=8, minutes=int(rng.integers(0, 40)))
             for j, (cohort, hh_no) in enumerate(zip(cohorts, hh_numbers)):
@@ -425,6 +448,7 @@ def build(rng, field_days=FIELD_DAYS, shifts=None, re_clusters=None):
                 row, truth = make_child(rng, cat, cl_idx, cluster, hh_no, cohort, clock,
                                         rng.integers(lo, hi + 1), re_cluster, (shifts or {}).get(cat[0], 0.0))
                 clock = datetime.fromisoformat(row["end"][:23]) + timedelta(minutes=int(rng.integers(5, 35)))
+                row["hh/team"], row["hh/interviewer"] = TEAMS[cat[0]], segments[(hh_no - 1) // SEGMENT]
                 rows.append(row)
                 truths.append(truth)
     return rows, truths
@@ -449,7 +473,7 @@ def inject_problems(rng, rows, truths):
         old = rows[i]  # re-interview a child of that age in the same household slot
         rows[i], truths[i] = make_child(rng, *truths[i]["args"][:-1], age, truths[i]["args"][-1],
                                         truths[i]["shift"])  # a C2P child stays one
-        for key in ("start", "end", "child/child_id"):
+        for key in ("start", "end", "child/child_id", "hh/interviewer", "hh/team"):
             rows[i][key] = old[key]
         note(i, "child/dob", f"age {age} days at interview, outside the {cohort} window")
     i = choose(lambda r, t: True)
@@ -498,10 +522,14 @@ def add_remarks(rng, rows):
     return rows[i]["child/child_id"]
 
 
-def add_duplicates(rng, rows):
-    """Re-submissions of the same child: 4 exact copies, 3 edited copies (Kobo gives each a new _uuid)."""
+def add_duplicates(rng, rows, resent=None):
+    """Re-submissions of the same child: 4 exact copies, 3 edited copies (Kobo gives each a new _uuid).
+
+    ``resent``: the indices of the rows re-sent (a tablet sending one day's forms again), in place of
+    the rows drawn (the draw is still made, so every later draw is the same)."""
     dups, notes = [], []
-    for k, i in enumerate(int(i) for i in rng.choice(len(rows), size=7, replace=False)):
+    drawn = [int(i) for i in rng.choice(len(rows), size=7, replace=False)]
+    for k, i in enumerate(drawn if resent is None else resent):
         row = dict(rows[i])
         row["_delay"] = rows[i]["_delay"] + timedelta(seconds=int(rng.integers(20, 300)))
         kind = "exact duplicate"
@@ -527,8 +555,8 @@ def add_duplicates(rng, rows):
 def finish(rng, rows):
     """Kobo metadata: submission time (same evening, or days later from remote clusters), _id, _uuid, _index."""
     for r in rows:
-        r["_submission_time"] = (datetime.fromisoformat(r["end"]).replace(tzinfo=None) + r.pop("_delay")).isoformat(
-            timespec="seconds")
+        r["_submission_time"] = (datetime.fromisoformat(r["end"]).replace(tzinfo=None) + r.pop("_delay")
+                                 + r.pop("_early", timedelta(0))).isoformat(timespec="seconds")
     rows.sort(key=lambda r: (r["_submission_time"], r["start"]))
     next_id = 512300000
     for k, r in enumerate(rows):
@@ -538,8 +566,8 @@ def finish(rng, rows):
 
 
 def columns():
-    cols = ["start", "end", "today", "hh/district", "hh/catchment", "hh/cluster", "hh/cluster_name",
-            "hh/household_id", "hh/area", "hh/population_group", "hh/gps", "hh/_gps_latitude",
+    cols = ["start", "end", "today", "hh/interviewer", "hh/team", "hh/district", "hh/catchment", "hh/cluster",
+            "hh/cluster_name", "hh/household_id", "hh/area", "hh/population_group", "hh/gps", "hh/_gps_latitude",
             "hh/_gps_longitude", "hh/_gps_altitude", "hh/_gps_precision"]
     cols += [f"caretaker/{k}" for k in ["name", "phone", "sex", "age", "relationship", "education"]]
     cols += [f"child/{k}" for k in ["child_id", "name", "sex", "dob", "cohort"]]
@@ -584,7 +612,7 @@ HOUSEHOLD_RESULTS = {"1": "interviewed", "2": "no_eligible_child", "3": "absent"
 HOUSEHOLD_SEED = 20251013
 
 
-def households(children):
+def households(children, extra=()):
     """The log of every household visited: each household whose child was interviewed (code 1), and,
     from a generator of its own (the children's columns are untouched), those with no child of the
     cohorts' ages (2), absent at every visit (3), refusing (4) or not visited for another reason (5)."""
@@ -592,7 +620,9 @@ def households(children):
     found = children.drop_duplicates(["hh/cluster", "hh/household_id"])
     rows = []
     for (catchment, cluster), hh in found.groupby(["hh/catchment", "hh/cluster"], sort=False):
-        k = len(hh)
+        # the households of the extra children (``extra_children``) are logged, but not drawn on: the other
+        # households of every cluster are those of the log before they were added
+        k = len(hh) - int(hh["hh/household_id"].isin(set(extra)).sum())
         rows += [{"aire_sante": catchment, "grappe": cluster, "menage": h, "resultat": "1"}
                  for h in hh["hh/household_id"]]
         others = ["2"] * int(rng.poisson(1.4 * k)) + ["3"] * int(rng.binomial(k, 0.07)) + \
@@ -625,17 +655,27 @@ def generate(out_dir):
     return summarise(df, planted)
 
 
-def plant_problems(rng, rows, truths):
+def plant_problems(rng, rows, truths, resend=None):
     """The demo's built-in problems, planted in every round: broken records, remarks (the <script> one
     included), submission delays and re-submissions. Returns the rows with the duplicates appended and
     what was planted. The draws come in the order the baseline first made them, so its export stays
-    byte-identical."""
+    byte-identical.
+
+    ``resend``: (interviewer, day, generator): the re-submissions are that interviewer's forms of that day
+    (a tablet sending the day's forms again), those not broken on purpose, drawn by the generator given."""
     problems = inject_problems(rng, rows, truths)
     script_child = add_remarks(rng, rows)
     for r, t in zip(rows, truths):
         r["_delay"] = timedelta(days=int(rng.integers(1, 4)) if t["remote"] else 0,
                                 minutes=int(rng.integers(90, 300)))
-    dups, dup_notes = add_duplicates(rng, rows)
+    resent = None
+    if resend is not None:
+        interviewer, day, chooser = resend
+        broken = {child_id for child_id, *_ in problems}
+        forms = [i for i, r in enumerate(rows) if r["hh/interviewer"] == interviewer and r["today"] == iso(day)
+                 and r["child/child_id"] not in broken]
+        resent = sorted(int(i) for i in chooser.choice(forms, size=7, replace=False))
+    dups, dup_notes = add_duplicates(rng, rows, resent)
     return rows + dups, {"duplicates": dup_notes, "problems": problems, "script_remark": script_child}
 
 
@@ -677,8 +717,107 @@ def followup_build():
     re_clusters = {truth["args"][2]: truth["args"][6] for truth in baseline}
     rng = np.random.default_rng(FOLLOWUP_SEED)
     shifts = {cat[0]: SECULAR + (C2P_EFFECT if cat[0] in C2P_AREAS else 0.0) for cat in CATCHMENTS}
-    rows, truths = build(rng, FOLLOWUP_DAYS, shifts, re_clusters)
+    rows, truths = build(rng, FOLLOWUP_DAYS, shifts, re_clusters, staff_round=1)
     return rng, rows, truths, baseline
+
+
+# The demo's fieldwork problems (issue 20), planted in the follow-up only (the demo runs it), each drawn
+# from a generator of its own (FIELDWORK_SEED) so that everything else is drawn as before; `lqas quality`
+# flags them (../mali_followup/README.md). All three are one interviewer's, PROBLEM_INTERVIEWER (one weak
+# interviewer, as supervisors meet them), so the checks by interviewer flag no one else:
+# 1. a fast interviewer: in every cluster of theirs, a quarter of the cluster's interviews (4 of 16, 3 of
+#    15), theirs, end 2.5 to 4.8 minutes after they started (their end timestamps only): most of theirs,
+#    while their team and every cluster stay at or under the duration check's share (a quarter);
+# 2. a cluster with heaped ages: in HEAPED_CLUSTER every date of birth they wrote is on the 1st or the 15th
+#    of its month (the one on or before the true one, so the child is a few days older and stays in its
+#    cohort). The cluster check judges a cluster from 20 children (min_n), the demo's clusters have 16: there
+#    the team interviewed HEAPED_EXTRA more children of each cohort, in their segment of the listing;
+# 3. a day with duplicated submissions: the round's 7 re-submissions are all forms they made on RESENT_DAY
+#    (their tablet sent that day's forms again), in another cluster.
+FIELDWORK_SEED = 20261023
+PROBLEM_INTERVIEWER = "E04"
+FAST_INTERVIEWER = HEAPED_INTERVIEWER = RESENT_INTERVIEWER = PROBLEM_INTERVIEWER
+HEAPED_CLUSTER = "BGE-01"
+HEAPED_EXTRA = 2
+HEAPED_DAYS = (1, 15)
+RESENT_DAY = date(2026, 10, 23)
+
+
+def rush(rng, rows, n_children, broken):
+    """The fast interviewer: a quarter of each cluster's interviews (of the children not broken on purpose,
+    ``broken``: their ids), theirs, end minutes after the start. The re-submissions (``rows`` after the
+    first ``n_children``) of a rushed form are its copies."""
+    by_cluster, sizes = {}, {}
+    for i, r in enumerate(rows[:n_children]):
+        if r["child/child_id"] in broken:
+            continue
+        sizes[r["hh/cluster"]] = sizes.get(r["hh/cluster"], 0) + 1
+        if r["hh/interviewer"] == FAST_INTERVIEWER:
+            by_cluster.setdefault(r["hh/cluster"], []).append(i)
+    fast = []
+    for cluster in sorted(by_cluster):
+        mine = by_cluster[cluster]
+        for i in sorted(int(i) for i in rng.choice(mine, size=min(sizes[cluster] // 4, len(mine)), replace=False)):
+            start = datetime.fromisoformat(rows[i]["start"]).replace(tzinfo=None)
+            end = start + timedelta(seconds=int(rng.integers(150, 290)))
+            # sent when it would have been: the submission time (and so the export's order) is kept
+            rows[i]["_early"] = datetime.fromisoformat(rows[i]["end"]).replace(tzinfo=None) - end
+            rows[i]["end"] = stamp(end)
+            fast.append(i)
+    rushed = {rows[i]["child/child_id"]: rows[i] for i in fast}
+    for copy in rows[n_children:]:
+        if copy["child/child_id"] in rushed:
+            first = rushed[copy["child/child_id"]]
+            moved = datetime.fromisoformat(copy["start"]) - datetime.fromisoformat(first["start"])
+            copy["end"] = stamp(datetime.fromisoformat(first["end"]).replace(tzinfo=None) + moved)
+            copy["_early"] = first["_early"]
+    return fast
+
+
+def extra_children(rng, rows, truths):
+    """HEAPED_EXTRA more children of each cohort in HEAPED_CLUSTER, at the end of its two days: new households
+    of HEAPED_INTERVIEWER's segment of the listing, drawn as every child is (``make_child``) from the
+    generator given."""
+    mine = [(r, t) for r, t in zip(rows, truths) if r["hh/cluster"] == HEAPED_CLUSTER]
+    cat, cl_idx, cluster, _, _, _, re_cluster = mine[0][1]["args"]
+    used = {t["args"][3] for _, t in mine}
+    segments = staff(1, cat, cl_idx)
+    segment = segments.index(HEAPED_INTERVIEWER)
+    free = sorted(set(range(SEGMENT * segment + 1, SEGMENT * (segment + 1) + 1)) - used)
+    numbers = sorted(int(h) for h in rng.choice(free, size=2 * HEAPED_EXTRA, replace=False))
+    days = sorted({r["today"] for r, _ in mine})
+    cohorts = [cohort for _ in range(HEAPED_EXTRA) for cohort in COHORTS]
+    extra = []
+    for k, (cohort, hh_no) in enumerate(zip(cohorts, numbers)):
+        day = days[0] if k < HEAPED_EXTRA else days[1]
+        last = max(datetime.fromisoformat(r["end"][:23]) for r in rows + [e for e, _ in extra] if r["today"] == day
+                   and r["hh/cluster"] == cluster)
+        lo, hi = COHORTS[cohort]
+        row, truth = make_child(rng, cat, cl_idx, cluster, hh_no, cohort,
+                                last + timedelta(minutes=int(rng.integers(5, 35))),
+                                rng.integers(lo + 30, hi - 30 + 1), re_cluster, mine[0][1]["shift"])
+        row["hh/team"], row["hh/interviewer"] = TEAMS[cat[0]], segments[(hh_no - 1) // SEGMENT]
+        row["_delay"] = timedelta(minutes=int(rng.integers(90, 300)))
+        extra.append((row, truth))
+    return [e for e, _ in extra], [t for _, t in extra]
+
+
+def heap(rows, broken):
+    """Every date of birth HEAPED_INTERVIEWER wrote in HEAPED_CLUSTER on the 1st or the 15th of its month (the
+    one on or before it), but the children broken on purpose (``broken``: their ids) and any the shift would
+    take out of its cohort."""
+    heaped = []
+    for r in rows:
+        if r["hh/cluster"] != HEAPED_CLUSTER or r["hh/interviewer"] != HEAPED_INTERVIEWER \
+                or r["child/child_id"] in broken:
+            continue
+        dob = date.fromisoformat(r["child/dob"])
+        day = max(d for d in HEAPED_DAYS if d <= dob.day)
+        moved = dob.replace(day=day)
+        if (date.fromisoformat(r["today"]) - moved).days <= COHORTS[r["child/cohort"]][1]:
+            r["child/dob"] = iso(moved)
+            heaped.append(r["child/child_id"])
+    return heaped
 
 
 def followup(out_dir):
@@ -689,12 +828,24 @@ def followup(out_dir):
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng, rows, truths, _ = followup_build()
-    rows, planted = plant_problems(rng, rows, truths)
+    fieldwork = np.random.default_rng(FIELDWORK_SEED)
+    n_children = len(rows)
+    rows, planted = plant_problems(rng, rows, truths, (RESENT_INTERVIEWER, RESENT_DAY, fieldwork))
+    broken = {child_id for child_id, *_ in planted["problems"]}
+    fast = rush(fieldwork, rows, n_children, broken)
+    extra, extra_truths = extra_children(fieldwork, rows[:n_children], truths)
+    rows += extra
+    truths = truths + extra_truths
+    heaped = heap(rows[:n_children] + extra, broken)
+    planted["fieldwork"] = {"fast": len(fast), "fast_of": sum(r["hh/interviewer"] == FAST_INTERVIEWER
+                                                               for r in rows[:n_children]),
+                            "extra": [r["child/child_id"] for r in extra], "heaped": heaped}
     rows = finish(rng, rows)
     df = pd.DataFrame(rows, columns=columns()).fillna("")
     df.to_csv(out_dir / "mali_followup_kobo.csv", index=False, encoding="utf-8", lineterminator="\n")
     populations().to_csv(out_dir / "populations.csv", index=False, lineterminator="\n")
-    households(df).to_csv(out_dir / "households.csv", index=False, lineterminator="\n")
+    households(df, [r["hh/household_id"] for r in extra]).to_csv(out_dir / "households.csv", index=False,
+                                                                 lineterminator="\n")
     # each child's catchment from its own truth: finish() re-sorts the rows, so rows and truths no longer pair up
     treated = [t for t in truths if t["args"][0][0] in C2P_AREAS]
     effect = float(np.mean([zero_dose_chance(t["access"]) - zero_dose_chance(t["access"] - C2P_EFFECT)
@@ -1012,6 +1163,10 @@ if __name__ == "__main__":
     print("follow-up round:")
     print_summary(summary)
     print(f"C2P effect built in, {100 * summary['c2p_effect']:+.1f} points of zero-dose prevalence")
+    fieldwork = summary["fieldwork"]
+    print(f"fieldwork problems of {PROBLEM_INTERVIEWER}: {fieldwork['fast']} interviews under 5 minutes; dates of "
+          f"birth heaped in {HEAPED_CLUSTER}: {', '.join(fieldwork['heaped'])} (extra children: "
+          f"{', '.join(fieldwork['extra'])}); re-submissions all of {RESENT_DAY.isoformat()}")
     followup_dir = here.parent / "mali_followup"
     extract = dhis2_extract(followup_dir / "data" / "dhis2", followup_dir / "dhis2_mapping.toml")
     print(f"DHIS2 extract: {extract['rows']} data values, {extract['missing_reports']} monthly reports missing")
