@@ -300,7 +300,7 @@ def quality(project: Annotated[Path, typer.Argument(help="Project file (survey.t
         raise LqasError(f"--formats: expected some of {', '.join(QUALITY_FORMATS)} separated by commas; got {formats!r}")
     with console.status("checking the fieldwork"):
         found, document, checks = quality_report(settings, language, since=day)
-    written = write_quality_outputs(found, document, checks, out, language, chosen)
+    written = write_quality_outputs(found, document, checks, out, language, chosen, settings.labels_in(language))
     if as_json:
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=1) + "\n")
     else:

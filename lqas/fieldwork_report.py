@@ -15,15 +15,17 @@ import pandas as pd
 from lqas.blocks import Block, Cell, Document, Heading, ListBlock, PageBreak, Paragraph, Row, Table, spans
 from lqas.config.fieldwork import FieldworkChecks
 from lqas.fieldwork import Quality, explain
-from lqas.labels import code_labels, gettext
+from lqas.labels import code_labels, cohort_label, gettext
 from lqas.sections.words import longdate, num, pct
 
 QUALITY_FORMATS = ("csv", "xlsx", "html", "pdf")
 
 
 def write_quality_outputs(found: Quality, summary: dict[str, Any], checks: FieldworkChecks, out: Path, lang: str,
-                          formats: Sequence[str] = QUALITY_FORMATS) -> list[str]:
-    """Write the chosen outputs into ``out``; return their file names."""
+                          formats: Sequence[str] = QUALITY_FORMATS,
+                          names: dict[str, dict[str, str]] | None = None) -> list[str]:
+    """Write the chosen outputs into ``out``; return their file names. ``names``: the project's labels
+    (``catchment`` ...) the report names areas by."""
     from lqas.safety import write_csv
 
     out.mkdir(parents=True, exist_ok=True)
@@ -37,7 +39,7 @@ def write_quality_outputs(found: Quality, summary: dict[str, Any], checks: Field
         write_workbook(out / "quality.xlsx", quality_sheets(found, checks, lang))
         written.append("quality.xlsx")
     if {"html", "pdf"} & set(formats):
-        document = quality_document(found, summary, checks, lang)
+        document = quality_document(found, summary, checks, lang, names)
         if "html" in formats:
             from lqas.typeset import html_page
 
@@ -73,9 +75,19 @@ def _value(row: dict[str, Any], key: str, lang: str) -> str:
     return num(value, lang, 2)
 
 
-def quality_document(found: Quality, summary: dict[str, Any], checks: FieldworkChecks, lang: str) -> Document:
+def quality_document(found: Quality, summary: dict[str, Any], checks: FieldworkChecks, lang: str,
+                     names: dict[str, dict[str, str]] | None = None) -> Document:
     """The fieldwork report as blocks, in ``lang``."""
     labels = code_labels(lang)
+    areas = (names or {}).get("catchment", {})
+
+    def where(level: str, unit: str) -> str:
+        """A unit as a reader names it: a lot by its area and cohort, a cluster with its area's name."""
+        if level in ("lot", "cluster") and "/" in unit:
+            area, rest = unit.split("/", 1)
+            rest = cohort_label(rest, lang) if level == "lot" else rest
+            return f"{labels['quality_level'][level]} {areas.get(area, area)}, {rest}"
+        return f"{labels['quality_level'].get(level, level)} {unit}"
 
     def _(text: str, **values: Any) -> str:
         return gettext(text, lang, **values)
@@ -93,7 +105,7 @@ def quality_document(found: Quality, summary: dict[str, Any], checks: FieldworkC
                                     _head(_("What was found"), "left")],
                             rows=[Row(cells=[Cell(lines=[severity[f["severity"]]], align="left",
                                                   tone="bad" if f["severity"] == "alert" else "warn"),
-                                             Cell(lines=[f"{levels.get(f['level'], f['level'])} {f['unit']}"],
+                                             Cell(lines=[where(f["level"], str(f["unit"]))],
                                                   align="left"),
                                              Cell(lines=[names.get(f["check"], f["check"])], align="left"),
                                              Cell(lines=[explain(f, checks, lang)], align="left")])
@@ -148,8 +160,6 @@ def _detail(row: dict[str, Any], checks: FieldworkChecks, lang: str, _) -> str:
     """A row's detail as a reader says it (quality.csv keeps the code): the minutes, the days or month of
     birth, the cohort and edge of a boundary."""
     from babel.dates import format_date
-
-    from lqas.labels import cohort_label
 
     check = row["check"]
     if check == "duration":
