@@ -533,3 +533,72 @@ def admin_chart(rows: Sequence[Mapping], units: Sequence[str], doses: Sequence[s
         figure.legend(handles, legend, loc="lower center", ncol=3, frameon=False)
         _tight(figure, rect=(0, 0.1, 1, 1))
     return figure
+
+
+def small_area_ranking_chart(rows: Sequence[Mapping], *, threshold: float | None, text: Mapping[str, str]) -> Figure:
+    """The areas ranked by their estimate, each with its 95 % interval: sampled areas (filled square,
+    the model's estimate from their own data and the others') apart from those not sampled (open
+    circle, the model's alone), the programme threshold as the target line. ``rows``: the report
+    context's small-area records in rank order (``name``, ``sampled``, ``estimate``, ``ci_low``,
+    ``ci_high``)."""
+    sampled = {"color": OKABE_ITO["blue"], "marker": "s", "mfc": OKABE_ITO["blue"]}
+    model = {"color": OKABE_ITO["vermillion"], "marker": "o", "mfc": "white"}
+    values = [100 * row[key] for row in rows for key in ("ci_high", "estimate") if row.get(key) is not None]
+    upper = float(min(100.0, 10 * np.ceil((max(values + [100 * (threshold or 0)], default=10) + 2) / 10)))
+    with matplotlib.rc_context(STYLE):
+        figure, ax = _subplots(figsize=(WIDTH, 0.17 * len(rows) + 1.2))
+        seen = set()
+        for i, row in enumerate(rows):
+            if row.get("estimate") is None:
+                continue
+            style, key = (sampled, "sampled") if row["sampled"] else (model, "model_only")
+            est, low, high = (100 * row[k] for k in ("estimate", "ci_low", "ci_high"))
+            ax.errorbar([est], [i], xerr=[[est - low], [high - est]], fmt=style["marker"], color=style["color"],
+                        mfc=style["mfc"], ms=3.5, capsize=1.5, lw=0.8, label=None if key in seen else text[key])
+            seen.add(key)
+        ax.set_yticks(range(len(rows)), [row["name"] for row in rows])
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        handles, labels = ax.get_legend_handles_labels()
+        if _target_line(ax, threshold):
+            handles.append(_target_handle(text["threshold"]))
+            labels.append(text["threshold"])
+        _percent_axis(ax, text["axis"], upper=upper)
+        figure.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
+        _tight(figure, rect=(0, 0.6 / (0.17 * len(rows) + 1.2), 1, 1))
+    return figure
+
+
+def small_area_fit_chart(rows: Sequence[Mapping], *, text: Mapping[str, str]) -> Figure:
+    """How the model treated the sampled areas: each area's direct estimate against the model's
+    (points on the diagonal kept their own estimate; the others were pulled towards the regression),
+    and each area's standardised residual (about N(0, 1) when the model fits: beyond ±2 is worth a
+    look). ``rows``: sampled areas' records (``name``, ``direct``, ``estimate``, ``residual``)."""
+    points = [row for row in rows if row.get("direct") is not None and row.get("estimate") is not None]
+    with matplotlib.rc_context(STYLE):
+        figure, (left, right) = _subplots(1, 2, figsize=(WIDTH, 3.0))
+        direct = [100 * row["direct"] for row in points]
+        model = [100 * row["estimate"] for row in points]
+        top = float(10 * np.ceil((max(direct + model, default=10) + 2) / 10))
+        left.plot([0, top], [0, top], color="#888888", lw=0.8, ls=(0, (4, 2)))
+        left.plot(direct, model, linestyle="none", marker="s", ms=4, color=OKABE_ITO["blue"])
+        for x, y, row in zip(direct, model, points):
+            left.annotate(row["name"], (x, y), xytext=(3, -3), textcoords="offset points", fontsize=6.5)
+        left.set_xlim(0, top)
+        left.set_ylim(0, top)
+        left.set_xlabel(text["direct_axis"])
+        left.set_ylabel(text["model_axis"])
+        left.set_title(text["shrinkage"])
+        residuals = [(row["name"], row["residual"]) for row in points if row.get("residual") is not None]
+        right.axvline(0, color="#888888", lw=0.8)
+        for edge in (-2, 2):
+            right.axvline(edge, color="#888888", lw=0.8, ls=(0, (4, 2)))
+        right.plot([r for _, r in residuals], range(len(residuals)), linestyle="none", marker="o", ms=4,
+                   color=OKABE_ITO["vermillion"])
+        right.set_yticks(range(len(residuals)), [name for name, _ in residuals])
+        right.set_ylim(len(residuals) - 0.5, -0.5)
+        bound = max([3.0, *[abs(r) + 0.5 for _, r in residuals]])
+        right.set_xlim(-bound, bound)
+        right.set_xlabel(text["residual_axis"])
+        right.set_title(text["residuals"])
+        _tight(figure)
+    return figure

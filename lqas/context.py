@@ -150,6 +150,9 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     admin = admin_context(results, labels, charts_dir)
     if admin is not None and admin["chart"]:
         charts["admin_vs_survey"] = admin["chart"]
+    small_area = small_area_context(results, labels, charts_dir)
+    if small_area is not None:
+        charts |= small_area["charts"]
     if summary is not None and summary["categories"] is not None:
         charts["red_categories"] = summary["categories"]["chart"]
     quality = {"rows_read": derived.rows_read, "kept": len(table), "excluded": len(derived.exclusions),
@@ -197,7 +200,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
         areas=_areas_annex(project, table, index, classification, catchments, cohorts, target_records, labels)
         if many else None, quality=quality, sections=sections,
         findings=findings, summary=summary, lqas=lqas, methods=methods, clusters=clusters, rounds=rounds, admin=admin,
-        definitions=definitions(registry, [k for k in dict.fromkeys(shown) if k in index], lang, labels,
+        small_area=small_area, definitions=definitions(registry, [k for k in dict.fromkeys(shown) if k in index], lang, labels,
                                 load_besd_registry() if besd else {}),
         charts=charts, small_cell_n=project.report.small_cell_n,
         sex_comparisons=None if comparisons is None else _comparisons_shown(comparisons, many),
@@ -1025,3 +1028,90 @@ def _quality_shown(quality) -> dict[str, Any] | None:
                                    for r in rows.head(ADMIN_PLACES_SHOWN).to_dict("records")]})
     return {"alert": int((flags["severity"] == "alert").sum()), "warning": int((flags["severity"] == "warning").sum()),
             "judged": len(quality.checks), "by_check": by_check, "off": [item["check"] for item in quality.off]}
+
+
+# the probability of exceeding the threshold from which an area is called a likely hotspot
+LIKELY_HOTSPOT = 0.8
+
+
+def small_area_context(results: Results, labels: dict, charts_dir: Path) -> dict | None:
+    """The small-area estimates for the report (``[small_area]``): every area in rank order (the
+    highest estimate first; the body shows ``[report] areas_in_body`` of them, small_area.csv all), the
+    model's fit, or why it was not fitted; the ranking and fit charts and, with boundaries, the maps
+    (``charts/small_area_*.svg``) and the interactive map (``charts/small_area_map.html``)."""
+    found = results.small_area
+    if found is None:
+        return None
+    settings, table = found.settings, found.table
+    names = labels.get(settings.column, {})
+    display = {row["area"]: names.get(row["area"]) or row["name"] for row in table.to_dict("records")}
+    number_keys = ("n", "direct", "direct_se", "estimate", "se", "ci_low", "ci_high", "gamma", "prob_exceeds",
+                   "population", "children", "children_ci_low", "children_ci_high", "residual")
+    records = []
+    for row in table.to_dict("records"):
+        records.append({"area": row["area"], "name": display[row["area"]], "parent": row["parent"],
+                        "parent_name": None if row["parent"] is None or pd.isna(row["parent"])
+                        else labels.get("district", {}).get(row["parent"], row["parent"]),
+                        "sampled": bool(row["sampled"]), "method": row["method"],
+                        "lqas_class": row["lqas_class"], **{key: _number(row[key]) for key in number_keys},
+                        **{key: None if pd.isna(row[key]) else int(row[key]) for key in ("rank", "rank_low", "rank_high")}})
+    estimated = [r for r in records if r["estimate"] is not None]
+    estimated.sort(key=lambda r: (-r["estimate"], r["name"]))
+    ranked = estimated + [r for r in records if r["estimate"] is None]
+    cap = results.project.report.areas_in_body
+    shown = ranked[:cap]
+    fit = None
+    if found.fit is not None:
+        fit = {key: found.fit[key] for key in ("method", "transform", "sigma2_v", "sigma2_v_se", "iterations",
+                                               "converged", "loglike", "areas_sampled", "areas_synthetic")}
+        fit["coefficients"] = [{"term": term, **values} for term, values in found.fit["coefficients"].items()]
+    charts: dict[str, str] = {}
+    if estimated:
+        figure = draw.small_area_ranking_chart(shown, threshold=found.threshold,
+                                               text={**labels["chart"], "axis": labels["chart"]["sa_axis"]})
+        draw.save_chart(figure, charts_dir / "small_area_ranking.png")
+        charts["small_area_ranking"] = f"{CHARTS_DIR}/small_area_ranking.svg"
+    if fit is not None:
+        figure = draw.small_area_fit_chart([r for r in records if r["sampled"]], text=labels["chart"])
+        draw.save_chart(figure, charts_dir / "small_area_fit.png")
+        charts["small_area_fit"] = f"{CHARTS_DIR}/small_area_fit.svg"
+    interactive = None
+    if found.boundaries is not None and estimated:
+        charts |= _small_area_maps(found, table.assign(name=table["area"].map(display)), labels, charts_dir)
+        interactive = "charts/small_area_map.html"
+    likely = [r["area"] for r in estimated if (r["prob_exceeds"] or 0) >= LIKELY_HOTSPOT]
+    return {"indicator": settings.indicator, "cohort": settings.cohort, "column": settings.column,
+            "threshold": found.threshold, "transform": settings.transform, "method": settings.method,
+            "covariates": list(settings.covariates), "min_areas": settings.min_areas,
+            "population": settings.population is not None, "fit": fit, "message": found.message,
+            "areas": len(records), "sampled": sum(r["sampled"] for r in records),
+            "rows": shown, "total_rows": len(ranked), "likely_hotspots": likely,
+            "likely_from": LIKELY_HOTSPOT, "charts": charts, "interactive_map": interactive,
+            "children_total": _number(sum(r["children"] for r in estimated if r["children"] is not None))
+            if settings.population else None}
+
+
+def _small_area_maps(found, table: pd.DataFrame, labels: dict, charts_dir: Path) -> dict[str, str]:
+    """The maps of the small-area estimates (lqas.maps), as charts of the run, and the interactive map."""
+    import html
+
+    from lqas import maps
+
+    names = dict(zip(table["area"], table["name"]))
+    text = labels["map"]
+    drawn = {"small_area_map": maps.estimate_maps(found.boundaries, table, names=names, text=text)}
+    if table["prob_exceeds"].notna().any() or table["children"].notna().any():
+        drawn["small_area_hotspots"] = maps.hotspot_maps(found.boundaries, table, names=names, text=text,
+                                                         threshold=found.threshold)
+    if table["lqas_class"].notna().any():
+        drawn["small_area_lqas"] = maps.lqas_class_map(found.boundaries, table, names=names, text=text)
+    charts = {}
+    for name, figure in drawn.items():
+        draw.save_chart(figure, charts_dir / f"{name}.png")
+        charts[name] = f"{CHARTS_DIR}/{name}.svg"
+    fragment = maps.interactive_map(found.boundaries, table, names=names, text=text)
+    title = html.escape(text["prevalence"])
+    (charts_dir / "small_area_map.html").write_text(
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>\n<body>{fragment}</body></html>\n',
+        encoding="utf-8")
+    return charts

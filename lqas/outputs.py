@@ -37,7 +37,7 @@ from lqas.workbook import workbook_sheets, write_workbook
 TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "classification.csv",
           "lqas_by_level.csv", "comparisons.csv", "scorecard.csv", "children_numbers.csv", "priorities.csv",
           "changes.csv", "gap_changes.csv", "arm_changes.csv", "lqas_transitions.csv", "admin.csv", "dq_flags.csv",
-          "admin_unused.csv", "quality.csv")
+          "admin_unused.csv", "quality.csv", "small_area.csv")
 # the libraries whose versions can change a number or a page of the run
 DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "openpyxl", "matplotlib", "jinja2", "typst",
                 "pydantic", "pyreadstat", "pyarrow")
@@ -146,6 +146,8 @@ def run_tables(results: Results) -> dict[str, pd.DataFrame]:
     if results.admin is not None:  # [admin]: the DHIS2 extracts against the survey
         tables |= {"admin": results.admin.comparison, "dq_flags": results.admin.flags,
                    "admin_unused": results.admin.unused}
+    if results.small_area is not None:  # [small_area]: every area of the file, sampled or not
+        tables["small_area"] = results.small_area.table
     return {stem: frame for stem, frame in tables.items() if frame is not None}
 
 
@@ -313,6 +315,10 @@ def project_inputs(project: Project) -> dict[str, Path]:
             files["admin.thresholds"] = project.resolve(admin.thresholds)
         if admin.census is not None:
             files["admin.census"] = project.resolve(admin.census)
+    if project.small_area is not None:
+        files["small_area.areas"] = project.resolve(project.small_area.file)
+        if project.small_area.boundaries is not None:
+            files["small_area.boundaries"] = project.resolve(project.small_area.boundaries)
     if project.quality.checks is not None:
         files["quality.checks"] = project.resolve(project.quality.checks)
     files |= {f"logo.{i + 1}": project.resolve(logo) for i, logo in enumerate(project.report.cover.logos)}

@@ -216,6 +216,7 @@ class ReportContext(BaseModel):
     clusters: dict[str, Any] | None
     rounds: dict[str, Any] | None
     admin: dict[str, Any] | None
+    small_area: dict[str, Any] | None = None
 
 
 # a custom template may use a part of the context: the same keys and types, only the language required
@@ -478,7 +479,8 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
                   definitions: Sequence[Mapping[str, Any]], charts: Mapping[str, str], small_cell_n: int,
                   today: date | None = None, sex_comparisons: Any = None, scorecard: Any = None,
                   areas: Mapping[str, Any] | None = None, clusters: Mapping[str, Any] | None = None,
-                  rounds: Mapping[str, Any] | None = None, admin: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  rounds: Mapping[str, Any] | None = None, admin: Mapping[str, Any] | None = None,
+                  small_area: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The documented report context: plain data only (JSON-ready), stable keys.
 
     The run writes it to ``report_context.json`` (dates as ISO text) and renders every
@@ -529,6 +531,9 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
     - ``admin``: administrative (DHIS2) coverage against the survey's (:func:`lqas.context.admin_context`:
       ``rows`` by unit and dose, ``zero_dose``, ``checks``, ``unused``, ``rules``, ``chart``), ``None``
       without ``[admin]``;
+    - ``small_area``: one indicator for every area of ``[small_area] file``, sampled or not
+      (:func:`lqas.context.small_area_context`: ``rows`` in rank order, ``fit``, ``message``,
+      ``charts``), ``None`` without ``[small_area]``;
     - ``charts``: name -> the chart's SVG file, ``charts/<name>.svg`` relative to the run folder
       (drawn in the run's language; templates embed it with the ``chart`` filter);
     - ``sex_comparisons``: design-based girls - boys comparisons (records of comparisons.csv:
@@ -549,6 +554,7 @@ def build_context(*, survey: Mapping[str, Any], lang: str, version: str, labels:
         **sections, "lqas": lqas, "methods": methods, "definitions": list(definitions), "charts": dict(charts),
         "sex_comparisons": sex_comparisons, "scorecard": scorecard, "clusters": None if clusters is None else dict(clusters),
         "rounds": None if rounds is None else dict(rounds), "admin": None if admin is None else dict(admin),
+        "small_area": None if small_area is None else dict(small_area),
     }
     return _plain(context)
 

@@ -13,6 +13,7 @@ from lqas.config import Project
 from lqas.derive import Derived
 from lqas.design import SurveyDesign
 from lqas.fieldwork import Quality
+from lqas.hotspots import SmallAreaResults
 from lqas.indicators import Indicator
 from lqas.priorities import Priorities
 from lqas.rounds import RoundResults
@@ -67,6 +68,10 @@ class Results:
         Administrative (DHIS2) coverage against the survey's, unit by unit (``admin.csv``), the WHO
         data-quality checks of the extracts (``dq_flags.csv``) and their rows not used
         (``admin_unused.csv``) (:func:`lqas.admin.analyse_admin`); None without ``[admin]``.
+    small_area : SmallAreaResults or None
+        One indicator for every area of ``[small_area] file``, sampled or not: the Fay–Herriot model's
+        estimates, numbers of children, exceedance and ranks (``small_area.csv``,
+        :func:`lqas.hotspots.hotspots`); None without ``[small_area]``.
     """
 
     project: Project
@@ -84,6 +89,7 @@ class Results:
     rounds: RoundResults | None = None
     admin: AdminResults | None = None
     quality: Quality | None = None
+    small_area: SmallAreaResults | None = None
 
     @property
     def table(self) -> pd.DataFrame:
@@ -106,7 +112,10 @@ class Results:
                 "estimates": len(self.estimates),
                 "rounds": None if self.rounds is None else " → ".join(self.rounds.rounds),
                 "admin (DHIS2)": None if self.admin is None else f"{len(self.admin.comparison)} area-doses",
-                "fieldwork flags": None if self.quality is None else len(self.quality.flags)}
+                "fieldwork flags": None if self.quality is None else len(self.quality.flags),
+                "small-area model": None if self.small_area is None else (
+                    f"{len(self.small_area.table)} areas" if self.small_area.fit is not None
+                    else "not fitted: " + str(self.small_area.message))}
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{key}={value!r}" for key, value in self.summary().items() if value is not None)

@@ -9,12 +9,13 @@ from lqas.admin import analyse_admin
 from lqas.classify import aggregate_lots, classify_lots
 from lqas.compare import compare_sexes
 from lqas.config import Project
-from lqas.config.project import DOSE_FAMILIES
 from lqas.config.fieldwork import load_fieldwork_checks
+from lqas.config.project import DOSE_FAMILIES
 from lqas.derive import derive_project
 from lqas.errors import OutputError
 from lqas.estimate import estimate, survey_design
 from lqas.fieldwork import fieldwork_quality
+from lqas.hotspots import hotspots
 from lqas.households import household_response
 from lqas.indicators import load_registry
 from lqas.outputs import DEFAULT_FORMATS, input_checksums, project_inputs, run_folder, write_outputs
@@ -61,10 +62,14 @@ def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     if project.admin is not None:
         progress("administrative data against the survey")
     admin = analyse_admin(project, derived.table, estimates, derived.schedule)
+    if project.small_area is not None:
+        progress("small-area estimates")
+    small_area = hotspots(project, derived.table, estimates, classification)
     return Results(project=project, derived=derived, design=design, registry=registry, estimates=estimates,
                    classification=classification, comparisons=comparisons, scorecard=card,
                    remarks=published_remarks(project), lots_by_level=lots_by_level, priorities=ranked,
-                   households=households, rounds=rounds, admin=admin, quality=quality)
+                   households=households, rounds=rounds, admin=admin, quality=quality,
+                   small_area=small_area)
 
 
 def triangulate_project(project: Project, progress: Callable[[str], None] = lambda message: None):

@@ -362,7 +362,7 @@ def small_area(areas: pd.DataFrame, *, estimate: str = "estimate", variance: str
         ``area, sampled, synthetic, direct, direct_se, estimate, se, mse, ci_low, ci_high, gamma``
         (the weight of the direct estimate; 0 for synthetic areas), the model-scale values
         ``direct_model, variance_model, variance_from`` ("design" or "wilson"), ``estimate_model,
-        mse_model``, then ``prob_exceeds`` (with ``threshold``), ``population, children,
+        mse_model, synthetic_model`` (xᵢ'β̂), ``residual`` (sampled areas: (yᵢ − xᵢ'β̂)/√(σ̂²ᵥ + ψᵢ)), then ``prob_exceeds`` (with ``threshold``), ``population, children,
         children_ci_low, children_ci_high`` (with ``population``), and ``rank, rank_low, rank_high``.
         ``attrs["small_area"]`` summarises the fit as plain data: method, transform, sigma2_v,
         sigma2_v_se, iterations, converged, loglike, areas_sampled, areas_synthetic and
@@ -446,7 +446,11 @@ def small_area(areas: pd.DataFrame, *, estimate: str = "estimate", variance: str
         "direct_model": np.where(is_sampled, model_direct, np.nan),
         "variance_model": np.where(is_sampled, model_variance, np.nan),
         "variance_from": np.where(is_sampled, np.where(wilson, "wilson", "design"), None),
-        "estimate_model": theta, "mse_model": theta_mse})
+        "estimate_model": theta, "mse_model": theta_mse, "synthetic_model": X @ fit.beta})
+    # the standardised residual of a sampled area, (yᵢ − xᵢ'β̂)/√(σ̂²ᵥ + ψᵢ): about N(0, 1) when the model fits
+    with np.errstate(invalid="ignore"):
+        out["residual"] = np.where(is_sampled, (model_direct - X @ fit.beta) / np.sqrt(fit.sigma2_v + model_variance),
+                                   np.nan)
 
     if threshold is not None:
         if transform == "logit" and not 0 < threshold < 1:

@@ -259,6 +259,8 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
                 sheets.append(Sheet(name[key], frame, percent=fractions))
     if results.admin is not None:  # [admin]: the DHIS2 extracts against the survey, named in the language
         sheets += _admin_sheets(results, labels, head, name)
+    if results.small_area is not None:  # [small_area]: every area of the file, sampled or not
+        sheets.append(_small_area_sheet(results, labels, head, name))
     sheets.append(_areas_sheet(results, labels, head))
     table = results.table
     counts = table.groupby(["catchment", "cohort", "sex"], dropna=False, observed=True).size().rename("n").reset_index()
@@ -496,6 +498,32 @@ def _scorecard_sheet(card: pd.DataFrame, wording: Mapping, labels: Mapping, head
         head["p_value"]: card["p_value"]})
     return Sheet(name["scorecard"], frame, percent=[head["difference_or_level"], head["ci_low"], head["ci_high"]],
                  widths={head["row"]: 60})
+
+
+def _small_area_sheet(results: Results, labels: Mapping, head: Mapping, name: Mapping) -> Sheet:
+    """small_area.csv in rank order with the language's headers and names (areas, districts, sources)."""
+    found = results.small_area
+    table = found.table.sort_values(["estimate", "area"], ascending=[False, True], na_position="last")
+    areas = labels.get(found.settings.column, {})
+    districts = labels.get("district", {})
+    frame = pd.DataFrame({
+        head["rank"]: table["rank"], head["area_name"]: [areas.get(a) or n for a, n in zip(table["area"], table["name"])],
+        head["code"]: table["area"],
+        head["district"]: table["parent"].map(lambda v: districts.get(v, v) if isinstance(v, str) else v),
+        head["sampled"]: table["sampled"].astype(bool),
+        head["sa_method"]: table["method"].map(lambda v: labels["sa_method"].get(v, v)),
+        head["n"]: table["n"], head["direct"]: table["direct"], head["direct_se"]: table["direct_se"],
+        head["estimate"]: table["estimate"], head["se"]: table["se"], head["ci_low"]: table["ci_low"],
+        head["ci_high"]: table["ci_high"], head["gamma"]: table["gamma"], head["threshold"]: table["threshold"],
+        head["prob_exceeds"]: table["prob_exceeds"], head["population"]: table["population"],
+        head["children"]: table["children"], head["children_ci_low"]: table["children_ci_low"],
+        head["children_ci_high"]: table["children_ci_high"], head["rank_low"]: table["rank_low"],
+        head["rank_high"]: table["rank_high"],
+        head["class"]: table["lqas_class"].map(lambda v: labels["klass"].get(v, v) if isinstance(v, str) else v)})
+    return Sheet(name["small_area"], frame.reset_index(drop=True),
+                 percent=[head[k] for k in ("direct", "direct_se", "estimate", "se", "ci_low", "ci_high", "threshold",
+                                            "prob_exceeds")],
+                 note=head["sa_note"])
 
 
 def _admin_sheets(results: Results, labels: Mapping, head: Mapping, name: Mapping) -> list[Sheet]:

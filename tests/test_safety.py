@@ -330,7 +330,8 @@ def test_templates_insert_nothing_from_the_context_as_markup():
     sections = "".join(p.read_text(encoding="utf-8") for p in (REPO / "lqas" / "sections").glob("*.py"))
     assert set(re.findall(r'w\.figure\("(\w+)"', sections)) == {
         "red_categories", "zero_dose_ui_by_catchment", "zero_dose_ui_by_sex", "coverage_by_dose", "besd_by_status",
-        "oc_curves", "change_by_unit", "trend_by_sex", "admin_vs_survey"}
+        "oc_curves", "change_by_unit", "trend_by_sex", "admin_vs_survey", "small_area_ranking", "small_area_fit",
+        "small_area_map", "small_area_hotspots", "small_area_lqas"}
 
 
 def test_embedded_chart_files_are_cleaned_and_stay_in_charts(hostile_run, tmp_path):

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, PlainValidator, field_validator, model_validator
 
-from lqas.config._validation import Section, cross_field_problems, read_toml, validate_file
+from lqas.config._validation import NonEmptyText, Section, cross_field_problems, read_toml, validate_file
 from lqas.config.canonical import check_canonical_name
 from lqas.config.fetch import FetchSettings
 from lqas.errors import ConfigError, SettingError
@@ -232,6 +232,39 @@ class AdminConfig(Section):
         return self
 
 
+class SmallAreaConfig(Section):
+    """``[small_area]``: the Fay–Herriot model of one indicator for every area of a file, sampled or
+    not (lqas.hotspots): where the zero-dose children are, with the ranking and the maps."""
+
+    # one row per area, sampled or not (CSV or XLSX): its code, and the covariates known for every area
+    file: Path
+    # the survey's column the areas are (the lots' areas) and the file's column holding the same codes
+    column: str = "catchment"
+    area: NonEmptyText = "area"
+    # the file's columns of the area's display name and of the level above it (e.g. its district), if any
+    name: str | None = None
+    parent: str | None = None
+    # numeric (or text: one 0/1 column per category) columns known for every area, e.g. DHIS2's
+    # administrative Penta 1 coverage, the distance to the district's health centre, the urban share
+    covariates: tuple[NonEmptyText, ...] = ()
+    # the file's column of the cohort's children in each area: the numbers of children
+    population: str | None = None
+    indicator: NonEmptyText = "zero_dose"
+    cohort: str = "12-23m"
+    # "logit" models logit(p) (estimates stay inside 0-100 %); "none" the proportion itself
+    transform: Literal["none", "logit"] = "logit"
+    method: Literal["REML", "ML"] = "REML"
+    # the programme threshold the probability of exceeding is given for; when not given, the indicator's
+    # LQAS target's good threshold ([lqas] targets), if it has one
+    threshold: Annotated[float, Field(gt=0, lt=1, strict=True)] | None = None
+    # fewer sampled areas and no model is fitted (the area variance from a handful of areas is noise)
+    min_areas: Annotated[int, Field(ge=3, strict=True)] = 15
+    # the areas' boundaries (GeoJSON, or a shapefile with geopandas installed) and the property holding
+    # the area codes: maps when given
+    boundaries: Path | None = None
+    boundary_key: NonEmptyText = "area"
+
+
 class QualityConfig(Section):
     """``[quality]``: the fieldwork checks of ``lqas quality`` (lqas.fieldwork)."""
 
@@ -399,6 +432,7 @@ class Project(Section):
     populations: PopulationsConfig = PopulationsConfig()
     households: HouseholdsConfig | None = None
     admin: AdminConfig | None = None
+    small_area: SmallAreaConfig | None = None
     quality: QualityConfig = QualityConfig()
     rounds: RoundsConfig | None = None
     arms: ArmsConfig | None = None
@@ -458,6 +492,10 @@ class Project(Section):
         if self.admin is not None and self.admin.cohort not in self.cohorts:
             reason = f"'{self.admin.cohort}' is not a cohort of [cohorts]; the cohorts are {', '.join(map(repr, self.cohorts))}"
             problems.append(("admin.cohort", reason))
+        if self.small_area is not None and self.small_area.cohort not in self.cohorts:
+            reason = (f"'{self.small_area.cohort}' is not a cohort of [cohorts]; the cohorts are "
+                      f"{', '.join(map(repr, self.cohorts))}")
+            problems.append(("small_area.cohort", reason))
         if self.arms is not None and self.rounds is None:
             problems.append(("arms", "an intervention's arms are compared between rounds: name them in [rounds]"))
         for i, logo in enumerate(self.report.cover.logos):

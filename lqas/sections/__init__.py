@@ -32,6 +32,7 @@ SECTIONS: tuple[tuple[str, str, str, str | None, bool], ...] = (
     ("lqas", N_("LQAS classification of lots"), "lqas", None, False),
     ("zd-ui", N_("Zero-dose and under-immunized children"), "zd_ui", None, False),
     ("groups", N_("By district and by population group"), "groups", "groups", False),
+    ("small-area", N_("Where are the zero-dose children?"), "small_area", "small_area", False),
     ("change", N_("Change between rounds"), "change", "rounds", False),
     ("coverage", N_("Antigen coverage, dropout, cards and timeliness"), "coverage", None, False),
     ("admin", N_("Administrative data (DHIS2) and the survey"), "admin", "admin", False),
@@ -64,8 +65,11 @@ def compose(context: dict[str, Any]) -> Document:
     for anchor, title, module, needs, annex in SECTIONS:
         if needs is not None and not context.get(needs):
             continue
-        build: Callable[[dict[str, Any], Words], list[Block]] = import_module(f"lqas.sections.{module}").blocks
-        blocks.append(Heading(level=1, text=w._(title), anchor=anchor, annex=annex))
+        section = import_module(f"lqas.sections.{module}")
+        build: Callable[[dict[str, Any], Words], list[Block]] = section.blocks
+        # a section may name itself from its content (the small-area model of another indicator)
+        text = section.title(context, w) if hasattr(section, "title") else w._(title)
+        blocks.append(Heading(level=1, text=text, anchor=anchor, annex=annex))
         blocks += build(context, w)
     blocks = numbered(blocks, w, default_source(survey, w))
     cover = survey.get("cover") or {}
