@@ -4,9 +4,13 @@ exit 2 (1 when only some outputs of a run could not be written)."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
+import time
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -39,8 +43,46 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Show the version and exit.")] = False) -> None:
+                                                help="Show the version and exit.")] = False,
+          quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Say nothing but warnings and errors.")] = False,
+          verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say each stage as it starts, with the time "
+                                                                         "the one before took.")] = False) -> None:
     """lqas command line."""
+    if quiet and verbose:
+        raise LqasError("--quiet and --verbose: choose one")
+    # the library logs to "lqas"; the command line shows INFO with --verbose, WARNING otherwise
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("lqas: %(message)s"))
+    logger = logging.getLogger("lqas")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+    # --quiet: no spinner and no "wrote" lines (errors and warnings are printed apart, never silenced)
+    console.quiet = quiet
+
+
+@contextmanager
+def _working(what: str) -> Iterator[Callable[[str], None]]:
+    """A spinner naming the stage on a terminal (nothing when the output is a file or a pipe) and, with
+    --verbose, one log line per stage with the time the previous stage took; yields the progress callback
+    the library calls with each stage's name."""
+    logger = logging.getLogger("lqas")
+    started = [time.perf_counter(), what]
+
+    def stage(message: str) -> None:
+        now = time.perf_counter()
+        logger.info("%s (%.1f s); %s", started[1], now - started[0], message)
+        started[:] = [now, message]
+        if status is not None:
+            status.update(message)
+
+    status = None
+    if console.is_terminal and not console.quiet:
+        with console.status(what) as status:
+            yield stage
+    else:
+        yield stage
+    logger.info("%s (%.1f s); done", started[1], time.perf_counter() - started[0])
 
 
 def _check_lang(lang: str | None) -> str | None:
@@ -64,9 +106,9 @@ def _run(project_file: Path, out: Path, lang: str | None, overwrite: bool, forma
     if unknown or not chosen:
         raise LqasError(f"--formats: expected some of {', '.join(FORMATS)} separated by commas; got {formats!r}")
     project = load_project(project_file)
-    with console.status("running") as status:
+    with _working("reading the project") as progress:
         paths = run_project(project, out, lang=_check_lang(lang), overwrite=overwrite, formats=chosen,
-                            progress=lambda m: status.update(m))
+                            progress=progress)
     console.print(f"[green]wrote[/green] {out}: " + ", ".join(sorted(p.name for p in paths.values())))
     _warn_example(project)
 
@@ -228,8 +270,8 @@ def triangulate(project: Annotated[Path, typer.Argument(help="Project file (surv
     settings = load_project(project)
     if out.exists() and not out.is_dir():
         raise LqasError(f"{out}: a file, not a folder")
-    with console.status("triangulating") as status:
-        found = triangulate_project(settings, progress=lambda m: status.update(m))
+    with _working("triangulating") as progress:
+        found = triangulate_project(settings, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in (("admin", found.comparison), ("dq_flags", found.flags), ("admin_unused", found.unused)):
         write_csv(frame, out / f"{name}.csv")
@@ -298,7 +340,7 @@ def quality(project: Annotated[Path, typer.Argument(help="Project file (survey.t
     chosen = [name.strip().lower() for name in formats.split(",") if name.strip()]
     if not chosen or any(name not in QUALITY_FORMATS for name in chosen):
         raise LqasError(f"--formats: expected some of {', '.join(QUALITY_FORMATS)} separated by commas; got {formats!r}")
-    with console.status("checking the fieldwork"):
+    with _working("checking the fieldwork"):
         found, document, checks = quality_report(settings, language, since=day)
     written = write_quality_outputs(found, document, checks, out, language, chosen, settings.labels_in(language))
     if as_json:
@@ -368,7 +410,7 @@ def fetch_command(project: Annotated[Path, typer.Argument(help="Project file (su
     if settings.fetch is None:
         raise LqasError(f"{project}: no [fetch] table: name the server and form to download, e.g. [fetch] "
                         'server = "https://kf.kobotoolbox.org", platform = "kobo", asset = "<asset uid>"')
-    with console.status(f"downloading from {settings.fetch.server}"):
+    with _working(f"downloading from {settings.fetch.server}"):
         result = fetch(settings.fetch, settings.root, full=full)
     folder = settings.root / settings.fetch.folder
     console.print(f"[green]fetched[/green] {result.submissions} submissions ({result.new} new) into {folder}: "

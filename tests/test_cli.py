@@ -641,3 +641,20 @@ def test_a_concurrent_run_is_refused_and_reruns_give_the_same_bytes(tmp_path):
         del manifest["created"]
     assert manifests[0] == manifests[1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run.previous"]
+
+
+def test_quiet_says_nothing_and_verbose_says_each_stage(tmp_path):
+    quiet = lqas("--quiet", "demo", "--out", str(tmp_path / "quiet"), "--formats", "csv")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == "" and quiet.stdout == ""
+    assert (tmp_path / "quiet" / "estimates.csv").is_file()
+    verbose = lqas("-v", "demo", "--out", str(tmp_path / "verbose"), "--formats", "csv")
+    assert verbose.returncode == 0, verbose.stderr
+    stages = re.findall(r"^lqas: (.+?) \((\d+\.\d) s\); (.+)$", verbose.stderr, flags=re.MULTILINE)
+    # each stage named once as it starts and once with its time, in the run's order, to the end
+    assert [s[2] for s in stages][:3] == ["ingest and derive", "estimate", "classify lots"]
+    assert [s[0] for s in stages][1:] == [s[2] for s in stages][:-1] and stages[-1][2] == "done"
+    assert "small-area estimates" in [s[2] for s in stages]
+    both = lqas("-q", "-v", "demo", "--out", str(tmp_path / "both"))
+    assert both.returncode == 2 and both.stderr.strip() == "lqas: error: --quiet and --verbose: choose one"
+    assert not (tmp_path / "both").exists()
