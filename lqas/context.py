@@ -818,6 +818,8 @@ def run_labels(results: Results, lang: str) -> dict:
         "dose": {dose.key: dose.label_in(lang) for dose in schedule.doses},
         # the words of the LQAS classes, the programme's own when it gives them ([labels.klass] pass / fail)
         "klass": {**code["klass"], **project.labels_in(lang).get("klass", {})},
+        # the small-area model's covariates, as the project names them ([labels.covariate])
+        "covariate": project.labels_in(lang).get("covariate", {}),
     }
 
 
@@ -1099,12 +1101,17 @@ def _small_area_maps(found, table: pd.DataFrame, labels: dict, charts_dir: Path)
 
     names = dict(zip(table["area"], table["name"]))
     text = labels["map"]
-    drawn = {"small_area_map": maps.estimate_maps(found.boundaries, table, names=names, text=text)}
+    # areas of districts far apart are drawn district by district (lqas.maps decides from their extents)
+    districts = labels.get("district", {})
+    groups = ({area: districts.get(parent, parent) for area, parent in zip(table["area"], table["parent"])
+               if isinstance(parent, str)} or None)
+    drawn = {"small_area_map": maps.estimate_maps(found.boundaries, table, names=names, text=text, groups=groups)}
     if table["prob_exceeds"].notna().any() or table["children"].notna().any():
         drawn["small_area_hotspots"] = maps.hotspot_maps(found.boundaries, table, names=names, text=text,
-                                                         threshold=found.threshold)
+                                                         threshold=found.threshold, groups=groups)
     if table["lqas_class"].notna().any():
-        drawn["small_area_lqas"] = maps.lqas_class_map(found.boundaries, table, names=names, text=text)
+        drawn["small_area_lqas"] = maps.lqas_class_map(found.boundaries, table, names=names, text=text,
+                                                       groups=groups)
     charts = {}
     for name, figure in drawn.items():
         draw.save_chart(figure, charts_dir / f"{name}.png")

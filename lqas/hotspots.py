@@ -55,7 +55,7 @@ class SmallAreaResults:
         Why the model was not fitted (one line, for the report and the console).
     settings : SmallAreaConfig
     threshold : float or None
-        The threshold ``prob_exceeds`` is for (``[small_area] threshold`` or the LQAS target's).
+        The threshold ``prob_exceeds`` is for (``[small_area] threshold`` or the LQAS target's bad one).
     boundaries : lqas.maps.Boundaries or None
         The areas' boundaries (``[small_area] boundaries``), checked against the areas.
     """
@@ -238,10 +238,11 @@ def _direct(estimates: pd.DataFrame, settings: SmallAreaConfig, sampled: dict[st
 
 
 def _target_threshold(project: Project, settings: SmallAreaConfig) -> float | None:
-    """The LQAS target's good threshold of the indicator in the cohort, when ``[lqas]`` has one."""
+    """The LQAS target's bad threshold of the indicator in the cohort (a lot above it is one to improve),
+    when ``[lqas]`` has one: an area likely beyond it is a hotspot."""
     for target in project.lqas.targets:
         if target.indicator == settings.indicator and (not target.cohorts or settings.cohort in target.cohorts):
-            return target.good
+            return target.bad
     return None
 
 

@@ -9,16 +9,22 @@ It also writes the follow-up round, one year later (``followup``): the same clus
 effect built in, the same kinds of problems as the baseline's and, for ``lqas quality``, one interviewer's
 fieldwork problems (a fast interviewer, a cluster with heaped ages, a day re-sent); and the follow-up's
 SYNTHETIC DHIS2 extract (``dhis2_extract``): the health areas' monthly doses, census targets and reporting
-rates, 2022-2025, with the data-quality problems of such an extract built in.
+rates, 2022-2025, with the data-quality problems of such an extract built in; and, for the small-area model
+(``small_areas``), every health area of the three districts, the 6 sampled and 33 no survey visits: their
+boundaries, their 12-23-month populations and the covariates (admin Penta 1 coverage, distance to the
+district health centre, urban share) their true zero-dose prevalence (``small_area_truth``) follows, two
+unsampled hotspots (AREA_HOTSPOTS) included.
 
 Run ``python examples/mali_baseline/generate.py``; it writes ``data/`` next to itself,
-``../mali_followup/data/`` (the extract in ``data/dhis2/``) and ``../mali_followup/dhis2_mapping.toml``. The
-output is a pure function of SEED, FOLLOWUP_SEED, STAFF_SEED, FIELDWORK_SEED and DHIS2_SEED: the CSVs, the
-JSON and the mapping are byte-identical on every run.
+``../mali_followup/data/`` (the extract in ``data/dhis2/``, the health areas in ``data/areas/``) and
+``../mali_followup/dhis2_mapping.toml``. The output is a pure function of SEED, FOLLOWUP_SEED, STAFF_SEED,
+FIELDWORK_SEED, DHIS2_SEED and AREAS_SEED (with MALARIA_SEED and HOUSEHOLD_SEED): the CSVs, the JSON and
+GeoJSON and the mapping are byte-identical on every run.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from datetime import date, datetime, timedelta
@@ -1155,6 +1161,218 @@ def dhis2_extract(out_dir, mapping_path):
             "missing_reports": sum(r["entered"] is None for r in reports)}
 
 
+# The health areas of the three districts, for the small-area model (issue 22): the six the surveys sample and
+# the others, which no survey visits, with their boundaries and the covariates a Fay-Herriot model borrows
+# strength through; and each area's true zero-dose prevalence in the follow-up round, which the tests hold the
+# model's estimates to. All drawn from generators of their own (AREAS_SEED), never from the children's or the
+# extract's: every other file is what it was before the areas were added.
+AREAS_SEED = 20261116
+# each district a rectangle of about 0.6 x 0.5 degrees around its sampled health areas, cut into a grid of
+# cells: (west longitude, south latitude, columns, rows, cell width, cell height), in degrees. The corners are
+# placed so that each sampled area's centre (CATCHMENTS) lies in a cell of its own, 0.29 of a cell or more
+# from its sides: the jitter (AREA_JITTER) never moves a side by more than a quarter of a cell.
+AREA_GRIDS = {"bougouni": (-7.915, 11.133, 5, 3, 0.12, 0.5 / 3),
+              "segou": (-6.469, 13.029, 4, 3, 0.15, 0.5 / 3),
+              "niono": (-6.383, 13.974, 4, 3, 0.15, 0.5 / 3)}
+# the grid's corners move by up to this share of a cell along each axis, the midpoints of its sides across
+# them: the cells stay simple quadrilaterals (octagons with their midpoints) that share their sides
+AREA_JITTER = (0.15, 0.10)
+# the health areas no survey samples, (code, name), in the order they fill a district's cells; the first one
+# of Bougouni and of Ségou is the town's other half, in the cell west of the town's (AREA_TOWNS)
+UNSAMPLED_AREAS = {
+    "bougouni": [("bougouni_ouest", "Bougouni Ouest"), ("manankoro", "Manankoro"), ("sanso", "Sanso"),
+                 ("garalo", "Garalo"), ("koumantou", "Koumantou"), ("dogo", "Dogo"), ("domba", "Domba"),
+                 ("meridiela", "Méridiéla"), ("sibirila", "Sibirila"), ("defina", "Défina"), ("kokele", "Kokélé"),
+                 ("yinindougou", "Yinindougou"), ("degnekoro", "Dégnékoro")],
+    "segou": [("segou_centre", "Ségou Centre"), ("markala", "Markala"), ("sansanding", "Sansanding"),
+              ("soignebougou", "Soignébougou"), ("sakoiba", "Sakoïba"), ("farakou_massa", "Farakou Massa"),
+              ("diedougou", "Diédougou"), ("fatine", "Fatiné"), ("dougabougou", "Dougabougou"),
+              ("samine", "Saminé")],
+    "niono": [("nampalari", "Nampalari"), ("diabaly", "Diabaly"), ("sokolo", "Sokolo"), ("siribala", "Siribala"),
+              ("molodo", "Molodo"), ("pogo", "Pogo"), ("mariko", "Mariko"), ("kala_siguida", "Kala-Siguida"),
+              ("toridaga_ko", "Toridaga-Ko"), ("sirifila_boundy", "Sirifila-Boundy")]}
+AREA_TOWNS = ("bougouni_ouest", "segou_centre")
+# two unsampled pockets of zero-dose children, each in the cell of its district farthest from the health
+# centre, with this true prevalence; their covariates follow it (a low admin Penta 1, far away)
+AREA_HOTSPOTS = ("manankoro", "nampalari")
+HOTSPOT_ZERO_DOSE = {"manankoro": 0.34, "nampalari": 0.38}
+# The covariate model, the same for every area, sampled or not: on the logit of the area's true zero-dose
+# prevalence (ZD),  logit(ZD) = ZD_INTERCEPT - ZD_ADMIN * admin_penta1 + ZD_DISTANCE * distance_km + e,
+# e ~ N(0, ZD_NOISE^2), linear in admin_penta1 itself (a coverage above 100 % has no logit). An unsampled area
+# draws its admin coverage, ADMIN_LEVEL - ADMIN_DISTANCE * distance_km + N(0, ADMIN_SD^2), and gets its ZD from
+# the law; a sampled area has its ZD (the follow-up's children's), so its admin coverage is what the law gives
+# it with its own e; a hotspot has its ZD and no e. urban_share plays no part of its own (it follows distance).
+ZD_INTERCEPT, ZD_ADMIN, ZD_DISTANCE, ZD_NOISE = 6.15, 10.0, 0.015, 0.25
+ADMIN_LEVEL, ADMIN_DISTANCE, ADMIN_SD = 0.945, 0.0008, 0.03
+# road distance to the district health centre (the town's sampled area's centre): the straight line from the
+# area's centre (a town's other half: 2 km, the town's edge) times this, plus 1-4 km within the area
+ROAD_FACTOR = 1.3
+AREA_COLUMNS = ["area", "name", "district", "population_12_23m", "admin_penta1", "distance_km", "urban_share"]
+
+
+def logit(p):
+    return float(np.log(p / (1 - p)))
+
+
+def km_between(lat1, lon1, lat2, lon2):
+    """Great-circle distance in km."""
+    p1, p2, dl = np.radians(lat1), np.radians(lat2), np.radians(lon2 - lon1)
+    cos = np.sin(p1) * np.sin(p2) + np.cos(p1) * np.cos(p2) * np.cos(dl)
+    return float(6371.0 * np.arccos(min(1.0, cos)))
+
+
+def inside(lon, lat, ring):
+    """Whether the point lies inside the closed ring (ray casting)."""
+    hit = False
+    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
+        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            hit = not hit
+    return hit
+
+
+def district_cells(district):
+    """A district's grid of jittered cells: {(column, row): closed ring of [lon, lat]}, counter-clockwise,
+    rounded to 4 decimals; neighbouring cells share their corners and the midpoints of their sides."""
+    west, south, columns, rows, width, height = AREA_GRIDS[district]
+    corner, middle = AREA_JITTER
+    rng = np.random.default_rng([AREAS_SEED, 0, DISTRICTS.index(district)])
+    corners = {}
+    for j in range(rows + 1):
+        for i in range(columns + 1):
+            corners[i, j] = (west + width * (i + rng.uniform(-corner, corner)),
+                             south + height * (j + rng.uniform(-corner, corner)))
+    across = {}  # the midpoint of the bottom side of cell (i, j) (its top side is (i, j + 1)'s), moved up or down
+    for j in range(rows + 1):
+        for i in range(columns):
+            (x1, y1), (x2, y2) = corners[i, j], corners[i + 1, j]
+            across[i, j] = ((x1 + x2) / 2, (y1 + y2) / 2 + height * rng.uniform(-middle, middle))
+    up = {}  # the midpoint of the left side of cell (i, j) (its right side is (i + 1, j)'s), moved left or right
+    for j in range(rows):
+        for i in range(columns + 1):
+            (x1, y1), (x2, y2) = corners[i, j], corners[i, j + 1]
+            up[i, j] = ((x1 + x2) / 2 + width * rng.uniform(-middle, middle), (y1 + y2) / 2)
+
+    def point(xy):
+        return [round(xy[0], 4), round(xy[1], 4)]
+
+    return {(i, j): [point(p) for p in (corners[i, j], across[i, j], corners[i + 1, j], up[i + 1, j],
+                                        corners[i + 1, j + 1], across[i, j + 1], corners[i, j + 1], up[i, j],
+                                        corners[i, j])]
+            for j in range(rows) for i in range(columns)}
+
+
+def sampled_zero_dose():
+    """The sampled areas' true zero-dose prevalence in the follow-up round: the follow-up's 12-23-month
+    children's mean chance of no Penta 1 (``zero_dose_chance`` of each one's access, as ``expected_coverage``)."""
+    _, _, truths, _ = followup_build()
+    return (1 - expected_coverage(truths)["penta1"]).to_dict()
+
+
+def health_areas(sampled=None):
+    """Every health area of the three districts, district by district (DISTRICTS) and by code in each: the
+    columns of areas.csv (AREA_COLUMNS), the true ``zero_dose``, the area's ``ring`` and ``kind``
+    (sampled, town, hotspot or other). ``sampled``: the sampled areas' zero-dose (``sampled_zero_dose()``)."""
+    sampled = sampled_zero_dose() if sampled is None else sampled
+    lots = populations()
+    population = dict(zip(lots.loc[lots["cohort"] == "12-23m", "catchment"],
+                          lots.loc[lots["cohort"] == "12-23m", "population"]))
+    rows = []
+    for k, district in enumerate(DISTRICTS):
+        cats = [cat for cat in CATCHMENTS if cat[1] == district]
+        lat0, lon0 = cats[0][8], cats[0][9]  # the district health centre, in the town
+        cells = district_cells(district)
+        _, _, columns, n_rows, _, _ = AREA_GRIDS[district]
+        order = [(i, j) for j in reversed(range(n_rows)) for i in range(columns)]  # north-west first
+        where = {}
+        for cat in cats:
+            found = [cell for cell in order if inside(cat[9], cat[8], cells[cell])]
+            assert len(found) == 1 and found[0] not in where.values(), (cat[0], found)
+            where[cat[0]] = found[0]
+        # the straight line from each cell's centre (the mean of its vertices) to the health centre, km
+        straight = {cell: km_between(lat0, lon0, float(np.mean([p[1] for p in cells[cell][:-1]])),
+                                     float(np.mean([p[0] for p in cells[cell][:-1]]))) for cell in order}
+
+        free = [cell for cell in order if cell not in where.values()]
+        codes = [code for code, _ in UNSAMPLED_AREAS[district]]
+        assert len(codes) == len(free), district
+        west_of_town = (where[cats[0][0]][0] - 1, where[cats[0][0]][1])
+        for code in codes:  # the towns west of the centre's cell, the hotspots farthest from the centre
+            if code in AREA_TOWNS:
+                where[code] = west_of_town if west_of_town in free else min(free, key=straight.get)
+            elif code in AREA_HOTSPOTS:
+                where[code] = max(free, key=straight.get)
+            else:
+                continue
+            free.remove(where[code])
+        for code in codes:
+            if code not in where:
+                where[code] = free.pop(0)
+        names = dict(UNSAMPLED_AREAS[district]) | {cat[0]: AREA_NAMES[cat[0]] for cat in cats}
+        at_cell = {cell: code for code, cell in where.items()}
+        for cell in order:
+            code = at_cell[cell]
+            cat = next((c for c in cats if c[0] == code), None)
+            kind = "sampled" if cat else "town" if code in AREA_TOWNS else "hotspot" if code in AREA_HOTSPOTS \
+                else "other"
+            rng = np.random.default_rng([AREAS_SEED, 1, k, order.index(cell)])
+            within, z_urban, z_population, z_admin = rng.uniform(1, 4), rng.normal(), rng.normal(), rng.normal()
+            e = rng.normal(0, ZD_NOISE)
+            # from the area's centre (the sampled: its own, CATCHMENTS'); a town's other half from the town's edge
+            km = km_between(lat0, lon0, cat[8], cat[9]) if cat else 2.0 if kind == "town" else straight[cell]
+            distance = round(ROAD_FACTOR * km + within, 1)
+            if kind == "sampled":
+                urban = sum(cl[1] == "urban" for cl in cat[11]) / len(cat[11])
+                people = int(population[code])
+                zero = sampled[code]
+                admin = (ZD_INTERCEPT + ZD_DISTANCE * distance + e - logit(zero)) / ZD_ADMIN
+            elif kind == "hotspot":
+                urban = float(np.clip(0.35 * np.exp(-distance / 20) + 0.05 * z_urban, 0, 1))
+                people = int(round(float(np.clip(900 * np.exp(0.4 * z_population), 400, 3000)), -1))
+                zero, e = HOTSPOT_ZERO_DOSE[code], 0.0
+                admin = (ZD_INTERCEPT + ZD_DISTANCE * distance - logit(zero)) / ZD_ADMIN
+            else:
+                if kind == "town":
+                    urban = 0.7 + 0.05 * z_urban
+                    people = int(round(2200 * np.exp(0.15 * z_population), -1))
+                else:
+                    urban = float(np.clip(0.35 * np.exp(-distance / 20) + 0.05 * z_urban, 0, 1))
+                    people = int(round(float(np.clip(900 * np.exp(0.4 * z_population), 400, 3000)), -1))
+                admin = round(ADMIN_LEVEL - ADMIN_DISTANCE * distance + ADMIN_SD * z_admin, 3)
+                zero = float(sigmoid(ZD_INTERCEPT - ZD_ADMIN * admin + ZD_DISTANCE * distance + e))
+            rows.append({"area": code, "name": names[code], "district": district, "population_12_23m": people,
+                         "admin_penta1": round(float(admin), 3), "distance_km": distance,
+                         "urban_share": round(float(urban), 3), "zero_dose": float(zero), "kind": kind,
+                         "ring": cells[cell]})
+    areas = pd.DataFrame(rows)
+    areas["rank"] = areas["district"].map(DISTRICTS.index)
+    return areas.sort_values(["rank", "area"]).drop(columns="rank").reset_index(drop=True)
+
+
+def small_area_truth():
+    """Each health area's true zero-dose prevalence in the follow-up round (children 12-23 months with no
+    Penta 1): ``area``, ``district``, ``zero_dose``, the numbers areas.csv's covariates were drawn with."""
+    return health_areas()[["area", "district", "zero_dose"]].reset_index(drop=True)
+
+
+def areas_geojson(areas):
+    """The areas' boundaries as a GeoJSON FeatureCollection, one feature a line."""
+    features = [{"type": "Feature", "properties": {"area": a.area, "name": a.name, "district": a.district},
+                 "geometry": {"type": "Polygon", "coordinates": [a.ring]}} for a in areas.itertuples()]
+    return ('{"type": "FeatureCollection", "features": [\n'
+            + ",\n".join(json.dumps(feature, ensure_ascii=False) for feature in features) + "\n]}\n")
+
+
+def small_areas(out_dir, sampled=None):
+    """Write ``areas.csv`` (AREA_COLUMNS) and ``areas.geojson`` into ``out_dir``: every health area of the
+    three districts, sampled or not. Returns ``health_areas()`` (the true zero-dose included)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    areas = health_areas(sampled)
+    areas[AREA_COLUMNS].to_csv(out_dir / "areas.csv", index=False, encoding="utf-8", lineterminator="\n")
+    (out_dir / "areas.geojson").write_text(areas_geojson(areas), encoding="utf-8")
+    return areas
+
+
 if __name__ == "__main__":
     here = Path(__file__).resolve().parent
     print("baseline round:")
@@ -1172,3 +1390,10 @@ if __name__ == "__main__":
     print(f"DHIS2 extract: {extract['rows']} data values, {extract['missing_reports']} monthly reports missing")
     print("admin Penta1 coverage (doses < 1 year / census target):")
     print((100 * extract["penta1_admin_coverage"]).round(1).to_string())
+    areas = small_areas(followup_dir / "data" / "areas")
+    print(f"health areas for the small-area model: {len(areas)}, {int((areas['kind'] == 'sampled').sum())} sampled; "
+          "true zero-dose prevalence (%):")
+    tags = {"sampled": " (sampled)", "hotspot": " (hotspot)"}
+    for district, rows in areas.groupby("district", sort=False):
+        print(f"  {district}: " + ", ".join(f"{r.area} {100 * r.zero_dose:.1f}{tags.get(r.kind, '')}"
+                                            for r in rows.itertuples()))

@@ -254,8 +254,8 @@ class SmallAreaConfig(Section):
     # "logit" models logit(p) (estimates stay inside 0-100 %); "none" the proportion itself
     transform: Literal["none", "logit"] = "logit"
     method: Literal["REML", "ML"] = "REML"
-    # the programme threshold the probability of exceeding is given for; when not given, the indicator's
-    # LQAS target's good threshold ([lqas] targets), if it has one
+    # the programme threshold the probability of exceeding is given for (a hotspot: likely above it); when
+    # not given, the indicator's LQAS target's bad threshold ([lqas] targets), if it has one
     threshold: Annotated[float, Field(gt=0, lt=1, strict=True)] | None = None
     # fewer sampled areas and no model is fitted (the area variance from a handful of areas is noise)
     min_areas: Annotated[int, Field(ge=3, strict=True)] = 15

@@ -51,6 +51,16 @@ def design_items(context: dict[str, Any], w: Words) -> list[str]:
                   "doses' denominators, so their “all catchment areas” figures cover those areas only.",
                   doses=", ".join(area["doses"]), column=column(area["column"], w), values=", ".join(area["values"]))
               for area in methods.get("introduced") or []]
+    found = context.get("small_area")
+    if found:
+        items.append(w._(
+            "Small-area estimates (%(indicator)s): a Fay–Herriot area-level model (Fay and Herriot 1979; Rao and "
+            "Molina 2015, chapter 6) of each sampled area's direct estimate, its design variance taken as known, on "
+            "the areas' covariates; the variance between areas by %(method)s, the error of each estimate by Prasad and "
+            "Rao's approximation; areas not sampled get the regression's prediction and its error. Ranks and their "
+            "intervals come from 2,000 draws of the estimates within their errors. The model's arithmetic is checked "
+            "against R's sae package (eblupFH, mseFH).", indicator=w.indicator(found["indicator"]),
+            method=found["method"]))
     items += [
         small_numbers_item(context, w),
         w._("Girls and boys: a gap is reported in the key findings from %(gap)s percentage points, with whether the "
