@@ -185,6 +185,7 @@ def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle) -> None:
     import csv
     import io
 
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     header = io.StringIO()
@@ -197,8 +198,12 @@ def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle) -> None:
         if len(fields) == 1:  # Python's CSV writer quotes a row that is one empty field, or it would be no row
             fields = [pc.if_else(pc.equal(fields[0], ""), '""', fields[0])]
         rows = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, ","), "\r\n", "")
+        if isinstance(rows, pa.ChunkedArray):  # pandas 3's text columns are Arrow's, in chunks
+            rows = rows.combine_chunks()
         _, offsets, data = rows.buffers()
-        bounds = np.frombuffer(offsets, dtype=np.int32)[[rows.offset, rows.offset + len(rows)]]
+        # pandas 3's Arrow strings are large_string: 64-bit offsets
+        width = np.int64 if pa.types.is_large_string(rows.type) or pa.types.is_large_binary(rows.type) else np.int32
+        bounds = np.frombuffer(offsets, dtype=width)[[rows.offset, rows.offset + len(rows)]]
         handle.write(memoryview(data)[bounds[0]:bounds[1]])
 
 
