@@ -262,13 +262,13 @@ def test_demo_results_workbook_is_formatted_view_of_the_results(demo_run):
     names = {"en": ["Read me", "Estimates", "LQAS classification", "Girls and boys", "Gender and equity scorecard",
                     "Priorities", "Numbers of children", "Change between rounds", "Change of the girls-boys gap",
                     "Intervention arms", "LQAS classes by round", "Admin and survey coverage", "Admin data quality",
-                    "Catchment areas", "Sample", "Exclusions", "Repairs",
+                    "Small-area estimates", "Catchment areas", "Sample", "Exclusions", "Repairs",
                     "Evidence sources", "Decision rules", "Interviewer remarks"],
              "fr": ["Lisez-moi", "Estimations", "Classification LQAS", "Filles et garçons", "Tableau de bord genre et équité",
                     "Priorités", "Nombres d'enfants", "Évolution entre les enquêtes",
                     "Évolution écart filles-garçons", "Bras d'intervention", "Classes LQAS par passage",
                     "Couverture admin. et enquête", "Qualité des données admin.",
-                    "Aires de santé", "Échantillon", "Exclusions", "Corrections", "Sources de preuve",
+                    "Estimations petites zones", "Aires de santé", "Échantillon", "Exclusions", "Corrections", "Sources de preuve",
                     "Règles de décision", "Remarques des enquêteurs"]}
     assert book.sheetnames == names[lang]
     # the first sheet says what each of the others holds, and that the data are synthetic
