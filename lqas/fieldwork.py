@@ -7,7 +7,8 @@ unit it judged (``QUALITY_COLUMNS``): the unit, the number of records, the value
 compared with, the threshold, the p-value where the check is a test, whether it is flagged and with
 which severity. Thresholds, severities and the one-line explanations are data
 (:func:`lqas.config.fieldwork.load_fieldwork_checks`). A check whose columns the export lacks is off,
-said in one line (``Quality.off``), never a crash.
+said in one line (``Quality.off``), never a crash. The refusals and absences come from the teams'
+household log (``[households]``, :func:`lqas.households.household_visits`) when the project has one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from lqas.config.fieldwork import FieldworkChecks
+from lqas.config.fieldwork import FieldworkChecks, ShareAbove
+from lqas.households import household_visits
 
 QUALITY_COLUMNS = ["level", "unit", "check", "detail", "n", "value", "reference", "threshold", "p_value", "flag",
                    "severity"]
@@ -49,9 +51,15 @@ class Quality:
 
 
 def fieldwork_quality(derived, checks: FieldworkChecks, cohorts: Mapping[str, tuple[int, int]], *,
-                      since: dt.date | None = None) -> Quality:
+                      since: dt.date | None = None, visits: pd.DataFrame | None = None,
+                      besd_coding: str = "besd-ti") -> Quality:
     """Every fieldwork check on the kept children and the exclusions of ``derived``, from ``since`` on
-    (interview date; every record when ``None``)."""
+    (interview date; every record when ``None``).
+
+    ``visits``: the household log, one row per household visited (``catchment``, ``cluster``, ``result``:
+    :func:`lqas.households.household_visits`); None without one, the refusal and absence checks off. With ``since``, the
+    visits of the clusters with a child interviewed from that day (the log has no dates).
+    ``besd_coding``: the project's BeSD coding, whose non-answer codes count as unanswered items."""
     table, exclusions = derived.table, derived.exclusions
     if since is not None:
         table = table[_dates(table.get("interview_date")) >= pd.Timestamp(since)]
@@ -96,6 +104,36 @@ def fieldwork_quality(derived, checks: FieldworkChecks, cohorts: Mapping[str, tu
                 parts.append(card_seen_check(table, units[level], level, checks))
     else:
         off.append({"check": "card_seen", "reason": "no card_seen column"})
+    by_person = [level for level in ("interviewer", "team") if level in units]
+    recall_only = _recall_only(table)
+    if recall_only is None:
+        off.append({"check": "recall_only", "reason": "no dose evidence (<dose>_source and <dose>_crude columns)"})
+    else:
+        parts += [share_check(recall_only, pd.Series(1, index=recall_only.index), units[level], level,
+                              "recall_only", checks.recall_only) for level in by_person]
+    if {"recall_answers", "recall_dont_know"} <= set(table.columns):
+        answers = pd.to_numeric(table["recall_answers"], errors="coerce").fillna(0)
+        answered = answers > 0
+        # never more "don't know" than answers (a count the export got wrong would break the test)
+        unknown = pd.to_numeric(table["recall_dont_know"], errors="coerce").fillna(0).clip(0, answers)
+        parts += [share_check(unknown[answered], answers[answered], units[level], level, "dont_know",
+                              checks.dont_know) for level in by_person]
+    else:
+        off.append({"check": "dont_know", "reason": "no recall_answers and recall_dont_know columns: the ingest "
+                                                    "keeps no count of the recall answers \"don't know\""})
+    blank = _besd_blanks(table, besd_coding)
+    if blank is None:
+        off.append({"check": "besd_nonresponse", "reason": "no BeSD items (CHI_* columns)"})
+    else:
+        blanks, items = blank
+        parts += [share_check(blanks, pd.Series(items, index=blanks.index), units[level], level,
+                              "besd_nonresponse", checks.besd_nonresponse, detail=f"{items} items")
+                  for level in by_person]
+    if visits is None:
+        off += [{"check": check, "reason": "no household log ([households] file in the project)"}
+                for check in ("refusals", "absences")]
+    else:
+        parts += household_checks(visits, units, checks, since is not None)
     if "interviewer" in units:
         parts.append(repairs_check(table, units["interviewer"], derived.repairs, checks))
     for level in ("day", "interviewer"):
@@ -354,6 +392,116 @@ def duplicates_check(table: pd.DataFrame, exclusions: pd.DataFrame, level: str, 
     return _rows(level, "duplicates", frame, rule, flag=frame["value"] > rule.max_records)
 
 
+def share_check(hits: pd.Series, trials: pd.Series, units: pd.Series, level: str, check: str, rule: ShareAbove,
+                detail: str = "") -> pd.DataFrame:
+    """A unit's share (``hits`` of ``trials``, summed over its records) against the survey's: flagged when
+    ``max_gap`` above it and a one-sided exact binomial test against it below ``alpha``, from ``min_n``
+    records (``n``: the unit's records, ``trials`` the test's)."""
+    counts = pd.DataFrame({"k": hits.astype(float), "trials": trials.astype(float)})
+    grouped = counts.groupby(units[hits.index], observed=True, sort=True)
+    frame = grouped.sum().assign(n=grouped.size()).rename_axis("unit").reset_index()
+    total = frame["trials"].sum()
+    # the survey's share: every unit's records, the unit's own too (as the sex ratio's)
+    reference = frame["k"].sum() / total if total else np.nan
+    frame["value"] = frame["k"] / frame["trials"].where(frame["trials"] > 0)
+    frame["reference"] = reference
+    frame["threshold"] = reference + rule.max_gap
+    frame["p_value"] = [binomtest(int(k), int(t), reference, alternative="greater").pvalue
+                        if t and not np.isnan(reference) else np.nan for k, t in zip(frame["k"], frame["trials"])]
+    flag = (frame["n"] >= rule.min_n) & (frame["value"] > frame["threshold"]) & (frame["p_value"] < rule.alpha)
+    return _rows(level, check, frame, rule, flag=flag.fillna(False), detail=detail)
+
+
+# dose evidence that is not the caregiver's word: a card's date or tick, a register, a BCG scar
+DOCUMENTED = ("card_date", "card_tick", "register", "scar")
+
+
+def _recall_only(table: pd.DataFrame) -> pd.Series | None:
+    """Each child with any dose evidence: 1 when it is the caregiver's recall alone (no card, register or
+    scar for any dose; a dose implied by a later one counts as the later one's), else 0; None without the
+    doses' evidence (``<dose>_source``)."""
+    doses = [c[: -len("_source")] for c in table.columns
+             if c.endswith("_source") and f"{c[: -len('_source')]}_crude" in table]
+    if not doses:
+        return None
+    recall = np.zeros(len(table), dtype=bool)
+    documented = np.zeros(len(table), dtype=bool)
+    for dose in doses:
+        source = table[f"{dose}_source"]  # categories: compared without turning a national table into text
+        recall |= source.eq("recall").fillna(False).to_numpy(dtype=bool)
+        documented |= source.isin(DOCUMENTED).fillna(False).to_numpy(dtype=bool)
+    evidenced = recall | documented
+    return pd.Series((recall & ~documented)[evidenced].astype(int), index=table.index[evidenced])
+
+
+def _besd_blanks(table: pd.DataFrame, coding: str) -> tuple[pd.Series, int] | None:
+    """The BeSD items each respondent asked the module left blank or answered with a non-answer code of
+    ``coding`` (a multi-select: no option), and the number of items; None without BeSD items."""
+    from lqas.besd import load_besd_registry
+
+    registry = load_besd_registry()
+    missing = {float(code) for code in registry["codings"].get(coding, {}).get("missing", ())}
+
+    def unanswered(values: pd.Series) -> np.ndarray:
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            # judged once per category, not once per child (a national table holds a million)
+            # code -1 (no answer) picks the True appended last
+            return np.append(unanswered(pd.Series(values.cat.categories, dtype=object)), True)[
+                values.cat.codes.to_numpy()]
+        text = values.astype("string").str.strip()
+        return (text.isna() | (text == "") | pd.to_numeric(text, errors="coerce").isin(missing)).to_numpy(dtype=bool)
+
+    blanks = []
+    for item in registry["items"]:
+        if item in table:
+            blanks.append(unanswered(table[item]))
+    for stem, spec in registry["multiselect"].items():
+        if stem in table:
+            blanks.append(unanswered(table[stem]))
+            continue
+        options = [name for option in spec["options"] for name in (f"{stem}{option['key']}", f"{stem}/{option['key']}")
+                   if name in table]
+        if options:
+            blanks.append(np.logical_and.reduce([unanswered(table[name]) for name in options]))
+    if not blanks:
+        return None
+    # the respondents asked: the BeSD indicators are NaN for those the module was not for (no consent, not
+    # the child's caregiver); every child when the table has none
+    indicators = [spec["indicator"] for item, spec in registry["items"].items()
+                  if item in table and spec["indicator"] in table]
+    asked = (table[indicators].notna().any(axis=1).to_numpy() if indicators
+             else np.ones(len(table), dtype=bool))
+    counts = np.sum(blanks, axis=0)
+    return pd.Series(counts[asked], index=table.index[asked]), len(blanks)
+
+
+# the household log's results the checks count, among the households visited
+HOUSEHOLD_RESULTS = {"refusals": "refused", "absences": "absent"}
+
+
+def household_checks(visits: pd.DataFrame, units: Mapping[str, pd.Series], checks: FieldworkChecks,
+                     since: bool = False) -> list[pd.DataFrame]:
+    """The shares of the households visited that refused and that were absent, by cluster and by team (a
+    cluster's team: the team most of its children were interviewed by). ``since``: only the clusters with a
+    kept child (those interviewed from the day asked)."""
+    cluster = visits["catchment"].astype(str) + "/" + visits["cluster"].astype(str)
+    if since:
+        cluster = cluster[cluster.isin(set(units["cluster"]))]
+    levels = {"cluster": cluster}
+    if "team" in units:
+        # the most children, the first team by name on a tie
+        team_of = (pd.DataFrame({"cluster": units["cluster"], "team": units["team"]}).value_counts().reset_index()
+                   .sort_values(["count", "team"], ascending=[False, True], kind="stable")
+                   .drop_duplicates("cluster").set_index("cluster")["team"])
+        levels["team"] = cluster.map(team_of).fillna("?")
+    parts = []
+    for check, result in HOUSEHOLD_RESULTS.items():
+        hits = (visits.loc[cluster.index, "result"].astype(str) == result).astype(int)
+        parts += [share_check(hits, pd.Series(1, index=hits.index), unit, level, check, getattr(checks, check))
+                  for level, unit in levels.items()]
+    return parts
+
+
 def explain(row: Mapping, checks: FieldworkChecks, lang: str) -> str:
     """The one line saying what a row of ``quality.csv`` found, in ``lang`` (the check's own words from the
     checks file, its numbers written for the language)."""
@@ -380,7 +528,8 @@ def explain(row: Mapping, checks: FieldworkChecks, lang: str) -> str:
 
 def quality_report(project, lang: str, *, since: dt.date | None = None) -> tuple[Quality, dict, FieldworkChecks]:
     """``lqas quality`` of a project: its own ingest and derivation (exclusions as a run makes them), the
-    checks of ``[quality] checks`` (the package's by default), and the JSON document of the flags
+    checks of ``[quality] checks`` (the package's by default) with the household log and the BeSD coding of the
+    project, and the JSON document of the flags
     (``lqas/data/quality.schema.json``), each with its explanation in ``lang``; and the checks used."""
     from lqas.config.fieldwork import load_fieldwork_checks
     from lqas.derive import derive_project
@@ -388,7 +537,9 @@ def quality_report(project, lang: str, *, since: dt.date | None = None) -> tuple
     with project.naming_errors():
         checks = load_fieldwork_checks(project.resolve(project.quality.checks) if project.quality.checks else None)
         derived = derive_project(project)
-        found = fieldwork_quality(derived, checks, project.cohorts, since=since)
+        visits = household_visits(project, derived.table, derived.exclusions)
+        found = fieldwork_quality(derived, checks, project.cohorts, since=since, visits=visits,
+                                  besd_coding=project.besd.coding)
 
     def number(value) -> float | None:
         return None if value is None or pd.isna(value) else float(value)

@@ -58,7 +58,9 @@ def write_quality_outputs(found: Quality, summary: dict[str, Any], checks: Field
 KINDS = {"duration": ("pct", "min", "pct"), "overlap": ("pct", "dec", "pct"), "per_day": ("int", "dec", "int"),
          "heaping_day": ("pct", "pct", "pct"), "heaping_month": ("pct", "pct", "pct"),
          "boundary": ("dec", "dec", "dec"), "sex_ratio": ("pct", "pct", "dec"), "card_seen": ("pct", "pct", "pct"),
-         "repairs": ("pct", "dec", "pct"), "duplicates": ("int", "int", "int")}
+         "repairs": ("pct", "dec", "pct"), "duplicates": ("int", "int", "int"),
+         **{check: ("pct", "pct", "pct") for check in ("recall_only", "dont_know", "besd_nonresponse", "refusals",
+                                                       "absences")}}
 
 
 def _value(row: dict[str, Any], key: str, lang: str) -> str:
@@ -140,9 +142,11 @@ def quality_document(found: Quality, summary: dict[str, Any], checks: FieldworkC
     blocks.append(Paragraph(spans=spans(_("Each check, its severity and what its flag means at this project's "
                                           "thresholds. Source: %(source)s.", source=checks.reference.source))))
     rules = []
-    for check, label in names.items():
+    # every check of the file, by its code where the labels do not name it yet
+    for check in checks.names:
         rule = getattr(checks, check)
-        rules.append(Row(cells=[Cell(lines=[label], align="left"), Cell(lines=[severity[rule.severity]], align="left"),
+        rules.append(Row(cells=[Cell(lines=[names.get(check, check)], align="left"),
+                                Cell(lines=[severity[rule.severity]], align="left"),
                                 Cell(lines=[_threshold_text(check, checks, lang, _)], align="left")]))
     blocks.append(Table(header=[_head(_("Check"), "left"), _head(_("Severity"), "left"), _head(_("Flagged when"), "left")],
                         rows=rules, widths=[1.8, 0.8, 4.5], size="compact", source=""))
@@ -174,6 +178,8 @@ def _detail(row: dict[str, Any], checks: FieldworkChecks, lang: str, _) -> str:
         text = (_("upper limit, %(days)s days", days=num(int(days), lang)) if edge == "upper"
                 else _("lower limit, %(days)s days", days=num(int(days), lang)))
         return f"{cohort_label(cohort, lang)}: {text}"
+    if check == "besd_nonresponse" and row["detail"]:
+        return _("%(n)s questions", n=num(int(row["detail"].split()[0]), lang))
     return row["detail"] or "–"
 
 
@@ -219,6 +225,21 @@ def _threshold_text(check: str, checks: FieldworkChecks, lang: str, _) -> str:
                              share=pct(rule.max_share, lang, 0)),
         "duplicates": lambda: _("more than %(n)s duplicate records in a day or by an interviewer",
                                 n=num(rule.max_records, lang)),
+        "recall_only": lambda: _("a share of children with the caregiver's recall as their only vaccination evidence "
+                                 "more than %(gap)s points above the survey's, and a binomial test below %(alpha)s",
+                                 gap=num(100 * rule.max_gap, lang), alpha=num(rule.alpha, lang, 2)),
+        "dont_know": lambda: _("a share of recall answers \"don't know\" more than %(gap)s points above the "
+                               "survey's, and a binomial test below %(alpha)s", gap=num(100 * rule.max_gap, lang),
+                               alpha=num(rule.alpha, lang, 2)),
+        "besd_nonresponse": lambda: _("a share of BeSD questions left unanswered more than %(gap)s points above the "
+                                      "survey's, and a binomial test below %(alpha)s",
+                                      gap=num(100 * rule.max_gap, lang), alpha=num(rule.alpha, lang, 2)),
+        "refusals": lambda: _("a share of households visited that refused more than %(gap)s points above the "
+                              "survey's, and a binomial test below %(alpha)s", gap=num(100 * rule.max_gap, lang),
+                              alpha=num(rule.alpha, lang, 2)),
+        "absences": lambda: _("a share of households visited found absent more than %(gap)s points above the "
+                              "survey's, and a binomial test below %(alpha)s", gap=num(100 * rule.max_gap, lang),
+                              alpha=num(rule.alpha, lang, 2)),
     }
     text = texts[check]()
     if getattr(rule, "min_n", 0):

@@ -21,13 +21,14 @@ from lqas.readers import read_source
 RESULTS = ("interviewed", "no_eligible_child", "absent", "refused", "other")
 
 
-def household_response(project: Project, children: pd.DataFrame, excluded: pd.DataFrame | None = None
-                       ) -> pd.DataFrame | None:
+def household_response(project: Project, children: pd.DataFrame, excluded: pd.DataFrame | None = None, *,
+                       visits: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """Households visited and the response rate per catchment area, from ``[households] file``; None
     when the project has no household log.
 
     ``excluded``: the records excluded from the child table (``exclusions.csv``), whose areas are areas of
-    the survey too (a lot can lose every child).
+    the survey too (a lot can lose every child). ``visits``: the log as :func:`household_visits` read it,
+    when the caller has it already.
 
     Returns one row per catchment area (in the children's order, then any area with no child found)
     and a last row ``all``: ``catchment``, ``clusters``, ``visited``, one column per result of
@@ -41,6 +42,19 @@ def household_response(project: Project, children: pd.DataFrame, excluded: pd.Da
         or a row names no catchment area and its cluster has no child to tell it: naming the file,
         the row as the user sees it and the column.
     """
+    if visits is None:
+        visits = household_visits(project, children, excluded)
+    if visits is None:
+        return None
+    return _rates(visits, [str(c) for c in pd.unique(children["catchment"].astype(str))])
+
+
+def household_visits(project: Project, children: pd.DataFrame, excluded: pd.DataFrame | None = None
+                     ) -> pd.DataFrame | None:
+    """The household log of ``[households] file``, one row per household visited: ``catchment``,
+    ``cluster`` and ``result`` (one of :data:`RESULTS`, a categorical), every row checked as
+    :func:`household_response` says; None without a log. The response rates and the fieldwork checks
+    (refusals and absences by cluster and team) both count these rows."""
     config = project.households
     if config is None:
         return None
@@ -79,7 +93,7 @@ def household_response(project: Project, children: pd.DataFrame, excluded: pd.Da
         f"({', '.join(sorted(areas)[:6])}{', ...' if len(areas) > 6 else ''})"))
     visits = pd.DataFrame({"catchment": catchment.astype(str), "cluster": text["cluster"].astype(str),
                            "result": pd.Categorical(result, categories=RESULTS)})
-    return _rates(visits, [str(c) for c in pd.unique(children["catchment"].astype(str))])
+    return visits
 
 
 def _refuse_first(bad: pd.Series, message) -> None:

@@ -16,7 +16,7 @@ from lqas.errors import OutputError
 from lqas.estimate import estimate, survey_design
 from lqas.fieldwork import fieldwork_quality
 from lqas.hotspots import hotspots
-from lqas.households import household_response
+from lqas.households import household_response, household_visits
 from lqas.indicators import load_registry
 from lqas.outputs import DEFAULT_FORMATS, input_checksums, project_inputs, run_folder, write_outputs
 from lqas.priorities import priorities
@@ -35,9 +35,13 @@ def analyse(project: Project, progress: Callable[[str], None] = lambda message: 
 def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     progress("ingest and derive")
     derived = derive_project(project)
-    households = household_response(project, derived.table, derived.exclusions)  # a bad household log fails before minutes of work
+    # the household log read once, checked row by row before minutes of work: the response rates and the
+    # fieldwork checks of refusals and absences both count its visits
+    visits = household_visits(project, derived.table, derived.exclusions)
+    households = household_response(project, derived.table, derived.exclusions, visits=visits)
     quality = fieldwork_quality(derived, load_fieldwork_checks(project.resolve(project.quality.checks)
-                                                               if project.quality.checks else None), project.cohorts)
+                                                               if project.quality.checks else None), project.cohorts,
+                                visits=visits, besd_coding=project.besd.coding)
     registry = load_registry(derived.schedule)
     # per-dose families the project leaves out ([estimates] doses) are not estimated
     left_out = {f"{dose.key}_{family}" for dose in derived.schedule.doses

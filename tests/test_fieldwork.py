@@ -25,9 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def children(n: int, **columns) -> pd.DataFrame:
     """``n`` ordinary children: two catchments, clusters of 10, girls and boys alternating, dates of
     birth spread over the days and months, ages inside 12–23 months, interviews of 20 minutes one after
-    another, cards seen for 4 in 5; ``columns`` override."""
+    another, cards seen for 4 in 5 (the doses' evidence: the card, else the caregiver's recall for one
+    child in two), four recall answers each and none "don't know", the BeSD items all answered;
+    ``columns`` override."""
     start = pd.Timestamp("2025-10-13 08:00", tz="UTC") + pd.to_timedelta(np.arange(n) * 30, unit="min")
     dob = pd.Timestamp("2024-01-01") + pd.to_timedelta((np.arange(n) * 37) % 360, unit="D")
+    card = np.arange(n) % 5 != 0
+    source = np.where(card, "card_date", np.where(np.arange(n) % 10 == 0, "recall", "none"))
     frame = pd.DataFrame({
         "source_row": np.arange(2, n + 2), "catchment": np.where(np.arange(n) % 2, "a", "b"),
         "cluster": (np.arange(n) // 10).astype(str), "cohort": "12-23m",
@@ -36,10 +40,29 @@ def children(n: int, **columns) -> pd.DataFrame:
         "interview_start": start.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
         "interview_end": (start + pd.Timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
         "dob": dob, "age_days": 400 + (np.arange(n) * 7) % 300, "sex": np.where((np.arange(n) // 4) % 2, "F", "M"),
-        "card_seen": (np.arange(n) % 5 != 0).astype(int)})
+        "card_seen": card.astype(int),
+        "penta1_source": source, "penta1_crude": (source != "none").astype(float),
+        "mr1_source": source, "mr1_crude": (source != "none").astype(float),
+        "recall_answers": 4, "recall_dont_know": 0,
+        "CHI_intent": "3", "CHI_confb": "4", "CHI_normf": "1", "CHI_lowac": "noth",
+        "besd_intent": 1.0, "besd_confb": 1.0, "besd_normf": 1.0})
     for name, values in columns.items():
         frame[name] = values
     return frame
+
+
+def households(table: pd.DataFrame, refused: dict[str, int] | None = None, absent: dict[str, int] | None = None
+               ) -> pd.DataFrame:
+    """The household log of ``table``'s clusters: 40 households visited in each (catchment/cluster), 16
+    interviewed, none refused and one absent unless ``refused`` / ``absent`` say otherwise, the rest with no
+    eligible child."""
+    rows = []
+    for unit in sorted(set(table["catchment"].astype(str) + "/" + table["cluster"].astype(str))):
+        catchment, cluster = unit.split("/")
+        no, away = (refused or {}).get(unit, 0), (absent or {}).get(unit, 1)
+        results = ["interviewed"] * 16 + ["refused"] * no + ["absent"] * away
+        rows += [(catchment, cluster, result) for result in results + ["no_eligible_child"] * (40 - len(results))]
+    return pd.DataFrame(rows, columns=["catchment", "cluster", "result"])
 
 
 def derived(table: pd.DataFrame, exclusions: pd.DataFrame | None = None, repairs: pd.DataFrame | None = None):
@@ -54,10 +77,12 @@ def rows(found, check: str, level: str | None = None) -> pd.DataFrame:
 
 
 def test_an_ordinary_survey_raises_no_flag():
-    found = fieldwork_quality(derived(children(200)), CHECKS, COHORTS)
+    table = children(200)
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS, visits=households(table))
     assert list(found.checks.columns) == QUALITY_COLUMNS
     assert set(found.checks["check"]) == {"duration", "overlap", "per_day", "heaping_day", "heaping_month", "boundary",
-                                          "sex_ratio", "card_seen", "repairs", "duplicates"}
+                                          "sex_ratio", "card_seen", "repairs", "duplicates", "recall_only",
+                                          "dont_know", "besd_nonresponse", "refusals", "absences"} == set(CHECKS.names)
     assert not found.checks["flag"].any() and found.off == []
 
 
@@ -173,13 +198,15 @@ def test_duplicates_flag_the_day_and_the_interviewer_they_were_made_on():
 
 def test_missing_columns_turn_their_checks_off_in_one_line_each():
     table = children(100).drop(columns=["interviewer", "team", "interview_start", "interview_end", "card_seen"])
-    found = fieldwork_quality(derived(table), CHECKS, COHORTS)
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS, visits=households(table))
     off = {item["check"]: item["reason"] for item in found.off}
     assert set(off) == {"interviewer", "team", "duration", "overlap", "card_seen"}
     assert all("\n" not in reason for reason in off.values())
     assert off["interviewer"].startswith("no interviewer column: the per-interviewer checks are off")
     assert not found.checks["level"].isin(["interviewer", "team"]).any()
-    assert {"heaping_day", "sex_ratio", "duplicates", "boundary"} <= set(found.checks["check"])
+    assert {"heaping_day", "sex_ratio", "duplicates", "boundary", "refusals"} <= set(found.checks["check"])
+    # the shares by interviewer and team have no unit to judge, but the log's clusters do
+    assert set(found.checks.loc[found.checks["check"] == "absences", "level"]) == {"cluster"}
 
 
 def test_since_keeps_the_records_of_the_later_days():
@@ -214,8 +241,9 @@ def test_the_json_output_validates_against_the_shipped_schema(baseline_json):
     assert [flag["unit"] for flag in sex] == ["ndebougou/18w-11m"]
     assert sex[0]["explanation"].startswith("34.4% girls against")
     assert len(pd.read_csv(out / "quality.csv")) == document["judged"]
-    # the export has the interviewer and team columns (hh/interviewer, hh/team): every check is on
-    assert document["checks_off"] == []
+    # the export has the interviewer and team columns (hh/interviewer, hh/team) and the project a household log:
+    # every check is on but "don't know", whose answers the ingest codes as "no" without counting them
+    assert [item["check"] for item in document["checks_off"]] == ["dont_know"]
 
 
 def test_strict_exits_3_when_an_alert_is_raised_and_bad_options_exit_2(tmp_path, baseline_json):
@@ -276,7 +304,11 @@ def test_a_run_writes_quality_csv_and_its_report_sums_the_flags_up(tmp_path):
     context = report_context(results, "en", charts_dir=tmp_path)
     summary = context["sample"]["quality_checks"]
     assert summary["alert"] == int((found.flags["severity"] == "alert").sum())
-    assert summary["off"] == []
+    # off in a run as in lqas quality: "don't know" (the ingest keeps no count of those answers); the run gives
+    # the checks the household log, so refusals and absences are judged
+    assert summary["off"] == [item["check"] for item in found.off] == ["dont_know"]
+    judged = set(found.checks["check"])
+    assert {"refusals", "absences", "recall_only", "besd_nonresponse"} <= judged
     blocks = compose(context).blocks
     start = next(i for i, b in enumerate(blocks) if isinstance(b, Heading) and b.anchor == "sample-fieldwork")
     table = next(b for b in blocks[start:] if isinstance(b, Table))
@@ -312,7 +344,7 @@ def test_the_demo_flags_exactly_the_problems_its_generator_planted(followup_json
     done, out = followup_json
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert document["checks_off"] == []
+    assert [item["check"] for item in document["checks_off"]] == ["dont_know"]
     who, cluster, day = generate.PROBLEM_INTERVIEWER, generate.HEAPED_CLUSTER, generate.RESENT_DAY.isoformat()
     assert generate.FAST_INTERVIEWER == generate.HEAPED_INTERVIEWER == generate.RESENT_INTERVIEWER == who
     catchment = next(cat[0] for cat in generate.CATCHMENTS if cat[2] == cluster.split("-")[0])
@@ -333,7 +365,14 @@ def test_the_demo_flags_exactly_the_problems_its_generator_planted(followup_json
     heaped = flags[("cluster", "heaping_day")]
     assert (heaped["n"], round(heaped["value"] * heaped["n"])) == (20, 12)
     assert heaped["p_value"] == pytest.approx(binomtest(12, 20, 2 / (365.25 / 12), alternative="greater").pvalue)
-    assert len(pd.read_csv(out / "quality.csv")) == document["judged"]
+    judged = pd.read_csv(out / "quality.csv")
+    assert len(judged) == document["judged"]
+    # the household log judged: its 72 clusters and 3 teams, every household visited counted once per level
+    visits = len(pd.read_csv(ROOT / "examples" / "mali_followup" / "data" / "households.csv"))
+    for check in ("refusals", "absences"):
+        judged_rows = judged[judged["check"] == check]
+        assert (judged_rows["level"] == "cluster").sum() == 72 and (judged_rows["level"] == "team").sum() == 3
+        assert judged_rows.groupby("level")["n"].sum().tolist() == [visits, visits]
 
 
 def test_january_births_are_judged_against_the_cohort_windows_chance():
@@ -346,3 +385,100 @@ def test_january_births_are_judged_against_the_cohort_windows_chance():
     births = pd.date_range(pd.Timestamp("2025-10-15") - pd.Timedelta(days=364),
                            pd.Timestamp("2025-10-15") - pd.Timedelta(days=126))
     assert len(births) == 239 and (births.month == 1).sum() == 31
+
+
+def test_children_with_recall_only_flag_the_interviewer_who_does_not_ask_for_cards():
+    table = children(200)
+    mine = table["interviewer"] == "I2"
+    table.loc[mine, ["penta1_source", "mr1_source"]] = "recall"
+    table.loc[mine, ["penta1_crude", "mr1_crude"]] = 1.0
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS, visits=households(table))
+    recall = rows(found, "recall_only")
+    # with evidence: I0 40 cards and 10 recall, I1 and I3 40 cards each, I2 50 recall: 60 of 180
+    assert recall["n"].to_dict() == {"I0": 50, "I1": 40, "I2": 50, "I3": 40, "T0": 100, "T1": 80}
+    assert recall.loc["I2", "value"] == 1.0 and recall.loc["I2", "reference"] == pytest.approx(1 / 3)
+    assert recall.loc["I2", "p_value"] == pytest.approx(binomtest(50, 50, 1 / 3, alternative="greater").pvalue)
+    # their team too (60 of its 100: above a third by more than 20 points), no one else
+    assert sorted(recall.index[recall["flag"]]) == ["I2", "T0"] and recall.loc["T0", "value"] == 0.6
+    assert explain(recall.reset_index().set_index("unit").loc["I2"].to_dict() | {"check": "recall_only"}, CHECKS,
+                   "en") == ("100.0% of the children with vaccination evidence have the caregiver's recall only, "
+                             "against 33.3% in the survey: ask to see the card")
+    # without the doses' evidence the check is off, in one line
+    off = fieldwork_quality(derived(table.drop(columns=["penta1_source", "mr1_source"])), CHECKS, COHORTS,
+                            visits=households(table)).off
+    assert off == [{"check": "recall_only", "reason": "no dose evidence (<dose>_source and <dose>_crude columns)"}]
+
+
+def test_dont_know_answers_flag_their_interviewer():
+    table = children(200)
+    table.loc[table["interviewer"] == "I3", "recall_dont_know"] = 1  # one of their four recall answers
+    table.loc[(table["interviewer"] == "I0") & (table["card_seen"] == 1), "recall_answers"] = 0  # no recall asked
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS, visits=households(table))
+    unknown = rows(found, "dont_know")
+    # 50 "don't know" of 160 children's 640 answers; I0 judged from its 10 children without a card
+    assert unknown.loc["I0", "n"] == 10 and unknown.loc["I3", "n"] == 50
+    assert unknown.loc["I3", "value"] == 0.25 and unknown.loc["I3", "reference"] == 50 / 640
+    assert unknown.loc["I3", "threshold"] == pytest.approx(50 / 640 + 0.10)
+    assert unknown.loc["I3", "p_value"] == pytest.approx(binomtest(50, 200, 50 / 640, alternative="greater").pvalue)
+    # their team's 12.5% is less than 10 points above the survey's
+    assert list(unknown.index[unknown["flag"]]) == ["I3"] and unknown.loc["T1", "value"] == 0.125
+    off = fieldwork_quality(derived(table.drop(columns=["recall_dont_know"])), CHECKS, COHORTS,
+                            visits=households(table)).off
+    assert [item["check"] for item in off] == ["dont_know"] and "\n" not in off[0]["reason"]
+
+
+def test_besd_questions_left_unanswered_flag_their_interviewer():
+    table = children(200)
+    # the first cluster's caregivers were not asked the module (the BeSD indicators NaN, the answers empty)
+    first = table["cluster"] == "0"
+    table.loc[first, ["CHI_intent", "CHI_confb", "CHI_normf", "CHI_lowac"]] = np.nan
+    table.loc[first, ["besd_intent", "besd_confb", "besd_normf"]] = np.nan
+    # 25 of I0's other caregivers chose no barrier; 5 of I1's answered 99 (not answered, in yes1-no2)
+    table.loc[table.index[(table["interviewer"] == "I0") & ~first][:25], "CHI_lowac"] = np.nan
+    table.loc[table.index[(table["interviewer"] == "I1") & ~first][:5], "CHI_normf"] = "99"
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS, visits=households(table), besd_coding="yes1-no2")
+    besd = rows(found, "besd_nonresponse")
+    # 4 items of 190 caregivers asked: 30 of 760 unanswered; I0's 47 asked left 25 of 188
+    assert besd.loc["I0", "n"] == 47 and besd.loc["I0", "detail"] == "4 items"
+    assert besd.loc["I0", "value"] == 25 / 188 and besd.loc["I0", "reference"] == pytest.approx(30 / 760)
+    assert besd.loc["I0", "p_value"] == pytest.approx(binomtest(25, 188, 30 / 760, alternative="greater").pvalue)
+    assert list(besd.index[besd["flag"]]) == ["I0"] and besd.loc["I1", "value"] == 5 / 188
+    # the same in the derived table's categories (an item no one answered among them)
+    compact = table.astype({item: "category" for item in ("CHI_intent", "CHI_confb", "CHI_normf", "CHI_lowac")})
+    compact["CHI_confs"] = pd.Series(np.nan, index=table.index).astype("category")
+    again = rows(fieldwork_quality(derived(compact), CHECKS, COHORTS, visits=households(table),
+                                   besd_coding="yes1-no2"), "besd_nonresponse")
+    assert again.loc["I0", "value"] == (25 + 47) / (47 * 5) and again.loc["I0", "detail"] == "5 items"
+    # in BeSD-TI's coding 99 is no non-answer code: I1's caregivers answered
+    default = rows(fieldwork_quality(derived(table), CHECKS, COHORTS, visits=households(table)), "besd_nonresponse")
+    assert default.loc["I1", "value"] == 0 and default.loc["I0", "reference"] == pytest.approx(25 / 760)
+    off = fieldwork_quality(derived(table.drop(columns=["CHI_intent", "CHI_confb", "CHI_normf", "CHI_lowac"])),
+                            CHECKS, COHORTS, visits=households(table)).off
+    assert off == [{"check": "besd_nonresponse", "reason": "no BeSD items (CHI_* columns)"}]
+
+
+def test_refusals_and_absences_of_the_household_log_flag_their_cluster():
+    table = children(200)
+    visits = households(table, refused={"a/3": 10}, absent={"b/5": 12})
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS, visits=visits)
+    refusals, absences = rows(found, "refusals", "cluster"), rows(found, "absences", "cluster")
+    assert len(refusals) == 40 and (refusals["n"] == 40).all()
+    assert refusals.loc["a/3", "value"] == 0.25 and refusals.loc["a/3", "reference"] == 10 / 1600
+    assert refusals.loc["a/3", "p_value"] == pytest.approx(binomtest(10, 40, 10 / 1600, alternative="greater").pvalue)
+    assert absences.loc["b/5", "value"] == 0.3 and absences.loc["b/5", "reference"] == 51 / 1600
+    flagged = found.flags[found.flags["check"].isin(["refusals", "absences"])]
+    assert sorted(zip(flagged["check"], flagged["level"], flagged["unit"])) == [
+        ("absences", "cluster", "b/5"), ("refusals", "cluster", "a/3")]
+    # a cluster's team is its children's: catchment a's clusters are team T1's
+    teams = rows(found, "refusals", "team")
+    assert teams["n"].to_dict() == {"T0": 800, "T1": 800} and teams.loc["T1", "value"] == 10 / 800
+    row = found.checks[(found.checks["check"] == "refusals") & (found.checks["unit"] == "a/3")].iloc[0]
+    assert explain(row, CHECKS, "en") == "25.0% of the households visited refused, against 0.6% in the survey"
+    assert explain(row, CHECKS, "fr").startswith("25,0")
+    # from a day on: the clusters with a child interviewed since (the log has no dates)
+    later = fieldwork_quality(derived(table), CHECKS, COHORTS, visits=visits, since=pd.Timestamp("2025-10-30").date())
+    assert set(rows(later, "refusals", "cluster").index) == {f"{c}/{n}" for c in "ab" for n in range(13, 20)}
+    # without a household log both are off, one line each
+    off = fieldwork_quality(derived(table), CHECKS, COHORTS).off
+    assert off == [{"check": check, "reason": "no household log ([households] file in the project)"}
+                   for check in ("refusals", "absences")]

@@ -88,6 +88,35 @@ class Duplicates(Check):
     max_records: Count = 0
 
 
+class ShareAbove(Check):
+    """A unit's share against the survey's: flagged when ``max_gap`` above it and a one-sided exact
+    binomial test against it below ``alpha``, judged from ``min_n`` records."""
+
+    max_gap: Fraction
+    alpha: Fraction = 0.01
+    min_n: Count = 20
+
+
+class RecallOnly(ShareAbove):
+    max_gap: Fraction = 0.20
+
+
+class DontKnow(ShareAbove):
+    max_gap: Fraction = 0.10
+
+
+class BesdNonresponse(ShareAbove):
+    max_gap: Fraction = 0.05
+
+
+class Refusals(ShareAbove):
+    max_gap: Fraction = 0.10
+
+
+class Absences(ShareAbove):
+    max_gap: Fraction = 0.10
+
+
 class FieldworkChecks(Section):
     reference: Reference
     duration: Duration
@@ -100,9 +129,25 @@ class FieldworkChecks(Section):
     card_seen: CardSeen
     repairs: Repairs
     duplicates: Duplicates
+    recall_only: RecallOnly
+    dont_know: DontKnow
+    besd_nonresponse: BesdNonresponse
+    refusals: Refusals
+    absences: Absences
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The checks, in the file's order (``reference`` is not one)."""
+        return tuple(name for name in type(self).model_fields if name != "reference")
 
 
 def load_fieldwork_checks(path: Path | None = None) -> FieldworkChecks:
-    """The fieldwork checks file ``path``, or the package's defaults."""
-    path = path or data_path("fieldwork_checks.toml")
-    return validate_file(FieldworkChecks, read_toml(path, "fieldwork checks file"), path)
+    """The fieldwork checks file ``path``, or the package's defaults.
+
+    A programme's file need not give every check: a check it leaves out (one added to lqas after the file
+    was written, say) keeps the package's section, whole; a check it gives is its own, validated."""
+    shipped = data_path("fieldwork_checks.toml")
+    raw = read_toml(shipped, "fieldwork checks file")
+    if path is not None:
+        raw = {**raw, **read_toml(path, "fieldwork checks file")}
+    return validate_file(FieldworkChecks, raw, path or shipped)
