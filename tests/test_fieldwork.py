@@ -482,3 +482,20 @@ def test_refusals_and_absences_of_the_household_log_flag_their_cluster():
     off = fieldwork_quality(derived(table), CHECKS, COHORTS).off
     assert off == [{"check": check, "reason": "no household log ([households] file in the project)"}
                    for check in ("refusals", "absences")]
+
+
+def test_a_programmes_checks_file_may_leave_out_checks(tmp_path):
+    from lqas.config.fieldwork import load_fieldwork_checks
+
+    shipped = load_fieldwork_checks()
+    own = tmp_path / "checks.toml"
+    own.write_text('[reference]\nsource = "our programme"\n\n[duration]\nminutes = 8.0\nshare = 0.3\nmin_n = 10\n'
+                   'severity = "warning"\nexplain = { en = "%(share)s under 8 minutes", fr = "%(share)s sous 8 minutes" }\n',
+                   encoding="utf-8")
+    loaded = load_fieldwork_checks(own)
+    assert loaded.reference.source == "our programme" and loaded.duration.minutes == 8.0
+    assert loaded.refusals == shipped.refusals and loaded.sex_ratio == shipped.sex_ratio
+    # a check it gives is validated: a misspelt key is one error naming it
+    own.write_text('[refusals]\nmax_gapp = 0.2\n', encoding="utf-8")
+    with pytest.raises(Exception, match="max_gapp"):
+        load_fieldwork_checks(own)
