@@ -376,18 +376,34 @@ class _Mapper:
         if not recall:
             return
         codes = recall.get("codes", {"1": 1, "2": 0})
+        # each child's recall answers and "don't know" among them, for the fieldwork checks (a code of its own
+        # in the form, but `codes` may count it as "no")
+        dont_know = {str(code).strip() for code in recall.get("dont_know") or ()}
+        answers = np.zeros(len(self.raw))
+        unknown = np.zeros(len(self.raw))
+
+        def tally(column: str) -> None:
+            text = self.raw[column].astype("string").str.strip()
+            given = (text.notna() & (text != "")).to_numpy(dtype=bool, na_value=False)
+            answers[:] += given
+            unknown[:] += given & text.isin(dont_know).to_numpy(dtype=bool, na_value=False)
+
         if "dose" in recall:  # one recall column per dose (VCQI `<dose>_history`)
             for dose in self.doses:
                 column = recall["dose"].format(dose=dose)
                 if column in self.raw.columns:
                     self.out[f"{dose}_recall"] = pd.to_numeric(
                         self.recode(self.raw[column], codes, f"{dose}_recall", column), errors="coerce")
+                    if dont_know:
+                        tally(column)
         unknown_counts = set(recall.get("unknown_count", []))
         for antigen, spec in recall.get("antigens", {}).items():
             if spec["ever"] not in self.raw.columns:
                 continue
             ever = pd.to_numeric(self.recode(self.raw[spec["ever"]], codes, f"recall_{antigen}", spec["ever"]),
                                  errors="coerce")
+            if dont_know:
+                tally(spec["ever"])
             count = pd.Series(np.nan, index=self.raw.index)
             if "count" in spec and spec["count"] in self.raw.columns:
                 count = pd.to_numeric(self.raw[spec["count"]], errors="coerce")
@@ -396,6 +412,9 @@ class _Mapper:
             for number, dose in enumerate(spec["doses"], start=1):
                 got = np.where(ever == 1, (count >= number).astype(float), ever)
                 self.out[f"{dose}_recall"] = pd.Series(got, index=self.raw.index)
+        if dont_know:
+            self.out["recall_answers"] = pd.Series(answers, index=self.raw.index)
+            self.out["recall_dont_know"] = pd.Series(unknown, index=self.raw.index)
 
     def map_dob(self) -> None:
         """``[dob]``: several dated sources -> ``dob_<source>`` and one ``dob`` (VCQI rule by default).

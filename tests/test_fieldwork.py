@@ -241,9 +241,9 @@ def test_the_json_output_validates_against_the_shipped_schema(baseline_json):
     assert [flag["unit"] for flag in sex] == ["ndebougou/18w-11m"]
     assert sex[0]["explanation"].startswith("34.4% girls against")
     assert len(pd.read_csv(out / "quality.csv")) == document["judged"]
-    # the export has the interviewer and team columns (hh/interviewer, hh/team) and the project a household log:
-    # every check is on but "don't know", whose answers the ingest codes as "no" without counting them
-    assert [item["check"] for item in document["checks_off"]] == ["dont_know"]
+    # the export has the interviewer and team columns (hh/interviewer, hh/team), the kobo profile counts the
+    # "don't know" answers, and the project has a household log: every check is on
+    assert document["checks_off"] == []
 
 
 def test_strict_exits_3_when_an_alert_is_raised_and_bad_options_exit_2(tmp_path, baseline_json):
@@ -304,11 +304,11 @@ def test_a_run_writes_quality_csv_and_its_report_sums_the_flags_up(tmp_path):
     context = report_context(results, "en", charts_dir=tmp_path)
     summary = context["sample"]["quality_checks"]
     assert summary["alert"] == int((found.flags["severity"] == "alert").sum())
-    # off in a run as in lqas quality: "don't know" (the ingest keeps no count of those answers); the run gives
-    # the checks the household log, so refusals and absences are judged
-    assert summary["off"] == [item["check"] for item in found.off] == ["dont_know"]
+    # every check on in a run as in lqas quality: the run gives the checks the household log, and the kobo
+    # profile counts the "don't know" answers
+    assert summary["off"] == [item["check"] for item in found.off] == []
     judged = set(found.checks["check"])
-    assert {"refusals", "absences", "recall_only", "besd_nonresponse"} <= judged
+    assert {"refusals", "absences", "recall_only", "besd_nonresponse", "dont_know"} <= judged
     blocks = compose(context).blocks
     start = next(i for i, b in enumerate(blocks) if isinstance(b, Heading) and b.anchor == "sample-fieldwork")
     table = next(b for b in blocks[start:] if isinstance(b, Table))
@@ -344,7 +344,7 @@ def test_the_demo_flags_exactly_the_problems_its_generator_planted(followup_json
     done, out = followup_json
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert [item["check"] for item in document["checks_off"]] == ["dont_know"]
+    assert document["checks_off"] == []
     who, cluster, day = generate.PROBLEM_INTERVIEWER, generate.HEAPED_CLUSTER, generate.RESENT_DAY.isoformat()
     assert generate.FAST_INTERVIEWER == generate.HEAPED_INTERVIEWER == generate.RESENT_INTERVIEWER == who
     catchment = next(cat[0] for cat in generate.CATCHMENTS if cat[2] == cluster.split("-")[0])

@@ -472,3 +472,25 @@ def test_empty_clusters_are_counted_from_the_kept_children_when_a_row_before_the
     assert result.exclusions["reason"].tolist() == ["no_cluster_metadata"] and len(result.children) == 2
     assert sorted(result.children["cluster"].astype(str)) == ["1", "2"]
     assert result.empty_clusters == {} and result.merges["clusters"]["empty_clusters"] == 0
+
+
+def test_recall_answers_and_dont_know_are_counted_per_child_as_the_export_holds_them():
+    """The kobo profile's [recall] dont_know = ["dk"]: each child's answered recall questions and its "dk"
+    among them, counted from the export's own cells (the fieldwork check of don't-know answers reads them)."""
+    from lqas.derive import derive_project
+
+    root = Path(__file__).resolve().parents[1]
+    project = load_project(root / "examples" / "mali_followup" / "survey.toml")
+    table = derive_project(project).table
+    export = pd.read_csv(root / "examples" / "mali_followup" / "data" / "mali_followup_kobo.csv", dtype=str,
+                         keep_default_na=False)
+    profile = tomllib.loads((root / "instruments" / "profiles" / "kobo.toml").read_text(encoding="utf-8"))
+    ever = [spec["ever"] for spec in profile["recall"]["antigens"].values() if spec["ever"] in export]
+    assert len(ever) >= 8
+    cells = export[ever].apply(lambda values: values.str.strip())
+    expected_answers = (cells != "").sum(axis=1)
+    expected_dk = (cells == "dk").sum(axis=1)
+    rows = table["source_row"].astype(int) - 2  # the spreadsheet row of the export's first record is 2
+    assert (table["recall_answers"].to_numpy() == expected_answers.iloc[rows].to_numpy()).all()
+    assert (table["recall_dont_know"].to_numpy() == expected_dk.iloc[rows].to_numpy()).all()
+    assert table["recall_dont_know"].sum() > 100  # the demo's caregivers say "dk" often enough to count

@@ -156,6 +156,9 @@ class RecallSection(Section):
     dose: DoseTemplate | None = None
     codes: dict[str, Code] | None = None
     unknown_count: tuple[int | float, ...] = ()
+    # the raw answers meaning "don't know" (e.g. ["dk"]): counted per child (recall_answers,
+    # recall_dont_know) for the fieldwork check of don't-know answers; how they count as doses is `codes`'
+    dont_know: tuple[str | int, ...] = ()
     antigens: dict[str, RecallAntigen] = Field(default_factory=dict)
 
     @model_validator(mode="after")
