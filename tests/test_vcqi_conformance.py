@@ -225,7 +225,7 @@ def assert_equal_to_svypd(ours: pd.DataFrame, row) -> None:
     assert got == pytest.approx(want, rel=1e-7, abs=1e-12), row
 
 
-# VCQI's outcome variables -> lqas indicators (docs/indicators.md)
+# VCQI's outcome variables -> lqas indicators (docs/en/methods/indicators.md)
 VCQI_SOURCES = {"by_card": "by_card", "by_history": "by_history", "by_register": "by_register",
                 "c_or_h": "card_or_history", "c_or_r": "card_or_register", "c_or_h_or_r": "card_history_or_register",
                 "by_scar": "by_scar"}
