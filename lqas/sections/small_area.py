@@ -61,7 +61,7 @@ def blocks(context: dict[str, Any], w: Words) -> list[Block]:
 
 def intro(found: dict[str, Any], w: Words, indicator: str, unit_noun: str) -> str:
     text = w._(
-        "The survey sampled %(sampled)s of the %(areas)s areas (%(unit)s) the districts count. To estimate "
+        "The survey sampled %(sampled)s of the districts' %(areas)s areas (%(unit)s). To estimate "
         "%(indicator)s (%(cohort)s) in every one of them, a Fay–Herriot model combines each sampled area's own "
         "estimate with what the areas' characteristics known everywhere (%(covariates)s) predict: a precise "
         "survey estimate is kept nearly as it is, an imprecise one is pulled towards the prediction, and an area "
