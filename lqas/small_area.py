@@ -286,7 +286,7 @@ def _design_matrix(areas: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.n
         if values.isna().any():
             missing = ", ".join(map(str, areas.index[values.isna()][:3]))
             raise SmallAreaError(f"small-area model not fitted: covariate {name!r} is missing for area(s) {missing}")
-        if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
+        if (isinstance(values.dtype, (pd.CategoricalDtype, pd.StringDtype)) or values.dtype == object):
             levels = (list(values.cat.categories) if isinstance(values.dtype, pd.CategoricalDtype)
                       else sorted(values.unique(), key=str))
             for level in levels[1:]:
