@@ -83,6 +83,12 @@ def test_the_report_shows_the_section_ranking_and_maps_in_both_languages(runs, g
         document = compose(context)
         headings = [b.text for b in document.blocks if b.kind == "heading"]
         assert title in headings
+        # Limitations say the 33 areas not sampled are the model's predictions
+        items = ["".join(span.text for span in item).replace("\u202f", " ").replace("\u00a0", " ")
+                 for b in document.blocks if b.kind == "list" for item in b.items]
+        limit = {"fr": "Estimations petites zones : les 33 aires non échantillonnées",
+                 "en": "Small-area estimates: the 33 areas not sampled"}[lang]
+        assert any(item.startswith(limit) for item in items)
         html = (runs[lang] / "report.html").read_text(encoding="utf-8")
         assert "Nampalari" in html and "small_area_map.html" in html
     # the French PDF has the section, the caution about six sampled areas and the covariates' names

@@ -15,7 +15,8 @@ QUOTED_DOSES = ("penta3", "dtp3")
 
 def blocks(context: dict[str, Any], w: Words) -> list[Block]:
     items = [text for text in (fieldwork(context, w), recall(context, w), validity(context, w),
-                               clustering(context, w), small_by_sex(context, w), synthetic(context, w)) if text]
+                               clustering(context, w), small_by_sex(context, w), small_areas(context, w),
+                               synthetic(context, w)) if text]
     return [ListBlock(items=[spans(text) for text in items])]
 
 
@@ -32,6 +33,21 @@ def fieldwork(context: dict[str, Any], w: Words) -> str:
                    "the clusters.",
                    first=w.longdate(facts["first_interview"]), last=w.longdate(facts["last_interview"]), spread=spread)
     return w._("Fieldwork: %(spread)s. Every estimate accounts for the clusters.", spread=spread)
+
+
+def small_areas(context: dict[str, Any], w: Words) -> str:
+    """The small-area model's estimates of the areas no one visited are predictions, not measurements."""
+    found = context.get("small_area")
+    if not found or not found.get("fit"):
+        return ""
+    fit = found["fit"]
+    return w._("Small-area estimates: the %(synthetic)s areas not sampled are estimated from their characteristics "
+               "alone (%(covariates)s), through a model fitted to %(sampled)s sampled areas; they hold if the "
+               "relation between those characteristics and the indicator is the same where the survey did not go. "
+               "They point to where to look, and are to be checked on the ground.",
+               synthetic=w.num(fit["areas_synthetic"]), sampled=w.num(fit["areas_sampled"]),
+               covariates=", ".join(w.name("covariate", c) for c in found["covariates"])
+               or w._("none: the mean of the sampled areas"))
 
 
 def _quoted(rows: list[dict]) -> dict | None:
