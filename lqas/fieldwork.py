@@ -134,6 +134,12 @@ def fieldwork_quality(derived, checks: FieldworkChecks, cohorts: Mapping[str, tu
                 for check in ("refusals", "absences")]
     else:
         parts += household_checks(visits, units, checks, since is not None)
+    if "gps_km_from_cluster" in table and pd.to_numeric(table["gps_km_from_cluster"], errors="coerce").notna().any():
+        parts += [gps_distance_check(table, units[level], level, checks) for level in ("cluster", "interviewer")
+                  if level in units]
+    else:
+        off.append({"check": "gps_distance", "reason": "no household positions (the profile's [position]; the "
+                                                       "positions are read for the distances only, then dropped)"})
     if "interviewer" in units:
         parts.append(repairs_check(table, units["interviewer"], derived.repairs, checks))
     for level in ("day", "interviewer"):
@@ -143,6 +149,20 @@ def fieldwork_quality(derived, checks: FieldworkChecks, cohorts: Mapping[str, tu
     frame = (pd.concat(found, ignore_index=True)[QUALITY_COLUMNS] if found
              else pd.DataFrame(columns=QUALITY_COLUMNS))
     return Quality(checks=frame, off=off, rows=len(table) + len(exclusions), since=since)
+
+
+def gps_distance_check(table: pd.DataFrame, units: pd.Series, level: str, checks: FieldworkChecks) -> pd.DataFrame:
+    """The share of a unit's children whose household is more than ``km`` from its cluster's median
+    position (the survey's share as reference)."""
+    rule = checks.gps_distance
+    km = pd.to_numeric(table["gps_km_from_cluster"], errors="coerce")
+    known = km.notna()
+    far = (km[known] > rule.km).astype(float)
+    grouped = far.groupby(units[known], observed=True, sort=True)
+    frame = pd.DataFrame({"n": grouped.size(), "value": grouped.mean(), "reference": float(far.mean()),
+                          "threshold": rule.max_share}).rename_axis("unit").reset_index()
+    return _rows(level, "gps_distance", frame, rule,
+                 flag=(frame["n"] >= rule.min_n) & (frame["value"] > rule.max_share), detail=f"over {rule.km:g} km")
 
 
 def _dates(values: pd.Series | None) -> pd.Series:
@@ -512,7 +532,7 @@ def explain(row: Mapping, checks: FieldworkChecks, lang: str) -> str:
     rule = getattr(checks, row["check"])
     value, reference = row["value"], row["reference"]
     values = {"share": pct(value, lang), "expected": pct(reference, lang), "value": num(value, lang),
-              "minutes": num(getattr(rule, "minutes", 0), lang, 0)}
+              "minutes": num(getattr(rule, "minutes", 0), lang, 0), "km": num(getattr(rule, "km", 0), lang)}
     if row["check"] == "heaping_day":
         values["days"] = (" et " if lang == "fr" else " and ").join(map(str, rule.days))
     if row["check"] == "heaping_month":

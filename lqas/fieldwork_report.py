@@ -60,7 +60,8 @@ KINDS = {"duration": ("pct", "min", "pct"), "overlap": ("pct", "dec", "pct"), "p
          "boundary": ("dec", "dec", "dec"), "sex_ratio": ("pct", "pct", "dec"), "card_seen": ("pct", "pct", "pct"),
          "repairs": ("pct", "dec", "pct"), "duplicates": ("int", "int", "int"),
          **{check: ("pct", "pct", "pct") for check in ("recall_only", "dont_know", "besd_nonresponse", "refusals",
-                                                       "absences")}}
+                                                       "absences")},
+         "gps_distance": ("pct", "pct", "pct")}
 
 
 def _value(row: dict[str, Any], key: str, lang: str) -> str:
@@ -240,6 +241,9 @@ def _threshold_text(check: str, checks: FieldworkChecks, lang: str, _) -> str:
         "absences": lambda: _("a share of households visited found absent more than %(gap)s points above the "
                               "survey's, and a binomial test below %(alpha)s", gap=num(100 * rule.max_gap, lang),
                               alpha=num(rule.alpha, lang, 2)),
+        "gps_distance": lambda: _("more than %(share)s of the households more than %(km)s km from their cluster's "
+                                  "centre (the positions themselves are never printed)",
+                                  share=pct(rule.max_share, lang, 0), km=num(rule.km, lang)),
     }
     text = texts[check]()
     if getattr(rule, "min_n", 0):

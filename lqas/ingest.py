@@ -863,6 +863,8 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
         main, decoded, profile = _through_form(path, read_form(form), profile, doses, list(cohorts), sheet=sheet,
                                                encoding=encoding, delimiter=delimiter, repeat=repeat)
     raw, labels, merges = _merge(main, profile, merge or {})
+    # the only thing read of the positions before they go: how far each household is from its cluster
+    distance = _distance_from_cluster(raw, profile)
     # personal and free-text columns go first, so no rename, rule or kept column can carry them on
     info = profile.get("profile", {})
     raw = raw.drop(columns=[c for c in (*info.get("personal", []), *info.get("free_text", [])) if c in raw])
@@ -873,6 +875,8 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
     unlisted = looks_personal(raw, exempt=_read_by_profile(profile))
     mapper = _Mapper(raw, profile, path, doses, labels, main.row_offset, frozenset(unlisted))
     mapped, repairs = mapper.result()
+    if distance is not None:
+        mapped["gps_km_from_cluster"] = distance.to_numpy()
     # the export is let go before validation (a national survey's export weighs as much as the
     # child table), all but the design keys the empty clusters are counted from
     rows_read, unread, offset = len(raw), mapper.unread, main.row_offset
@@ -892,6 +896,29 @@ def ingest(path: str | Path, profile: str | dict, *, cohorts: dict[str, tuple[in
     return IngestResult(children, exclusions, repairs, rows_read, path,
                         tuple(profile.get("profile", {}).get("keep", [])), merges, empty, unlisted,
                         decoded, unread)
+
+
+def _distance_from_cluster(raw: pd.DataFrame, profile: dict) -> pd.Series | None:
+    """Each row's distance in km (0.1 km) from its household to its cluster's median position
+    (``[position]``; an equirectangular distance, exact enough at a cluster's scale); NaN where the position
+    is missing or impossible. None without ``[position]`` or its columns. Nothing else of the positions is
+    kept: a distance does not say where the household is."""
+    spec = profile.get("position")
+    cluster = (profile.get("columns") or {}).get("cluster")
+    if not spec or not isinstance(cluster, str) or any(c not in raw for c in (spec["latitude"], spec["longitude"],
+                                                                               cluster)):
+        return None
+    latitude = pd.to_numeric(raw[spec["latitude"]].astype("string"), errors="coerce").astype(float)
+    longitude = pd.to_numeric(raw[spec["longitude"]].astype("string"), errors="coerce").astype(float)
+    bad = ~(latitude.abs() <= 90) | ~(longitude.abs() <= 180) | ((latitude == 0) & (longitude == 0))
+    latitude, longitude = latitude.mask(bad), longitude.mask(bad)
+    key = raw[cluster].astype("string").str.strip()
+    centre_lat = latitude.groupby(key).transform("median")
+    centre_lon = longitude.groupby(key).transform("median")
+    km_per_degree = 111.32
+    east = (longitude - centre_lon) * km_per_degree * np.cos(np.radians(centre_lat))
+    north = (latitude - centre_lat) * km_per_degree
+    return np.hypot(east, north).round(1)
 
 
 def _through_form(path: Path, form: Form, profile: dict, doses: list[str], cohorts: list[str],

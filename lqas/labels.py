@@ -244,6 +244,7 @@ def _code_labels(lang: str) -> dict[str, Any]:
             "besd_nonresponse": _("BeSD questions unanswered"),
             "refusals": _("Households refusing"),
             "absences": _("Households absent"),
+            "gps_distance": _("Households far from their cluster"),
         },
         "quality_level": {"interviewer": _("Interviewer"), "team": _("Team"), "cluster": _("Cluster"),
                           "day": _("Day"), "lot": _("Lot"), "survey": _("Survey")},

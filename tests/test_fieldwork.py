@@ -43,7 +43,7 @@ def children(n: int, **columns) -> pd.DataFrame:
         "card_seen": card.astype(int),
         "penta1_source": source, "penta1_crude": (source != "none").astype(float),
         "mr1_source": source, "mr1_crude": (source != "none").astype(float),
-        "recall_answers": 4, "recall_dont_know": 0,
+        "recall_answers": 4, "recall_dont_know": 0, "gps_km_from_cluster": (np.arange(n) % 7) / 10,
         "CHI_intent": "3", "CHI_confb": "4", "CHI_normf": "1", "CHI_lowac": "noth",
         "besd_intent": 1.0, "besd_confb": 1.0, "besd_normf": 1.0})
     for name, values in columns.items():
@@ -82,7 +82,7 @@ def test_an_ordinary_survey_raises_no_flag():
     assert list(found.checks.columns) == QUALITY_COLUMNS
     assert set(found.checks["check"]) == {"duration", "overlap", "per_day", "heaping_day", "heaping_month", "boundary",
                                           "sex_ratio", "card_seen", "repairs", "duplicates", "recall_only",
-                                          "dont_know", "besd_nonresponse", "refusals", "absences"} == set(CHECKS.names)
+                                          "dont_know", "besd_nonresponse", "refusals", "absences", "gps_distance"} == set(CHECKS.names)
     assert not found.checks["flag"].any() and found.off == []
 
 
@@ -499,3 +499,45 @@ def test_a_programmes_checks_file_may_leave_out_checks(tmp_path):
     own.write_text('[refusals]\nmax_gapp = 0.2\n', encoding="utf-8")
     with pytest.raises(Exception, match="max_gapp"):
         load_fieldwork_checks(own)
+
+
+def test_households_far_from_their_cluster_flag_the_cluster():
+    table = children(200)
+    # the first four households of cluster 3 (children 30-33) 8 km from the others; catchments alternate by
+    # child, so cluster 3 is a/3 (31, 33, ...) and b/3 (30, 32, ...): two of five far in each; each of the four
+    # interviewers has one of them among their 50
+    far = table.index[table["cluster"] == "3"][:4]
+    table.loc[far, "gps_km_from_cluster"] = 8.0
+    found = fieldwork_quality(derived(table), CHECKS, COHORTS, visits=households(table))
+    gps = found.checks[found.checks["check"] == "gps_distance"]
+    flagged = gps[gps["flag"]]
+    assert set(zip(flagged["level"], flagged["unit"])) == {("cluster", "a/3"), ("cluster", "b/3")}
+    shares = dict(zip(gps["level"] + ":" + gps["unit"], gps["value"]))
+    assert shares["cluster:a/3"] == pytest.approx(2 / 5) and shares["cluster:b/3"] == pytest.approx(2 / 5)
+    assert shares["interviewer:I1"] == pytest.approx(1 / 50)
+    assert gps["reference"].iloc[0] == pytest.approx(4 / 200) and gps["threshold"].iloc[0] == 0.10
+    # off with one line without distances
+    off = fieldwork_quality(derived(table.drop(columns=["gps_km_from_cluster"])), CHECKS, COHORTS,
+                            visits=households(table)).off
+    assert [item["check"] for item in off] == ["gps_distance"] and "\n" not in off[0]["reason"]
+
+
+def test_ingest_gives_each_household_its_distance_to_its_cluster_and_drops_the_positions():
+    from lqas.ingest import _distance_from_cluster
+
+    raw = pd.DataFrame({"cl": ["A", "A", "A", "B", "B", "B"],
+                        "lat": ["12.0", "12.0", "12.05", "13", "95", "0"],
+                        "lon": ["-8.0", "-8.0", "-8.0", "-6", "-6", "0"]})
+    profile = {"position": {"latitude": "lat", "longitude": "lon"}, "columns": {"cluster": "cl"}}
+    km = _distance_from_cluster(raw, profile)
+    # 0.05 degree of latitude is 5.566 km; an impossible latitude and (0, 0) are no position
+    assert km.iloc[:4].tolist() == [0.0, 0.0, 5.6, 0.0] and km.iloc[4:].isna().all()
+    assert _distance_from_cluster(raw, {"columns": {"cluster": "cl"}}) is None
+    # the demo: the distances are in the child table, no position is
+    from lqas.config import load_project
+    from lqas.derive import derive_project
+
+    table = derive_project(load_project(ROOT / "examples" / "mali_followup" / "survey.toml")).table
+    assert table["gps_km_from_cluster"].between(0, 2).mean() > 0.95
+    assert not [c for c in table.columns if "gps" in c.lower() and c != "gps_km_from_cluster"]
+    assert not [c for c in table.columns if "latitude" in c.lower() or "longitude" in c.lower()]

@@ -117,6 +117,12 @@ class Absences(ShareAbove):
     max_gap: Fraction = 0.10
 
 
+class GpsDistance(Check):
+    km: Positive = 5.0
+    max_share: Fraction = 0.10
+    min_n: Count = 5
+
+
 class FieldworkChecks(Section):
     reference: Reference
     duration: Duration
@@ -134,6 +140,7 @@ class FieldworkChecks(Section):
     besd_nonresponse: BesdNonresponse
     refusals: Refusals
     absences: Absences
+    gps_distance: GpsDistance
 
     @property
     def names(self) -> tuple[str, ...]:

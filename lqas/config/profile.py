@@ -168,6 +168,16 @@ class RecallSection(Section):
         return self
 
 
+class PositionSection(Section):
+    """``[position]``: the household's GPS columns. Positions are personal data: ingest reads them only to
+    give each child the distance from its household to its cluster's median position
+    (``gps_km_from_cluster``, for the fieldwork checks), then drops them; list them under ``personal``
+    too."""
+
+    latitude: NonEmptyText
+    longitude: NonEmptyText
+
+
 class DobSection(Section):
     """``[dob]``: several dated sources combined into one ``dob`` (VCQI rule, or the first plausible)."""
 
@@ -207,6 +217,7 @@ class Profile(Section):
     # `register` would shadow BaseModel.register (abc): the field is named apart, the key stays
     register_: EvidenceSection | None = Field(None, alias="register")
     recall: RecallSection | None = None
+    position: PositionSection | None = None
     dob: DobSection | None = None
     age: AgeSection = AgeSection()
     merge: dict[str, MergeSection] = Field(default_factory=dict)
