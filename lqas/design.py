@@ -412,6 +412,10 @@ class SurveyDesign:
                     "p_value": stats.f.sf(f_statistic, 1, np.where(df_den > 0, df_den, np.nan)),
                     "disadvantaged": disadvantaged, "df": df_ci}))
         out = _concat(parts)
+        # None where no group is worse: pandas 3 would read the column of text as its string dtype,
+        # its None as NaN (which a report or JSON would show as a number)
+        disadvantaged = out["disadvantaged"].astype(object)
+        out["disadvantaged"] = disadvantaged.where(disadvantaged.notna(), None)
         out["level"] = level
         return out[["indicator", *by, *COMPARE_COLUMNS]]
 

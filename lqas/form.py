@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from lqas.errors import InputError
+from lqas.readers import text_as_objects
 
 # pyxform writes these types with spaces; the XLSForm spec's own names are used here
 _TYPES = {"select one": "select_one", "select all that apply": "select_multiple",
@@ -398,7 +399,8 @@ def _by_answer(values: pd.Series, decode) -> tuple[pd.Series, pd.Series]:
     decoded = [decode(answer) for answer in answers]
     kept = np.array([str(a).strip() if d is None else d for a, d in zip(answers, decoded)] + [np.nan], dtype=object)
     flagged = np.array([d is None for d in decoded] + [False])
-    return pd.Series(kept[codes], index=values.index), pd.Series(flagged[codes], index=values.index)
+    return (pd.Series(kept[codes], index=values.index, dtype=object),
+            pd.Series(flagged[codes], index=values.index))
 
 
 def _text(answer: object) -> str:
@@ -519,7 +521,8 @@ def decode_export(frame: pd.DataFrame, form: Form, headers: list[str] | None = N
             unmatched_values[target.column] = {str(k): int(v) for k, v in counts.items()}
         columns[target.column] = values
     _complete_multiple(columns, targets)
-    decoded = pd.DataFrame(columns, index=frame.index)
+    # text as read_source gives it (Python strings), not pandas 3's string dtype of mapped answers
+    decoded = text_as_objects(pd.DataFrame(columns, index=frame.index))
     counted = Counter(q.name for q in form.questions if q.type not in _NOT_EXPORTED)
     aliases = {q.name: q.column() for q in form.questions if counted[q.name] == 1 and q.path}
     separator = max(separators, key=lambda s: (separators[s], s is not None)) if separators else None

@@ -121,11 +121,25 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
     frame.columns = [str(column).strip() for column in frame.columns]
     if suffix not in CSV_SUFFIXES:  # a CSV's missing tokens were read as NaN
         frame = frame.mask(frame.isin(MISSING_TOKENS))
+    frame = text_as_objects(frame)
     headers = None
     if repeated_headers and suffix not in STAT_SUFFIXES and len(set(written)) < len(written):
         headers = tuple(written)
         frame.columns = [f"{name}\x1f{position}" for position, name in enumerate(written)]
     return Source(frame, path, labels, row_offset, short_rows, headers)
+
+
+def text_as_objects(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns as Python strings (object dtype, NaN where missing), whatever
+    the reader and the pandas version: pandas 3 reads text in its string dtype, and a table read
+    from a CSV, a workbook or in categories would otherwise differ by the dtypes of its columns."""
+    text = [position for position, dtype in enumerate(frame.dtypes) if isinstance(dtype, pd.StringDtype)]
+    if not text:
+        return frame
+    frame = frame.copy(deep=False)
+    for position in text:  # by position: a header may name a column twice
+        frame.isetitem(position, frame.iloc[:, position].astype(object))
+    return frame
 
 
 def _check_header(path: Path, header: list) -> None:
@@ -388,7 +402,8 @@ def _distinct_text(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
     text method) and repeats itself. A categorical column of text has them already."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         categories = values.cat.categories
-        if categories.dtype != object or pd.api.types.infer_dtype(categories, skipna=True) not in ("string", "empty"):
+        if not _text_dtype(categories.dtype) or pd.api.types.infer_dtype(categories, skipna=True) not in (
+                "string", "empty"):
             return None
         codes = values.cat.codes.to_numpy()
         missing = codes < 0
@@ -396,7 +411,7 @@ def _distinct_text(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
         # for it could change the dtype of all, as a NaN among integers does)
         unique = [*categories, np.nan] if missing.any() else list(categories)
         return pd.Series(unique, dtype=object, name=values.name), np.where(missing, len(categories), codes)
-    if values.dtype != object or len(values) < 64 or pd.api.types.infer_dtype(values, skipna=True) not in (
+    if not _text_dtype(values.dtype) or len(values) < 64 or pd.api.types.infer_dtype(values, skipna=True) not in (
             "string", "empty"):
         return None
     positions, unique = pd.factorize(values, use_na_sentinel=True)
@@ -408,6 +423,11 @@ def _distinct_text(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
         positions = np.where(missing, len(unique), positions)
         unique.append(values.iat[int(np.argmax(missing))])
     return pd.Series(unique, dtype=object, name=values.name), positions
+
+
+def _text_dtype(dtype) -> bool:
+    """Text held as Python objects (pandas 2) or as pandas' string dtype (pandas 3's default for text)."""
+    return dtype == object or isinstance(dtype, pd.StringDtype)
 
 
 def key_text(values: pd.Series) -> pd.Series:
@@ -486,15 +506,17 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = values.astype("string").str.strip()
-    parsed = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    # in nanoseconds whatever the pandas version (pandas 3 infers seconds from the text, and an Excel
+    # serial's fraction of a day could not be put into seconds without loss)
+    parsed = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
     todo = parsed.isna() & text.notna()
     if todo.any():
-        parsed[todo] = pd.to_datetime(text[todo], format="%d/%m/%Y", errors="coerce")
+        parsed[todo] = pd.to_datetime(text[todo], format="%d/%m/%Y", errors="coerce").astype("datetime64[ns]")
     todo = parsed.isna() & text.notna()
     if todo.any():
         serial = pd.to_numeric(text[todo], errors="coerce")
         plausible = serial.between(1, 80000)
-        parsed[todo] = EXCEL_EPOCH + pd.to_timedelta(serial.where(plausible), unit="D")
+        parsed[todo] = (EXCEL_EPOCH + pd.to_timedelta(serial.where(plausible), unit="D")).astype("datetime64[ns]")
     return parsed, parsed.isna() & text.notna()
 
 

@@ -73,7 +73,8 @@ def _neutralise_column(values: pd.Series) -> pd.Series | None:
     if not starts.any():
         return None
     rows = np.append(starts, False)[codes]  # code -1 (missing) picks the appended False
-    return pd.Series(_prefixed(values, rows), index=values.index, name=values.name)
+    # object, as the column came: pandas 3 would make it text and its None a NaN
+    return pd.Series(_prefixed(values, rows), index=values.index, name=values.name, dtype=object)
 
 
 def _formula_like(values: pd.Series) -> np.ndarray:

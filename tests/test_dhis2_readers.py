@@ -32,7 +32,9 @@ SAME_DATA = ["analytics.json", "analytics.csv", "datavaluesets.csv", "datavalues
 
 
 def ids(table: pd.DataFrame) -> pd.DataFrame:
-    return table[IDS].sort_values(IDS[:-1], ignore_index=True)
+    # the text columns compared as Python objects: the reader gives object columns of str or None,
+    # while a frame built or mapped here is of pandas' default string dtype (str under pandas 3)
+    return table[IDS].astype({column: object for column in IDS[:-1]}).sort_values(IDS[:-1], ignore_index=True)
 
 
 def written(tmp_path, name: str, text: str, encoding: str = "utf-8") -> Path:

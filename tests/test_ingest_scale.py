@@ -70,7 +70,7 @@ def test_text_of_codes_is_the_text_compacted():
     index = pd.RangeIndex(6)
     for codes in (np.array([2, 2, 0, 3, 2, 0]), np.array([2, 2, 2, 2, 2, 2]), np.array([0, 1, 2, 3, 0, 1])):
         pd.testing.assert_series_equal(text_of_codes(codes, names, index, "s"),
-                                       compact_values(pd.Series(names[codes], index=index, name="s")))
+                                       compact_values(pd.Series(names[codes], index=index, name="s", dtype=object)))
 
 
 def test_per_value_gives_a_categorical_without_missing_cells_the_dtype_its_text_gives():

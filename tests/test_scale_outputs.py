@@ -114,10 +114,14 @@ def test_a_categorical_column_is_neutralised_by_its_categories_and_so_are_column
 
 
 def test_numbers_and_missing_values_are_never_neutralised():
-    frame = pd.DataFrame({"n": [-2.5, np.nan], "o": pd.Series([-2, None], dtype=object), "t": ["-2", None]})
+    # "t" as Python strings, "s" in pandas' default text dtype (str under pandas 3: its None is NaN)
+    frame = pd.DataFrame({"n": [-2.5, np.nan], "o": pd.Series([-2, None], dtype=object),
+                          "t": pd.Series(["-2", None], dtype=object), "s": ["-2", None]})
     safe = neutralise_csv(frame)
     assert safe["n"].tolist()[0] == -2.5 and safe["o"].tolist()[0] == -2 and safe["t"].tolist()[0] == "'-2"
+    assert safe["s"].tolist()[0] == "'-2"
     assert safe["o"].tolist()[1] is None and safe["t"].tolist()[1] is None
+    assert not isinstance(safe["s"].tolist()[1], str) and pd.isna(safe["s"].tolist()[1])
 
 
 # --- Parquet -----------------------------------------------------------------------------------------
