@@ -49,7 +49,7 @@ def compact_values(values: pd.Series) -> pd.Series:
     """One column in its compact dtype (``values`` itself when it has none or has it already)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         return _compact_categorical(values)
-    if _text_dtype(values.dtype) and pd.api.types.infer_dtype(values, skipna=True) == "string":
+    if text_dtype(values.dtype) and pd.api.types.infer_dtype(values, skipna=True) == "string":
         codes, distinct = text_codes(values)
         compacted = text_categorical(codes, distinct, values.index, values.name)
         if compacted is not None:
@@ -59,7 +59,7 @@ def compact_values(values: pd.Series) -> pd.Series:
     return values
 
 
-def _text_dtype(dtype) -> bool:
+def text_dtype(dtype) -> bool:
     """Text held as Python objects (pandas 2) or as pandas' string dtype (pandas 3's default for text)."""
     return dtype == object or isinstance(dtype, pd.StringDtype)
 
@@ -83,7 +83,7 @@ def _compact_categorical(values: pd.Series) -> pd.Series:
     categories the rows use, sorted as text, or plain text when they do not repeat; children
     excluded after the export was read may have left categories unused."""
     categories = values.cat.categories
-    if not _text_dtype(categories.dtype) or pd.api.types.infer_dtype(categories, skipna=True) != "string":
+    if not text_dtype(categories.dtype) or pd.api.types.infer_dtype(categories, skipna=True) != "string":
         return values
     codes = values.cat.codes.to_numpy()
     if (len(categories) <= len(values) // 2 and categories.is_monotonic_increasing

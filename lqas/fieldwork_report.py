@@ -64,6 +64,21 @@ KINDS = {"duration": ("pct", "min", "pct"), "overlap": ("pct", "dec", "pct"), "p
          "gps_distance": ("pct", "pct", "pct")}
 
 
+def N_(text: str) -> str:
+    """A msgid translated where it is used (marks it for the catalog's extraction)."""
+    return text
+
+
+# what the checks of a share against the survey's count (lqas.config.fieldwork.ShareAbove)
+SHARE_CHECKS = {
+    "recall_only": N_("children with the caregiver's recall as their only vaccination evidence"),
+    "dont_know": N_("recall answers \"don't know\""),
+    "besd_nonresponse": N_("BeSD questions left unanswered"),
+    "refusals": N_("households visited that refused"),
+    "absences": N_("households visited found absent"),
+}
+
+
 def _value(row: dict[str, Any], key: str, lang: str) -> str:
     value = row[key]
     if value is None or pd.isna(value):
@@ -226,21 +241,10 @@ def _threshold_text(check: str, checks: FieldworkChecks, lang: str, _) -> str:
                              share=pct(rule.max_share, lang, 0)),
         "duplicates": lambda: _("more than %(n)s duplicate records in a day or by an interviewer",
                                 n=num(rule.max_records, lang)),
-        "recall_only": lambda: _("a share of children with the caregiver's recall as their only vaccination evidence "
-                                 "more than %(gap)s points above the survey's, and a binomial test below %(alpha)s",
-                                 gap=num(100 * rule.max_gap, lang), alpha=num(rule.alpha, lang, 2)),
-        "dont_know": lambda: _("a share of recall answers \"don't know\" more than %(gap)s points above the "
-                               "survey's, and a binomial test below %(alpha)s", gap=num(100 * rule.max_gap, lang),
-                               alpha=num(rule.alpha, lang, 2)),
-        "besd_nonresponse": lambda: _("a share of BeSD questions left unanswered more than %(gap)s points above the "
-                                      "survey's, and a binomial test below %(alpha)s",
-                                      gap=num(100 * rule.max_gap, lang), alpha=num(rule.alpha, lang, 2)),
-        "refusals": lambda: _("a share of households visited that refused more than %(gap)s points above the "
-                              "survey's, and a binomial test below %(alpha)s", gap=num(100 * rule.max_gap, lang),
-                              alpha=num(rule.alpha, lang, 2)),
-        "absences": lambda: _("a share of households visited found absent more than %(gap)s points above the "
-                              "survey's, and a binomial test below %(alpha)s", gap=num(100 * rule.max_gap, lang),
-                              alpha=num(rule.alpha, lang, 2)),
+        **{check: lambda what=what: _("a share of %(what)s more than %(gap)s points above the survey's, and a "
+                                     "binomial test below %(alpha)s", what=_(what), gap=num(100 * rule.max_gap, lang),
+                                     alpha=num(rule.alpha, lang, 2))
+           for check, what in SHARE_CHECKS.items()},
         "gps_distance": lambda: _("more than %(share)s of the households more than %(km)s km from their cluster's "
                                   "centre (the positions themselves are never printed)",
                                   share=pct(rule.max_share, lang, 0), km=num(rule.km, lang)),

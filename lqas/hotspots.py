@@ -12,8 +12,6 @@ unusable covariates) the run goes on: ``small_area.csv`` holds the direct estima
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from lqas.config import Project
 from lqas.config.project import SmallAreaConfig
 from lqas.design import unit_rows
 from lqas.errors import InputError
-from lqas.readers import read_source
+from lqas.readers import normalise_code, read_source
 from lqas.small_area import SmallAreaError, small_area
 
 # small_area.csv: what identifies the area, how it was estimated, the estimate and its precision, the
@@ -186,28 +184,19 @@ def _covariate(values: pd.Series, path: Path, name: str, row) -> pd.Series:
     return numbers.astype(float).reset_index(drop=True)
 
 
-def normal_code(text: object) -> str:
-    """A code or a name as a crosswalk compares them: no accents, no case, every run of other characters
-    one "_" ("N'Débougou" and ``ndebougou`` differ only by the apostrophe: n_debougou / ndebougou, so the
-    "_" are dropped too)."""
-    plain = unicodedata.normalize("NFKD", str(text))
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
-    return re.sub(r"[^0-9a-z]+", "", plain)
-
-
 def match_sampled(path: Path, settings: SmallAreaConfig, codes: list[str], units: list[str]) -> dict[str, str]:
     """Each surveyed unit's area code in the file: the same code, or the same once accents, case and
     punctuation are set aside. A surveyed unit with no row is an error: the model would lose it."""
     exact = set(codes)
     by_normal: dict[str, list[str]] = {}
     for code in codes:
-        by_normal.setdefault(normal_code(code), []).append(code)
+        by_normal.setdefault(normalise_code(code), []).append(code)
     found, unmatched = {}, []
     for unit in units:
         if unit in exact:
             found[unit] = unit
-        elif len(by_normal.get(normal_code(unit), [])) == 1:
-            found[unit] = by_normal[normal_code(unit)][0]
+        elif len(by_normal.get(normalise_code(unit), [])) == 1:
+            found[unit] = by_normal[normalise_code(unit)][0]
         else:
             unmatched.append(unit)
     if unmatched:

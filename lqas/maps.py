@@ -31,9 +31,7 @@ import html
 import itertools
 import json
 import math
-import re
 import textwrap
-import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,6 +47,7 @@ from matplotlib.path import Path as MplPath
 
 from lqas.charts import OKABE_ITO, STYLE, WIDTH, _subplots, _tight
 from lqas.errors import InputError
+from lqas.readers import normalise_code
 
 Ring = np.ndarray                  # (k, 2): longitude, latitude
 Polygon = tuple[Ring, ...]         # the exterior ring, then its holes
@@ -132,20 +131,6 @@ class Boundaries:
         """1 / cos(mean latitude): a degree of longitude is that much shorter than one of latitude,
         so the map keeps the shapes (close to equal area at the scale of a country)."""
         return 1 / math.cos(math.radians((self.bounds[1] + self.bounds[3]) / 2))
-
-
-def normalise_code(value) -> str:
-    """The form codes and names are matched in when they do not match as they are: case folded,
-    accents removed, apostrophes dropped (an elision joins two words: "N'Débougou" is one name),
-    every other run of characters that are not letters or digits made one ``_``, stripped of ``_``.
-
-    >>> normalise_code("N'Débougou"), normalise_code(" Bougouni-Est "), normalise_code("PELENGANA  nord")
-    ('ndebougou', 'bougouni_est', 'pelengana_nord')
-    """
-    decomposed = unicodedata.normalize("NFKD", str(value).casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    plain = re.sub(r"['’‘ʼ`´]", "", plain)
-    return re.sub(r"[\W_]+", "_", plain).strip("_")
 
 
 def _text(value) -> str | None:

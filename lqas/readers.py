@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
+from lqas.dtypes import text_dtype
 from lqas.errors import InputError
 
 MISSING_TOKENS = ["", "n/a", "N/A", "NA", "na", "NaN", "nan", "."]
@@ -402,7 +404,7 @@ def _distinct_text(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
     text method) and repeats itself. A categorical column of text has them already."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         categories = values.cat.categories
-        if not _text_dtype(categories.dtype) or pd.api.types.infer_dtype(categories, skipna=True) not in (
+        if not text_dtype(categories.dtype) or pd.api.types.infer_dtype(categories, skipna=True) not in (
                 "string", "empty"):
             return None
         codes = values.cat.codes.to_numpy()
@@ -411,7 +413,7 @@ def _distinct_text(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
         # for it could change the dtype of all, as a NaN among integers does)
         unique = [*categories, np.nan] if missing.any() else list(categories)
         return pd.Series(unique, dtype=object, name=values.name), np.where(missing, len(categories), codes)
-    if not _text_dtype(values.dtype) or len(values) < 64 or pd.api.types.infer_dtype(values, skipna=True) not in (
+    if not text_dtype(values.dtype) or len(values) < 64 or pd.api.types.infer_dtype(values, skipna=True) not in (
             "string", "empty"):
         return None
     positions, unique = pd.factorize(values, use_na_sentinel=True)
@@ -425,9 +427,19 @@ def _distinct_text(values: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
     return pd.Series(unique, dtype=object, name=values.name), positions
 
 
-def _text_dtype(dtype) -> bool:
-    """Text held as Python objects (pandas 2) or as pandas' string dtype (pandas 3's default for text)."""
-    return dtype == object or isinstance(dtype, pd.StringDtype)
+def normalise_code(value) -> str:
+    """A code or a name as a crosswalk compares them when they do not match as they are (the areas of
+    ``[small_area]`` and their boundaries): case folded, accents removed, apostrophes dropped (an elision
+    joins two words: "N'Débougou" is one name), every other run of characters that are not letters or
+    digits made one ``_``, stripped of ``_``.
+
+    >>> normalise_code("N'Débougou"), normalise_code(" Bougouni-Est "), normalise_code("PELENGANA  nord")
+    ('ndebougou', 'bougouni_est', 'pelengana_nord')
+    """
+    decomposed = unicodedata.normalize("NFKD", str(value).casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = re.sub(r"['’‘ʼ`´]", "", plain)
+    return re.sub(r"[\W_]+", "_", plain).strip("_")
 
 
 def key_text(values: pd.Series) -> pd.Series:

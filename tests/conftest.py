@@ -80,6 +80,23 @@ def require_shared(*paths: str | Path) -> None:
     require(not missing, f"the shared VCQI/BeSD-TI data ({', '.join(missing)})", SHARED_INSTALL)
 
 
+@functools.cache
+def demo_generator():
+    """The demo's seeded generator (examples/mali_baseline/generate.py) as a module, loaded once: the tests
+    take the places and numbers it plants from its own constants and functions."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mali_generate", REPO / "examples" / "mali_baseline" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def generator():
+    return demo_generator()
+
+
 def example_project(name: str, *extra: str):
     """The example project ``examples/<name>``, after requiring every data file it reads (and ``extra``
     files next to its main data file)."""

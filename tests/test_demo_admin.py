@@ -8,7 +8,6 @@ Every expected place, period and number is derived from the generator's own cons
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import os
 import subprocess
 import sys
@@ -21,15 +20,6 @@ REPO = Path(__file__).resolve().parents[1]
 FOLLOWUP = REPO / "examples" / "mali_followup"
 EXTRACT = FOLLOWUP / "data" / "dhis2"
 DOSES = ("penta1", "penta3", "mr1")
-
-
-@pytest.fixture(scope="module")
-def generator():
-    spec = importlib.util.spec_from_file_location("mali_generate_dhis2", REPO / "examples" / "mali_baseline"
-                                                  / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

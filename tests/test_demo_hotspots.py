@@ -6,7 +6,6 @@ Expected places come from the generator (AREA_HOTSPOTS, small_area_truth), not f
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -25,15 +24,6 @@ def lqas(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
     return subprocess.run([sys.executable, "-m", "lqas", *args], capture_output=True, text=True, env=env,
                           timeout=900, check=False)
-
-
-@pytest.fixture(scope="module")
-def generator():
-    spec = importlib.util.spec_from_file_location("mali_generate_areas", REPO / "examples" / "mali_baseline"
-                                                  / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ Every expected code, number and place is derived from the generator's own consta
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 from pathlib import Path
@@ -21,15 +20,6 @@ FOLLOWUP = REPO / "examples" / "mali_followup"
 AREAS = FOLLOWUP / "data" / "areas"
 COLUMNS = ["area", "name", "district", "population_12_23m", "admin_penta1", "distance_km", "urban_share"]
 COVARIATES = ["admin_penta1", "distance_km", "urban_share"]
-
-
-@pytest.fixture(scope="module")
-def generator():
-    spec = importlib.util.spec_from_file_location("mali_generate_areas", REPO / "examples" / "mali_baseline"
-                                                  / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import demo_generator
 from pyxform.xls2json import parse_file_to_json
 from pyxform.xls2xform import convert
 
@@ -151,9 +151,7 @@ def test_export_multi_select_split_columns_agree(export):
 
 
 def test_generator_reproduces_committed_csv(tmp_path):
-    spec = importlib.util.spec_from_file_location("mali_baseline_generate", EXAMPLE / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = demo_generator()
     module.generate(tmp_path)
     assert (tmp_path / "mali_baseline_kobo.csv").read_bytes() == EXPORT.read_bytes()
     assert (tmp_path / "populations.csv").read_bytes() == (EXAMPLE / "data" / "populations.csv").read_bytes()

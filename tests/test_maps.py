@@ -18,6 +18,7 @@ from matplotlib.text import Text
 from lqas import maps
 from lqas.charts import OKABE_ITO
 from lqas.errors import InputError
+from lqas.readers import normalise_code
 from lqas.safety import clean_svg
 
 FR = {"prevalence": "Prévalence zéro dose", "uncertainty": "Largeur de l'intervalle", "points": "pts",
@@ -105,8 +106,8 @@ def test_codes_match_exactly_then_in_normalised_form(four):
     np.testing.assert_array_equal(ring, np.array(square(-6.0, 13.0)))
     assert bounds.bounds == (-6.5, 13.0, -5.5, 14.0) and bounds.extra == ()
     assert bounds.aspect == pytest.approx(1 / np.cos(np.radians(13.5)))
-    assert maps.normalise_code("N’DÉBOUGOU") == maps.normalise_code("n'debougou") == "ndebougou"
-    assert maps.normalise_code("Bougouni  Est") == maps.normalise_code("bougouni-est") == "bougouni_est"
+    assert normalise_code("N’DÉBOUGOU") == normalise_code("n'debougou") == "ndebougou"
+    assert normalise_code("Bougouni  Est") == normalise_code("bougouni-est") == "bougouni_est"
 
 
 def test_an_exact_match_is_taken_before_a_normalised_one_and_others_are_kept(tmp_path):

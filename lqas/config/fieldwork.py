@@ -90,31 +90,12 @@ class Duplicates(Check):
 
 class ShareAbove(Check):
     """A unit's share against the survey's: flagged when ``max_gap`` above it and a one-sided exact
-    binomial test against it below ``alpha``, judged from ``min_n`` records."""
+    binomial test against it below ``alpha``, judged from ``min_n`` records (recall-only evidence, "don't
+    know" answers, BeSD items unanswered, refusals, absences: their gaps are the checks file's)."""
 
     max_gap: Fraction
     alpha: Fraction = 0.01
     min_n: Count = 20
-
-
-class RecallOnly(ShareAbove):
-    max_gap: Fraction = 0.20
-
-
-class DontKnow(ShareAbove):
-    max_gap: Fraction = 0.10
-
-
-class BesdNonresponse(ShareAbove):
-    max_gap: Fraction = 0.05
-
-
-class Refusals(ShareAbove):
-    max_gap: Fraction = 0.10
-
-
-class Absences(ShareAbove):
-    max_gap: Fraction = 0.10
 
 
 class GpsDistance(Check):
@@ -135,11 +116,11 @@ class FieldworkChecks(Section):
     card_seen: CardSeen
     repairs: Repairs
     duplicates: Duplicates
-    recall_only: RecallOnly
-    dont_know: DontKnow
-    besd_nonresponse: BesdNonresponse
-    refusals: Refusals
-    absences: Absences
+    recall_only: ShareAbove
+    dont_know: ShareAbove
+    besd_nonresponse: ShareAbove
+    refusals: ShareAbove
+    absences: ShareAbove
     gps_distance: GpsDistance
 
     @property
