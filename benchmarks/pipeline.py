@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -112,12 +113,16 @@ def make_survey(children: int, folder: Path) -> Path:
     export = pd.read_csv(DEMO / "data" / "mali_baseline_kobo.csv", dtype=str, keep_default_na=False)
     copies = max(1, round(children / len(export)))
     areas = min(AREAS, 6 * copies)
-    frames = []
+    log = pd.read_csv(DEMO / "data" / "households.csv", dtype=str, keep_default_na=False)
+    frames, logs = [], []
     for k in range(copies):
         part = export.copy()
         # each demo catchment of this copy becomes a new health area (several copies share one area when
         # there are more copies than areas), in one of the 60 districts
         area_of = {c: f"ha{(k * 6 + i) % areas:04d}" for i, c in enumerate(sorted(part["hh/catchment"].unique()))}
+        # the household log copied alongside, so the response rates and fieldwork checks run at scale too
+        logs.append(log.assign(aire_sante=log["aire_sante"].map(area_of), grappe=log["grappe"] + f"-{k}",
+                               menage=log["menage"] + f"-{k}"))
         part["hh/catchment"] = part["hh/catchment"].map(area_of)
         part["hh/district"] = part["hh/catchment"].map(lambda a: f"d{int(a[2:]) % DISTRICTS:02d}")
         part["hh/cluster"] = part["hh/cluster"] + f"-{k}"
@@ -129,6 +134,8 @@ def make_survey(children: int, folder: Path) -> Path:
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
     survey.to_csv(data / "export.csv", index=False)
+    pd.concat(logs, ignore_index=True).to_csv(data / "households.csv", index=False)
+    shutil.copyfile(DEMO / "data" / "logo.png", data / "logo.png")
     cohorts = pd.read_csv(DEMO / "data" / "populations.csv")["cohort"].unique()
     area_names = sorted(survey["hh/catchment"].unique())
     pd.DataFrame([(a, c, int(rng.integers(300, 3000))) for a in area_names for c in cohorts],

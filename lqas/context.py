@@ -595,16 +595,16 @@ SEX_RATIO_P = 0.05
 def unusual_sex_ratios(lots: list[dict]) -> list[dict]:
     """The lots whose share of girls is unlikely from the survey's share (exact binomial test, two-sided,
     p < ``SEX_RATIO_P``), most unlikely first: a sign of girls missed or of a sampling problem, said in the sample section."""
-    from scipy.stats import binomtest
+    from lqas.fieldwork import binomial_p
 
     girls, known = sum(lot["F"] for lot in lots), sum(lot["F"] + lot["M"] for lot in lots)
     if not known:
         return []
+    p_values = binomial_p([lot["F"] for lot in lots], [lot["F"] + lot["M"] for lot in lots], girls / known)
     out = []
-    for lot in lots:
+    for lot, p in zip(lots, p_values):
         n = lot["F"] + lot["M"]
         if n:
-            p = binomtest(int(lot["F"]), int(n), girls / known).pvalue
             if p < SEX_RATIO_P:
                 out.append({"unit": lot["unit"], "cohort": lot["cohort"], "girls": lot["F"], "known": n,
                             "share": lot["F"] / n, "p_value": p})

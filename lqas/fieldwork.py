@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
+from scipy.stats import binom
 
 from lqas.config.fieldwork import FieldworkChecks, ShareAbove
 from lqas.households import household_visits
@@ -205,6 +205,34 @@ def _rows(level: str, check: str, frame: pd.DataFrame, settings, *, flag: pd.Ser
     return out.reset_index(drop=True)[QUALITY_COLUMNS]
 
 
+def binomial_p(k, n, p, alternative: str = "two-sided") -> np.ndarray:
+    """Exact binomial test p-values, one per (k successes, n trials, chance p), as
+    ``scipy.stats.binomtest(k, n, p, alternative).pvalue`` gives them, for whole columns at once (a
+    national survey judges thousands of units; NaN where ``n`` is 0 or ``p`` is missing).
+
+    Two-sided is the sum of the probabilities of the outcomes no more likely than ``k`` (R
+    ``binom.test``; scipy's relative tolerance of 1e-7), computed once per distinct (n, p).
+    """
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    p = np.broadcast_to(np.asarray(p, dtype=float), k.shape)
+    out = np.full(k.shape, np.nan)
+    ok = (n > 0) & ~np.isnan(p) & ~np.isnan(k)
+    if alternative == "greater":
+        out[ok] = binom.sf(k[ok] - 1, n[ok], p[ok])
+    elif alternative == "less":
+        out[ok] = binom.cdf(k[ok], n[ok], p[ok])
+    else:
+        rows = np.flatnonzero(ok)
+        pairs = pd.DataFrame({"n": n[rows], "p": p[rows]})
+        for (trials, chance), at in pairs.groupby(["n", "p"], sort=False).indices.items():
+            pmf = binom.pmf(np.arange(int(trials) + 1), int(trials), chance)
+            ordered = np.sort(pmf)
+            below = np.cumsum(ordered)
+            wanted = pmf[k[rows[at]].astype(int)] * (1 + 1e-7)
+            out[rows[at]] = below[np.searchsorted(ordered, wanted, side="right") - 1]
+    return np.minimum(out, 1.0)
+
+
 def _durations(table: pd.DataFrame) -> pd.DataFrame | None:
     """Each kept child's interview start, end and minutes (None without the timestamps)."""
     if "interview_start" not in table or "interview_end" not in table:
@@ -221,9 +249,11 @@ def duration_check(timed: pd.DataFrame, units: pd.Series, level: str, checks: Fi
     """The share of a unit's interviews shorter than ``minutes`` (the median minutes as reference)."""
     rule = checks.duration
     known = timed["minutes"].notna() & (timed["minutes"] >= 0)
-    grouped = timed.loc[known, "minutes"].groupby(units[known], observed=True, sort=True)
-    frame = pd.DataFrame({"n": grouped.size(), "value": grouped.apply(lambda m: float((m < rule.minutes).mean())),
-                          "reference": grouped.median(), "threshold": rule.share}).rename_axis("unit").reset_index()
+    minutes = timed.loc[known, "minutes"]
+    grouped = minutes.groupby(units[known], observed=True, sort=True)
+    short = (minutes < rule.minutes).groupby(units[known], observed=True, sort=True).mean()
+    frame = pd.DataFrame({"n": grouped.size(), "value": short, "reference": grouped.median(),
+                          "threshold": rule.share}).rename_axis("unit").reset_index()
     return _rows(level, "duration", frame, rule, flag=(frame["n"] >= rule.min_n) & (frame["value"] > rule.share),
                  detail=f"under {rule.minutes:g} min")
 
@@ -267,8 +297,7 @@ def _heaping(hits: pd.Series, units: pd.Series, expected: float | pd.Series, rul
     frame["value"] = frame["k"] / frame["n"]
     frame["reference"] = expected
     frame["threshold"] = rule.max_ratio * frame["reference"]
-    frame["p_value"] = [binomtest(int(k), int(n), float(e), alternative="greater").pvalue if n else np.nan
-                        for k, n, e in zip(frame["k"], frame["n"], frame["reference"])]
+    frame["p_value"] = binomial_p(frame["k"], frame["n"], frame["reference"], "greater")
     flag = (frame["n"] >= rule.min_n) & (frame["value"] >= frame["threshold"]) & (frame["p_value"] < rule.alpha)
     return _rows(level, check, frame, rule, flag=flag, detail=detail)
 
@@ -289,7 +318,9 @@ def heaping_month_check(table: pd.DataFrame, units: pd.Series, level: str, check
     without the cohorts."""
     rule = checks.heaping_month
     dob = _dates(table["dob"]).dropna()
-    chance = _month_chance(table.loc[dob.index], rule.month, cohorts) if cohorts else None
+    needed = [column for column in ("cohort", "interview_date") if column in table]
+    # the two columns it reads, not a copy of the child table's hundreds
+    chance = _month_chance(table.loc[dob.index, needed], rule.month, cohorts) if cohorts else None
     if chance is None:
         days = (pd.Timestamp(2023, rule.month, 1) + pd.offsets.MonthEnd(0)).day
         chance = days / 365.25
@@ -310,7 +341,11 @@ def _month_chance(table: pd.DataFrame, month: int, cohorts: Mapping[str, tuple[i
         low, high = cohorts[cohort]
         births = pd.date_range(interview - pd.Timedelta(days=high), interview - pd.Timedelta(days=low))
         shares[(interview, cohort)] = float((births.month == month).mean())
-    chance = pd.Series([shares.get((d, c), np.nan) for d, c in zip(keys["day"], keys["cohort"])], index=table.index)
+    if not shares:
+        return None if len(table) else pd.Series(dtype=float)
+    # each child's share looked up by its (day, cohort) at once, not child by child
+    wanted = pd.MultiIndex.from_frame(keys)
+    chance = pd.Series(pd.Series(shares).reindex(wanted).to_numpy(dtype=float), index=table.index)
     return chance if chance.notna().all() else None
 
 
@@ -335,8 +370,7 @@ def boundary_check(table: pd.DataFrame, units: pd.Series, level: str, cohorts: M
             frame["value"] = frame["k"] / (frame["n"] - frame["k"]).replace(0, np.nan)
             frame["reference"] = 1.0
             frame["threshold"] = rule.min_ratio
-            frame["p_value"] = [binomtest(int(k), int(n), 0.5, alternative="less").pvalue if n else np.nan
-                                for k, n in zip(frame["k"], frame["n"])]
+            frame["p_value"] = binomial_p(frame["k"], frame["n"], 0.5, "less")
             flag = (frame["n"] >= rule.min_n) & (frame["value"].fillna(np.inf) < rule.min_ratio) \
                 & (frame["p_value"] < rule.alpha)
             boundary = high + 1 if edge == "upper" else low
@@ -355,8 +389,7 @@ def sex_ratio_check(table: pd.DataFrame, units: pd.Series, level: str, checks: F
     frame = pd.DataFrame({"n": grouped.size(), "k": grouped.sum()}).rename_axis("unit").reset_index()
     frame["value"] = frame["k"] / frame["n"]
     frame["reference"] = expected
-    frame["p_value"] = [binomtest(int(k), int(n), expected).pvalue if n else np.nan
-                        for k, n in zip(frame["k"], frame["n"])]
+    frame["p_value"] = binomial_p(frame["k"], frame["n"], expected)
     frame["threshold"] = rule.alpha
     return _rows(level, "sex_ratio", frame, rule, flag=(frame["n"] >= rule.min_n) & (frame["p_value"] < rule.alpha))
 
@@ -374,8 +407,8 @@ def card_seen_check(table: pd.DataFrame, units: pd.Series, level: str, checks: F
     rest_n = total_n - frame["n"]
     frame["reference"] = ((total_k - frame["k"]) / rest_n).where(rest_n > 0)
     frame["threshold"] = frame["reference"] - rule.max_gap
-    frame["p_value"] = [binomtest(int(k), int(n), float(r), alternative="less").pvalue if n and 0 < r < 1 else np.nan
-                        for k, n, r in zip(frame["k"], frame["n"], frame["reference"].fillna(0))]
+    frame["p_value"] = binomial_p(frame["k"], frame["n"],
+                                  frame["reference"].where((frame["reference"] > 0) & (frame["reference"] < 1)), "less")
     flag = (frame["n"] >= rule.min_n) & (frame["value"] < frame["threshold"]) & (frame["p_value"] < rule.alpha)
     return _rows(level, "card_seen", frame, rule, flag=flag)
 
@@ -426,8 +459,7 @@ def share_check(hits: pd.Series, trials: pd.Series, units: pd.Series, level: str
     frame["value"] = frame["k"] / frame["trials"].where(frame["trials"] > 0)
     frame["reference"] = reference
     frame["threshold"] = reference + rule.max_gap
-    frame["p_value"] = [binomtest(int(k), int(t), reference, alternative="greater").pvalue
-                        if t and not np.isnan(reference) else np.nan for k, t in zip(frame["k"], frame["trials"])]
+    frame["p_value"] = binomial_p(frame["k"], frame["trials"], reference, "greater")
     flag = (frame["n"] >= rule.min_n) & (frame["value"] > frame["threshold"]) & (frame["p_value"] < rule.alpha)
     return _rows(level, check, frame, rule, flag=flag.fillna(False), detail=detail)
 

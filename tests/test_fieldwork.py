@@ -531,3 +531,23 @@ def test_ingest_gives_each_household_its_distance_to_its_cluster_and_drops_the_p
     assert table["gps_km_from_cluster"].between(0, 2).mean() > 0.95
     assert not [c for c in table.columns if "gps" in c.lower() and c != "gps_km_from_cluster"]
     assert not [c for c in table.columns if "latitude" in c.lower() or "longitude" in c.lower()]
+
+
+def test_the_binomial_tests_of_whole_columns_equal_r_binom_test():
+    from lqas.fieldwork import binomial_p
+
+    # R 4.x: binom.test(33, 96, 0.4745614035087719)$p.value, then alternative = "less" and "greater"
+    assert binomial_p([33], [96], 0.4745614035087719)[0] == pytest.approx(0.010521417419515441, rel=1e-12)
+    assert binomial_p([3], [40], 0.2, "less")[0] == pytest.approx(0.028462094459744496, rel=1e-12)
+    assert binomial_p([12], [30], 0.1, "greater")[0] == pytest.approx(1.5284491786197446e-05, rel=1e-12)
+    # and scipy's binomtest over a grid, ties (k = np) and n = 0 among them
+    rng = np.random.default_rng(7)
+    n = rng.integers(0, 300, 400)
+    p = rng.choice([0.05, 0.2, 0.5, 0.7], 400)
+    k = np.minimum(rng.binomial(n, np.clip(p * 1.3, 0, 1)), n)
+    k[:3], n[:3], p[:3] = [5, 3, 0], [10, 6, 0], [0.5, 0.5, 0.3]
+    for alternative in ("two-sided", "less", "greater"):
+        ours = binomial_p(k, n, p, alternative)
+        theirs = [binomtest(int(a), int(b), float(c), alternative=alternative).pvalue if b else np.nan
+                  for a, b, c in zip(k, n, p)]
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-300)
