@@ -1021,3 +1021,10 @@ def on_files(files, config):
         for name, page in PAGES.items():
             files.append(File.generated(config, f"{lang}/reference/{name}", content=page(lang)))
     return files
+
+
+def on_page_context(context, page, config, nav):
+    """MkDocs hook: the theme's own words (search, table of contents, previous and next, the page's
+    ``lang``) in the page's language; the theme reads its language as each page is rendered."""
+    config.theme["language"] = "fr" if page.file.src_uri.startswith("fr/") else "en"
+    return context

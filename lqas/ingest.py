@@ -811,7 +811,7 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
     kept = children.loc[frame.index, [column for column in children.columns if column not in helpers]]
     # as the rules left them (dates parsed, codes as text), or new
     kept = add_columns(kept, ((column, frame[column]) for column in frame.columns.drop(helpers)))
-    kept.reset_index(drop=True, inplace=True)  # in place: the frame is this function's own copy
+    kept.index = pd.RangeIndex(len(kept))  # numbered again without a copy of the child table
     extra = [column for column in FIELDWORK_COLUMNS if column in exclusions]
     return kept, exclusions[EXCLUSION_COLUMNS + extra], pd.DataFrame(repairs, columns=REPAIR_COLUMNS)
 

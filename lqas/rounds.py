@@ -21,6 +21,7 @@ import pandas as pd
 from lqas.config import Project
 from lqas.config.project import ArmsConfig, DesignConfig
 from lqas.design import ALL, SurveyDesign
+from lqas.dtypes import add_columns
 from lqas.errors import DesignError, InputError, SettingError
 from lqas.power import minimum_detectable_difference
 
@@ -51,7 +52,7 @@ def stack_rounds(tables: Mapping[str, pd.DataFrame], *, strata: str | None, psu:
             columns[target] = values if revisited else f"{name}:" + values
         if psu is None:  # each child its own PSU, in one round only
             columns[PSU] = f"{name}:" + pd.Series(range(len(table)), index=table.index).astype(str)
-        frames.append(table.assign(**columns))
+        frames.append(add_columns(table, columns))  # a derived table's many blocks: not copied, no warning
     common = set.intersection(*(set(frame.columns) for frame in frames))
     ordered = [column for column in frames[0].columns if column in common]
     return pd.concat([frame[ordered] for frame in frames], ignore_index=True)
@@ -194,7 +195,8 @@ def round_pair(frames: Mapping[str, pd.DataFrame], pair: tuple[str, str], *, des
                            revisited=revisited)
     left_out = 0
     if arms is not None:
-        stacked["arm"], left_out = assign_arms(stacked, arms, later=pair[1])
+        arm, left_out = assign_arms(stacked, arms, later=pair[1])
+        stacked = add_columns(stacked, {"arm": arm})
     survey = round_design(stacked, weight="weight", singleton=design.singleton)
     levels = [c for c in levels if c in stacked]
     stratifiers = [c for c in stratifiers if c in stacked]

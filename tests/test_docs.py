@@ -80,6 +80,10 @@ def test_the_site_builds_strictly(tmp_path):
     assert 'href="../kobo-form/"' in french and 'href="../kobo-form/"' in english
     assert 'hreflang="en"' in french and 'hreflang="fr"' in english
     assert "Ce que contient le dossier" in french and "What the run folder holds" in english
+    # the theme's own words in the page's language: its lang, search box and table of contents
+    assert '<html lang="fr"' in french and '<html lang="en"' in english
+    assert 'placeholder="Rechercher"' in french and 'placeholder="Search"' in english
+    assert "Table des matières" in french and "Table of contents" not in french and "Table of contents" in english
     # French typography: no break before a colon in the French prose, nothing changed in code
     assert "Premier calcul\u00a0: la démonstration" in french
     code = re.findall(r"<code[^>]*>(.*?)</code>", french, re.DOTALL)
