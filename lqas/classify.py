@@ -7,11 +7,12 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from lqas.config import LqasConfig
 from lqas.errors import SettingError
 from lqas.indicators import Indicator
-from lqas.rules import Target, aggregate, classify
+from lqas.rules import Target, classify
 
 LEVEL_COLUMNS = ["indicator", "cohort", "level", "unit", "lots", "n", "x", "population", "estimate", "se", "ci_low",
                  "ci_high", "level_ci"]
@@ -91,30 +92,43 @@ def aggregate_lots(classification: pd.DataFrame, table: pd.DataFrame, levels: tu
     places = table[["catchment", *[c for c in levels if c in table and c != "catchment"]]].astype(str)
     places = places.drop_duplicates("catchment")
     lots = lots.merge(places, on="catchment", how="left")
-    units = [(column, column) for column in levels if column in lots and column != "catchment"]
-    # only the columns read below: every unit of every level filters and copies its lots
+    units = [column for column in levels if column in lots and column != "catchment"]
     by = ["indicator", *(["cohort"] if "cohort" in lot else [])]
-    lots = lots[list(dict.fromkeys([*by, "direction", "population", "n", "x", "x_indicator", *(c for _, c in units)]))]
-    rows = []
-    for key, part in lots.groupby(by, sort=False):
-        indicator, cohort = (*key, "all")[:2]  # a lot without a cohort ([lqas] lot = ["catchment"])
-        lower = bool((part["direction"] == "lower_is_better").all())
-        for level, column in [("national", None), *units]:
-            groups = [("all", part)] if column is None else part.groupby(column, sort=True)
-            for unit, members in groups:
-                members = members[members["population"] > 0]
-                if members.empty:
-                    continue
-                # the population of a lot is at least its sample (a lot weighted equally: n)
-                members = members.assign(population=np.maximum(members["population"].to_numpy(dtype=float),
-                                                               members["n"].to_numpy()))
-                result = aggregate(members, level=confidence).iloc[0]
-                estimate, low, high = result["estimate"], result["ci_low"], result["ci_high"]
-                if lower:  # the lots count the favourable complement: back to the indicator's scale
-                    estimate, low, high = 1 - estimate, 1 - high, 1 - low
-                rows.append({"indicator": indicator, "cohort": cohort, "level": level, "unit": unit,
-                             "lots": int(result["lots"]), "n": int(result["n"]),
-                             "x": int(members["x_indicator"].sum()), "population": float(result["population"]),
-                             "estimate": estimate, "se": float(result["se"]), "ci_low": low, "ci_high": high,
-                             "level_ci": confidence})
-    return pd.DataFrame(rows, columns=LEVEL_COLUMNS)
+    # the (indicator, cohort) pairs in the classification's order, each unit's levels national first
+    order = {key: rank for rank, key in enumerate(dict.fromkeys(zip(*(lots[column] for column in by))))}
+    lots = lots[lots["population"] > 0]
+    if lots.empty:
+        return pd.DataFrame(columns=LEVEL_COLUMNS)
+    # lqas.rules.aggregate for every unit at once: each lot a stratum weighted by its population (at
+    # least its sample: a lot weighted equally counts n), p = x / n, estimate sum N p / sum N,
+    # variance sum N^2 p (1 - p) / n / (sum N)^2
+    population = np.maximum(lots["population"].to_numpy(dtype=float), lots["n"].to_numpy(dtype=float))
+    share = lots["x"].to_numpy(dtype=float) / lots["n"].to_numpy(dtype=float)
+    terms = pd.DataFrame({"lots": 1, "n": lots["n"].to_numpy(), "x": lots["x_indicator"].to_numpy(),
+                          "population": population, "weighted": population * share,
+                          "variance": population ** 2 * share * (1 - share) / lots["n"].to_numpy(dtype=float),
+                          **{column: lots[column].to_numpy() for column in [*by, *units]}})
+    frames = []
+    for rank, (level, column) in enumerate([("national", None), *((column, column) for column in units)]):
+        keys = [*by, *([column] if column else [])]
+        sums = terms.groupby(keys, sort=True)[["lots", "n", "x", "population", "weighted", "variance"]].sum()
+        sums = sums.reset_index().assign(level=level, level_rank=rank)
+        sums["unit"] = sums[column] if column else "all"
+        frames.append(sums)
+    out = pd.concat(frames, ignore_index=True)
+    out["pair"] = [order[key] for key in zip(*(out[column] for column in by))]
+    out = out.sort_values(["pair", "level_rank"], kind="stable").reset_index(drop=True)
+    if "cohort" not in by:  # a lot without a cohort ([lqas] lot = ["catchment"])
+        out["cohort"] = "all"
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    estimate = out["weighted"] / out["population"]
+    se = np.sqrt(out["variance"]) / out["population"]
+    low, high = estimate - z * se, estimate + z * se
+    # the lots count the favourable complement: an adverse indicator back on its own scale
+    lower = out["indicator"].map(lots.groupby("indicator")["direction"].agg(
+        lambda direction: bool((direction == "lower_is_better").all())))
+    out["estimate"] = np.where(lower, 1 - estimate, estimate)
+    out["ci_low"], out["ci_high"] = np.where(lower, 1 - high, low), np.where(lower, 1 - low, high)
+    out["se"] = se
+    out["level_ci"] = confidence
+    return out.astype({"lots": int, "n": int, "x": int})[LEVEL_COLUMNS]
