@@ -356,6 +356,11 @@ def column_text(values: pd.Series) -> pd.Series:
             return values.astype("Int64").astype("string").astype(object).where(values.notna(), np.nan)
     if pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
         return values.astype("Int64").astype("string").astype(object).where(values.notna(), np.nan)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "datetime64", "datetime", "date", "empty"):
+        # each distinct text or date written once (values that hash alike are then written alike)
+        codes, uniques = pd.factorize(values)
+        text = np.array([*(cell_text(value) for value in uniques), np.nan], dtype=object)
+        return pd.Series(text[codes], index=values.index, dtype=object)
     return values.map(cell_text).astype(object)
 
 
@@ -559,8 +564,11 @@ def dates_from_parts(day: pd.Series, month: pd.Series, year: pd.Series) -> PartD
 
     def show(name: str, width: int) -> pd.Series:
         raw = (day, month, year)[("day", "month", "year").index(name)]
-        value = parts[name]
-        text = value.map(lambda v: f"{int(v):0{width}d}" if pd.notna(v) and float(v).is_integer() else None)
+        # each distinct number written once (a survey's days of the month are 31)
+        codes, uniques = pd.factorize(parts[name])
+        shown = np.array([*(f"{int(v):0{width}d}" if float(v).is_integer() else None for v in uniques), None],
+                         dtype=object)
+        text = pd.Series(shown[codes], index=raw.index, dtype=object)
         return text.fillna(raw.astype("string").str.strip()).fillna("?").astype(str)
 
     text = (show("year", 4) + "-" + show("month", 2) + "-" + show("day", 2)).where(count > 0, np.nan)
