@@ -23,6 +23,7 @@ from scipy.stats import binom
 
 from lqas.config.fieldwork import FieldworkChecks, ShareAbove
 from lqas.households import household_visits
+from lqas.readers import per_value
 
 QUALITY_COLUMNS = ["level", "unit", "check", "detail", "n", "value", "reference", "threshold", "p_value", "flag",
                    "severity"]
@@ -172,7 +173,22 @@ def _dates(values: pd.Series | None) -> pd.Series:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    return values.astype("string").str.strip().replace("", pd.NA)
+    return per_value(values, lambda distinct: distinct.astype("string").str.strip().replace("", pd.NA))
+
+
+def _categories(values: pd.Series) -> pd.Series:
+    """Text units as a categorical whose categories are in text order: grouped and sorted as the text
+    would be, without hashing a million strings for each check."""
+    codes, uniques = pd.factorize(values.astype(object))
+    return _sorted_categorical(codes, np.asarray(uniques, dtype=object), values.index)
+
+
+def _sorted_categorical(codes: np.ndarray, names: np.ndarray, index: pd.Index) -> pd.Series:
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = np.where(codes < 0, -1, rank[np.maximum(codes, 0)]) if len(order) else codes
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(names[order], dtype=object)), index=index)
 
 
 def _units(table: pd.DataFrame, exclusions: pd.DataFrame) -> tuple[dict[str, pd.Series], list[dict[str, str]]]:
@@ -181,16 +197,19 @@ def _units(table: pd.DataFrame, exclusions: pd.DataFrame) -> tuple[dict[str, pd.
     units: dict[str, pd.Series] = {}
     off = []
     for level in ("interviewer", "team"):
-        if level in table and _text(table[level]).notna().any():
-            units[level] = _text(table[level]).fillna("?")
+        text = _text(table[level]) if level in table else None
+        if text is not None and text.notna().any():
+            units[level] = _categories(text.fillna("?"))
         else:
             off.append({"check": level, "reason": f"no {level} column: the per-{level} checks are off (map it in the "
                                                   f"profile: {level} = \"<export column>\")"})
-    units["cluster"] = table["catchment"].astype(str) + "/" + table["cluster"].astype(str)
-    day = _dates(table["interview_date"])
-    units["day"] = day.dt.strftime("%Y-%m-%d").fillna("?")
+    units["cluster"] = _joined(table["catchment"], table["cluster"])
+    # each distinct day written once
+    codes, days = pd.factorize(_dates(table["interview_date"]))
+    units["day"] = _categories(pd.Series(np.append(np.asarray(days.strftime("%Y-%m-%d"), dtype=object), "?")[codes],
+                                         index=table.index))
     if "cohort" in table:
-        units["lot"] = table["catchment"].astype(str) + "/" + table["cohort"].astype(str)
+        units["lot"] = _joined(table["catchment"], table["cohort"])
     return units, off
 
 
@@ -202,7 +221,9 @@ def _rows(level: str, check: str, frame: pd.DataFrame, settings, *, flag: pd.Ser
     for column in ("reference", "threshold", "p_value"):
         if column not in out:
             out[column] = np.nan
-    return out.reset_index(drop=True)[QUALITY_COLUMNS]
+    out = out.reset_index(drop=True)[QUALITY_COLUMNS]
+    out["unit"] = out["unit"].astype(object)  # a unit's text, grouped from categories or not
+    return out
 
 
 def binomial_p(k, n, p, alternative: str = "two-sided") -> np.ndarray:
@@ -293,7 +314,8 @@ def _heaping(hits: pd.Series, units: pd.Series, expected: float | pd.Series, rul
     grouped = hits.groupby(units[hits.index], observed=True, sort=True)
     frame = pd.DataFrame({"n": grouped.size(), "k": grouped.sum()}).rename_axis("unit").reset_index()
     if isinstance(expected, pd.Series):
-        expected = frame["unit"].map(expected.groupby(units[expected.index], observed=True).mean())
+        expected = frame["unit"].astype(object).map(expected.groupby(units[expected.index], observed=True).mean()
+                                                    .rename(index=str)).astype(float)
     frame["value"] = frame["k"] / frame["n"]
     frame["reference"] = expected
     frame["threshold"] = rule.max_ratio * frame["reference"]
@@ -536,22 +558,37 @@ def household_checks(visits: pd.DataFrame, units: Mapping[str, pd.Series], check
     """The shares of the households visited that refused and that were absent, by cluster and by team (a
     cluster's team: the team most of its children were interviewed by). ``since``: only the clusters with a
     kept child (those interviewed from the day asked)."""
-    cluster = visits["catchment"].astype(str) + "/" + visits["cluster"].astype(str)
+    cluster = _joined(visits["catchment"], visits["cluster"])
     if since:
         cluster = cluster[cluster.isin(set(units["cluster"]))]
     levels = {"cluster": cluster}
     if "team" in units:
         # the most children, the first team by name on a tie
-        team_of = (pd.DataFrame({"cluster": units["cluster"], "team": units["team"]}).value_counts().reset_index()
+        team_of = (pd.DataFrame({"cluster": units["cluster"], "team": units["team"]})
+                   .groupby(["cluster", "team"], observed=True).size().rename("count").reset_index()
                    .sort_values(["count", "team"], ascending=[False, True], kind="stable")
-                   .drop_duplicates("cluster").set_index("cluster")["team"])
-        levels["team"] = cluster.map(team_of).fillna("?")
+                   .drop_duplicates("cluster").astype({"cluster": object, "team": object})
+                   .set_index("cluster")["team"])
+        levels["team"] = cluster.astype(object).map(team_of).fillna("?")
     parts = []
     for check, result in HOUSEHOLD_RESULTS.items():
-        hits = (visits.loc[cluster.index, "result"].astype(str) == result).astype(int)
+        hits = (visits.loc[cluster.index, "result"] == result).astype(int)
         parts += [share_check(hits, pd.Series(1, index=hits.index), unit, level, check, getattr(checks, check))
                   for level, unit in levels.items()]
     return parts
+
+
+def _joined(first: pd.Series, second: pd.Series) -> pd.Series:
+    """``first/second`` of each row as a categorical in text order, each distinct pair written once (a
+    national household log has millions of rows and tens of thousands of clusters)."""
+    first_codes, first_names = pd.factorize(first.astype(str))
+    second_codes, second_names = pd.factorize(second.astype(str))
+    codes, pairs = pd.factorize(first_codes.astype(np.int64) * max(len(second_names), 1) + second_codes)
+    width = max(len(second_names), 1)
+    names = np.array([f"{first_names[pair // width]}/{second_names[pair % width]}" for pair in pairs], dtype=object)
+    if len(set(names)) < len(names):  # ids holding the separator ("a/b" + "c", "a" + "b/c"): row by row
+        return first.astype(str) + "/" + second.astype(str)
+    return _sorted_categorical(codes, names, first.index)
 
 
 def explain(row: Mapping, checks: FieldworkChecks, lang: str) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from lqas.config import Project
 from lqas.errors import InputError
-from lqas.readers import read_source
+from lqas.readers import per_value, read_source
 
 # the results a household visit can have, in the order the report shows them
 RESULTS = ("interviewed", "no_eligible_child", "absent", "refused", "other")
@@ -61,16 +61,18 @@ def household_visits(project: Project, children: pd.DataFrame, excluded: pd.Data
     path = project.resolve(config.file)
     if not path.is_file():
         raise InputError(f"{path}: household log not found ([households] file)")
-    source = read_source(path)
+    source = read_source(path, categories=True)  # a national log's millions of rows: repeated text as categories
     frame = source.frame.rename(columns={theirs: ours for ours, theirs in config.columns.items()})
     for column in ("cluster", "result"):
         if column not in frame:
             raise InputError(f"{path}: no column '{column}' (columns: {', '.join(map(str, source.frame.columns))}); "
                              f"name the file's column with [households] columns = {{ {column} = \"...\" }}")
-    text = frame[["cluster", "result", *(["catchment"] if "catchment" in frame else [])]].astype("string").apply(
-        lambda values: values.str.strip())
+    # each distinct text stripped and recoded once
+    text = pd.DataFrame({column: per_value(frame[column], lambda values: values.astype("string").str.strip())
+                         for column in ("cluster", "result", "catchment") if column in frame})
     codes = {str(theirs).strip(): ours for theirs, ours in config.codes.items()}
-    result = text["result"].map(lambda value: codes.get(value, value) if isinstance(value, str) else value)
+    result = per_value(text["result"], lambda values: values.map(
+        lambda value: codes.get(value, value) if isinstance(value, str) else value))
     _refuse_first(~result.isin(RESULTS), lambda i: (
         f"{path}: row {source.row_offset + i}, column '{config.columns.get('result', 'result')}': "
         f"{frame['result'].iloc[i]!r} is not a household result ({', '.join(RESULTS)}); map the file's codes with "
