@@ -783,7 +783,7 @@ def _rates_of(summed: pd.DataFrame, wanted: pd.DataFrame) -> pd.DataFrame:
         name = own.dropna(subset="data_element_name").drop_duplicates("data_element").set_index("data_element")
         rates = both.assign(metric=rate, value=value,
                             source_row=np.minimum(both["source_row"], both["source_row_expected"]),
-                            data_element_name=both["data_element"].map(name["data_element_name"])
+                            data_element_name=both["data_element"].map(name["data_element_name"]).astype(object)
                             .fillna(both["data_element_name"]))
         for column in ("category_option_combo", "attribute_option_combo"):
             rates[column] = rates[column].replace("", None)

@@ -419,7 +419,8 @@ def test_icc_matches_r_anova_in_every_domain_and_margin(icc_sample, tmp_path):
     expected = expected.set_index(["outcome", "stratum", "sex"])
     ours = _icc_table(icc_sample)
     assert len(expected) == len(ours) == 18  # 2 outcomes x (1 + 2 + 2 + 2 x 2) domains
-    merged = ours.join(expected.rename_axis(ours.index.names), rsuffix="_r", how="inner")
+    merged = ours.merge(expected.rename_axis(ours.index.names), left_index=True, right_index=True, how="inner",
+                        suffixes=("", "_r"))
     assert len(merged) == 18 and (merged["n"] == merged["n_r"]).all()
     np.testing.assert_allclose(merged["icc"], merged["icc_r"], rtol=1e-10, atol=1e-14)
     # the data cover both signs and the homogeneous branch, so each part of the formula is exercised

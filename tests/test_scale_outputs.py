@@ -143,7 +143,9 @@ def test_the_parquet_tables_hold_the_rows_of_the_csv_tables(demo_run):
         assert table.shape == text.shape, name
         assert [neutralise_text(c) for c in table.columns] == list(text.columns), name
     estimates = pd.read_parquet(out / "estimates.parquet")
-    text = pd.read_csv(out / "estimates.csv", float_precision="round_trip")
+    # pandas 3 reads floats to the round trip by itself (and deprecates asking); pandas 2 when asked
+    precision = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+    text = pd.read_csv(out / "estimates.csv", **precision)
     pd.testing.assert_frame_equal(estimates, results.estimates.reset_index(drop=True))
     for column in ("n", "estimate", "ci_low", "ci_high"):  # the CSV's digits are the same doubles
         assert np.array_equal(estimates[column].to_numpy(), text[column].to_numpy(), equal_nan=True), column

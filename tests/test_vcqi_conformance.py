@@ -28,7 +28,8 @@ def in_vcqi_order(table: pd.DataFrame) -> pd.DataFrame:
     """The children in VCQI's order, with VCQI's ``respid`` (1..n in the sort order of RI01, RI03, RI11, RI12)."""
     order = table.assign(**{key: pd.to_numeric(table[key]) for key in ("RI01", "RI03", "RI12")})
     order = order.sort_values(["RI01", "RI03", "RI11", "RI12"], kind="stable").reset_index(drop=True)
-    return order.assign(respid=range(1, len(order) + 1))
+    # joined, not assigned: the child table's many blocks would make pandas warn of a fragmented frame
+    return pd.concat([order, pd.Series(range(1, len(order) + 1), name="respid")], axis=1)
 
 
 def test_harmonia_crude_flags_equal_vcqi_for_every_child_and_dose():
