@@ -604,10 +604,9 @@ def unusual_sex_ratios(lots: list[dict]) -> list[dict]:
     out = []
     for lot, p in zip(lots, p_values):
         n = lot["F"] + lot["M"]
-        if n:
-            if p < SEX_RATIO_P:
-                out.append({"unit": lot["unit"], "cohort": lot["cohort"], "girls": lot["F"], "known": n,
-                            "share": lot["F"] / n, "p_value": p})
+        if n and p < SEX_RATIO_P:  # a lot without a known sex has no p-value (NaN)
+            out.append({"unit": lot["unit"], "cohort": lot["cohort"], "girls": lot["F"], "known": n,
+                        "share": lot["F"] / n, "p_value": p})
     return sorted(out, key=lambda lot: lot["p_value"])
 
 
