@@ -5,8 +5,8 @@ demo's synthetic export (examples/mali_baseline/) is copied into new health area
 made new, until it holds the number of children asked for, spread over about 1,800 health areas in 60
 districts (seeded, so the same file every time). The run is the installed lqas, in a subprocess of its
 own per survey (`python -c`), through `lqas.run.run_project`; its progress messages mark the stages:
-ingest and derive, estimate, classify lots, compare girls and boys, write tables, write the workbook,
-charts and report context, render the report. For each stage the script records the wall time and the
+ingest and derive, household log and fieldwork checks, estimate, classify lots, compare girls and boys,
+write tables, write the workbook, charts and report context, render the report. For each stage the script records the wall time and the
 peak resident memory of the process during the stage (Linux: the high-water mark is reset at each stage,
 /proc/self/clear_refs). The run of VCQI's Harmonia demo (3,256 children; examples/vcqi_harmonia) is timed
 the same way.
@@ -178,7 +178,7 @@ def show(name: str, children: int, result: dict) -> None:
     print(f"\n{name}: {children:,} children, {result['total_seconds']:.1f} s in all"
           + (f", report {result['pdf_pages']} pages" if result["pdf_pages"] else ""))
     for stage in result["stages"]:
-        print(f"  {stage['stage']:<28} {stage['seconds']:8.2f} s   peak {stage['peak_mb']:8.0f} MB")
+        print(f"  {stage['stage']:<36} {stage['seconds']:8.2f} s   peak {stage['peak_mb']:8.0f} MB")
     for failure in result["failed"]:
         print(f"  failed: {failure}")
 

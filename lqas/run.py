@@ -35,6 +35,7 @@ def analyse(project: Project, progress: Callable[[str], None] = lambda message: 
 def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
     progress("ingest and derive")
     derived = derive_project(project)
+    progress("household log and fieldwork checks")
     # the household log read once, checked row by row before minutes of work: the response rates and the
     # fieldwork checks of refusals and absences both count its visits
     visits = household_visits(project, derived.table, derived.exclusions)

@@ -652,7 +652,8 @@ def test_quiet_says_nothing_and_verbose_says_each_stage(tmp_path):
     assert verbose.returncode == 0, verbose.stderr
     stages = re.findall(r"^lqas: (.+?) \((\d+\.\d) s\); (.+)$", verbose.stderr, flags=re.MULTILINE)
     # each stage named once as it starts and once with its time, in the run's order, to the end
-    assert [s[2] for s in stages][:3] == ["ingest and derive", "estimate", "classify lots"]
+    assert [s[2] for s in stages][:4] == ["ingest and derive", "household log and fieldwork checks", "estimate",
+                                          "classify lots"]
     assert [s[0] for s in stages][1:] == [s[2] for s in stages][:-1] and stages[-1][2] == "done"
     assert "small-area estimates" in [s[2] for s in stages]
     both = lqas("-q", "-v", "demo", "--out", str(tmp_path / "both"))
