@@ -7,12 +7,12 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from lqas.config import LqasConfig
 from lqas.errors import SettingError
 from lqas.indicators import Indicator
 from lqas.rules import Target, classify
+from lqas.rules.lots import pooled
 
 LEVEL_COLUMNS = ["indicator", "cohort", "level", "unit", "lots", "n", "x", "population", "estimate", "se", "ci_low",
                  "ci_high", "level_ci"]
@@ -99,7 +99,7 @@ def aggregate_lots(classification: pd.DataFrame, table: pd.DataFrame, levels: tu
     lots = lots[lots["population"] > 0]
     if lots.empty:
         return pd.DataFrame(columns=LEVEL_COLUMNS)
-    # lqas.rules.aggregate for every unit at once: each lot a stratum weighted by its population (at
+    # lqas.rules.aggregate for every unit at once (the same pooled sums): each lot a stratum weighted by its population (at
     # least its sample: a lot weighted equally counts n), p = x / n, estimate sum N p / sum N,
     # variance sum N^2 p (1 - p) / n / (sum N)^2
     population = np.maximum(lots["population"].to_numpy(dtype=float), lots["n"].to_numpy(dtype=float))
@@ -120,10 +120,7 @@ def aggregate_lots(classification: pd.DataFrame, table: pd.DataFrame, levels: tu
     out = out.sort_values(["pair", "level_rank"], kind="stable").reset_index(drop=True)
     if "cohort" not in by:  # a lot without a cohort ([lqas] lot = ["catchment"])
         out["cohort"] = "all"
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    estimate = out["weighted"] / out["population"]
-    se = np.sqrt(out["variance"]) / out["population"]
-    low, high = estimate - z * se, estimate + z * se
+    estimate, se, low, high = pooled(out["weighted"], out["variance"], out["population"], confidence)
     # the lots count the favourable complement: an adverse indicator back on its own scale
     lower = out["indicator"].map(lots.groupby("indicator")["direction"].agg(
         lambda direction: bool((direction == "lower_is_better").all())))

@@ -70,10 +70,16 @@ def text_categorical(codes: np.ndarray, distinct: np.ndarray, index: pd.Index, n
     not repeat (more distinct texts than half the rows), since categories would then weigh more."""
     if len(distinct) > len(index) // 2:
         return None
+    return sorted_categorical(codes, distinct, index, name)
+
+
+def sorted_categorical(codes: np.ndarray, distinct: np.ndarray, index: pd.Index, name: object = None) -> pd.Series:
+    """The text column of ``codes`` (positions among ``distinct``, -1 where missing) as a categorical with
+    its categories sorted as text, however many: grouped and sorted as the text itself would be."""
     order = np.argsort(distinct.astype(str), kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    codes = np.where(codes < 0, -1, rank[codes])
+    codes = np.where(codes < 0, -1, rank[np.maximum(codes, 0)]) if len(order) else codes
     categories = pd.Index(distinct[order], dtype=object)
     return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=index, name=name)
 

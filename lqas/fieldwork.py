@@ -22,6 +22,7 @@ import pandas as pd
 from scipy.stats import binom
 
 from lqas.config.fieldwork import FieldworkChecks, ShareAbove
+from lqas.dtypes import sorted_categorical, text_codes
 from lqas.households import household_visits
 from lqas.readers import per_value
 
@@ -177,18 +178,9 @@ def _text(values: pd.Series) -> pd.Series:
 
 
 def _categories(values: pd.Series) -> pd.Series:
-    """Text units as a categorical whose categories are in text order: grouped and sorted as the text
-    would be, without hashing a million strings for each check."""
-    codes, uniques = pd.factorize(values.astype(object))
-    return _sorted_categorical(codes, np.asarray(uniques, dtype=object), values.index)
-
-
-def _sorted_categorical(codes: np.ndarray, names: np.ndarray, index: pd.Index) -> pd.Series:
-    order = np.argsort(names, kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    codes = np.where(codes < 0, -1, rank[np.maximum(codes, 0)]) if len(order) else codes
-    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(names[order], dtype=object)), index=index)
+    """Text units as a categorical in text order: grouped and sorted as the text would be, without
+    hashing a million strings for each check."""
+    return sorted_categorical(*text_codes(values), values.index)
 
 
 def _units(table: pd.DataFrame, exclusions: pd.DataFrame) -> tuple[dict[str, pd.Series], list[dict[str, str]]]:
@@ -583,12 +575,12 @@ def _joined(first: pd.Series, second: pd.Series) -> pd.Series:
     national household log has millions of rows and tens of thousands of clusters)."""
     first_codes, first_names = pd.factorize(first.astype(str))
     second_codes, second_names = pd.factorize(second.astype(str))
-    codes, pairs = pd.factorize(first_codes.astype(np.int64) * max(len(second_names), 1) + second_codes)
     width = max(len(second_names), 1)
+    codes, pairs = pd.factorize(first_codes.astype(np.int64) * width + second_codes)
     names = np.array([f"{first_names[pair // width]}/{second_names[pair % width]}" for pair in pairs], dtype=object)
     if len(set(names)) < len(names):  # ids holding the separator ("a/b" + "c", "a" + "b/c"): row by row
         return first.astype(str) + "/" + second.astype(str)
-    return _sorted_categorical(codes, names, first.index)
+    return sorted_categorical(codes, names, first.index)
 
 
 def explain(row: Mapping, checks: FieldworkChecks, lang: str) -> str:

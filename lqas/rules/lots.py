@@ -170,15 +170,24 @@ def aggregate(lots: pd.DataFrame, *, fpc: bool = False, level: float = 0.95,
         _fail(where, f"{int(bad.sum())} lots break 0 <= x <= n, n >= 1, population >= n",
               lots.index[bad][:5].tolist(), "every lot to satisfy them",
               "Drop lots with no sample before aggregating.", exc=InputError)
-    w, p = N / N.sum(), xi / ni
-    var = w ** 2 * p * (1 - p) / ni * ((1 - ni / N) if fpc else 1.0)
-    est, se = float((w * p).sum()), float(np.sqrt(var.sum()))
-    z = stats.norm.ppf(0.5 + level / 2)
-    return pd.DataFrame([{"estimate": est, "se": se, "ci_low": est - z * se,
-                          "ci_high": est + z * se, "level": level,
+    p = xi / ni
+    est, se, low, high = pooled((N * p).sum(), (N ** 2 * p * (1 - p) / ni * ((1 - ni / N) if fpc else 1.0)).sum(),
+                                N.sum(), level)
+    return pd.DataFrame([{"estimate": float(est), "se": float(se), "ci_low": float(low),
+                          "ci_high": float(high), "level": level,
                           "crude": float(xi.sum() / ni.sum()), "n": int(ni.sum()),
                           "x": int(xi.sum()), "lots": len(lots), "population": float(N.sum()),
                           "fpc": bool(fpc)}])
+
+
+def pooled(weighted, variance, population, level: float = 0.95):
+    """The lots' stratified estimate from their sums (one value, or one per group of lots): ``weighted``
+    = sum N_i p_i, ``variance`` = sum N_i^2 p_i (1 - p_i) / n_i (times the fpc), ``population`` = sum N_i.
+    Returns the estimate, its SE and the normal CI at ``level`` (lqas.md §6, as :func:`aggregate`)."""
+    estimate = weighted / population
+    se = np.sqrt(variance) / population
+    z = stats.norm.ppf(0.5 + level / 2)
+    return estimate, se, estimate - z * se, estimate + z * se
 
 
 def priority_lots(lots: pd.DataFrame, n_col: str = "n", x_col: str = "x", *,
