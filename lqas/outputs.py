@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -30,8 +31,7 @@ from lqas.resources import data_path, resource_dir
 from lqas.results import Results
 from lqas.safety import write_csv
 from lqas.sections import compose
-from lqas.typeset import html_page
-from lqas.typeset import write_pdf as typeset_pdf
+from lqas.typeset import html_page, pdf_bytes, typst_source
 from lqas.workbook import workbook_sheets, write_workbook
 
 TABLES = ("derived.csv", "exclusions.csv", "repairs.csv", "estimates.csv", "classification.csv",
@@ -84,41 +84,49 @@ def write_outputs(results: Results, out: Path, lang: str,
         return True
 
     neutralise = results.project.report.csv_neutralise
-    tables = run_tables(results)
-    if "csv" in formats:
-        progress("write tables")
-        attempt("derived.csv", lambda path: write_derived(results.derived, path, neutralise=neutralise))
-        for stem, frame in tables.items():
-            if stem != "derived":
-                attempt(f"{stem}.csv", lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))
-    if "parquet" in formats:
-        progress("write tables as Parquet")
-        for stem, frame in tables.items():
-            attempt(f"{stem}.parquet", lambda path, frame=frame: write_parquet(frame, path))
-    if "xlsx" in formats:
-        progress("write the workbook")
-        attempt("results.xlsx", lambda path: write_workbook(path, workbook_sheets(results, lang)))
-
-    if {"html", "pdf"} & set(formats):
-        progress("charts and report context")
-        report_files = [name for name in ("report.html", "report.pdf") if name.split(".")[1] in formats]
-        if attempt(CONTEXT_FILE, lambda path: write_context(report_context(results, lang, charts_dir=out / CHARTS_DIR),
-                                                            path)):
-            paths["charts"] = out / CHARTS_DIR
-            progress("render the report")
-            try:  # composed from the context as saved, as `lqas report` composes it again
-                document = compose(read_context(paths[CONTEXT_FILE], complete=True))
-            except Exception as exc:  # noqa: BLE001 (the tables and the workbook are still written)
-                failures += [{"output": name, "reason": _reason(exc)} for name in report_files]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-pdf") as typesetter:
+        # the report first: its PDF is typeset in a thread (Typst releases Python's lock) while this one
+        # writes the tables and the workbook, so a run's two cores work at once
+        write_report_pdf = None
+        if {"html", "pdf"} & set(formats):
+            progress("charts and report context")
+            report_files = [name for name in ("report.html", "report.pdf") if name.split(".")[1] in formats]
+            if attempt(CONTEXT_FILE, lambda path: write_context(report_context(results, lang, charts_dir=out / CHARTS_DIR),
+                                                                path)):
+                paths["charts"] = out / CHARTS_DIR
+                progress("render the report")
+                try:  # composed from the context as saved, as `lqas report` composes it again
+                    document = compose(read_context(paths[CONTEXT_FILE], complete=True))
+                except Exception as exc:  # noqa: BLE001 (the tables and the workbook are still written)
+                    failures += [{"output": name, "reason": _reason(exc)} for name in report_files]
+                else:
+                    if "pdf" in formats:
+                        typesetting = typesetter.submit(lambda: pdf_bytes(typst_source(document), out))
+                        write_report_pdf = lambda path: path.write_bytes(typesetting.result())
+                    if "html" in formats:
+                        attempt("report.html", lambda path: path.write_text(html_page(document, out), encoding="utf-8"))
             else:
-                if "html" in formats:
-                    attempt("report.html", lambda path: path.write_text(html_page(document, out), encoding="utf-8"))
-                if "pdf" in formats:
-                    attempt("report.pdf", lambda path: typeset_pdf(document, path, out))
-        else:
-            _remove(out / CHARTS_DIR)
-            failures += [{"output": name, "reason": "the report context it is made from failed"}
-                         for name in report_files]
+                _remove(out / CHARTS_DIR)
+                failures += [{"output": name, "reason": "the report context it is made from failed"}
+                             for name in report_files]
+
+        tables = run_tables(results)
+        if "csv" in formats:
+            progress("write tables")
+            attempt("derived.csv", lambda path: write_derived(results.derived, path, neutralise=neutralise))
+            for stem, frame in tables.items():
+                if stem != "derived":
+                    attempt(f"{stem}.csv", lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))
+        if "parquet" in formats:
+            progress("write tables as Parquet")
+            for stem, frame in tables.items():
+                attempt(f"{stem}.parquet", lambda path, frame=frame: write_parquet(frame, path))
+        if "xlsx" in formats:
+            progress("write the workbook")
+            attempt("results.xlsx", lambda path: write_workbook(path, workbook_sheets(results, lang)))
+        if write_report_pdf is not None:
+            progress("finish the PDF")
+            attempt("report.pdf", write_report_pdf)
 
     record = manifest(results, out, lang, inputs if inputs is not None else input_checksums(results.project),
                       formats=formats, failures=failures)

@@ -356,8 +356,11 @@ def column_text(values: pd.Series) -> pd.Series:
             return values.astype("Int64").astype("string").astype(object).where(values.notna(), np.nan)
     if pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
         return values.astype("Int64").astype("string").astype(object).where(values.notna(), np.nan)
-    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "datetime64", "datetime", "date", "empty"):
-        # each distinct text or date written once (values that hash alike are then written alike)
+    if pd.api.types.is_float_dtype(values) or pd.api.types.infer_dtype(values, skipna=True) in (
+            "string", "integer", "floating", "mixed-integer-float", "datetime64", "datetime", "date", "time",
+            "empty"):
+        # each distinct value written once (1 and 1.0 hash alike, and cell_text writes both "1"); a
+        # column of objects of mixed kinds goes cell by cell
         codes, uniques = pd.factorize(values)
         text = np.array([*(cell_text(value) for value in uniques), np.nan], dtype=object)
         return pd.Series(text[codes], index=values.index, dtype=object)
@@ -549,27 +552,34 @@ class PartDates:
 
 def dates_from_parts(day: pd.Series, month: pd.Series, year: pd.Series) -> PartDates:
     """Assemble dates from part columns; partial and impossible dates are flagged, not guessed."""
-    parts = {name: pd.to_numeric(values, errors="coerce") for name, values in
-             (("day", day), ("month", month), ("year", year))}
-    filled = pd.DataFrame({name: values.astype("string").str.strip().notna() for name, values in
-                           (("day", day), ("month", month), ("year", year))})
-    count = filled.sum(axis=1)
-    numbers = pd.DataFrame(parts)
-    whole = numbers.notna().all(axis=1) & (numbers.fillna(0) == numbers.fillna(0).round()).all(axis=1)
-    in_range = (whole & numbers["year"].between(1000, 9999) & numbers["month"].between(1, 12)
-                & numbers["day"].between(1, 31))
-    candidate = numbers.copy()
-    candidate.loc[~in_range] = np.nan
-    dates = pd.to_datetime(candidate, errors="coerce")
+    raw = {"year": year, "month": month, "day": day}
+    numbers = {name: pd.to_numeric(values, errors="coerce").to_numpy(float) for name, values in raw.items()}
+    count = sum(values.notna().to_numpy() for values in raw.values())
+    y, m, d = numbers["year"], numbers["month"], numbers["day"]
+    with np.errstate(invalid="ignore"):
+        in_range = ((y >= 1000) & (y <= 9999) & (y == np.round(y)) & (m >= 1) & (m <= 12) & (m == np.round(m))
+                    & (d >= 1) & (d <= 31) & (d == np.round(d)))
+    # the day counted from the month's first: a day the month does not have (31 February) runs into
+    # the next month and is no date; so is one outside the span pandas' dates hold
+    months = np.where(in_range, (y - 1970) * 12 + m - 1, 0).astype(np.int64)
+    days = months.astype("datetime64[M]").astype("datetime64[D]") + np.where(in_range, d - 1, 0).astype(np.int64)
+    real = (in_range & (days.astype("datetime64[M]").astype(np.int64) == months)
+            & (days >= np.datetime64(pd.Timestamp.min.ceil("D").date())) & (days <= np.datetime64(pd.Timestamp.max.date())))
+    dates = pd.Series(np.where(real, days, np.datetime64("NaT")).astype("datetime64[ns]"), index=day.index)
 
-    def show(name: str, width: int) -> pd.Series:
-        raw = (day, month, year)[("day", "month", "year").index(name)]
-        # each distinct number written once (a survey's days of the month are 31)
-        codes, uniques = pd.factorize(parts[name])
+    def show(name: str, width: int) -> np.ndarray:
+        # each distinct number written once (a survey's days of the month are 31); a part that is no
+        # whole number as it was written, "?" when missing
+        codes, uniques = pd.factorize(numbers[name])
         shown = np.array([*(f"{int(v):0{width}d}" if float(v).is_integer() else None for v in uniques), None],
                          dtype=object)
-        text = pd.Series(shown[codes], index=raw.index, dtype=object)
-        return text.fillna(raw.astype("string").str.strip()).fillna("?").astype(str)
+        text = shown[codes]
+        written = text == None  # noqa: E711 (elementwise on an object array)
+        if written.any():
+            text[written] = raw[name][written].astype("string").str.strip().fillna("?").astype(object).to_numpy()
+        return text
 
-    text = (show("year", 4) + "-" + show("month", 2) + "-" + show("day", 2)).where(count > 0, np.nan)
-    return PartDates(dates, text.astype(object), (count > 0) & (count < 3), (count == 3) & dates.isna())
+    text = pd.Series(show("year", 4) + "-" + show("month", 2) + "-" + show("day", 2), index=day.index, dtype=object)
+    text = text.where(count > 0, np.nan)
+    partial = pd.Series((count > 0) & (count < 3), index=day.index)
+    return PartDates(dates, text, partial, pd.Series(count == 3, index=day.index) & dates.isna())

@@ -67,7 +67,15 @@ def typst_source(document: Document | None, *, template: str = "typst/report.typ
 
 
 def compile_pdf(source: str, path: Path, run_dir: Path) -> None:
-    """Compile Typst source to a PDF at ``path``, with the run's charts as the only files it can read.
+    """Compile Typst source to a PDF at ``path`` (:func:`pdf_bytes`)."""
+    path.write_bytes(pdf_bytes(source, run_dir, name=path.name))
+
+
+def pdf_bytes(source: str, run_dir: Path, *, name: str = "report.pdf") -> bytes:
+    """Compile Typst source to a PDF's bytes, with the run's charts as the only files it can read.
+
+    Typst releases Python's lock while it typesets, so a run compiles its PDF in a thread beside the
+    tables and the workbook it writes meanwhile (:func:`lqas.outputs.write_outputs`).
 
     Typst reads files only under its root; the root is a fresh folder holding copies of the run's
     chart files (regular files of ``charts/``, no link), so not even a custom template can reach
@@ -92,8 +100,8 @@ def compile_pdf(source: str, path: Path, run_dir: Path) -> None:
                                 timestamp=int(run_day().timestamp()))
         except typst.TypstError as exc:
             first = " ".join(str(exc).split("\n")[0].split())
-            raise InputError(f"{path.name}: Typst could not typeset the report ({first})") from None
-    path.write_bytes(pdf)
+            raise InputError(f"{name}: Typst could not typeset the report ({first})") from None
+    return pdf
 
 
 def write_pdf(document: Document, path: Path, run_dir: Path, *, template: str = "typst/report.typ.j2",
