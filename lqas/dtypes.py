@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings
 from collections.abc import Iterable, Mapping
@@ -131,3 +132,29 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     encoded = pa.array(values, type=pa.string(), from_pandas=True).dictionary_encode()
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+
+
+def release_memory() -> None:
+    """Give the memory a stage has freed back to the system, where the C library keeps it for reuse.
+
+    glibc keeps the working columns that pandas and numpy free (a national survey's are gigabytes:
+    measured at 10^6 children, 1 GB of a 3.2 GB process after ingest), and the next stage's peak stands
+    on top of them. Its ``malloc_trim`` returns them, in tens of milliseconds. Elsewhere (Windows,
+    macOS, other C libraries) there is nothing to call and nothing is done.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc's; absent from musl
+    except (AttributeError, OSError):
+        return None

@@ -12,6 +12,7 @@ from lqas.config import Project
 from lqas.config.fieldwork import load_fieldwork_checks
 from lqas.config.project import DOSE_FAMILIES
 from lqas.derive import derive_project
+from lqas.dtypes import release_memory
 from lqas.errors import OutputError
 from lqas.estimate import estimate, survey_design
 from lqas.fieldwork import fieldwork_quality
@@ -29,7 +30,17 @@ from lqas.scorecard import scorecard
 def analyse(project: Project, progress: Callable[[str], None] = lambda message: None) -> Results:
     """Every result of a project, computed once: the run's outputs are views of what this returns."""
     with project.naming_errors():
-        return _analyse(project, progress)
+        return _analyse(project, _releasing(progress))
+
+
+def _releasing(progress: Callable[[str], None]) -> Callable[[str], None]:
+    """``progress``, the memory each stage frees given back to the system before the next one starts
+    (:func:`lqas.dtypes.release_memory`): a stage's peak then stands on what the run holds, not on
+    what the stages before it let go."""
+    def stage(message: str) -> None:
+        release_memory()
+        progress(message)
+    return stage
 
 
 def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
@@ -111,7 +122,7 @@ def run_project(project: Project, out: Path, *, lang: str | None = None, overwri
     with run_folder(out, inputs, overwrite=overwrite) as folder:  # refusals come before minutes of work
         checksums = input_checksums(project)  # before anything is written
         results = analyse(project, progress)
-        paths, failures = write_outputs(results, folder, lang or project.report.language, progress,
+        paths, failures = write_outputs(results, folder, lang or project.report.language, _releasing(progress),
                                         inputs=checksums, formats=formats)
     if failures:
         raise OutputError(failures, out)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import platform
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import lqas
-from lqas.dtypes import compact
+from lqas.dtypes import compact, release_memory
 from lqas.readers import per_value
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "mali_baseline" / "survey.toml"
@@ -111,3 +114,21 @@ def test_derived_csv_writes_each_date_as_strftime_does(tmp_path):
     expected = table.assign(dob=table["dob"].dt.strftime("%Y-%m-%d"), never=table["never"].dt.strftime("%Y-%m-%d"))
     assert (tmp_path / "derived.csv").read_bytes() == expected.to_csv(index=False, lineterminator="\r\n").encode()
     assert table["dob"].dtype.kind == "M"  # the run's own table keeps its dates
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+                    reason="malloc_trim is glibc's")
+def test_release_memory_gives_freed_memory_back_to_the_system():
+    def resident_mb() -> float:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS"))
+
+    release_memory()
+    # a stage's working columns, arrays below glibc's mmap threshold, half of them freed: holes the C
+    # library keeps for reuse (what it frees at the top of its heap it gives back by itself)
+    held = [np.ones(4_000) for _ in range(30_000)]  # about 900 MB
+    del held[::2]
+    kept = resident_mb()
+    release_memory()
+    assert resident_mb() < kept - 300
+    assert len(held) == 15_000  # the other half still in use
