@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations
 
 import numpy as np
@@ -230,31 +230,35 @@ class SurveyDesign:
         by = self._check_arguments(outcomes, by, level, df)
         cells = self._cells(by)
         margins_ = [cells.margin(subset) for subset in _subsets(by, margins) if set(within) <= set(subset)]
-        parts = []
-        for outcome in outcomes:
-            y = self._numeric(outcome, binary=True)
-            keep = ~np.isnan(y)
-            w, y = np.where(keep, self._w, 0.0), np.where(keep, y, 0.0)
-            row_sums = [cells.sum(w * y), cells.sum(w), cells.sum(keep), cells.sum(y)]
-            for margin in margins_:
-                A, B, count, successes = (margin.to_cells(values) for values in row_sums)
-                n, W = margin.to_domains(count), margin.to_domains(B)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    p = margin.to_domains(A) / W
-                    U = np.where(count > 0, (A - p[margin.cell_domain] * B) / W[margin.cell_domain], 0.0)
-                present = count > 0
-                icc = _anova_icc(margin.cell_domain[present], count[present], successes[present], margin.n_domains)
-                parts.append(self._part(outcome, margin, n, {
-                    "n_weighted": W, "estimate": p, "se": np.sqrt(np.maximum(self._variance(margin, U), 0)),
-                    "df": self._domain_df(margin, count, df), "icc": icc}))
-        out = _concat(parts)
-        result = _vcqi_intervals(out["estimate"].to_numpy(), out["se"].to_numpy(), out["n"].to_numpy(float),
-                                 out["df"].to_numpy(), ci, level)
-        for key, value in result.items():
-            out[key] = value
-        out["ci_method"] = ci
-        out["level"] = level
-        return out[["indicator", *by, *ESTIMATE_COLUMNS]]
+        # outcomes with the same denominator (answered by the same children) share the sums of its weights
+        # and members: a survey's hundred outcomes have a dozen denominators
+        groups: dict[bytes, list[int]] = {}
+        for i, outcome in enumerate(outcomes):
+            groups.setdefault(np.packbits(self.data[outcome].isna().to_numpy()).tobytes(), []).append(i)
+        parts: list[list[dict]] = [[] for _ in outcomes]
+        for members in groups.values():
+            shared: list[_Denominator] = []
+            for i in members:
+                y = self._numeric(outcomes[i], binary=True)
+                keep = ~np.isnan(y)
+                w, y = np.where(keep, self._w, 0.0), np.where(keep, y, 0.0)
+                if not shared:
+                    weights, counts = cells.sum(w), cells.sum(keep)
+                    shared = [_Denominator(margin, weights, counts, self._domain_df, df) for margin in margins_]
+                weighted_successes, successes = cells.sum(w * y), cells.sum(y)
+                for margin, own in zip(margins_, shared):
+                    A, S = margin.to_cells(weighted_successes), margin.to_cells(successes)
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        p = margin.to_domains(A) / own.W
+                        U = np.where(own.count > 0, (A - p[margin.cell_domain] * own.B) / own.W[margin.cell_domain], 0.0)
+                    parts[i].append(self._part(outcomes[i], margin, own.n, {
+                        "n_weighted": own.W, "estimate": p, "se": np.sqrt(np.maximum(self._variance(margin, U), 0)),
+                        "df": own.df, "icc": _anova_icc(own, S)}))
+        parts = [part for outcome_parts in parts for part in outcome_parts]
+        out = _columns(parts)  # the frame made once, in its final columns: a national pass holds a million rows
+        out.update(_vcqi_intervals(out["estimate"], out["se"], out["n"].astype(float), out["df"], ci, level))
+        out["ci_method"], out["level"] = ci, level
+        return pd.DataFrame({column: out[column] for column in ["indicator", *by, *ESTIMATE_COLUMNS]})
 
     def means(self, variables: str | list[str], by: str | list[str] | None = None, *, level: float = 0.95,
               margins: bool = True, df: str = "vcqi") -> pd.DataFrame:
@@ -763,20 +767,40 @@ def _factorize_text(values: pd.Series, *, sort: bool, missing: str | None = None
 
 
 def _concat(parts: list[dict]) -> pd.DataFrame:
-    columns = parts[0].keys()
-    return pd.DataFrame({column: np.concatenate([part[column] for part in parts]) for column in columns})
+    return pd.DataFrame(_columns(parts))
+
+
+def _columns(parts: list[dict]) -> dict[str, np.ndarray]:
+    return {column: np.concatenate([part[column] for part in parts]) for column in parts[0]}
 
 
 _t_quantile = t_quantile
 
 
-def _anova_icc(cell_domain: np.ndarray, count: np.ndarray, successes: np.ndarray, n_domains: int) -> np.ndarray:
-    """One-way ANOVA ICC of a 0/1 outcome by PSU within each domain (VCQI calcicc, not truncated)."""
-    N = np.bincount(cell_domain, weights=count, minlength=n_domains)
-    k = np.bincount(cell_domain, minlength=n_domains).astype(float)
-    total = np.bincount(cell_domain, weights=successes, minlength=n_domains)
-    between_sq = np.bincount(cell_domain, weights=successes ** 2 / count, minlength=n_domains)
-    sum_n2 = np.bincount(cell_domain, weights=count ** 2, minlength=n_domains)
+class _Denominator:
+    """What the outcomes of one denominator share in one margin: the sums of its weights and members by
+    cell and by domain, the degrees of freedom, and the members' terms of the ICC."""
+
+    def __init__(self, margin: _Margin, weights: np.ndarray, counts: np.ndarray,
+                 domain_df: Callable[[_Margin, np.ndarray, str], np.ndarray], rule: str):
+        self.B, self.count = margin.to_cells(weights), margin.to_cells(counts)
+        self.W, self.n = margin.to_domains(self.B), margin.to_domains(self.count)
+        self.df = domain_df(margin, self.count, rule)
+        self.present = self.count > 0
+        self.cell_domain, self.cell_count = margin.cell_domain[self.present], self.count[self.present]
+        self.n_domains = margin.n_domains
+        self.N = np.bincount(self.cell_domain, weights=self.cell_count, minlength=self.n_domains)
+        self.k = np.bincount(self.cell_domain, minlength=self.n_domains).astype(float)
+        self.sum_n2 = np.bincount(self.cell_domain, weights=self.cell_count ** 2, minlength=self.n_domains)
+
+
+def _anova_icc(own: _Denominator, successes: np.ndarray) -> np.ndarray:
+    """One-way ANOVA ICC of a 0/1 outcome by PSU within each domain (VCQI calcicc, not truncated), from
+    its successes by cell of the margin of ``own``."""
+    successes = successes[own.present]
+    N, k, sum_n2 = own.N, own.k, own.sum_n2
+    total = np.bincount(own.cell_domain, weights=successes, minlength=own.n_domains)
+    between_sq = np.bincount(own.cell_domain, weights=successes ** 2 / own.cell_count, minlength=own.n_domains)
     with np.errstate(divide="ignore", invalid="ignore"):
         ssb = between_sq - total ** 2 / N
         ssw = total - between_sq  # sum of y^2 = sum of y for 0/1 outcomes
