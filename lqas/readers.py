@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -88,14 +89,13 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
             written = [str(name).strip() for name in names]
             frame = cells.iloc[1:].set_axis(names, axis=1).reset_index(drop=True).map(cell_text)
         elif suffix in CSV_SUFFIXES:
-            text = _decode(path, encoding)
+            data, text = _utf8(path, encoding)  # the text of the file's head only, when it is UTF-8
             sep = delimiter or _sniff_delimiter(text)
             header = next((record for record in csv.reader(_lines(text), delimiter=sep) if record), [])
             if header and not repeated_headers:
                 _check_header(path, header)
             written = [name.strip() for name in header]
-            data = text.encode("utf-8")
-            del text  # a national survey's export is hundreds of MB: one copy of it at a time
+            del text
             plain = _plain_widths(data, sep)  # None unless the quoting is plain (as _record_widths)
             widths = plain if plain is not None else _module_widths(data, sep)
             frame = None
@@ -472,11 +472,52 @@ def _position(raw: bytes, offset: int) -> str:
     return f"line {line}, column {column}"
 
 
-def _decode(path: Path, encoding: str | None) -> str:
+# bytes of a UTF-8 file decoded for its delimiter and header: the rest is read by the CSV readers as bytes
+_HEAD_BYTES = 1 << 20
+
+
+def _utf8(path: Path, encoding: str | None) -> tuple[bytes, str]:
+    """The file as UTF-8 bytes (without a byte-order mark) and text holding at least its header record.
+
+    A file in UTF-8 without a declared encoding, the usual export, is checked by Arrow's validator and
+    only its head decoded: a national export is hundreds of MB, which Python would take seconds to
+    decode into a string of twice their size and encode back. Any other file is decoded whole
+    (:func:`_decode`) and the text is the whole file.
+    """
+    raw = path.read_bytes()
+    if encoding is None and raw.find(b"\x00") < 0 and _valid_utf8(raw):
+        data = raw.removeprefix(codecs.BOM_UTF8)
+        del raw
+        if len(data) <= _HEAD_BYTES:
+            return data, data.decode("utf-8")
+        head = codecs.getincrementaldecoder("utf-8")().decode(data[:_HEAD_BYTES])  # a character cut at the end: left out
+        head = head[:head.rfind("\n") + 1]
+        if sum(1 for record in csv.reader(_lines(head), delimiter=_sniff_delimiter(head)) if record) >= 2:
+            return data, head  # the header record is whole: another record follows it
+    text = _decode(path, encoding, raw)
+    del raw
+    data = text.encode("utf-8")
+    return data, text
+
+
+def _valid_utf8(raw: bytes) -> bool:
+    """Whether ``raw`` is UTF-8, by Arrow's validator (at gigabytes a second)."""
+    import pyarrow as pa
+
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, pa.py_buffer(np.array([0, len(raw)], dtype=np.int64)),
+                                                        pa.py_buffer(raw)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _decode(path: Path, encoding: str | None, raw: bytes | None = None) -> str:
     """The file's text. Without a declared encoding: UTF-8; a file with no UTF-8 sequence at all is
     read as Windows-1252 (Excel's "CSV" on a French Windows); a UTF-8 file with a byte that is not
     UTF-8 is refused, since reading it as Windows-1252 would garble every accent without a word."""
-    raw = path.read_bytes()
+    raw = path.read_bytes() if raw is None else raw
     nul = raw.find(b"\x00")
     if nul >= 0:
         raise InputError(f"{path}: {_position(raw, nul)}: a NUL byte; this is not a text export (export it again "
@@ -574,7 +615,7 @@ def dates_from_parts(day: pd.Series, month: pd.Series, year: pd.Series) -> PartD
         shown = np.array([*(f"{int(v):0{width}d}" if float(v).is_integer() else None for v in uniques), None],
                          dtype=object)
         text = shown[codes]
-        written = text == None  # noqa: E711 (elementwise on an object array)
+        written = np.equal(text, None)
         if written.any():
             text[written] = raw[name][written].astype("string").str.strip().fillna("?").astype(object).to_numpy()
         return text

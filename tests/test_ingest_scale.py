@@ -3,6 +3,7 @@ the export read as Python strings, in a fraction of the memory."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import lqas.readers
 from lqas.config import load_project
 from lqas.derive import derive_project
 from lqas.dtypes import compact_values, text_of_codes
+from lqas.errors import InputError
 from lqas.ingest import _row_hash
 from lqas.readers import per_value, read_source
 
@@ -118,3 +120,41 @@ def test_the_demo_derives_the_same_table_from_categories(demo_both_ways):
     pd.testing.assert_frame_equal(in_categories.repairs, as_text.repairs)
     assert in_categories.looks_personal == as_text.looks_personal
     assert in_categories.empty_psus == as_text.empty_psus
+
+
+def _large_csv(rows: int = 30_000) -> str:
+    """More than the head the reader decodes (1 MB): accents, a quoted line feed past the head."""
+    lines = ["id,commune,remarque"] + [f'{i},Ségou {i % 7},"ça va, élève {i}"' for i in range(rows)]
+    lines[-10] = '29990,Niono,"deux\nlignes"'
+    return "\r\n".join(lines) + "\r\n"
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_large_utf8_export_is_read_as_its_whole_text_would_be(tmp_path, bom):
+    text = _large_csv()
+    path = tmp_path / "export.csv"
+    path.write_bytes(bom + text.encode("utf-8"))
+    assert path.stat().st_size > 1 << 20
+    source = read_source(path)
+    expected = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(_as_text(source.frame), _as_text(expected))
+    assert source.frame.columns[0] == "id"  # no byte-order mark left in the first name
+
+
+def test_a_large_export_with_one_stray_byte_past_the_head_is_refused_at_its_line(tmp_path):
+    data = bytearray(_large_csv().encode("utf-8"))
+    at = data.index(b"Niono")
+    data[at + 1] = 0xE9  # a lone Windows-1252 "é" in a UTF-8 file
+    path = tmp_path / "export.csv"
+    path.write_bytes(bytes(data))
+    line = data.count(b"\n", 0, at) + 1
+    with pytest.raises(InputError, match=rf"export.csv: line {line}, column \d+: byte 0xE9 is not UTF-8"):
+        read_source(path)
+
+
+def test_a_large_windows_1252_export_is_read_as_windows_1252(tmp_path):
+    text = _large_csv()
+    path = tmp_path / "export.csv"
+    path.write_bytes(text.encode("cp1252"))
+    source = read_source(path)
+    assert source.frame["commune"].iloc[0] == "Ségou 0" and source.frame["remarque"].iloc[-10] == "deux\nlignes"
