@@ -228,8 +228,10 @@ class _Mapper:
                                  "child_id": self.child_ids.at[index], "column": column, "rule": rule,
                                  "original": original.at[index], "new": new})
 
-    def recode(self, values: pd.Series, codes: dict, column: str, source_column: str | None = None) -> pd.Series:
-        """Map codes through ``codes``; a value not listed is looked up by its value label."""
+    def recode(self, values: pd.Series, codes: dict, column: str, source_column: str | None = None, *,
+               numeric: bool = False) -> pd.Series:
+        """Map codes through ``codes``; a value not listed is looked up by its value label. With
+        ``numeric``, the codes' values as numbers (``pd.to_numeric``, made once per distinct answer)."""
         mapping = {str(key): (np.nan if value == "" else value) for key, value in codes.items()}
         label_of = self.labels.get(source_column or "", {})
 
@@ -239,7 +241,8 @@ class _Mapper:
             if label_of:
                 text = text.where(known, text.map(label_of).astype("string").str.strip().fillna(text))
                 known = text.isin(list(mapping))
-            return text.map(mapping).astype(object), text.notna() & ~known
+            coded = text.map(mapping).astype(object)
+            return pd.to_numeric(coded, errors="coerce") if numeric else coded, text.notna() & ~known
 
         result, unknown = per_value(values, code)
         if unknown.any():
@@ -350,9 +353,8 @@ class _Mapper:
             present = [c for c in [tick_column, date_column, *parts.values()] if c and c in self.raw.columns]
             if not present and spec.get("optional", True):
                 continue
-            tick = (self.recode(self.raw[tick_column], tick_codes, f"{dose}_{kind}_tick", tick_column)
+            tick = (self.recode(self.raw[tick_column], tick_codes, f"{dose}_{kind}_tick", tick_column, numeric=True)
                     if tick_column in self.raw.columns else pd.Series(np.nan, index=self.raw.index))
-            tick = pd.to_numeric(tick, errors="coerce")
             dates = pd.Series(pd.NaT, index=self.raw.index, dtype="datetime64[ns]")
             if parts and all(column in self.raw.columns for column in parts.values()):
                 assembled = dates_from_parts(self.raw[parts["d"]], self.raw[parts["m"]], self.raw[parts["y"]])
@@ -382,26 +384,30 @@ class _Mapper:
         answers = np.zeros(len(self.raw))
         unknown = np.zeros(len(self.raw))
 
-        def tally(column: str) -> None:
-            text = self.raw[column].astype("string").str.strip()
+        def answered(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+            text = values.astype("string").str.strip()
             given = (text.notna() & (text != "")).to_numpy(dtype=bool, na_value=False)
-            answers[:] += given
-            unknown[:] += given & text.isin(dont_know).to_numpy(dtype=bool, na_value=False)
+            return (pd.Series(given, index=values.index),
+                    pd.Series(given & text.isin(dont_know).to_numpy(dtype=bool, na_value=False), index=values.index))
+
+        def tally(column: str) -> None:
+            given, not_known = per_value(self.raw[column], answered)  # each distinct answer once
+            answers[:] += given.to_numpy(dtype=bool)
+            unknown[:] += not_known.to_numpy(dtype=bool)
 
         if "dose" in recall:  # one recall column per dose (VCQI `<dose>_history`)
             for dose in self.doses:
                 column = recall["dose"].format(dose=dose)
                 if column in self.raw.columns:
-                    self.out[f"{dose}_recall"] = pd.to_numeric(
-                        self.recode(self.raw[column], codes, f"{dose}_recall", column), errors="coerce")
+                    self.out[f"{dose}_recall"] = self.recode(self.raw[column], codes, f"{dose}_recall", column,
+                                                             numeric=True)
                     if dont_know:
                         tally(column)
         unknown_counts = set(recall.get("unknown_count", []))
         for antigen, spec in recall.get("antigens", {}).items():
             if spec["ever"] not in self.raw.columns:
                 continue
-            ever = pd.to_numeric(self.recode(self.raw[spec["ever"]], codes, f"recall_{antigen}", spec["ever"]),
-                                 errors="coerce")
+            ever = self.recode(self.raw[spec["ever"]], codes, f"recall_{antigen}", spec["ever"], numeric=True)
             if dont_know:
                 tally(spec["ever"])
             count = pd.Series(np.nan, index=self.raw.index)
