@@ -769,15 +769,17 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
         note(differs, "cohort", "cohort_sampled_differs", sampled_in, frame["cohort"])
 
     # the copy kept of a child submitted twice comes first: the one sent last, or the first in the file
-    ranked = frame
+    # (the rows' order, not the rows reordered: a national survey's frame would be copied for it)
+    order = frame.index
     if settings.get("keep", "latest") == "latest" and "submission_time" in frame:
         sent = pd.to_datetime(frame["submission_time"], errors="coerce", utc=True, format="ISO8601")
-        ranked = frame.loc[sent.sort_values(ascending=False, na_position="last", kind="stable").index]
-    duplicated = ranked["child_id"].duplicated(keep="first")
-    kept_row = ranked.loc[~duplicated, ["child_id", "source_row"]].set_index("child_id")["source_row"]
+        order = sent.sort_values(ascending=False, na_position="last", kind="stable").index
+    ids = frame["child_id"].reindex(order)
+    duplicated = ids.duplicated(keep="first")
+    kept_row = pd.Series(frame["source_row"].reindex(order)[~duplicated].to_numpy(), index=ids[~duplicated].to_numpy())
     drop(duplicated, "duplicate_child_id",
-         lambda rows: "same child_id as row " + ranked.loc[rows, "child_id"].map(kept_row).astype("string") + " (kept)")
-    ranked = ranked.loc[ranked.index.isin(frame.index)]
+         lambda rows: "same child_id as row " + ids.loc[rows].map(kept_row).astype("string") + " (kept)")
+    order = order[order.isin(frame.index)]
     # the same child under another id: the same answers (a form re-entered, a submission re-sent with a
     # new id), or, when the project names the columns that identify a child, the same key
     answers = [c for c in columns() if c not in {"child_id", "source_row", "submission_time",
@@ -787,15 +789,17 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
         if missing:
             raise SettingError("data.duplicates.key", f"{', '.join(map(repr, missing))} is not a column of the "
                                                        f"child table{did_you_mean(missing[0], columns())}")
-        same = _same_key(ranked, list(key), answers, source, children)
+        same = _same_key(frame.loc[order], list(key), answers, source, children)
         why = f"same {', '.join(key)} and answers as row "
     else:
-        contents = _row_hash(ranked, answers, children)
-        same = pd.Series(contents.duplicated(keep="first").to_numpy(), index=ranked.index)
+        # each row's answers hashed in the file's order, the numbers then put in the rows' order
+        contents = _row_hash(frame, answers, children).loc[order]
+        same = pd.Series(contents.duplicated(keep="first").to_numpy(), index=order)
         why = "same answers as row "
     if same.any():
-        groups = _row_hash(ranked, list(key), children) if key else contents
-        first = ranked.loc[~same, ["source_row", "child_id"]].assign(_group=groups[~same]).set_index("_group")
+        groups = _row_hash(frame, list(key), children).loc[order] if key else contents
+        first = (frame.loc[order[~same.to_numpy()], ["source_row", "child_id"]].assign(_group=groups[~same])
+                 .set_index("_group"))
         def kept(rows: pd.Index) -> pd.Series:
             return (why + groups.loc[rows].map(first["source_row"]).astype("Int64").astype("string") + " (child_id "
                     + groups.loc[rows].map(first["child_id"]).astype("string") + ", kept)")

@@ -496,7 +496,7 @@ def introduced_where(children: pd.DataFrame, schedule: Schedule,
             raise SettingError(f"vaccination.introduced.{key}", f"column '{column}' is not a column of the child "
                                f"table{did_you_mean(column, children.columns)}")
         text = per_value(children[column], lambda values: values.astype("string"))
-        present = set(text.dropna())
+        present = set(text.dropna().unique())  # each distinct text, not each child
         unknown = [str(value) for value in values if str(value) not in present]
         if unknown:
             # a misspelt area would silently take its children out of the dose's denominator
