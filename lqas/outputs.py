@@ -376,7 +376,8 @@ def _version(name: str) -> str | None:
 
 
 def _checksum(role: str, path: Path, root: Path) -> dict:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as handle:  # in chunks: a national export is hundreds of MB
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
     return {"role": role, "path": _shown(path, root), "sha256": digest, "bytes": path.stat().st_size}
 
 
