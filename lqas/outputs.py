@@ -113,10 +113,14 @@ def write_outputs(results: Results, out: Path, lang: str,
         tables = run_tables(results)
         if "csv" in formats:
             progress("write tables")
-            attempt("derived.csv", lambda path: write_derived(results.derived, path, neutralise=neutralise))
-            for stem, frame in tables.items():
-                if stem != "derived":
-                    attempt(f"{stem}.csv", lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))
+            # the child table in a thread of its own beside the others: Arrow formats the fields without
+            # Python's lock, so the two largest files (derived.csv, estimates.csv) are written at once
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-csv") as writer:
+                children = writer.submit(write_derived, results.derived, out / "derived.csv", neutralise=neutralise)
+                for stem, frame in tables.items():
+                    if stem != "derived":
+                        attempt(f"{stem}.csv", lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))
+                attempt("derived.csv", lambda path: children.result())
         if "parquet" in formats:
             progress("write tables as Parquet")
             for stem, frame in tables.items():
