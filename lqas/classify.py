@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from lqas.config import LqasConfig
+from lqas.dtypes import distinct_text
 from lqas.errors import SettingError
 from lqas.indicators import Indicator
 from lqas.rules import Target, classify
@@ -63,7 +64,7 @@ def lost_catchments(table: pd.DataFrame, exclusions: pd.DataFrame | None) -> lis
     """Catchments of the export with no child left to analyse (every record excluded)."""
     if exclusions is None or exclusions.empty or "catchment" not in exclusions:
         return []
-    kept = set(table["catchment"].astype(str))
+    kept = set(distinct_text(table["catchment"]))
     return sorted({str(c) for c in exclusions["catchment"].dropna()} - kept)
 
 

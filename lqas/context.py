@@ -18,6 +18,7 @@ from lqas.clusters import organ_pipe_context
 from lqas.config import Project, load_scorecard_config
 from lqas.config.priorities import CATEGORIES
 from lqas.design import ALL
+from lqas.dtypes import distinct_text
 from lqas.errors import LqasError
 from lqas.labels import LANGUAGES, code_labels, cohort_label
 from lqas.report import (
@@ -61,7 +62,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     targets = lot_targets(project.lqas, registry)
     table, schedule = derived.table, derived.schedule
     cohorts = [name for name, _ in sorted(project.cohorts.items(), key=lambda item: item[1])]
-    cohorts = [c for c in cohorts if c in set(table["cohort"])]
+    cohorts = [c for c in cohorts if c in set(pd.unique(table["cohort"]))]
     oldest = cohorts[-1] if cohorts else ALL
     catchments = list(_catchment_labels(project, table, lang))
     labels_by_lang = {code: run_labels(results, code) for code in LANGUAGES}
@@ -74,7 +75,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     doses = [dose.key for dose in schedule.doses]
 
     statuses = [s for s in ("zero_dose", "under_immunized", "penta3")
-                if "vaccination_status" in table and s in set(table["vaccination_status"].dropna())]
+                if "vaccination_status" in table and s in set(pd.unique(table["vaccination_status"].dropna()))]
     besd = None
     besd_shown: list[str] = []
     if any(key.startswith("besd_") for key in index.indicators):
@@ -244,7 +245,7 @@ def _groups(project: Project, table: pd.DataFrame, index: EstimateIndex, lang: s
 def _units_of(project: Project, table: pd.DataFrame, column: str, lang: str) -> list[str]:
     """The units of a level or stratifier column present in the data, in display order: the project's
     labels' order, then the packaged groups' order, then the others sorted."""
-    present = sorted(set(table[column].dropna().astype(str)))
+    present = sorted(distinct_text(table[column]))
     order = list(project.labels_in(lang).get(column, {})) + list(equity_labels(lang)["group"].get(column, {}))
     return [u for u in dict.fromkeys(order) if u in present] + [u for u in present if u not in order]
 
@@ -358,9 +359,9 @@ def _lots_by_level(frame: pd.DataFrame | None, project: Project, labels: dict, t
                    lang: str) -> dict | None:
     """The lots put together by level (:func:`lqas.classify.aggregate_lots`) as report cells: one row
     per unit of the levels above the lots and cohort, then the survey's; one column per target."""
-    if frame is None or frame.empty or set(frame["level"]) == {"national"}:
+    if frame is None or frame.empty or set(pd.unique(frame["level"])) == {"national"}:
         return None
-    indicators = [t["indicator"] for t in targets if t["indicator"] in set(frame["indicator"])]
+    indicators = [t["indicator"] for t in targets if t["indicator"] in set(pd.unique(frame["indicator"]))]
     small = project.report.small_cell_n
     rows = []
     configured = project.labels_in(lang)
@@ -373,7 +374,7 @@ def _lots_by_level(frame: pd.DataFrame | None, project: Project, labels: dict, t
         rows.append({"level": level, "unit": unit, "name": name, "cohort": cohort,
                      "lots": int(part["lots"].max()), "cells": cells})
     rows.sort(key=lambda row: (row["level"] == "national", row["cohort"]))
-    shown = [level for level in project.levels.columns if level in set(frame["level"])]
+    shown = [level for level in project.levels.columns if level in set(pd.unique(frame["level"]))]
     title = " / ".join(labels["header"].get(level, level) for level in shown)
     return {"indicators": indicators, "rows": rows, "title": title}
 
@@ -668,10 +669,11 @@ def summary_context(results: Results, index: EstimateIndex, cohorts: list[str], 
                                             & (results.classification["class"] != "no_data")]
     if not zero_dose_lots.empty:
         below = zero_dose_lots[zero_dose_lots["class"] == "fail"]
+        below_areas = set(distinct_text(below["catchment"]))
         target = next((t for t in results.project.lqas.targets if t.indicator == "zero_dose"), None)
         headlines.append({"kind": "lqas", "indicator": "zero_dose", "lots": len(zero_dose_lots),
                           "below": len(below), "good": target.good if target else None,
-                          "areas": [a for a in areas["catchment"] if a in set(below["catchment"].astype(str))]})
+                          "areas": [a for a in areas["catchment"] if a in below_areas]})
     counts = {category: int((areas["category"] == category).sum()) for category in CATEGORIES}
     categorised = sum(counts.values())
     if categorised:
@@ -792,7 +794,7 @@ def _lost_labels(project: Project, results: Results, lang: str) -> dict[str, str
 
 def _catchment_labels(project: Project, table: pd.DataFrame, lang: str) -> dict[str, str]:
     configured = project.labels_in(lang).get("catchment") or {}
-    present = set(table["catchment"].astype(str))
+    present = set(distinct_text(table["catchment"]))
     ordered = [c for c in configured if c in present] + sorted(present - set(configured))
     return {c: configured.get(c, c) for c in ordered}
 
@@ -850,10 +852,10 @@ def report_charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], old
     text = labels["chart"]
     names = labels.get(column, {})
     if units is None:
-        estimated = set(estimates[column]) if column in estimates else set()
+        estimated = set(pd.unique(estimates[column])) if column in estimates else set()
         units = [k for k in names if k != ALL and k in estimated]
     catchments = {unit: names.get(unit, unit) for unit in units}
-    present = set(estimates["indicator"])
+    present = set(pd.unique(estimates["indicator"]))
     zd_ui = [key for key in ("zero_dose", "ui_dtp1_not_dtp3") if key in present]
     figures = {}
     if zd_ui and catchments:  # a BeSD-only survey has no dose evidence, so no vaccination charts
@@ -969,7 +971,7 @@ def admin_context(results: Results, labels: dict, charts_dir: Path) -> dict | No
     column = settings.column
     comparison = found.comparison
     doses = list(dict.fromkeys(comparison["dose"])) if len(comparison) else []
-    present = set(comparison[column].astype(str)) if len(comparison) else set()
+    present = set(distinct_text(comparison[column]))
     units = [u for u in labels.get(column, {}) if u in present] + sorted(present - set(labels.get(column, {})))
     cap = results.project.report.areas_in_body
     order = {unit: i for i, unit in enumerate(units)}

@@ -134,6 +134,15 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
 
 
+def distinct_text(values: pd.Series) -> list[str]:
+    """The distinct values of a column as text, missing left out, in order of first appearance.
+
+    Each distinct value made text once, not each row: with pandas 3 a column made text is an Arrow
+    array that Python walks one row at a time (about a second for a national survey's million
+    children, where its few thousand areas take a millisecond)."""
+    return [str(value) for value in pd.unique(values.dropna())]
+
+
 def release_memory() -> None:
     """Give the memory a stage has freed back to the system, where the C library keeps it for reuse.
 

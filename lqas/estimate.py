@@ -10,6 +10,7 @@ import pandas as pd
 from lqas.config import DesignConfig
 from lqas.derive import Derived
 from lqas.design import ALL, ESTIMATE_COLUMNS, MISSING_DOMAIN, SurveyDesign
+from lqas.dtypes import distinct_text
 from lqas.errors import InputError
 
 DOMAINS = ("cohort", "catchment", "sex")
@@ -27,7 +28,7 @@ def survey_design(derived: Derived, settings: DesignConfig) -> SurveyDesign:
     table = derived.table
     empty = None
     if derived.empty_psus and settings.strata == "catchment" and settings.psu == "cluster":
-        present = set(table["catchment"].astype(str))
+        present = set(distinct_text(table["catchment"]))
         empty = {catchment: count for catchment, count in derived.empty_psus.items() if catchment in present}
     return SurveyDesign(table, strata=settings.strata, psu=settings.psu, weight="weight",
                         singleton=settings.singleton, nest=settings.nest, empty_psus=empty or None)

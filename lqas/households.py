@@ -14,6 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lqas.config import Project
+from lqas.dtypes import distinct_text
 from lqas.errors import InputError
 from lqas.readers import per_value, read_source
 
@@ -46,7 +47,7 @@ def household_response(project: Project, children: pd.DataFrame, excluded: pd.Da
         visits = household_visits(project, children, excluded)
     if visits is None:
         return None
-    return _rates(visits, [str(c) for c in pd.unique(children["catchment"].astype(str))])
+    return _rates(visits, distinct_text(children["catchment"]))
 
 
 def household_visits(project: Project, children: pd.DataFrame, excluded: pd.DataFrame | None = None
@@ -86,9 +87,9 @@ def household_visits(project: Project, children: pd.DataFrame, excluded: pd.Data
         f"{path}: row {source.row_offset + i}, column 'cluster': cluster {text['cluster'].iloc[i]!r} has no child in "
         "the survey and the row names no catchment area (add a 'catchment' column)"))
     # an area no child came from is a typo far more often than an area where no child was found
-    areas = set(children["catchment"].astype(str))
+    areas = set(distinct_text(children["catchment"]))
     if excluded is not None and "catchment" in excluded:
-        areas |= set(excluded["catchment"].dropna().astype(str))
+        areas |= set(distinct_text(excluded["catchment"]))
     _refuse_first(~catchment.isin(areas), lambda i: (
         f"{path}: row {source.row_offset + i}, column '{config.columns.get('catchment', 'catchment')}': "
         f"{catchment.iloc[i]!r} is not a catchment area of the survey "

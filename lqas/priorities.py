@@ -22,6 +22,7 @@ import pandas as pd
 from lqas.config import Project
 from lqas.config.priorities import CATEGORIES, Condition, PrioritiesFile, load_priorities
 from lqas.design import ALL
+from lqas.dtypes import distinct_text
 
 # the conditions whose numbers of children are counted
 NUMBERED = ("zero_dose", "ui_dtp1_not_dtp3")
@@ -65,7 +66,7 @@ def priorities(estimates: pd.DataFrame, comparisons: pd.DataFrame, classificatio
     """The run's priorities (see :class:`Priorities`)."""
     rules = rules or load_priorities(project.resolve(project.report.priorities) if project.report.priorities else None)
     cohorts = [name for name, _ in sorted(project.cohorts.items(), key=lambda item: item[1])]
-    cohorts = [c for c in cohorts if c in set(estimates["cohort"].astype(str))]
+    cohorts = [c for c in cohorts if c in set(distinct_text(estimates["cohort"]))]
     numbers = children_numbers(estimates, project)
     areas = _areas(estimates, numbers, classification, cohorts, rules)
     for name, condition in rules.conditions.items():
@@ -195,8 +196,8 @@ def _condition(condition: Condition, areas: pd.DataFrame, estimates: pd.DataFram
                            & (comparisons["catchment"].astype(str) != ALL)
                            & (comparisons["cohort"].astype(str) != ALL)]
         worse = rows[(rows["disadvantaged"] == "F") & (rows["p_value"] < condition.p_below)]
-        compared = set(rows["catchment"].astype(str))
-        holds = areas["catchment"].isin(set(worse["catchment"].astype(str))).astype("boolean")
+        compared = set(distinct_text(rows["catchment"]))
+        holds = areas["catchment"].isin(set(distinct_text(worse["catchment"]))).astype("boolean")
         return holds.where(areas["catchment"].isin(compared), pd.NA)
     rows = _plain_rows(estimates, [c for c in ("district", "catchment") if c in estimates], [condition.indicator])
     rows = rows[(rows["cohort"] == _cohort(condition.cohort, cohorts)) & (rows["catchment"] != ALL)]

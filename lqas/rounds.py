@@ -21,7 +21,7 @@ import pandas as pd
 from lqas.config import Project
 from lqas.config.project import ArmsConfig, DesignConfig
 from lqas.design import ALL, SurveyDesign
-from lqas.dtypes import add_columns
+from lqas.dtypes import add_columns, distinct_text
 from lqas.errors import DesignError, InputError, SettingError
 from lqas.power import minimum_detectable_difference
 
@@ -164,7 +164,7 @@ def analyse_rounds(project: Project, table: pd.DataFrame, indicators: Sequence[s
         for name, frame in tables.items():
             if arms.column not in frame:
                 raise SettingError("arms.column", f"round '{name}' has no column '{arms.column}'")
-        known = set().union(*(set(frame[arms.column].astype(str)) for frame in tables.values()))
+        known = set().union(*(distinct_text(frame[arms.column]) for frame in tables.values()))
         unknown = [unit for unit in arms.units if unit not in known]
         if unknown:
             raise SettingError("arms.units", f"{', '.join(map(repr, unknown))} not a value of '{arms.column}' in "
@@ -211,7 +211,7 @@ def round_pair(frames: Mapping[str, pd.DataFrame], pair: tuple[str, str], *, des
         found.append(part[part[stratifier] != ALL])
     columns = ["indicator", "cohort", *levels, *stratifiers, "sex"]
     gaps = by_arm = None
-    if "sex" in stacked and {"F", "M"} <= set(stacked["sex"].astype(str)):
+    if "sex" in stacked and {"F", "M"} <= set(distinct_text(stacked["sex"])):
         gap = differences_in_differences(survey, indicators, group="sex", groups=("F", "M"), rounds=pair,
                                          by=[c for c in geography if c != "sex"])
         gaps = _tidy([_nested(gap, levels).assign(round_a=pair[0], round_b=pair[1])], columns)

@@ -12,7 +12,7 @@ from lqas.config import Project
 from lqas.config.fieldwork import load_fieldwork_checks
 from lqas.config.project import DOSE_FAMILIES
 from lqas.derive import derive_project
-from lqas.dtypes import release_memory
+from lqas.dtypes import distinct_text, release_memory
 from lqas.errors import OutputError
 from lqas.estimate import estimate, survey_design
 from lqas.fieldwork import fieldwork_quality
@@ -131,4 +131,4 @@ def run_project(project: Project, out: Path, *, lang: str | None = None, overwri
 
 def _has_scorecard(table) -> bool:
     """The scorecard needs girls and boys and zero-dose data."""
-    return ({"F", "M"} <= set(table["sex"]) and "zero_dose" in table and table["zero_dose"].notna().any())
+    return ({"F", "M"} <= set(distinct_text(table["sex"])) and "zero_dose" in table and table["zero_dose"].notna().any())

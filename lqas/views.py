@@ -43,7 +43,7 @@ class EstimateIndex:
         width = len(self.domains) + 1
         self._cells = {tuple(map(str, row[:width])): row[width:]
                        for row in estimates[columns].itertuples(index=False, name=None)}
-        self.indicators = set(estimates["indicator"])
+        self.indicators = set(pd.unique(estimates["indicator"]))
         self._parents = _parents(estimates[self.domains].astype(str))
 
     def cell(self, indicator: str, cohort: str = ALL, catchment: str = ALL, sex: str = ALL,

@@ -12,6 +12,7 @@ import pandas as pd
 
 from lqas.context import equity_labels, run_labels
 from lqas.design import ALL, domain_columns, unit_rows
+from lqas.dtypes import distinct_text
 from lqas.priorities import Priorities
 from lqas.results import Results
 from lqas.rules import decision_table
@@ -371,7 +372,7 @@ def _areas_sheet(results: Results, labels: Mapping, head: Mapping) -> Sheet:
     from lqas.context import AREA_INDICATORS
 
     table, estimates = results.table, results.estimates
-    areas = sorted(set(table["catchment"].astype(str)))
+    areas = sorted(distinct_text(table["catchment"]))
     district = "district" if "district" in table else None
     columns: dict[str, object] = {}
     if district:
