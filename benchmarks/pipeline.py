@@ -6,9 +6,11 @@ made new, until it holds the number of children asked for, spread over about 1,8
 districts (seeded, so the same file every time). The run is the installed lqas, in a subprocess of its
 own per survey (`python -c`), through `lqas.run.run_project`; its progress messages mark the stages:
 ingest and derive, household log and fieldwork checks, estimate, classify lots, compare girls and boys,
-write tables, write the workbook, charts and report context, render the report. For each stage the script records the wall time and the
-peak resident memory of the process during the stage (Linux: the high-water mark is reset at each stage,
-/proc/self/clear_refs). The run of VCQI's Harmonia demo (3,256 children; examples/vcqi_harmonia) is timed
+priorities, charts and report context, render the report (the HTML page, and the PDF's Typst source handed
+to a thread that typesets it meanwhile), write tables, write the workbook, finish the PDF (what is left
+of the typesetting). For each stage the script records the wall time and the peak resident memory of
+the process during the stage (Linux: the high-water mark is reset at each stage, /proc/self/clear_refs).
+The run of VCQI's Harmonia demo (3,256 children; examples/vcqi_harmonia) is timed
 the same way.
 
     python benchmarks/pipeline.py --sizes 10000 100000            # a few minutes on 2 cores
