@@ -129,7 +129,10 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """
     import pyarrow as pa
 
-    encoded = pa.array(values, type=pa.string(), from_pandas=True).dictionary_encode()
+    text = pa.array(values, type=pa.string(), from_pandas=True)
+    if isinstance(text, pa.ChunkedArray):  # pandas 3's text column: Arrow's own, in chunks
+        text = text.combine_chunks()
+    encoded = text.dictionary_encode()
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
 

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from datetime import UTC, datetime, time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -196,8 +197,9 @@ def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle) -> None:
     columns = [frame.iloc[:, j] for j in range(frame.shape[1])]
     step = max(1, _CSV_CHUNK_CELLS // len(columns))
     for start in range(0, len(frame), step):
-        fields = [_csv_fields(values.iloc[start:start + step], kind) for values, kind in zip(columns, kinds)]
-        if len(fields) == 1:  # Python's CSV writer quotes a row that is one empty field, or it would be no row
+        fields = _joined_runs([_csv_fields(values.iloc[start:start + step], kind)
+                               for values, kind in zip(columns, kinds)])
+        if len(columns) == 1:  # Python's CSV writer quotes a row that is one empty field, or it would be no row
             fields = [pc.if_else(pc.equal(fields[0], ""), '""', fields[0])]
         rows = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, ","), "\r\n", "")
         if isinstance(rows, pa.ChunkedArray):  # pandas 3's text columns are Arrow's, in chunks
@@ -209,8 +211,62 @@ def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle) -> None:
         handle.write(memoryview(data)[bounds[0]:bounds[1]])
 
 
+class _Coded(NamedTuple):
+    """A column's fields given as each distinct value's field and each row's position among them."""
+
+    fields: object  # an Arrow string array
+    codes: np.ndarray
+
+
+# the most combinations of values a run of coded columns is joined over (see _joined_runs)
+_RUN_COMBINATIONS = 1 << 16
+
+
+def _joined_runs(columns: list) -> list:
+    """The fields of each row as Arrow string arrays, runs of coded columns side by side joined
+    into one field ("a,b,c") per distinct combination of their values, then spread to the rows.
+
+    A child table has hundreds of columns of a few values (0/1 indicators, codes, dates), and
+    joining a field per column and row is most of the time it takes to write: ten ternary columns
+    have at most 59,049 combinations, a few hundred of them in a survey's rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out, run = [], []
+
+    def close() -> None:
+        if len(run) == 1:
+            out.append(run[0].fields.take(pa.array(run[0].codes)))
+        elif run:
+            combined = np.zeros(len(run[0].codes), dtype=np.int64)
+            for column in run:
+                combined = combined * len(column.fields) + column.codes
+            codes, distinct = pd.factorize(combined)
+            first = np.empty(len(distinct), dtype=np.int64)
+            first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each combination's first row
+            joined = pc.binary_join_element_wise(*(c.fields.take(pa.array(c.codes[first])) for c in run), ",")
+            out.append(joined.take(pa.array(codes)))
+        run.clear()
+
+    combinations = 1
+    for column in columns:
+        if not isinstance(column, _Coded):
+            close()
+            out.append(column)
+            continue
+        if run and combinations * len(column.fields) > _RUN_COMBINATIONS:
+            close()
+        if not run:
+            combinations = 1
+        run.append(column)
+        combinations *= len(column.fields)
+    close()
+    return out
+
+
 def _csv_fields(values: pd.Series, kind: str):
-    """The column's fields as an Arrow string array, as pandas would write them."""
+    """The column's fields as pandas would write them: an Arrow string array, or a :class:`_Coded`
+    column when its values repeat."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -219,7 +275,7 @@ def _csv_fields(values: pd.Series, kind: str):
         if len(np.unique(numbers[:1000].view(np.int64))) <= 100:  # a 0/1 indicator of a million children
             # each distinct number formatted once (told apart by their bits: 0.0 and -0.0 are two)
             codes, distinct = pd.factorize(numbers.view(np.int64))
-            return _float_fields(distinct.view(np.float64)).take(codes)
+            return _Coded(_float_fields(distinct.view(np.float64)), codes)
         return _float_fields(numbers)
     if kind == "int":
         return pc.cast(pa.array(values), pa.string()).fill_null("")
@@ -228,15 +284,15 @@ def _csv_fields(values: pd.Series, kind: str):
     if kind == "text":  # missing values (None, NaN, NA) are Arrow's nulls, written empty
         if isinstance(values.dtype, pd.CategoricalDtype):
             distinct, codes = values.cat.categories.to_numpy(object), values.cat.codes.to_numpy()
-        elif values.dtype == object and len(values) >= 1_000:
+        elif len(values) >= 1_000:  # text as objects, or pandas' string dtype (Arrow's with pandas 3)
             codes, distinct = text_codes(values)
         else:
             return _quoted(pc.cast(pa.array(values, from_pandas=True), pa.string()).fill_null(""))
         if len(distinct) > len(values) // 2:  # mostly distinct (identifiers): each row in turn
             return _quoted(pc.cast(pa.array(values, from_pandas=True), pa.string()).fill_null(""))
-        # codes, places, domains: each distinct text quoted once, then spread to its rows
-        fields = _quoted(pa.array(np.asarray(distinct, dtype=object), type=pa.string()))
-        return fields.take(pa.array(codes, mask=codes < 0)).fill_null("")
+        # codes, places, domains: each distinct text quoted once (missing: the last, empty), then spread to its rows
+        fields = _quoted(pa.array([*distinct, ""], type=pa.string()))
+        return _Coded(fields, np.where(codes < 0, len(distinct), codes))
     # numbers, flags, dates... stored as objects: each written as ``str()`` writes it (as pandas does;
     # not by distinct value, for 1, 1.0 and True are one value to a hash)
     cells = values.to_numpy(dtype=object)

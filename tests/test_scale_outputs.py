@@ -87,6 +87,28 @@ def test_write_csv_in_chunks_writes_the_same_bytes(tmp_path, monkeypatch):
     assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(frame, True)
 
 
+@pytest.mark.parametrize("combinations", [1, 10, 1 << 16])
+def test_columns_of_few_values_joined_side_by_side_write_the_same_bytes(tmp_path, monkeypatch, combinations):
+    # a child table: hundreds of columns of a few values each, joined by runs of columns over the distinct
+    # combinations of their values (safety._joined_runs); text in pandas' default dtype (Arrow's, in chunks,
+    # with pandas 3) beside object text, categories and floats
+    from lqas import safety
+
+    monkeypatch.setattr(safety, "_RUN_COMBINATIONS", combinations)
+    rng = np.random.default_rng(7)
+    n = 3_000
+    columns = {f"i{k}": rng.choice(np.array([0.0, 1.0, np.nan], dtype=np.float32), n) for k in range(30)}
+    columns["area"] = pd.Categorical(rng.choice(TEXTS[:9], n))
+    columns["chunked"] = pd.concat([pd.Series(rng.choice(TEXTS[:6], n // 2)), pd.Series(rng.choice(TEXTS[4:9], n - n // 2))],
+                                   ignore_index=True)
+    columns["date"] = pd.Series(rng.choice(np.array(["2024-01-02", "2024-02-29", None], dtype=object), n), dtype=object)
+    columns.update({f"j{k}": rng.choice([0.0, 1.0, 2.5], n) for k in range(12)})
+    columns["id"] = [f"c{k}" for k in range(n)]  # each row its own: not joined by combinations
+    frame = pd.DataFrame(columns)
+    write_csv(frame, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(frame, True)
+
+
 def test_float32_numbers_pandas_writes_otherwise_are_left_to_pandas(tmp_path):
     # pandas writes a float32 as numpy's float32 text: 1e+06 and 0.1 where their float64 values read
     # 1000000.0 and 0.10000000149011612; only whole numbers below a million are written as float64
