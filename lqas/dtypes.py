@@ -51,8 +51,8 @@ def compact_values(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return _compact_categorical(values)
     if text_dtype(values.dtype) and pd.api.types.infer_dtype(values, skipna=True) == "string":
-        codes, distinct = text_codes(values)
-        compacted = text_categorical(codes, distinct, values.index, values.name)
+        coded = text_codes(values, most=len(values) // 2)  # identifiers: no category list of a million texts
+        compacted = None if coded is None else text_categorical(*coded, values.index, values.name)
         if compacted is not None:
             return compacted
     elif values.dtype == np.float64 and _binary(values.to_numpy()):
@@ -120,9 +120,9 @@ def _binary(numbers: np.ndarray) -> bool:
     return bool(np.all((numbers == 0) | (numbers == 1) | np.isnan(numbers)))
 
 
-def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def text_codes(values: pd.Series, *, most: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Each row's position among the distinct texts of a text column (-1 where missing), and those
-    texts (object array, in order of first appearance).
+    texts (object array, in order of first appearance); None when there are more than ``most``.
 
     Arrow's dictionary encoding, not ``pd.factorize``: pandas hashes text as C strings, so a text
     with a NUL character would count as the text before it (``"\\x00a"`` as ``""``).
@@ -133,6 +133,8 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(text, pa.ChunkedArray):  # pandas 3's text column: Arrow's own, in chunks
         text = text.combine_chunks()
     encoded = text.dictionary_encode()
+    if most is not None and len(encoded.dictionary) > most:
+        return None
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
 
