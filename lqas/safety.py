@@ -201,7 +201,11 @@ def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle) -> None:
                                for values, kind in zip(columns, kinds)])
         if len(columns) == 1:  # Python's CSV writer quotes a row that is one empty field, or it would be no row
             fields = [pc.if_else(pc.equal(fields[0], ""), '""', fields[0])]
-        rows = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, ","), "\r\n", "")
+        # each text let go as soon as the next is made: a chunk's text is held twice at most, not four times
+        lines = pc.binary_join_element_wise(*fields, ",")
+        del fields
+        rows = pc.binary_join_element_wise(lines, "\r\n", "")
+        del lines
         if isinstance(rows, pa.ChunkedArray):  # pandas 3's text columns are Arrow's, in chunks
             rows = rows.combine_chunks()
         _, offsets, data = rows.buffers()
@@ -209,6 +213,7 @@ def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle) -> None:
         width = np.int64 if pa.types.is_large_string(rows.type) or pa.types.is_large_binary(rows.type) else np.int32
         bounds = np.frombuffer(offsets, dtype=width)[[rows.offset, rows.offset + len(rows)]]
         handle.write(memoryview(data)[bounds[0]:bounds[1]])
+        del rows, offsets, data
 
 
 class _Coded(NamedTuple):
