@@ -59,6 +59,9 @@ def _tight(figure: Figure, **kwargs) -> None:
     metrics, slightly wider than matplotlib's, and long y labels must not be clipped."""
     figure.tight_layout(**kwargs)
     figure.subplots_adjust(left=figure.subplotpars.left + 0.02)
+    # the layout is made: no layout engine left on the figure, or each savefig draws it twice (the first
+    # time to lay it out again, matplotlib's placeholder engine doing nothing)
+    figure.set_layout_engine("none")
 
 
 def _wrap(text: str, width: int = 38) -> str:
