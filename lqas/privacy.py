@@ -71,12 +71,15 @@ def _phone_like(values: pd.Series) -> bool:
         counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)),
                            index=pd.Index(values.cat.categories, dtype=object))
         counts = counts[counts > 0]
-    elif values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+    elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        # numbers, flags and text mixed as objects: 1, 1.0 and True are one value to a hash, three texts
         values = values.dropna().astype(str).str.strip()
         values = values[values != ""]
         return len(values) >= 5 and values.str.fullmatch(_PHONE).mean() > 0.8 and values.nunique() > len(values) / 2
     else:
+        # text (objects, or pandas' string dtype: pandas 3's text), numbers, dates: each distinct answer once
         counts = values.value_counts(dropna=True)
+        counts.index = pd.Index(counts.index.astype(str), dtype=object)
     counts = pd.Series(counts.to_numpy(), index=counts.index.str.strip()).groupby(level=0).sum()
     counts = counts[counts.index != ""]
     total = int(counts.sum())

@@ -396,6 +396,20 @@ def test_columns_that_look_personal_are_found_by_name_in_english_or_french_and_b
         "raison_autre": "free text", "commentaires": "free text"}
 
 
+def test_phone_numbers_are_found_in_numbers_and_in_pandas_string_dtype_by_each_distinct_answer():
+    # a Stata or SPSS file's phone numbers are numbers; pandas 3 reads text as its string dtype
+    from lqas.privacy import looks_personal
+
+    n = 10
+    frame = pd.DataFrame({
+        "numbers": np.arange(76_120_000, 76_120_000 + n), "short": np.arange(n) * 1.5,
+        "text": pd.array([f"+223 76 {k:02d} 45 {k:02d}" for k in range(n)], dtype="string"),
+        "one_number": pd.array(["+223 76 00 45 00"] * n, dtype="string"),  # the same number: a switchboard
+        "padded": pd.array([f" 7612{k:04d} " for k in range(n - 2)] + ["", None], dtype="string")})
+    assert looks_personal(frame) == {"numbers": "a phone number", "text": "a phone number",
+                                     "padded": "a phone number"}
+
+
 def test_a_column_that_looks_personal_is_withheld_from_outputs_and_listed_by_validate(tmp_path):
     from lqas.config import load_project
     from lqas.derive import derive_project
