@@ -80,11 +80,17 @@ def _phone_like(values: pd.Series) -> bool:
         # text (objects, or pandas' string dtype: pandas 3's text), numbers, dates: each distinct answer once
         counts = values.value_counts(dropna=True)
         counts.index = pd.Index(counts.index.astype(str), dtype=object)
-    counts = pd.Series(counts.to_numpy(), index=counts.index.str.strip()).groupby(level=0).sum()
-    counts = counts[counts.index != ""]
-    total = int(counts.sum())
-    return (total >= 5 and counts[counts.index.str.fullmatch(_PHONE)].sum() / total > 0.8
-            and len(counts) > total / 2)
+    # at least 5 answers, over half of them distinct, so at least 3 distinct answers, stripped or not:
+    # most columns (codes, flags) are told apart here
+    if len(counts) < 3:
+        return False
+    answers, counts = counts.index.str.strip(), counts.to_numpy()
+    answered = np.asarray(answers != "")
+    total = int(counts[answered].sum())
+    if total < 5:
+        return False
+    phones = int(counts[answered & np.asarray(answers.str.fullmatch(_PHONE), dtype=bool)].sum())
+    return phones / total > 0.8 and answers[answered].nunique() > total / 2
 
 
 def _only_flags(values: pd.Series) -> bool:
