@@ -580,7 +580,15 @@ class SurveyDesign:
         """A column as floats (NaN = not in the denominator); text or, for 0/1 outcomes, other values refused."""
         raw = self.data[column]
         y = pd.to_numeric(raw, errors="coerce").to_numpy(float)
-        bad = np.isnan(y) & raw.notna().to_numpy()
+        # the usual column told good by counting (a national survey's outcomes are read once per pass):
+        # no text made NaN, and for 0/1 outcomes every value 0, 1 or NaN
+        missing = np.isnan(y)
+        good = raw.dtype.kind in "biuf" or np.count_nonzero(missing) == int(raw.isna().sum())
+        if good and binary:
+            good = np.count_nonzero(y == 0) + np.count_nonzero(y == 1) + np.count_nonzero(missing) == len(y)
+        if good:
+            return y
+        bad = missing & raw.notna().to_numpy()
         expected = "0, 1 or missing" if binary else "a number or missing"
         if binary:
             bad |= ~np.isnan(y) & (y != 0) & (y != 1)

@@ -698,3 +698,18 @@ def test_verb_argument_errors(children, call, message):
     design = SurveyDesign(children, strata="stratum", psu="psu", weight="w")
     with pytest.raises(DesignError, match=message):
         call(design)
+
+
+@pytest.mark.parametrize("values, message", [
+    (pd.Series(["1", "0", None, "oui", "1"], dtype=object), "row 3: got 'oui', expected 0, 1 or missing"),
+    (pd.Series(["1", "0", None, "0.5", "1"], dtype="string"), "row 3: got '0.5', expected 0, 1 or missing"),
+    (pd.Series([1.0, 0.0, np.nan, np.inf, 1.0]), "row 3: got 'inf', expected 0, 1 or missing"),
+    (pd.Categorical(["1", "0", None, "2", "1"]), "row 3: got '2', expected 0, 1 or missing"),
+], ids=["text", "string-dtype", "infinite", "categorical"])
+def test_an_outcome_not_0_1_or_missing_is_refused_at_its_row(values, message):
+    # the column told good by counting its 0s, 1s and NaNs; a bad one is named at its first bad row
+    frame = pd.DataFrame({"psu": [1, 1, 2, 2, 3], "w": 1.0, "y": values})
+    with pytest.raises(DesignError, match=f"column 'y', {message}"):
+        SurveyDesign(frame, psu="psu", weight="w").proportions("y")
+    good = frame.assign(y=pd.Series(["1", "0", None, "0", "1"], dtype=object))
+    assert SurveyDesign(good, psu="psu", weight="w").proportions("y").iloc[-1]["estimate"] == 0.5
