@@ -107,6 +107,7 @@ class SurveyDesign:
         self.empty_psus = dict(empty_psus) if isinstance(empty_psus, Mapping) else empty_psus
         # codes of each domain column, made once: a run estimates by the same columns many times
         self._domain_codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        self._answered_by: dict[str, bytes] = {}  # outcome -> its non-missing rows, as bits (see proportions)
 
         n = len(data)
         if strata and data[strata].isna().any():
@@ -234,18 +235,20 @@ class SurveyDesign:
         # and members: a survey's hundred outcomes have a dozen denominators
         groups: dict[bytes, list[int]] = {}
         for i, outcome in enumerate(outcomes):
-            groups.setdefault(np.packbits(self.data[outcome].isna().to_numpy()).tobytes(), []).append(i)
+            if outcome not in self._answered_by:  # once per design, as the domains' codes: a run has 7 passes
+                self._answered_by[outcome] = np.packbits(self.data[outcome].isna().to_numpy()).tobytes()
+            groups.setdefault(self._answered_by[outcome], []).append(i)
         parts: list[list[dict]] = [[] for _ in outcomes]
         for members in groups.values():
             shared: list[_Denominator] = []
             for i in members:
                 y = self._numeric(outcomes[i], binary=True)
-                keep = ~np.isnan(y)
-                w, y = np.where(keep, self._w, 0.0), np.where(keep, y, 0.0)
-                if not shared:
-                    weights, counts = cells.sum(w), cells.sum(keep)
+                if not shared:  # the denominator's weights and members, from its first outcome
+                    keep = ~np.isnan(y)
+                    weights, counts = cells.sum(np.where(keep, self._w, 0.0)), cells.sum(keep)
                     shared = [_Denominator(margin, weights, counts, self._domain_df, df) for margin in margins_]
-                weighted_successes, successes = cells.sum(w * y), cells.sum(y)
+                y = np.nan_to_num(y, nan=0.0)  # not in the denominator: no success (a copy: y may be the data itself)
+                weighted_successes, successes = cells.sum(self._w * y), cells.sum(y)
                 for margin, own in zip(margins_, shared):
                     A, S = margin.to_cells(weighted_successes), margin.to_cells(successes)
                     with np.errstate(divide="ignore", invalid="ignore"):

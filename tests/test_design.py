@@ -713,3 +713,12 @@ def test_an_outcome_not_0_1_or_missing_is_refused_at_its_row(values, message):
         SurveyDesign(frame, psu="psu", weight="w").proportions("y")
     good = frame.assign(y=pd.Series(["1", "0", None, "0", "1"], dtype=object))
     assert SurveyDesign(good, psu="psu", weight="w").proportions("y").iloc[-1]["estimate"] == 0.5
+
+
+def test_estimating_leaves_the_data_as_it_was():
+    # a float64 outcome is read without a copy: its missing values must stay missing in the caller's frame
+    frame = pd.DataFrame({"psu": [1, 1, 2, 2, 3], "w": [1.0, 2.0, 1.0, 1.0, 3.0], "y": [1.0, np.nan, 0.0, 1.0, np.nan],
+                          "z": [0.0, 1.0, np.nan, 1.0, 1.0]})
+    before = frame.copy()
+    SurveyDesign(frame, psu="psu", weight="w").proportions(["y", "z"])
+    pd.testing.assert_frame_equal(frame, before)
