@@ -108,6 +108,7 @@ class SurveyDesign:
         # codes of each domain column, made once: a run estimates by the same columns many times
         self._domain_codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
         self._answered_by: dict[str, bytes] = {}  # outcome -> its non-missing rows, as bits (see proportions)
+        self._checked: set[tuple[str, bool]] = set()  # (column, binary) found numbers (and 0/1) by _numeric
 
         n = len(data)
         if strata and data[strata].isna().any():
@@ -247,7 +248,7 @@ class SurveyDesign:
                     keep = ~np.isnan(y)
                     weights, counts = cells.sum(np.where(keep, self._w, 0.0)), cells.sum(keep)
                     shared = [_Denominator(margin, weights, counts, self._domain_df, df) for margin in margins_]
-                y = np.nan_to_num(y, nan=0.0)  # not in the denominator: no success (a copy: y may be the data itself)
+                y = np.fmax(y, 0.0)  # not in the denominator (NaN): no success; a new array (y may be the data)
                 weighted_successes, successes = cells.sum(self._w * y), cells.sum(y)
                 for margin, own in zip(margins_, shared):
                     A, S = margin.to_cells(weighted_successes), margin.to_cells(successes)
@@ -583,13 +584,15 @@ class SurveyDesign:
         """A column as floats (NaN = not in the denominator); text or, for 0/1 outcomes, other values refused."""
         raw = self.data[column]
         y = pd.to_numeric(raw, errors="coerce").to_numpy(float)
-        # the usual column told good by counting (a national survey's outcomes are read once per pass):
-        # no text made NaN, and for 0/1 outcomes every value 0, 1 or NaN
+        if (column, binary) in self._checked:  # checked by an earlier pass, as the domains' codes are made once
+            return y
+        # the usual column told good by counting: no text made NaN, and for 0/1 outcomes every value 0, 1 or NaN
         missing = np.isnan(y)
         good = raw.dtype.kind in "biuf" or np.count_nonzero(missing) == int(raw.isna().sum())
         if good and binary:
             good = np.count_nonzero(y == 0) + np.count_nonzero(y == 1) + np.count_nonzero(missing) == len(y)
         if good:
+            self._checked.add((column, binary))
             return y
         bad = missing & raw.notna().to_numpy()
         expected = "0, 1 or missing" if binary else "a number or missing"
