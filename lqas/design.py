@@ -698,8 +698,12 @@ class _Margin:
     def __init__(self, n_domains, labels, index, cell_domain, pair_index, pair_domain, pair_stratum):
         self.n_domains, self.labels, self.index, self.cell_domain = n_domains, labels, index, cell_domain
         self.pair_index, self.pair_domain, self.pair_stratum = pair_index, pair_domain, pair_stratum
+        # the finest margin's cells are the finest cells, in their order: summing into them copies them
+        self._same_cells = len(index) == len(cell_domain) and bool((index == np.arange(len(index))).all())
 
     def to_cells(self, values: np.ndarray) -> np.ndarray:
+        if self._same_cells:
+            return values + 0.0  # as the sum would be: floats, a new array, no negative zero
         return np.bincount(self.index, weights=values, minlength=len(self.cell_domain))
 
     def to_domains(self, values: np.ndarray) -> np.ndarray:
