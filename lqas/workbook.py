@@ -156,10 +156,8 @@ def _tails(values: pd.Series, style: str) -> list[str | None]:
     empty = f'"{style} t="n"></c>' if style else None  # a styled cell is written even when empty
     numpy = not isinstance(values.dtype, pd.api.extensions.ExtensionDtype)
     kind = values.dtype.kind
-    if numpy and kind in "iu":
-        return [_number_tail(number, style) for number in values.tolist()]
-    if numpy and kind == "f":
-        return [empty if math.isnan(number) else _number_tail(number, style) for number in values.tolist()]
+    if numpy and kind in "iuf":
+        return _number_tails(values.to_numpy(), style, empty)
     if numpy and kind == "b":
         return [f'"{style} t="b"><v>{int(flag)}</v></c>' for flag in values.tolist()]
     if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
@@ -167,6 +165,25 @@ def _tails(values: pd.Series, style: str) -> list[str | None]:
         return [empty if missing else texts[text] if text in texts else texts.setdefault(text, _text_tail(text, style))
                 for text, missing in zip(values.tolist(), pd.isna(values.to_numpy(dtype=object)))]
     return [_tail(value, style, empty) for value in values.tolist()]
+
+
+def _number_tails(numbers: np.ndarray, style: str, empty: str | None) -> list[str | None]:
+    """:func:`_number_tail` of each number (``empty`` for NaN), made once per distinct number when they
+    repeat (counts, degrees of freedom, 0 and 1): told apart by their bits, so 0.0 and -0.0 are two."""
+    def tails(distinct: np.ndarray) -> list[str | None]:
+        if distinct.dtype.kind == "f":
+            return [empty if math.isnan(number) else _number_tail(number, style) for number in distinct.tolist()]
+        return [_number_tail(number, style) for number in distinct.tolist()]
+
+    if len(numbers) < 1_000:
+        return tails(numbers)
+    numbers = np.ascontiguousarray(numbers)
+    codes, distinct = pd.factorize(numbers.view(f"i{numbers.itemsize}") if numbers.dtype.kind == "f" else numbers)
+    if len(distinct) > len(numbers) // 2:
+        return tails(numbers)
+    first = np.empty(len(distinct), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each distinct number's first row
+    return np.array(tails(numbers[first]), dtype=object)[codes].tolist()
 
 
 def _tail(value, style: str, empty: str | None) -> str | None:

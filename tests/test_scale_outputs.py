@@ -193,10 +193,13 @@ def test_parquet_keeps_text_as_it_is_and_the_same_table_gives_the_same_bytes(tmp
 # --- workbook ----------------------------------------------------------------------------------------
 
 
-def test_the_workbook_rows_are_the_bytes_openpyxl_writes_cell_by_cell(tmp_path, monkeypatch):
-    frame = _tricky(400).drop(columns=["string"])
-    frame["share"] = np.where(np.arange(400) % 7 == 0, np.nan, np.linspace(0, 1, 400))
-    frame["float32"] = np.linspace(0, 1, 400, dtype=np.float32)
+@pytest.mark.parametrize("rows", [400, 3_000])  # 3,000: columns of repeated numbers written once per number
+def test_the_workbook_rows_are_the_bytes_openpyxl_writes_cell_by_cell(tmp_path, monkeypatch, rows):
+    frame = _tricky(rows).drop(columns=["string"])
+    frame["share"] = np.where(np.arange(rows) % 7 == 0, np.nan, np.linspace(0, 1, rows))
+    frame["float32"] = np.linspace(0, 1, rows, dtype=np.float32)
+    frame["repeated32"] = np.resize(np.array([0.0, -0.0, 1.0, np.nan, 0.1], dtype=np.float32), rows)
+    frame["small"] = np.resize(np.array([3, -2, 0, 7], dtype=np.int16), rows)
     sheets = [Sheet("one", frame, percent=["share", "text"], note="=SUM(A1:A9) is a note"),
               Sheet("empty", frame.iloc[:0], percent=["share"]), Sheet("two", frame.head(3), widths={"text": 70})]
     write_workbook(tmp_path / "fast.xlsx", sheets)
