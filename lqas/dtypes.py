@@ -148,6 +148,15 @@ def distinct_text(values: pd.Series) -> list[str]:
     return [str(value) for value in pd.unique(values.dropna())]
 
 
+def first_rows(codes: np.ndarray, count: int) -> np.ndarray:
+    """A row holding each of ``count`` codes (positions from ``pd.factorize``: each code occurs; numpy
+    keeps the last of repeated writes, so it is the code's first row), in one pass over the rows
+    rather than a sort: what is made once per distinct value is made from that row."""
+    first = np.empty(count, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    return first
+
+
 def release_memory() -> None:
     """Give the memory a stage has freed back to the system, where the C library keeps it for reuse.
 

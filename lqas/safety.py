@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from lqas.dtypes import text_codes
+from lqas.dtypes import first_rows, text_codes
 
 # --- CSV ---------------------------------------------------------------------------------------
 
@@ -248,8 +248,7 @@ def _joined_runs(columns: list) -> list:
             for column in run:
                 combined = combined * len(column.fields) + column.codes
             codes, distinct = pd.factorize(combined)
-            first = np.empty(len(distinct), dtype=np.int64)
-            first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each combination's first row
+            first = first_rows(codes, len(distinct))  # a row of each combination
             joined = pc.binary_join_element_wise(*(c.fields.take(pa.array(c.codes[first])) for c in run), ",")
             out.append(joined.take(pa.array(codes)))
         run.clear()
@@ -288,14 +287,16 @@ def _csv_fields(values: pd.Series, kind: str):
     if kind == "bool":
         return pc.if_else(pa.array(values), "True", "False").fill_null("")
     if kind == "text":  # missing values (None, NaN, NA) are Arrow's nulls, written empty
+        most = len(values) // 2  # more distinct texts (identifiers): each row in turn
+        coded = None
         if isinstance(values.dtype, pd.CategoricalDtype):
-            distinct, codes = values.cat.categories.to_numpy(object), values.cat.codes.to_numpy()
+            if len(values.cat.categories) <= most:
+                coded = values.cat.codes.to_numpy(), values.cat.categories.to_numpy(object)
         elif len(values) >= 1_000:  # text as objects, or pandas' string dtype (Arrow's with pandas 3)
-            codes, distinct = text_codes(values)
-        else:
+            coded = text_codes(values, most=most)
+        if coded is None:
             return _quoted(pc.cast(pa.array(values, from_pandas=True), pa.string()).fill_null(""))
-        if len(distinct) > len(values) // 2:  # mostly distinct (identifiers): each row in turn
-            return _quoted(pc.cast(pa.array(values, from_pandas=True), pa.string()).fill_null(""))
+        codes, distinct = coded
         # codes, places, domains: each distinct text quoted once (missing: the last, empty), then spread to its rows
         fields = _quoted(pa.array([*distinct, ""], type=pa.string()))
         return _Coded(fields, np.where(codes < 0, len(distinct), codes))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from lqas.context import equity_labels, run_labels
 from lqas.design import ALL, domain_columns, unit_rows
-from lqas.dtypes import distinct_text
+from lqas.dtypes import distinct_text, first_rows
 from lqas.priorities import Priorities
 from lqas.results import Results
 from lqas.rules import decision_table
@@ -181,9 +181,7 @@ def _number_tails(numbers: np.ndarray, style: str, empty: str | None) -> list[st
     codes, distinct = pd.factorize(numbers.view(f"i{numbers.itemsize}") if numbers.dtype.kind == "f" else numbers)
     if len(distinct) > len(numbers) // 2:
         return tails(numbers)
-    first = np.empty(len(distinct), dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each distinct number's first row
-    return np.array(tails(numbers[first]), dtype=object)[codes].tolist()
+    return np.array(tails(numbers[first_rows(codes, len(distinct))]), dtype=object)[codes].tolist()
 
 
 def _tail(value, style: str, empty: str | None) -> str | None:
