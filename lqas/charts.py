@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -57,11 +58,10 @@ def _subplots(*args, figsize: tuple[float, float], **kwargs):
 def _tight(figure: Figure, **kwargs) -> None:
     """tight_layout, plus slack on the left: the report renders the SVG text with its own font
     metrics, slightly wider than matplotlib's, and long y labels must not be clipped."""
-    figure.tight_layout(**kwargs)
+    # the layout made once, by the engine's own step, and no engine left on the figure (``tight_layout``
+    # leaves a placeholder): with one, each savefig draws the whole figure once more before drawing it
+    TightLayoutEngine(**kwargs).execute(figure)
     figure.subplots_adjust(left=figure.subplotpars.left + 0.02)
-    # the layout is made: no layout engine left on the figure, or each savefig draws it twice (the first
-    # time to lay it out again, matplotlib's placeholder engine doing nothing)
-    figure.set_layout_engine("none")
 
 
 def _wrap(text: str, width: int = 38) -> str:
