@@ -184,12 +184,12 @@ def scorecard(comparisons: pd.DataFrame | None, levels: pd.DataFrame | None,
                                                                   rule.get("direction") == "lower")}
             found = _pick(cut, spec, unit, value)
             if spec["kind"] == "sex_gap":
-                record.update({c: (found[c] if found is not None else np.nan) for c in _GAP_COLUMNS})
+                record.update({c: (cut.raw[c][found] if found is not None else np.nan) for c in _GAP_COLUMNS})
                 record["light"], record["reason"] = gap_light(
                     record["difference"], record["p_value"], record["n_a"], record["n_b"],
                     record["lower_is_better"], rule)
             else:
-                record.update({c: (found[c] if found is not None else np.nan) for c in _LEVEL_COLUMNS})
+                record.update({c: (cut.raw[c][found] if found is not None else np.nan) for c in _LEVEL_COLUMNS})
                 record["light"], record["reason"] = level_light(record["estimate"], record["n"], rule)
             records.append(record)
     return pd.DataFrame(records, columns=[unit, *SCORECARD_COLUMNS])
@@ -236,14 +236,8 @@ def _cut(frame: pd.DataFrame | None, specs: list[Mapping[str, Any]], unit: str) 
                 {c: rows[c].astype(str).to_numpy() for c in compared}, blocks)
 
 
-def _distinct(values: np.ndarray) -> int:
-    """Distinct non-missing values, as ``Series.nunique``."""
-    uniques = pd.unique(values)
-    return int(len(uniques) - pd.isna(uniques).sum())
-
-
-def _pick(cut: _Cut, spec: Mapping[str, Any], unit: str, value: str) -> pd.Series | None:
-    """The one row of ``cut`` for this scorecard row and unit value, or None."""
+def _pick(cut: _Cut, spec: Mapping[str, Any], unit: str, value: str) -> int | None:
+    """The position in ``cut.rows`` of the one row for this scorecard row and unit value, or None."""
     at = cut.blocks.get((spec["indicator"], value))
     if at is None:
         return None
@@ -255,11 +249,15 @@ def _pick(cut: _Cut, spec: Mapping[str, Any], unit: str, value: str) -> pd.Serie
     # `district`, constant within a catchment, is left alone)
     known = {*COMPARE_COLUMNS, *ESTIMATE_COLUMNS, unit, *filters}
     for column in [c for c in cut.rows.columns if c not in known]:
-        if len(at) > 1 and _distinct(cut.raw[column][at]) > 1 and (cut.text[column][at] == ALL).any():
-            at = at[cut.text[column][at] == ALL]
+        if len(at) < 2:
+            break
+        margin = cut.text[column][at] == ALL
+        # the rows hold the margin and another value (a missing value is none)
+        if margin.any() and (~margin & pd.notna(cut.raw[column][at])).any():
+            at = at[margin]
     if len(at) > 1:
         rows = cut.rows.iloc[at]
         varying = [c for c in rows.columns if c not in known and rows[c].nunique() > 1]
         raise InputError(f"scorecard: {len(rows)} rows for indicator {spec['indicator']!r} in {unit} {value!r}; "
                          f"expected one (columns that vary: {', '.join(varying) or 'none'})")
-    return cut.rows.iloc[at[0]] if len(at) else None
+    return int(at[0]) if len(at) else None
