@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from threading import Event
 
 import numpy as np
 import pandas as pd
@@ -220,14 +221,18 @@ def _profile(project: Project) -> str | Path:
     return candidate if candidate.suffix == ".toml" and candidate.is_file() else project.data.profile
 
 
-def write_derived(derived: Derived, path: Path, *, neutralise: bool = True) -> None:
+def write_derived(derived: Derived, path: Path, *, neutralise: bool = True, stop: Event | None = None) -> None:
     """``derived.csv``: the child table with dates as ISO text (the same file from `derive` and `run`);
-    text a spreadsheet would run as a formula is neutralised (:func:`lqas.safety.write_csv`)."""
+    text a spreadsheet would run as a formula is neutralised (:func:`lqas.safety.write_csv`). ``stop``:
+    set, the writing ends with an error at the next chunk (a run written beside it failed)."""
     table = derived.table.copy(deep=False)  # the date columns are replaced, none written into
     for column in table.columns:
         if pd.api.types.is_datetime64_any_dtype(table[column]):
-            # each distinct date formatted once (a survey's million children have a few thousand dates)
+            # each distinct date formatted once (a survey's million children have a few thousand dates), the
+            # column a categorical of that text: no Python object per row held while the file is written
             codes, dates = pd.factorize(table[column])
-            text = np.append(np.asarray(dates.strftime("%Y-%m-%d"), dtype=object), None)  # code -1: missing
-            table[column] = pd.Series(text[codes], index=table.index, dtype=object)
-    write_csv(table, path, neutralise=neutralise)
+            text_codes, text = pd.factorize(np.asarray(dates.strftime("%Y-%m-%d"), dtype=object))
+            codes = np.append(text_codes, -1)[codes]  # code -1: missing
+            table[column] = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(text, dtype=object)),
+                                      index=table.index)
+    write_csv(table, path, neutralise=neutralise, stop=stop)

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -54,7 +54,8 @@ DEFAULT_FORMATS = ("csv", "xlsx", "html", "pdf")
 def write_outputs(results: Results, out: Path, lang: str,
                   progress: Callable[[str], None] = lambda message: None,
                   inputs: list[dict] | None = None,
-                  formats: Sequence[str] = DEFAULT_FORMATS) -> tuple[dict[str, Path], list[dict]]:
+                  formats: Sequence[str] = DEFAULT_FORMATS,
+                  started: Mapping[str, Future] | None = None) -> tuple[dict[str, Path], list[dict]]:
     """Write the tables, charts, report context, workbook, report and manifest into the folder
     ``out``; return the written paths by name and the outputs that failed.
 
@@ -62,7 +63,8 @@ def write_outputs(results: Results, out: Path, lang: str,
     refuses the workbook) is removed, recorded as ``{"output", "reason"}`` in the returned list and in
     ``manifest.json``, and the others are still written. ``formats``: which of ``FORMATS`` to write
     (the manifest always; by default ``DEFAULT_FORMATS``, all but Parquet). ``inputs``: the manifest's
-    input records, taken before the run (:func:`input_checksums`); by default taken now.
+    input records, taken before the run (:func:`input_checksums`); by default taken now. ``started``:
+    outputs already being written into ``out`` (``derived.csv``, by :func:`lqas.run.run_project`), by name.
     """
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
@@ -116,7 +118,8 @@ def write_outputs(results: Results, out: Path, lang: str,
             # the child table in a thread of its own beside the others: Arrow formats the fields without
             # Python's lock, so the two largest files (derived.csv, estimates.csv) are written at once
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-csv") as writer:
-                children = writer.submit(write_derived, results.derived, out / "derived.csv", neutralise=neutralise)
+                children = (started or {}).get("derived.csv") or writer.submit(
+                    write_derived, results.derived, out / "derived.csv", neutralise=neutralise)
                 for stem, frame in tables.items():
                     if stem != "derived":
                         attempt(f"{stem}.csv", lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))

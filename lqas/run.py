@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from threading import Event
 
 from lqas.admin import analyse_admin
 from lqas.classify import aggregate_lots, classify_lots
@@ -11,7 +13,7 @@ from lqas.compare import compare_sexes
 from lqas.config import Project
 from lqas.config.fieldwork import load_fieldwork_checks
 from lqas.config.project import DOSE_FAMILIES
-from lqas.derive import derive_project
+from lqas.derive import Derived, derive_project, write_derived
 from lqas.dtypes import distinct_text, release_memory
 from lqas.errors import OutputError
 from lqas.estimate import estimate, survey_design
@@ -27,10 +29,12 @@ from lqas.rounds import analyse_rounds
 from lqas.scorecard import scorecard
 
 
-def analyse(project: Project, progress: Callable[[str], None] = lambda message: None) -> Results:
-    """Every result of a project, computed once: the run's outputs are views of what this returns."""
+def analyse(project: Project, progress: Callable[[str], None] = lambda message: None, *,
+            derived_ready: Callable[[Derived], None] = lambda derived: None) -> Results:
+    """Every result of a project, computed once: the run's outputs are views of what this returns.
+    ``derived_ready`` is given the child table as soon as it is made (no later stage changes it)."""
     with project.naming_errors():
-        return _analyse(project, _releasing(progress))
+        return _analyse(project, _releasing(progress), derived_ready)
 
 
 def _releasing(progress: Callable[[str], None]) -> Callable[[str], None]:
@@ -43,9 +47,10 @@ def _releasing(progress: Callable[[str], None]) -> Callable[[str], None]:
     return stage
 
 
-def _analyse(project: Project, progress: Callable[[str], None]) -> Results:
+def _analyse(project: Project, progress: Callable[[str], None], derived_ready: Callable[[Derived], None]) -> Results:
     progress("ingest and derive")
     derived = derive_project(project)
+    derived_ready(derived)
     progress("household log and fieldwork checks")
     # the household log read once, checked row by row before minutes of work: the response rates and the
     # fieldwork checks of refusals and absences both count its visits
@@ -108,6 +113,10 @@ def triangulate_project(project: Project, progress: Callable[[str], None] = lamb
         return analyse_admin(project, derived.table, estimates, derived.schedule)
 
 
+# cells of the child table (rows x columns) from which derived.csv is written beside the run (run_project)
+_EARLY_CELLS = 100_000_000
+
+
 def run_project(project: Project, out: Path, *, lang: str | None = None, overwrite: bool = False,
                 formats: Sequence[str] = DEFAULT_FORMATS,
                 progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:
@@ -119,11 +128,25 @@ def run_project(project: Project, out: Path, *, lang: str | None = None, overwri
     """
     out = Path(out)
     inputs = project_inputs(project)
-    with run_folder(out, inputs, overwrite=overwrite) as folder:  # refusals come before minutes of work
+    stop = Event()
+    with (run_folder(out, inputs, overwrite=overwrite) as folder,  # refusals come before minutes of work
+          ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-derived") as writer):
         checksums = input_checksums(project)  # before anything is written
-        results = analyse(project, progress)
-        paths, failures = write_outputs(results, folder, lang or project.report.language, _releasing(progress),
-                                        inputs=checksums, formats=formats)
+        started: dict[str, Future] = {}
+
+        def write_children(derived: Derived) -> None:
+            # a national child table, the largest file, written in a thread while the run goes on (Arrow
+            # formats its fields without Python's lock): the thread slows the stages beside it, which pays
+            # only when the file takes that long (10^6 children: 112 -> 100 s; 10^5: 19.6 -> 21.2 s)
+            if "csv" in formats and derived.table.size >= _EARLY_CELLS:
+                started["derived.csv"] = writer.submit(write_derived, derived, folder / "derived.csv",
+                                                       neutralise=project.report.csv_neutralise, stop=stop)
+        try:
+            results = analyse(project, progress, derived_ready=write_children)
+            paths, failures = write_outputs(results, folder, lang or project.report.language, _releasing(progress),
+                                            inputs=checksums, formats=formats, started=started)
+        finally:
+            stop.set()  # a run that failed does not wait for the file it throws away
     if failures:
         raise OutputError(failures, out)
     return {name: out / path.relative_to(folder) for name, path in paths.items()}

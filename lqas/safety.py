@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from datetime import UTC, datetime, time
 from pathlib import Path
+from threading import Event
 from typing import NamedTuple
 
 import numpy as np
@@ -94,7 +95,7 @@ def _prefixed(values: pd.Series, starts: np.ndarray) -> np.ndarray:
     return text
 
 
-def write_csv(frame: pd.DataFrame, path: Path, *, neutralise: bool = True) -> None:
+def write_csv(frame: pd.DataFrame, path: Path, *, neutralise: bool = True, stop: Event | None = None) -> None:
     """Every CSV output of a run is written here: neutralised unless the project turns it off
     (``[report] csv_neutralise = false``, for machine consumers that want the raw text).
 
@@ -107,13 +108,16 @@ def write_csv(frame: pd.DataFrame, path: Path, *, neutralise: bool = True) -> No
     comma, a quote or a line end. Tables of the usual column types are formatted by Arrow, column by
     column (a national estimates.csv has millions of rows, and pandas formats a float in a
     microsecond); any other table is written by pandas itself.
+
+    ``stop``: once set, Arrow's writing raises :class:`InterruptedError` before its next chunk (the file
+    is being written beside a run that failed, and is thrown away with it).
     """
     frame = neutralise_csv(frame) if neutralise else frame
     kinds = _csv_kinds(frame)
     if kinds is not None:
         try:
             with open(path, "wb") as handle:
-                _write_arrow_csv(frame, kinds, handle)
+                _write_arrow_csv(frame, kinds, handle, stop)
             return
         except UnicodeEncodeError:  # a lone surrogate: Arrow refuses it; pandas says where it is
             pass
@@ -185,7 +189,7 @@ def _all_text(values) -> bool:
     return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
 
 
-def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle) -> None:
+def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle, stop: Event | None = None) -> None:
     import csv
     import io
 
@@ -198,6 +202,8 @@ def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle) -> None:
     columns = [frame.iloc[:, j] for j in range(frame.shape[1])]
     step = max(1, _CSV_CHUNK_CELLS // len(columns))
     for start in range(0, len(frame), step):
+        if stop is not None and stop.is_set():
+            raise InterruptedError(f"stopped after {start} rows")
         fields = _joined_runs([_csv_fields(values.iloc[start:start + step], kind)
                                for values, kind in zip(columns, kinds)])
         if len(columns) == 1:  # Python's CSV writer quotes a row that is one empty field, or it would be no row

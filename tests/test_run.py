@@ -467,3 +467,53 @@ def test_a_population_per_health_area_weights_the_children_of_each_cohort_by_its
     assert child["weight"].iloc[0] == pytest.approx(by_area["kologo"] * 365 / 730 / n)
     context = report_context(results, "fr", charts_dir=tmp_path / "charts")
     assert context["methods"]["population_shares"] == pytest.approx({"18w-11m": 239 / 730, "12-23m": 365 / 730})
+
+
+# ----------------------------------------------------------------------------- derived.csv beside the run
+
+
+def test_a_national_child_table_is_written_beside_the_run_into_the_same_file(tmp_path, monkeypatch):
+    """A child table of at least lqas.run._EARLY_CELLS cells is written in a thread from the moment it
+    is made: the file is the one written at the end of the run, byte for byte."""
+    import lqas.run
+    from lqas.config import load_project
+
+    early = []
+    write_derived = lqas.run.write_derived
+    monkeypatch.setattr(lqas.run, "write_derived", lambda *args, **kwargs: (early.append(1), write_derived(*args, **kwargs)))
+    project = load_project(DEMO)
+    lqas.run.run_project(project, tmp_path / "late", formats=("csv",))
+    assert early == []  # the demo's table is small: written with the other tables
+    monkeypatch.setattr(lqas.run, "_EARLY_CELLS", 0)
+    lqas.run.run_project(project, tmp_path / "early", formats=("csv",))
+    assert early == [1]
+    late_bytes, early_bytes = ((tmp_path / run / "derived.csv").read_bytes() for run in ("late", "early"))
+    assert len(early_bytes) > 100_000 and early_bytes == late_bytes
+
+
+def test_a_run_that_fails_after_the_child_table_stops_writing_it_and_leaves_nothing(tmp_path, monkeypatch):
+    import lqas.run
+    from lqas.config import load_project
+    from lqas.errors import InputError
+
+    ended = []
+    write_derived = lqas.run.write_derived
+
+    def write_when_stopped(*args, stop, **kwargs):  # still writing when the run fails
+        assert stop.wait(timeout=60)
+        try:
+            write_derived(*args, stop=stop, **kwargs)
+        except BaseException as exc:
+            ended.append(type(exc))
+            raise
+
+    def failing_estimate(*args, **kwargs):
+        raise InputError("estimates.csv: the estimate failed")
+
+    monkeypatch.setattr(lqas.run, "_EARLY_CELLS", 0)
+    monkeypatch.setattr(lqas.run, "write_derived", write_when_stopped)
+    monkeypatch.setattr(lqas.run, "estimate", failing_estimate)
+    with pytest.raises(InputError, match="the estimate failed"):
+        lqas.run.run_project(load_project(DEMO), tmp_path / "run", formats=("csv",))
+    assert ended == [InterruptedError]
+    assert list(tmp_path.iterdir()) == []  # no run folder, no partial one, no lock
