@@ -200,12 +200,17 @@ def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle, stop: Event 
     csv.writer(header, lineterminator="\r\n").writerow(frame.columns)
     handle.write(header.getvalue().encode("utf-8"))
     columns = [frame.iloc[:, j] for j in range(frame.shape[1])]
+    # a categorical's fields made once, for every chunk: each category quoted, then missing (empty)
+    category_fields = {j: _quoted(pa.array([*values.cat.categories.to_numpy(object), ""], type=pa.string()))
+                       for j, (values, kind) in enumerate(zip(columns, kinds))
+                       if kind == "text" and isinstance(values.dtype, pd.CategoricalDtype)}
     step = max(1, _CSV_CHUNK_CELLS // len(columns))
     for start in range(0, len(frame), step):
         if stop is not None and stop.is_set():
             raise InterruptedError(f"stopped after {start} rows")
-        fields = _joined_runs([_csv_fields(values.iloc[start:start + step], kind)
-                               for values, kind in zip(columns, kinds)])
+        fields = _joined_runs([_category_codes(values.iloc[start:start + step], category_fields[j])
+                               if j in category_fields else _csv_fields(values.iloc[start:start + step], kind)
+                               for j, (values, kind) in enumerate(zip(columns, kinds))])
         if len(columns) == 1:  # Python's CSV writer quotes a row that is one empty field, or it would be no row
             fields = [pc.if_else(pc.equal(fields[0], ""), '""', fields[0])]
         # each text let go as soon as the next is made: a chunk's text is held twice at most, not four times
@@ -275,6 +280,12 @@ def _joined_runs(columns: list) -> list:
     return out
 
 
+def _category_codes(values: pd.Series, fields) -> _Coded:
+    """A categorical's rows as positions among its ``fields`` (its categories', the last one missing)."""
+    codes = values.cat.codes.to_numpy()
+    return _Coded(fields, np.where(codes < 0, len(fields) - 1, codes))
+
+
 def _csv_fields(values: pd.Series, kind: str):
     """The column's fields as pandas would write them: an Arrow string array, or a :class:`_Coded`
     column when its values repeat."""
@@ -286,6 +297,8 @@ def _csv_fields(values: pd.Series, kind: str):
         if len(np.unique(numbers[:1000].view(np.int64))) <= 100:  # a 0/1 indicator of a million children
             # each distinct number formatted once (told apart by their bits: 0.0 and -0.0 are two)
             codes, distinct = pd.factorize(numbers.view(np.int64))
+            if len(distinct) <= 100:  # the fields of 0, 1 and missing made once for every such column and chunk
+                return _Coded(_few_float_fields(distinct.tobytes()), codes)
             return _Coded(_float_fields(distinct.view(np.float64)), codes)
         return _float_fields(numbers)
     if kind == "int":
@@ -293,12 +306,10 @@ def _csv_fields(values: pd.Series, kind: str):
     if kind == "bool":
         return pc.if_else(pa.array(values), "True", "False").fill_null("")
     if kind == "text":  # missing values (None, NaN, NA) are Arrow's nulls, written empty
+        # (a categorical's fields are made once, for all its chunks: _category_codes)
         most = len(values) // 2  # more distinct texts (identifiers): each row in turn
         coded = None
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            if len(values.cat.categories) <= most:
-                coded = values.cat.codes.to_numpy(), values.cat.categories.to_numpy(object)
-        elif len(values) >= 1_000:  # text as objects, or pandas' string dtype (Arrow's with pandas 3)
+        if len(values) >= 1_000:  # text as objects, or pandas' string dtype (Arrow's with pandas 3)
             coded = text_codes(values, most=most)
         if coded is None:
             return _quoted(pc.cast(pa.array(values, from_pandas=True), pa.string()).fill_null(""))
@@ -311,6 +322,13 @@ def _csv_fields(values: pd.Series, kind: str):
     cells = values.to_numpy(dtype=object)
     return _quoted(pa.array(["" if missing else cell if isinstance(cell, str) else str(cell)
                              for cell, missing in zip(cells, pd.isna(cells))], type=pa.string()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _few_float_fields(bits: bytes):
+    """:func:`_float_fields` of a few numbers given by their bytes (an Arrow array is never changed, so
+    one made for a column's chunk serves the next)."""
+    return _float_fields(np.frombuffer(bits, dtype=np.float64))
 
 
 def _float_fields(numbers: np.ndarray):
