@@ -294,6 +294,10 @@ def _csv_fields(values: pd.Series, kind: str):
 
     if kind == "float":
         numbers = np.ascontiguousarray(values.to_numpy(dtype=np.float64))
+        missing, one, zero = np.isnan(numbers), numbers == 1.0, numbers.view(np.int64) == 0  # 0.0, not -0.0
+        if np.count_nonzero(missing) + np.count_nonzero(one) + np.count_nonzero(zero) == len(numbers):
+            # a 0/1 indicator (most of a child table): its codes by arithmetic, no hashing
+            return _Coded(_few_float_fields(_ZERO_ONE_MISSING), one.astype(np.intp) + 2 * missing)
         if len(np.unique(numbers[:1000].view(np.int64))) <= 100:  # a 0/1 indicator of a million children
             # each distinct number formatted once (told apart by their bits: 0.0 and -0.0 are two)
             codes, distinct = pd.factorize(numbers.view(np.int64))
@@ -322,6 +326,9 @@ def _csv_fields(values: pd.Series, kind: str):
     cells = values.to_numpy(dtype=object)
     return _quoted(pa.array(["" if missing else cell if isinstance(cell, str) else str(cell)
                              for cell, missing in zip(cells, pd.isna(cells))], type=pa.string()))
+
+
+_ZERO_ONE_MISSING = np.array([0.0, 1.0, np.nan]).tobytes()
 
 
 @functools.lru_cache(maxsize=1024)

@@ -47,7 +47,9 @@ def _tricky(n: int, seed: int = 1) -> pd.DataFrame:
         "boolean": pd.array(np.where(rng.random(n) < 0.3, None, rng.random(n) < 0.5), dtype="boolean"),
         "missing": pd.Series([np.nan] * n, dtype=object),
         # a compact child table's 0/1 indicators (lqas.dtypes.compact)
-        "float32": rng.choice(np.array([0.0, 1.0, np.nan, -0.0, -3.0, 999_999.0], dtype=np.float32), n)})
+        "float32": rng.choice(np.array([0.0, 1.0, np.nan, -0.0, -3.0, 999_999.0], dtype=np.float32), n),
+        # 0/1 indicators, coded by arithmetic (a -0.0 among them, written "-0.0", sends its chunk to hashing)
+        "zero_one": rng.choice([0.0, 1.0, np.nan], n), "zero_one_negative": rng.choice([0.0, 1.0, np.nan, -0.0], n)})
 
 
 def _pandas_csv(frame: pd.DataFrame, neutralise: bool) -> bytes:
