@@ -221,22 +221,33 @@ def _text_frame(held: list, header: list[str]) -> pd.DataFrame:
     from lqas.dtypes import text_categorical
 
     table = held.pop()
-    rows = table.num_rows
-    index = pd.RangeIndex(rows)
+    index = pd.RangeIndex(table.num_rows)
     columns: dict[str, object] = {}
-    for name in header:
-        column = table.column(0)
-        table = table.remove_column(0)  # each column's Arrow buffers are let go once it is converted
-        encoded = column.dictionary_encode().combine_chunks()
+
+    def text(name: str, encoded) -> None:
         distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
         codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
         compacted = text_categorical(codes, distinct, index, name) if len(distinct) else None
         if compacted is None:
             # the text of each row (ids, times): one Python string per distinct text, missing as NaN
-            text = np.append(distinct, np.nan)
-            compacted = pd.Series(text[np.where(codes < 0, len(distinct), codes)], index=index, dtype=object)
+            cells = np.append(distinct, np.nan)
+            compacted = pd.Series(cells[np.where(codes < 0, len(distinct), codes)], index=index, dtype=object)
         columns[name] = compacted
-        del column, encoded
+
+    # each column dictionary-encoded by Arrow in a thread (without Python's lock) while the one before is
+    # made a categorical here; each column's Arrow buffers let go once it is encoded
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-encode") as encoder:
+        before = None
+        for name in header:
+            column = table.column(0)
+            table = table.remove_column(0)
+            encoding = encoder.submit(lambda column: column.dictionary_encode().combine_chunks(), column)
+            del column
+            if before is not None:
+                text(before[0], before[1].result())
+            before = name, encoding
+        if before is not None:
+            text(before[0], before[1].result())
     return pd.DataFrame(columns, index=index, copy=False)
 
 
