@@ -103,7 +103,9 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
                            for j, value in enumerate(record)])
     book.save(path)
     stamp_zip(path, day)
-    _insert_rows(path, {ws.path.lstrip("/"): data for ws, data in rows.items()})
+    by_member = {ws.path.lstrip("/"): data for ws, data in rows.items()}  # a sheet's path is known once saved
+    rows.clear()  # each sheet's rows held once, by the member they go into, so each is let go once written
+    _insert_rows(path, by_member)
 
 
 def _column_values(values: pd.Series) -> list:
@@ -129,11 +131,22 @@ class _NotPlain(Exception):
     """A value that is not a number, a flag, a text or missing: openpyxl writes the sheet."""
 
 
-def _sheet_rows(frame: pd.DataFrame, first: int, styles: Mapping[int, str]) -> bytes:
-    """The ``<row>`` elements of ``frame``'s values, from row ``first``: what openpyxl's write-only
-    mode writes for the values as :func:`_cell_value` gives them (a cell per value, none for a missing
-    value unless styled; numbers as ``%.16g``; text inline, escaped, ASCII with character references;
-    ``styles``: the style attribute of the percentage columns)."""
+# rows made into XML at a time: a national run's largest sheet is 80 MB of XML, and making it whole held
+# each column's cells and the joined rows at once
+_SHEET_ROWS_AT_A_TIME = 50_000
+
+
+def _sheet_rows(frame: pd.DataFrame, first: int, styles: Mapping[int, str]) -> list[bytes]:
+    """The ``<row>`` elements of ``frame``'s values, from row ``first``, in pieces of
+    ``_SHEET_ROWS_AT_A_TIME`` rows: what openpyxl's write-only mode writes for the values as
+    :func:`_cell_value` gives them (a cell per value, none for a missing value unless styled; numbers
+    as ``%.16g``; text inline, escaped, ASCII with character references; ``styles``: the style
+    attribute of the percentage columns)."""
+    return [_rows_xml(frame.iloc[start:start + _SHEET_ROWS_AT_A_TIME], first + start, styles)
+            for start in range(0, len(frame), _SHEET_ROWS_AT_A_TIME)]
+
+
+def _rows_xml(frame: pd.DataFrame, first: int, styles: Mapping[int, str]) -> bytes:
     import pyarrow as pa
     import pyarrow.compute as pc
     from openpyxl.utils import get_column_letter
@@ -214,23 +227,31 @@ def _text_tail(text: str, style: str) -> str:
     return f'"{style} t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
 
 
-def _insert_rows(path: Path, rows: Mapping[str, bytes]) -> None:
+def _insert_rows(path: Path, rows: dict[str, list[bytes]]) -> None:
     """Put each sheet's data rows at the end of its ``<sheetData>``, every member of the workbook
-    otherwise as it is (with its date)."""
+    otherwise as it is (with its date). The workbook is copied a member at a time into a file beside it
+    that then replaces it, each sheet's rows taken out of ``rows`` once written: a national run's sheets
+    weigh a hundred MB, and holding them all twice more was the run's peak of memory."""
+    import os
     import zipfile
 
     if not rows:
         return
-    with zipfile.ZipFile(path) as archive:
-        members = [(info, archive.read(info)) for info in archive.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for info, data in members:
-            if info.filename in rows:
-                end = data.rindex(b"</sheetData>")
-                data = data[:end] + rows[info.filename] + data[end:]
-            member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-            member.compress_type, member.external_attr = info.compress_type, info.external_attr
-            archive.writestr(member, data)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            for info in source.infolist():
+                data = source.read(info)
+                if info.filename in rows:
+                    end = data.rindex(b"</sheetData>")
+                    data = b"".join((data[:end], *rows.pop(info.filename), data[end:]))
+                member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                member.compress_type, member.external_attr = info.compress_type, info.external_attr
+                archive.writestr(member, data)
+                del data
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _sheet_title(name: str, used: set[str]) -> str:

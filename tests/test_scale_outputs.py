@@ -205,6 +205,8 @@ def test_the_workbook_rows_are_the_bytes_openpyxl_writes_cell_by_cell(tmp_path, 
     sheets = [Sheet("one", frame, percent=["share", "text"], note="=SUM(A1:A9) is a note"),
               Sheet("empty", frame.iloc[:0], percent=["share"]), Sheet("two", frame.head(3), widths={"text": 70})]
     write_workbook(tmp_path / "fast.xlsx", sheets)
+    monkeypatch.setattr(workbook, "_SHEET_ROWS_AT_A_TIME", 7)  # the rows' XML made in pieces
+    write_workbook(tmp_path / "pieces.xlsx", sheets)
 
     def cell_by_cell(*args):
         raise workbook._NotPlain("test")
@@ -212,6 +214,7 @@ def test_the_workbook_rows_are_the_bytes_openpyxl_writes_cell_by_cell(tmp_path, 
     monkeypatch.setattr(workbook, "_sheet_rows", cell_by_cell)
     write_workbook(tmp_path / "openpyxl.xlsx", sheets)
     assert (tmp_path / "fast.xlsx").read_bytes() == (tmp_path / "openpyxl.xlsx").read_bytes()
+    assert (tmp_path / "pieces.xlsx").read_bytes() == (tmp_path / "openpyxl.xlsx").read_bytes()
 
 
 def test_a_sheet_with_dates_is_written_by_openpyxl(tmp_path):
