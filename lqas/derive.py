@@ -231,8 +231,8 @@ def write_derived(derived: Derived, path: Path, *, neutralise: bool = True, stop
             # each distinct date formatted once (a survey's million children have a few thousand dates), the
             # column a categorical of that text: no Python object per row held while the file is written
             codes, dates = pd.factorize(table[column])
-            text_codes, text = pd.factorize(np.asarray(dates.strftime("%Y-%m-%d"), dtype=object))
-            codes = np.append(text_codes, -1)[codes]  # code -1: missing
-            table[column] = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(text, dtype=object)),
+            day_codes, days = pd.factorize(np.asarray(dates.strftime("%Y-%m-%d"), dtype=object))
+            codes = np.append(day_codes, -1)[codes]  # code -1: missing
+            table[column] = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(days, dtype=object)),
                                       index=table.index)
     write_csv(table, path, neutralise=neutralise, stop=stop)

@@ -280,6 +280,10 @@ def _joined_runs(columns: list) -> list:
     return out
 
 
+# the numbers of a 0/1 indicator, as _csv_fields codes them
+_ZERO_ONE_MISSING = np.array([0.0, 1.0, np.nan]).tobytes()
+
+
 def _category_codes(values: pd.Series, fields) -> _Coded:
     """A categorical's rows as positions among its ``fields`` (its categories', the last one missing)."""
     codes = values.cat.codes.to_numpy()
@@ -298,12 +302,13 @@ def _csv_fields(values: pd.Series, kind: str):
         if np.count_nonzero(missing) + np.count_nonzero(one) + np.count_nonzero(zero) == len(numbers):
             # a 0/1 indicator (most of a child table): its codes by arithmetic, no hashing
             return _Coded(_few_float_fields(_ZERO_ONE_MISSING), one.astype(np.intp) + 2 * missing)
-        if len(np.unique(numbers[:1000].view(np.int64))) <= 100:  # a 0/1 indicator of a million children
-            # each distinct number formatted once (told apart by their bits: 0.0 and -0.0 are two)
+        if len(np.unique(numbers[:1000].view(np.int64))) <= 100:  # counts, codes, a few distinct numbers
+            # each distinct number formatted once (told apart by their bits: 0.0 and -0.0 are two); the fields
+            # of a few numbers once for every column and chunk that has them
             codes, distinct = pd.factorize(numbers.view(np.int64))
-            if len(distinct) <= 100:  # the fields of 0, 1 and missing made once for every such column and chunk
-                return _Coded(_few_float_fields(distinct.tobytes()), codes)
-            return _Coded(_float_fields(distinct.view(np.float64)), codes)
+            fields = (_few_float_fields(distinct.tobytes()) if len(distinct) <= 100
+                      else _float_fields(distinct.view(np.float64)))
+            return _Coded(fields, codes)
         return _float_fields(numbers)
     if kind == "int":
         return pc.cast(pa.array(values), pa.string()).fill_null("")
@@ -326,9 +331,6 @@ def _csv_fields(values: pd.Series, kind: str):
     cells = values.to_numpy(dtype=object)
     return _quoted(pa.array(["" if missing else cell if isinstance(cell, str) else str(cell)
                              for cell, missing in zip(cells, pd.isna(cells))], type=pa.string()))
-
-
-_ZERO_ONE_MISSING = np.array([0.0, 1.0, np.nan]).tobytes()
 
 
 @functools.lru_cache(maxsize=1024)
