@@ -26,6 +26,7 @@ from lqas.context import report_context
 from lqas.derive import write_derived
 from lqas.errors import InputError, LqasError
 from lqas.ingest import EXCLUSION_COLUMNS
+from lqas.parallel import Beside, fork_available
 from lqas.report import CHARTS_DIR, CONTEXT_FILE, read_context, write_context
 from lqas.resources import data_path, resource_dir
 from lqas.results import Results
@@ -71,47 +72,11 @@ def write_outputs(results: Results, out: Path, lang: str,
         raise InputError(f"--formats: unknown format {', '.join(map(repr, unknown))}; choose among "
                          f"{', '.join(FORMATS)}")
     out.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
-    failures: list[dict] = []
-
-    def attempt(name: str, write: Callable[[Path], object]) -> bool:
-        path = out / name
-        try:
-            write(path)
-        except Exception as exc:  # noqa: BLE001 (one output that fails must not lose the others)
-            _remove(path)
-            failures.append({"output": name, "reason": _reason(exc)})
-            return False
-        paths[name] = path
-        return True
-
+    written = _Written(out)
     neutralise = results.project.report.csv_neutralise
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-pdf") as typesetter:
-        # the report first: its PDF is typeset in a thread (Typst releases Python's lock) while this one
-        # writes the tables and the workbook, so a run's two cores work at once
-        write_report_pdf = None
-        if {"html", "pdf"} & set(formats):
-            progress("charts and report context")
-            report_files = [name for name in ("report.html", "report.pdf") if name.split(".")[1] in formats]
-            if attempt(CONTEXT_FILE, lambda path: write_context(report_context(results, lang, charts_dir=out / CHARTS_DIR),
-                                                                path)):
-                paths["charts"] = out / CHARTS_DIR
-                progress("render the report")
-                try:  # composed from the context as saved, as `lqas report` composes it again
-                    document = compose(read_context(paths[CONTEXT_FILE], complete=True))
-                except Exception as exc:  # noqa: BLE001 (the tables and the workbook are still written)
-                    failures += [{"output": name, "reason": _reason(exc)} for name in report_files]
-                else:
-                    if "pdf" in formats:
-                        typesetting = typesetter.submit(lambda: pdf_bytes(typst_source(document), out))
-                        write_report_pdf = lambda path: path.write_bytes(typesetting.result())
-                    if "html" in formats:
-                        attempt("report.html", lambda path: path.write_text(html_page(document, out), encoding="utf-8"))
-            else:
-                _remove(out / CHARTS_DIR)
-                failures += [{"output": name, "reason": "the report context it is made from failed"}
-                             for name in report_files]
+    report = _start_report(results, out, lang, formats, progress) if {"html", "pdf"} & set(formats) else None
 
+    try:
         tables = run_tables(results)
         if "csv" in formats:
             progress("write tables")
@@ -122,18 +87,23 @@ def write_outputs(results: Results, out: Path, lang: str,
                     write_derived, results.derived, out / "derived.csv", neutralise=neutralise)
                 for stem, frame in tables.items():
                     if stem != "derived":
-                        attempt(f"{stem}.csv", lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))
-                attempt("derived.csv", lambda path: children.result())
+                        written.attempt(f"{stem}.csv", lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))
+                written.attempt("derived.csv", lambda path: children.result())
         if "parquet" in formats:
             progress("write tables as Parquet")
             for stem, frame in tables.items():
-                attempt(f"{stem}.parquet", lambda path, frame=frame: write_parquet(frame, path))
+                written.attempt(f"{stem}.parquet", lambda path, frame=frame: write_parquet(frame, path))
         if "xlsx" in formats:
             progress("write the workbook")
-            attempt("results.xlsx", lambda path: write_workbook(path, workbook_sheets(results, lang)))
-        if write_report_pdf is not None:
-            progress("finish the PDF")
-            attempt("report.pdf", write_report_pdf)
+            written.attempt("results.xlsx", lambda path: write_workbook(path, workbook_sheets(results, lang)))
+    except BaseException:
+        if report is not None:
+            report(cancel=True)
+        raise
+    if report is not None:
+        progress("finish the report")
+        written = report().add(written)  # the report's outputs first, as a run lists them
+    paths, failures = written.paths, written.failures
 
     record = manifest(results, out, lang, inputs if inputs is not None else input_checksums(results.project),
                       formats=formats, failures=failures)
@@ -141,6 +111,101 @@ def write_outputs(results: Results, out: Path, lang: str,
     paths["manifest.json"].write_text(json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
                                       encoding="utf-8")
     return paths, failures
+
+
+class _Written:
+    """The outputs of a run folder written so far, by name, and those that failed, with the reason."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.paths: dict[str, Path] = {}
+        self.failures: list[dict] = []
+
+    def attempt(self, name: str, write: Callable[[Path], object]) -> bool:
+        """Write one output; one that fails is removed and recorded, and must not lose the others."""
+        path = self.out / name
+        try:
+            write(path)
+        except Exception as exc:  # noqa: BLE001 (one output that fails must not lose the others)
+            _remove(path)
+            self.fail([name], _reason(exc))
+            return False
+        self.paths[name] = path
+        return True
+
+    def fail(self, names: Sequence[str], reason: str) -> None:
+        self.failures += [{"output": name, "reason": reason} for name in names]
+
+    def add(self, other: _Written) -> _Written:
+        self.paths |= other.paths
+        self.failures += other.failures
+        return self
+
+
+def _start_report(results: Results, out: Path, lang: str, formats: Sequence[str],
+                  progress: Callable[[str], None]) -> Callable[..., _Written]:
+    """Start the report's outputs (charts, ``report_context.json``, ``report.html``, ``report.pdf``) and
+    return what waits for them (``cancel=True``: what stops them, the run having failed).
+
+    The PDF is typeset in a thread of this process (Typst releases Python's lock) while the tables and
+    the workbook are written. The rest of the report (charts, context, HTML, the PDF's source) is
+    Python's work, as the tables' and the workbook's are: it is made in a process of its own meanwhile
+    where the system can fork (:class:`lqas.parallel.Beside`), here first elsewhere."""
+    typesetter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-pdf")
+    typesetting: list[Future] = []
+    beside = fork_available()
+    progress("charts and report beside the tables" if beside else "charts and report context")
+    report = Beside(_report_outputs, results, out, lang, formats, _quiet if beside else progress,
+                    on_message=lambda source: typesetting.append(typesetter.submit(pdf_bytes, source, out)))
+
+    def finish(cancel: bool = False) -> _Written:
+        with typesetter:
+            if cancel:
+                report.cancel()
+                return _Written(out)
+            written = report.result()
+            if typesetting:
+                progress("finish the PDF")
+                written.attempt("report.pdf", lambda path: path.write_bytes(typesetting[-1].result()))
+        return written
+    return finish
+
+
+def _report_outputs(results: Results, out: Path, lang: str, formats: Sequence[str],
+                    progress: Callable[[str], None], *, tell: Callable[[str], object]) -> _Written:
+    """Charts, report context and HTML page written; the PDF's Typst source told (before the HTML page
+    is made, so that the two are made at once)."""
+    written = _Written(out)
+    report_files = [name for name in REPORT_FILES if name.split(".")[1] in formats]
+    if not written.attempt(CONTEXT_FILE, lambda path: write_context(
+            report_context(results, lang, charts_dir=out / CHARTS_DIR), path)):
+        _remove(out / CHARTS_DIR)
+        written.fail(report_files, "the report context it is made from failed")
+        return written
+    written.paths["charts"] = out / CHARTS_DIR
+    progress("render the report")
+    try:  # composed from the context as saved, as `lqas report` composes it again
+        document = compose(read_context(written.paths[CONTEXT_FILE], complete=True))
+    except Exception as exc:  # noqa: BLE001 (the tables and the workbook are still written)
+        written.fail(report_files, _reason(exc))
+        return written
+    if "pdf" in formats:
+        try:
+            source = typst_source(document)
+        except Exception as exc:  # noqa: BLE001 (a custom template's mistake loses the PDF alone)
+            written.fail(["report.pdf"], _reason(exc))
+        else:
+            tell(source)
+    if "html" in formats:
+        written.attempt("report.html", lambda path: path.write_text(html_page(document, out), encoding="utf-8"))
+    return written
+
+
+def _quiet(message: str) -> None:
+    """The progress of work in another process: the run's own messages say where it is."""
+
+
+REPORT_FILES = ("report.html", "report.pdf")
 
 
 def run_tables(results: Results) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,123 @@
+"""Work beside the run: a forked process on the run's second core where the system has fork, the same
+work in the run's own process elsewhere.
+
+A run is Python's work (pandas, numpy's per-group sums, matplotlib), which Python's lock keeps to one
+core however many threads share it. A process forked from the run sees the run's tables as they are,
+without copying them (the system shares their memory until one side writes to it), and sends back only
+what it made, pickled. That pays where the work is long and its result small: the kernel's passes of a
+national survey, the report's charts and pages.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+_in_forked_process = False  # a forked process does its work itself: it forks no other
+
+
+def fork_available() -> bool:
+    """A forked process pays only with a second core, and is safe only where it shares the run's memory
+    as it is: Linux (macOS's system libraries refuse to run in a forked process; Windows cannot fork).
+    ``LQAS_PROCESSES=1`` keeps all the work in the run's process."""
+    import multiprocessing
+
+    return (sys.platform.startswith("linux") and not _in_forked_process
+            and "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
+            and os.environ.get("LQAS_PROCESSES", "") != "1")
+
+
+class Beside:
+    """``function(*args)`` made in a forked process while the caller goes on (:func:`fork_available`),
+    or here and now where the system cannot fork.
+
+    ``on_message``: ``function`` is then given ``tell=`` a callable whose values reach ``on_message``,
+    in a thread of this process, as they are told (the report tells its PDF's source, typeset here while
+    it makes its HTML page). The forked process ignores Ctrl-C: the run handles it and :meth:`cancel`s.
+
+    The function must be deterministic and have no effect on this process's objects: if the forked
+    process fails or dies (killed for memory), the same work is done here when the result is asked for,
+    so that its error reaches the user as it always has, or its result is still made.
+    """
+
+    def __init__(self, function: Callable[..., Any], *args: Any,
+                 on_message: Callable[[Any], None] | None = None):
+        self._function, self._args, self._on_message = function, args, on_message
+        self._process = None
+        if not fork_available():
+            self._value = self._run_here()
+            return
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_child, args=(sender, function, args, on_message is not None),
+                                        name=f"lqas-{getattr(function, '__name__', 'work').strip('_')}",
+                                        daemon=True)
+        self._process.start()
+        sender.close()
+        self._receiver = receiver
+        self._listener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-beside")
+        self._received: Future = self._listener.submit(self._receive)
+
+    def _receive(self) -> tuple[str, Any]:
+        try:
+            while True:
+                kind, value = self._receiver.recv()
+                if kind != "message":
+                    return kind, value
+                self._on_message(value)
+        except (EOFError, OSError):  # the process died, or was stopped
+            return "died", None
+        finally:
+            self._receiver.close()
+
+    def result(self) -> Any:
+        """What ``function(*args)`` returned."""
+        if self._process is None:
+            return self._value
+        with self._listener:
+            kind, value = self._received.result()
+        self._process.join()
+        self._process = None
+        self._value = value if kind == "value" else self._run_here()
+        return self._value
+
+    def _run_here(self) -> Any:
+        if self._on_message is None:
+            return self._function(*self._args)
+        return self._function(*self._args, tell=self._on_message)
+
+    def cancel(self) -> None:
+        """Stop the forked process, its work thrown away (the run failed or was interrupted)."""
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join()
+            with self._listener:
+                self._received.result()
+            self._process = None
+        self._value = None
+
+
+def _child(sender, function: Callable[..., Any], args: tuple, tells: bool) -> None:
+    import signal
+
+    global _in_forked_process
+    _in_forked_process = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops this process
+    try:
+        if tells:
+            value = function(*args, tell=lambda message: sender.send(("message", message)))
+        else:
+            value = function(*args)
+        sender.send(("value", value))
+    except BaseException:  # noqa: BLE001 (the run does the same work again and raises it as its own)
+        try:
+            sender.send(("failed", None))
+        except OSError:  # the run has stopped listening
+            pass
+    finally:
+        sender.close()

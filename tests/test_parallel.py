@@ -1,0 +1,156 @@
+"""Work beside the run (lqas.parallel): a forked process where the system has one, the same result as the
+work done in the run's own process, and a failed or killed process costing no result."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import lqas.estimate
+import lqas.outputs
+from lqas.errors import InputError
+from lqas.parallel import Beside, fork_available
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "examples" / "mali_baseline" / "survey.toml"
+
+forks = pytest.mark.skipif(not fork_available(), reason="the system cannot fork (Windows, macOS) or has one core")
+
+
+def _pid(*numbers: int) -> tuple[int, int]:
+    return os.getpid(), sum(numbers)
+
+
+@forks
+def test_the_work_is_done_in_another_process_and_its_result_sent_back():
+    pid, total = Beside(_pid, 1, 2, 3).result()
+    assert pid != os.getpid() and total == 6
+
+
+def test_with_one_process_asked_for_the_work_is_done_here(monkeypatch):
+    monkeypatch.setenv("LQAS_PROCESSES", "1")
+    assert not fork_available()
+    assert Beside(_pid, 4, 5).result() == (os.getpid(), 9)
+
+
+def _telling(count: int, *, tell) -> str:
+    for k in range(count):
+        tell(k)
+    return f"{count} told"
+
+
+@pytest.mark.parametrize("processes", ["", "1"])
+def test_messages_arrive_in_order_before_the_result(monkeypatch, processes):
+    monkeypatch.setenv("LQAS_PROCESSES", processes)
+    heard = []
+    assert Beside(_telling, 5, on_message=heard.append).result() == "5 told"
+    assert heard == [0, 1, 2, 3, 4]
+
+
+def _refuse(parent: int) -> None:
+    raise InputError(f"data.csv, row 7: refused in {'another process' if os.getpid() != parent else 'the run'}")
+
+
+@forks
+def test_an_error_in_the_process_reaches_the_caller_as_the_run_raises_it():
+    """The work is done again in the run's process: the error is the run's own, of its own type."""
+    work = Beside(_refuse, os.getpid())
+    with pytest.raises(InputError, match="row 7: refused in the run"):
+        work.result()
+
+
+def _killed_beside(parent: int) -> int:
+    if os.getpid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the system kills a process it has no memory for
+    return os.getpid()
+
+
+@forks
+def test_a_process_killed_costs_no_result():
+    assert Beside(_killed_beside, os.getpid()).result() == os.getpid()
+
+
+def _forks_inside() -> bool:
+    return fork_available()
+
+
+@forks
+def test_a_forked_process_forks_no_other():
+    assert Beside(_forks_inside).result() is False
+
+
+@forks
+def test_cancel_stops_the_process_at_once():
+    started = time.perf_counter()
+    work = Beside(time.sleep, 60)
+    process = work._process
+    work.cancel()
+    assert time.perf_counter() - started < 10 and not process.is_alive()
+
+
+# ----------------------------------------------------------------------------- the run's uses
+
+
+@forks
+def test_the_kernel_passes_made_beside_give_the_same_estimates(monkeypatch):
+    """The stratifiers' passes in a forked process (lqas.estimate._BESIDE_ROWS children and more): the
+    estimates frame is the one made in one process, to the bit, rows in the same order."""
+    import lqas
+
+    results = lqas.analyse(lqas.load_project(DEMO))
+    project = results.project
+    indicators = list(results.estimates["indicator"].unique())
+
+    def estimates() -> pd.DataFrame:
+        return lqas.estimate.estimate(results.design, indicators, project.design, levels=project.levels.columns,
+                                      stratifiers=project.stratifiers.columns,
+                                      stratifier_levels=project.stratifiers.levels)
+
+    alone = estimates()
+    assert len(results.derived.table) < lqas.estimate._BESIDE_ROWS  # the demo is made in one process
+    made_beside = []
+    monkeypatch.setattr(lqas.estimate, "_BESIDE_ROWS", 0)
+    monkeypatch.setattr(lqas.estimate, "Beside", lambda *args: made_beside.append(args[1]) or Beside(*args))
+    beside = estimates()
+    assert made_beside and all(stratifier in project.stratifiers.columns for _, stratifier in made_beside[0])
+    pd.testing.assert_frame_equal(beside, alone, check_exact=True)
+    assert len(alone) > 10_000
+
+
+def _bytes(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.name != "manifest.json"}
+
+
+@forks
+def test_the_report_made_beside_the_tables_is_the_same_run_and_survives_its_process_killed(tmp_path, monkeypatch):
+    """The report (charts, context, HTML, the PDF's source) in a forked process while the tables and the
+    workbook are written: the run folder is the one a single process writes, byte for byte; a report
+    process killed (for memory) is made again in the run's process, and the run loses nothing."""
+    from lqas.config import load_project
+    from lqas.run import run_project
+
+    project = load_project(DEMO)
+    run_project(project, tmp_path / "beside")
+    monkeypatch.setenv("LQAS_PROCESSES", "1")
+    run_project(project, tmp_path / "alone")
+    beside, alone = _bytes(tmp_path / "beside"), _bytes(tmp_path / "alone")
+    assert {"report.pdf", "report.html", "report_context.json", "results.xlsx"} <= set(alone)
+    assert beside == alone
+
+    monkeypatch.delenv("LQAS_PROCESSES")
+    report_outputs, parent = lqas.outputs._report_outputs, os.getpid()
+
+    def killed(*args, **kwargs):
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return report_outputs(*args, **kwargs)
+
+    monkeypatch.setattr(lqas.outputs, "_report_outputs", killed)
+    run_project(project, tmp_path / "killed")
+    assert _bytes(tmp_path / "killed") == alone
