@@ -6,10 +6,13 @@ made new, until it holds the number of children asked for, spread over about 1,8
 districts (seeded, so the same file every time). The run is the installed lqas, in a subprocess of its
 own per survey (`python -c`), through `lqas.run.run_project`; its progress messages mark the stages:
 ingest and derive, household log and fieldwork checks, estimate, classify lots, compare girls and boys,
-priorities, charts and report context, render the report (the HTML page, and the PDF's Typst source handed
-to a thread that typesets it meanwhile), write tables, write the workbook, finish the PDF (what is left
-of the typesetting). For each stage the script records the wall time and the peak resident memory of
-the process during the stage (Linux: the high-water mark is reset at each stage, /proc/self/clear_refs).
+priorities, then either "charts and report beside the tables" (Linux: the report made by a forked process
+while the run writes the tables and the workbook) or "charts and report context" and "render the report"
+(elsewhere, or with LQAS_PROCESSES=1), write tables, write the workbook, finish the report, finish the PDF
+(what is left of the typesetting). For each stage the script records the wall time and the peak memory
+during the stage: the process's resident high-water mark (Linux: reset at each stage,
+/proc/self/clear_refs) or, while it has forked processes (lqas.parallel), its resident memory plus their
+own pages (private, /proc/<pid>/smaps_rollup), sampled every 50 ms, whichever is higher.
 The run of VCQI's Harmonia demo (3,256 children; examples/vcqi_harmonia) is timed
 the same way.
 
@@ -77,13 +80,20 @@ RUNNER = textwrap.dedent('''
     # the run takes is its own resident set plus each process's private pages, sampled as they work
     together = [0.0]
 
-    def sample():
+    def descendants(pid):
         import glob
-        while True:
-            children = []
-            for path in glob.glob(f"/proc/{os.getpid()}/task/*/children"):
+        found = []
+        for path in glob.glob(f"/proc/{pid}/task/*/children"):
+            try:
                 with open(path) as pids:
-                    children += pids.read().split()
+                    found += pids.read().split()
+            except OSError:
+                pass
+        return found + [grandchild for child in found for grandchild in descendants(child)]
+
+    def sample():
+        while True:
+            children = descendants(os.getpid())
             if children:
                 private = sum(kib(f"/proc/{pid}/smaps_rollup", ("Private_Clean", "Private_Dirty"))
                               for pid in children)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from lqas.design import ALL
 from lqas.dtypes import distinct_text
 from lqas.errors import LqasError
 from lqas.labels import LANGUAGES, code_labels, cohort_label
+from lqas.parallel import Beside
 from lqas.report import (
     CHARTS_DIR,
     GAP_FINDING,
@@ -56,6 +58,11 @@ from lqas.weights import cohort_shares
 def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     """The report context of a run (see :func:`lqas.report.build_context`); draws the charts into
     ``charts_dir`` on the way."""
+    with ExitStack() as beside:  # work made beside the context is stopped if making it fails
+        return _report_context(results, lang, charts_dir, beside)
+
+
+def _report_context(results: Results, lang: str, charts_dir: Path, beside: ExitStack) -> dict:
     project, derived, registry = results.project, results.derived, results.registry
     estimates, classification = results.estimates, results.classification
     comparisons, scorecard = results.comparisons, results.scorecard
@@ -67,8 +74,17 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
     catchments = list(_catchment_labels(project, table, lang))
     labels_by_lang = {code: run_labels(results, code) for code in LANGUAGES}
     labels = labels_by_lang[lang]
+    target_records = [{"indicator": t.indicator, "good": t.good, "bad": t.bad, "lower_is_better": t.lower_is_better,
+                       "cohorts": list(t.cohorts) if t.cohorts else None,
+                       "classified_good": t.thresholds[0], "classified_bad": t.thresholds[1]} for t in targets]
+    goals = {t["indicator"]: t["good"] for t in target_records
+             if not t["cohorts"] or set(t["cohorts"]) >= set(cohorts)}
     # the units the body's tables show: the catchment areas, or the level above them for a national survey
     many = len(catchments) > project.report.areas_in_body
+    # the organ-pipe plots, most of the report of a survey of a few areas, drawn by a process of their own
+    # (lqas.parallel) while the rest of the context is made
+    organ_pipes = beside.enter_context(Beside(_organ_pipes, results, labels, oldest, goals, charts_dir, many,
+                                              cells=table.size))
     column, units = _body_units(project, table, catchments, lang)
     reported = _report_rows(estimates, project, many)  # what the tables and charts read
     index = EstimateIndex(reported, project.report.small_cell_n)
@@ -106,9 +122,6 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
         "besd": besd,
         "groups": _groups(project, table, index, lang),
     }
-    target_records = [{"indicator": t.indicator, "good": t.good, "bad": t.bad, "lower_is_better": t.lower_is_better,
-                       "cohorts": list(t.cohorts) if t.cohorts else None,
-                       "classified_good": t.thresholds[0], "classified_bad": t.thresholds[1]} for t in targets]
     lost = lost_catchments(table, derived.exclusions)
     excluded_by_catchment = derived.exclusions.groupby("catchment") if lost else None
     lqas = {"classification": classification.to_dict("records"),
@@ -137,25 +150,22 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
                             statuses=statuses, comparisons=comparisons)
     shown = ["zero_dose", "ui_dtp1_not_dtp3", f"{doses[0]}_crude", f"{doses[0]}_valid",
              *[key for _, keys, _ in panel_keys for key in keys], *besd_shown]
-    goals = {t["indicator"]: t["good"] for t in target_records if not t["cohorts"] or set(t["cohorts"]) >= set(cohorts)}
     charts = report_charts(reported, labels, cohorts, oldest, doses, besd, lqas["rules_used"], charts_dir,
                            column=column, units=units, targets=goals, coverage_target=project.report.coverage_target)
-    clusters = _organ_pipes(results, labels, oldest, goals, charts_dir, many)
-    if clusters is not None:  # every chart of the run is named in `charts`
-        charts |= {Path(chart).stem: chart for chart in clusters["charts"]}
+    later_charts: dict[str, str] = {}  # after the organ-pipe plots, once drawn
     summary = summary_context(results, index, cohorts, labels, charts_dir, many=many)
     rounds = rounds_context(results, column, units, labels, charts_dir)
     if rounds is not None:
-        charts |= {name: rounds[key] for name, key in (("change_by_unit", "chart"), ("trend_by_sex", "trend_chart"))
+        later_charts |= {name: rounds[key] for name, key in (("change_by_unit", "chart"), ("trend_by_sex", "trend_chart"))
                    if rounds.get(key)}
     admin = admin_context(results, labels, charts_dir)
     if admin is not None and admin["chart"]:
-        charts["admin_vs_survey"] = admin["chart"]
+        later_charts["admin_vs_survey"] = admin["chart"]
     small_area = small_area_context(results, labels, charts_dir)
     if small_area is not None:
-        charts |= small_area["charts"]
+        later_charts |= small_area["charts"]
     if summary is not None and summary["categories"] is not None:
-        charts["red_categories"] = summary["categories"]["chart"]
+        later_charts["red_categories"] = summary["categories"]["chart"]
     quality = {"rows_read": derived.rows_read, "kept": len(table), "excluded": len(derived.exclusions),
                "exclusions_by_reason": counts_by(derived.exclusions, "reason", "reason"),
                "repairs_by_rule": counts_by(derived.repairs, "rule", "rule"),
@@ -191,6 +201,10 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
                "population_source": _by_language(project.populations.source),
                "significance": SIGNIFICANCE,
                "targets": [t.model_dump() for t in project.lqas.targets]}
+    clusters = organ_pipes.result()
+    if clusters is not None:  # every chart of the run is named in `charts`
+        charts |= {Path(chart).stem: chart for chart in clusters["charts"]}
+    charts |= later_charts
     periods = _by_language(project.survey.period) or dict.fromkeys(LANGUAGES)
     survey = {**project.survey.model_dump(), "name": project.report.title.get(lang, project.survey.name),
               "titles": {code: project.report.title.get(code, project.survey.name) for code in ("en", "fr")},

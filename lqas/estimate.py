@@ -96,14 +96,21 @@ def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignCo
     def runs(passes: Sequence[tuple[str | None, str | None]]) -> list[pd.DataFrame]:
         return [run(unit, stratifier) for unit, stratifier in passes]
 
+    def tell_runs(passes: Sequence[tuple[str | None, str | None]], *, tell) -> None:
+        # each pass's rows told as made (no process holds them all twice), by position: a pass told again
+        # (the process died and the work is made here) replaces the first
+        for position, (unit, stratifier) in enumerate(passes):
+            tell((position, run(unit, stratifier)))
+
     by_level = [(level, None) for level in levels[:-1]]
     by_stratifier = [(None if level == "national" else level, stratifier) for stratifier in stratifiers
                      for level in stratifier_levels if level == "national" or level in levels]
     # a national survey's passes take seconds each: those of the stratifiers (or, without any, of the
     # levels above the lowest) are made on the run's second core while this one makes the others
-    beside = None
+    beside, made_beside = None, {}
     if len(data) >= _BESIDE_ROWS and (by_stratifier or by_level):
-        beside = Beside(runs, by_stratifier or by_level)
+        beside = Beside(tell_runs, by_stratifier or by_level, on_message=lambda told: made_beside.update([told]),
+                        cells=data.size)
     try:
         frames = [run(levels[-1] if levels else None, base=True)]
         frames += runs(by_level) if beside is None or by_stratifier else []
@@ -112,7 +119,9 @@ def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignCo
         if besd and STATUS in data and data[STATUS].notna().any():
             by_status = [_in_columns(design.proportions(besd, by=[STATUS], ci=settings.ci, level=settings.level,
                                                         margins=False), [STATUS])]
-        frames += runs(by_stratifier) if beside is None else beside.result()
+        if beside is not None:
+            beside.result()
+        frames += runs(by_stratifier) if beside is None else [made_beside[k] for k in sorted(made_beside)]
     except BaseException:
         if beside is not None:
             beside.cancel()

@@ -153,10 +153,11 @@ def _start_report(results: Results, out: Path, lang: str, formats: Sequence[str]
     where the system can fork (:class:`lqas.parallel.Beside`), here first elsewhere."""
     typesetter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-pdf")
     typesetting: list[Future] = []
-    beside = fork_available()
+    cells = results.derived.table.size
+    beside = fork_available(cells)
     progress("charts and report beside the tables" if beside else "charts and report context")
     report = Beside(_report_outputs, results, out, lang, formats, _quiet if beside else progress,
-                    on_message=lambda source: typesetting.append(typesetter.submit(pdf_bytes, source, out)))
+                    on_message=lambda source: typesetting.append(typesetter.submit(pdf_bytes, source, out)), cells=cells)
 
     def finish(cancel: bool = False) -> _Written:
         with typesetter:

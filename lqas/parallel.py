@@ -14,29 +14,36 @@ import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Self
 
-_in_forked_process = False  # a forked process does its work itself: it forks no other
+# a child table of this many cells or more (a national survey's: 10^6 children, 400 columns) keeps its work
+# in the run's process: a forked process's own pages (what it makes, and the run's pages that the run
+# writes meanwhile, which the system then copies) took the 10^6 run from 3.85 GB to 4.2-4.3 GB, past the
+# 4 GB a laptop can give it, for 80 s instead of 93 s
+LARGE_TABLE_CELLS = 100_000_000
 
 
-def fork_available() -> bool:
-    """A forked process pays only with a second core, and is safe only where it shares the run's memory
-    as it is: Linux (macOS's system libraries refuse to run in a forked process; Windows cannot fork).
-    ``LQAS_PROCESSES=1`` keeps all the work in the run's process."""
+def fork_available(cells: int = 0) -> bool:
+    """Whether work over a child table of ``cells`` cells is made in a forked process. It pays only with a
+    second core, is safe only where the process shares the run's memory as it is (Linux: macOS's system
+    libraries refuse to run in a forked process, Windows cannot fork), and is not made for a national
+    table (:data:`LARGE_TABLE_CELLS`). ``LQAS_PROCESSES=1`` keeps all the work in the run's process."""
     import multiprocessing
 
-    return (sys.platform.startswith("linux") and not _in_forked_process
+    return (cells < LARGE_TABLE_CELLS and sys.platform.startswith("linux")
             and "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
             and os.environ.get("LQAS_PROCESSES", "") != "1")
 
 
 class Beside:
-    """``function(*args)`` made in a forked process while the caller goes on (:func:`fork_available`),
-    or here and now where the system cannot fork.
+    """``function(*args)`` made in a forked process while the caller goes on, or here and now where the
+    system cannot fork or the child table is a national one (``cells``: its size; :func:`fork_available`).
 
     ``on_message``: ``function`` is then given ``tell=`` a callable whose values reach ``on_message``,
     in a thread of this process, as they are told (the report tells its PDF's source, typeset here while
     it makes its HTML page). The forked process ignores Ctrl-C: the run handles it and :meth:`cancel`s.
+    As a context manager, it is cancelled if its result was not taken (the block raised); a forked
+    process may make work beside it in turn (the report's process, the organ-pipe plots).
 
     The function must be deterministic and have no effect on this process's objects: if the forked
     process fails or dies (killed for memory), the same work is done here when the result is asked for,
@@ -44,10 +51,10 @@ class Beside:
     """
 
     def __init__(self, function: Callable[..., Any], *args: Any,
-                 on_message: Callable[[Any], None] | None = None):
+                 on_message: Callable[[Any], None] | None = None, cells: int = 0):
         self._function, self._args, self._on_message = function, args, on_message
         self._process = None
-        if not fork_available():
+        if not fork_available(cells):
             self._value = self._run_here()
             return
         import multiprocessing
@@ -55,8 +62,7 @@ class Beside:
         context = multiprocessing.get_context("fork")
         receiver, sender = context.Pipe(duplex=False)
         self._process = context.Process(target=_child, args=(sender, function, args, on_message is not None),
-                                        name=f"lqas-{getattr(function, '__name__', 'work').strip('_')}",
-                                        daemon=True)
+                                        name=f"lqas-{getattr(function, '__name__', 'work').strip('_')}")
         self._process.start()
         sender.close()
         self._receiver = receiver
@@ -91,6 +97,12 @@ class Beside:
             return self._function(*self._args)
         return self._function(*self._args, tell=self._on_message)
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cancel()
+
     def cancel(self) -> None:
         """Stop the forked process, its work thrown away (the run failed or was interrupted)."""
         if self._process is not None:
@@ -105,8 +117,6 @@ class Beside:
 def _child(sender, function: Callable[..., Any], args: tuple, tells: bool) -> None:
     import signal
 
-    global _in_forked_process
-    _in_forked_process = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops this process
     try:
         if tells:

@@ -250,13 +250,23 @@ def evidence_sources(table: pd.DataFrame, doses: Sequence[str], cohort: str, wei
         members = part[part[crude].notna()]
         if members.empty:
             continue
-        shares = members.groupby(members[source].astype(object).fillna("none"))[weight].sum() / members[weight].sum()
+        shares = members[weight].groupby(_filled(members[source], "none"), observed=True).sum() / members[weight].sum()
         found |= set(shares.index)
         rows.append({"dose": dose, "n": len(members), "shares": {k: float(v) for k, v in shares.items()}})
     sources = [s for s in SOURCE_ORDER if s in found] + sorted(found - set(SOURCE_ORDER))
     for row in rows:
         row["shares"] = {s: row["shares"].get(s, 0.0) for s in sources}
     return {"cohort": cohort, "sources": sources, "rows": rows, "weighted": True}
+
+
+def _filled(values: pd.Series, missing: str) -> pd.Series:
+    """``values`` with ``missing`` where they are missing; a categorical stays one (a national survey's
+    million children made Python objects took a second a dose)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        if missing not in values.cat.categories:
+            values = values.cat.add_categories(missing)
+        return values.fillna(missing)
+    return values.astype(object).fillna(missing)
 
 
 def status_table(index: EstimateIndex, indicators: Sequence[str], statuses: Sequence[str]) -> dict:

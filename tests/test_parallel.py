@@ -75,13 +75,16 @@ def test_a_process_killed_costs_no_result():
     assert Beside(_killed_beside, os.getpid()).result() == os.getpid()
 
 
-def _forks_inside() -> bool:
-    return fork_available()
+def _pids_inside() -> tuple[int, int]:
+    """This process's pid, and that of the process its own work beside it ran in."""
+    return os.getpid(), Beside(_pid).result()[0]
 
 
 @forks
-def test_a_forked_process_forks_no_other():
-    assert Beside(_forks_inside).result() is False
+def test_a_forked_process_makes_work_beside_it_in_turn():
+    """The report's process draws its organ-pipe plots in one of its own."""
+    beside, inside = Beside(_pids_inside).result()
+    assert len({os.getpid(), beside, inside}) == 3
 
 
 @forks
@@ -91,6 +94,14 @@ def test_cancel_stops_the_process_at_once():
     process = work._process
     work.cancel()
     assert time.perf_counter() - started < 10 and not process.is_alive()
+
+
+@forks
+def test_a_block_that_fails_stops_its_work_beside():
+    with pytest.raises(InputError, match="row 3"), Beside(time.sleep, 60) as work:
+        process = work._process
+        raise InputError("data.csv, row 3: refused")
+    assert not process.is_alive()
 
 
 # ----------------------------------------------------------------------------- the run's uses
@@ -115,11 +126,26 @@ def test_the_kernel_passes_made_beside_give_the_same_estimates(monkeypatch):
     assert len(results.derived.table) < lqas.estimate._BESIDE_ROWS  # the demo is made in one process
     made_beside = []
     monkeypatch.setattr(lqas.estimate, "_BESIDE_ROWS", 0)
-    monkeypatch.setattr(lqas.estimate, "Beside", lambda *args: made_beside.append(args[1]) or Beside(*args))
+    monkeypatch.setattr(lqas.estimate, "Beside",
+                        lambda *args, **kwargs: made_beside.append(args[1]) or Beside(*args, **kwargs))
     beside = estimates()
     assert made_beside and all(stratifier in project.stratifiers.columns for _, stratifier in made_beside[0])
+    assert len(made_beside[0]) > 1
     pd.testing.assert_frame_equal(beside, alone, check_exact=True)
     assert len(alone) > 10_000
+
+    # the process killed after it sent its first pass: the passes are all made again here, none twice
+    proportions, parent, made = type(results.design).proportions, os.getpid(), []
+
+    def killed_at_the_second(self, *args, **kwargs):
+        if os.getpid() != parent:
+            made.append(1)
+            if len(made) == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return proportions(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(results.design), "proportions", killed_at_the_second)
+    pd.testing.assert_frame_equal(estimates(), alone, check_exact=True)
 
 
 def _bytes(folder: Path) -> dict[str, bytes]:
@@ -154,3 +180,13 @@ def test_the_report_made_beside_the_tables_is_the_same_run_and_survives_its_proc
     monkeypatch.setattr(lqas.outputs, "_report_outputs", killed)
     run_project(project, tmp_path / "killed")
     assert _bytes(tmp_path / "killed") == alone
+
+
+@forks
+def test_a_national_child_table_keeps_its_work_in_the_run_process():
+    """At 10^6 children a forked process took the run past 4 GB (lqas.parallel.LARGE_TABLE_CELLS)."""
+    from lqas.parallel import LARGE_TABLE_CELLS
+
+    assert fork_available(LARGE_TABLE_CELLS - 1) and not fork_available(LARGE_TABLE_CELLS)
+    assert Beside(_pid, 1, cells=LARGE_TABLE_CELLS).result() == (os.getpid(), 1)
+    assert Beside(_pid, 1, cells=LARGE_TABLE_CELLS - 1).result()[0] != os.getpid()
