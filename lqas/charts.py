@@ -333,10 +333,8 @@ def categories_chart(areas: pd.DataFrame, *, names: Mapping[str, str], access_go
                         yerr=[y - 100 * areas["dropout_ci_low"], 100 * areas["dropout_ci_high"] - y],
                         fmt="none", ecolor="#aaaaaa", elinewidth=0.7, capsize=1.5, zorder=1)
         ax.plot(x, y, "o", color=OKABE_ITO["blue"], ms=4 if intervals else 2.5, zorder=2)
-        if intervals:
-            for code, xi, yi in zip(areas["catchment"], x, y):
-                ax.annotate(str(names.get(code, code)), (xi, yi), xytext=(4, 3), textcoords="offset points",
-                            fontsize=7)
+        labels = [ax.annotate(str(names.get(code, code)), (xi, yi), xytext=(4, 3), textcoords="offset points",
+                              fontsize=7) for code, xi, yi in zip(areas["catchment"], x, y)] if intervals else []
         corner = {"ha": "left", "fontsize": 7, "color": "#333333", "style": "italic"}
         ax.text(cut_x + 1, top * 0.03, text["red_no_problem"], va="bottom", **corner)
         ax.text(cut_x + 1, top * 0.97, text["red_utilisation"], va="top", **corner)
@@ -347,7 +345,39 @@ def categories_chart(areas: pd.DataFrame, *, names: Mapping[str, str], access_go
         ax.set_xlabel(text["red_access_axis"])
         ax.set_ylabel(_wrap(text["red_dropout_axis"], 40))
         _tight(figure)
+        _apart(figure, labels)
     return figure
+
+
+# where a point's label may go, tried in turn: (offset in points, horizontal and vertical alignment)
+_LABEL_PLACES = (((4, 3), "left", "baseline"), ((4, -3), "left", "top"), ((-4, 3), "right", "baseline"),
+                 ((-4, -3), "right", "top"), ((4, 10), "left", "baseline"), ((4, -10), "left", "top"),
+                 ((-4, 10), "right", "baseline"), ((-4, -10), "right", "top"))
+
+
+def _apart(figure: Figure, labels: Sequence) -> None:
+    """Move each point's label, in turn, to the first place beside its point where it overlaps no label
+    placed before it and stays in the axes; one with no such place stays where it was put first. Made
+    once the layout is done: where a label falls on the page is known only then."""
+    renderer = figure._get_renderer()
+    placed = []
+    for label in labels:
+        frame = label.axes.get_window_extent(renderer)
+        for offset, ha, va in _LABEL_PLACES:
+            label.set_position(offset)
+            label.set_horizontalalignment(ha)
+            label.set_verticalalignment(va)
+            box = label.get_window_extent(renderer)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(box.overlaps(other) for other in placed):
+                break
+        else:
+            (offset, ha, va) = _LABEL_PLACES[0]
+            label.set_position(offset)
+            label.set_horizontalalignment(ha)
+            label.set_verticalalignment(va)
+            box = label.get_window_extent(renderer)
+        placed.append(box)
 
 
 def organ_pipe_chart(bars: pd.DataFrame, units: Sequence[str], *, names: Mapping[str, str], target: float | None,

@@ -101,3 +101,31 @@ def test_save_chart_writes_png_and_returns_svg_with_text_not_glyphs(estimates, t
     assert (tmp_path / "charts" / "coverage.png").read_bytes().startswith(b"\x89PNG")
     assert svg.startswith("<svg") and "<?xml" not in svg
     assert re.search(r"<text[^>]*>[^<]*Couverture", svg)  # searchable text, in the caller's language
+
+
+def test_categories_chart_keeps_the_areas_names_apart():
+    """Two areas whose points nearly touch (the demo's Kologo and Pelengana Nord): their names do not
+    overlap, and each stays inside the plot."""
+    from matplotlib.text import Annotation
+
+    areas = pd.DataFrame({"catchment": ["a", "b", "c"], "access_estimate": [0.82, 0.85, 0.60],
+                          "dropout_estimate": [0.115, 0.112, 0.30]})
+    for measure in ("access", "dropout"):
+        areas[f"{measure}_ci_low"] = areas[f"{measure}_estimate"] - 0.05
+        areas[f"{measure}_ci_high"] = areas[f"{measure}_estimate"] + 0.05
+    text = {key: key for key in ("red_no_problem", "red_utilisation", "red_access", "red_both", "red_access_axis",
+                                 "red_dropout_axis")}
+    figure = charts.categories_chart(areas, names={"a": "Kologo", "b": "Pelengana Nord", "c": "Cinzana Gare"},
+                                     access_good_from=0.8, dropout_good_to=0.1, text=text)
+    renderer = figure._get_renderer()
+    ax = figure.axes[0]
+    boxes = {label.get_text(): label.get_window_extent(renderer) for label in ax.texts
+             if isinstance(label, Annotation)}
+    assert set(boxes) == {"Kologo", "Pelengana Nord", "Cinzana Gare"}
+    assert not boxes["Kologo"].overlaps(boxes["Pelengana Nord"])
+    frame = ax.get_window_extent(renderer)
+    assert all(frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+               for box in boxes.values())
+    # the first name keeps its usual place, up and to the right of its point
+    assert boxes["Kologo"].x0 > ax.transData.transform((82, 11.5))[0]
+    assert boxes["Kologo"].y0 > ax.transData.transform((82, 11.5))[1]
