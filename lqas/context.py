@@ -156,8 +156,8 @@ def _report_context(results: Results, lang: str, charts_dir: Path, beside: ExitS
     summary = summary_context(results, index, cohorts, labels, charts_dir, many=many)
     rounds = rounds_context(results, column, units, labels, charts_dir)
     if rounds is not None:
-        later_charts |= {name: rounds[key] for name, key in (("change_by_unit", "chart"), ("trend_by_sex", "trend_chart"))
-                   if rounds.get(key)}
+        later_charts |= {name: rounds[key] for name, key in (("change_by_unit", "chart"),
+                                                             ("trend_by_sex", "trend_chart")) if rounds.get(key)}
     admin = admin_context(results, labels, charts_dir)
     if admin is not None and admin["chart"]:
         later_charts["admin_vs_survey"] = admin["chart"]
