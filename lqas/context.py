@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from lqas import __version__
-from lqas import charts as draw
 from lqas.besd import load_besd_registry, priority_indicators
 from lqas.classify import lost_catchments, lot_targets
 from lqas.clusters import organ_pipe_context
@@ -63,6 +62,8 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
 
 
 def _report_context(results: Results, lang: str, charts_dir: Path, beside: ExitStack) -> dict:
+    # matplotlib loaded before the organ-pipe plots' process is forked: once, not by both processes
+    import lqas.charts
     project, derived, registry = results.project, results.derived, results.registry
     estimates, classification = results.estimates, results.classification
     comparisons, scorecard = results.comparisons, results.scorecard
@@ -435,6 +436,8 @@ def rounds_context(results: Results, column: str, units: list[str], labels: dict
     """The change between rounds for the report (``[rounds]``): the survey's change of the report's
     headline indicators by cohort, each unit's (cohorts together), the change of the girls − boys gap,
     and the arms' difference in differences; the chart of each unit's two rounds."""
+    from lqas import charts as draw  # matplotlib loaded only when drawing
+
     found = results.rounds
     if found is None:
         return None
@@ -634,6 +637,8 @@ def summary_context(results: Results, index: EstimateIndex, cohorts: list[str], 
     """The executive summary (context key ``summary``): headline numbers, the priority areas, the
     WHO RED categories and the draft recommendations (:mod:`lqas.priorities`); draws the categories'
     chart into ``charts_dir``. ``None`` without priorities (a BeSD-only survey)."""
+    from lqas import charts as draw  # matplotlib loaded only when drawing
+
     ranked = results.priorities
     if ranked is None or ranked.areas.empty or "zd_estimate" not in ranked.areas:
         return None
@@ -863,6 +868,8 @@ def report_charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], old
     The charts by unit draw the units of ``column`` (the body's: catchment areas, or districts), all of
     them by default; the zero-dose and under-immunized charts draw each indicator's LQAS target
     (``targets``), the coverage chart the programme's coverage target."""
+    from lqas import charts as draw  # matplotlib loaded only when drawing
+
     text = labels["chart"]
     names = labels.get(column, {})
     if units is None:
@@ -978,6 +985,8 @@ def admin_context(results: Results, labels: dict, charts_dir: Path) -> dict | No
     dose's admin and survey coverage with the WHO rules, admin and survey zero-dose with the
     survey-implied target of the first dose, the data-quality checks counted (and their flagged places
     named), the extracts' rows not used; the chart of both coverages. ``None`` without ``[admin]``."""
+    from lqas import charts as draw  # matplotlib loaded only when drawing
+
     found = results.admin
     if found is None:
         return None
@@ -1056,6 +1065,8 @@ def small_area_context(results: Results, labels: dict, charts_dir: Path) -> dict
     highest estimate first; the body shows ``[report] areas_in_body`` of them, small_area.csv all), the
     model's fit, or why it was not fitted; the ranking and fit charts and, with boundaries, the maps
     (``charts/small_area_*.svg``) and the interactive map (``charts/small_area_map.html``)."""
+    from lqas import charts as draw  # matplotlib loaded only when drawing
+
     found = results.small_area
     if found is None:
         return None
@@ -1112,6 +1123,7 @@ def _small_area_maps(found, table: pd.DataFrame, labels: dict, charts_dir: Path)
     """The maps of the small-area estimates (lqas.maps), as charts of the run, and the interactive map."""
     import html
 
+    from lqas import charts as draw  # matplotlib loaded only when drawing
     from lqas import maps
 
     names = dict(zip(table["area"], table["name"]))
