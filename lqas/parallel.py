@@ -4,8 +4,9 @@ work in the run's own process elsewhere.
 A run is Python's work (pandas, numpy's per-group sums, matplotlib), which Python's lock keeps to one
 core however many threads share it. A process forked from the run sees the run's tables as they are,
 without copying them (the system shares their memory until one side writes to it), and sends back only
-what it made, pickled. That pays where the work is long and its result small: the kernel's passes of a
-national survey, the report's charts and pages.
+what it made, pickled. That pays where the work is long and its result small: the kernel's passes by
+stratifier, the report's charts and pages. Not for a national survey's table, whose run would then pass
+the memory a laptop can give it (:data:`LARGE_TABLE_CELLS`).
 """
 
 from __future__ import annotations
@@ -104,14 +105,14 @@ class Beside:
         self.cancel()
 
     def cancel(self) -> None:
-        """Stop the forked process, its work thrown away (the run failed or was interrupted)."""
+        """Stop the forked process, its work thrown away (the run failed or was interrupted); nothing
+        once its result was taken."""
         if self._process is not None:
             self._process.terminate()
             self._process.join()
             with self._listener:
                 self._received.result()
-            self._process = None
-        self._value = None
+            self._process, self._value = None, None
 
 
 def _child(sender, function: Callable[..., Any], args: tuple, tells: bool) -> None:

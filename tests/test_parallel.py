@@ -96,6 +96,14 @@ def test_cancel_stops_the_process_at_once():
     assert time.perf_counter() - started < 10 and not process.is_alive()
 
 
+@pytest.mark.parametrize("processes", ["", "1"])
+def test_a_block_that_took_the_result_keeps_it(monkeypatch, processes):
+    monkeypatch.setenv("LQAS_PROCESSES", processes)
+    with Beside(_pid, 2, 3) as work:
+        made = work.result()
+    assert work.result() == made and made[1] == 5
+
+
 @forks
 def test_a_block_that_fails_stops_its_work_beside():
     with pytest.raises(InputError, match="row 3"), Beside(time.sleep, 60) as work:
