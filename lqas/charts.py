@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.transforms import Bbox
 
 from lqas.clusters import area_coverage
 from lqas.design import domain_rows, unit_rows
@@ -360,24 +361,20 @@ def _apart(figure: Figure, labels: Sequence) -> None:
     placed before it and stays in the axes; one with no such place stays where it was put first. Made
     once the layout is done: where a label falls on the page is known only then."""
     renderer = figure._get_renderer()
-    placed = []
+
+    def put(label, place) -> Bbox:
+        offset, ha, va = place
+        label.set_position(offset)
+        label.set_horizontalalignment(ha)
+        label.set_verticalalignment(va)
+        return label.get_window_extent(renderer)
+
+    placed: list[Bbox] = []
     for label in labels:
         frame = label.axes.get_window_extent(renderer)
-        for offset, ha, va in _LABEL_PLACES:
-            label.set_position(offset)
-            label.set_horizontalalignment(ha)
-            label.set_verticalalignment(va)
-            box = label.get_window_extent(renderer)
-            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
-            if inside and not any(box.overlaps(other) for other in placed):
-                break
-        else:
-            (offset, ha, va) = _LABEL_PLACES[0]
-            label.set_position(offset)
-            label.set_horizontalalignment(ha)
-            label.set_verticalalignment(va)
-            box = label.get_window_extent(renderer)
-        placed.append(box)
+        fits = (box for place in _LABEL_PLACES if (box := put(label, place)).x0 >= frame.x0 and box.x1 <= frame.x1
+                and box.y0 >= frame.y0 and box.y1 <= frame.y1 and not any(box.overlaps(other) for other in placed))
+        placed.append(next(fits, None) or put(label, _LABEL_PLACES[0]))
 
 
 def organ_pipe_chart(bars: pd.DataFrame, units: Sequence[str], *, names: Mapping[str, str], target: float | None,

@@ -111,9 +111,10 @@ def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignCo
     if len(data) >= _BESIDE_ROWS and (by_stratifier or by_level):
         beside = Beside(tell_runs, by_stratifier or by_level, on_message=lambda told: made_beside.update([told]),
                         cells=data.size)
+    levels_beside = beside is not None and not by_stratifier
     try:
         frames = [run(levels[-1] if levels else None, base=True)]
-        frames += runs(by_level) if beside is None or by_stratifier else []
+        frames += [] if levels_beside else runs(by_level)
         besd = [key for key in indicators if key.startswith("besd_")]
         by_status = []
         if besd and STATUS in data and data[STATUS].notna().any():

@@ -198,3 +198,26 @@ def test_a_national_child_table_keeps_its_work_in_the_run_process():
     assert fork_available(LARGE_TABLE_CELLS - 1) and not fork_available(LARGE_TABLE_CELLS)
     assert Beside(_pid, 1, cells=LARGE_TABLE_CELLS).result() == (os.getpid(), 1)
     assert Beside(_pid, 1, cells=LARGE_TABLE_CELLS - 1).result()[0] != os.getpid()
+
+
+@forks
+def test_without_stratifiers_the_levels_passes_made_beside_give_the_same_estimates(monkeypatch):
+    """No stratifier: the passes of the levels above the lowest are the ones made beside."""
+    import lqas
+
+    results = lqas.analyse(lqas.load_project(DEMO))
+    indicators = list(results.estimates["indicator"].unique())
+
+    def estimates() -> pd.DataFrame:
+        return lqas.estimate.estimate(results.design, indicators, results.project.design,
+                                      levels=("district", "catchment"), stratifiers=())
+
+    alone = estimates()
+    made_beside = []
+    monkeypatch.setattr(lqas.estimate, "_BESIDE_ROWS", 0)
+    monkeypatch.setattr(lqas.estimate, "Beside",
+                        lambda *args, **kwargs: made_beside.append(args[1]) or Beside(*args, **kwargs))
+    beside = estimates()
+    assert made_beside == [[("district", None)]]
+    pd.testing.assert_frame_equal(beside, alone, check_exact=True)
+    assert set(alone["district"]) - {"all"} and set(alone["catchment"]) - {"all"}
