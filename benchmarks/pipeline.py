@@ -4,8 +4,9 @@ Each survey is a Kobo export shaped like the demo's (same questions, same answer
 demo's synthetic export (examples/mali_baseline/) is copied into new health areas and clusters, every id
 made new, until it holds the number of children asked for, spread over about 1,800 health areas in 60
 districts (seeded, so the same file every time). The run is the installed lqas, in a subprocess of its
-own per survey (`python -c`), through `lqas.run.run_project`; its progress messages mark the stages:
-ingest and derive, household log and fieldwork checks, estimate, classify lots, compare girls and boys,
+own per survey (`python -c`), through `lqas.cli.run_command`, what `lqas run` does; its progress messages
+mark the stages: start (Python, importing lqas, reading the project file, then, while a forked process
+reads the survey on Linux, loading the rest of lqas), ingest and derive (what is left of it), household log and fieldwork checks, estimate, classify lots, compare girls and boys,
 priorities, then either "charts and report beside the tables" (Linux: the report made by a forked process
 while the run writes the tables and the workbook) or "charts and report context" and "render the report"
 (elsewhere, or with LQAS_PROCESSES=1), write tables, write the workbook, finish the report, finish the PDF
@@ -104,7 +105,7 @@ RUNNER = textwrap.dedent('''
         import threading
         threading.Thread(target=sample, daemon=True).start()
 
-    stage, started = ["import"], [time.perf_counter()]
+    stage, started = ["start"], [time.perf_counter()]
 
     def progress(message):
         now = time.perf_counter()
@@ -114,14 +115,18 @@ RUNNER = textwrap.dedent('''
         together[0] = 0.0
         stage[0], started[0] = message, time.perf_counter()
 
-    from lqas.config import load_project
-    from lqas.errors import OutputError
-    from lqas.run import run_project
+    from contextlib import contextmanager
 
-    project_file, out, formats = sys.argv[1], Path(sys.argv[2]), sys.argv[3].split(",")
-    progress("load the project")
+    from lqas.cli import run_command
+    from lqas.errors import OutputError
+
+    @contextmanager
+    def working(what):
+        yield progress
+
+    project_file, out, formats = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     try:
-        run_project(load_project(project_file), out, formats=formats, progress=progress, overwrite=True)
+        run_command(Path(project_file), out, formats=formats, working=working, overwrite=True)
     except OutputError as exc:
         print(json.dumps({"failed": str(exc)}), flush=True)
     progress("end")
@@ -211,7 +216,7 @@ def run(project: Path, formats: str, derive_only: bool = False) -> dict:
     if done.returncode != 0:
         raise SystemExit(f"lqas run failed on {project}:\n{done.stderr[-2000:]}")
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    stages = [line for line in lines if "stage" in line and line["stage"] not in ("import",)]
+    stages = [line for line in lines if "stage" in line and line["stage"] != "reading the project"]
     failed = [line["failed"] for line in lines if "failed" in line]
     return {"total_seconds": total, "stages": stages, "pdf_pages": pages, "failed": failed}
 

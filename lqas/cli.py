@@ -10,6 +10,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -97,20 +98,34 @@ Formats = Annotated[str, typer.Option(
 
 
 def _run(project_file: Path, out: Path, lang: str | None, overwrite: bool, formats: str) -> None:
-    from lqas.config import load_project
-    from lqas.outputs import FORMATS
-    from lqas.run import run_project
-
-    chosen = [name.strip().lower() for name in formats.split(",") if name.strip()]
-    unknown = [name for name in chosen if name not in FORMATS]
-    if unknown or not chosen:
-        raise LqasError(f"--formats: expected some of {', '.join(FORMATS)} separated by commas; got {formats!r}")
-    project = load_project(project_file)
-    with _working("reading the project") as progress:
-        paths = run_project(project, out, lang=_check_lang(lang), overwrite=overwrite, formats=chosen,
-                            progress=progress)
+    project, paths = run_command(project_file, out, lang=lang, overwrite=overwrite, formats=formats)
     console.print(f"[green]wrote[/green] {out}: " + ", ".join(sorted(p.name for p in paths.values())))
     _warn_example(project)
+
+
+def run_command(project_file: Path, out: Path, *, lang: str | None = None, overwrite: bool = False,
+                formats: str = "csv,xlsx,html,pdf", working: Callable[[str], ContextManager] = _working):
+    """``lqas run`` but its last lines: the project and the paths written. ``working(what)`` yields the
+    progress callback (the spinner; the pipeline benchmark's timer)."""
+    from lqas.config import load_project
+    from lqas.derive import derive_beside
+
+    project = load_project(project_file)
+    # the survey is read and derived on the second core while this process loads the rest of the run
+    with derive_beside(project) as derived:
+        from lqas.outputs import FORMATS
+        from lqas.run import run_project
+
+        chosen = [name.strip().lower() for name in formats.split(",") if name.strip()]
+        unknown = [name for name in chosen if name not in FORMATS]
+        if unknown or not chosen:
+            raise LqasError(f"--formats: expected some of {', '.join(FORMATS)} separated by commas; got {formats!r}")
+        if derived.forked and {"html", "pdf"} & set(chosen):
+            # matplotlib loaded now, beside the reading, not by the report's process after the tables start
+            import lqas.charts  # noqa: F401
+        with working("reading the project") as progress:
+            return project, run_project(project, out, lang=_check_lang(lang), overwrite=overwrite, formats=chosen,
+                                        progress=progress, derived=derived)
 
 
 @app.command()

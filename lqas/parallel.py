@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Self
 
 # a child table of this many cells or more (a national survey's: 10^6 children, 400 columns) keeps its work
@@ -46,17 +48,25 @@ class Beside:
     As a context manager, it is cancelled if its result was not taken (the block raised); a forked
     process may make work beside it in turn (the report's process, the organ-pipe plots).
 
+    ``later``: where it does not fork, the work is done when its result is asked for, not at once (the
+    command line's ingest, which then runs under the run's own progress, after its refusals).
+
     The function must be deterministic and have no effect on this process's objects: if the forked
     process fails or dies (killed for memory), the same work is done here when the result is asked for,
-    so that its error reaches the user as it always has, or its result is still made.
+    so that its error reaches the user as it always has, or its result is still made. The warnings it
+    gives (a BeSD answer with an unknown code) are given again here, as if the work had been done here.
     """
 
     def __init__(self, function: Callable[..., Any], *args: Any,
-                 on_message: Callable[[Any], None] | None = None, cells: int = 0):
+                 on_message: Callable[[Any], None] | None = None, cells: int = 0, later: bool = False):
         self._function, self._args, self._on_message = function, args, on_message
         self._process = None
+        self._pending = False
         if not fork_available(cells):
-            self._value = self._run_here()
+            if later:
+                self._pending = True
+            else:
+                self._value = self._run_here()
             return
         import multiprocessing
 
@@ -70,27 +80,40 @@ class Beside:
         self._listener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-beside")
         self._received: Future = self._listener.submit(self._receive)
 
-    def _receive(self) -> tuple[str, Any]:
+    @property
+    def forked(self) -> bool:
+        """Whether the work is being made in a forked process."""
+        return self._process is not None
+
+    def _receive(self) -> tuple[str, Any, list]:
         try:
             while True:
-                kind, value = self._receiver.recv()
+                kind, value, *given = self._receiver.recv()
                 if kind != "message":
-                    return kind, value
+                    return kind, value, given[0] if given else []
                 self._on_message(value)
         except (EOFError, OSError):  # the process died, or was stopped
-            return "died", None
+            return "died", None, []
         finally:
             self._receiver.close()
 
     def result(self) -> Any:
         """What ``function(*args)`` returned."""
+        if self._pending:
+            self._pending = False
+            self._value = self._run_here()
         if self._process is None:
             return self._value
         with self._listener:
-            kind, value = self._received.result()
+            kind, value, given = self._received.result()
         self._process.join()
         self._process = None
-        self._value = value if kind == "value" else self._run_here()
+        if kind == "value":
+            for warning in given:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+            self._value = value
+        else:
+            self._value = self._run_here()
         return self._value
 
     def _run_here(self) -> Any:
@@ -113,6 +136,18 @@ class Beside:
             with self._listener:
                 self._received.result()
             self._process, self._value = None, None
+        self._pending = False
+
+
+@dataclass(frozen=True)
+class _Given:
+    """A warning given in the forked process, sent to be given again in the run's (Python's own record
+    holds its source line, which need not pickle)."""
+
+    message: Warning | str
+    category: type[Warning]
+    filename: str
+    lineno: int
 
 
 def _child(sender, function: Callable[..., Any], args: tuple, tells: bool) -> None:
@@ -120,11 +155,12 @@ def _child(sender, function: Callable[..., Any], args: tuple, tells: bool) -> No
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops this process
     try:
-        if tells:
-            value = function(*args, tell=lambda message: sender.send(("message", message)))
-        else:
-            value = function(*args)
-        sender.send(("value", value))
+        with warnings.catch_warnings(record=True) as given:  # the filters as the run has them
+            if tells:
+                value = function(*args, tell=lambda message: sender.send(("message", message)))
+            else:
+                value = function(*args)
+        sender.send(("value", value, [_Given(w.message, w.category, w.filename, w.lineno) for w in given]))
     except BaseException:  # noqa: BLE001 (the run does the same work again and raises it as its own)
         try:
             sender.send(("failed", None))

@@ -22,6 +22,7 @@ from lqas.hotspots import hotspots
 from lqas.households import household_response, household_visits
 from lqas.indicators import load_registry
 from lqas.outputs import DEFAULT_FORMATS, input_checksums, project_inputs, run_folder, write_outputs
+from lqas.parallel import Beside
 from lqas.priorities import priorities
 from lqas.remarks import published_remarks
 from lqas.results import Results
@@ -30,11 +31,12 @@ from lqas.scorecard import scorecard
 
 
 def analyse(project: Project, progress: Callable[[str], None] = lambda message: None, *,
-            derived_ready: Callable[[Derived], None] = lambda derived: None) -> Results:
+            derived_ready: Callable[[Derived], None] = lambda derived: None, derived: Beside | None = None) -> Results:
     """Every result of a project, computed once: the run's outputs are views of what this returns.
-    ``derived_ready`` is given the child table as soon as it is made (no later stage changes it)."""
+    ``derived_ready`` is given the child table as soon as it is made (no later stage changes it);
+    ``derived``: the child table already being made (:func:`lqas.derive.derive_beside`)."""
     with project.naming_errors():
-        return _analyse(project, _releasing(progress), derived_ready)
+        return _analyse(project, _releasing(progress), derived_ready, derived)
 
 
 def _releasing(progress: Callable[[str], None]) -> Callable[[str], None]:
@@ -47,9 +49,10 @@ def _releasing(progress: Callable[[str], None]) -> Callable[[str], None]:
     return stage
 
 
-def _analyse(project: Project, progress: Callable[[str], None], derived_ready: Callable[[Derived], None]) -> Results:
+def _analyse(project: Project, progress: Callable[[str], None], derived_ready: Callable[[Derived], None],
+             early: Beside | None) -> Results:
     progress("ingest and derive")
-    derived = derive_project(project)
+    derived = early.result() if early is not None else derive_project(project)
     derived_ready(derived)
     progress("household log and fieldwork checks")
     # the household log read once, checked row by row before minutes of work: the response rates and the
@@ -119,9 +122,11 @@ _EARLY_CELLS = 100_000_000
 
 def run_project(project: Project, out: Path, *, lang: str | None = None, overwrite: bool = False,
                 formats: Sequence[str] = DEFAULT_FORMATS,
-                progress: Callable[[str], None] = lambda message: None) -> dict[str, Path]:
+                progress: Callable[[str], None] = lambda message: None, derived: Beside | None = None
+                ) -> dict[str, Path]:
     """Write the run folder of DESIGN.md §5 (:func:`lqas.outputs.run_folder`: in place only once
-    written) and return the written paths by name.
+    written) and return the written paths by name. ``derived``: the child table already being made
+    (:func:`lqas.derive.derive_beside`, which the command line starts before it loads this module).
 
     An output that fails does not lose the others: they and ``manifest.json`` (which records the
     failure) are put in place, then :class:`lqas.errors.OutputError` names what failed.
@@ -142,7 +147,7 @@ def run_project(project: Project, out: Path, *, lang: str | None = None, overwri
                 started["derived.csv"] = writer.submit(write_derived, derived, folder / "derived.csv",
                                                        neutralise=project.report.csv_neutralise, stop=stop)
         try:
-            results = analyse(project, progress, derived_ready=write_children)
+            results = analyse(project, progress, derived_ready=write_children, derived=derived)
             paths, failures = write_outputs(results, folder, lang or project.report.language, _releasing(progress),
                                             inputs=checksums, formats=formats, started=started)
         finally:

@@ -221,3 +221,78 @@ def test_without_stratifiers_the_levels_passes_made_beside_give_the_same_estimat
     assert made_beside == [[("district", None)]]
     pd.testing.assert_frame_equal(beside, alone, check_exact=True)
     assert set(alone["district"]) - {"all"} and set(alone["catchment"]) - {"all"}
+
+
+def _record(calls: list, value: int) -> int:
+    calls.append(value)
+    return value
+
+
+def test_later_work_where_it_does_not_fork_is_done_when_asked_for_or_never(monkeypatch):
+    """The command line's ingest without a fork runs under the run's progress, after its refusals."""
+    monkeypatch.setenv("LQAS_PROCESSES", "1")
+    calls = []
+    work = Beside(_record, calls, 3, later=True)
+    assert calls == [] and not work.forked
+    assert work.result() == 3 and work.result() == 3 and calls == [3]
+    with Beside(_record, calls, 4, later=True):
+        pass  # the block ended without asking: the work is never done
+    assert calls == [3]
+    assert Beside(_record, calls, 5).result() == 5 and calls == [3, 5]  # at once, as before
+
+
+def _warn(parent: int) -> int:
+    import warnings
+
+    warnings.warn(f"BeSD: 1 cell(s) with unknown codes ({'beside' if os.getpid() != parent else 'here'})",
+                  UserWarning, stacklevel=1)
+    return 1
+
+
+@forks
+def test_warnings_given_beside_are_given_again_in_the_run():
+    with pytest.warns(UserWarning, match=r"unknown codes \(beside\)"):
+        assert Beside(_warn, os.getpid()).result() == 1
+
+
+@forks
+def test_the_command_line_derives_the_survey_beside_its_imports(tmp_path, monkeypatch):
+    """`lqas run` starts ingest and derive in a forked process, then loads the rest of lqas: the same
+    child table as derived here, and derive's warnings said as before; a large export is derived here."""
+    import shutil
+    import subprocess
+    import sys
+
+    import lqas.derive
+    from lqas.config import load_project
+
+    shutil.copytree(DEMO.parent, tmp_path / "p")
+    survey = tmp_path / "p" / "survey.toml"
+    export = survey.parent / "data" / "mali_baseline_kobo.csv"
+    raw = pd.read_csv(export, dtype=str, keep_default_na=False)
+    raw.loc[0, "besd/CHI_intent"] = "7"  # a code BeSD-TI does not have: derive warns
+    raw.to_csv(export, index=False)
+    project = load_project(survey)
+
+    early = lqas.derive.derive_beside(project)
+    assert early.forked
+    with pytest.warns(UserWarning, match="1 cell"):
+        beside = early.result()
+    with pytest.warns(UserWarning, match="1 cell"):
+        here = lqas.derive.derive_project(project)
+    pd.testing.assert_frame_equal(beside.table, here.table, check_exact=True)
+    pd.testing.assert_frame_equal(beside.repairs, here.repairs, check_exact=True)
+    pd.testing.assert_frame_equal(beside.exclusions, here.exclusions, check_exact=True)
+
+    monkeypatch.setattr(lqas.derive, "EARLY_INPUT_BYTES", export.stat().st_size)
+    assert not lqas.derive.derive_beside(project).forked
+
+    outputs = {}
+    for processes in ("", "1"):
+        done = subprocess.run([sys.executable, "-m", "lqas", "-q", "run", str(survey), "--out",
+                               str(tmp_path / f"run{processes}"), "--formats", "csv"], capture_output=True, text=True,
+                              check=False, cwd=ROOT, env={**os.environ, "LQAS_PROCESSES": processes})
+        assert done.returncode == 0, done.stderr
+        assert "lqas: warning: BeSD: 1 cell(s) with unknown codes" in done.stderr
+        outputs[processes] = _bytes(tmp_path / f"run{processes}")
+    assert outputs[""] == outputs["1"] and "derived.csv" in outputs[""]
