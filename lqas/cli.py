@@ -108,11 +108,12 @@ def run_command(project_file: Path, out: Path, *, lang: str | None = None, overw
     """``lqas run`` but its last lines: the project and the paths written. ``working(what)`` yields the
     progress callback (the spinner; the pipeline benchmark's timer)."""
     from lqas.config import load_project
-    from lqas.derive import derive_beside
+    from lqas.derive import DerivedBeside
 
     project = load_project(project_file)
-    # the survey is read and derived on the second core while this process loads the rest of the run
-    with derive_beside(project) as derived:
+    # the survey (and its earlier rounds) read and derived on the second core while this process loads the
+    # rest of the run
+    with DerivedBeside(project) as derived:
         from lqas.outputs import FORMATS
         from lqas.run import run_project
 

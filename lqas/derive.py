@@ -11,6 +11,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from threading import Event
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from lqas.besd import derive_besd
 from lqas.config import Project
 from lqas.config._validation import did_you_mean
 from lqas.dtypes import add_columns, compact, compact_values
-from lqas.errors import ConfigError, InputError, SettingError
+from lqas.errors import ConfigError, InputError, LqasError, SettingError
 from lqas.gender import derive_gender
 from lqas.ingest import ingest
 from lqas.parallel import LARGE_TABLE_CELLS, Beside
@@ -96,24 +97,53 @@ def derive_project(project: Project) -> Derived:
         return _derive(project)
 
 
-# inputs of fewer bytes are derived beside the command line's imports (derive_beside). The child table
+# inputs of fewer bytes are derived beside the command line's imports (DerivedBeside). The child table
 # comes back pickled, which grows with the survey while the imports take a second whatever its size, and
 # the export's reading already uses both cores for a while: measured on 2 cores, 10,000 children (a 7 MB
 # export) 9.2 -> 8.4 s, 30,000 (20 MB) 11.4 -> 10.8 s, but 100,000 (67 MB) 16.0 -> 16.5 s
 EARLY_INPUT_BYTES = 30_000_000
 
 
-def derive_beside(project: Project) -> Beside:
-    """:func:`derive_project` started in a forked process (:class:`lqas.parallel.Beside`), for the command
-    line to load the rest of the run meanwhile (about a second: scipy.stats, statsmodels, matplotlib) on
-    the second core; its result is the :class:`Derived`. Where it does not fork (one core, Windows,
-    macOS, inputs of :data:`EARLY_INPUT_BYTES` or more), the survey is derived when the result is asked
-    for."""
+class DerivedBeside:
+    """The project's child table and those of its earlier rounds (``[rounds] previous``), each derived by
+    a forked process of its own (:class:`lqas.parallel.Beside`) from the start, so that the command line
+    loads the rest of the run meanwhile (about a second: scipy.stats, statsmodels, matplotlib) on the
+    second core. ``table`` and ``rounds[name]`` give the :class:`Derived` as their result; where they do
+    not fork (one core, Windows, macOS, inputs of :data:`EARLY_INPUT_BYTES` or more), the survey is
+    derived when the result is asked for, as :func:`derive_project` would. As a context manager, what
+    was not taken is stopped."""
+
+    def __init__(self, project: Project):
+        from lqas.config import load_project
+
+        earlier: dict[str, Project] = {}
+        for previous in project.rounds.previous if project.rounds is not None else ():
+            try:
+                earlier[previous.name] = load_project(project.resolve(previous.project))
+            except LqasError:  # said where the run compares the rounds, as it always has been
+                continue
+        size = sum(_input_bytes(one) for one in (project, *earlier.values()))
+        cells = 0 if size < EARLY_INPUT_BYTES else LARGE_TABLE_CELLS
+        self.table = Beside(derive_project, project, cells=cells, later=True)
+        self.rounds = {name: Beside(derive_project, one, cells=cells, later=True) for name, one in earlier.items()}
+
+    @property
+    def forked(self) -> bool:
+        return self.table.forked
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for work in (self.table, *self.rounds.values()):
+            work.cancel()
+
+
+def _input_bytes(project: Project) -> int:
     data = project.data
     files = [data.file, *(merged.file for merged in data.merge.values()), data.form, data.populations]
-    size = sum(path.stat().st_size for path in (project.resolve(file) for file in files if file is not None)
+    return sum(path.stat().st_size for path in (project.resolve(file) for file in files if file is not None)
                if path.is_file())
-    return Beside(derive_project, project, cells=0 if size < EARLY_INPUT_BYTES else LARGE_TABLE_CELLS, later=True)
 
 
 def _derive(project: Project) -> Derived:

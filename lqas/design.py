@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lqas.ci import METHODS, proportion_ci, t_quantile
+from lqas.ci import METHODS, f_sf, proportion_ci, t_quantile
 from lqas.errors import DesignError
 
 ESTIMATE_COLUMNS = ["n", "n_weighted", "estimate", "se", "ci_low", "ci_high", "lcb", "ucb", "deff", "neff",
@@ -417,7 +417,7 @@ class SurveyDesign:
                     "ratio": ratio, "ratio_ci_low": ratio * np.exp(-t * log_se),
                     "ratio_ci_high": ratio * np.exp(t * log_se),
                     "f_statistic": f_statistic, "df_num": np.ones(margin.n_domains), "df_den": df_den,
-                    "p_value": stats.f.sf(f_statistic, 1, np.where(df_den > 0, df_den, np.nan)),
+                    "p_value": f_sf(f_statistic, 1, np.where(df_den > 0, df_den, np.nan)),
                     "disadvantaged": disadvantaged, "df": df_ci}))
         out = _concat(parts)
         # None where no group is worse: pandas 3 would read the column of text as its string dtype,

@@ -23,6 +23,7 @@ from lqas.config.project import ArmsConfig, DesignConfig
 from lqas.design import ALL, SurveyDesign
 from lqas.dtypes import add_columns, distinct_text
 from lqas.errors import DesignError, InputError, SettingError
+from lqas.parallel import Beside
 from lqas.power import minimum_detectable_difference
 
 ROUND = "round"
@@ -128,11 +129,13 @@ COMPARISON_ARM = "comparison"
 
 
 def analyse_rounds(project: Project, table: pd.DataFrame, indicators: Sequence[str],
-                   classification: pd.DataFrame | None = None) -> RoundResults | None:
+                   classification: pd.DataFrame | None = None, *,
+                   early: Mapping[str, Beside] | None = None) -> RoundResults | None:
     """The changes from each earlier round of ``[rounds]`` (each derived from its own project file) to
     this one (``table``, this round's child table), on one design holding the two rounds, and each
     lot's class in the earlier rounds against ``classification`` (this round's); None without
-    ``[rounds]``."""
+    ``[rounds]``. ``early``: earlier rounds' child tables already being made, by name
+    (:class:`lqas.derive.DerivedBeside`)."""
     settings = project.rounds
     if settings is None:
         return None
@@ -145,7 +148,8 @@ def analyse_rounds(project: Project, table: pd.DataFrame, indicators: Sequence[s
     for previous in settings.previous:
         earlier = load_project(project.resolve(previous.project))
         with earlier.naming_errors():
-            derived = derive_project(earlier)
+            made = (early or {}).get(previous.name)
+            derived = made.result() if made is not None else derive_project(earlier)
             tables[previous.name] = derived.table
             if classification is not None and not classification.empty:
                 registry = load_registry(derived.schedule)

@@ -13,7 +13,7 @@ from lqas.compare import compare_sexes
 from lqas.config import Project
 from lqas.config.fieldwork import load_fieldwork_checks
 from lqas.config.project import DOSE_FAMILIES
-from lqas.derive import Derived, derive_project, write_derived
+from lqas.derive import Derived, DerivedBeside, derive_project, write_derived
 from lqas.dtypes import distinct_text, release_memory
 from lqas.errors import OutputError
 from lqas.estimate import estimate, survey_design
@@ -22,7 +22,6 @@ from lqas.hotspots import hotspots
 from lqas.households import household_response, household_visits
 from lqas.indicators import load_registry
 from lqas.outputs import DEFAULT_FORMATS, input_checksums, project_inputs, run_folder, write_outputs
-from lqas.parallel import Beside
 from lqas.priorities import priorities
 from lqas.remarks import published_remarks
 from lqas.results import Results
@@ -31,10 +30,11 @@ from lqas.scorecard import scorecard
 
 
 def analyse(project: Project, progress: Callable[[str], None] = lambda message: None, *,
-            derived_ready: Callable[[Derived], None] = lambda derived: None, derived: Beside | None = None) -> Results:
+            derived_ready: Callable[[Derived], None] = lambda derived: None,
+            derived: DerivedBeside | None = None) -> Results:
     """Every result of a project, computed once: the run's outputs are views of what this returns.
     ``derived_ready`` is given the child table as soon as it is made (no later stage changes it);
-    ``derived``: the child table already being made (:func:`lqas.derive.derive_beside`)."""
+    ``derived``: the child tables already being made (:class:`lqas.derive.DerivedBeside`)."""
     with project.naming_errors():
         return _analyse(project, _releasing(progress), derived_ready, derived)
 
@@ -50,9 +50,9 @@ def _releasing(progress: Callable[[str], None]) -> Callable[[str], None]:
 
 
 def _analyse(project: Project, progress: Callable[[str], None], derived_ready: Callable[[Derived], None],
-             early: Beside | None) -> Results:
+             early: DerivedBeside | None) -> Results:
     progress("ingest and derive")
-    derived = early.result() if early is not None else derive_project(project)
+    derived = early.table.result() if early is not None else derive_project(project)
     derived_ready(derived)
     progress("household log and fieldwork checks")
     # the household log read once, checked row by row before minutes of work: the response rates and the
@@ -82,7 +82,8 @@ def _analyse(project: Project, progress: Callable[[str], None], derived_ready: C
     ranked = priorities(estimates, comparisons, classification, project)
     if project.rounds is not None:
         progress("change between rounds")
-    rounds = analyse_rounds(project, derived.table, indicators, classification)
+    rounds = analyse_rounds(project, derived.table, indicators, classification,
+                            early=early.rounds if early is not None else None)
     if project.admin is not None:
         progress("administrative data against the survey")
     admin = analyse_admin(project, derived.table, estimates, derived.schedule)
@@ -122,11 +123,11 @@ _EARLY_CELLS = 100_000_000
 
 def run_project(project: Project, out: Path, *, lang: str | None = None, overwrite: bool = False,
                 formats: Sequence[str] = DEFAULT_FORMATS,
-                progress: Callable[[str], None] = lambda message: None, derived: Beside | None = None
+                progress: Callable[[str], None] = lambda message: None, derived: DerivedBeside | None = None
                 ) -> dict[str, Path]:
     """Write the run folder of DESIGN.md §5 (:func:`lqas.outputs.run_folder`: in place only once
-    written) and return the written paths by name. ``derived``: the child table already being made
-    (:func:`lqas.derive.derive_beside`, which the command line starts before it loads this module).
+    written) and return the written paths by name. ``derived``: the child tables already being made
+    (:class:`lqas.derive.DerivedBeside`, which the command line starts before it loads this module).
 
     An output that fails does not lose the others: they and ``manifest.json`` (which records the
     failure) are put in place, then :class:`lqas.errors.OutputError` names what failed.

@@ -233,3 +233,35 @@ def test_korn_graubard_effective_size_by_hand(clustered):
     row = SurveyDesign(clustered, psu="psu").proportions(["y"], ci="korn-graubard").iloc[0]
     assert row["ci_low"] == pytest.approx(stats.beta.ppf(0.025, p * m, m * (1 - p) + 1), rel=1e-10)
     assert row["ci_high"] == pytest.approx(stats.beta.ppf(0.975, p * m + 1, m * (1 - p)), rel=1e-10)
+
+
+def _same_bits(a, b) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(((a.view(np.int64) == b.view(np.int64)) | (np.isnan(a) & np.isnan(b))).all())
+
+
+def test_t_quantiles_kept_from_call_to_call_are_scipys_to_the_bit():
+    from scipy import stats
+
+    from lqas.ci import t_quantile
+
+    df = np.concatenate([np.random.default_rng(7).integers(-3, 500, 3000).astype(float), [np.nan, 0.5, 1e9, np.inf]])
+    for q in (0.975, 0.95, 0.995):
+        expected = stats.t.ppf(q, np.where(df > 0, df, np.nan))
+        assert _same_bits(t_quantile(q, df), expected)
+        assert _same_bits(t_quantile(q, df[::-1]), expected[::-1])  # now from what the first call kept
+    grid = t_quantile(0.975, [[1.0, 2.0], [np.nan, 0.0]])
+    assert _same_bits(grid, [[stats.t.ppf(0.975, 1.0), stats.t.ppf(0.975, 2.0)], [np.nan, np.nan]])
+    assert grid[0].tolist() == pytest.approx([12.7062047361747, 4.30265272974946], rel=1e-13)  # R: qt(0.975, 1:2)
+
+
+def test_f_survival_is_scipys_to_the_bit_edges_included():
+    from scipy import stats
+
+    from lqas.ci import f_sf
+
+    rng = np.random.default_rng(11)
+    x = np.concatenate([rng.exponential(3, 5000), [0, -0.0, -1, np.inf, -np.inf, np.nan, 1e-300, 1e300]])
+    dfd = np.concatenate([rng.integers(-3, 400, len(x) - 6).astype(float), [np.nan, 0, -1, np.inf, 0.5, 1e9]])
+    for dfn in (1, 2.5, 0, np.nan):
+        assert _same_bits(f_sf(x, dfn, dfd), stats.f.sf(x, dfn, dfd))

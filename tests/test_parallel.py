@@ -274,10 +274,10 @@ def test_the_command_line_derives_the_survey_beside_its_imports(tmp_path, monkey
     raw.to_csv(export, index=False)
     project = load_project(survey)
 
-    early = lqas.derive.derive_beside(project)
-    assert early.forked
+    early = lqas.derive.DerivedBeside(project)
+    assert early.forked and early.rounds == {}
     with pytest.warns(UserWarning, match="1 cell"):
-        beside = early.result()
+        beside = early.table.result()
     with pytest.warns(UserWarning, match="1 cell"):
         here = lqas.derive.derive_project(project)
     pd.testing.assert_frame_equal(beside.table, here.table, check_exact=True)
@@ -285,7 +285,7 @@ def test_the_command_line_derives_the_survey_beside_its_imports(tmp_path, monkey
     pd.testing.assert_frame_equal(beside.exclusions, here.exclusions, check_exact=True)
 
     monkeypatch.setattr(lqas.derive, "EARLY_INPUT_BYTES", export.stat().st_size)
-    assert not lqas.derive.derive_beside(project).forked
+    assert not lqas.derive.DerivedBeside(project).forked
 
     outputs = {}
     for processes in ("", "1"):
@@ -296,3 +296,35 @@ def test_the_command_line_derives_the_survey_beside_its_imports(tmp_path, monkey
         assert "lqas: warning: BeSD: 1 cell(s) with unknown codes" in done.stderr
         outputs[processes] = _bytes(tmp_path / f"run{processes}")
     assert outputs[""] == outputs["1"] and "derived.csv" in outputs[""]
+
+
+@forks
+def test_the_earlier_rounds_are_derived_beside_too_and_a_broken_one_is_said_where_it_always_was(tmp_path):
+    """`[rounds] previous`: each earlier round's child table in a process of its own from the start, the
+    same table as derived here; an earlier project that does not load is left to the comparison of the
+    rounds, which says what is wrong with it as before."""
+    import shutil
+
+    import lqas.derive
+    from lqas.config import load_project
+    from lqas.errors import ConfigError
+    from lqas.run import analyse
+
+    followup = load_project(ROOT / "examples" / "mali_followup" / "survey.toml")
+    early = lqas.derive.DerivedBeside(followup)
+    assert early.forked and list(early.rounds) == ["base 2025"] and early.rounds["base 2025"].forked
+    with early:
+        baseline = early.rounds["base 2025"].result()
+        pd.testing.assert_frame_equal(baseline.table, lqas.derive.derive_project(load_project(DEMO)).table,
+                                      check_exact=True)
+        assert early.table.result().rows_read == lqas.derive.derive_project(followup).rows_read
+
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    survey = tmp_path / "examples" / "mali_followup" / "survey.toml"
+    survey.write_text(survey.read_text(encoding="utf-8").replace("../mali_baseline/survey.toml", "../gone/survey.toml"),
+                      encoding="utf-8")
+    broken = load_project(survey)
+    with lqas.derive.DerivedBeside(broken) as early:
+        assert early.rounds == {}
+        with pytest.raises(ConfigError, match="gone"):
+            analyse(broken, derived=early)
