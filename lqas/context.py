@@ -87,6 +87,10 @@ def _report_context(results: Results, lang: str, charts_dir: Path, beside: ExitS
     organ_pipes = beside.enter_context(Beside(_organ_pipes, results, labels, oldest, goals, charts_dir, many,
                                               cells=table.size))
     column, units = _body_units(project, table, catchments, lang)
+    # the rounds', DHIS2's and small-area parts, each with its charts, drawn by another process of their own
+    further = (beside.enter_context(Beside(_further_contexts, results, column, units, labels, charts_dir,
+                                           cells=table.size))
+               if any(part is not None for part in (project.rounds, project.admin, project.small_area)) else None)
     reported = _report_rows(estimates, project, many)  # what the tables and charts read
     index = EstimateIndex(reported, project.report.small_cell_n)
     doses = [dose.key for dose in schedule.doses]
@@ -155,14 +159,12 @@ def _report_context(results: Results, lang: str, charts_dir: Path, beside: ExitS
                            column=column, units=units, targets=goals, coverage_target=project.report.coverage_target)
     later_charts: dict[str, str] = {}  # after the organ-pipe plots, once drawn
     summary = summary_context(results, index, cohorts, labels, charts_dir, many=many)
-    rounds = rounds_context(results, column, units, labels, charts_dir)
+    rounds, admin, small_area = further.result() if further is not None else (None, None, None)
     if rounds is not None:
         later_charts |= {name: rounds[key] for name, key in (("change_by_unit", "chart"),
                                                              ("trend_by_sex", "trend_chart")) if rounds.get(key)}
-    admin = admin_context(results, labels, charts_dir)
     if admin is not None and admin["chart"]:
         later_charts["admin_vs_survey"] = admin["chart"]
-    small_area = small_area_context(results, labels, charts_dir)
     if small_area is not None:
         later_charts |= small_area["charts"]
     if summary is not None and summary["categories"] is not None:
@@ -221,6 +223,13 @@ def _report_context(results: Results, lang: str, charts_dir: Path, beside: ExitS
         charts=charts, small_cell_n=project.report.small_cell_n,
         sex_comparisons=None if comparisons is None else _comparisons_shown(comparisons, many),
         scorecard=None if scorecard is None else _scorecard_shown(scorecard, lang, labels, many))
+
+
+def _further_contexts(results: Results, column: str, units: list[str], labels: dict, charts_dir: Path) -> tuple:
+    """The parts of the context of ``[rounds]``, ``[admin]`` and ``[small_area]`` (None for each the
+    project has not), their charts drawn into ``charts_dir``."""
+    return (rounds_context(results, column, units, labels, charts_dir), admin_context(results, labels, charts_dir),
+            small_area_context(results, labels, charts_dir))
 
 
 # what the tables by level and by group show: the report's two headline indicators and Penta 3

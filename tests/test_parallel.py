@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import lqas.context
 import lqas.estimate
 import lqas.outputs
 from lqas.errors import InputError
@@ -328,3 +329,29 @@ def test_the_earlier_rounds_are_derived_beside_too_and_a_broken_one_is_said_wher
         assert early.rounds == {}
         with pytest.raises(ConfigError, match="gone"):
             analyse(broken, derived=early)
+
+
+@forks
+def test_the_rounds_dhis2_and_small_area_parts_of_the_report_made_beside_are_the_same(tmp_path, monkeypatch):
+    """The follow-up example has [rounds], [admin] and [small_area]: their parts of the report and their
+    charts are made by a process of their own, and give the files one process writes, byte for byte."""
+    from lqas.config import load_project
+    from lqas.run import run_project
+
+    project = load_project(ROOT / "examples" / "mali_followup" / "survey.toml")
+    assert project.rounds and project.admin and project.small_area
+    beside, made_beside = lqas.context.Beside, tmp_path / "made_beside.txt"
+
+    def recorded(function, *args, **kwargs):  # in the report's process: written down for this one to read
+        with made_beside.open("a") as record:
+            record.write(f"{function.__name__}\n")
+        return beside(function, *args, **kwargs)
+
+    monkeypatch.setattr(lqas.context, "Beside", recorded)
+    run_project(project, tmp_path / "beside", formats=("html",))
+    assert made_beside.read_text().split() == ["_organ_pipes", "_further_contexts"]
+    monkeypatch.setenv("LQAS_PROCESSES", "1")
+    run_project(project, tmp_path / "alone", formats=("html",))
+    alone = _bytes(tmp_path / "alone")
+    assert {"report.html", "charts/change_by_unit.svg", "charts/admin_vs_survey.svg"} <= set(alone)
+    assert _bytes(tmp_path / "beside") == alone
