@@ -622,7 +622,8 @@ def dates_from_parts(day: pd.Series, month: pd.Series, year: pd.Series) -> PartD
     """Assemble dates from part columns; partial and impossible dates are flagged, not guessed."""
     raw = {"year": year, "month": month, "day": day}
     numbers = {name: pd.to_numeric(values, errors="coerce").to_numpy(float) for name, values in raw.items()}
-    count = sum(values.notna().to_numpy() for values in raw.values())
+    filled = {name: values.notna().to_numpy() for name, values in raw.items()}
+    count = sum(filled.values())
     y, m, d = numbers["year"], numbers["month"], numbers["day"]
     with np.errstate(invalid="ignore"):
         in_range = ((y >= 1000) & (y <= 9999) & (y == np.round(y)) & (m >= 1) & (m <= 12) & (m == np.round(m))
@@ -639,12 +640,12 @@ def dates_from_parts(day: pd.Series, month: pd.Series, year: pd.Series) -> PartD
         # each distinct number written once (a survey's days of the month are 31); a part that is no
         # whole number as it was written, "?" when missing
         codes, uniques = pd.factorize(numbers[name])
-        shown = np.array([*(f"{int(v):0{width}d}" if float(v).is_integer() else None for v in uniques), None],
+        shown = np.array([*(f"{int(v):0{width}d}" if float(v).is_integer() else None for v in uniques), "?"],
                          dtype=object)
         text = shown[codes]
-        written = np.equal(text, None)
+        written = np.equal(text, None) | ((codes < 0) & filled[name])  # not a whole number, or no number
         if written.any():
-            text[written] = raw[name][written].astype("string").str.strip().fillna("?").astype(object).to_numpy()
+            text[written] = raw[name][written].astype("string").str.strip().astype(object).to_numpy()
         return text
 
     text = pd.Series(show("year", 4) + "-" + show("month", 2) + "-" + show("day", 2), index=day.index, dtype=object)

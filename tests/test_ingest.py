@@ -74,7 +74,7 @@ def test_recall_count_expands_to_doses(tmp_path):
 def test_rows_in_equal_rows_kept_plus_excluded_with_reasons(tmp_path):
     rows = [good_row("a"), good_row("a", _id="2"), good_row("b", **{"child/dob": "15/13/2024"}),
             good_row("c", **{"child/dob": "2025-09-01"}), good_row("d", **{"hh/cluster": ""}),
-            good_row("e", **{"today": "hier"}), good_row("", **{"child/child_id": ""})]
+            good_row("e", today="hier"), good_row("", **{"child/child_id": ""})]
     result = run(write_csv(tmp_path, rows))
     assert result.rows_read == 7 == len(result.children) + len(result.exclusions)
     reasons = dict(zip(result.exclusions["source_row"], result.exclusions["reason"]))
@@ -494,3 +494,23 @@ def test_recall_answers_and_dont_know_are_counted_per_child_as_the_export_holds_
     assert (table["recall_answers"].to_numpy() == expected_answers.iloc[rows].to_numpy()).all()
     assert (table["recall_dont_know"].to_numpy() == expected_dk.iloc[rows].to_numpy()).all()
     assert table["recall_dont_know"].sum() > 100  # the demo's caregivers say "dk" often enough to count
+
+
+def test_dates_from_parts_write_each_part_as_read_and_flag_partial_and_impossible_dates():
+    """VCQI's _d/_m/_y parts: a real date; a part missing ("?"), not a number or not whole (as written,
+    stripped); all three filled but no such day (31 February, month 13, 99 = don't know)."""
+    import numpy as np
+
+    from lqas.readers import dates_from_parts
+
+    day = pd.Series([" 12 ", "31", np.nan, "3.5", "", "5", np.nan], dtype=object)
+    month = pd.Series(["abc", "2", np.nan, "1", "7", "13", np.nan], dtype=object)
+    year = pd.Series([np.nan, "2024", np.nan, "2024", "2025", "2024.0", np.nan], dtype=object)
+    parts = dates_from_parts(day, month, year)
+    assert parts.text.dropna().tolist() == ["?-abc-12", "2024-02-31", "2024-01-3.5", "2025-07-", "2024-13-05"]
+    assert parts.text.isna().tolist() == [False, False, True, False, False, False, True]
+    assert parts.partial.tolist() == [True, False, False, False, False, False, False]
+    assert parts.impossible.tolist() == [False, True, False, True, True, True, False]
+    assert parts.dates.isna().all()
+    real = dates_from_parts(pd.Series(["9", 9.0]), pd.Series(["3", 3]), pd.Series(["2025", "2025"]))
+    assert real.dates.tolist() == [pd.Timestamp("2025-03-09")] * 2 and real.text.tolist() == ["2025-03-09"] * 2
