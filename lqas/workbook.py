@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,9 +94,9 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
         probe = WriteOnlyCell(ws)
         probe.number_format = "0.0%"
         styles = {j: f' s="{probe.style_id}"' for j in percent}
-        try:
-            rows[ws] = _sheet_rows(frame, start + 1, styles)
-        except _NotPlain:
+        if _plain(frame):
+            rows[ws] = (frame, start + 1, styles)  # made into XML as the sheet is put in the workbook
+        else:
             columns = [_column_values(frame.iloc[:, j]) for j in range(len(frame.columns))]
             for record in zip(*columns):
                 ws.append([styled(ws, value, number_format="0.0%") if j in percent
@@ -103,9 +104,7 @@ def write_workbook(path: Path, sheets: Sequence[Sheet]) -> None:
                            for j, value in enumerate(record)])
     book.save(path)
     stamp_zip(path, day)
-    by_member = {ws.path.lstrip("/"): data for ws, data in rows.items()}  # a sheet's path is known once saved
-    rows.clear()  # each sheet's rows held once, by the member they go into, so each is let go once written
-    _insert_rows(path, by_member)
+    _insert_rows(path, {ws.path.lstrip("/"): sheet for ws, sheet in rows.items()})  # a sheet's path is known once saved
 
 
 def _column_values(values: pd.Series) -> list:
@@ -129,6 +128,22 @@ def _cell_value(value):
 
 class _NotPlain(Exception):
     """A value that is not a number, a flag, a text or missing: openpyxl writes the sheet."""
+
+
+def _plain(frame: pd.DataFrame) -> bool:
+    """Whether every value of ``frame`` is a number, a flag, a text or missing (:func:`_tail`): the sheets
+    whose rows are written here."""
+    for j in range(frame.shape[1]):
+        values = frame.iloc[:, j]
+        if (not isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and values.dtype.kind in "iufb") or (
+                pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")):
+            continue
+        try:
+            for value in values.tolist():
+                _tail(value, "", None)
+        except _NotPlain:
+            return False
+    return True
 
 
 # rows made into XML at a time: a national run's largest sheet is 80 MB of XML, and making it whole held
@@ -227,11 +242,12 @@ def _text_tail(text: str, style: str) -> str:
     return f'"{style} t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
 
 
-def _insert_rows(path: Path, rows: dict[str, list[bytes]]) -> None:
-    """Put each sheet's data rows at the end of its ``<sheetData>``, every member of the workbook
-    otherwise as it is (with its date). The workbook is copied a member at a time into a file beside it
-    that then replaces it, each sheet's rows taken out of ``rows`` once written: a national run's sheets
-    weigh a hundred MB, and holding them all twice more was the run's peak of memory."""
+def _insert_rows(path: Path, rows: dict[str, tuple[pd.DataFrame, int, Mapping[int, str]]]) -> None:
+    """Put each sheet's data rows (``rows``: its frame, first row and styles, by member) at the end of its
+    ``<sheetData>``, every member of the workbook otherwise as it is (with its date). The workbook is
+    copied a member at a time into a file beside it that then replaces it. A member is deflated by a
+    thread (zlib lets go of Python's lock) while the next sheet's rows are made into XML: a national
+    run's sheets weigh a hundred MB, so no more than two members are held at once."""
     import os
     import zipfile
 
@@ -239,16 +255,22 @@ def _insert_rows(path: Path, rows: dict[str, list[bytes]]) -> None:
         return
     partial = path.with_name(f".{path.name}.partial")
     try:
-        with zipfile.ZipFile(path) as source, zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        with (zipfile.ZipFile(path) as source, zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive,
+              ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-deflate") as deflating):
+            written = None
             for info in source.infolist():
                 data = source.read(info)
                 if info.filename in rows:
                     end = data.rindex(b"</sheetData>")
-                    data = b"".join((data[:end], *rows.pop(info.filename), data[end:]))
+                    data = b"".join((data[:end], *_sheet_rows(*rows.pop(info.filename)), data[end:]))
                 member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
                 member.compress_type, member.external_attr = info.compress_type, info.external_attr
-                archive.writestr(member, data)
+                if written is not None:
+                    written.result()
+                written = deflating.submit(archive.writestr, member, data)
                 del data
+            if written is not None:
+                written.result()
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
