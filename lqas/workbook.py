@@ -247,7 +247,7 @@ def _insert_rows(path: Path, rows: dict[str, tuple[pd.DataFrame, int, Mapping[in
     ``<sheetData>``, every member of the workbook otherwise as it is (with its date). The workbook is
     copied a member at a time into a file beside it that then replaces it. A member is deflated by a
     thread (zlib lets go of Python's lock) while the next sheet's rows are made into XML: a national
-    run's sheets weigh a hundred MB, so no more than two members are held at once."""
+    run's sheets weigh a hundred MB, so a sheet's rows are joined only once the member before is written."""
     import os
     import zipfile
 
@@ -261,8 +261,12 @@ def _insert_rows(path: Path, rows: dict[str, tuple[pd.DataFrame, int, Mapping[in
             for info in source.infolist():
                 data = source.read(info)
                 if info.filename in rows:
+                    pieces = _sheet_rows(*rows.pop(info.filename))  # while the member before is deflated
+                    if written is not None:  # which is let go before this one is joined
+                        written = written.result()
                     end = data.rindex(b"</sheetData>")
-                    data = b"".join((data[:end], *_sheet_rows(*rows.pop(info.filename)), data[end:]))
+                    data = b"".join((data[:end], *pieces, data[end:]))
+                    del pieces
                 member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
                 member.compress_type, member.external_attr = info.compress_type, info.external_attr
                 if written is not None:
