@@ -19,7 +19,7 @@ import pandas as pd
 from lqas.besd import derive_besd
 from lqas.config import Project
 from lqas.config._validation import did_you_mean
-from lqas.dtypes import add_columns, compact, compact_values
+from lqas.dtypes import add_columns, compact, compact_values, plain_text
 from lqas.errors import ConfigError, InputError, LqasError, SettingError
 from lqas.gender import derive_gender
 from lqas.ingest import ingest
@@ -160,6 +160,7 @@ def _derive(project: Project) -> Derived:
     # each stage lets go of the table it was given once it has made its own: a national survey's
     # child table weighs gigabytes, and two of them need not be held at once
     children, source = compact(ingested.children), ingested.source
+    identifiers = plain_text(children)  # passed on by the stages below, not examined again after them
     ingested = replace(ingested, children=children.iloc[:0])  # the log kept, not a second child table
     cleaned, date_repairs = clean_dates(children, schedule, min_eligible_age_days=youngest)
     del children
@@ -167,7 +168,8 @@ def _derive(project: Project) -> Derived:
                    later_dose_implies_earlier=project.vaccination.later_dose_implies_earlier,
                    cohorts=project.cohorts, introduced=project.vaccination.introduced)
     del cleaned
-    table = compact(table)  # the columns derive added last, in place of their float64 ones
+    table = compact(table, settled=identifiers)  # the columns derive added, in place of their float64 ones
+    del identifiers
     parts = [table]
     if {"zero_dose", "ui_dtp1_not_dtp3"} <= set(table.columns):
         parts.append(vaccination_status(table).to_frame())

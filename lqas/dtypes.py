@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 
-def compact(table: pd.DataFrame) -> pd.DataFrame:
+def compact(table: pd.DataFrame, *, settled: Mapping[str, object] | None = None) -> pd.DataFrame:
     """The child table in compact dtypes, same values: text that repeats (codes, places, evidence
     sources) as categories and 0/1 indicators as 32-bit floats.
 
@@ -20,12 +20,49 @@ def compact(table: pd.DataFrame) -> pd.DataFrame:
     and every sum over children is made in 64 bits (the kernel's). The columns left as they are
     are not copied. A categorical of text (an export read in categories) comes out as its text
     would: the categories its rows use, sorted as text, or plain text when they do not repeat.
+
+    ``settled``: the text columns an earlier call left as text (:func:`plain_text`); a column of
+    ``table`` holding that very data (a stage passed it on untouched) is left as it is without being
+    examined again, which for identifiers means hashing a million distinct texts.
     """
+    settled = settled or {}
     # one compacted column at a time: a national survey's changed columns are not held twice
     changed = ((name, values) for name in table.columns
-               if (values := compact_values(table[name])) is not table[name])
+               if not (name in settled and _same_data(table[name], settled[name]))
+               and (values := compact_values(table[name])) is not table[name])
     first = next(changed, None)
     return table if first is None else add_columns(table, itertools.chain([first], changed))
+
+
+def plain_text(table: pd.DataFrame) -> dict[str, object]:
+    """The text columns of a compacted table that :func:`compact` left as text (their texts do not
+    repeat), by name, each as its data (held, so that its memory is not another column's later), for a
+    later call's ``settled``."""
+    return {name: _data(values) for name, values in table.items() if text_dtype(values.dtype)}
+
+
+def _data(values: pd.Series):
+    """The memory holding a column: its numpy array, or the Arrow array of pandas 3's text."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        return pa.array(values.array)
+    return values.to_numpy()
+
+
+def _where(data) -> tuple:
+    """Where ``data`` (from :func:`_data`) lies in memory, and its length and layout."""
+    if isinstance(data, np.ndarray):
+        return data.dtype.str, data.shape, data.strides, data.__array_interface__["data"][0]
+    chunks = data.chunks if hasattr(data, "chunks") else [data]
+    return tuple((chunk.offset, len(chunk), tuple(buffer.address if buffer else 0 for buffer in chunk.buffers()))
+                 for chunk in chunks)
+
+
+def _same_data(values: pd.Series, data) -> bool:
+    """Whether ``values`` are held in the very memory of ``data`` (not a copy, nor other rows of it)."""
+    mine = _data(values)
+    return type(mine) is type(data) and _where(mine) == _where(data)
 
 
 def add_columns(table: pd.DataFrame,
@@ -132,11 +169,24 @@ def text_codes(values: pd.Series, *, most: int | None = None) -> tuple[np.ndarra
     text = pa.array(values, type=pa.string(), from_pandas=True)
     if isinstance(text, pa.ChunkedArray):  # pandas 3's text column: Arrow's own, in chunks
         text = text.combine_chunks()
+    if most is not None and _distinct_head(text, most):
+        return None
     encoded = text.dictionary_encode()
     if most is not None and len(encoded.dictionary) > most:
         return None
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+
+
+def _distinct_head(text, most: int) -> bool:
+    """Whether the first ``most + 1`` texts all differ (so there are more than ``most``), found by hashing
+    them only when their first thousand differ: an identifier's million texts are not all hashed, other
+    columns pay for hashing a thousand texts twice."""
+    probe = min(1000, most + 1)
+    if len(text) <= most or len(text.slice(0, probe).unique()) < probe:
+        return False
+    head = text.slice(0, most + 1)
+    return head.null_count == 0 and len(head.unique()) == len(head)
 
 
 def distinct_text(values: pd.Series) -> list[str]:

@@ -22,6 +22,7 @@ from lqas.hotspots import hotspots
 from lqas.households import household_response, household_visits
 from lqas.indicators import load_registry
 from lqas.outputs import DEFAULT_FORMATS, input_checksums, project_inputs, run_folder, write_outputs
+from lqas.parallel import Beside
 from lqas.priorities import priorities
 from lqas.remarks import published_remarks
 from lqas.results import Results
@@ -55,13 +56,25 @@ def _analyse(project: Project, progress: Callable[[str], None], derived_ready: C
     derived = early.table.result() if early is not None else derive_project(project)
     derived_ready(derived)
     progress("household log and fieldwork checks")
-    # the household log read once, checked row by row before minutes of work: the response rates and the
-    # fieldwork checks of refusals and absences both count its visits
+    # made by a forked process while the estimates are (lqas.parallel); a national table's here and now,
+    # its household log checked row by row before minutes of work
+    with Beside(_checks, project, derived, cells=derived.table.size) as checks:
+        return _estimated(project, derived, checks, progress, early)
+
+
+def _checks(project: Project, derived: Derived) -> tuple:
+    """The household response rates and the fieldwork checks: the household log read once, both count its
+    visits (refusals, absences)."""
     visits = household_visits(project, derived.table, derived.exclusions)
     households = household_response(project, derived.table, derived.exclusions, visits=visits)
     quality = fieldwork_quality(derived, load_fieldwork_checks(project.resolve(project.quality.checks)
                                                                if project.quality.checks else None), project.cohorts,
                                 visits=visits, besd_coding=project.besd.coding)
+    return households, quality
+
+
+def _estimated(project: Project, derived: Derived, checks: Beside, progress: Callable[[str], None],
+               early: DerivedBeside | None) -> Results:
     registry = load_registry(derived.schedule)
     # per-dose families the project leaves out ([estimates] doses) are not estimated
     left_out = {f"{dose.key}_{family}" for dose in derived.schedule.doses
@@ -90,6 +103,7 @@ def _analyse(project: Project, progress: Callable[[str], None], derived_ready: C
     if project.small_area is not None:
         progress("small-area estimates")
     small_area = hotspots(project, derived.table, estimates, classification)
+    households, quality = checks.result()
     return Results(project=project, derived=derived, design=design, registry=registry, estimates=estimates,
                    classification=classification, comparisons=comparisons, scorecard=card,
                    remarks=published_remarks(project), lots_by_level=lots_by_level, priorities=ranked,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import lqas
-from lqas.dtypes import compact, release_memory
+from lqas.dtypes import compact, plain_text, release_memory, text_codes
 from lqas.readers import per_value
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "mali_baseline" / "survey.toml"
@@ -37,6 +37,32 @@ def test_compact_keeps_every_value_and_order():
     back = {"sex": table["sex"].dtype, "zero_dose": float}  # the categories back as the text they were read as
     pd.testing.assert_frame_equal(small.astype(back), table)
     pd.testing.assert_frame_equal(table, compact(table.copy()).astype(back))
+
+
+def test_a_column_left_as_text_is_not_examined_again_unless_its_data_changed(monkeypatch):
+    rows = 3000
+    table = compact(pd.DataFrame({"id": [f"c{i}" for i in range(rows)], "sex": ["F", "M"] * (rows // 2)}))
+    settled = plain_text(table)
+    assert list(settled) == ["id"]  # the categorical is not text
+    later = table.assign(zero_dose=np.tile([0.0, 1.0, np.nan], rows // 3))  # a stage adds a column
+    examined = []
+    monkeypatch.setattr("lqas.dtypes.text_codes", lambda values, **_: examined.append(values.name))
+    out = compact(later, settled=settled)
+    assert examined == [] and out["zero_dose"].dtype == np.float32
+    # the same name with other data (a stage made it again, or kept other rows): examined again
+    compact(later.assign(id=later["id"].str.upper()), settled=settled)
+    compact(later.iloc[1:], settled=settled)
+    assert examined == ["id", "id"]
+
+
+def test_an_identifier_is_found_from_its_first_rows_and_a_missing_text_is_not_a_distinct_one():
+    unique = pd.Series([f"c{i}" for i in range(5000)], dtype=object)
+    assert text_codes(unique, most=2500) is None
+    # 2,500 distinct texts (not more than half the rows): the first 2,501 rows hold them and a missing one
+    exactly = pd.Series([None] + [f"c{i}" for i in range(2500)] + ["c1"] * 2499, dtype=object)
+    codes, texts = text_codes(exactly, most=2500)
+    assert len(texts) == 2500 and texts[0] == "c0" and codes[0] == -1 and codes[1] == 0
+    assert text_codes(pd.concat([exactly, pd.Series(["new"])], ignore_index=True), most=2500) is None
 
 
 def test_compact_tells_apart_texts_pandas_hashes_alike():
