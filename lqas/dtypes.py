@@ -117,7 +117,8 @@ def sorted_categorical(codes: np.ndarray, distinct: np.ndarray, index: pd.Index,
     order = np.argsort(distinct.astype(str), kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    codes = np.where(codes < 0, -1, rank[np.maximum(codes, 0)]) if len(order) else codes
+    # one look-up per row, -1 (missing) reading the -1 put last
+    codes = np.append(rank, -1)[codes] if len(order) else codes
     categories = pd.Index(distinct[order], dtype=object)
     return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=index, name=name)
 
