@@ -254,7 +254,7 @@ class SurveyDesign:
                     A, S = margin.to_cells(weighted_successes), margin.to_cells(successes)
                     with np.errstate(divide="ignore", invalid="ignore"):
                         p = margin.to_domains(A) / own.W
-                        U = np.where(own.count > 0, (A - p[margin.cell_domain] * own.B) / own.W[margin.cell_domain], 0.0)
+                        U = np.where(own.present, (A - p[margin.cell_domain] * own.B) / own.cell_W, 0.0)
                     parts[i].append(self._part(outcomes[i], margin, own.n, {
                         "n_weighted": own.W, "estimate": p, "se": np.sqrt(np.maximum(self._variance(margin, U), 0)),
                         "df": own.df, "icc": _anova_icc(own, S)}))
@@ -633,8 +633,12 @@ class SurveyDesign:
         members counting as zeros (R survey ``onestrat`` on a domain of the full design).
         """
         S1, S2 = margin.to_pairs(U), margin.to_pairs(U * U)
-        h = margin.pair_stratum
-        contribution = (S2 - S1 ** 2 * self._centre_h[h]) * self._scale_h[h]
+        if margin.strata_terms is None or margin.strata_terms[0] is not self._scale_h:
+            # each pair's stratum terms, looked up once per margin rather than once per outcome
+            h = margin.pair_stratum
+            margin.strata_terms = (self._scale_h, self._centre_h[h], self._scale_h[h])
+        _, centre, scale = margin.strata_terms
+        contribution = (S2 - S1 ** 2 * centre) * scale
         return np.bincount(margin.pair_domain, weights=contribution, minlength=margin.n_domains)
 
     def _domain_df(self, margin: _Margin, count: np.ndarray, rule: str) -> np.ndarray:
@@ -700,6 +704,7 @@ class _Margin:
         self.pair_index, self.pair_domain, self.pair_stratum = pair_index, pair_domain, pair_stratum
         # the finest margin's cells are the finest cells, in their order: summing into them copies them
         self._same_cells = len(index) == len(cell_domain) and bool((index == np.arange(len(index))).all())
+        self.strata_terms: tuple | None = None  # set by the design's variance (SurveyDesign._variance)
 
     def to_cells(self, values: np.ndarray) -> np.ndarray:
         if self._same_cells:
@@ -805,28 +810,34 @@ class _Denominator:
         self.W, self.n = margin.to_domains(self.B), margin.to_domains(self.count)
         self.df = domain_df(margin, self.count, rule)
         self.present = self.count > 0
+        self.cell_W = self.W[margin.cell_domain]  # each cell's domain total, the same for all the outcomes
+        self.all_present = bool(self.present.all())
         self.cell_domain, self.cell_count = margin.cell_domain[self.present], self.count[self.present]
         self.n_domains = margin.n_domains
         self.N = np.bincount(self.cell_domain, weights=self.cell_count, minlength=self.n_domains)
         self.k = np.bincount(self.cell_domain, minlength=self.n_domains).astype(float)
         self.sum_n2 = np.bincount(self.cell_domain, weights=self.cell_count ** 2, minlength=self.n_domains)
+        # the ICC's terms of the members alone (:func:`_anova_icc`), made once for all the outcomes
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.between_df, self.within_df = self.k - 1, self.N - self.k
+            self.n0 = (self.N - self.sum_n2 / self.N) / self.between_df
+            self.homogeneous_icc = -1 / (self.n0 - 1)
 
 
 def _anova_icc(own: _Denominator, successes: np.ndarray) -> np.ndarray:
     """One-way ANOVA ICC of a 0/1 outcome by PSU within each domain (VCQI calcicc, not truncated), from
     its successes by cell of the margin of ``own``."""
-    successes = successes[own.present]
-    N, k, sum_n2 = own.N, own.k, own.sum_n2
+    if not own.all_present:
+        successes = successes[own.present]
     total = np.bincount(own.cell_domain, weights=successes, minlength=own.n_domains)
     between_sq = np.bincount(own.cell_domain, weights=successes ** 2 / own.cell_count, minlength=own.n_domains)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ssb = between_sq - total ** 2 / N
+        ssb = between_sq - total ** 2 / own.N
         ssw = total - between_sq  # sum of y^2 = sum of y for 0/1 outcomes
-        msb, msw = ssb / (k - 1), ssw / (N - k)
-        n0 = (N - sum_n2 / N) / (k - 1)
-        icc = (msb - msw) / (msb + (n0 - 1) * msw)
+        msb, msw = ssb / own.between_df, ssw / own.within_df
+        icc = (msb - msw) / (msb + (own.n0 - 1) * msw)
         homogeneous = (np.abs(msb) <= 1e-8) & (np.abs(msw) <= 1e-8)  # np.isclose(x, 0), without its overhead
-        icc = np.where(homogeneous, -1 / (n0 - 1), icc)
+        icc = np.where(homogeneous, own.homogeneous_icc, icc)
     return icc
 
 
