@@ -372,24 +372,13 @@ def _register_used(has_card: pd.Series, records: str) -> pd.Series:
 # --------------------------------------------------------------------------------------------------
 # Valid doses (VCQI RI_COVG_02_03DV)
 
-def _ages(children: pd.DataFrame, schedule: Schedule, dob: pd.Series, source: str) -> dict[str, pd.Series]:
-    """Age in days at each dose's clean date on one source (VCQI ``age_at_<d>_<s>``), by dose key (not a
-    frame: pandas would copy a national survey's columns into one block, for nothing)."""
-    return {d.key: (_dates(children, f"{d.key}_{source}_date") - dob).dt.days.astype(float)
-            for d in schedule.doses}
+def _ages(children: pd.DataFrame, schedule: Schedule, dob: pd.Series, source: str) -> pd.DataFrame:
+    """Age in days at each dose's clean date on one source (VCQI ``age_at_<d>_<s>``)."""
+    return pd.DataFrame({d.key: (_dates(children, f"{d.key}_{source}_date") - dob).dt.days.astype(float)
+                         for d in schedule.doses}, index=children.index)
 
 
-def _columns(columns: Sequence[pd.Series]) -> np.ndarray:
-    """The columns side by side as one float64 array, each copied once (``frame[names].to_numpy()`` of
-    float32 columns among many blocks copies them element by element: 0.3 s at 10^6 children)."""
-    matrix = np.empty((len(columns[0]) if columns else 0, len(columns)), order="F")
-    for j, values in enumerate(columns):
-        matrix[:, j] = values.to_numpy(dtype=float)
-    return matrix
-
-
-def _valid_on_source(ages: Mapping[str, pd.Series], schedule: Schedule) -> tuple[dict[str, pd.Series],
-                                                                                   dict[str, pd.Series]]:
+def _valid_on_source(ages: pd.DataFrame, schedule: Schedule) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Valid doses on one source and the age at each valid dose (VCQI ``age_at_valid_<d>_<s>``).
 
     Single doses: valid if age >= min age and, if set, age <= max age. Series: shift-left exactly as
@@ -397,26 +386,24 @@ def _valid_on_source(ages: Mapping[str, pd.Series], schedule: Schedule) -> tuple
     first later recorded dose given >= dose k's minimum interval after valid dose k-1. VCQI checks
     only intervals (not the minimum age) for doses 2 and 3, and no maximum age within a series.
     """
-    index = next(iter(ages.values())).index
-    valid: dict[str, np.ndarray] = {}
-    at: dict[str, np.ndarray] = {}
+    valid = pd.DataFrame(False, index=ages.index, columns=ages.columns)
+    at = pd.DataFrame(np.nan, index=ages.index, columns=ages.columns)
     in_series = {d.key for doses in schedule.multi_dose_series().values() for d in doses}
     for dose in schedule.doses:
         if dose.key in in_series:
             continue
-        age = ages[dose.key].to_numpy()
-        with np.errstate(invalid="ignore"):
-            ok = age >= dose.min_age_days
-            if dose.max_age_days is not None:
-                ok &= age <= dose.max_age_days
+        age = ages[dose.key]
+        ok = age >= dose.min_age_days
+        if dose.max_age_days is not None:
+            ok &= age <= dose.max_age_days
         valid[dose.key] = ok
-        at[dose.key] = np.where(ok, age, np.nan)
-    rows = np.arange(len(index))
+        at[dose.key] = age.where(ok)
+    rows = np.arange(len(ages))
     for doses in schedule.multi_dose_series().values():
-        recorded = _columns([ages[d.key] for d in doses])
-        previous = np.full(len(index), -1)          # recorded index of the previous valid dose
+        recorded = ages[[d.key for d in doses]].to_numpy(dtype=float)
+        previous = np.full(len(ages), -1)          # recorded index of the previous valid dose
         for k, dose in enumerate(doses):
-            which = np.full(len(index), -1)
+            which = np.full(len(ages), -1)
             previous_age = np.where(previous >= 0, recorded[rows, np.maximum(previous, 0)], np.nan)
             for j in reversed(range(len(doses))):  # backwards, so the first qualifying dose wins
                 with np.errstate(invalid="ignore"):
@@ -429,11 +416,10 @@ def _valid_on_source(ages: Mapping[str, pd.Series], schedule: Schedule) -> tuple
             valid[dose.key] = which >= 0
             at[dose.key] = np.where(which >= 0, recorded[rows, np.maximum(which, 0)], np.nan)
             previous = which
-    return ({key: pd.Series(valid.get(key, np.zeros(len(index), dtype=bool)), index=index) for key in ages},
-            {key: pd.Series(at.get(key, np.full(len(index), np.nan)), index=index) for key in ages})
+    return valid, at
 
 
-def _valid_doses(ages: dict[str, dict[str, pd.Series]], schedule: Schedule, register_used: pd.Series,
+def _valid_doses(ages: dict[str, pd.DataFrame], schedule: Schedule, register_used: pd.Series,
                  valid_age1_from: str) -> dict[str, pd.Series]:
     """``<dose>_valid``, ``_valid_age1``, ``_age_days``, ``_valid_age_days`` (not yet masked)."""
     results = {s: _valid_on_source(ages[s], schedule) for s in DATE_SOURCES}
@@ -444,12 +430,8 @@ def _valid_doses(ages: dict[str, dict[str, pd.Series]], schedule: Schedule, regi
         by_card = card_valid[key]
         by_register = reg_valid[key] & register_used
         valid = by_card | by_register
-        # numpy's where: pandas' costs 25 ms a call at 10^6 children, for the same values
-        valid_at = pd.Series(np.where(by_card, card_at[key], np.where(by_register, reg_at[key], np.nan)),
-                             index=by_card.index)
-        card_age = ages["card"][key].to_numpy()
-        recorded = pd.Series(np.where(np.isnan(card_age), np.where(register_used, ages["register"][key], np.nan),
-                                      card_age), index=by_card.index)
+        valid_at = card_at[key].where(by_card, reg_at[key].where(by_register))
+        recorded = ages["card"][key].fillna(ages["register"][key].where(register_used))
         if valid_age1_from == "recorded_dose":
             # VCQI: valid_<d>_age1_<s> = got_valid_<d>_by_<s> & age_at_<d>_<s> <= 365, i.e. the age at
             # the *recorded* dose d, even when shift-left took the valid dose from a later one
@@ -464,7 +446,7 @@ def _valid_doses(ages: dict[str, dict[str, pd.Series]], schedule: Schedule, regi
     return new
 
 
-def _by_age(ages: dict[str, dict[str, pd.Series]], key: str, days: int, register_used: pd.Series,
+def _by_age(ages: dict[str, pd.DataFrame], key: str, days: int, register_used: pd.Series,
             records: str) -> pd.Series:
     """1 if the dated dose was given at age <= days, NaN without a clean date and DOB (VCQI RI_QUAL_13).
 
@@ -706,7 +688,8 @@ def _fully_vaccinated(out: pd.DataFrame, schedule: Schedule) -> None:
     valid / valid by age 1.
     """
     keys = list(schedule.fully_vaccinated)
-    doses = {kind: _columns([out[f"{k}_{kind}"] for k in keys]) for kind in ("crude", "valid", "valid_age1")}
+    doses = {kind: out[[f"{k}_{kind}" for k in keys]].to_numpy(dtype=float)
+             for kind in ("crude", "valid", "valid_age1")}
     required = ~np.isnan(doses["crude"])
     any_required = required.any(axis=1)
     for kind, got in doses.items():
