@@ -226,12 +226,32 @@ class SurveyDesign:
         matches R ``svyciprop(method="logit", df=degf(design))`` with ``df="design"`` when DEFF
         >= 1; ``korn-graubard`` matches ``svyciprop(method="beta")`` with ``df="domain"``.
         """
+        return self.proportion_passes(outcomes, [(by, within)], ci=ci, level=level, margins=margins, df=df)[0]
+
+    def proportion_passes(self, outcomes: str | list[str], passes: Sequence[tuple[str | list[str] | None,
+                                                                                Sequence[str]]], *,
+                          ci: str = "wilson", level: float = 0.95, margins: bool = True,
+                          df: str = "vcqi") -> list[pd.DataFrame]:
+        """:meth:`proportions` of the same outcomes by several sets of domains, in one go.
+
+        ``passes``: ``(by, within)`` pairs, one per frame returned, each the frame of
+        ``proportions(outcomes, by=by, within=within, ci=ci, level=level, margins=margins, df=df)``, to
+        the bit. Passes whose domains cut the rows into the same cells (the district of a health area,
+        the area of a cluster add no cut to the cells of PSUs) sum each outcome over the rows once.
+        """
         if ci not in METHODS:
             raise DesignError(f"ci must be one of {', '.join(METHODS)}; got {ci!r}")
         outcomes = _names(outcomes)
-        by = self._check_arguments(outcomes, by, level, df)
-        cells = self._cells(by)
-        margins_ = [cells.margin(subset) for subset in _subsets(by, margins) if set(within) <= set(subset)]
+        bys = [self._check_arguments(outcomes, by, level, df) for by, _ in passes]
+        cuts: list[_Cells] = []  # the distinct cuttings of the rows into cells
+        cut_of, margins_of = [], []
+        for by, (_, within) in zip(bys, passes):
+            cells = self._cells(by)
+            same = [j for j, cut in enumerate(cuts) if np.array_equal(cut.index, cells.index)]
+            if not same:
+                cuts.append(cells)
+            cut_of.append(same[0] if same else len(cuts) - 1)
+            margins_of.append([cells.margin(subset) for subset in _subsets(by, margins) if set(within) <= set(subset)])
         # outcomes with the same denominator (answered by the same children) share the sums of its weights
         # and members: a survey's hundred outcomes have a dozen denominators
         groups: dict[bytes, list[int]] = {}
@@ -239,30 +259,69 @@ class SurveyDesign:
             if outcome not in self._answered_by:  # once per design, as the domains' codes: a run has 7 passes
                 self._answered_by[outcome] = np.packbits(self.data[outcome].isna().to_numpy()).tobytes()
             groups.setdefault(self._answered_by[outcome], []).append(i)
-        parts: list[list[dict]] = [[] for _ in outcomes]
-        for members in groups.values():
-            shared: list[_Denominator] = []
+        groups_ = list(groups.values())
+        # each pass's rows are known before any sum of successes: those of a denominator's domains with
+        # members, for each of its outcomes. Its columns are made at their length and filled in place (a
+        # national pass holds a million rows: no pieces to join, no second copy)
+        kept = []  # per denominator, per pass, per margin: the domains with members
+        for members in groups_:
+            answered = ~np.isnan(self._numeric(outcomes[members[0]], binary=True))
+            counts = [cut.sum(answered) for cut in cuts]
+            kept.append([[margin.to_domains(margin.to_cells(counts[cut])) > 0 for margin in margins_]
+                         for cut, margins_ in zip(cut_of, margins_of)])
+        group_of = {i: g for g, members in enumerate(groups_) for i in members}
+        where, columns_of = [], []  # per pass: each (outcome, margin)'s rows; the pass's columns
+        for p, by in enumerate(bys):
+            start, spans = 0, {}
+            for i in range(len(outcomes)):
+                for m, keep in enumerate(kept[group_of[i]][p]):
+                    size = int(np.count_nonzero(keep))
+                    spans[i, m] = slice(start, start + size)
+                    start += size
+            where.append(spans)
+            columns = {"indicator": np.empty(start, dtype=object)}
+            columns.update({column: np.empty(start, dtype=object) for column in by})
+            columns["n"] = np.empty(start, dtype=int)
+            columns.update({column: np.empty(start) for column in ("n_weighted", "estimate", "se", "df", "icc")})
+            columns_of.append(columns)
+        for g, members in enumerate(groups_):
+            shared: list[list[_Denominator]] = []
             for i in members:
                 y = self._numeric(outcomes[i], binary=True)
                 if not shared:  # the denominator's weights and members, from its first outcome
                     keep = ~np.isnan(y)
-                    weights, counts = cells.sum(np.where(keep, self._w, 0.0)), cells.sum(keep)
-                    shared = [_Denominator(margin, weights, counts, self._domain_df, df) for margin in margins_]
+                    weights = [(cut.sum(np.where(keep, self._w, 0.0)), cut.sum(keep)) for cut in cuts]
+                    shared = [[_Denominator(margin, *weights[cut], self._domain_df, df) for margin in margins_]
+                              for cut, margins_ in zip(cut_of, margins_of)]
                 y = np.fmax(y, 0.0)  # not in the denominator (NaN): no success; a new array (y may be the data)
-                weighted_successes, successes = cells.sum(self._w * y), cells.sum(y)
-                for margin, own in zip(margins_, shared):
-                    A, S = margin.to_cells(weighted_successes), margin.to_cells(successes)
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        p = margin.to_domains(A) / own.W
-                        U = np.where(own.present, (A - p[margin.cell_domain] * own.B) / own.cell_W, 0.0)
-                    parts[i].append(self._part(outcomes[i], margin, own.n, {
-                        "n_weighted": own.W, "estimate": p, "se": np.sqrt(np.maximum(self._variance(margin, U), 0)),
-                        "df": own.df, "icc": _anova_icc(own, S)}))
-        parts = [part for outcome_parts in parts for part in outcome_parts]
-        out = _columns(parts)  # the frame made once, in its final columns: a national pass holds a million rows
-        out.update(_vcqi_intervals(out["estimate"], out["se"], out["n"].astype(float), out["df"], ci, level))
-        out["ci_method"], out["level"] = ci, level
-        return pd.DataFrame({column: out[column] for column in ["indicator", *by, *ESTIMATE_COLUMNS]})
+                weighted = self._w * y
+                sums = [(cut.sum(weighted), cut.sum(y)) for cut in cuts]
+                for p, (cut, margins_, denominators) in enumerate(zip(cut_of, margins_of, shared)):
+                    weighted_successes, successes = sums[cut]
+                    columns = columns_of[p]
+                    for m, (margin, own) in enumerate(zip(margins_, denominators)):
+                        A, S = margin.to_cells(weighted_successes), margin.to_cells(successes)
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            p_hat = margin.to_domains(A) / own.W
+                            U = np.where(own.present, (A - p_hat[margin.cell_domain] * own.B) / own.cell_W, 0.0)
+                        rows, keep = where[p][i, m], kept[g][p][m]
+                        columns["indicator"][rows] = outcomes[i]
+                        for column, labels in margin.labels.items():
+                            columns[column][rows] = labels[keep]
+                        columns["n"][rows] = own.n[keep]
+                        columns["n_weighted"][rows] = own.W[keep]
+                        columns["estimate"][rows] = p_hat[keep]
+                        columns["se"][rows] = np.sqrt(np.maximum(self._variance(margin, U), 0))[keep]
+                        columns["df"][rows] = own.df[keep]
+                        columns["icc"][rows] = _anova_icc(own, S)[keep]
+        frames = []
+        for by in bys:
+            out = columns_of.pop(0)
+            out.update(_vcqi_intervals(out["estimate"], out["se"], out["n"].astype(float), out["df"], ci, level))
+            out["ci_method"], out["level"] = ci, level
+            frames.append(pd.DataFrame({column: out[column] for column in ["indicator", *by, *ESTIMATE_COLUMNS]}))
+            del out
+        return frames
 
     def means(self, variables: str | list[str], by: str | list[str] | None = None, *, level: float = 0.95,
               margins: bool = True, df: str = "vcqi") -> pd.DataFrame:

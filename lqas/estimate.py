@@ -12,7 +12,7 @@ from lqas.derive import Derived
 from lqas.design import ALL, ESTIMATE_COLUMNS, MISSING_DOMAIN, SurveyDesign
 from lqas.dtypes import distinct_text
 from lqas.errors import InputError
-from lqas.parallel import Beside
+from lqas.parallel import Beside, fork_available
 
 DOMAINS = ("cohort", "catchment", "sex")
 STATUS = "vaccination_status"
@@ -73,14 +73,18 @@ def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignCo
     stratifiers = [column for column in stratifiers if column in data]
     columns = [c for c in ("cohort", *geography, *stratifiers, "sex") if c in data]
 
-    def run(unit: str | None, stratifier: str | None = None, *, base: bool = False) -> pd.DataFrame:
-        """One pass of the kernel by cohort x unit (x stratifier) x sex with every margin; the base
-        pass keeps them all (the national rows among them), the others only their own unit's and
-        stratifier's rows, whose margins the base pass already holds."""
-        by = [c for c in ("cohort", unit, stratifier, "sex") if c is not None and c in data]
-        within = [] if base else [c for c in (unit, stratifier) if c is not None]
-        part = design.proportions(list(indicators), by=by, ci=settings.ci, level=settings.level, within=within)
-        return _in_columns(part, by, unit)
+    def runs(passes: Sequence[tuple[str | None, str | None]], *, base: bool = False) -> list[pd.DataFrame]:
+        """Passes of the kernel by cohort x unit (x stratifier) x sex with every margin, made together (each
+        outcome summed once over the rows of passes that cut them alike); with ``base``, the first pass keeps
+        them all (the national rows among them), the others only their own unit's and stratifier's rows,
+        whose margins the base pass already holds."""
+        domains = []
+        for position, (unit, stratifier) in enumerate(passes):
+            by = [c for c in ("cohort", unit, stratifier, "sex") if c is not None and c in data]
+            within = [] if base and position == 0 else [c for c in (unit, stratifier) if c is not None]
+            domains.append((by, within))
+        made = design.proportion_passes(list(indicators), domains, ci=settings.ci, level=settings.level)
+        return [_in_columns(made.pop(0), by, unit) for (by, _), (unit, _) in zip(domains, passes)]
 
     def _in_columns(part: pd.DataFrame, by: list[str], unit: str | None = None) -> pd.DataFrame:
         """A pass's rows in the columns of the whole frame: no row of a missing domain value, the units
@@ -93,28 +97,26 @@ def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignCo
                 filled[upper] = part[unit].map(parent[unit][upper]).where(part[unit] != ALL, ALL).fillna(ALL)
         return pd.DataFrame({"indicator": part["indicator"], **filled, **{c: part[c] for c in ESTIMATE_COLUMNS}})
 
-    def runs(passes: Sequence[tuple[str | None, str | None]]) -> list[pd.DataFrame]:
-        return [run(unit, stratifier) for unit, stratifier in passes]
-
     def tell_runs(passes: Sequence[tuple[str | None, str | None]], *, tell) -> None:
-        # each pass's rows told as made (no process holds them all twice), by position: a pass told again
-        # (the process died and the work is made here) replaces the first
-        for position, (unit, stratifier) in enumerate(passes):
-            tell((position, run(unit, stratifier)))
+        # each pass's rows told by position: a pass told again (the process died and the work is made
+        # here) replaces the first
+        for position, frame in enumerate(runs(passes)):
+            tell((position, frame))
 
     by_level = [(level, None) for level in levels[:-1]]
     by_stratifier = [(None if level == "national" else level, stratifier) for stratifier in stratifiers
                      for level in stratifier_levels if level == "national" or level in levels]
     # a national survey's passes take seconds each: those of the stratifiers (or, without any, of the
-    # levels above the lowest) are made on the run's second core while this one makes the others
+    # levels above the lowest) are made on the run's second core while this one makes the others; where
+    # no process is forked (lqas.parallel), all the passes are made together
     beside, made_beside = None, {}
-    if len(data) >= _BESIDE_ROWS and (by_stratifier or by_level):
+    if len(data) >= _BESIDE_ROWS and (by_stratifier or by_level) and fork_available(data.size):
         beside = Beside(tell_runs, by_stratifier or by_level, on_message=lambda told: made_beside.update([told]),
                         cells=data.size)
     levels_beside = beside is not None and not by_stratifier
     try:
-        frames = [run(levels[-1] if levels else None, base=True)]
-        frames += [] if levels_beside else runs(by_level)
+        here = [*([] if levels_beside else by_level), *(by_stratifier if beside is None else [])]
+        frames = runs([(levels[-1] if levels else None, None), *here], base=True)
         besd = [key for key in indicators if key.startswith("besd_")]
         by_status = []
         if besd and STATUS in data and data[STATUS].notna().any():
@@ -122,7 +124,7 @@ def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignCo
                                                         margins=False), [STATUS])]
         if beside is not None:
             beside.result()
-        frames += runs(by_stratifier) if beside is None else [made_beside[k] for k in sorted(made_beside)]
+            frames += [made_beside[k] for k in sorted(made_beside)]
     except BaseException:
         if beside is not None:
             beside.cancel()

@@ -9,6 +9,7 @@ import pytest
 from conftest import require_r
 from scipy import stats
 
+import lqas.design as design_module
 from lqas.design import COMPARE_COLUMNS, ESTIMATE_COLUMNS, MEAN_COLUMNS, SurveyDesign
 from lqas.errors import DesignError
 
@@ -295,6 +296,26 @@ def test_domain_estimate_equals_zero_weight_outside_the_domain(designs_sample):
         p, se = _zero_weight_route(frame, frame["w"].where(inside, 0.0).to_numpy(), "y1", "stratum", "psu")
         assert ours.loc[(region, sex), "estimate"] == pytest.approx(p, rel=1e-12)
         assert ours.loc[(region, sex), "se"] == pytest.approx(se, rel=1e-10)
+
+
+def test_passes_made_together_equal_each_pass_alone_to_the_bit(designs_sample, monkeypatch):
+    frame = designs_sample.assign(zone=designs_sample["stratum"].map({"A": "z1", "B": "z1", "C": "z2", "D": "z2"}),
+                                  y3=1.0 - designs_sample["y1"])  # y3: y1's denominator, a second outcome of it
+    design = SurveyDesign(frame, strata="stratum", psu="psu", weight="w", fpc="fpc")
+    passes = [(["sex", "stratum"], []), (["sex", "zone"], ["zone"]), (["region", "sex"], ["region"]), (None, [])]
+    summed_by = set()
+    sum_rows = design_module._Cells.sum
+    monkeypatch.setattr(design_module._Cells, "sum", lambda cells, values: summed_by.add(id(cells)) or
+                        sum_rows(cells, values))
+    together = design.proportion_passes(["y1", "y2", "y3"], passes, ci="logit")
+    # the zone of a PSU does not cut the rows otherwise than its stratum: three cuttings of the rows, not four
+    assert len(summed_by) == 3
+    monkeypatch.undo()
+    assert len(together) == len(passes)
+    for made, (by, within) in zip(together, passes):
+        alone = design.proportions(["y1", "y2", "y3"], by=by, within=within, ci="logit")
+        pd.testing.assert_frame_equal(made, alone, check_exact=True)
+        assert len(made) > 0
 
 
 def test_domains_without_members_are_omitted_and_labels_are_text(designs_sample):
