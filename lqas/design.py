@@ -252,6 +252,17 @@ class SurveyDesign:
                 cuts.append(cells)
             cut_of.append(same[0] if same else len(cuts) - 1)
             margins_of.append([cells.margin(subset) for subset in _subsets(by, margins) if set(within) <= set(subset)])
+        # margins of a cutting whose domains cut its cells alike (the cohorts nationally and by health area:
+        # a PSU lies in one area) share their cells, and each outcome's sums over them
+        shapes: list[list[np.ndarray]] = [[] for _ in cuts]
+        shape_of = []
+        for cut, margins_ in zip(cut_of, margins_of):
+            shape_of.append([])
+            for margin in margins_:
+                same = [j for j, index in enumerate(shapes[cut]) if np.array_equal(index, margin.index)]
+                if not same:
+                    shapes[cut].append(margin.index)
+                shape_of[-1].append(same[0] if same else len(shapes[cut]) - 1)
         # outcomes with the same denominator (answered by the same children) share the sums of its weights
         # and members: a survey's hundred outcomes have a dozen denominators
         groups: dict[bytes, list[int]] = {}
@@ -296,11 +307,15 @@ class SurveyDesign:
                 y = np.fmax(y, 0.0)  # not in the denominator (NaN): no success; a new array (y may be the data)
                 weighted = self._w * y
                 sums = [(cut.sum(weighted), cut.sum(y)) for cut in cuts]
+                by_shape: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
                 for p, (cut, margins_, denominators) in enumerate(zip(cut_of, margins_of, shared)):
                     weighted_successes, successes = sums[cut]
                     columns = columns_of[p]
                     for m, (margin, own) in enumerate(zip(margins_, denominators)):
-                        A, S = margin.to_cells(weighted_successes), margin.to_cells(successes)
+                        shape = (cut, shape_of[p][m])
+                        if shape not in by_shape:
+                            by_shape[shape] = margin.to_cells(weighted_successes), margin.to_cells(successes)
+                        A, S = by_shape[shape]
                         with np.errstate(divide="ignore", invalid="ignore"):
                             p_hat = margin.to_domains(A) / own.W
                             U = np.where(own.present, (A - p_hat[margin.cell_domain] * own.B) / own.cell_W, 0.0)
