@@ -244,25 +244,19 @@ class SurveyDesign:
         outcomes = _names(outcomes)
         bys = [self._check_arguments(outcomes, by, level, df) for by, _ in passes]
         cuts: list[_Cells] = []  # the distinct cuttings of the rows into cells
+        rows_cells: list[np.ndarray] = []  # each cutting's cell of each row
         cut_of, margins_of = [], []
         for by, (_, within) in zip(bys, passes):
             cells = self._cells(by)
-            same = [j for j, cut in enumerate(cuts) if np.array_equal(cut.index, cells.index)]
-            if not same:
+            cut_of.append(_position(rows_cells, cells.index))
+            if cut_of[-1] == len(cuts):
                 cuts.append(cells)
-            cut_of.append(same[0] if same else len(cuts) - 1)
             margins_of.append([cells.margin(subset) for subset in _subsets(by, margins) if set(within) <= set(subset)])
         # margins of a cutting whose domains cut its cells alike (the cohorts nationally and by health area:
         # a PSU lies in one area) share their cells, and each outcome's sums over them
         shapes: list[list[np.ndarray]] = [[] for _ in cuts]
-        shape_of = []
-        for cut, margins_ in zip(cut_of, margins_of):
-            shape_of.append([])
-            for margin in margins_:
-                same = [j for j, index in enumerate(shapes[cut]) if np.array_equal(index, margin.index)]
-                if not same:
-                    shapes[cut].append(margin.index)
-                shape_of[-1].append(same[0] if same else len(shapes[cut]) - 1)
+        shape_of = [[_position(shapes[cut], margin.index) for margin in margins_]
+                    for cut, margins_ in zip(cut_of, margins_of)]
         # outcomes with the same denominator (answered by the same children) share the sums of its weights
         # and members: a survey's hundred outcomes have a dozen denominators
         groups: dict[bytes, list[int]] = {}
@@ -273,15 +267,16 @@ class SurveyDesign:
         groups_ = list(groups.values())
         # each pass's rows are known before any sum of successes: those of a denominator's domains with
         # members, for each of its outcomes. Its columns are made at their length and filled in place (a
-        # national pass holds a million rows: no pieces to join, no second copy)
-        kept = []  # per denominator, per pass, per margin: the domains with members
+        # national pass holds a million rows: no pieces to join, no second copy). Per denominator: for each
+        # pass and margin, the domains with members; for each cutting, its members by cell
+        kept, members_by_cell = [], []
         for members in groups_:
             answered = ~np.isnan(self._numeric(outcomes[members[0]], binary=True))
-            counts = [cut.sum(answered) for cut in cuts]
-            kept.append([[margin.to_domains(margin.to_cells(counts[cut])) > 0 for margin in margins_]
+            members_by_cell.append([cut.sum(answered) for cut in cuts])
+            kept.append([[margin.to_domains(margin.to_cells(members_by_cell[-1][cut])) > 0 for margin in margins_]
                          for cut, margins_ in zip(cut_of, margins_of)])
         group_of = {i: g for g, members in enumerate(groups_) for i in members}
-        where, columns_of = [], []  # per pass: each (outcome, margin)'s rows; the pass's columns
+        spans_of, columns_of = [], []  # per pass: each (outcome, margin)'s rows; the pass's columns
         for p, by in enumerate(bys):
             start, spans = 0, {}
             for i in range(len(outcomes)):
@@ -289,7 +284,7 @@ class SurveyDesign:
                     size = int(np.count_nonzero(keep))
                     spans[i, m] = slice(start, start + size)
                     start += size
-            where.append(spans)
+            spans_of.append(spans)
             columns = {"indicator": np.empty(start, dtype=object)}
             columns.update({column: np.empty(start, dtype=object) for column in by})
             columns["n"] = np.empty(start, dtype=int)
@@ -301,7 +296,8 @@ class SurveyDesign:
                 y = self._numeric(outcomes[i], binary=True)
                 if not shared:  # the denominator's weights and members, from its first outcome
                     keep = ~np.isnan(y)
-                    weights = [(cut.sum(np.where(keep, self._w, 0.0)), cut.sum(keep)) for cut in cuts]
+                    weights = [(cut.sum(np.where(keep, self._w, 0.0)), counted) for cut, counted in
+                               zip(cuts, members_by_cell[g])]
                     shared = [[_Denominator(margin, *weights[cut], self._domain_df, df) for margin in margins_]
                               for cut, margins_ in zip(cut_of, margins_of)]
                 y = np.fmax(y, 0.0)  # not in the denominator (NaN): no success; a new array (y may be the data)
@@ -319,7 +315,7 @@ class SurveyDesign:
                         with np.errstate(divide="ignore", invalid="ignore"):
                             p_hat = margin.to_domains(A) / own.W
                             U = np.where(own.present, (A - p_hat[margin.cell_domain] * own.B) / own.cell_W, 0.0)
-                        rows, keep = where[p][i, m], kept[g][p][m]
+                        rows, keep = spans_of[p][i, m], kept[g][p][m]
                         columns["indicator"][rows] = outcomes[i]
                         for column, labels in margin.labels.items():
                             columns[column][rows] = labels[keep]
@@ -840,6 +836,15 @@ def _names(names: str | Sequence[str] | None) -> list[str]:
     if names is None:
         return []
     return [names] if isinstance(names, str) else list(names)
+
+
+def _position(known: list[np.ndarray], array: np.ndarray) -> int:
+    """The position in ``known`` of an array equal to ``array``, appended if none is."""
+    for position, other in enumerate(known):
+        if np.array_equal(other, array):
+            return position
+    known.append(array)
+    return len(known) - 1
 
 
 def _subsets(by: list[str], margins: bool) -> list[tuple[str, ...]]:
