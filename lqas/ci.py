@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 from scipy import special, stats
 from statsmodels.stats.proportion import proportion_confint
 
@@ -26,13 +27,14 @@ def t_quantile(q: float, df) -> np.ndarray:
     # checks cost 0.1 ms a call, the demo's comparison of rounds asked 5,600 times)
     df = np.asarray(df, dtype=float)
     df = np.where(df > 0, df, np.nan)
-    values, inverse = np.unique(df, return_inverse=True)
+    # numbered by hashing, not sorting: a national run's intervals ask for millions of domains at once
+    codes, values = pd.factorize(df.reshape(-1), use_na_sentinel=False)
     q = float(q)
     new = [value for value in values.tolist() if not math.isnan(value) and (q, value) not in _T_QUANTILES]
     if new:
         _T_QUANTILES.update(zip(((q, value) for value in new), stats.t.ppf(q, new).tolist(), strict=True))
     quantiles = np.array([np.nan if math.isnan(value) else _T_QUANTILES[q, value] for value in values.tolist()])
-    return quantiles[inverse.reshape(df.shape)]
+    return quantiles[codes].reshape(df.shape)
 
 
 def f_sf(x, dfn, dfd) -> np.ndarray:

@@ -943,9 +943,13 @@ def _vcqi_intervals(p: np.ndarray, se: np.ndarray, n: np.ndarray, df: np.ndarray
     # the rule's two sides differ by the df factor: decide it on the number, not on the rounding noise
     truncated = deff < 1 - 1e-9
 
+    vcqi_sizes: dict[float, np.ndarray] = {}  # the interval's and the neff column's, made once
+
     def vcqi_size(lvl: float) -> np.ndarray:
-        q = 1 - (1 - lvl) / 2
-        return np.where(truncated, n, neff * (stats.norm.ppf(q) / _t_quantile(q, df)) ** 2)
+        if lvl not in vcqi_sizes:
+            q = 1 - (1 - lvl) / 2
+            vcqi_sizes[lvl] = np.where(truncated, n, neff * (stats.norm.ppf(q) / _t_quantile(q, df)) ** 2)
+        return vcqi_sizes[lvl]
 
     def korn_graubard_size(lvl: float) -> np.ndarray:
         q = 1 - (1 - lvl) / 2
