@@ -314,7 +314,14 @@ class SurveyDesign:
                         A, S = by_shape[shape]
                         with np.errstate(divide="ignore", invalid="ignore"):
                             p_hat = margin.to_domains(A) / own.W
-                            U = np.where(own.present, (A - p_hat[margin.cell_domain] * own.B) / own.cell_W, 0.0)
+                            # U = (A - p_hat B) / W by cell, 0 where the denominator has no member: made in
+                            # one array (the margin's cells are a national pass's hundreds of thousands)
+                            U = p_hat[margin.cell_domain]
+                            U *= own.B
+                            np.subtract(A, U, out=U)
+                            U /= own.cell_W
+                            if not own.all_present:
+                                U[own.absent] = 0.0
                         rows, keep = spans_of[p][i, m], kept[g][p][m]
                         columns["indicator"][rows] = outcomes[i]
                         for column, labels in margin.labels.items():
@@ -708,7 +715,10 @@ class SurveyDesign:
             h = margin.pair_stratum
             margin.strata_terms = (self._scale_h, self._centre_h[h], self._scale_h[h])
         _, centre, scale = margin.strata_terms
-        contribution = (S2 - S1 ** 2 * centre) * scale
+        contribution = np.square(S1, out=S1)
+        contribution *= centre
+        np.subtract(S2, contribution, out=contribution)
+        contribution *= scale
         return np.bincount(margin.pair_domain, weights=contribution, minlength=margin.n_domains)
 
     def _domain_df(self, margin: _Margin, count: np.ndarray, rule: str) -> np.ndarray:
@@ -889,6 +899,7 @@ class _Denominator:
         self.W, self.n = margin.to_domains(self.B), margin.to_domains(self.count)
         self.df = domain_df(margin, self.count, rule)
         self.present = self.count > 0
+        self.absent = ~self.present
         self.cell_W = self.W[margin.cell_domain]  # each cell's domain total, the same for all the outcomes
         self.all_present = bool(self.present.all())
         self.cell_domain, self.cell_count = margin.cell_domain[self.present], self.count[self.present]
@@ -909,7 +920,9 @@ def _anova_icc(own: _Denominator, successes: np.ndarray) -> np.ndarray:
     if not own.all_present:
         successes = successes[own.present]
     total = np.bincount(own.cell_domain, weights=successes, minlength=own.n_domains)
-    between_sq = np.bincount(own.cell_domain, weights=successes ** 2 / own.cell_count, minlength=own.n_domains)
+    squares = np.square(successes)
+    squares /= own.cell_count
+    between_sq = np.bincount(own.cell_domain, weights=squares, minlength=own.n_domains)
     with np.errstate(divide="ignore", invalid="ignore"):
         ssb = between_sq - total ** 2 / own.N
         ssw = total - between_sq  # sum of y^2 = sum of y for 0/1 outcomes
