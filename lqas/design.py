@@ -285,8 +285,10 @@ class SurveyDesign:
                     spans[i, m] = slice(start, start + size)
                     start += size
             spans_of.append(spans)
-            columns = {"indicator": np.empty(start, dtype=object)}
-            columns.update({column: np.empty(start, dtype=object) for column in by})
+            # text columns as positions among their texts while they are filled (a national pass has millions
+            # of rows: one text made per distinct label, not per row; see _text_column)
+            columns = {"indicator": np.empty(start, dtype=np.intp)}
+            columns.update({column: np.empty(start, dtype=np.intp) for column in by})
             columns["n"] = np.empty(start, dtype=int)
             columns.update({column: np.empty(start) for column in ("n_weighted", "estimate", "se", "df", "icc")})
             columns_of.append(columns)
@@ -323,9 +325,9 @@ class SurveyDesign:
                             if not own.all_present:
                                 U[own.absent] = 0.0
                         rows, keep = spans_of[p][i, m], kept[g][p][m]
-                        columns["indicator"][rows] = outcomes[i]
-                        for column, labels in margin.labels.items():
-                            columns[column][rows] = labels[keep]
+                        columns["indicator"][rows] = i
+                        for column, codes in margin.label_codes.items():
+                            columns[column][rows] = codes[keep]
                         columns["n"][rows] = own.n[keep]
                         columns["n_weighted"][rows] = own.W[keep]
                         columns["estimate"][rows] = p_hat[keep]
@@ -337,6 +339,9 @@ class SurveyDesign:
             out = columns_of.pop(0)
             out.update(_vcqi_intervals(out["estimate"], out["se"], out["n"].astype(float), out["df"], ci, level))
             out["ci_method"], out["level"] = ci, level
+            out["indicator"] = _text_column(outcomes, out["indicator"])
+            for column in by:
+                out[column] = _text_column(_label_text(self._domain_codes[column][1]), out[column])
             frames.append(pd.DataFrame({column: out[column] for column in ["indicator", *by, *ESTIMATE_COLUMNS]}))
             del out
         return frames
@@ -765,15 +770,19 @@ class _Cells:
         n_domains = int(domain.max(initial=0)) + 1
         first = np.zeros(n_domains, dtype=np.intp)
         first[domain] = np.arange(self.n_cells)
-        labels = {column: (self.labels[column].to_numpy(object)[self.cell_codes[column][first]]
-                           if column in subset else np.full(n_domains, ALL, dtype=object))
-                  for column in self.labels}
+        # each domain's label of each column as its position among the column's labels, ALL after them
+        label_codes = {column: (self.cell_codes[column][first] if column in subset
+                                else np.full(n_domains, len(self.labels[column]), dtype=np.intp))
+                       for column in self.labels}
+        labels = {column: _label_text(self.labels[column])[codes] for column, codes in label_codes.items()}
         n_psu = len(self.psu_stratum)
         index, uniques = pd.factorize(domain * n_psu + self.cell_psu)
         cell_domain, cell_psu = uniques // n_psu, uniques % n_psu
         pair_index, pairs = pd.factorize(cell_domain * self.n_strata + self.psu_stratum[cell_psu])
-        return _Margin(n_domains, labels, index, cell_domain, pair_index, pairs // self.n_strata,
-                       pairs % self.n_strata)
+        margin = _Margin(n_domains, labels, index, cell_domain, pair_index, pairs // self.n_strata,
+                         pairs % self.n_strata)
+        margin.label_codes = label_codes
+        return margin
 
 
 class _Margin:
@@ -785,6 +794,7 @@ class _Margin:
         # the finest margin's cells are the finest cells, in their order: summing into them copies them
         self._same_cells = len(index) == len(cell_domain) and bool((index == np.arange(len(index))).all())
         self.strata_terms: tuple | None = None  # set by the design's variance (SurveyDesign._variance)
+        self.label_codes: dict[str, np.ndarray] = {}  # labels as positions in _label_text (set by _Cells.margin)
 
     def to_cells(self, values: np.ndarray) -> np.ndarray:
         if self._same_cells:
@@ -876,6 +886,28 @@ def _factorize_text(values: pd.Series, *, sort: bool, missing: str | None = None
         text = text.where(~pd.isna(uniques), missing)
     text_codes, labels = pd.factorize(text, sort=sort)
     return np.asarray(text_codes, dtype=np.intp)[codes], pd.Index(labels)
+
+
+def _label_text(labels: pd.Index) -> np.ndarray:
+    """A column's domain labels, then ALL: what :attr:`_Margin.label_codes` point into."""
+    return np.append(labels.to_numpy(object), np.array([ALL], dtype=object))
+
+
+def _text_column(texts: Sequence[str], codes: np.ndarray):
+    """The column of ``texts[codes]`` as pandas makes a column of texts: its own text dtype (Arrow's strings,
+    pandas 3), taken from the distinct texts (inferring it from millions of Python strings took 0.25 s a
+    column), or Python's strings (pandas 2)."""
+    texts = np.asarray(texts, dtype=object)
+    dtype = _default_text_dtype()
+    if dtype == object:
+        return texts[codes]
+    import pyarrow as pa
+
+    return pd.array(pa.array(texts, type=pa.large_string()).take(pa.array(codes)), dtype=dtype)
+
+
+def _default_text_dtype():
+    return pd.Series(["a"]).dtype
 
 
 def _concat(parts: list[dict]) -> pd.DataFrame:
