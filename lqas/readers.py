@@ -426,6 +426,10 @@ def per_value(values: pd.Series, function: Callable[[pd.Series], _Result]) -> _R
     result = function(unique)
 
     def spread(part):
+        if isinstance(part, pd.Series):
+            # the values alone taken: Series.take would check the positions and take its index too,
+            # half the time of a national survey's column, for an index replaced at once
+            return pd.Series(part.array.take(positions), index=values.index, name=part.name, dtype=part.dtype)
         part = part.take(positions)
         part.index = values.index
         return part
