@@ -412,7 +412,8 @@ class _Mapper:
                 tally(spec["ever"])
             count = pd.Series(np.nan, index=self.raw.index)
             if "count" in spec and spec["count"] in self.raw.columns:
-                count = pd.to_numeric(self.raw[spec["count"]], errors="coerce")
+                # each distinct answer made a number once (a national export's column is a million cells)
+                count = per_value(self.raw[spec["count"]], lambda values: pd.to_numeric(values, errors="coerce"))
             # VCQI FVL: yes with an unknown or missing count means the first dose only
             count = count.where(~count.isin(unknown_counts) & count.notna(), 1.0)
             for number, dose in enumerate(spec["doses"], start=1):

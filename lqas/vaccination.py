@@ -688,8 +688,7 @@ def _fully_vaccinated(out: pd.DataFrame, schedule: Schedule) -> None:
     valid / valid by age 1.
     """
     keys = list(schedule.fully_vaccinated)
-    doses = {kind: out[[f"{k}_{kind}" for k in keys]].to_numpy(dtype=float)
-             for kind in ("crude", "valid", "valid_age1")}
+    doses = {kind: _matrix(out, [f"{k}_{kind}" for k in keys]) for kind in ("crude", "valid", "valid_age1")}
     required = ~np.isnan(doses["crude"])
     any_required = required.any(axis=1)
     for kind, got in doses.items():
@@ -703,6 +702,13 @@ def _fully_vaccinated(out: pd.DataFrame, schedule: Schedule) -> None:
         out[name] = np.where(known, ((doses[kind] == 1) | ~due).all(axis=1), np.nan)
     for kind, got in doses.items():
         out[f"not_vaccinated_{kind}"] = np.where(any_required, ~(got == 1).any(axis=1), np.nan)
+
+
+def _matrix(out: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The columns side by side, in their own precision when all are compact 0/1 indicators (float32): pandas
+    makes a float64 matrix of float32 columns a block at a time, 14x slower at 10^6 children."""
+    compact = all(out[column].dtype == np.float32 for column in columns)
+    return out[columns].to_numpy(dtype=np.float32 if compact else float)
 
 
 def _dropout(out: pd.DataFrame, first: str, second: str) -> pd.Series:
