@@ -528,11 +528,21 @@ def _row_hash(frame: pd.DataFrame, columns: list[str], wide: pd.DataFrame | None
     factor = np.uint64(1000003)
     with np.errstate(over="ignore"):
         for position, column in enumerate(columns):
-            combined ^= pd.util.hash_array(codes(column))
+            combined ^= _hashed(codes(column))
             combined *= factor
             factor += np.uint64(82520 + 2 * (len(columns) - position))
         combined += np.uint64(97531)
     return pd.Series(combined, index=frame.index)
+
+
+def _hashed(codes: np.ndarray) -> np.ndarray:
+    """``pd.util.hash_array(codes)``, each number hashed once when they span a small range (the codes
+    of a column's answers): a national survey's row hashes read a million codes of each answer column."""
+    if len(codes) >= 4_096:
+        low, high = int(codes.min()), int(codes.max())
+        if high - low < len(codes) // 16:
+            return pd.util.hash_array(np.arange(low, high + 1, dtype=codes.dtype))[codes - low]
+    return pd.util.hash_array(codes)
 
 
 _NAN_BITS = np.array([np.nan]).view(np.int64)[0]
