@@ -117,10 +117,19 @@ def sorted_categorical(codes: np.ndarray, distinct: np.ndarray, index: pd.Index,
     order = np.argsort(distinct.astype(str), kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    # one look-up per row, -1 (missing) reading the -1 put last
-    codes = np.append(rank, -1)[codes] if len(order) else codes
-    categories = pd.Index(distinct[order], dtype=object)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=index, name=name)
+    # one look-up per row, -1 (missing) reading the -1 put last, into the width pandas keeps the codes in
+    # (checked and narrowed by pandas, a national survey's column took two more passes over its rows)
+    codes = np.append(rank, -1).astype(_code_width(len(order)))[codes] if len(order) else codes
+    dtype = pd.CategoricalDtype(pd.Index(distinct[order], dtype=object))
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=not len(order)), index=index, name=name)
+
+
+def _code_width(categories: int) -> type:
+    """The integers pandas holds a categorical's codes in (``coerce_indexer_dtype``)."""
+    for width in (np.int8, np.int16, np.int32):
+        if categories < np.iinfo(width).max:
+            return width
+    return np.int64
 
 
 def _compact_categorical(values: pd.Series) -> pd.Series:
@@ -131,9 +140,11 @@ def _compact_categorical(values: pd.Series) -> pd.Series:
     if not text_dtype(categories.dtype) or pd.api.types.infer_dtype(categories, skipna=True) != "string":
         return values
     codes = values.cat.codes.to_numpy()
-    if (len(categories) <= len(values) // 2 and categories.is_monotonic_increasing
-            and (np.bincount(codes[codes >= 0], minlength=len(categories)) > 0).all()):
-        return values
+    if len(categories) <= len(values) // 2 and categories.is_monotonic_increasing:
+        used = np.zeros(len(categories) + 1, dtype=bool)
+        used[codes] = True  # a missing cell's -1 marks the slot after the categories
+        if used[:-1].all():
+            return values
     return text_of_codes(codes, np.asarray(categories, dtype=object), values.index, values.name)
 
 

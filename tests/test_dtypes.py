@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import lqas
-from lqas.dtypes import add_columns, compact, plain_text, release_memory, text_codes
+from lqas.dtypes import add_columns, compact, plain_text, release_memory, sorted_categorical, text_codes
 from lqas.readers import per_value
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "mali_baseline" / "survey.toml"
@@ -72,6 +72,19 @@ def test_compact_tells_apart_texts_pandas_hashes_alike():
     small = compact(values.to_frame("x"))["x"]
     assert list(small.cat.categories) == ["", "\x00a", "b"]
     assert small.astype(object).tolist()[:5] == ["", "\x00a", "b", "", "\x00a"] and pd.isna(small.iloc[5])
+
+
+@pytest.mark.parametrize("size", [1, 126, 127, 128, 32_766, 32_767, 32_768])
+def test_a_sorted_categorical_is_the_categorical_pandas_makes_of_its_text(size):
+    # its codes are made in the width pandas keeps them in, unchecked: the same categorical as pandas'
+    rng = np.random.default_rng(size)
+    distinct = np.array([f"t{value:06d}" for value in rng.permutation(size)], dtype=object)
+    codes = rng.integers(-1, size, 3 * size + 5)
+    made = sorted_categorical(codes, distinct, pd.RangeIndex(len(codes)), "x")
+    text = pd.Series(np.append(distinct, None)[codes], dtype=object)
+    expected = pd.Series(pd.Categorical(text, categories=pd.Index(sorted(distinct), dtype=object)), name="x")
+    pd.testing.assert_series_equal(made, expected, check_exact=True)
+    assert made.cat.codes.dtype == expected.cat.codes.dtype
 
 
 def test_per_value_reads_a_categorical_by_its_categories():
