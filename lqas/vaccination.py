@@ -374,8 +374,18 @@ def _register_used(has_card: pd.Series, records: str) -> pd.Series:
 
 def _ages(children: pd.DataFrame, schedule: Schedule, dob: pd.Series, source: str) -> pd.DataFrame:
     """Age in days at each dose's clean date on one source (VCQI ``age_at_<d>_<s>``)."""
-    return pd.DataFrame({d.key: (_dates(children, f"{d.key}_{source}_date") - dob).dt.days.astype(float)
-                         for d in schedule.doses}, index=children.index)
+    born = dob.to_numpy(dtype="datetime64[ns]")
+    return pd.DataFrame({d.key: _days(_dates(children, f"{d.key}_{source}_date").to_numpy(dtype="datetime64[ns]")
+                                      - born) for d in schedule.doses}, index=children.index)
+
+
+def _days(durations: np.ndarray) -> np.ndarray:
+    """Whole days of each duration, floored as pandas' ``.dt.days`` floors them, NaN where unknown: in
+    numpy, a national survey's forty columns of ages made without pandas' per-column overhead."""
+    unknown = np.isnat(durations)
+    days = (np.where(unknown, np.timedelta64(0, "D"), durations) // np.timedelta64(1, "D")).astype(float)
+    days[unknown] = np.nan
+    return days
 
 
 def _valid_on_source(ages: pd.DataFrame, schedule: Schedule) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -425,24 +435,27 @@ def _valid_doses(ages: dict[str, pd.DataFrame], schedule: Schedule, register_use
     results = {s: _valid_on_source(ages[s], schedule) for s in DATE_SOURCES}
     (card_valid, card_at), (reg_valid, reg_at) = results["card"], results["register"]
     new: dict[str, pd.Series] = {}
+    # in numpy, each dose's columns (a national survey's children, a pandas call per column and step)
+    index, used = register_used.index, register_used.to_numpy(dtype=bool)
     for dose in schedule.doses:
         key = dose.key
-        by_card = card_valid[key]
-        by_register = reg_valid[key] & register_used
+        by_card = card_valid[key].to_numpy(dtype=bool)
+        by_register = reg_valid[key].to_numpy(dtype=bool) & used
         valid = by_card | by_register
-        valid_at = card_at[key].where(by_card, reg_at[key].where(by_register))
-        recorded = ages["card"][key].fillna(ages["register"][key].where(register_used))
-        if valid_age1_from == "recorded_dose":
-            # VCQI: valid_<d>_age1_<s> = got_valid_<d>_by_<s> & age_at_<d>_<s> <= 365, i.e. the age at
-            # the *recorded* dose d, even when shift-left took the valid dose from a later one
-            age1 = ((by_card & (ages["card"][key] <= AGE1_DAYS))
-                    | (by_register & (ages["register"][key] <= AGE1_DAYS)))
-        else:
-            age1 = valid & (valid_at <= AGE1_DAYS)
-        new[f"{key}_valid"] = valid.astype(float)
-        new[f"{key}_valid_age1"] = age1.astype(float)
-        new[f"{key}_age_days"] = recorded
-        new[f"{key}_valid_age_days"] = valid_at
+        valid_at = np.where(by_card, card_at[key].to_numpy(), np.where(by_register, reg_at[key].to_numpy(), np.nan))
+        on_card, on_register = ages["card"][key].to_numpy(), ages["register"][key].to_numpy()
+        recorded = np.where(np.isnan(on_card), np.where(used, on_register, np.nan), on_card)
+        with np.errstate(invalid="ignore"):
+            if valid_age1_from == "recorded_dose":
+                # VCQI: valid_<d>_age1_<s> = got_valid_<d>_by_<s> & age_at_<d>_<s> <= 365, i.e. the age at
+                # the *recorded* dose d, even when shift-left took the valid dose from a later one
+                age1 = (by_card & (on_card <= AGE1_DAYS)) | (by_register & (on_register <= AGE1_DAYS))
+            else:
+                age1 = valid & (valid_at <= AGE1_DAYS)
+        new[f"{key}_valid"] = pd.Series(valid.astype(float), index=index)
+        new[f"{key}_valid_age1"] = pd.Series(age1.astype(float), index=index)
+        new[f"{key}_age_days"] = pd.Series(recorded, index=index)
+        new[f"{key}_valid_age_days"] = pd.Series(valid_at, index=index)
     return new
 
 
