@@ -561,7 +561,8 @@ def household_checks(visits: pd.DataFrame, units: Mapping[str, pd.Series], check
                    .sort_values(["count", "team"], ascending=[False, True], kind="stable")
                    .drop_duplicates("cluster").astype({"cluster": object, "team": object})
                    .set_index("cluster")["team"])
-        levels["team"] = cluster.astype(object).map(team_of).fillna("?")
+        # each distinct cluster's team looked up once (a national log has millions of visits)
+        levels["team"] = per_value(cluster, lambda clusters: clusters.astype(object).map(team_of).fillna("?"))
     parts = []
     for check, result in HOUSEHOLD_RESULTS.items():
         hits = (visits.loc[cluster.index, "result"] == result).astype(int)
