@@ -541,8 +541,9 @@ def _hashed(codes: np.ndarray) -> np.ndarray:
     if len(codes) >= 4_096:
         low, high = int(codes.min()), int(codes.max())
         if high - low < len(codes) // 16:
-            return pd.util.hash_array(np.arange(low, high + 1, dtype=codes.dtype))[codes - low]
-    return pd.util.hash_array(codes)
+            # a categorical's narrow codes index the table as they are (from -1: the shift fits their width)
+            return pd.util.hash_array(np.arange(low, high + 1, dtype=np.int64))[codes - low]
+    return pd.util.hash_array(codes.astype(np.int64, copy=False))  # hashed as 64-bit numbers, whatever their width
 
 
 _NAN_BITS = np.array([np.nan]).view(np.int64)[0]
@@ -555,8 +556,9 @@ def _text_codes(values: pd.Series) -> np.ndarray:
     kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else None
     if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(
             values.cat.categories, skipna=True) in ("string", "empty"):
-        # categories are distinct texts: their codes are the numbers (the text "\x00" as a missing cell)
-        codes = values.cat.codes.to_numpy().astype(np.int64)
+        # categories are distinct texts: their codes are the numbers (the text "\x00" as a missing cell), in
+        # pandas' width (:func:`_hashed` reads them as 64-bit numbers)
+        codes = values.cat.codes.to_numpy()
         if "\x00" in values.cat.categories:
             codes = np.where(codes < 0, values.cat.categories.get_loc("\x00"), codes)
         return codes
