@@ -165,8 +165,8 @@ def text_of_codes(codes: np.ndarray, names: np.ndarray, index: pd.Index, name: o
 
 
 def _binary(numbers: np.ndarray) -> bool:
-    """0, 1 or NaN only."""
-    return bool(np.all((numbers == 0) | (numbers == 1) | np.isnan(numbers)))
+    """0, 1 or NaN only (most columns of ages and counts tell so in their first thousand values)."""
+    return all(bool(np.all((part == 0) | (part == 1) | np.isnan(part))) for part in (numbers[:1_000], numbers))
 
 
 def text_codes(values: pd.Series, *, most: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
