@@ -13,7 +13,7 @@ import pandas as pd
 from lqas.config._validation import did_you_mean, read_toml
 from lqas.config.profile import validate_profile
 from lqas.dob import vcqi_dob
-from lqas.dtypes import add_columns, compact_values
+from lqas.dtypes import add_columns, compact_values, first_rows, text_codes, text_dtype
 from lqas.errors import ConfigError, InputError, SettingError
 from lqas.exports import read_export
 from lqas.form import Form, Question, infer_codes, read_form
@@ -578,6 +578,21 @@ def _text_codes(values: pd.Series) -> np.ndarray:
     return codes
 
 
+def _id_codes(ids: pd.Series) -> tuple[np.ndarray, int]:
+    """Each id's number (equal ids alike, as ``Series.duplicated`` tells them; a missing id one number of its
+    own) and how many numbers: text by Arrow's dictionary, anything else (numbers from a Stata file,
+    mixed objects) by pandas."""
+    coded = text_codes(ids) if text_dtype(ids.dtype) and pd.api.types.infer_dtype(ids, skipna=True) == "string" else None
+    if coded is None:
+        codes, distinct = pd.factorize(ids, use_na_sentinel=False)
+        return codes, len(distinct)
+    codes, distinct = coded
+    missing = codes < 0
+    if missing.any():
+        return np.where(missing, len(distinct), codes), len(distinct) + 1
+    return codes, len(distinct)
+
+
 def _same_key(ranked: pd.DataFrame, key: list[str], answers: list[str], source: Path,
               wide: pd.DataFrame | None = None) -> pd.Series:
     """Rows sharing ``key`` with a row ranked before them; refused when rows sharing a key differ in
@@ -788,10 +803,15 @@ def validate(children: pd.DataFrame, cohorts: dict[str, tuple[int, int]], source
         sent = pd.to_datetime(frame["submission_time"], errors="coerce", utc=True, format="ISO8601")
         order = sent.sort_values(ascending=False, na_position="last", kind="stable").index
     ids = frame["child_id"].reindex(order)
-    duplicated = ids.duplicated(keep="first")
-    kept_row = pd.Series(frame["source_row"].reindex(order)[~duplicated].to_numpy(), index=ids[~duplicated].to_numpy())
+    # each id numbered once (Arrow's dictionary, which tells apart texts differing after a NUL), its first
+    # row in that order kept: a national survey's million ids are hashed once, not three times
+    codes, count = _id_codes(ids)
+    first = first_rows(codes, count)
+    duplicated = pd.Series(first[codes] != np.arange(len(codes)), index=ids.index)
+    kept_row = frame["source_row"].reindex(order).to_numpy()[first]  # by id
     drop(duplicated, "duplicate_child_id",
-         lambda rows: "same child_id as row " + ids.loc[rows].map(kept_row).astype("string") + " (kept)")
+         lambda rows: "same child_id as row " + pd.Series(kept_row[codes[ids.index.get_indexer(rows)]],
+                                                          index=rows).astype("string") + " (kept)")
     order = order[order.isin(frame.index)]
     # the same child under another id: the same answers (a form re-entered, a submission re-sent with a
     # new id), or, when the project names the columns that identify a child, the same key

@@ -514,3 +514,20 @@ def test_dates_from_parts_write_each_part_as_read_and_flag_partial_and_impossibl
     assert parts.dates.isna().all()
     real = dates_from_parts(pd.Series(["9", 9.0]), pd.Series(["3", 3]), pd.Series(["2025", "2025"]))
     assert real.dates.tolist() == [pd.Timestamp("2025-03-09")] * 2 and real.text.tolist() == ["2025-03-09"] * 2
+
+
+@pytest.mark.parametrize("ids", [
+    ["a", "b", "a", "c", "b", "a"],
+    ["a\x00x", "a\x00y", "a\x00x", "a"],  # texts differing after a NUL are different ids
+    [101, 102, 101.0, 103],  # numbers from a Stata file; 101 and 101.0 are one id
+    pd.Series(["x", "y", "x"], dtype="string"),
+    ["x", None, "y", None, "x"],
+])
+def test_ids_are_numbered_as_series_duplicated_tells_them_apart(ids):
+    from lqas.dtypes import first_rows
+    from lqas.ingest import _id_codes
+
+    values = ids if isinstance(ids, pd.Series) else pd.Series(ids, dtype=object)
+    codes, count = _id_codes(values)
+    first = first_rows(codes, count)
+    assert (first[codes] != np.arange(len(codes))).tolist() == values.duplicated(keep="first").tolist()
