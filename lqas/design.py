@@ -779,22 +779,20 @@ class _Cells:
         index, uniques = pd.factorize(domain * n_psu + self.cell_psu)
         cell_domain, cell_psu = uniques // n_psu, uniques % n_psu
         pair_index, pairs = pd.factorize(cell_domain * self.n_strata + self.psu_stratum[cell_psu])
-        margin = _Margin(n_domains, labels, index, cell_domain, pair_index, pairs // self.n_strata,
-                         pairs % self.n_strata)
-        margin.label_codes = label_codes
-        return margin
+        return _Margin(n_domains, labels, label_codes, index, cell_domain, pair_index, pairs // self.n_strata,
+                       pairs % self.n_strata)
 
 
 class _Margin:
     """The domains of one margin: finest cells -> (domain, PSU) cells -> (domain, stratum) pairs -> domains."""
 
-    def __init__(self, n_domains, labels, index, cell_domain, pair_index, pair_domain, pair_stratum):
+    def __init__(self, n_domains, labels, label_codes, index, cell_domain, pair_index, pair_domain, pair_stratum):
         self.n_domains, self.labels, self.index, self.cell_domain = n_domains, labels, index, cell_domain
+        self.label_codes = label_codes  # each column's labels as positions in _label_text
         self.pair_index, self.pair_domain, self.pair_stratum = pair_index, pair_domain, pair_stratum
         # the finest margin's cells are the finest cells, in their order: summing into them copies them
         self._same_cells = len(index) == len(cell_domain) and bool((index == np.arange(len(index))).all())
         self.strata_terms: tuple | None = None  # set by the design's variance (SurveyDesign._variance)
-        self.label_codes: dict[str, np.ndarray] = {}  # labels as positions in _label_text (set by _Cells.margin)
 
     def to_cells(self, values: np.ndarray) -> np.ndarray:
         if self._same_cells:
