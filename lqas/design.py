@@ -342,7 +342,9 @@ class SurveyDesign:
             out["indicator"] = _text_column(outcomes, out["indicator"])
             for column in by:
                 out[column] = _text_column(_label_text(self._domain_codes[column][1]), out[column])
-            frames.append(pd.DataFrame({column: out[column] for column in ["indicator", *by, *ESTIMATE_COLUMNS]}))
+            # each column the array it was filled in (no copy into blocks: a national pass holds 2 million rows)
+            frames.append(pd.DataFrame({column: out[column] for column in ["indicator", *by, *ESTIMATE_COLUMNS]},
+                                       copy=False))
             del out
         return frames
 

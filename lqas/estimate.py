@@ -90,12 +90,17 @@ def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignCo
         """A pass's rows in the columns of the whole frame: no row of a missing domain value, the units
         above ``unit`` filled in, every other domain column ``all`` (each pass apart: a national
         survey's passes hold a million rows, and the whole frame is copied once, by the concat)."""
-        part = part[~(part[by] == MISSING_DOMAIN).any(axis=1).to_numpy()] if by else part
-        filled = {column: part.get(column, ALL) for column in [*columns, STATUS]}
+        missing = (part[by] == MISSING_DOMAIN).any(axis=1).to_numpy() if by else None
+
+        def kept(column: str) -> pd.Series:  # each column an array of its own (see _stacked), copied only to drop rows
+            return part[column] if missing is None or not missing.any() else part[column][~missing]
+        filled = {column: kept(column) if column in part else ALL for column in [*columns, STATUS]}
         if unit is not None:
+            units = kept(unit)
             for upper in above[unit]:
-                filled[upper] = part[unit].map(parent[unit][upper]).where(part[unit] != ALL, ALL).fillna(ALL)
-        return pd.DataFrame({"indicator": part["indicator"], **filled, **{c: part[c] for c in ESTIMATE_COLUMNS}})
+                filled[upper] = units.map(parent[unit][upper]).where(units != ALL, ALL).fillna(ALL)
+        return pd.DataFrame({"indicator": kept("indicator"), **filled, **{c: kept(c) for c in ESTIMATE_COLUMNS}},
+                            copy=False)
 
     def tell_runs(passes: Sequence[tuple[str | None, str | None]], *, tell) -> None:
         # each pass's rows told by position: a pass told again (the process died and the work is made
@@ -129,7 +134,22 @@ def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignCo
         if beside is not None:
             beside.cancel()
         raise
-    return pd.concat([*frames, *by_status], ignore_index=True)
+    return _stacked([*frames, *by_status])
+
+
+def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(frames, ignore_index=True)`` of frames with the same columns, a column at a time, each
+    frame's column let go once stacked: a national survey's 2.4 million estimates (0.5 GB) are then not
+    held twice at the end of the stage (frames whose columns are arrays of their own, as _in_columns makes)."""
+    columns = list(frames[0].columns)
+    if any(list(frame.columns) != columns for frame in frames):
+        return pd.concat(frames, ignore_index=True)
+    stacked = {}
+    for column in columns:
+        stacked[column] = pd.concat([frame[column] for frame in frames], ignore_index=True)
+        for frame in frames:
+            del frame[column]
+    return pd.DataFrame(stacked, copy=False)
 
 
 # children from which the kernel's passes are shared with a forked process (lqas.parallel): below, the

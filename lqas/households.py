@@ -62,11 +62,16 @@ def household_visits(project: Project, children: pd.DataFrame, excluded: pd.Data
     path = project.resolve(config.file)
     if not path.is_file():
         raise InputError(f"{path}: household log not found ([households] file)")
-    source = read_source(path, categories=True)  # a national log's millions of rows: repeated text as categories
-    frame = source.frame.rename(columns={theirs: ours for ours, theirs in config.columns.items()})
+    renamed = {theirs: ours for ours, theirs in config.columns.items()}
+    # a national log's millions of rows: repeated text as categories, and no cell made of the columns not
+    # read here (its household ids: 2.5 million Python strings)
+    used = ("catchment", "cluster", "result")
+    source = read_source(path, categories=True, columns=[*(theirs for theirs, name in renamed.items() if name in used),
+                                                         *(name for name in used if name not in renamed)])
+    frame = source.frame.rename(columns=renamed)
     for column in ("cluster", "result"):
         if column not in frame:
-            raise InputError(f"{path}: no column '{column}' (columns: {', '.join(map(str, source.frame.columns))}); "
+            raise InputError(f"{path}: no column '{column}' (columns: {', '.join(map(str, source.file_columns))}); "
                              f"name the file's column with [households] columns = {{ {column} = \"...\" }}")
     # each distinct text stripped and recoded once
     text = pd.DataFrame({column: per_value(frame[column], lambda values: values.astype("string").str.strip())

@@ -82,13 +82,19 @@ def write_outputs(results: Results, out: Path, lang: str,
             progress("write tables")
             # the child table in a thread of its own beside the others: Arrow formats the fields without
             # Python's lock, so the two largest files (derived.csv, estimates.csv) are written at once
+            being_written = dict(started or {})  # tables written since they were made (lqas.run.run_project)
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-csv") as writer:
-                children = (started or {}).get("derived.csv") or writer.submit(
-                    write_derived, results.derived, out / "derived.csv", neutralise=neutralise)
+                being_written.setdefault("derived.csv", writer.submit(
+                    write_derived, results.derived, out / "derived.csv", neutralise=neutralise))
                 for stem, frame in tables.items():
-                    if stem != "derived":
-                        written.attempt(f"{stem}.csv", lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))
-                written.attempt("derived.csv", lambda path: children.result())
+                    name = f"{stem}.csv"
+                    if name == "derived.csv":
+                        continue  # the last to be waited for
+                    if name in being_written:
+                        written.attempt(name, lambda path, name=name: being_written[name].result())
+                    else:
+                        written.attempt(name, lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))
+                written.attempt("derived.csv", lambda path: being_written["derived.csv"].result())
         if "parquet" in formats:
             progress("write tables as Parquet")
             for stem, frame in tables.items():

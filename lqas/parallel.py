@@ -50,6 +50,12 @@ class Beside:
 
     ``later``: where it does not fork, the work is done when its result is asked for, not at once (the
     command line's ingest, which then runs under the run's own progress, after its refusals).
+    ``thread``: where it does not fork, the work is done in a thread of this process meanwhile (work
+    whose libraries often let go of Python's lock: a national table's fieldwork checks beside its
+    estimates, with no second copy of the memory it reads); its error reaches the caller when the
+    result is asked for, and a cancelled thread ends its work before the process exits. Such work must
+    not set warning filters (``warnings.catch_warnings``): they are the process's, and two threads
+    entering and leaving them restore each other's.
 
     The function must be deterministic and have no effect on this process's objects: if the forked
     process fails or dies (killed for memory), the same work is done here when the result is asked for,
@@ -58,13 +64,19 @@ class Beside:
     """
 
     def __init__(self, function: Callable[..., Any], *args: Any,
-                 on_message: Callable[[Any], None] | None = None, cells: int = 0, later: bool = False):
+                 on_message: Callable[[Any], None] | None = None, cells: int = 0, later: bool = False,
+                 thread: bool = False):
         self._function, self._args, self._on_message = function, args, on_message
         self._process = None
         self._pending = False
+        self._thread: Future | None = None
         if not fork_available(cells):
             if later:
                 self._pending = True
+            elif thread:
+                runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-beside")
+                self._thread = runner.submit(self._run_here)
+                runner.shutdown(wait=False)  # the thread ends with its work
             else:
                 self._value = self._run_here()
             return
@@ -102,6 +114,8 @@ class Beside:
         if self._pending:
             self._pending = False
             self._value = self._run_here()
+        if self._thread is not None:
+            self._value, self._thread = self._thread.result(), None
         if self._process is None:
             return self._value
         with self._listener:
@@ -136,6 +150,9 @@ class Beside:
             with self._listener:
                 self._received.result()
             self._process, self._value = None, None
+        if self._thread is not None:
+            self._thread.cancel()
+            self._thread, self._value = None, None
         self._pending = False
 
 

@@ -9,7 +9,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,10 +47,13 @@ class Source:
     # the header row as written, when it names a column twice and the reader was told to allow it
     # (label headers of two questions with the same label, decoded through the form by position)
     headers: tuple[str, ...] | None = None
+    # every column of the file, stripped, when the reader was told to keep only some (``columns``)
+    file_columns: tuple[str, ...] | None = None
 
 
 def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: str | None = None,
-                delimiter: str | None = None, repeated_headers: bool = False, categories: bool = False) -> Source:
+                delimiter: str | None = None, repeated_headers: bool = False, categories: bool = False,
+                columns: Collection[str] | None = None) -> Source:
     """Read a CSV, XLSX, Stata ``.dta`` or SPSS ``.sav`` export as text cells (empty cells as NaN).
 
     Codes are kept verbatim as text (``1``, not ``1.0``, for whole numbers stored as floats) so a
@@ -61,6 +64,10 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
     rows) comes as a categorical of its text, its categories sorted as text (``lqas.dtypes``' form):
     a national export is then a few hundred MB, not gigabytes of Python strings. The cells are the
     same; a caller reading such a column converts it where it maps or orders it.
+
+    ``columns``: the only columns kept (by name, stripped), the others read past without being made
+    cells (a household log's millions of household ids that nothing reads); ``Source.file_columns``
+    then names every column of the file.
 
     Raises
     ------
@@ -78,6 +85,8 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
     labels: dict[str, dict[str, str]] = {}
     row_offset = 2
     short_rows = None
+    keep = None if columns is None else {str(column).strip() for column in columns}
+    file_columns = None  # the file's columns, where the frame was read without those not kept
     try:
         if suffix in {".xlsx", ".xlsm"}:
             # read without a header so that a repeated column name is seen before pandas renames it
@@ -112,7 +121,8 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
             held = [table] if table is not None and plain is not None and _regular(widths, header, data) else []
             del table
             if held:
-                frame = _text_frame(held, header)
+                frame = _text_frame(held, header, keep)
+                file_columns = None if keep is None else tuple(name.strip() for name in header)
             if frame is None:
                 frame = _read_csv(data, sep)
             del data
@@ -130,9 +140,12 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: cannot read file ({message})") from None
-    if frame.empty:
+    if len(frame) == 0:  # (columns not kept leave a frame of rows and no column: not empty)
         raise InputError(f"{path}: no data rows")
     frame.columns = [str(column).strip() for column in frame.columns]
+    if keep is not None:
+        file_columns = file_columns or tuple(frame.columns)
+        frame = frame.loc[:, [column in keep for column in frame.columns]]
     if suffix not in CSV_SUFFIXES:  # a CSV's missing tokens were read as NaN
         frame = frame.mask(frame.isin(MISSING_TOKENS))
     frame = text_as_objects(frame)
@@ -140,7 +153,7 @@ def read_source(path: str | Path, *, sheet: str | int | None = None, encoding: s
     if repeated_headers and suffix not in STAT_SUFFIXES and len(set(written)) < len(written):
         headers = tuple(written)
         frame.columns = [f"{name}\x1f{position}" for position, name in enumerate(written)]
-    return Source(frame, path, labels, row_offset, short_rows, headers)
+    return Source(frame, path, labels, row_offset, short_rows, headers, file_columns)
 
 
 def text_as_objects(frame: pd.DataFrame) -> pd.DataFrame:
@@ -214,10 +227,11 @@ def _arrow_table(data: bytes, sep: str, header: list[str]):
     return table
 
 
-def _text_frame(held: list, header: list[str]) -> pd.DataFrame:
+def _text_frame(held: list, header: list[str], keep: Collection[str] | None = None) -> pd.DataFrame:
     """The Arrow table of a regular CSV (:func:`_arrow_table`), taken out of ``held`` so that no one
     else holds it, as text cells, missing as NaN: the columns whose texts repeat as categoricals
-    (:func:`lqas.dtypes.text_categorical`), the others as text."""
+    (:func:`lqas.dtypes.text_categorical`), the others as text. ``keep``: the only columns made cells
+    (stripped names), when not all."""
     from lqas.dtypes import text_categorical
 
     table = held.pop()
@@ -241,6 +255,8 @@ def _text_frame(held: list, header: list[str]) -> pd.DataFrame:
         for name in header:
             column = table.column(0)
             table = table.remove_column(0)
+            if keep is not None and name.strip() not in keep:
+                continue
             encoding = encoder.submit(lambda column: column.dictionary_encode().combine_chunks(), column)
             del column
             if before is not None:

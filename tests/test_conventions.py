@@ -164,6 +164,20 @@ def test_a_household_log_with_an_unknown_result_names_the_file_row_and_column(tm
         household_response(project, children)
 
 
+def test_a_household_log_without_its_result_column_names_every_column_of_the_file(tmp_path):
+    """The log is read without its columns nothing counts (a national log's household ids): the message still
+    lists what the file holds."""
+    folder = tmp_path / "p"
+    shutil.copytree(DEMO, folder)
+    log = folder / "data" / "households.csv"
+    log.write_text(log.read_text(encoding="utf-8").replace("resultat", "issue", 1), encoding="utf-8")
+    project = load_project(folder / "survey.toml")
+    children = pd.DataFrame({"catchment": ["kologo"], "cluster": ["KLG-01"]})
+    with pytest.raises(InputError, match=r"households\.csv: no column 'result' \(columns: aire_sante, grappe, menage, "
+                                         r"issue\); name the file's column with \[households\] columns"):
+        household_response(project, children)
+
+
 def test_the_sample_section_gives_the_response_rate(run):
     context = json.loads((run / "report_context.json").read_text(encoding="utf-8"))
     rows = context["sample"]["households"]["rows"]

@@ -52,6 +52,27 @@ def test_a_csv_with_a_short_row_is_read_by_pandas_and_the_row_flagged(tmp_path):
     assert read.short_rows.iloc[-1] == "2 of 3 fields" and read.short_rows.iloc[:-1].isna().all()
 
 
+@pytest.mark.parametrize("regular", [True, False])
+def test_columns_not_kept_are_read_past_and_the_file_columns_still_named(tmp_path, regular):
+    """``columns``: the cells of the columns kept are those of the whole file's; the others are not made
+    (a national household log's ids), on Arrow's reading and on pandas' (a short row)."""
+    rows = ["area,household ,result,note"] + [f"a{i % 3},h{i},{1 + i % 2},x" for i in range(30)]
+    if not regular:
+        rows[9] = "a2,h8"
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    whole = read_source(path, categories=True)
+    read = read_source(path, categories=True, columns=["result", "area", "absent"])
+    assert list(read.frame.columns) == ["area", "result"]  # in the file's order
+    pd.testing.assert_frame_equal(_as_text(read.frame), _as_text(whole.frame[["area", "result"]]))
+    assert read.file_columns == ("area", "household", "result", "note") and whole.file_columns is None
+    assert (read.short_rows is None) == (whole.short_rows is None)
+    if not regular:
+        assert read.short_rows.iloc[8] == "2 of 4 fields"
+    # none of its columns kept: the rows are still there (not an empty file)
+    assert len(read_source(path, categories=True, columns=["absent"]).frame) == 30
+
+
 def test_a_categorical_compacts_as_its_text_does():
     text = pd.Series(["b", "a", np.nan, "b", "c", "a", "b", "a"], index=range(10, 18), name="x", dtype=object)
     # categories in another order, one no row uses (its children excluded after the export was read)

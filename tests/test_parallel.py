@@ -242,6 +242,38 @@ def test_later_work_where_it_does_not_fork_is_done_when_asked_for_or_never(monke
     assert Beside(_record, calls, 5).result() == 5 and calls == [3, 5]  # at once, as before
 
 
+def _wait_for(event, value: int) -> tuple[str, int]:
+    import threading
+
+    if not event.wait(10):
+        raise TimeoutError("the caller never went on")
+    if value < 0:
+        raise InputError(f"households.csv, row {-value}: refused in a thread")
+    return threading.current_thread().name, value
+
+
+def test_threaded_work_where_it_does_not_fork_goes_on_beside_the_caller(monkeypatch):
+    """A national table's fieldwork checks: made in a thread while the caller makes its estimates; an
+    error reaches the caller when it asks for the result; cancelled, its result is never taken."""
+    import threading
+
+    monkeypatch.setenv("LQAS_PROCESSES", "1")
+    went_on = threading.Event()
+    work = Beside(_wait_for, went_on, 7, thread=True)
+    assert not work.forked
+    went_on.set()  # the work waits for this: had it been made at once, Beside would not have returned
+    name, value = work.result()
+    assert value == 7 and name.startswith("lqas-beside") and work.result() == (name, 7)
+    failing = Beside(_wait_for, went_on, -12, thread=True)
+    with pytest.raises(InputError, match=r"households\.csv, row 12: refused in a thread"):
+        failing.result()
+    held = threading.Event()
+    with Beside(_wait_for, held, 3, thread=True) as never:
+        pass  # the block ended without taking it: cancelled
+    held.set()
+    assert never._thread is None
+
+
 def _warn(parent: int) -> int:
     import warnings
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -489,6 +490,53 @@ def test_a_national_child_table_is_written_beside_the_run_into_the_same_file(tmp
     assert early == [1]
     late_bytes, early_bytes = ((tmp_path / run / "derived.csv").read_bytes() for run in ("late", "early"))
     assert len(early_bytes) > 100_000 and early_bytes == late_bytes
+
+
+def test_where_the_report_is_made_in_the_run_the_estimates_are_written_beside_it(tmp_path, monkeypatch):
+    """Without a forked report (a national table; Windows, macOS; LQAS_PROCESSES=1) estimates.csv is
+    written in the writer thread from the moment the estimates are made, before the report and the other
+    tables: the same bytes as when written with them (where the report is forked)."""
+    import threading
+
+    import lqas.run
+    from lqas.config import load_project
+
+    monkeypatch.setenv("LQAS_PROCESSES", "1")
+    stages, calls = [], []
+    write_csv = lqas.run.write_csv
+
+    def recording(frame, path, **kwargs):
+        calls.append((path.name, threading.current_thread().name, stages[-1]))
+        return write_csv(frame, path, **kwargs)
+    monkeypatch.setattr(lqas.run, "write_csv", recording)
+    project = load_project(DEMO)
+    lqas.run.run_project(project, tmp_path / "early", formats=("csv", "html"), progress=stages.append)
+    assert [(name, thread.split("_")[0]) for name, thread, _ in calls] == [("estimates.csv", "lqas-writer")]
+    assert calls[0][2] in ("estimate", "classify lots")  # as soon as they are made, before the report
+    monkeypatch.setattr(lqas.run, "fork_available", lambda cells=0: True)  # as if the report were forked
+    lqas.run.run_project(project, tmp_path / "late", formats=("csv", "html"), progress=stages.append)
+    assert len(calls) == 1
+    early, late = ((tmp_path / run / "estimates.csv").read_bytes() for run in ("early", "late"))
+    assert len(early) > 100_000 and early == late
+
+
+def test_the_estimates_written_beside_the_run_failing_lose_only_themselves(tmp_path, monkeypatch):
+    import lqas.run
+    from lqas.config import load_project
+    from lqas.errors import OutputError
+
+    def full_disk(frame, path, **kwargs):
+        path.write_text("indicator,coh", encoding="utf-8")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setenv("LQAS_PROCESSES", "1")
+    monkeypatch.setattr(lqas.run, "write_csv", full_disk)
+    with pytest.raises(OutputError, match=r"estimates\.csv"):
+        lqas.run.run_project(load_project(DEMO), tmp_path / "run", formats=("csv",))
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text(encoding="utf-8"))
+    assert [failure["output"] for failure in manifest["failed"]] == ["estimates.csv"]
+    assert "No space left on device" in manifest["failed"][0]["reason"]
+    assert not (tmp_path / "run" / "estimates.csv").exists() and (tmp_path / "run" / "derived.csv").is_file()
+    assert "estimates.csv" not in manifest["outputs"] and "classification.csv" in manifest["outputs"]
 
 
 def test_a_run_that_fails_after_the_child_table_stops_writing_it_and_leaves_nothing(tmp_path, monkeypatch):
