@@ -84,8 +84,9 @@ def write_outputs(results: Results, out: Path, lang: str,
             # Python's lock, so the two largest files (derived.csv, estimates.csv) are written at once
             being_written = dict(started or {})  # tables written since they were made (lqas.run.run_project)
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-csv") as writer:
-                being_written.setdefault("derived.csv", writer.submit(
-                    write_derived, results.derived, out / "derived.csv", neutralise=neutralise))
+                if "derived.csv" not in being_written:  # (not setdefault: its argument would start a second writing)
+                    being_written["derived.csv"] = writer.submit(write_derived, results.derived, out / "derived.csv",
+                                                                 neutralise=neutralise)
                 for stem, frame in tables.items():
                     name = f"{stem}.csv"
                     if name == "derived.csv":
