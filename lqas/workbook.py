@@ -489,19 +489,23 @@ def _estimates_sheet(estimates: pd.DataFrame, labels: Mapping, head: Mapping, na
     """Every estimate, as estimates.csv; when they are more than ``SHEET_ROWS``, fewer, the note saying
     which: first without the lowest level's rows (the health areas), then without the stratifiers'
     rows below the survey, then without each level above, from the lowest."""
-    kept, cuts = estimates, []
+    cuts = []
     stratifiers = [c for c in domain_columns(estimates) if c not in (*levels, "cohort", "sex", "vaccination_status",
                                                                      "district")]
     lowest, *above = list(reversed(levels)) or [None]
     steps = [("level", lowest), ("stratifiers", None), *(("level", level) for level in above)]
+    # the rows kept told by a mask and taken once: a national run's 2.4 million estimates were copied at each cut
+    keep = np.ones(len(estimates), dtype=bool)
     for kind, level in steps:
-        if len(kept) <= SHEET_ROWS:
+        if np.count_nonzero(keep) <= SHEET_ROWS:
             break
-        if kind == "level" and level in kept:
-            kept, cuts = kept[kept[level] == ALL], [*cuts, level]
+        if kind == "level" and level in estimates:
+            keep &= (estimates[level] == ALL).to_numpy()
+            cuts = [*cuts, level]
         elif kind == "stratifiers" and stratifiers:
-            below = (kept[[lvl for lvl in levels if lvl in kept]] != ALL).any(axis=1)
-            kept = kept[~(below & (kept[stratifiers] != ALL).any(axis=1))]
+            below = (estimates[[lvl for lvl in levels if lvl in estimates]] != ALL).any(axis=1).to_numpy()
+            keep &= ~(below & (estimates[stratifiers] != ALL).any(axis=1).to_numpy())
+    kept = estimates if keep.all() else estimates[keep]
     note = head["estimates_note"]
     if len(kept) < len(estimates):
         shown = [head.get(level, level).lower() for level in levels if level not in cuts]
