@@ -9,7 +9,8 @@ mark the stages: start (Python, importing lqas, reading the project file, then, 
 reads the survey on Linux, loading the rest of lqas), ingest and derive (what is left of it), household log and fieldwork checks, estimate, classify lots, compare girls and boys,
 priorities, then either "charts and report beside the tables" (Linux: the report made by a forked process
 while the run writes the tables and the workbook) or "charts and report context" and "render the report"
-(elsewhere, or with LQAS_PROCESSES=1), write tables, write the workbook, finish the report, finish the PDF
+(elsewhere, or with LQAS_PROCESSES=1), write tables, write the workbook, finish the tables (those written in
+threads since they were made), finish the report, finish the PDF
 (what is left of the typesetting). For each stage the script records the wall time and the peak memory
 during the stage: the process's resident high-water mark (Linux: reset at each stage,
 /proc/self/clear_refs) or, while it has forked processes (lqas.parallel), its resident memory plus their

@@ -78,31 +78,32 @@ def write_outputs(results: Results, out: Path, lang: str,
 
     try:
         tables = run_tables(results)
-        if "csv" in formats:
-            progress("write tables")
-            # the child table in a thread of its own beside the others: Arrow formats the fields without
-            # Python's lock, so the two largest files (derived.csv, estimates.csv) are written at once
-            being_written = dict(started or {})  # tables written since they were made (lqas.run.run_project)
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-csv") as writer:
+        # the child table in a thread of its own beside the others: Arrow formats the fields without Python's
+        # lock, so the two largest files (derived.csv, estimates.csv) are written at once. The tables written
+        # in threads (these, and those of lqas.run.run_project, written since they were made) are waited for
+        # last: the workbook is made meanwhile (a national run's estimates.csv is still being written then)
+        being_written = dict(started or {}) if "csv" in formats else {}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-csv") as writer:
+            if "csv" in formats:
+                progress("write tables")
                 if "derived.csv" not in being_written:  # (not setdefault: its argument would start a second writing)
                     being_written["derived.csv"] = writer.submit(write_derived, results.derived, out / "derived.csv",
                                                                  neutralise=neutralise)
                 for stem, frame in tables.items():
-                    name = f"{stem}.csv"
-                    if name == "derived.csv":
-                        continue  # the last to be waited for
-                    if name in being_written:
-                        written.attempt(name, lambda path, name=name: being_written[name].result())
-                    else:
-                        written.attempt(name, lambda path, frame=frame: write_csv(frame, path, neutralise=neutralise))
-                written.attempt("derived.csv", lambda path: being_written["derived.csv"].result())
-        if "parquet" in formats:
-            progress("write tables as Parquet")
-            for stem, frame in tables.items():
-                written.attempt(f"{stem}.parquet", lambda path, frame=frame: write_parquet(frame, path))
-        if "xlsx" in formats:
-            progress("write the workbook")
-            written.attempt("results.xlsx", lambda path: write_workbook(path, workbook_sheets(results, lang)))
+                    if f"{stem}.csv" not in being_written:
+                        written.attempt(f"{stem}.csv", lambda path, frame=frame: write_csv(frame, path,
+                                                                                           neutralise=neutralise))
+            if "parquet" in formats:
+                progress("write tables as Parquet")
+                for stem, frame in tables.items():
+                    written.attempt(f"{stem}.parquet", lambda path, frame=frame: write_parquet(frame, path))
+            if "xlsx" in formats:
+                progress("write the workbook")
+                written.attempt("results.xlsx", lambda path: write_workbook(path, workbook_sheets(results, lang)))
+            if being_written:
+                progress("finish the tables")
+            for name, writing in being_written.items():
+                written.attempt(name, lambda path, writing=writing: writing.result())
     except BaseException:
         if report is not None:
             report(cancel=True)

@@ -541,6 +541,42 @@ def test_the_estimates_written_beside_the_run_failing_lose_only_themselves(tmp_p
     assert "estimates.csv" not in manifest["outputs"] and "classification.csv" in manifest["outputs"]
 
 
+def test_the_workbook_is_made_while_the_tables_written_beside_the_run_are_finished(tmp_path, monkeypatch):
+    """A national run's estimates.csv is still being written by the run's thread when the other tables are
+    done: the workbook is made meanwhile, and the table waited for after it (not before, one core idle)."""
+    import threading
+    from concurrent.futures import Future
+
+    import lqas.outputs
+    from lqas.config import load_project
+    from lqas.run import analyse
+    from lqas.safety import write_csv
+
+    results = analyse(load_project(DEMO))
+    out = tmp_path / "run"
+    out.mkdir()
+    writing, seen = Future(), []
+    write_workbook = lqas.outputs.write_workbook
+
+    def workbook(path, sheets):
+        seen.append(writing.done())
+        write_workbook(path, sheets)
+        write_csv(results.estimates, out / "estimates.csv")  # as the run's thread ends its writing
+        writing.set_result(None)
+    monkeypatch.setattr(lqas.outputs, "write_workbook", workbook)
+    # waited for before the workbook, the table would never be written: the test fails, it does not hang
+    late = threading.Timer(20, lambda: writing.done() or writing.set_exception(TimeoutError("waited for first")))
+    late.start()
+    try:
+        paths, failures = lqas.outputs.write_outputs(results, out, "fr", formats=("csv", "xlsx"),
+                                                     started={"estimates.csv": writing})
+    finally:
+        late.cancel()
+    assert seen == [False] and failures == []
+    assert {"estimates.csv", "derived.csv", "results.xlsx", "manifest.json"} <= set(paths)
+    assert len((out / "estimates.csv").read_bytes()) > 100_000
+
+
 def test_a_run_that_fails_after_the_child_table_stops_writing_it_and_leaves_nothing(tmp_path, monkeypatch):
     import lqas.run
     from lqas.config import load_project
