@@ -603,3 +603,30 @@ def test_a_run_that_fails_after_the_child_table_stops_writing_it_and_leaves_noth
         lqas.run.run_project(load_project(DEMO), tmp_path / "run", formats=("csv",))
     assert ended == [InterruptedError]
     assert list(tmp_path.iterdir()) == []  # no run folder, no partial one, no lock
+
+
+def test_the_objects_that_outlive_a_stage_are_left_alone_by_the_collector_until_the_run_ends(tmp_path):
+    """gc.freeze at each stage (the collector went through the run's long-lived objects again each time
+    the report's new objects set it off), everything given back to it when the run ends, failed or not."""
+    import gc
+
+    import lqas.run
+    from lqas.config import load_project
+
+    project = load_project(DEMO)
+    assert gc.get_freeze_count() == 0
+    frozen = {}
+    lqas.run.run_project(project, tmp_path / "run", formats=("csv",),
+                         progress=lambda stage: frozen.setdefault(stage, gc.get_freeze_count()))
+    assert frozen["estimate"] > 10_000 and frozen["write tables"] >= frozen["estimate"]
+    assert gc.get_freeze_count() == 0
+
+    class Stopped(Exception):
+        pass
+
+    def stop_at_estimate(stage: str) -> None:
+        if stage == "estimate":
+            raise Stopped
+    with pytest.raises(Stopped):
+        lqas.run.analyse(project, stop_at_estimate)
+    assert gc.get_freeze_count() == 0
