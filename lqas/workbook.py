@@ -247,7 +247,7 @@ def _insert_rows(path: Path, rows: dict[str, tuple[pd.DataFrame, int, Mapping[in
     ``<sheetData>``, every member of the workbook otherwise as it is (with its date). The workbook is
     copied a member at a time into a file beside it that then replaces it. A member is deflated by a
     thread (zlib lets go of Python's lock) while the next sheet's rows are made into XML: a national
-    run's sheets weigh a hundred MB, so a sheet's rows are joined only once the member before is written."""
+    run's sheets weigh a hundred MB, so a sheet's rows are never joined into one text (:func:`_write_member`)."""
     import os
     import zipfile
 
@@ -260,24 +260,32 @@ def _insert_rows(path: Path, rows: dict[str, tuple[pd.DataFrame, int, Mapping[in
             written = None
             for info in source.infolist():
                 data = source.read(info)
+                parts = [data]
                 if info.filename in rows:
                     pieces = _sheet_rows(*rows.pop(info.filename))  # while the member before is deflated
-                    if written is not None:  # which is let go before this one is joined
-                        written = written.result()
                     end = data.rindex(b"</sheetData>")
-                    data = b"".join((data[:end], *pieces, data[end:]))
+                    parts = [data[:end], *pieces, data[end:]]
                     del pieces
                 member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
                 member.compress_type, member.external_attr = info.compress_type, info.external_attr
                 if written is not None:
                     written.result()
-                written = deflating.submit(archive.writestr, member, data)
-                del data
+                written = deflating.submit(_write_member, archive, member, parts)
+                del data, parts
             if written is not None:
                 written.result()
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _write_member(archive, member, parts: list[bytes]) -> None:
+    """``archive.writestr(member, b"".join(parts))`` without the joined copy: the parts deflated one after
+    another into the member (a national workbook's estimates sheet is 80 MB of XML)."""
+    member.file_size = sum(len(part) for part in parts)  # as writestr sets it: ZIP64 or not is told from it
+    with archive.open(member, mode="w") as member_file:
+        for part in parts:
+            member_file.write(part)
 
 
 def _sheet_title(name: str, used: set[str]) -> str:
