@@ -7,6 +7,7 @@ A run folder is written whole or not at all: :func:`run_folder` gives a temporar
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -184,6 +185,27 @@ def _report_outputs(results: Results, out: Path, lang: str, formats: Sequence[st
                     progress: Callable[[str], None], *, tell: Callable[[str], object]) -> _Written:
     """Charts, report context and HTML page written; the PDF's Typst source told (before the HTML page
     is made, so that the two are made at once)."""
+    with _collector_paused():
+        return _report_made(results, out, lang, formats, progress, tell=tell)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while the report is made: its hundreds of thousands of
+    new objects (the context, the composed blocks) set the collector off again and again, for a few
+    megabytes of cycles (matplotlib's figures). A 10^5-child report: 3.8 -> 3.35 s, its peak 10 MB
+    higher. The next collection after it (at the latest the run's next stage: lqas.run) frees them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _report_made(results: Results, out: Path, lang: str, formats: Sequence[str],
+                 progress: Callable[[str], None], *, tell: Callable[[str], object]) -> _Written:
     written = _Written(out)
     report_files = [name for name in REPORT_FILES if name.split(".")[1] in formats]
     if not written.attempt(CONTEXT_FILE, lambda path: write_context(

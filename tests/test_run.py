@@ -630,3 +630,29 @@ def test_the_objects_that_outlive_a_stage_are_left_alone_by_the_collector_until_
     with pytest.raises(Stopped):
         lqas.run.analyse(project, stop_at_estimate)
     assert gc.get_freeze_count() == 0
+
+
+def test_the_collector_is_paused_while_the_report_is_made_and_left_as_it_was(tmp_path, monkeypatch):
+    """The report's many new objects set the cyclic collector off again and again: paused while the report
+    is made (in the run's process here), enabled again after it, unless the caller had disabled it."""
+    import gc
+
+    import lqas.outputs
+    import lqas.run
+    from lqas.config import load_project
+
+    monkeypatch.setenv("LQAS_PROCESSES", "1")
+    during = []
+    report_context = lqas.outputs.report_context
+    monkeypatch.setattr(lqas.outputs, "report_context",
+                        lambda *args, **kwargs: (during.append(gc.isenabled()), report_context(*args, **kwargs))[1])
+    project = load_project(DEMO)
+    assert gc.isenabled()
+    lqas.run.run_project(project, tmp_path / "on", formats=("html",))
+    assert during == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        lqas.run.run_project(project, tmp_path / "off", formats=("html",))
+        assert during == [False, False] and not gc.isenabled()
+    finally:
+        gc.enable()
