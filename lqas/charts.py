@@ -10,7 +10,11 @@ the caller (``text``), in the report language, and is drawn literally: labels co
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -431,7 +435,8 @@ def organ_pipe_chart(bars: pd.DataFrame, units: Sequence[str], *, names: Mapping
 
 
 def save_chart(figure: Figure, png_path: Path) -> str:
-    """Write the PNG file and the SVG file beside it (same name, ``.svg``); return the SVG markup.
+    """Write the PNG file and the SVG file beside it (same name, ``.svg``); return the SVG markup. Inside
+    :func:`pngs_later`, the PNG file is drawn when its block says so.
 
     The report embeds the SVG file (after :func:`lqas.safety.clean_svg`), never markup carried in
     the report context.
@@ -439,11 +444,47 @@ def save_chart(figure: Figure, png_path: Path) -> str:
     png_path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     with matplotlib.rc_context(STYLE):  # svg.fonttype applies when saving: text stays text (searchable, light)
-        figure.savefig(png_path, dpi=150)
         figure.savefig(buffer, format="svg", metadata={"Date": None})  # no timestamp: reruns give the same file
     svg = buffer.getvalue()
     png_path.with_suffix(".svg").write_text(svg, encoding="utf-8")
+    later = _later.get()
+    if later is not None and later.process == os.getpid():
+        later.charts.append((figure, png_path))
+    else:
+        _save_png(figure, png_path)
     return svg[svg.index("<svg"):]
+
+
+def _save_png(figure: Figure, png_path: Path) -> None:
+    with matplotlib.rc_context(STYLE):
+        figure.savefig(png_path, dpi=150)
+
+
+@dataclass
+class _LaterPngs:
+    process: int  # a process forked inside the block draws its own charts' PNG files at once
+    charts: list[tuple[Figure, Path]] = field(default_factory=list)
+
+    def draw(self) -> None:
+        while self.charts:
+            _save_png(*self.charts.pop(0))
+
+
+_later: ContextVar[_LaterPngs | None] = ContextVar("lqas_pngs_later", default=None)
+
+
+@contextmanager
+def pngs_later() -> Iterator[Callable[[], None]]:
+    """The charts saved in the block (:func:`save_chart`) have their SVG file at once and their PNG file
+    when the block calls what this yields: the report's process draws the PNG files, which no report
+    shows, after its pages' sources (10^5 children: the PDF 0.4 s sooner). PNG files not drawn when
+    the block ends are not drawn."""
+    later = _LaterPngs(os.getpid())
+    token = _later.set(later)
+    try:
+        yield later.draw
+    finally:
+        _later.reset(token)
 
 
 def change_chart(rows: Sequence[Mapping], units: Sequence[str], indicators: Sequence[str], *,

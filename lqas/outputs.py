@@ -206,6 +206,26 @@ def _collector_paused() -> Iterator[None]:
 
 def _report_made(results: Results, out: Path, lang: str, formats: Sequence[str],
                  progress: Callable[[str], None], *, tell: Callable[[str], object]) -> _Written:
+    from lqas.charts import pngs_later
+
+    # the charts' PNG files, which the report does not show, drawn once its pages are made: while the PDF is
+    # typeset, not before it can start
+    with pngs_later() as draw_pngs:
+        written = _report_pages(results, out, lang, formats, progress, tell=tell)
+        if "charts" in written.paths:
+            try:
+                draw_pngs()
+            except Exception as exc:  # noqa: BLE001 (the report's pages are written: their charts are the SVG files)
+                written.fail(["charts"], _reason(exc))
+                del written.paths["charts"]
+                # no chart's PNG file left, drawn or half-drawn; the SVG files stay, the PDF being typeset from them
+                for svg in (out / CHARTS_DIR).glob("*.svg"):
+                    svg.with_suffix(".png").unlink(missing_ok=True)
+    return written
+
+
+def _report_pages(results: Results, out: Path, lang: str, formats: Sequence[str],
+                  progress: Callable[[str], None], *, tell: Callable[[str], object]) -> _Written:
     written = _Written(out)
     report_files = [name for name in REPORT_FILES if name.split(".")[1] in formats]
     if not written.attempt(CONTEXT_FILE, lambda path: write_context(

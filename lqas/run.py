@@ -6,6 +6,7 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from threading import Event
 
@@ -191,33 +192,47 @@ def run_project(project: Project, out: Path, *, lang: str | None = None, overwri
         # taken before anything is written, in the thread that later writes the largest tables: hashing lets go of
         # Python's lock, and a national export's 760 MB took 0.7 s before the run could start
         checksums = writer.submit(input_checksums, project)
-        started: dict[str, Future] = {}
+        started: dict[str, Future | Beside] = {}
         report_here = False  # whether the report will be made in this process (no fork: see lqas.parallel)
 
         def write_children(derived: Derived) -> None:
             nonlocal report_here
             report_here = not fork_available(derived.table.size)
-            # a national child table, the largest file, written in a thread while the run goes on (Arrow
-            # formats its fields without Python's lock): the thread slows the stages beside it, which pays
-            # only when the file takes that long (10^6 children: 112 -> 100 s; 10^5: 19.6 -> 21.2 s)
-            if "csv" in formats and derived.table.size >= _EARLY_CELLS:
-                started["derived.csv"] = writer.submit(write_derived, derived, folder / "derived.csv",
-                                                       neutralise=project.report.csv_neutralise, stop=stop)
+            if "csv" not in formats:
+                return
+            path, neutralise = folder / "derived.csv", project.report.csv_neutralise
+            if fork_available(derived.table.size):
+                # written by a forked process from now on, on the second core while this one estimates (in a
+                # thread of this process, no gain at 10^5 children: the two took turns at Python's lock)
+                started["derived.csv"] = Beside(partial(write_derived, derived, path, neutralise=neutralise),
+                                                cells=derived.table.size)
+            elif derived.table.size >= _EARLY_CELLS:
+                # a national child table, the largest file, written in a thread while the run goes on (Arrow
+                # formats its fields without Python's lock): the thread slows the stages beside it, which pays
+                # only when the file takes that long (10^6 children: 112 -> 100 s; 10^5: 19.6 -> 21.2 s)
+                started["derived.csv"] = writer.submit(write_derived, derived, path, neutralise=neutralise, stop=stop)
 
         def write_estimates(estimates: pd.DataFrame) -> None:
-            # where the report is made in this process (a national table; Windows, macOS), the estimates are
-            # written in the thread beside it and the stages before it, as soon as they are made: 10^6
-            # children 73.5 -> 68.5 s; 10^5 in one process 17.6 -> 16.9 s. With the report forked both cores
-            # are busy at the end of the run already (10^5: no gain, 100 MB more)
-            if "csv" in formats and report_here:
-                started["estimates.csv"] = writer.submit(write_csv, estimates, folder / "estimates.csv",
-                                                         neutralise=project.report.csv_neutralise, stop=stop)
+            # written as soon as they are made: where the report is made in this process (a national table;
+            # Windows, macOS), in the thread beside it and the stages before it (10^6 children 73.5 -> 68.5 s;
+            # 10^5 in one process 17.6 -> 16.9 s); where it is forked, by a forked process of its own (in a
+            # thread, no gain at 10^5: the stages before the report took turns with it at Python's lock)
+            if "csv" not in formats:
+                return
+            path, neutralise = folder / "estimates.csv", project.report.csv_neutralise
+            if report_here:
+                started["estimates.csv"] = writer.submit(write_csv, estimates, path, neutralise=neutralise, stop=stop)
+            else:
+                started["estimates.csv"] = Beside(partial(write_csv, estimates, path, neutralise=neutralise),
+                                                  cells=estimates.size)
         try:
             results = _analysed(project, progress, write_children, write_estimates, derived)
             paths, failures = write_outputs(results, folder, lang or project.report.language, _releasing(progress),
                                             inputs=checksums.result(), formats=formats, started=started)
         finally:
             stop.set()  # a run that failed does not wait for the file it throws away
+            for writing in started.values():
+                writing.cancel()  # a forked writing stopped; nothing once its result was taken
     if failures:
         raise OutputError(failures, out)
     return {name: out / path.relative_to(folder) for name, path in paths.items()}

@@ -213,11 +213,10 @@ def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle, stop: Event 
                                for j, (values, kind) in enumerate(zip(columns, kinds))])
         if len(columns) == 1:  # Python's CSV writer quotes a row that is one empty field, or it would be no row
             fields = [pc.if_else(pc.equal(fields[0], ""), '""', fields[0])]
-        # each text let go as soon as the next is made: a chunk's text is held twice at most, not four times
-        lines = pc.binary_join_element_wise(*fields, ",")
+        # the line end put after the last field, not after each joined line: the chunk's text made once
+        fields[-1] = pc.binary_join_element_wise(fields[-1], "\r\n", "")
+        rows = pc.binary_join_element_wise(*fields, ",")
         del fields
-        rows = pc.binary_join_element_wise(lines, "\r\n", "")
-        del lines
         if isinstance(rows, pa.ChunkedArray):  # pandas 3's text columns are Arrow's, in chunks
             rows = rows.combine_chunks()
         _, offsets, data = rows.buffers()

@@ -94,7 +94,10 @@ def pdf_bytes(source: str, run_dir: Path, *, name: str = "report.pdf") -> bytes:
         charts.mkdir()
         for chart in sorted((run_dir / CHARTS_DIR).glob("*")):
             if chart.suffix in (".svg", ".png") and chart.is_file() and not chart.is_symlink():
-                shutil.copyfile(chart, charts / chart.name)
+                try:
+                    shutil.copyfile(chart, charts / chart.name)
+                except FileNotFoundError:  # a chart's PNG file, drawn beside the typesetting, taken away as it failed
+                    continue
         try:
             pdf = typst.compile(source.encode("utf-8"), root=root, format="pdf", ignore_system_fonts=True,
                                 timestamp=int(run_day().timestamp()))

@@ -473,10 +473,29 @@ def test_a_population_per_health_area_weights_the_children_of_each_cohort_by_its
 # ----------------------------------------------------------------------------- derived.csv beside the run
 
 
+def _forked_work(monkeypatch) -> list[str]:
+    """What the run gives to lqas.parallel.Beside (forked processes where the system forks): the file a
+    writing writes, by name, or the function's name."""
+    from functools import partial
+
+    import lqas.run
+
+    names, beside = [], lqas.run.Beside
+
+    def recording(function, *args, **kwargs):
+        writes = isinstance(function, partial) and len(function.args) > 1 and isinstance(function.args[1], Path)
+        names.append(function.args[1].name if writes else function.__name__)
+        return beside(function, *args, **kwargs)
+    monkeypatch.setattr(lqas.run, "Beside", recording)
+    return names
+
+
 def test_a_national_child_table_is_written_beside_the_run_into_the_same_file(tmp_path, monkeypatch):
-    """A child table of at least lqas.run._EARLY_CELLS cells is written in a thread from the moment it
-    is made: the file is the one written at the end of the run, byte for byte."""
+    """A child table of at least lqas.run._EARLY_CELLS cells, which the run does not fork for, is written
+    in a thread from the moment it is made; a smaller one by a forked process from that moment where the
+    system forks, with the other tables otherwise: the same file, byte for byte, written once."""
     import lqas.outputs
+    import lqas.parallel
     import lqas.run
     from lqas.config import load_project
 
@@ -484,22 +503,32 @@ def test_a_national_child_table_is_written_beside_the_run_into_the_same_file(tmp
     write_derived = lqas.run.write_derived
     monkeypatch.setattr(lqas.run, "write_derived", lambda *args, **kwargs: (early.append(1), write_derived(*args, **kwargs)))
     monkeypatch.setattr(lqas.outputs, "write_derived", lambda *args, **kwargs: (late.append(1), write_derived(*args, **kwargs)))
+    forked = _forked_work(monkeypatch)
     project = load_project(DEMO)
+    monkeypatch.setenv("LQAS_PROCESSES", "1")
     lqas.run.run_project(project, tmp_path / "late", formats=("csv",))
-    assert early == [] and late == [1]  # the demo's table is small: written with the other tables
+    assert early == [] and late == [1] and "derived.csv" not in forked  # with the other tables
     monkeypatch.setattr(lqas.run, "_EARLY_CELLS", 0)
     lqas.run.run_project(project, tmp_path / "early", formats=("csv",))
     assert early == [1] and late == [1]  # written once, beside the run, not again with the other tables
-    late_bytes, early_bytes = ((tmp_path / run / "derived.csv").read_bytes() for run in ("late", "early"))
-    assert len(early_bytes) > 100_000 and early_bytes == late_bytes
+    monkeypatch.delenv("LQAS_PROCESSES")
+    monkeypatch.setattr(lqas.parallel, "fork_available", lambda cells=0: True)
+    monkeypatch.setattr(lqas.run, "fork_available", lambda cells=0: True)
+    lqas.run.run_project(project, tmp_path / "forked", formats=("csv",))
+    # by the forked process (its calls are counted in its own lists, not these), not again here
+    assert forked.count("derived.csv") == 1 and early == [1] and late == [1]
+    late_bytes, early_bytes, forked_bytes = ((tmp_path / run / "derived.csv").read_bytes()
+                                             for run in ("late", "early", "forked"))
+    assert len(early_bytes) > 100_000 and early_bytes == late_bytes == forked_bytes
 
 
-def test_where_the_report_is_made_in_the_run_the_estimates_are_written_beside_it(tmp_path, monkeypatch):
+def test_the_estimates_are_written_beside_the_run_as_soon_as_they_are_made(tmp_path, monkeypatch):
     """Without a forked report (a national table; Windows, macOS; LQAS_PROCESSES=1) estimates.csv is
     written in the writer thread from the moment the estimates are made, before the report and the other
-    tables: the same bytes as when written with them (where the report is forked)."""
+    tables; with a forked report, by a forked process of its own from that moment: the same bytes."""
     import threading
 
+    import lqas.parallel
     import lqas.run
     from lqas.config import load_project
 
@@ -511,18 +540,25 @@ def test_where_the_report_is_made_in_the_run_the_estimates_are_written_beside_it
         calls.append((path.name, threading.current_thread().name, stages[-1]))
         return write_csv(frame, path, **kwargs)
     monkeypatch.setattr(lqas.run, "write_csv", recording)
+    forked = _forked_work(monkeypatch)
     project = load_project(DEMO)
     lqas.run.run_project(project, tmp_path / "early", formats=("csv", "html"), progress=stages.append)
     assert [(name, thread.split("_")[0]) for name, thread, _ in calls] == [("estimates.csv", "lqas-writer")]
     assert calls[0][2] in ("estimate", "classify lots")  # as soon as they are made, before the report
-    monkeypatch.setattr(lqas.run, "fork_available", lambda cells=0: True)  # as if the report were forked
-    lqas.run.run_project(project, tmp_path / "late", formats=("csv", "html"), progress=stages.append)
-    assert len(calls) == 1
-    early, late = ((tmp_path / run / "estimates.csv").read_bytes() for run in ("early", "late"))
+    assert "estimates.csv" not in forked
+    monkeypatch.delenv("LQAS_PROCESSES")
+    monkeypatch.setattr(lqas.parallel, "fork_available", lambda cells=0: True)  # the report forked
+    monkeypatch.setattr(lqas.run, "fork_available", lambda cells=0: True)
+    lqas.run.run_project(project, tmp_path / "forked", formats=("csv", "html"), progress=stages.append)
+    assert len(calls) == 1 and forked.count("estimates.csv") == 1  # written by the forked process alone
+    early, late = ((tmp_path / run / "estimates.csv").read_bytes() for run in ("early", "forked"))
     assert len(early) > 100_000 and early == late
 
 
-def test_the_estimates_written_beside_the_run_failing_lose_only_themselves(tmp_path, monkeypatch):
+@pytest.mark.parametrize("processes", ["1", "forked"])
+def test_the_estimates_written_beside_the_run_failing_lose_only_themselves(tmp_path, monkeypatch, processes):
+    """In a thread or in a forked process (whose failure is met again here, and said as the run's own)."""
+    import lqas.parallel
     import lqas.run
     from lqas.config import load_project
     from lqas.errors import OutputError
@@ -530,7 +566,12 @@ def test_the_estimates_written_beside_the_run_failing_lose_only_themselves(tmp_p
     def full_disk(frame, path, **kwargs):
         path.write_text("indicator,coh", encoding="utf-8")
         raise OSError(28, "No space left on device")
-    monkeypatch.setenv("LQAS_PROCESSES", "1")
+    if processes == "1":
+        monkeypatch.setenv("LQAS_PROCESSES", "1")
+    else:
+        monkeypatch.delenv("LQAS_PROCESSES", raising=False)
+        monkeypatch.setattr(lqas.parallel, "fork_available", lambda cells=0: True)
+        monkeypatch.setattr(lqas.run, "fork_available", lambda cells=0: True)
     monkeypatch.setattr(lqas.run, "write_csv", full_disk)
     with pytest.raises(OutputError, match=r"estimates\.csv"):
         lqas.run.run_project(load_project(DEMO), tmp_path / "run", formats=("csv",))
@@ -596,6 +637,7 @@ def test_a_run_that_fails_after_the_child_table_stops_writing_it_and_leaves_noth
     def failing_estimate(*args, **kwargs):
         raise InputError("estimates.csv: the estimate failed")
 
+    monkeypatch.setenv("LQAS_PROCESSES", "1")  # the thread of a national table (which is not forked for)
     monkeypatch.setattr(lqas.run, "_EARLY_CELLS", 0)
     monkeypatch.setattr(lqas.run, "write_derived", write_when_stopped)
     monkeypatch.setattr(lqas.run, "estimate", failing_estimate)
@@ -603,6 +645,34 @@ def test_a_run_that_fails_after_the_child_table_stops_writing_it_and_leaves_noth
         lqas.run.run_project(load_project(DEMO), tmp_path / "run", formats=("csv",))
     assert ended == [InterruptedError]
     assert list(tmp_path.iterdir()) == []  # no run folder, no partial one, no lock
+
+
+def test_a_run_that_fails_stops_the_forked_process_writing_the_child_table(tmp_path, monkeypatch):
+    import multiprocessing
+    import time
+
+    import lqas.parallel
+    import lqas.run
+    from lqas.config import load_project
+    from lqas.errors import InputError
+
+    def slow_write(*args, **kwargs):  # still writing when the run fails
+        time.sleep(120)
+
+    def failing_estimate(*args, **kwargs):
+        raise InputError("estimates.csv: the estimate failed")
+
+    monkeypatch.delenv("LQAS_PROCESSES", raising=False)
+    monkeypatch.setattr(lqas.parallel, "fork_available", lambda cells=0: True)
+    monkeypatch.setattr(lqas.run, "fork_available", lambda cells=0: True)
+    monkeypatch.setattr(lqas.run, "write_derived", slow_write)
+    monkeypatch.setattr(lqas.run, "estimate", failing_estimate)
+    started = time.monotonic()
+    with pytest.raises(InputError, match="the estimate failed"):
+        lqas.run.run_project(load_project(DEMO), tmp_path / "run", formats=("csv",))
+    assert time.monotonic() - started < 60  # not waited for
+    assert multiprocessing.active_children() == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_objects_that_outlive_a_stage_are_left_alone_by_the_collector_until_the_run_ends(tmp_path):
@@ -656,3 +726,56 @@ def test_the_collector_is_paused_while_the_report_is_made_and_left_as_it_was(tmp
         assert during == [False, False] and not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_charts_png_files_are_drawn_once_the_report_pages_are_made(tmp_path, monkeypatch):
+    """No report shows the PNG files: each chart's SVG file is written when the chart is drawn, its PNG
+    file once the PDF's source is made (typeset meanwhile) and the HTML page written; every chart has both."""
+    import lqas.charts
+    import lqas.outputs
+    import lqas.run
+    from lqas.config import load_project
+
+    monkeypatch.setenv("LQAS_PROCESSES", "1")  # the report, and the events, in this process
+    events = []
+    save_png, typst_source, html_page = lqas.charts._save_png, lqas.outputs.typst_source, lqas.outputs.html_page
+    monkeypatch.setattr(lqas.charts, "_save_png", lambda figure, path: (events.append("png"), save_png(figure, path)))
+    monkeypatch.setattr(lqas.outputs, "typst_source", lambda *a, **k: (events.append("pdf source"), typst_source(*a, **k))[1])
+    monkeypatch.setattr(lqas.outputs, "html_page", lambda *a, **k: (events.append("html"), html_page(*a, **k))[1])
+    lqas.run.run_project(load_project(DEMO), tmp_path / "run", formats=("html", "pdf"))
+    assert events[:2] == ["pdf source", "html"] and set(events[2:]) == {"png"}
+    charts = tmp_path / "run" / "charts"
+    svgs = sorted(path.stem for path in charts.glob("*.svg"))
+    assert len(svgs) == len(events) - 2 > 5
+    assert sorted(path.stem for path in charts.glob("*.png") if not path.stem.startswith("logo_")) == svgs
+    assert all((charts / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in svgs)
+
+
+@pytest.mark.parametrize("processes", ["1", "forked"])
+def test_the_charts_png_files_failing_lose_neither_the_report_nor_its_charts(tmp_path, monkeypatch, processes):
+    """The PNG files are drawn last: their failure is said, as the charts', and the report's pages (made
+    from the SVG files) are still written."""
+    import lqas.charts
+    import lqas.parallel
+    from lqas.config import load_project
+    from lqas.errors import OutputError
+    from lqas.run import run_project
+
+    if processes == "1":
+        monkeypatch.setenv("LQAS_PROCESSES", "1")
+    else:
+        monkeypatch.delenv("LQAS_PROCESSES", raising=False)
+        monkeypatch.setattr(lqas.parallel, "fork_available", lambda cells=0: True)
+
+    def no_png(figure, path):
+        raise MemoryError("drawing the PNG")
+    monkeypatch.setattr(lqas.charts, "_save_png", no_png)
+    with pytest.raises(OutputError, match="charts"):
+        run_project(load_project(DEMO), tmp_path / "run", formats=("csv", "html", "pdf"))
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["failed"] == [{"output": "charts", "reason": "MemoryError: drawing the PNG"}]
+    assert {"report.html", "report.pdf", "report_context.json", "estimates.csv"} <= set(manifest["outputs"])
+    charts = [name for name in manifest["outputs"] if name.startswith("charts/")]
+    assert "charts/coverage_by_dose.svg" in charts and not [name for name in charts if name.endswith(".png")
+                                                            and not name.startswith("charts/logo_")]
+    assert (tmp_path / "run" / "report.pdf").read_bytes()[:5] == b"%PDF-"
