@@ -48,6 +48,9 @@ class Beside:
     As a context manager, it is cancelled if its result was not taken (the block raised); a forked
     process may make work beside it in turn (the report's process, the organ-pipe plots).
 
+    ``background``: the forked process gives way to the run's own (``os.nice``): work that nothing waits
+    for before the run's end (a table to write), which then takes the cores the run leaves idle rather
+    than slowing the stages that everything after them waits for.
     ``later``: where it does not fork, the work is done when its result is asked for, not at once (the
     command line's ingest, which then runs under the run's own progress, after its refusals).
     ``thread``: where it does not fork, the work is done in a thread of this process meanwhile (work
@@ -65,7 +68,7 @@ class Beside:
 
     def __init__(self, function: Callable[..., Any], *args: Any,
                  on_message: Callable[[Any], None] | None = None, cells: int = 0, later: bool = False,
-                 thread: bool = False):
+                 thread: bool = False, background: bool = False):
         self._function, self._args, self._on_message = function, args, on_message
         self._process = None
         self._pending = False
@@ -84,7 +87,7 @@ class Beside:
 
         context = multiprocessing.get_context("fork")
         receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_child, args=(sender, function, args, on_message is not None),
+        self._process = context.Process(target=_child, args=(sender, function, args, on_message is not None, background),
                                         name=f"lqas-{getattr(function, '__name__', 'work').strip('_')}")
         self._process.start()
         sender.close()
@@ -167,10 +170,16 @@ class _Given:
     lineno: int
 
 
-def _child(sender, function: Callable[..., Any], args: tuple, tells: bool) -> None:
+# how much less the system favours a forked process made with ``background=True`` (os.nice)
+BACKGROUND_NICENESS = 10
+
+
+def _child(sender, function: Callable[..., Any], args: tuple, tells: bool, background: bool = False) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops this process
+    if background:
+        os.nice(BACKGROUND_NICENESS)
     try:
         with warnings.catch_warnings(record=True) as given:  # the filters as the run has them
             if tells:

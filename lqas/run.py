@@ -205,7 +205,7 @@ def run_project(project: Project, out: Path, *, lang: str | None = None, overwri
                 # written by a forked process from now on, on the second core while this one estimates (in a
                 # thread of this process, no gain at 10^5 children: the two took turns at Python's lock)
                 started["derived.csv"] = Beside(partial(write_derived, derived, path, neutralise=neutralise),
-                                                cells=derived.table.size)
+                                                cells=derived.table.size, background=True)
             elif derived.table.size >= _EARLY_CELLS:
                 # a national child table, the largest file, written in a thread while the run goes on (Arrow
                 # formats its fields without Python's lock): the thread slows the stages beside it, which pays
@@ -224,7 +224,7 @@ def run_project(project: Project, out: Path, *, lang: str | None = None, overwri
                 started["estimates.csv"] = writer.submit(write_csv, estimates, path, neutralise=neutralise, stop=stop)
             else:
                 started["estimates.csv"] = Beside(partial(write_csv, estimates, path, neutralise=neutralise),
-                                                  cells=estimates.size)
+                                                  cells=estimates.size, background=True)
         try:
             results = _analysed(project, progress, write_children, write_estimates, derived)
             paths, failures = write_outputs(results, folder, lang or project.report.language, _releasing(progress),

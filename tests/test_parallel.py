@@ -89,6 +89,17 @@ def test_a_forked_process_makes_work_beside_it_in_turn():
 
 
 @forks
+def test_background_work_gives_way_to_the_run():
+    """A table's writing, which nothing waits for before the run's end, is made at a lower priority than
+    the run's work (os.nice): its process takes the cores the run leaves idle."""
+    from lqas.parallel import BACKGROUND_NICENESS
+
+    here = os.nice(0)
+    assert Beside(os.nice, 0, background=True).result() == here + BACKGROUND_NICENESS == here + 10
+    assert Beside(os.nice, 0).result() == here  # the run's other work as the run
+
+
+@forks
 def test_cancel_stops_the_process_at_once():
     started = time.perf_counter()
     work = Beside(time.sleep, 60)

@@ -485,6 +485,7 @@ def _forked_work(monkeypatch) -> list[str]:
     def recording(function, *args, **kwargs):
         writes = isinstance(function, partial) and len(function.args) > 1 and isinstance(function.args[1], Path)
         names.append(function.args[1].name if writes else function.__name__)
+        assert kwargs.get("background", False) == writes  # a table's writing gives way to the run's work
         return beside(function, *args, **kwargs)
     monkeypatch.setattr(lqas.run, "Beside", recording)
     return names
