@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -37,7 +37,8 @@ def survey_design(derived: Derived, settings: DesignConfig) -> SurveyDesign:
 
 def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignConfig, *,
              levels: Sequence[str] = ("catchment",), stratifiers: Sequence[str] = (),
-             stratifier_levels: Sequence[str] = ("national",)) -> pd.DataFrame:
+             stratifier_levels: Sequence[str] = ("national",),
+             meanwhile: Callable[[], object] = lambda: None) -> pd.DataFrame:
     """All indicators at every level of the geography and by every stratifier, each with its cohort and
     sex margins, and BeSD indicators by the child's vaccination status.
 
@@ -50,6 +51,9 @@ def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignCo
         Further domain columns (``[stratifiers] columns``: area, population group, ...).
     stratifier_levels : sequence of str
         Where the stratifiers are crossed: ``"national"`` and/or columns of ``levels``.
+    meanwhile : callable
+        Called once this process has made its passes, when it would wait for those made by a forked
+        process (:mod:`lqas.parallel`; never called where none is forked): what the run does with that time.
 
     Returns
     -------
@@ -128,6 +132,7 @@ def estimate(design: SurveyDesign, indicators: Sequence[str], settings: DesignCo
             by_status = [_in_columns(design.proportions(besd, by=[STATUS], ci=settings.ci, level=settings.level,
                                                         margins=False), [STATUS])]
         if beside is not None:
+            meanwhile()
             beside.result()
             frames += [made_beside[k] for k in sorted(made_beside)]
     except BaseException:

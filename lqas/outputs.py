@@ -165,7 +165,7 @@ def _start_report(results: Results, out: Path, lang: str, formats: Sequence[str]
     cells = results.derived.table.size
     beside = fork_available(cells)
     progress("charts and report beside the tables" if beside else "charts and report context")
-    report = Beside(_report_outputs, results, out, lang, formats, _quiet if beside else progress,
+    report = Beside(_report_outputs, results, out, lang, formats, _quiet if beside else progress, os.getpid(),
                     on_message=lambda source: typesetting.append(typesetter.submit(pdf_bytes, source, out)), cells=cells)
 
     def finish(cancel: bool = False) -> _Written:
@@ -182,11 +182,12 @@ def _start_report(results: Results, out: Path, lang: str, formats: Sequence[str]
 
 
 def _report_outputs(results: Results, out: Path, lang: str, formats: Sequence[str],
-                    progress: Callable[[str], None], *, tell: Callable[[str], object]) -> _Written:
+                    progress: Callable[[str], None], run_process: int, *, tell: Callable[[str], object]) -> _Written:
     """Charts, report context and HTML page written; the PDF's Typst source told (before the HTML page
-    is made, so that the two are made at once)."""
+    is made, so that the two are made at once). ``run_process``: the run's process id (this work is made
+    by another where it is forked)."""
     with _collector_paused():
-        return _report_made(results, out, lang, formats, progress, tell=tell)
+        return _report_made(results, out, lang, formats, progress, forked=os.getpid() != run_process, tell=tell)
 
 
 @contextmanager
@@ -205,14 +206,18 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _report_made(results: Results, out: Path, lang: str, formats: Sequence[str],
-                 progress: Callable[[str], None], *, tell: Callable[[str], object]) -> _Written:
+                 progress: Callable[[str], None], *, forked: bool, tell: Callable[[str], object]) -> _Written:
     from lqas.charts import pngs_later
+    from lqas.parallel import BACKGROUND_NICENESS
 
     # the charts' PNG files, which the report does not show, drawn once its pages are made: while the PDF is
-    # typeset, not before it can start
+    # typeset, not before it can start; by a forked process, giving way to the typesetting (which the
+    # run's end waits for: os.nice, this process ending with them)
     with pngs_later() as draw_pngs:
         written = _report_pages(results, out, lang, formats, progress, tell=tell)
         if "charts" in written.paths:
+            if forked:
+                os.nice(BACKGROUND_NICENESS)
             try:
                 draw_pngs()
             except Exception as exc:  # noqa: BLE001 (the report's pages are written: their charts are the SVG files)

@@ -99,6 +99,12 @@ def _analyse(project: Project, progress: Callable[[str], None], derived_ready: C
         return _estimated(project, derived, checks, progress, estimates_ready, early)
 
 
+def _load_charts() -> None:
+    """matplotlib loaded while the run waits for the estimate's passes made by a forked process, not by the
+    report's process once forked, at the start of its work (0.2 s that the run's end waited for)."""
+    import lqas.charts  # noqa: F401
+
+
 def _checks(project: Project, derived: Derived, rules: FieldworkChecks, visits: pd.DataFrame | None) -> tuple:
     """The household response rates and the fieldwork checks (``rules``): the household log read once
     (unless given as ``visits``), both count its visits (refusals, absences)."""
@@ -120,7 +126,8 @@ def _estimated(project: Project, derived: Derived, checks: Beside, progress: Cal
 
     progress("estimate")
     estimates = estimate(design, indicators, project.design, levels=project.levels.columns,
-                         stratifiers=project.stratifiers.columns, stratifier_levels=project.stratifiers.levels)
+                         stratifiers=project.stratifiers.columns, stratifier_levels=project.stratifiers.levels,
+                         meanwhile=_load_charts)
     estimates_ready(estimates)
     progress("classify lots")
     classification = classify_lots(derived.table, registry, project.lqas, derived.exclusions)

@@ -137,13 +137,16 @@ def test_the_kernel_passes_made_beside_give_the_same_estimates(monkeypatch):
     project = results.project
     indicators = list(results.estimates["indicator"].unique())
 
+    waited = []
+
     def estimates() -> pd.DataFrame:
         return lqas.estimate.estimate(results.design, indicators, project.design, levels=project.levels.columns,
                                       stratifiers=project.stratifiers.columns,
-                                      stratifier_levels=project.stratifiers.levels)
+                                      stratifier_levels=project.stratifiers.levels, meanwhile=lambda: waited.append(1))
 
     alone = estimates()
     assert len(results.derived.table) < lqas.estimate._BESIDE_ROWS  # the demo is made in one process
+    assert waited == []  # nothing made beside, nothing to wait for
     made_beside = []
     monkeypatch.setattr(lqas.estimate, "_BESIDE_ROWS", 0)
     monkeypatch.setattr(lqas.estimate, "Beside",
@@ -153,6 +156,7 @@ def test_the_kernel_passes_made_beside_give_the_same_estimates(monkeypatch):
     assert len(made_beside[0]) > 1
     pd.testing.assert_frame_equal(beside, alone, check_exact=True)
     assert len(alone) > 10_000
+    assert waited == [1]  # what the run does while it waits for the passes made beside: once
 
     # the process killed after it sent its first pass: the passes are all made again here, none twice
     proportions, parent, made = type(results.design).proportions, os.getpid(), []
@@ -198,8 +202,35 @@ def test_the_report_made_beside_the_tables_is_the_same_run_and_survives_its_proc
         return report_outputs(*args, **kwargs)
 
     monkeypatch.setattr(lqas.outputs, "_report_outputs", killed)
+    niceness = os.nice(0)
     run_project(project, tmp_path / "killed")
     assert _bytes(tmp_path / "killed") == alone
+    assert os.nice(0) == niceness  # made again here: the run's process does not give way to itself
+
+
+@forks
+def test_the_report_process_draws_the_png_files_giving_way_to_the_typesetting(tmp_path, monkeypatch):
+    """The charts' PNG files, which no report shows, are drawn last by the report's forked process, at a
+    lower priority than the PDF typeset meanwhile by the run (os.nice); the run's own priority unchanged."""
+    import lqas.charts
+    from lqas.config import load_project
+    from lqas.parallel import BACKGROUND_NICENESS
+    from lqas.run import run_project
+
+    record, save_png = tmp_path / "png_niceness.txt", lqas.charts._save_png
+
+    def recorded(figure, path):
+        with open(record, "a", encoding="utf-8") as lines:
+            lines.write(f"{os.getpid()} {os.nice(0)} {path.stem}\n")
+        save_png(figure, path)
+    monkeypatch.setattr(lqas.charts, "_save_png", recorded)
+    niceness = os.nice(0)
+    run_project(load_project(DEMO), tmp_path / "run", formats=("html", "pdf"))
+    drawn = [line.split() for line in record.read_text(encoding="utf-8").splitlines()]
+    # (the organ-pipe plots are drawn by a process of their own, which the report's context waits for)
+    report = [nice for pid, nice, name in drawn if int(pid) != os.getpid() and not name.startswith("organ_pipe")]
+    assert len(report) >= 4 and set(report) == {str(niceness + BACKGROUND_NICENESS)}
+    assert os.nice(0) == niceness
 
 
 @forks
