@@ -27,7 +27,7 @@ from lqas.context import report_context
 from lqas.derive import write_derived
 from lqas.errors import InputError, LqasError
 from lqas.ingest import EXCLUSION_COLUMNS
-from lqas.parallel import Beside, fork_available
+from lqas.parallel import Beside, fork_available, give_way
 from lqas.report import CHARTS_DIR, CONTEXT_FILE, read_context, write_context
 from lqas.resources import data_path, resource_dir
 from lqas.results import Results
@@ -208,7 +208,6 @@ def _collector_paused() -> Iterator[None]:
 def _report_made(results: Results, out: Path, lang: str, formats: Sequence[str],
                  progress: Callable[[str], None], *, forked: bool, tell: Callable[[str], object]) -> _Written:
     from lqas.charts import pngs_later
-    from lqas.parallel import BACKGROUND_NICENESS
 
     # the charts' PNG files, which the report does not show, drawn once its pages are made: while the PDF is
     # typeset, not before it can start; by a forked process, giving way to the typesetting (which the
@@ -217,7 +216,7 @@ def _report_made(results: Results, out: Path, lang: str, formats: Sequence[str],
         written = _report_pages(results, out, lang, formats, progress, tell=tell)
         if "charts" in written.paths:
             if forked:
-                os.nice(BACKGROUND_NICENESS)
+                give_way()
             try:
                 draw_pngs()
             except Exception as exc:  # noqa: BLE001 (the report's pages are written: their charts are the SVG files)

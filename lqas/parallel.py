@@ -174,12 +174,21 @@ class _Given:
 BACKGROUND_NICENESS = 10
 
 
+def give_way() -> None:
+    """This process favoured less by the system from now on (:data:`BACKGROUND_NICENESS`), where it can be
+    (a system without ``os.nice``, or refusing it, leaves it as it is: only the speed differs)."""
+    try:
+        os.nice(BACKGROUND_NICENESS)
+    except (AttributeError, OSError):
+        pass
+
+
 def _child(sender, function: Callable[..., Any], args: tuple, tells: bool, background: bool = False) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops this process
     if background:
-        os.nice(BACKGROUND_NICENESS)
+        give_way()
     try:
         with warnings.catch_warnings(record=True) as given:  # the filters as the run has them
             if tells:

@@ -100,6 +100,14 @@ def test_background_work_gives_way_to_the_run():
 
 
 @forks
+def test_background_work_where_the_system_refuses_to_give_way_is_still_made_beside(monkeypatch):
+    def refused(increment):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "nice", refused)
+    assert Beside(os.getpid, background=True).result() != os.getpid()  # not made again here
+
+
+@forks
 def test_cancel_stops_the_process_at_once():
     started = time.perf_counter()
     work = Beside(time.sleep, 60)
