@@ -173,12 +173,22 @@ def make_survey(children: int, folder: Path) -> Path:
     return folder / "survey.toml"
 
 
-def _kib(path: str, keys: tuple[str, ...]) -> int:
+def _kib_each(path: str, keys: tuple[str, ...]) -> dict[str, int]:
+    """Each of ``keys`` of a /proc file of ``key: value kB`` lines, read once (0 where the process has ended)."""
+    found = dict.fromkeys(keys, 0)
     try:
         with open(path) as lines:
-            return sum(int(line.split()[1]) for line in lines if line.split(":")[0] in keys)
+            for line in lines:
+                key = line.split(":")[0]
+                if key in found:
+                    found[key] = int(line.split()[1])
     except (OSError, ValueError, IndexError):  # the process has just ended
-        return 0
+        pass
+    return found
+
+
+def _kib(path: str, keys: tuple[str, ...]) -> int:
+    return sum(_kib_each(path, keys).values())
 
 
 def _descendants(pid: int) -> list[int]:
@@ -205,9 +215,9 @@ def sample_forks(pid: int, samples: list, done: threading.Event) -> None:
     started = _kib("/proc/meminfo", ("AnonPages",))
     while not done.wait(0.05):
         if _descendants(pid):
-            own = _kib(f"/proc/{pid}/status", ("RssAnon",))
-            forks = max(0, _kib("/proc/meminfo", ("AnonPages",)) - started - own)
-            samples.append((time.monotonic(), (_kib(f"/proc/{pid}/status", ("VmRSS",)) + forks) / 1024))
+            status = _kib_each(f"/proc/{pid}/status", ("RssAnon", "VmRSS"))
+            forks = max(0, _kib("/proc/meminfo", ("AnonPages",)) - started - status["RssAnon"])
+            samples.append((time.monotonic(), (status["VmRSS"] + forks) / 1024))
 
 
 def run(project: Path, formats: str, derive_only: bool = False) -> dict:
