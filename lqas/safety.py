@@ -487,9 +487,9 @@ def run_day() -> datetime:
     return datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
 
 
-def stamp_zip(path: Path, when: datetime) -> None:
+def stamp_zip(path: Path, when: datetime, *, level: int | None = None) -> None:
     """Rewrite a zip container (XLSX) with every member, and the workbook's own "modified" property,
-    dated ``when`` instead of the second it was saved."""
+    dated ``when`` instead of the second it was saved; deflated at zlib's ``level`` (its default: 6)."""
     with zipfile.ZipFile(path) as archive:
         members = [(info, archive.read(info)) for info in archive.infolist()]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -499,4 +499,4 @@ def stamp_zip(path: Path, when: datetime) -> None:
                               data)
             stamped = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
             stamped.compress_type, stamped.external_attr = info.compress_type, info.external_attr
-            archive.writestr(stamped, data)
+            archive.writestr(stamped, data, compresslevel=level)

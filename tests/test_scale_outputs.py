@@ -214,6 +214,27 @@ def test_the_workbook_rows_are_the_bytes_openpyxl_writes_cell_by_cell(tmp_path, 
     assert (tmp_path / "pieces.xlsx").read_bytes() == (tmp_path / "openpyxl.xlsx").read_bytes()
 
 
+@pytest.mark.parametrize("plain", [True, False])  # rows written here, or every sheet by openpyxl
+def test_every_member_of_the_workbook_is_deflated_at_zlibs_fastest_level(tmp_path, monkeypatch, plain):
+    import zipfile
+    import zlib
+
+    frame = pd.DataFrame({"estimate": np.linspace(0, 1, 2_000), "name": [f"area {k % 37}" for k in range(2_000)]})
+    if not plain:
+        monkeypatch.setattr(workbook, "_plain", lambda frame: False)
+    write_workbook(tmp_path / "x.xlsx", [Sheet("one", frame, percent=["estimate"])])
+    assert workbook.DEFLATE_LEVEL == 1
+    with zipfile.ZipFile(tmp_path / "x.xlsx") as archive, open(tmp_path / "x.xlsx", "rb") as raw:
+        for info in archive.infolist():
+            assert info.compress_type == zipfile.ZIP_DEFLATED, info.filename
+            deflate = zlib.compressobj(1, zlib.DEFLATED, -15)
+            expected = deflate.compress(archive.read(info)) + deflate.flush()
+            raw.seek(info.header_offset + 26)  # the local header: its name's and extra field's lengths, then the data
+            skip = int.from_bytes(raw.read(2), "little") + int.from_bytes(raw.read(2), "little")
+            raw.seek(skip, 1)
+            assert raw.read(info.compress_size) == expected, info.filename
+
+
 def test_a_sheet_with_dates_is_written_by_openpyxl(tmp_path):
     from openpyxl import load_workbook
 
