@@ -97,11 +97,13 @@ def derive_project(project: Project) -> Derived:
         return _derive(project)
 
 
-# inputs of fewer bytes are derived beside the command line's imports (DerivedBeside). The child table
-# comes back pickled, which grows with the survey while the imports take a second whatever its size, and
-# the export's reading already uses both cores for a while: measured on 2 cores, 10,000 children (a 7 MB
-# export) 9.2 -> 8.4 s, 30,000 (20 MB) 11.4 -> 10.8 s, but 100,000 (67 MB) 16.0 -> 16.5 s
-EARLY_INPUT_BYTES = 30_000_000
+# inputs of fewer bytes are derived beside the command line's imports (DerivedBeside): a second of imports
+# (scipy.stats, statsmodels, matplotlib) made while the survey is read. The child table comes back through
+# memory the two processes share (lqas.parallel: 0.06 s at 10^5 children; 0.4 s when it came back pickled
+# through the pipe, and a 67 MB export was then read faster in the run itself). A larger survey is read by
+# the run itself: the forked process's peak beside the run's would pass the memory a laptop gives a national
+# run (a 10^6-child export weighs 670 MB; this many bytes, some 370,000 children)
+EARLY_INPUT_BYTES = 250_000_000
 
 
 class DerivedBeside:

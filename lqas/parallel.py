@@ -12,6 +12,7 @@ the memory a laptop can give it (:data:`LARGE_TABLE_CELLS`).
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 import warnings
 from collections.abc import Callable
@@ -87,7 +88,9 @@ class Beside:
 
         context = multiprocessing.get_context("fork")
         receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_child, args=(sender, function, args, on_message is not None, background),
+        self._shared = _SharedFile.made()
+        self._process = context.Process(target=_child, args=(sender, function, args, on_message is not None, background,
+                                                             self._shared),
                                         name=f"lqas-{getattr(function, '__name__', 'work').strip('_')}")
         self._process.start()
         sender.close()
@@ -126,6 +129,12 @@ class Beside:
         self._process.join()
         self._process = None
         if kind == "value":
+            try:
+                value = self._shared.value(*value)
+            except Exception:  # noqa: BLE001 (what came back cannot be read: the work is made here, as when it died)
+                kind = "failed"
+        self._shared.close()
+        if kind == "value":
             for warning in given:
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
             self._value = value
@@ -153,6 +162,7 @@ class Beside:
             with self._listener:
                 self._received.result()
             self._process, self._value = None, None
+            self._shared.close()
         if self._thread is not None:
             self._thread.cancel()
             self._thread, self._value = None, None
@@ -170,6 +180,76 @@ class _Given:
     lineno: int
 
 
+# buffers of a forked process's value this large or larger (a child table's columns: 400 kB each at 10^5
+# children) come back through a shared file, not the pipe (_SharedFile)
+SHARED_BYTES = 1 << 16
+# where each buffer starts in the shared file: a multiple of this, so that every column is aligned as numpy
+# aligns its own (an unaligned array is slower to read, and some operations copy it first)
+_ALIGNMENT = 64
+
+
+class _SharedFile:
+    """The value a forked process made, sent back without copying its large buffers through the pipe.
+
+    The value is pickled with its buffers of :data:`SHARED_BYTES` or more out of band (Python's pickle
+    protocol 5): the forked process writes them into a file in memory (``memfd_create``) made by the run
+    before forking, and sends the rest, and where each buffer lies, through the pipe. The run maps the
+    file (copy-on-write) and the value's arrays are those pages, shared, not copied: a 10^5-child table
+    (175 MB pickled) came back in 0.06 s instead of 0.4 s through the pipe. Where the system has no such
+    file, the whole value goes through the pipe."""
+
+    def __init__(self, descriptor: int | None):
+        self.descriptor = descriptor
+
+    @classmethod
+    def made(cls) -> _SharedFile:
+        try:
+            return cls(os.memfd_create("lqas-beside", os.MFD_CLOEXEC))
+        except (AttributeError, OSError):
+            return cls(None)
+
+    def put(self, value: Any) -> tuple[bytes, list[tuple[int, int]]]:
+        """``value`` pickled, its large buffers written into the file: the pickle and each buffer's place."""
+        large: list[pickle.PickleBuffer] = []
+
+        def out_of_band(buffer: pickle.PickleBuffer) -> bool:
+            if self.descriptor is None or buffer.raw().nbytes < SHARED_BYTES:
+                return True  # in the pickle
+            large.append(buffer)
+            return False
+
+        head = pickle.dumps(value, protocol=5, buffer_callback=out_of_band)
+        places, end = [], 0
+        if not large:
+            return head, places
+        with open(self.descriptor, "wb", closefd=False) as file:
+            for buffer in large:
+                raw = buffer.raw()
+                start = -(-end // _ALIGNMENT) * _ALIGNMENT
+                file.seek(start)
+                file.write(raw)
+                places.append((start, raw.nbytes))
+                end = start + raw.nbytes
+        return head, places
+
+    def value(self, head: bytes, places: list[tuple[int, int]]) -> Any:
+        """The value :meth:`put` sent: its buffers are the mapped file's pages."""
+        if not places:
+            return pickle.loads(head)
+        import mmap
+
+        size = max(start + length for start, length in places)
+        pages = memoryview(mmap.mmap(self.descriptor, size, flags=mmap.MAP_PRIVATE,
+                                     prot=mmap.PROT_READ | mmap.PROT_WRITE))
+        return pickle.loads(head, buffers=[pages[start:start + length] for start, length in places])
+
+    def close(self) -> None:
+        """The file's name in this process let go (its pages stay while the value's arrays are mapped)."""
+        if self.descriptor is not None:
+            os.close(self.descriptor)
+            self.descriptor = None
+
+
 # how much less the system favours a forked process made with ``background=True`` (os.nice)
 BACKGROUND_NICENESS = 10
 
@@ -183,7 +263,8 @@ def give_way() -> None:
         pass
 
 
-def _child(sender, function: Callable[..., Any], args: tuple, tells: bool, background: bool = False) -> None:
+def _child(sender, function: Callable[..., Any], args: tuple, tells: bool, background: bool = False,
+           shared: _SharedFile | None = None) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it stops this process
@@ -195,7 +276,8 @@ def _child(sender, function: Callable[..., Any], args: tuple, tells: bool, backg
                 value = function(*args, tell=lambda message: sender.send(("message", message)))
             else:
                 value = function(*args)
-        sender.send(("value", value, [_Given(w.message, w.category, w.filename, w.lineno) for w in given]))
+        sent = shared.put(value) if shared is not None else (pickle.dumps(value, protocol=5), [])
+        sender.send(("value", sent, [_Given(w.message, w.category, w.filename, w.lineno) for w in given]))
     except BaseException:  # noqa: BLE001 (the run does the same work again and raises it as its own)
         try:
             sender.send(("failed", None))

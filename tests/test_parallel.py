@@ -333,6 +333,81 @@ def _warn(parent: int) -> int:
 
 
 @forks
+def _columns(rows: int) -> tuple[int, pd.DataFrame]:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    return os.getpid(), pd.DataFrame({
+        "share": rng.random(rows), "flag": (rng.random(rows) < 0.5).astype(np.float32),
+        "area": pd.Categorical(rng.choice(["ha1", "ha2", "ha3"], rows)),
+        "name": pd.Series([f"child {k}" for k in range(rows)], dtype="string"),
+        "when": pd.to_datetime(rng.integers(0, 10**4, rows), unit="D"), "note": [None, "ok"] * (rows // 2)})
+
+
+def _mapped(array) -> bool:
+    """Whether ``array``'s memory is a mapped file's, which the run may write to (an array made from the
+    pickle's bytes owns its memory)."""
+    import mmap
+
+    base = array
+    while getattr(base, "base", None) is not None and not isinstance(base, memoryview):
+        base = base.base
+    return isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap) and not base.readonly
+
+
+@forks
+def test_a_large_value_comes_back_through_memory_shared_with_the_process_not_copied_through_the_pipe():
+    import numpy as np
+
+    pid, frame = Beside(_columns, 50_000).result()
+    _, here = _columns(50_000)
+    assert pid != os.getpid()
+    pd.testing.assert_frame_equal(frame, here, check_exact=True)
+    for column in ("share", "flag"):  # 400 kB and 200 kB: each in the shared file
+        values = frame[column].to_numpy()
+        assert _mapped(values), column
+        assert values.flags.aligned and values.ctypes.data % 64 == 0, column
+    frame.loc[0, "share"] = 2.0  # the run's own copy of a page it writes to: the value is the run's to change
+    assert frame["share"].iloc[0] == 2.0 and frame["share"].iloc[1] == here["share"].iloc[1]
+    assert not _mapped(np.asarray(Beside(_columns, 500).result()[1]["share"]))  # 4 kB: in the pipe's message
+
+
+@forks
+def test_a_value_that_cannot_be_read_back_is_made_here(monkeypatch):
+    import lqas.parallel
+
+    def unreadable(self, head, places):
+        raise OSError("cannot map")
+
+    monkeypatch.setattr(lqas.parallel._SharedFile, "value", unreadable)
+    pid, frame = Beside(_columns, 50_000).result()
+    assert pid == os.getpid()
+    pd.testing.assert_frame_equal(frame, _columns(50_000)[1], check_exact=True)
+
+
+@forks
+def test_where_the_system_has_no_file_in_memory_the_value_comes_through_the_pipe(monkeypatch):
+    def refused(*args):
+        raise OSError("memfd_create refused")
+
+    monkeypatch.setattr(os, "memfd_create", refused)
+    pid, frame = Beside(_columns, 50_000).result()
+    assert pid != os.getpid() and not _mapped(frame["share"].to_numpy())
+    pd.testing.assert_frame_equal(frame, _columns(50_000)[1], check_exact=True)
+
+
+@forks
+def test_work_beside_leaves_no_file_open_whether_its_result_is_taken_or_cancelled():
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_files()
+    for _ in range(5):
+        assert Beside(_columns, 20_000).result()[1].shape == (20_000, 6)
+        Beside(time.sleep, 30).cancel()
+    assert open_files() == before
+
+
 def test_warnings_given_beside_are_given_again_in_the_run():
     with pytest.warns(UserWarning, match=r"unknown codes \(beside\)"):
         assert Beside(_warn, os.getpid()).result() == 1
