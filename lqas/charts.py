@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import matplotlib
 import numpy as np
@@ -46,6 +47,10 @@ STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fonts
          "text.parse_math": False, "text.usetex": False}
 OC_LINES = ["#000000", OKABE_ITO["blue"], OKABE_ITO["reddish_purple"], OKABE_ITO["orange"]]
 WIDTH = 7.0  # inches: the text width of an A4 page with 16 mm margins
+T = TypeVar("T")
+# the tallest chart a report page holds under its running head, with a caption of three lines and its source
+# (inches, at WIDTH: the PDF's A4 page has 10.2 in of text); a chart by unit of more units is drawn in parts
+PAGE_HEIGHT = 8.8
 # a programme target, the same on every chart: orange (no data series of these charts is orange) and
 # dash-dot (apart from the dashed reference lines in grey print); a white halo keeps it readable where it
 # crosses bars or error bars of a similar grey
@@ -58,6 +63,62 @@ def _subplots(*args, figsize: tuple[float, float], **kwargs):
     current figure) of the user's session and figures are freed with their last reference."""
     figure = Figure(figsize=figsize)
     return figure, figure.subplots(*args, **kwargs)
+
+
+def page_parts(units: Sequence[T], height: Callable[[int], float]) -> list[list[T]]:
+    """``units`` in consecutive parts of sizes as equal as can be, as few as let each part's chart fit a
+    page (``height(n)``: the chart's height in inches for ``n`` units; :data:`PAGE_HEIGHT`): one part
+    when they all fit. A national survey's 60 districts drawn in one chart were 25 inches tall, cut by
+    the PDF's page, or squeezed until their names overlapped."""
+    units = list(units)
+    if not units:
+        return [units]
+    fitting = [n for n in range(1, len(units) + 1) if height(n) <= PAGE_HEIGHT]
+    parts = -(-len(units) // max(fitting, default=1))
+    size = -(-len(units) // parts)
+    return [units[start:start + size] for start in range(0, len(units), size)]
+
+
+def part_name(name: str, part: int) -> str:
+    """A chart drawn in parts (:func:`page_parts`): the first part keeps its name, then ``<name>_2``, ..."""
+    return name if part == 0 else f"{name}_{part + 1}"
+
+
+def sex_gap_height(units: int, cohorts: int) -> float:
+    """Inches of :func:`sex_gap_chart`: a panel per cohort, a line per unit (of a few units: as tall as a
+    panel of a few catchment areas has always been)."""
+    return max(cohorts, 1) * max(1.9, 0.14 * units + 0.75) + 0.9
+
+
+def inchworm_height(units: int, cohorts: int) -> float:
+    """Inches of :func:`inchworm_chart`: a line per unit and the survey's, a mark per cohort."""
+    return 0.2 * (units + 1) * cohorts + 1.1
+
+
+def change_height(units: int) -> float:
+    """Inches of :func:`change_chart`."""
+    return 0.32 * units + 1.3
+
+
+def trend_height(units: int) -> float:
+    """Inches of :func:`trend_chart`: a row of panels per unit."""
+    return 1.05 * units + 0.9
+
+
+def admin_height(units: int) -> float:
+    """Inches of :func:`admin_chart`."""
+    return 0.3 * units + 1.4
+
+
+def ranking_height(rows: int) -> float:
+    """Inches of :func:`small_area_ranking_chart`."""
+    return 0.17 * rows + 1.2
+
+
+def ranking_upper(rows: Sequence[Mapping], threshold: float | None) -> float:
+    """The end of :func:`small_area_ranking_chart`'s axis (percent): a round ten above every interval."""
+    values = [100 * row[key] for row in rows for key in ("ci_high", "estimate") if row.get(key) is not None]
+    return float(min(100.0, 10 * np.ceil((max(values + [100 * (threshold or 0)], default=10) + 2) / 10)))
 
 
 def _tight(figure: Figure, **kwargs) -> None:
@@ -159,7 +220,7 @@ def sex_gap_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: S
     upper = _upper(*series.values(), lines=list(targets.values()))
     with_target = False
     with matplotlib.rc_context(STYLE):
-        figure, axes = _subplots(len(cohorts), len(indicators), figsize=(WIDTH, 1.9 * len(cohorts) + 0.9),
+        figure, axes = _subplots(len(cohorts), len(indicators), figsize=(WIDTH, sex_gap_height(len(units), len(cohorts))),
                                     sharey=True, squeeze=False)
         for i, cohort in enumerate(cohorts):
             for j, indicator in enumerate(indicators):
@@ -203,7 +264,7 @@ def inchworm_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: 
     upper = _upper(*series.values(), lines=list(targets.values()))
     with_target = False
     with matplotlib.rc_context(STYLE):
-        figure, axes = _subplots(1, len(indicators), figsize=(WIDTH, 0.2 * len(rows_order) * len(cohorts) + 1.1),
+        figure, axes = _subplots(1, len(indicators), figsize=(WIDTH, inchworm_height(len(rows_order) - 1, len(cohorts))),
                                     sharey=True, squeeze=False)
         for j, indicator in enumerate(indicators):
             ax = axes[0][j]
@@ -496,7 +557,7 @@ def change_chart(rows: Sequence[Mapping], units: Sequence[str], indicators: Sequ
     by = {(row["unit"], row["indicator"]): row for row in rows}
     earlier, later = {"color": "#888888", "marker": "o"}, SERIES[1]
     with matplotlib.rc_context(STYLE):
-        figure, axes = _subplots(1, len(indicators), figsize=(WIDTH, 0.32 * len(units) + 1.3), sharey=True,
+        figure, axes = _subplots(1, len(indicators), figsize=(WIDTH, change_height(len(units))), sharey=True,
                                  squeeze=False)
         for j, indicator in enumerate(indicators):
             ax = axes[0][j]
@@ -530,7 +591,7 @@ def trend_chart(rows: Sequence[Mapping], units: Sequence[str], indicators: Seque
     by = {(row["unit"], row["indicator"], row["sex"]): row for row in rows}
     sexes = (("F", GIRLS, text["girls"], -0.07), ("M", BOYS, text["boys"], 0.07))
     with matplotlib.rc_context(STYLE):
-        figure, axes = _subplots(len(units), len(indicators), figsize=(WIDTH, 1.05 * len(units) + 0.9),
+        figure, axes = _subplots(len(units), len(indicators), figsize=(WIDTH, trend_height(len(units))),
                                  sharex=True, sharey=True, squeeze=False)
         for i, unit in enumerate(units):
             for j, indicator in enumerate(indicators):
@@ -576,7 +637,7 @@ def admin_chart(rows: Sequence[Mapping], units: Sequence[str], doses: Sequence[s
               if row.get(key) is not None and not np.isnan(row[key])]
     upper = float(max(110.0, 10 * np.ceil((max(values, default=100) + 4) / 10)))
     with matplotlib.rc_context(STYLE):
-        figure, axes = _subplots(1, len(doses), figsize=(WIDTH, 0.3 * len(units) + 1.4), sharey=True, squeeze=False)
+        figure, axes = _subplots(1, len(doses), figsize=(WIDTH, admin_height(len(units))), sharey=True, squeeze=False)
         for j, dose in enumerate(doses):
             ax = axes[0][j]
             ax.axvline(100, color="#000000", lw=0.8, ls=(0, (4, 2)), zorder=1.5)
@@ -606,18 +667,19 @@ def admin_chart(rows: Sequence[Mapping], units: Sequence[str], doses: Sequence[s
     return figure
 
 
-def small_area_ranking_chart(rows: Sequence[Mapping], *, threshold: float | None, text: Mapping[str, str]) -> Figure:
+def small_area_ranking_chart(rows: Sequence[Mapping], *, threshold: float | None, text: Mapping[str, str],
+                             upper: float | None = None) -> Figure:
     """The areas ranked by their estimate, each with its 95 % interval: sampled areas (filled square,
     the model's estimate from their own data and the others') apart from those not sampled (open
     circle, the model's alone), the programme threshold as the target line. ``rows``: the report
     context's small-area records in rank order (``name``, ``sampled``, ``estimate``, ``ci_low``,
-    ``ci_high``)."""
+    ``ci_high``). ``upper``: the axis's end (percent; by default :func:`ranking_upper` of ``rows``), the
+    same for every part of a ranking drawn in parts."""
     sampled = {"color": OKABE_ITO["blue"], "marker": "s", "mfc": OKABE_ITO["blue"]}
     model = {"color": OKABE_ITO["vermillion"], "marker": "o", "mfc": "white"}
-    values = [100 * row[key] for row in rows for key in ("ci_high", "estimate") if row.get(key) is not None]
-    upper = float(min(100.0, 10 * np.ceil((max(values + [100 * (threshold or 0)], default=10) + 2) / 10)))
+    upper = ranking_upper(rows, threshold) if upper is None else upper
     with matplotlib.rc_context(STYLE):
-        figure, ax = _subplots(figsize=(WIDTH, 0.17 * len(rows) + 1.2))
+        figure, ax = _subplots(figsize=(WIDTH, ranking_height(len(rows))))
         seen = set()
         for i, row in enumerate(rows):
             if row.get("estimate") is None:

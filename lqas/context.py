@@ -161,10 +161,9 @@ def _report_context(results: Results, lang: str, charts_dir: Path, beside: ExitS
     summary = summary_context(results, index, cohorts, labels, charts_dir, many=many)
     rounds, admin, small_area = further.result() if further is not None else (None, None, None)
     if rounds is not None:
-        later_charts |= {name: rounds[key] for name, key in (("change_by_unit", "chart"),
-                                                             ("trend_by_sex", "trend_chart")) if rounds.get(key)}
-    if admin is not None and admin["chart"]:
-        later_charts["admin_vs_survey"] = admin["chart"]
+        later_charts |= rounds["charts"]
+    if admin is not None:
+        later_charts |= admin["charts"]
     if small_area is not None:
         later_charts |= small_area["charts"]
     if summary is not None and summary["categories"] is not None:
@@ -524,24 +523,25 @@ def rounds_context(results: Results, column: str, units: list[str], labels: dict
             trend.append({"unit": unit, "indicator": row["indicator"], "sex": row["sex"],
                           **{key: _number(row[key]) for key in ("estimate_a", "ci_low_a", "ci_high_a", "estimate_b",
                                                                  "ci_low_b", "ci_high_b")}})
-    trend_chart = None
+    charts: dict[str, str] = {}  # each chart's parts that fit a page (draw.page_parts)
     if trend:
-        figure = draw.trend_chart(trend, [u for u in trend_units if any(r["unit"] == u for r in trend)], charted,
-                                  names={ALL: labels["chart"]["all_catchments"], **labels.get(column, {})},
-                                  indicator_labels=labels["indicator"], rounds=pair, text=labels["chart"])
-        draw.save_chart(figure, charts_dir / "trend_by_sex.png")
-        trend_chart = f"{CHARTS_DIR}/trend_by_sex.svg"
-    chart = None
+        shown = [u for u in trend_units if any(r["unit"] == u for r in trend)]
+        for k, part in enumerate(draw.page_parts(shown, draw.trend_height)):
+            figure = draw.trend_chart(trend, part, charted,
+                                      names={ALL: labels["chart"]["all_catchments"], **labels.get(column, {})},
+                                      indicator_labels=labels["indicator"], rounds=pair, text=labels["chart"])
+            charts[draw.part_name("trend_by_sex", k)] = _saved(figure, charts_dir, draw.part_name("trend_by_sex", k))
     if by_unit:
-        figure = draw.change_chart(by_unit, [u for u in units if any(r["unit"] == u for r in by_unit)],
-                                   [k for k in indicators if k != "ui_dtp1_not_dtp3"],
-                                   names=labels.get(column, {}), indicator_labels=labels["indicator"],
-                                   rounds=pair, text=labels["chart"])
-        draw.save_chart(figure, charts_dir / "change_by_unit.png")
-        chart = f"{CHARTS_DIR}/change_by_unit.svg"
+        shown = [u for u in units if any(r["unit"] == u for r in by_unit)]
+        for k, part in enumerate(draw.page_parts(shown, draw.change_height)):
+            figure = draw.change_chart(by_unit, part, [key for key in indicators if key != "ui_dtp1_not_dtp3"],
+                                       names=labels.get(column, {}), indicator_labels=labels["indicator"],
+                                       rounds=pair, text=labels["chart"])
+            charts[draw.part_name("change_by_unit", k)] = _saved(figure, charts_dir, draw.part_name("change_by_unit", k))
     return {"rounds": list(found.rounds), "from": pair[0], "to": pair[1], "revisited": settings.revisited,
             "column": column, "national": national, "by_unit": by_unit, "gaps": gaps, "arms": arms,
-            "transitions": transitions, "chart": chart, "trend": trend, "trend_chart": trend_chart,
+            "transitions": transitions, "chart": charts.get("change_by_unit"), "trend": trend,
+            "trend_chart": charts.get("trend_by_sex"), "charts": charts,
             "intervention": results.project.arms.intervention if results.project.arms else None}
 
 
@@ -558,6 +558,15 @@ def _target_change(lots: pd.DataFrame) -> dict[str, Any]:
 
 # the indicator of the organ-pipe plots: Penta 3, the coverage a supervisor's clusters are judged by
 ORGAN_PIPE_INDICATOR = "penta3_crude"
+
+
+def _saved(figure, charts_dir: Path, name: str) -> str:
+    """The chart saved as ``<name>.png`` and ``.svg`` (:func:`lqas.charts.save_chart`): its SVG file as the
+    report context names it."""
+    from lqas import charts as draw
+
+    draw.save_chart(figure, charts_dir / f"{name}.png")
+    return f"{CHARTS_DIR}/{name}.svg"
 
 
 def _organ_pipes(results: Results, labels: dict, oldest: str, goals: Mapping[str, float], charts_dir: Path,
@@ -889,12 +898,17 @@ def report_charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], old
     zd_ui = [key for key in ("zero_dose", "ui_dtp1_not_dtp3") if key in present]
     figures = {}
     if zd_ui and catchments:  # a BeSD-only survey has no dose evidence, so no vaccination charts
-        figures["zero_dose_ui_by_sex"] = draw.sex_gap_chart(
-            estimates, zd_ui, cohorts, labels=labels["indicator"], catchment_labels=catchments,
-            cohort_labels=labels["cohort"], text=text, column=column, targets=targets)
-        figures["zero_dose_ui_by_catchment"] = draw.inchworm_chart(
-            estimates, zd_ui, cohorts, labels=labels["indicator"], catchment_labels=catchments,
-            cohort_labels=labels["cohort"], text=text, column=column, targets=targets)
+        # the units in parts that each fit a page (a national survey's districts; draw.page_parts)
+        for k, part in enumerate(draw.page_parts(catchments, lambda n: draw.sex_gap_height(n, len(cohorts)))):
+            figures[draw.part_name("zero_dose_ui_by_sex", k)] = draw.sex_gap_chart(
+                estimates, zd_ui, cohorts, labels=labels["indicator"],
+                catchment_labels={unit: catchments[unit] for unit in part}, cohort_labels=labels["cohort"], text=text,
+                column=column, targets=targets)
+        for k, part in enumerate(draw.page_parts(catchments, lambda n: draw.inchworm_height(n, len(cohorts)))):
+            figures[draw.part_name("zero_dose_ui_by_catchment", k)] = draw.inchworm_chart(
+                estimates, zd_ui, cohorts, labels=labels["indicator"],
+                catchment_labels={unit: catchments[unit] for unit in part}, cohort_labels=labels["cohort"], text=text,
+                column=column, targets=targets)
     if any(f"{dose}_crude" in present for dose in doses):
         figures["coverage_by_dose"] = draw.coverage_chart(estimates, doses, oldest, dose_labels=labels["dose"],
                                                           text=text, target=coverage_target)
@@ -1036,17 +1050,18 @@ def admin_context(results: Results, labels: dict, charts_dir: Path) -> dict | No
     unused = [{"file": str(r["file"]), "reason": str(r["reason"]), "rows": int(r["rows"])}
               for r in found.unused.to_dict("records")]
     rules = found.thresholds
-    chart = None
+    charts: dict[str, str] = {}  # the chart's parts that fit a page (draw.page_parts)
     shown = units[:cap]
     if rows and doses:
-        figure = draw.admin_chart([r for r in rows if r["unit"] in shown], shown, doses,
-                                  names=labels.get(column, {}), dose_labels=labels["dose"], text=labels["chart"])
-        draw.save_chart(figure, charts_dir / "admin_vs_survey.png")
-        chart = f"{CHARTS_DIR}/admin_vs_survey.svg"
+        for k, part in enumerate(draw.page_parts(shown, draw.admin_height)):
+            # (every unit shown sets the axis: the same in every part)
+            figure = draw.admin_chart([r for r in rows if r["unit"] in shown], part, doses,
+                                      names=labels.get(column, {}), dose_labels=labels["dose"], text=labels["chart"])
+            charts[draw.part_name("admin_vs_survey", k)] = _saved(figure, charts_dir, draw.part_name("admin_vs_survey", k))
     return {"column": column, "cohort": settings.cohort, "target_source": found.target_source,
             "files": len(settings.files), "doses": doses, "units": units, "shown": len(shown),
             "rows": [r for r in rows if r["unit"] in shown], "total_rows": len(rows), "zero_dose": zero_dose[:cap],
-            "checks": checks, "unused": unused, "chart": chart,
+            "checks": checks, "unused": unused, "chart": charts.get("admin_vs_survey"), "charts": charts,
             "rules": None if rules is None else rules.model_dump()}
 
 
@@ -1104,10 +1119,12 @@ def small_area_context(results: Results, labels: dict, charts_dir: Path) -> dict
         fit["coefficients"] = [{"term": term, **values} for term, values in found.fit["coefficients"].items()]
     charts: dict[str, str] = {}
     if estimated:
-        figure = draw.small_area_ranking_chart(shown, threshold=found.threshold,
-                                               text={**labels["chart"], "axis": labels["chart"]["sa_axis"]})
-        draw.save_chart(figure, charts_dir / "small_area_ranking.png")
-        charts["small_area_ranking"] = f"{CHARTS_DIR}/small_area_ranking.svg"
+        for k, part in enumerate(draw.page_parts(shown, draw.ranking_height)):
+            figure = draw.small_area_ranking_chart(part, threshold=found.threshold,
+                                                   text={**labels["chart"], "axis": labels["chart"]["sa_axis"]},
+                                                   upper=draw.ranking_upper(shown, found.threshold))
+            name = draw.part_name("small_area_ranking", k)
+            charts[name] = _saved(figure, charts_dir, name)
     if fit is not None:
         figure = draw.small_area_fit_chart([r for r in records if r["sampled"]], text=labels["chart"])
         draw.save_chart(figure, charts_dir / "small_area_fit.png")

@@ -86,3 +86,73 @@ def test_charts_by_catchment_still_draw_the_catchments_with_their_district_fille
     expected.append(100 * part.loc[part["district"] == "all", "estimate"].item())
     ((x, _),) = _points(ax)
     np.testing.assert_allclose(x, expected)
+
+
+def _national(cohorts=tuple(COHORTS), count=60):
+    """A national survey's estimates by district (catchment 'all'), every district its own values."""
+    districts = {f"d{k:02d}": f"District {k:02d}" for k in range(count)}
+    rows = []
+    for indicator, cohort, district, sex in itertools.product(("zero_dose", "ui_dtp1_not_dtp3"), [*cohorts, "all"],
+                                                              [*districts, "all"], ("F", "M", "all")):
+        p = 0.02 + 0.9 * (len(rows) % 997) / 997
+        rows.append({"indicator": indicator, "cohort": cohort, "district": district, "catchment": "all",
+                     "area": "all", "sex": sex, "vaccination_status": "all", "n": 40, "estimate": p,
+                     "ci_low": p * 0.8, "ci_high": min(p * 1.2, 1.0)})
+    return districts, pd.DataFrame(rows)
+
+
+def _drawn_names(svg: str) -> list[str]:
+    import re
+
+    return re.findall(r">(District \d\d)<", svg)
+
+
+def test_a_national_surveys_sixty_districts_are_drawn_in_parts_that_each_fit_a_report_page(tmp_path):
+    import re
+
+    from lqas.context import report_charts
+
+    districts, estimates = _national()
+    labels = {"chart": {**TEXT, "target": "Cible"}, "cohort": COHORTS, "district": districts,
+              "indicator": {"zero_dose": "Zéro dose", "ui_dtp1_not_dtp3": "Sous-vacciné"}}
+    drawn = report_charts(estimates, labels, list(COHORTS), "12-23m", [], None, [], tmp_path, column="district",
+                          units=list(districts), targets={"zero_dose": 0.1})
+    for name, parts in (("zero_dose_ui_by_catchment", 4), ("zero_dose_ui_by_sex", 3)):
+        names = [name] + [f"{name}_{k}" for k in range(2, parts + 1)]
+        assert [key for key in drawn if key.startswith(name)] == names
+        shown = []
+        for part in names:
+            assert drawn[part] == f"charts/{part}.svg"
+            svg = (tmp_path / f"{part}.svg").read_text(encoding="utf-8")
+            height = float(re.search(r'<svg[^>]* height="([\d.]+)pt"', svg).group(1)) / 72
+            assert height <= charts.PAGE_HEIGHT, (part, height)  # one chart of 60 districts was 25 inches
+            assert (tmp_path / f"{part}.png").is_file()
+            # the sex chart names the districts beside the first panel of each cohort's row of panels
+            shown += list(dict.fromkeys(_drawn_names(svg)))
+            if name.endswith("catchment"):
+                assert TEXT["all_catchments"] in svg  # the survey's row in every part, to read the districts against
+        assert shown == list(districts.values())  # every district once, in order, in parts of equal size
+    assert [len(set(_drawn_names((tmp_path / f"zero_dose_ui_by_sex{s}.svg").read_text(encoding="utf-8"))))
+            for s in ("", "_2", "_3")] == [20, 20, 20]
+
+
+def test_a_few_units_are_drawn_in_one_chart_as_tall_as_before():
+    assert charts.page_parts(list("abcdef"), lambda n: charts.inchworm_height(n, 2)) == [list("abcdef")]
+    assert charts.sex_gap_height(6, 2) == 1.9 * 2 + 0.9  # the demo's six areas: the chart it always had
+    assert charts.page_parts([], charts.trend_height) == [[]]
+    assert [len(part) for part in charts.page_parts(range(23), lambda n: charts.inchworm_height(n, 2))] == [12, 11]
+
+
+@pytest.mark.parametrize("lang, part", [("en", "Part 2 of 3."), ("fr", "Partie 2 sur 3.")])
+def test_a_chart_drawn_in_parts_is_a_figure_per_part_its_caption_saying_which(lang, part):
+    from lqas.sections.words import Words
+
+    context = {"lang": lang, "labels": {"header": {"catchment": "Area"}}, "small_cell_n": 25, "methods": {},
+               "charts": {"x": "charts/x.svg", "x_2": "charts/x_2.svg", "x_3": "charts/x_3.svg", "y": "charts/y.svg"}}
+    words = Words(context)
+    figures = words.figure("x", "Coverage by district.")
+    assert [f.chart for f in figures] == ["charts/x.svg", "charts/x_2.svg", "charts/x_3.svg"]
+    assert figures[1].caption == f"Coverage by district. {part}"
+    (alone,) = words.figure("y", "One chart.")
+    assert alone.caption == "One chart."
+    assert words.figure("z", "Not drawn.") == []

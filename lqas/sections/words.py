@@ -174,10 +174,19 @@ class Words:
 
     def figure(self, name: str, caption: str, width: float = 1.0, source: str | None = None) -> list[Figure]:
         """The chart ``name`` of the run (``charts`` of the context) with its caption (and source,
-        see :class:`lqas.blocks.Figure`); nothing when the run drew no such chart."""
+        see :class:`lqas.blocks.Figure`); nothing when the run drew no such chart. A chart drawn in parts
+        that each fit a page (``name``, ``name_2``, ...: :func:`lqas.charts.page_parts`) gives a figure
+        per part, its caption saying which part it is."""
         if name not in self.charts:
             return []
-        return [Figure(chart=self.charts[name], caption=caption, width=width, source=source)]
+        names = [name]
+        while f"{name}_{len(names) + 1}" in self.charts:
+            names.append(f"{name}_{len(names) + 1}")
+        if len(names) == 1:
+            return [Figure(chart=self.charts[name], caption=caption, width=width, source=source)]
+        return [Figure(chart=self.charts[part], width=width, source=source,
+                       caption=f"{caption} {self._('Part %(part)s of %(parts)s.', part=k, parts=len(names))}")
+                for k, part in enumerate(names, 1)]
 
     def sex_table(self, heads: list[str], rows: list[tuple[list[str], dict, bool]], *, caption: str = "") -> Table:
         """Girls, boys and all (the estimates ``F``, ``M``, ``all`` of each row) after the rows' label
