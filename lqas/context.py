@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def report_context(results: Results, lang: str, *, charts_dir: Path) -> dict:
 
 def _report_context(results: Results, lang: str, charts_dir: Path, beside: ExitStack) -> dict:
     # matplotlib loaded before the organ-pipe plots' process is forked: once, not by both processes
-    import lqas.charts
+    from lqas.charts import drawn_beside
     project, derived, registry = results.project, results.derived, results.registry
     estimates, classification = results.estimates, results.classification
     comparisons, scorecard = results.comparisons, results.scorecard
@@ -109,6 +110,12 @@ def _report_context(results: Results, lang: str, charts_dir: Path, beside: ExitS
         besd = {"priority": priority, "statuses": statuses,
                 "sex_tables": {key: sex_table(index, key, [ALL], units, column) for key in priority},
                 "by_status": status_table(index, besd_shown, statuses)}
+    rules_used = _rules_used(classification, target_records, labels)
+    # the body's charts drawn by a process of their own while the rest of the context is made (their PNG
+    # files drawn by it afterwards, and waited for once the report's pages are made: lqas.charts)
+    body_charts = drawn_beside(
+        partial(report_charts, column=column, units=units, targets=goals, coverage_target=project.report.coverage_target),
+        reported, labels, cohorts, oldest, doses, besd, rules_used, charts_dir, cells=table.size)
 
     panel_keys = [(key, panel_indicators(keys, [c for c in table.columns if c in index]), cohort) for key, keys, cohort in PANELS]
     panels = [p for key, keys, cohort in panel_keys
@@ -147,7 +154,7 @@ def _report_context(results: Results, lang: str, charts_dir: Path, beside: ExitS
             "by_level": _lots_by_level(results.lots_by_level, project, labels, target_records, lang),
             "lot": list(project.lqas.lot),
             "decision_table": decision_table_rows(decision_table(range(12, 31), long=True)),
-            "rules_used": _rules_used(classification, target_records, labels)}
+            "rules_used": rules_used}
     if comparisons.empty:
         comparisons = None
     findings = key_findings(index, classification, cohorts=cohorts, catchments=catchments, oldest=oldest,
@@ -155,8 +162,7 @@ def _report_context(results: Results, lang: str, charts_dir: Path, beside: ExitS
                             statuses=statuses, comparisons=comparisons)
     shown = ["zero_dose", "ui_dtp1_not_dtp3", f"{doses[0]}_crude", f"{doses[0]}_valid",
              *[key for _, keys, _ in panel_keys for key in keys], *besd_shown]
-    charts = report_charts(reported, labels, cohorts, oldest, doses, besd, lqas["rules_used"], charts_dir,
-                           column=column, units=units, targets=goals, coverage_target=project.report.coverage_target)
+    charts = body_charts()
     later_charts: dict[str, str] = {}  # after the organ-pipe plots, once drawn
     summary = summary_context(results, index, cohorts, labels, charts_dir, many=many)
     rounds, admin, small_area = further.result() if further is not None else (None, None, None)
@@ -898,15 +904,17 @@ def report_charts(estimates: pd.DataFrame, labels: dict, cohorts: list[str], old
     zd_ui = [key for key in ("zero_dose", "ui_dtp1_not_dtp3") if key in present]
     figures = {}
     if zd_ui and catchments:  # a BeSD-only survey has no dose evidence, so no vaccination charts
-        # the units in parts that each fit a page (a national survey's districts; draw.page_parts)
+        # the units in parts that each fit a page (a national survey's districts; draw.page_parts), each
+        # part's rows picked from these indicators' alone
+        rows = estimates[estimates["indicator"].isin(zd_ui)]
         for k, part in enumerate(draw.page_parts(catchments, lambda n: draw.sex_gap_height(n, len(cohorts)))):
             figures[draw.part_name("zero_dose_ui_by_sex", k)] = draw.sex_gap_chart(
-                estimates, zd_ui, cohorts, labels=labels["indicator"],
+                rows, zd_ui, cohorts, labels=labels["indicator"],
                 catchment_labels={unit: catchments[unit] for unit in part}, cohort_labels=labels["cohort"], text=text,
                 column=column, targets=targets)
         for k, part in enumerate(draw.page_parts(catchments, lambda n: draw.inchworm_height(n, len(cohorts)))):
             figures[draw.part_name("zero_dose_ui_by_catchment", k)] = draw.inchworm_chart(
-                estimates, zd_ui, cohorts, labels=labels["indicator"],
+                rows, zd_ui, cohorts, labels=labels["indicator"],
                 catchment_labels={unit: catchments[unit] for unit in part}, cohort_labels=labels["cohort"], text=text,
                 column=column, targets=targets)
     if any(f"{dose}_crude" in present for dose in doses):

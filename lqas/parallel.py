@@ -103,6 +103,12 @@ class Beside:
         """Whether the work is being made in a forked process."""
         return self._process is not None
 
+    @property
+    def finished(self) -> bool:
+        """Whether the work has ended: its forked process has sent its result or died (where it does not
+        fork: always, but for ``later`` and ``thread`` work, whose end :meth:`result` waits for)."""
+        return self._process is None or self._received.done()
+
     def _receive(self) -> tuple[str, Any, list]:
         try:
             while True:

@@ -512,3 +512,88 @@ def test_the_rounds_dhis2_and_small_area_parts_of_the_report_made_beside_are_the
     alone = _bytes(tmp_path / "alone")
     assert {"report.html", "charts/change_by_unit.svg", "charts/admin_vs_survey.svg"} <= set(alone)
     assert _bytes(tmp_path / "beside") == alone
+
+
+def _two_charts(folder: Path, die_in: int | None = None) -> dict[str, str]:
+    """Two small charts saved in ``folder``; the process ``die_in`` dies before drawing them."""
+    from matplotlib.figure import Figure
+
+    import lqas.charts
+
+    if die_in is not None and os.getpid() == die_in:
+        os._exit(3)
+    names = {}
+    for name in ("one", "two"):
+        figure = Figure(figsize=(2, 1))
+        figure.subplots().plot([0, 1], [1, 0])
+        lqas.charts.save_chart(figure, folder / f"{name}.png")
+        names[name] = f"charts/{name}.svg"
+    return names
+
+
+def _record_pngs(monkeypatch, record: Path) -> None:
+    import lqas.charts
+
+    save_png = lqas.charts._save_png
+
+    def recorded(figure, path):
+        with open(record, "a", encoding="utf-8") as lines:
+            lines.write(f"{os.getpid()} {os.nice(0)} {path.stem}\n")
+        save_png(figure, path)
+    monkeypatch.setattr(lqas.charts, "_save_png", recorded)
+
+
+@forks
+def test_charts_drawn_beside_come_back_with_their_svg_files_and_their_png_files_are_waited_for(tmp_path, monkeypatch):
+    import lqas.charts
+    from lqas.parallel import BACKGROUND_NICENESS
+
+    record = tmp_path / "pngs.txt"
+    _record_pngs(monkeypatch, record)
+    with lqas.charts.pngs_later() as draw_pngs:
+        value = lqas.charts.drawn_beside(_two_charts, tmp_path, cells=10)
+        assert value() == {"one": "charts/one.svg", "two": "charts/two.svg"}
+        assert (tmp_path / "one.svg").is_file() and (tmp_path / "two.svg").is_file()
+        draw_pngs()  # the block's call: the PNG files of the charts drawn beside, waited for
+        drawn = [line.split() for line in record.read_text(encoding="utf-8").splitlines()]
+        assert [name for _, _, name in drawn] == ["one", "two"]
+        assert {int(pid) for pid, _, _ in drawn} != {os.getpid()}  # by the process that drew the charts
+        assert {int(nice) for _, nice, _ in drawn} == {os.nice(0) + BACKGROUND_NICENESS}  # giving way
+        assert all((tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG" for name in ("one", "two"))
+
+
+@forks
+def test_charts_whose_process_dies_are_drawn_here(tmp_path, monkeypatch):
+    import lqas.charts
+
+    record = tmp_path / "pngs.txt"
+    _record_pngs(monkeypatch, record)
+    niceness = os.nice(0)
+    with lqas.charts.pngs_later() as draw_pngs:
+        # the forked process dies (killed for memory...) before its charts: drawn here, at this process's priority
+        value = lqas.charts.drawn_beside(_dies_beside, tmp_path, os.getpid(), cells=10)
+        assert value() == {"one": "charts/one.svg", "two": "charts/two.svg"}
+        draw_pngs()
+    drawn = [line.split() for line in record.read_text(encoding="utf-8").splitlines()]
+    assert [int(pid) for pid, _, _ in drawn] == [os.getpid()] * 2 and os.nice(0) == niceness
+    assert (tmp_path / "two.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _dies_beside(folder: Path, caller: int) -> dict[str, str]:
+    if os.getpid() != caller:
+        os._exit(3)
+    return _two_charts(folder)
+
+
+def test_charts_drawn_where_nothing_forks_are_drawn_at_once_their_png_files_with_the_others(tmp_path, monkeypatch):
+    import lqas.charts
+
+    monkeypatch.setenv("LQAS_PROCESSES", "1")
+    record = tmp_path / "pngs.txt"
+    _record_pngs(monkeypatch, record)
+    with lqas.charts.pngs_later() as draw_pngs:
+        value = lqas.charts.drawn_beside(_two_charts, tmp_path, cells=10)
+        assert (tmp_path / "one.svg").is_file() and not record.exists()  # drawn at once; PNG files later
+        assert value()["one"] == "charts/one.svg"
+        draw_pngs()
+    assert [line.split()[0] for line in record.read_text(encoding="utf-8").splitlines()] == [str(os.getpid())] * 2
