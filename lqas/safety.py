@@ -204,12 +204,15 @@ def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle, stop: Event 
     category_fields = {j: _quoted(pa.array([*values.cat.categories.to_numpy(object), ""], type=pa.string()))
                        for j, (values, kind) in enumerate(zip(columns, kinds))
                        if kind == "text" and isinstance(values.dtype, pd.CategoricalDtype)}
+    whole = _whole_coded_floats(columns, kinds)
     step = max(1, _CSV_CHUNK_CELLS // len(columns))
     for start in range(0, len(frame), step):
         if stop is not None and stop.is_set():
             raise InterruptedError(f"stopped after {start} rows")
         fields = _joined_runs([_category_codes(values.iloc[start:start + step], category_fields[j])
-                               if j in category_fields else _csv_fields(values.iloc[start:start + step], kind)
+                               if j in category_fields else
+                               _Coded(whole[j].fields, whole[j].codes[start:start + step]) if j in whole else
+                               _csv_fields(values.iloc[start:start + step], kind)
                                for j, (values, kind) in enumerate(zip(columns, kinds))])
         if len(columns) == 1:  # Python's CSV writer quotes a row that is one empty field, or it would be no row
             fields = [pc.if_else(pc.equal(fields[0], ""), '""', fields[0])]
@@ -232,6 +235,33 @@ class _Coded(NamedTuple):
 
     fields: object  # an Arrow string array
     codes: np.ndarray
+
+
+# float cells of a table coded whole (_whole_coded_floats) at most: each row's code held for the whole
+# writing (4 bytes a cell), not a chunk's. A 10^5-child estimates.csv has 11 million such cells
+_WHOLE_CODED_CELLS = 16_000_000
+
+
+def _whole_coded_floats(columns: list[pd.Series], kinds: list[str]) -> dict[int, _Coded]:
+    """The float columns whose numbers repeat across the table (at most half of them distinct), each
+    number formatted once for the whole table, by position. An estimates.csv's estimates, intervals and
+    weighted counts repeat across its domains but seldom within a chunk of rows: coded chunk by chunk,
+    6 million of its 12 million numbers were formatted, 2 million once coded whole. Not for a table of
+    more than :data:`_WHOLE_CODED_CELLS` float cells (a national run's, whose memory is counted)."""
+    floats = [j for j, kind in enumerate(kinds) if kind == "float"]
+    rows = len(columns[0]) if columns else 0
+    if rows < 1_000 or rows * len(floats) > _WHOLE_CODED_CELLS:
+        return {}
+    coded = {}
+    for j in floats:
+        numbers = np.ascontiguousarray(columns[j].to_numpy(dtype=np.float64))
+        if _zero_one(numbers) is not None:  # coded by arithmetic, chunk by chunk (_csv_fields)
+            continue
+        codes, distinct = pd.factorize(numbers.view(np.int64))  # by their bits: 0.0 and -0.0 are two
+        if len(distinct) > rows // 2:
+            continue
+        coded[j] = _Coded(_float_fields(distinct.view(np.float64)), codes.astype(np.int32))
+    return coded
 
 
 # the most combinations of values a run of coded columns is joined over (see _joined_runs)
@@ -283,6 +313,14 @@ def _joined_runs(columns: list) -> list:
 _ZERO_ONE_MISSING = np.array([0.0, 1.0, np.nan]).tobytes()
 
 
+def _zero_one(numbers: np.ndarray) -> _Coded | None:
+    """A column of 0.0, 1.0 and missing coded by arithmetic (no hashing); None for any other."""
+    missing, one, zero = np.isnan(numbers), numbers == 1.0, numbers.view(np.int64) == 0  # 0.0, not -0.0
+    if np.count_nonzero(missing) + np.count_nonzero(one) + np.count_nonzero(zero) != len(numbers):
+        return None
+    return _Coded(_few_float_fields(_ZERO_ONE_MISSING), one.astype(np.intp) + 2 * missing)
+
+
 def _category_codes(values: pd.Series, fields) -> _Coded:
     """A categorical's rows as positions among its ``fields`` (its categories', the last one missing)."""
     codes = values.cat.codes.to_numpy()
@@ -297,10 +335,9 @@ def _csv_fields(values: pd.Series, kind: str):
 
     if kind == "float":
         numbers = np.ascontiguousarray(values.to_numpy(dtype=np.float64))
-        missing, one, zero = np.isnan(numbers), numbers == 1.0, numbers.view(np.int64) == 0  # 0.0, not -0.0
-        if np.count_nonzero(missing) + np.count_nonzero(one) + np.count_nonzero(zero) == len(numbers):
-            # a 0/1 indicator (most of a child table): its codes by arithmetic, no hashing
-            return _Coded(_few_float_fields(_ZERO_ONE_MISSING), one.astype(np.intp) + 2 * missing)
+        coded = _zero_one(numbers)
+        if coded is not None:  # a 0/1 indicator (most of a child table): its codes by arithmetic, no hashing
+            return coded
         if len(np.unique(numbers[:1000].view(np.int64))) <= 100:  # counts, codes, a few distinct numbers
             # each distinct number formatted once (told apart by their bits: 0.0 and -0.0 are two); the fields
             # of a few numbers once for every column and chunk that has them

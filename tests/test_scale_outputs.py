@@ -89,6 +89,31 @@ def test_write_csv_in_chunks_writes_the_same_bytes(tmp_path, monkeypatch):
     assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(frame, True)
 
 
+def test_floats_that_repeat_across_the_table_are_each_formatted_once(tmp_path, monkeypatch):
+    # an estimates.csv: its intervals repeat across domains, seldom within a chunk of rows
+    from lqas import safety
+
+    rng = np.random.default_rng(3)
+    distinct = np.concatenate([rng.random(297), [0.0, -0.0, np.nan]])
+    frame = pd.DataFrame({"estimate": np.tile(distinct, 12), "n": np.arange(3_600) % 40,
+                          "zero_one": rng.choice([0.0, 1.0, np.nan], 3_600), "unique": rng.random(3_600),
+                          "text": rng.choice(np.array(TEXTS[:6], dtype=object), 3_600)})
+    safety._arrow_writes_floats_as_numpy()  # (its check of Arrow's formatting, once a process, formats a few)
+    formatted, float_fields = [], safety._float_fields
+    monkeypatch.setattr(safety, "_float_fields", lambda numbers: (formatted.append(len(numbers)), float_fields(numbers))[1])
+    monkeypatch.setattr(safety, "_CSV_CHUNK_CELLS", 5 * 700)  # 700 rows a chunk, each number once in it
+    write_csv(frame, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(frame, True)
+    # 300 numbers of "estimate" once; "unique" chunk by chunk; 0/1 by arithmetic (a few fields, cached)
+    assert sum(formatted) <= 300 + 3_600 + 3
+
+    monkeypatch.setattr(safety, "_WHOLE_CODED_CELLS", 3_600)  # a national table's: chunk by chunk, as before
+    formatted.clear()
+    write_csv(frame, tmp_path / "national.csv")
+    assert (tmp_path / "national.csv").read_bytes() == (tmp_path / "t.csv").read_bytes()
+    assert sum(formatted) >= 2 * 3_500  # (the last chunk of 100 rows: its numbers formatted as few ones)
+
+
 @pytest.mark.parametrize("combinations", [1, 10, 1 << 16])
 def test_columns_of_few_values_joined_side_by_side_write_the_same_bytes(tmp_path, monkeypatch, combinations):
     # a child table: hundreds of columns of a few values each, joined by runs of columns over the distinct
