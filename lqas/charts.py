@@ -522,16 +522,11 @@ def _save_png(figure: Figure, png_path: Path) -> None:
         figure.savefig(png_path, dpi=150)
 
 
-def _save_pngs(charts: Sequence[tuple[Figure, Path]]) -> None:
-    for figure, png_path in charts:
-        _save_png(figure, png_path)
-
-
 @dataclass
 class _LaterPngs:
     process: int  # a process forked inside the block draws its own charts' PNG files at once
     charts: list[tuple[Figure, Path]] = field(default_factory=list)
-    beside: list = field(default_factory=list)  # the PNG files being drawn by forked processes (pngs_beside)
+    beside: list = field(default_factory=list)  # charts and PNG files drawn by forked processes (drawn_beside)
 
     def draw(self) -> None:
         while self.charts:
@@ -551,8 +546,9 @@ _later: ContextVar[_LaterPngs | None] = ContextVar("lqas_pngs_later", default=No
 def pngs_later() -> Iterator[Callable[[], None]]:
     """The charts saved in the block (:func:`save_chart`) have their SVG file at once and their PNG file
     when the block calls what this yields: the report's process draws the PNG files, which no report
-    shows, after its pages' sources (10^5 children: the PDF started 0.25-0.5 s sooner). PNG files not
-    drawn when the block ends are not drawn."""
+    shows, after its pages' sources (10^5 children: the PDF started 0.25-0.5 s sooner); the call also
+    waits for the charts drawn beside in the block (:func:`drawn_beside`) and their PNG files. PNG files
+    not drawn when the block ends are not drawn (charts being drawn beside are stopped)."""
     later = _LaterPngs(os.getpid())
     token = _later.set(later)
     try:
