@@ -536,14 +536,16 @@ def rounds_context(results: Results, column: str, units: list[str], labels: dict
             figure = draw.trend_chart(trend, part, charted,
                                       names={ALL: labels["chart"]["all_catchments"], **labels.get(column, {})},
                                       indicator_labels=labels["indicator"], rounds=pair, text=labels["chart"])
-            charts[draw.part_name("trend_by_sex", k)] = _saved(figure, charts_dir, draw.part_name("trend_by_sex", k))
+            name = draw.part_name("trend_by_sex", k)
+            charts[name] = _saved(figure, charts_dir, name)
     if by_unit:
         shown = [u for u in units if any(r["unit"] == u for r in by_unit)]
         for k, part in enumerate(draw.page_parts(shown, draw.change_height)):
             figure = draw.change_chart(by_unit, part, [key for key in indicators if key != "ui_dtp1_not_dtp3"],
                                        names=labels.get(column, {}), indicator_labels=labels["indicator"],
                                        rounds=pair, text=labels["chart"])
-            charts[draw.part_name("change_by_unit", k)] = _saved(figure, charts_dir, draw.part_name("change_by_unit", k))
+            name = draw.part_name("change_by_unit", k)
+            charts[name] = _saved(figure, charts_dir, name)
     return {"rounds": list(found.rounds), "from": pair[0], "to": pair[1], "revisited": settings.revisited,
             "column": column, "national": national, "by_unit": by_unit, "gaps": gaps, "arms": arms,
             "transitions": transitions, "chart": charts.get("change_by_unit"), "trend": trend,
@@ -1065,7 +1067,8 @@ def admin_context(results: Results, labels: dict, charts_dir: Path) -> dict | No
             # (every unit shown sets the axis: the same in every part)
             figure = draw.admin_chart([r for r in rows if r["unit"] in shown], part, doses,
                                       names=labels.get(column, {}), dose_labels=labels["dose"], text=labels["chart"])
-            charts[draw.part_name("admin_vs_survey", k)] = _saved(figure, charts_dir, draw.part_name("admin_vs_survey", k))
+            name = draw.part_name("admin_vs_survey", k)
+            charts[name] = _saved(figure, charts_dir, name)
     return {"column": column, "cohort": settings.cohort, "target_source": found.target_source,
             "files": len(settings.files), "doses": doses, "units": units, "shown": len(shown),
             "rows": [r for r in rows if r["unit"] in shown], "total_rows": len(rows), "zero_dose": zero_dose[:cap],
