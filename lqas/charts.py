@@ -146,6 +146,18 @@ def _upper(*frames: pd.DataFrame, lines: Sequence[float] = ()) -> float:
     return float(min(100, 10 * np.ceil((top + 2) / 10)))
 
 
+def _unit_axis(ax: Axes, column: int, names: Sequence[str]) -> bool:
+    """The units' names down the y axis that the panels of a row share, on the row's first panel
+    (``column`` 0; whether this is it). The other panels draw no y axis: its ticks (objects matplotlib
+    makes, lays out and draws three times over, for the layout, the SVG and the PNG file) were each a
+    name no one saw: a 10^5-child report's charts by district (60, in parts) 2.5 -> 2.2 s of processor."""
+    if column:
+        ax.yaxis.set_visible(False)
+        return False
+    ax.set_yticks(range(len(names)), names)
+    return True
+
+
 def _percent_axis(ax: Axes, label: str, *, axis: str = "x", upper: float = 100) -> None:
     (ax.set_xlim if axis == "x" else ax.set_ylim)(0, upper)
     (ax.set_xlabel if axis == "x" else ax.set_ylabel)(label)
@@ -230,7 +242,7 @@ def sex_gap_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: S
                     drawn = series[indicator, cohort, sex].set_index(column).reindex(units)
                     _dots(ax, drawn, [k + offset for k in range(len(units))], style, name)
                 with_target |= _target_line(ax, targets.get(indicator))
-                ax.set_yticks(range(len(units)), [catchment_labels[u] for u in units])
+                _unit_axis(ax, j, [catchment_labels[u] for u in units])
                 _percent_axis(ax, text["percent_axis"] if i == len(cohorts) - 1 else "", upper=upper)
                 ax.set_title(f"{_wrap(labels[indicator], 45)}\n{cohort_labels.get(cohort, cohort)}")
         axes[0][0].invert_yaxis()  # shared y axis: first unit on top
@@ -276,9 +288,9 @@ def inchworm_chart(estimates: pd.DataFrame, indicators: Sequence[str], cohorts: 
                       cohort_labels.get(cohort, cohort))
             ax.axhline(len(rows_order) - 1.5, color="#999999", lw=0.5)
             with_target |= _target_line(ax, targets.get(indicator))
-            ax.set_yticks(range(len(rows_order)), names)
-            for tick in ax.get_yticklabels()[-1:]:
-                tick.set_fontweight("bold")
+            if _unit_axis(ax, j, names):
+                for tick in ax.get_yticklabels()[-1:]:
+                    tick.set_fontweight("bold")
             _percent_axis(ax, text["percent_axis"], upper=upper)
             ax.set_title(_wrap(labels[indicator], 45))
         axes[0][0].invert_yaxis()
@@ -517,9 +529,14 @@ def save_chart(figure: Figure, png_path: Path) -> str:
     return svg[svg.index("<svg"):]
 
 
+# zlib's fastest level for the PNG files: a 10^5-child report's eleven charts 0.94 -> 0.82 s, 12 % larger
+# (1.02 -> 1.14 MB); every pixel the same
+PNG_COMPRESSION = 1
+
+
 def _save_png(figure: Figure, png_path: Path) -> None:
     with matplotlib.rc_context(STYLE):
-        figure.savefig(png_path, dpi=150)
+        figure.savefig(png_path, dpi=150, pil_kwargs={"compress_level": PNG_COMPRESSION})
 
 
 @dataclass
@@ -627,7 +644,7 @@ def change_chart(rows: Sequence[Mapping], units: Sequence[str], indicators: Sequ
                 ax.plot([a], [i], linestyle="none", markerfacecolor="white", markersize=5,
                         label=rounds[0] if i == 0 else None, **earlier)
                 ax.plot([b], [i], linestyle="none", markersize=5, label=rounds[1] if i == 0 else None, **later)
-            ax.set_yticks(range(len(units)), [names.get(u, u) for u in units])
+            _unit_axis(ax, j, [names.get(u, u) for u in units])
             ax.set_ylim(len(units) - 0.5, -0.5)
             _percent_axis(ax, text["percent_axis"])
             ax.set_title(_wrap(indicator_labels.get(indicator, indicator), 45))
@@ -711,7 +728,7 @@ def admin_chart(rows: Sequence[Mapping], units: Sequence[str], doses: Sequence[s
                 if row.get("admin_coverage") is not None:
                     ax.plot([100 * row["admin_coverage"]], [i - 0.12], linestyle="none", ms=4.5,
                             label=text["admin_coverage"] if first else None, **admin)
-            ax.set_yticks(range(len(units)), [names.get(u, u) for u in units])
+            _unit_axis(ax, j, [names.get(u, u) for u in units])
             ax.set_ylim(len(units) - 0.5, -0.5)
             _percent_axis(ax, text["admin_axis"], upper=upper)
             ax.set_title(_wrap(dose_labels.get(dose, dose), 30))

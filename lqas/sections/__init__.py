@@ -177,12 +177,15 @@ def french_typography(document: Document) -> Document:
 
 
 def _retext(document: Document, rules: tuple) -> Document:
+    # most texts (a table's numbers) match no rule: one search of them all first, not a substitution each
+    anywhere = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in rules))
+
     def fix(value: Any, key: str | None = None) -> Any:
         if isinstance(value, dict):
             return {k: fix(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [fix(v, key) for v in value]
-        if isinstance(value, str) and key in _TEXT_FIELDS:
+        if isinstance(value, str) and key in _TEXT_FIELDS and anywhere.search(value):
             for pattern, replacement in rules:
                 value = pattern.sub(replacement, value)
         return value

@@ -4,12 +4,15 @@ small-number convention says)."""
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import parse_pattern
 
 from lqas.blocks import Cell, Figure, Paragraph, Row, Table, spans
 from lqas.labels import translations
@@ -26,20 +29,28 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+@functools.cache
+def _number_format(pattern: str, lang: str) -> Callable[[Any], str]:
+    """Babel's ``format_decimal``/``format_percent`` with this pattern in this language, the locale and
+    the pattern parsed once: a national report's 13,000 numbers parsed them again each (0.15 s)."""
+    parsed, locale = parse_pattern(pattern), Locale.parse(LOCALES[lang])
+    return functools.partial(parsed.apply, locale=locale)
+
+
 def pct(value: Any, lang: str, digits: int = 1) -> str:
     """A fraction as a percentage: ``12.3%`` (en), ``12,3 %`` with a no-break space (fr)."""
     if _is_missing(value):
         return DASH
     sign = "\u00a0%" if lang == "fr" else "%"
     pattern = "#,##0." + "0" * digits + sign if digits else "#,##0" + sign
-    return format_percent(value, format=pattern, locale=LOCALES[lang])
+    return _number_format(pattern, lang)(value)
 
 
 def num(value: Any, lang: str, digits: int = 0) -> str:
     """A number with the language's grouping and decimal signs: ``1,153`` / ``1 153``."""
     if _is_missing(value):
         return DASH
-    return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=LOCALES[lang])
+    return _number_format("#,##0" + ("." + "0" * digits if digits else ""), lang)(value)
 
 
 def pp(value: Any, lang: str, digits: int = 1) -> str:
@@ -47,7 +58,7 @@ def pp(value: Any, lang: str, digits: int = 1) -> str:
     if _is_missing(value):
         return DASH
     zeros = "0" * digits
-    return format_decimal(100 * value, format=f"+#,##0.{zeros};-#,##0.{zeros}", locale=LOCALES[lang])
+    return _number_format(f"+#,##0.{zeros};-#,##0.{zeros}", lang)(100 * value)
 
 
 def longdate(value: Any, lang: str) -> str:
