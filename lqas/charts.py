@@ -9,6 +9,7 @@ the caller (``text``), in the report language, and is drawn literally: labels co
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import threading
@@ -127,7 +128,16 @@ def _tight(figure: Figure, **kwargs) -> None:
     metrics, slightly wider than matplotlib's, and long y labels must not be clipped."""
     # the layout made once, by the engine's own step, and no engine left on the figure (``tight_layout``
     # leaves a placeholder): with one, each savefig draws the whole figure once more before drawing it
-    TightLayoutEngine(**kwargs).execute(figure)
+    # Each panel's extent measured once: with ``rect`` (room kept for a legend), matplotlib measures every
+    # panel, its ticks and their labels a second time, at the same place, for the same boxes
+    measured = [ax for ax in figure.axes if "get_tightbbox" not in vars(ax)]
+    for ax in measured:
+        ax.get_tightbbox = functools.cache(ax.get_tightbbox)
+    try:
+        TightLayoutEngine(**kwargs).execute(figure)
+    finally:
+        for ax in measured:
+            del ax.get_tightbbox
     figure.subplots_adjust(left=figure.subplotpars.left + 0.02)
 
 

@@ -208,3 +208,33 @@ def test_the_panels_beside_a_rows_first_draw_no_y_axis_of_their_own(tmp_path):
         assert len(re.findall(r'<g id="matplotlib\.axis_\d+">', svg)) == panels + rows  # x axes, a y axis a row
         assert len(re.findall(r'<g id="ytick_\d+">', svg)) == rows * units  # (the inchworm's survey row too)
         assert len(re.findall(r'<g id="xtick_\d+">', svg)) >= 5 * panels
+
+
+def test_the_layout_measures_each_panel_once_and_lays_it_out_as_matplotlib_does(monkeypatch):
+    """With room kept for a legend (``rect``), matplotlib's tight layout measured every panel twice, at the
+    same place (the eleven charts of a 10^5-child report: 0.41 -> 0.25 s): each is measured once, the
+    layout is matplotlib's own, and nothing is left on the panels."""
+    from matplotlib.axes import Axes
+    from matplotlib.layout_engine import TightLayoutEngine
+
+    def drawn():
+        figure, axes = charts._subplots(2, 2, figsize=(7, 5), sharey=True)
+        for ax in axes.flat:
+            ax.set_yticks(range(3), ["Bougouni Est", "Kologo", "N'Débougou"])
+            ax.set_title("Zéro dose (pas de Penta1)")
+            ax.set_xlabel("Pourcentage d'enfants (IC à 95 %)")
+        return figure
+
+    expected = drawn()
+    TightLayoutEngine(rect=(0, 0.07, 1, 1)).execute(expected)
+    measured = []
+    original = Axes.get_tightbbox
+    monkeypatch.setattr(Axes, "get_tightbbox", lambda ax, *args, **kwargs: measured.append(ax) or original(
+        ax, *args, **kwargs))
+    figure = drawn()
+    charts._tight(figure, rect=(0, 0.07, 1, 1))
+    assert sorted(map(id, measured)) == sorted(map(id, figure.axes))  # each panel once
+    for key in ("bottom", "right", "top", "wspace", "hspace"):
+        assert getattr(figure.subplotpars, key) == pytest.approx(getattr(expected.subplotpars, key), abs=1e-12)
+    assert figure.subplotpars.left == pytest.approx(expected.subplotpars.left + 0.02, abs=1e-12)
+    assert not any("get_tightbbox" in vars(ax) for ax in figure.axes)
