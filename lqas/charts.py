@@ -9,7 +9,6 @@ the caller (``text``), in the report language, and is drawn literally: labels co
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 import threading
@@ -132,13 +131,29 @@ def _tight(figure: Figure, **kwargs) -> None:
     # panel, its ticks and their labels a second time, at the same place, for the same boxes
     measured = [ax for ax in figure.axes if "get_tightbbox" not in vars(ax)]
     for ax in measured:
-        ax.get_tightbbox = functools.cache(ax.get_tightbbox)
+        ax.get_tightbbox = _measured_once(ax.get_tightbbox)
     try:
         TightLayoutEngine(**kwargs).execute(figure)
     finally:
         for ax in measured:
             del ax.get_tightbbox
     figure.subplots_adjust(left=figure.subplotpars.left + 0.02)
+
+
+def _measured_once(measure: Callable[..., Bbox]) -> Callable[..., Bbox]:
+    """``measure`` (a panel's ``get_tightbbox``), each box made once for the same arguments (any that
+    cannot be told apart by a key measured each time, as before)."""
+    boxes: dict = {}
+
+    def measured(*args, **kwargs) -> Bbox:
+        key = (args, tuple(sorted(kwargs.items())))
+        try:
+            if key not in boxes:
+                boxes[key] = measure(*args, **kwargs)
+            return boxes[key]
+        except TypeError:  # (an argument that is no key: a list of artists)
+            return measure(*args, **kwargs)
+    return measured
 
 
 def _wrap(text: str, width: int = 38) -> str:

@@ -238,3 +238,16 @@ def test_the_layout_measures_each_panel_once_and_lays_it_out_as_matplotlib_does(
         assert getattr(figure.subplotpars, key) == pytest.approx(getattr(expected.subplotpars, key), abs=1e-12)
     assert figure.subplotpars.left == pytest.approx(expected.subplotpars.left + 0.02, abs=1e-12)
     assert not any("get_tightbbox" in vars(ax) for ax in figure.axes)
+
+
+def test_a_panels_box_is_measured_once_for_the_same_arguments_and_each_time_for_unkeyable_ones():
+    calls = []
+
+    def measure(*args, **kwargs):
+        calls.append(args)
+        return len(calls)
+
+    measured = charts._measured_once(measure)
+    assert [measured("renderer", for_layout_only=True) for _ in range(3)] == [1, 1, 1]
+    assert measured("renderer", bbox_extra_artists=["legend"]) == 2  # a list: no key, measured
+    assert measured("renderer", bbox_extra_artists=["legend"]) == 3

@@ -32,7 +32,7 @@ def _is_missing(value: Any) -> bool:
 @functools.cache
 def _number_format(pattern: str, lang: str) -> Callable[[Any], str]:
     """Babel's ``format_decimal``/``format_percent`` with this pattern in this language, the locale and
-    the pattern parsed once: a national report's 13,000 numbers parsed them again each (0.15 s)."""
+    the pattern parsed once: a national report's 13,000 numbers parsed them again each (3 µs a number)."""
     parsed, locale = parse_pattern(pattern), Locale.parse(LOCALES[lang])
     return functools.partial(parsed.apply, locale=locale)
 
