@@ -547,26 +547,49 @@ def save_chart(figure: Figure, png_path: Path) -> str:
     svg = buffer.getvalue()
     png_path.with_suffix(".svg").write_text(svg, encoding="utf-8")
     later = _later.get()
-    if later is not None and later.process == os.getpid():
+    if later is not None and later.svg_only:
+        pass  # the block's maker renders the PNG file from the SVG file (svg_chart_pngs)
+    elif later is not None and later.process == os.getpid():
         later.charts.append((figure, png_path))
     else:
         _save_png(figure, png_path)
     return svg[svg.index("<svg"):]
 
 
-# zlib's fastest level for the PNG files: a 10^5-child report's eleven charts 0.94 -> 0.82 s, 12 % larger
-# (1.02 -> 1.14 MB); every pixel the same
+PNG_DPI = 150
+# zlib's fastest level for the PNG files matplotlib draws: a 10^5-child report's eleven charts 0.94 -> 0.82 s,
+# 12 % larger (1.02 -> 1.14 MB); every pixel the same
 PNG_COMPRESSION = 1
 
 
 def _save_png(figure: Figure, png_path: Path) -> None:
     with matplotlib.rc_context(STYLE):
-        figure.savefig(png_path, dpi=150, pil_kwargs={"compress_level": PNG_COMPRESSION})
+        figure.savefig(png_path, dpi=PNG_DPI, pil_kwargs={"compress_level": PNG_COMPRESSION})
+
+
+def svg_chart_pngs(folder: Path) -> list[Path]:
+    """Each chart's PNG file (``<name>.png``) rendered from its SVG file in ``folder`` by Typst
+    (:func:`lqas.typeset.svg_pngs`), at :data:`PNG_DPI` in the charts' own font (matplotlib's DejaVu Sans):
+    the size and look of the PNG file matplotlib draws, for a third of the processor's time. A run's
+    charts are so rendered by the run's process once their SVG files are written (:func:`pngs_later`,
+    ``svg_only``). Returns the PNG files written."""
+    from lqas.typeset import svg_pngs
+
+    svgs = sorted(path for path in folder.glob("*.svg") if path.is_file())
+    images = svg_pngs(folder, [svg.name for svg in svgs], ppi=PNG_DPI,
+                      font_dirs=[Path(matplotlib.get_data_path()) / "fonts" / "ttf"])
+    written = []
+    for svg, image in zip(svgs, images, strict=True):
+        svg.with_suffix(".png").write_bytes(image)
+        written.append(svg.with_suffix(".png"))
+    return written
 
 
 @dataclass
 class _LaterPngs:
     process: int  # a process forked inside the block draws its own charts' PNG files at once
+    # no chart saved in the block, here or in a process forked inside it, draws its PNG file
+    svg_only: bool = False
     charts: list[tuple[Figure, Path]] = field(default_factory=list)
     beside: list = field(default_factory=list)  # charts and PNG files drawn by forked processes (drawn_beside)
 
@@ -585,13 +608,20 @@ _later: ContextVar[_LaterPngs | None] = ContextVar("lqas_pngs_later", default=No
 
 
 @contextmanager
-def pngs_later() -> Iterator[Callable[[], None]]:
+def pngs_later(*, svg_only: bool | None = None) -> Iterator[Callable[[], None]]:
     """The charts saved in the block (:func:`save_chart`) have their SVG file at once and their PNG file
     when the block calls what this yields: the report's process draws the PNG files, which no report
     shows, after its pages' sources (10^5 children: the PDF started 0.25-0.5 s sooner); the call also
     waits for the charts drawn beside in the block (:func:`drawn_beside`) and their PNG files. PNG files
-    not drawn when the block ends are not drawn (charts being drawn beside are stopped)."""
-    later = _LaterPngs(os.getpid())
+    not drawn when the block ends are not drawn (charts being drawn beside are stopped).
+
+    ``svg_only``: the charts saved in the block, by this process or one forked inside the block, have
+    their SVG file alone; the caller makes their PNG files from them (:func:`svg_chart_pngs`). ``None``:
+    as the block this one is inside says (a forked process's own block inside the report's)."""
+    if svg_only is None:
+        outer = _later.get()
+        svg_only = outer is not None and outer.svg_only
+    later = _LaterPngs(os.getpid(), svg_only)
     token = _later.set(later)
     try:
         yield later.draw

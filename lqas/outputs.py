@@ -156,17 +156,26 @@ def _start_report(results: Results, out: Path, lang: str, formats: Sequence[str]
     """Start the report's outputs (charts, ``report_context.json``, ``report.html``, ``report.pdf``) and
     return what waits for them (``cancel=True``: what stops them, the run having failed).
 
-    The PDF is typeset in a thread of this process (Typst releases Python's lock) while the tables and
-    the workbook are written. The rest of the report (charts, context, HTML, the PDF's source) is
-    Python's work, as the tables' and the workbook's are: it is made in a process of its own meanwhile
-    where the system can fork (:class:`lqas.parallel.Beside`), here first elsewhere."""
-    typesetter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lqas-pdf")
-    typesetting: list[Future] = []
+    The PDF is typeset, and the charts' PNG files rendered from their SVG files, by Typst in threads of
+    this process (Typst releases Python's lock) while the tables and the workbook are written. The rest
+    of the report (charts, context, HTML, the PDF's source) is Python's work, as the tables' and the
+    workbook's are: it is made in a process of its own meanwhile where the system can fork
+    (:class:`lqas.parallel.Beside`), here first elsewhere. Typst runs in this process only: its threads
+    do not survive a fork, and a process forked from one that had run it would wait for them for ever."""
+    typesetter = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lqas-typst")
+    typesetting: dict[str, Future] = {}
     cells = results.derived.table.size
     beside = fork_available(cells)
+    svg_only = _typst_loads()  # else matplotlib draws the PNG files again, as it draws the SVG files
+
+    def told(message: tuple[str, str | None]) -> None:
+        kind, source = message
+        typesetting[kind] = (typesetter.submit(pdf_bytes, source, out) if kind == "pdf"
+                             else typesetter.submit(_chart_pngs, out / CHARTS_DIR))
+
     progress("charts and report beside the tables" if beside else "charts and report context")
     report = Beside(_report_outputs, results, out, lang, formats, _quiet if beside else progress, os.getpid(),
-                    on_message=lambda source: typesetting.append(typesetter.submit(pdf_bytes, source, out)), cells=cells)
+                    svg_only, on_message=told, cells=cells)
 
     def finish(cancel: bool = False) -> _Written:
         with typesetter:
@@ -174,20 +183,52 @@ def _start_report(results: Results, out: Path, lang: str, formats: Sequence[str]
                 report.cancel()
                 return _Written(out)
             written = report.result()
-            if typesetting:
+            if "pngs" in typesetting:
+                try:
+                    typesetting["pngs"].result()
+                except Exception as exc:  # noqa: BLE001 (the report's pages are written: their charts are the SVG files)
+                    _charts_failed(written, out, exc)
+            if "pdf" in typesetting:
                 progress("finish the PDF")
-                written.attempt("report.pdf", lambda path: path.write_bytes(typesetting[-1].result()))
+                written.attempt("report.pdf", lambda path: path.write_bytes(typesetting["pdf"].result()))
         return written
     return finish
 
 
+def _chart_pngs(folder: Path) -> None:
+    from lqas.charts import svg_chart_pngs  # (loaded by the run already: lqas.cli)
+
+    svg_chart_pngs(folder)
+
+
+def _typst_loads() -> bool:
+    """Whether Typst loads (a broken install's does not: matplotlib then draws the charts' PNG files)."""
+    try:
+        import typst  # noqa: F401 (loading starts none of its threads: the report's process is forked after it)
+    except Exception:  # noqa: BLE001 (ImportError, or whatever its compiled part raises as it loads)
+        return False
+    return True
+
+
+def _charts_failed(written: _Written, out: Path, exc: Exception) -> None:
+    """The charts' PNG files failed: said as the charts' failure, no PNG file left, drawn or half-drawn; the
+    SVG files stay, the report's pages being made from them."""
+    written.fail(["charts"], _reason(exc))
+    written.paths.pop("charts", None)
+    for svg in (out / CHARTS_DIR).glob("*.svg"):
+        svg.with_suffix(".png").unlink(missing_ok=True)
+
+
 def _report_outputs(results: Results, out: Path, lang: str, formats: Sequence[str],
-                    progress: Callable[[str], None], run_process: int, *, tell: Callable[[str], object]) -> _Written:
-    """Charts, report context and HTML page written; the PDF's Typst source told (before the HTML page
-    is made, so that the two are made at once). ``run_process``: the run's process id (this work is made
-    by another where it is forked)."""
+                    progress: Callable[[str], None], run_process: int, svg_only: bool, *,
+                    tell: Callable[[tuple[str, str | None]], object]) -> _Written:
+    """Charts, report context and HTML page written; told to the run: ``("pngs", None)`` once the charts'
+    SVG files are written, where their PNG files are the run's to render (``svg_only``), and ``("pdf",
+    source)``, the PDF's Typst source (before the HTML page is made, so that the two are made at once).
+    ``run_process``: the run's process id (this work is made by another where it is forked)."""
     with _collector_paused():
-        return _report_made(results, out, lang, formats, progress, forked=os.getpid() != run_process, tell=tell)
+        return _report_made(results, out, lang, formats, progress, forked=os.getpid() != run_process,
+                            svg_only=svg_only, tell=tell)
 
 
 @contextmanager
@@ -206,30 +247,29 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _report_made(results: Results, out: Path, lang: str, formats: Sequence[str],
-                 progress: Callable[[str], None], *, forked: bool, tell: Callable[[str], object]) -> _Written:
+                 progress: Callable[[str], None], *, forked: bool, svg_only: bool,
+                 tell: Callable[[tuple[str, str | None]], object]) -> _Written:
     from lqas.charts import pngs_later
 
-    # the charts' PNG files, which the report does not show, drawn once its pages are made: while the PDF is
-    # typeset, not before it can start; by a forked process, giving way to the typesetting (which the
-    # run's end waits for: os.nice, this process ending with them)
-    with pngs_later() as draw_pngs:
-        written = _report_pages(results, out, lang, formats, progress, tell=tell)
+    # the charts' PNG files, which the report does not show: rendered by the run from their SVG files
+    # (svg_only), else drawn once the report's pages are made: while the PDF is typeset, not before it can
+    # start; by a forked process, giving way to the typesetting (which the run's end waits for: os.nice,
+    # this process ending with them)
+    with pngs_later(svg_only=svg_only) as draw_pngs:
+        written = _report_pages(results, out, lang, formats, progress, tell=tell, svg_only=svg_only)
         if "charts" in written.paths:
             if forked:
                 give_way()
             try:
                 draw_pngs()
             except Exception as exc:  # noqa: BLE001 (the report's pages are written: their charts are the SVG files)
-                written.fail(["charts"], _reason(exc))
-                del written.paths["charts"]
-                # no chart's PNG file left, drawn or half-drawn; the SVG files stay, the PDF being typeset from them
-                for svg in (out / CHARTS_DIR).glob("*.svg"):
-                    svg.with_suffix(".png").unlink(missing_ok=True)
+                _charts_failed(written, out, exc)
     return written
 
 
 def _report_pages(results: Results, out: Path, lang: str, formats: Sequence[str],
-                  progress: Callable[[str], None], *, tell: Callable[[str], object]) -> _Written:
+                  progress: Callable[[str], None], *, tell: Callable[[tuple[str, str | None]], object],
+                  svg_only: bool) -> _Written:
     written = _Written(out)
     report_files = [name for name in REPORT_FILES if name.split(".")[1] in formats]
     if not written.attempt(CONTEXT_FILE, lambda path: write_context(
@@ -238,6 +278,8 @@ def _report_pages(results: Results, out: Path, lang: str, formats: Sequence[str]
         written.fail(report_files, "the report context it is made from failed")
         return written
     written.paths["charts"] = out / CHARTS_DIR
+    if svg_only:
+        tell(("pngs", None))
     progress("render the report")
     try:  # composed from the context as saved, as `lqas report` composes it again
         document = compose(read_context(written.paths[CONTEXT_FILE], complete=True))
@@ -250,7 +292,7 @@ def _report_pages(results: Results, out: Path, lang: str, formats: Sequence[str]
         except Exception as exc:  # noqa: BLE001 (a custom template's mistake loses the PDF alone)
             written.fail(["report.pdf"], _reason(exc))
         else:
-            tell(source)
+            tell(("pdf", source))
     if "html" in formats:
         written.attempt("report.html", lambda path: path.write_text(html_page(document, out), encoding="utf-8"))
     return written

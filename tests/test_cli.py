@@ -491,6 +491,8 @@ def test_a_pdf_library_that_does_not_load_loses_no_other_output(tmp_path):
         f"every other output and manifest.json (which lists what failed) are in {out}"]
     for name in RUN_FILES:
         assert (out / name).is_file() == (name != "report.pdf"), name
+    svgs = sorted((out / "charts").glob("*.svg"))  # their PNG files drawn by matplotlib, Typst not loading
+    assert len(svgs) > 5 and all(svg.with_suffix(".png").is_file() for svg in svgs)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["failed"] == [{"output": "report.pdf",
                                    "reason": "ImportError: DLL load failed while importing _typst: error 0x7e"}]

@@ -4,6 +4,7 @@ work done in the run's own process, and a failed or killed process costing no re
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -217,10 +218,47 @@ def test_the_report_made_beside_the_tables_is_the_same_run_and_survives_its_proc
 
 
 @forks
-def test_the_report_process_draws_the_png_files_giving_way_to_the_typesetting(tmp_path, monkeypatch):
-    """The charts' PNG files, which no report shows, are drawn last by the report's forked process, at a
-    lower priority than the PDF typeset meanwhile by the run (os.nice); the run's own priority unchanged."""
+def test_the_charts_png_files_are_rendered_by_the_runs_own_process_from_their_svg_files(tmp_path, monkeypatch):
+    """No process draws a chart again for its PNG file: the run's process renders every chart's SVG file
+    with Typst (its threads do not survive a fork: it runs in no forked process), each PNG file of the
+    size matplotlib gives it (150 dpi)."""
     import lqas.charts
+    from lqas.config import load_project
+    from lqas.run import run_project
+
+    record, render = tmp_path / "pngs.txt", lqas.charts.svg_chart_pngs
+
+    def drawn(figure, path):
+        with open(record, "a", encoding="utf-8") as lines:
+            lines.write(f"{os.getpid()} matplotlib {path.stem}\n")
+
+    def rendered(folder):
+        with open(record, "a", encoding="utf-8") as lines:
+            lines.write(f"{os.getpid()} typst {folder.name}\n")
+        return render(folder)
+    monkeypatch.setattr(lqas.charts, "_save_png", drawn)
+    monkeypatch.setattr(lqas.charts, "svg_chart_pngs", rendered)
+    run_project(load_project(DEMO), tmp_path / "run", formats=("html", "pdf"))
+    assert record.read_text(encoding="utf-8").splitlines() == [f"{os.getpid()} typst charts"]
+    charts = tmp_path / "run" / "charts"
+    svgs = sorted(charts.glob("*.svg"))
+    assert len(svgs) > 5 and sorted(p.stem for p in charts.glob("*.png") if not p.stem.startswith("logo_")) == [
+        svg.stem for svg in svgs]
+    from PIL import Image
+
+    for svg in svgs:
+        points = [float(value) for value in re.search(r'width="([0-9.]+)pt" height="([0-9.]+)pt"',
+                                                      svg.read_text(encoding="utf-8")).groups()]
+        size = Image.open(svg.with_suffix(".png")).size
+        assert all(abs(pixels - value * 150 / 72) <= 1 for pixels, value in zip(size, points)), svg.name
+
+
+@forks
+def test_where_typst_does_not_load_the_report_process_draws_the_png_files_giving_way(tmp_path, monkeypatch):
+    """Without Typst (a broken install) matplotlib draws the charts' PNG files, last, in the report's forked
+    process, at a lower priority than the rest of the run (os.nice); the run's own priority unchanged."""
+    import lqas.charts
+    import lqas.outputs
     from lqas.config import load_project
     from lqas.parallel import BACKGROUND_NICENESS
     from lqas.run import run_project
@@ -232,8 +270,9 @@ def test_the_report_process_draws_the_png_files_giving_way_to_the_typesetting(tm
             lines.write(f"{os.getpid()} {os.nice(0)} {path.stem}\n")
         save_png(figure, path)
     monkeypatch.setattr(lqas.charts, "_save_png", recorded)
+    monkeypatch.setattr(lqas.outputs, "_typst_loads", lambda: False)
     niceness = os.nice(0)
-    run_project(load_project(DEMO), tmp_path / "run", formats=("html", "pdf"))
+    run_project(load_project(DEMO), tmp_path / "run", formats=("html",))
     drawn = [line.split() for line in record.read_text(encoding="utf-8").splitlines()]
     # (the organ-pipe plots are drawn by a process of their own, which the report's context waits for)
     report = [nice for pid, nice, name in drawn if int(pid) != os.getpid() and not name.startswith("organ_pipe")]

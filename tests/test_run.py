@@ -729,15 +729,40 @@ def test_the_collector_is_paused_while_the_report_is_made_and_left_as_it_was(tmp
         gc.enable()
 
 
-def test_the_charts_png_files_are_drawn_once_the_report_pages_are_made(tmp_path, monkeypatch):
-    """No report shows the PNG files: each chart's SVG file is written when the chart is drawn, its PNG
-    file once the PDF's source is made (typeset meanwhile) and the HTML page written; every chart has both."""
+def test_the_charts_png_files_are_rendered_from_their_svg_files_once_the_context_is_written(tmp_path, monkeypatch):
+    """No report shows the PNG files: each chart's SVG file is written when the chart is drawn, and every
+    chart's PNG file rendered from it (Typst, beside the report's pages) once the report context is
+    written: matplotlib draws no chart a second time; every chart has both."""
     import lqas.charts
     import lqas.outputs
     import lqas.run
     from lqas.config import load_project
 
     monkeypatch.setenv("LQAS_PROCESSES", "1")  # the report, and the events, in this process
+    events = []
+    render, write_context = lqas.charts.svg_chart_pngs, lqas.outputs.write_context
+    monkeypatch.setattr(lqas.charts, "_save_png", lambda figure, path: events.append("matplotlib png"))
+    monkeypatch.setattr(lqas.charts, "svg_chart_pngs", lambda folder: (events.append("pngs"), render(folder))[1])
+    monkeypatch.setattr(lqas.outputs, "write_context", lambda *a: (write_context(*a), events.append("context"))[0])
+    lqas.run.run_project(load_project(DEMO), tmp_path / "run", formats=("html", "pdf"))
+    assert events == ["context", "pngs"]
+    charts = tmp_path / "run" / "charts"
+    svgs = sorted(path.stem for path in charts.glob("*.svg"))
+    assert len(svgs) > 5
+    assert sorted(path.stem for path in charts.glob("*.png") if not path.stem.startswith("logo_")) == svgs
+    assert all((charts / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in svgs)
+
+
+def test_where_typst_does_not_load_the_charts_png_files_are_drawn_once_the_report_pages_are_made(tmp_path, monkeypatch):
+    """Without Typst, matplotlib draws each chart's PNG file once the PDF's source is made and the HTML
+    page written (its SVG file when the chart is drawn); every chart has both."""
+    import lqas.charts
+    import lqas.outputs
+    import lqas.run
+    from lqas.config import load_project
+
+    monkeypatch.setenv("LQAS_PROCESSES", "1")  # the report, and the events, in this process
+    monkeypatch.setattr(lqas.outputs, "_typst_loads", lambda: False)
     events = []
     save_png, typst_source, html_page = lqas.charts._save_png, lqas.outputs.typst_source, lqas.outputs.html_page
     monkeypatch.setattr(lqas.charts, "_save_png", lambda figure, path: (events.append("png"), save_png(figure, path)))
@@ -752,11 +777,15 @@ def test_the_charts_png_files_are_drawn_once_the_report_pages_are_made(tmp_path,
     assert all((charts / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in svgs)
 
 
+@pytest.mark.parametrize("renderer", ["typst", "matplotlib"])
 @pytest.mark.parametrize("processes", ["1", "forked"])
-def test_the_charts_png_files_failing_lose_neither_the_report_nor_its_charts(tmp_path, monkeypatch, processes):
-    """The PNG files are drawn last: their failure is said, as the charts', and the report's pages (made
-    from the SVG files) are still written."""
+def test_the_charts_png_files_failing_lose_neither_the_report_nor_its_charts(tmp_path, monkeypatch, processes,
+                                                                             renderer):
+    """The PNG files are made last: their failure (rendered by Typst from the SVG files, or drawn by
+    matplotlib where Typst does not load) is said, as the charts', no PNG file is left, and the report's
+    pages (made from the SVG files) are still written."""
     import lqas.charts
+    import lqas.outputs
     import lqas.parallel
     from lqas.config import load_project
     from lqas.errors import OutputError
@@ -768,9 +797,18 @@ def test_the_charts_png_files_failing_lose_neither_the_report_nor_its_charts(tmp
         monkeypatch.delenv("LQAS_PROCESSES", raising=False)
         monkeypatch.setattr(lqas.parallel, "fork_available", lambda cells=0: True)
 
-    def no_png(figure, path):
+    def no_png(*args):
         raise MemoryError("drawing the PNG")
-    monkeypatch.setattr(lqas.charts, "_save_png", no_png)
+    if renderer == "typst":
+        render = lqas.charts.svg_chart_pngs
+
+        def half_rendered(folder):  # the PNG files written, then the failure
+            render(folder)
+            raise MemoryError("drawing the PNG")
+        monkeypatch.setattr(lqas.charts, "svg_chart_pngs", half_rendered)
+    else:
+        monkeypatch.setattr(lqas.outputs, "_typst_loads", lambda: False)
+        monkeypatch.setattr(lqas.charts, "_save_png", no_png)
     with pytest.raises(OutputError, match="charts"):
         run_project(load_project(DEMO), tmp_path / "run", formats=("csv", "html", "pdf"))
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text(encoding="utf-8"))
@@ -779,4 +817,5 @@ def test_the_charts_png_files_failing_lose_neither_the_report_nor_its_charts(tmp
     charts = [name for name in manifest["outputs"] if name.startswith("charts/")]
     assert "charts/coverage_by_dose.svg" in charts and not [name for name in charts if name.endswith(".png")
                                                             and not name.startswith("charts/logo_")]
+    assert not [path for path in (tmp_path / "run" / "charts").glob("*.png") if not path.stem.startswith("logo_")]
     assert (tmp_path / "run" / "report.pdf").read_bytes()[:5] == b"%PDF-"

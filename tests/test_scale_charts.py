@@ -187,6 +187,30 @@ def test_a_charts_png_file_is_deflated_at_zlibs_fastest_level_and_holds_the_char
     assert np.array_equal(np.asarray(Image.open(path)), np.asarray(Image.open(io.BytesIO(buffer.getvalue()))))
 
 
+def test_a_charts_png_file_rendered_from_its_svg_file_has_the_size_and_look_of_matplotlibs(tmp_path):
+    """A run's charts are saved as SVG files alone and rendered to PNG files by Typst in the charts' own
+    font (matplotlib's DejaVu Sans): the image matplotlib draws, the same size, pixel for pixel within
+    anti-aliasing (measured: 2.7 grey levels of 255 on average, 3 % fewer dark pixels; in Typst's own
+    fonts 7.6 and 22 %: the text drawn in another font)."""
+    from PIL import Image
+
+    figure, ax = charts._subplots(figsize=(4, 2.5))
+    ax.plot([0, 1, 2], [30, 10, 20], marker="o")
+    ax.set_title("Zéro dose — couverture (%)")
+    ax.set_xlabel("Aire de santé")
+    ax.set_ylabel("Pourcentage")
+    with charts.pngs_later(svg_only=True):
+        charts.save_chart(figure, tmp_path / "chart.png")
+    assert not (tmp_path / "chart.png").exists() and (tmp_path / "chart.svg").is_file()
+    assert charts.svg_chart_pngs(tmp_path) == [tmp_path / "chart.png"]
+    charts._save_png(figure, tmp_path / "drawn.png")
+    rendered = np.asarray(Image.open(tmp_path / "chart.png").convert("L"), dtype=float)
+    drawn = np.asarray(Image.open(tmp_path / "drawn.png").convert("L"), dtype=float)
+    assert rendered.shape == drawn.shape == (375, 600)
+    assert np.abs(rendered - drawn).mean() < 4
+    assert abs((rendered < 128).sum() / (drawn < 128).sum() - 1) < 0.08
+
+
 def test_the_panels_beside_a_rows_first_draw_no_y_axis_of_their_own(tmp_path):
     """A row of panels shares its y axis: the units are named beside the first panel, and the others draw
     no y axis (its ticks, made, laid out and drawn for the layout, the SVG and the PNG file, were a name
