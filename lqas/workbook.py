@@ -322,8 +322,7 @@ def workbook_sheets(results: Results, lang: str) -> list[Sheet]:
     head, name = labels["header"], labels["sheet"]
 
     def named(kind: str, values: pd.Series) -> pd.Series:
-        names = labels.get(kind, {})
-        return values.astype(str).map(lambda v: names.get(v, v))
+        return _renamed(values.astype(str), labels.get(kind, {}))
 
     sheets = [_estimates_sheet(results.estimates, labels, head, name, equity_labels(lang),
                                results.project.levels.columns, lang),
@@ -501,8 +500,16 @@ def _domains(frame: pd.DataFrame, labels: Mapping, head: Mapping,
         else:  # a level or stratifier of the project: named by equity.toml's dimensions, if there
             names = {**dimensions["group"].get(column, {}), ALL: labels["sex"][ALL]}
             title = dimensions["dimension"].get(column, column)
-        out[title] = frame[column].astype(str).map(lambda v, names=names: names.get(v, v))
+        out[title] = _renamed(frame[column].astype(str), names)
     return out
+
+
+def _renamed(values: pd.Series, names: Mapping) -> pd.Series:
+    """Each value by its name in ``names`` (itself where it has none), looked up once per distinct value:
+    a 10^5-child run's estimates sheet holds a million rows of a few thousand codes (0.12 -> 0.025 s a
+    column)."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return pd.Series(distinct.map(lambda v: names.get(v, v)).take(codes), index=values.index, name=values.name)
 
 
 def _estimates_sheet(estimates: pd.DataFrame, labels: Mapping, head: Mapping, name: Mapping,
@@ -533,7 +540,7 @@ def _estimates_sheet(estimates: pd.DataFrame, labels: Mapping, head: Mapping, na
         values = {"rows": num(len(estimates), lang), "kept": num(len(kept), lang), "levels": ", ".join(shown)}
         note = (head["estimates_note_levels"] if shown else head["estimates_note_survey"]) % values
     indicator = kept["indicator"]
-    frame = pd.DataFrame({head["indicator"]: indicator.map(lambda k: labels["indicator"].get(k, k)),
+    frame = pd.DataFrame({head["indicator"]: _renamed(indicator, labels["indicator"]),
                           head["code"]: indicator, **_domains(kept, labels, head, dimensions),
                           **{head.get(f, f): kept[f] for f in ESTIMATE_FIELDS}})
     percent = [head["estimate"], head["se"], head["ci_low"], head["ci_high"]]
