@@ -27,7 +27,7 @@ from lqas.context import report_context
 from lqas.derive import write_derived
 from lqas.errors import InputError, LqasError
 from lqas.ingest import EXCLUSION_COLUMNS
-from lqas.parallel import LARGE_TABLE_CELLS, Beside, fork_available, give_way
+from lqas.parallel import Beside, fork_available, give_way
 from lqas.report import CHARTS_DIR, CONTEXT_FILE, read_context, write_context
 from lqas.resources import data_path, resource_dir
 from lqas.results import Results
@@ -167,19 +167,11 @@ def _start_report(results: Results, out: Path, lang: str, formats: Sequence[str]
     cells = results.derived.table.size
     beside = fork_available(cells)
     svg_only = _typst_loads()  # else matplotlib draws the PNG files again, as it draws the SVG files
-    # a national table's PNG files are rendered once its tables and workbook are written: Typst holds some
-    # 110 MB while it renders them, which would stand on the workbook's peak (10^6: 3.80 -> 3.88 GB)
-    pngs_last = cells >= LARGE_TABLE_CELLS
-    deferred: list[str] = []
 
     def told(message: tuple[str, str | None]) -> None:
         kind, source = message
-        if kind == "pdf":
-            typesetting[kind] = typesetter.submit(pdf_bytes, source, out)
-        elif pngs_last:
-            deferred.append(kind)
-        else:
-            typesetting[kind] = typesetter.submit(_chart_pngs, out / CHARTS_DIR)
+        typesetting[kind] = (typesetter.submit(pdf_bytes, source, out) if kind == "pdf"
+                             else typesetter.submit(_chart_pngs, out / CHARTS_DIR))
 
     progress("charts and report beside the tables" if beside else "charts and report context")
     report = Beside(_report_outputs, results, out, lang, formats, _quiet if beside else progress, os.getpid(),
@@ -191,8 +183,6 @@ def _start_report(results: Results, out: Path, lang: str, formats: Sequence[str]
                 report.cancel()
                 return _Written(out)
             written = report.result()
-            if deferred:
-                typesetting["pngs"] = typesetter.submit(_chart_pngs, out / CHARTS_DIR)
             if "pngs" in typesetting:
                 try:
                     typesetting["pngs"].result()

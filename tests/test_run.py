@@ -753,38 +753,6 @@ def test_the_charts_png_files_are_rendered_from_their_svg_files_once_the_context
     assert all((charts / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in svgs)
 
 
-def test_a_national_tables_png_files_are_rendered_once_its_workbook_is_written(tmp_path, monkeypatch):
-    """Typst holds some 110 MB while it renders the charts: a national table's PNG files wait for its
-    tables and workbook (whose peak they would otherwise raise: 10^6 3.80 -> 3.88 GB); a smaller table's
-    are rendered beside them, as soon as the report context is written."""
-    import lqas.charts
-    import lqas.outputs
-    import lqas.run
-    from lqas.config import load_project
-
-    monkeypatch.setenv("LQAS_PROCESSES", "1")
-    events = []
-    render, write_workbook = lqas.charts.svg_chart_pngs, lqas.outputs.write_workbook
-
-    def rendered(folder):
-        events.append("pngs")
-        return render(folder)
-
-    def workbook(*args):
-        write_workbook(*args)
-        events.append("workbook")
-    monkeypatch.setattr(lqas.charts, "svg_chart_pngs", rendered)
-    monkeypatch.setattr(lqas.outputs, "write_workbook", workbook)
-    lqas.run.run_project(load_project(DEMO), tmp_path / "small", formats=("xlsx", "html"))
-    assert events == ["pngs", "workbook"]
-    events.clear()
-    monkeypatch.setattr(lqas.outputs, "LARGE_TABLE_CELLS", 1)  # the demo's table taken for a national one
-    lqas.run.run_project(load_project(DEMO), tmp_path / "national", formats=("xlsx", "html"))
-    assert events == ["workbook", "pngs"]
-    svgs = sorted((tmp_path / "national" / "charts").glob("*.svg"))
-    assert len(svgs) > 5 and all(svg.with_suffix(".png").is_file() for svg in svgs)
-
-
 def test_where_typst_does_not_load_the_charts_png_files_are_drawn_once_the_report_pages_are_made(tmp_path, monkeypatch):
     """Without Typst, matplotlib draws each chart's PNG file once the PDF's source is made and the HTML
     page written (its SVG file when the chart is drawn); every chart has both."""
