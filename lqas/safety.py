@@ -128,6 +128,10 @@ def write_csv(frame: pd.DataFrame, path: Path, *, neutralise: bool = True, stop:
 # once when two tables are written side by side. At 10^6 children: 5 million cells a chunk took the run's
 # peak to 4.0 GB, 4 million to 3.9 GB (0.9 s more), 2.5 million 3.9 GB and 4.5 s more
 _CSV_CHUNK_CELLS = 4_000_000
+# and this many rows at most: a narrow table's 4 million cells (a national estimates.csv's 22 columns) were
+# 180,000 rows of text at once, written beside the workbook at the run's peak (10^6: that stage 3,898 ->
+# 3,765 MB); at 10^5, no slower
+_CSV_CHUNK_ROWS = 65_536
 # floats whose shortest digits Arrow writes in plain notation, as Python does (Python: 1e-05 and
 # 1e+16 in scientific notation; Arrow: 0.00001, and 1e+15 or 1.23e+11 as soon as the digits run long)
 _PLAIN_FLOATS = (1e-4, 1e9)
@@ -205,7 +209,7 @@ def _write_arrow_csv(frame: pd.DataFrame, kinds: list[str], handle, stop: Event 
                        for j, (values, kind) in enumerate(zip(columns, kinds))
                        if kind == "text" and isinstance(values.dtype, pd.CategoricalDtype)}
     whole = _whole_coded_floats(columns, kinds)
-    step = max(1, _CSV_CHUNK_CELLS // len(columns))
+    step = max(1, min(_CSV_CHUNK_CELLS // len(columns), _CSV_CHUNK_ROWS))
     for start in range(0, len(frame), step):
         if stop is not None and stop.is_set():
             raise InterruptedError(f"stopped after {start} rows")

@@ -89,6 +89,25 @@ def test_write_csv_in_chunks_writes_the_same_bytes(tmp_path, monkeypatch):
     assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(frame, True)
 
 
+def test_a_narrow_tables_chunks_are_cut_by_rows_too(tmp_path, monkeypatch):
+    """A chunk holds at most _CSV_CHUNK_ROWS rows however few its columns: 4 million cells of a national
+    estimates.csv (22 columns) were 180,000 rows of text at once, beside the workbook, the run's peak
+    (10^6: the workbook's stage 3,898 -> 3,765 MB with 65,536 rows); a wide table's stay cut by cells."""
+    from lqas import safety
+
+    frame = _tricky(1_000)[["text", "float"]]
+    chunks, joined_runs = [], safety._joined_runs
+    monkeypatch.setattr(safety, "_joined_runs", lambda fields: (chunks.append(len(fields[0])), joined_runs(fields))[1])
+    monkeypatch.setattr(safety, "_CSV_CHUNK_ROWS", 300)
+    write_csv(frame, tmp_path / "t.csv")
+    assert chunks == [300, 300, 300, 100]
+    assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(frame, True)
+    chunks.clear()
+    monkeypatch.setattr(safety, "_CSV_CHUNK_CELLS", 2 * 250)  # fewer rows by cells than by the rows' cap
+    write_csv(frame, tmp_path / "t.csv")
+    assert chunks == [250] * 4
+
+
 def test_floats_that_repeat_across_the_table_are_each_formatted_once(tmp_path, monkeypatch):
     # an estimates.csv: its intervals repeat across domains, seldom within a chunk of rows
     from lqas import safety
