@@ -19,13 +19,13 @@ import pandas as pd
 from lqas.besd import derive_besd
 from lqas.config import Project
 from lqas.config._validation import did_you_mean
-from lqas.dtypes import add_columns, compact, compact_values, plain_text
+from lqas.dtypes import add_columns, compact, compact_values, plain_text, release_memory
 from lqas.errors import ConfigError, InputError, LqasError, SettingError
 from lqas.gender import derive_gender
 from lqas.ingest import ingest
 from lqas.parallel import LARGE_TABLE_CELLS, Beside
 from lqas.remarks import split_free_text
-from lqas.safety import write_csv
+from lqas.safety import neutralise_csv, write_csv
 from lqas.vaccination import Schedule, clean_dates, derive, load_schedule, vaccination_status
 from lqas.weights import population_weights, read_populations
 
@@ -287,7 +287,14 @@ def write_derived(derived: Derived, path: Path, *, neutralise: bool = True, stop
             # column a categorical of that text: no Python object per row held while the file is written
             codes, dates = pd.factorize(table[column])
             day_codes, days = pd.factorize(np.asarray(dates.strftime("%Y-%m-%d"), dtype=object))
-            codes = np.append(day_codes, -1)[codes]  # code -1: missing
-            table[column] = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(days, dtype=object)),
+            # code -1: missing; the rows' codes made in the categorical's own small integers, not 8 bytes a row
+            small = np.append(day_codes, -1).astype(np.min_scalar_type(-len(days) - 1))
+            table[column] = pd.Series(pd.Categorical.from_codes(small[codes], categories=pd.Index(days, dtype=object)),
                                       index=table.index)
-    write_csv(table, path, neutralise=neutralise, stop=stop)
+            del codes
+    if neutralise:
+        table = neutralise_csv(table)
+    # the working arrays of the dates' text and of the neutralising (hash tables of a million identifiers)
+    # given back before the file is written: a national table's is written beside the estimate, the run's peak
+    release_memory()
+    write_csv(table, path, neutralise=False, stop=stop)

@@ -156,6 +156,26 @@ def test_derived_csv_writes_each_date_as_strftime_does(tmp_path):
     assert table["dob"].dtype.kind == "M"  # the run's own table keeps its dates
 
 
+def test_derived_csv_is_neutralised_and_its_working_memory_given_back_before_it_is_written(tmp_path, monkeypatch):
+    """A national derived.csv is written beside the estimate, the run's peak: the dates' text and the
+    neutralised identifiers' working arrays are given back first (the writing's peak at 10^6: +218 ->
+    +151 MB over the table); the file is the same, its formula-like text neutralised."""
+    from types import SimpleNamespace
+
+    import lqas.derive
+
+    events = []
+    write_csv = lqas.derive.write_csv
+    monkeypatch.setattr(lqas.derive, "release_memory", lambda: events.append("release"))
+    monkeypatch.setattr(lqas.derive, "write_csv", lambda frame, path, **kwargs: (
+        events.append(("write", frame["id"].tolist(), kwargs["neutralise"])), write_csv(frame, path, **kwargs))[1])
+    table = pd.DataFrame({"id": ["=1+1", "c2", "-3"], "dob": pd.to_datetime(["2024-01-02", None, "2023-12-31"])})
+    lqas.derive.write_derived(SimpleNamespace(table=table), tmp_path / "derived.csv")
+    assert events == ["release", ("write", ["'=1+1", "c2", "'-3"], False)]
+    assert (tmp_path / "derived.csv").read_bytes() == b"id,dob\r\n'=1+1,2024-01-02\r\nc2,\r\n'-3,2023-12-31\r\n"
+    assert table["id"].tolist() == ["=1+1", "c2", "-3"]  # the run's own table untouched
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
                     reason="malloc_trim is glibc's")
 def test_release_memory_gives_freed_memory_back_to_the_system():
