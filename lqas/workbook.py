@@ -506,7 +506,7 @@ def _domains(frame: pd.DataFrame, labels: Mapping, head: Mapping,
 
 def _renamed(values: pd.Series, names: Mapping) -> pd.Series:
     """Each value by its name in ``names`` (itself where it has none), looked up once per distinct value:
-    a 10^5-child run's estimates sheet holds a million rows of a few thousand codes (0.12 -> 0.025 s a
+    the estimates sheet's up to 100,000 rows hold a few thousand codes (a million rows: 0.12 -> 0.025 s a
     column)."""
     codes, distinct = pd.factorize(values, use_na_sentinel=False)
     return pd.Series(distinct.map(lambda v: names.get(v, v)).take(codes), index=values.index, name=values.name)
