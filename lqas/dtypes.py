@@ -84,8 +84,13 @@ def add_columns(table: pd.DataFrame,
     return out
 
 
-def compact_values(values: pd.Series) -> pd.Series:
-    """One column in its compact dtype (``values`` itself when it has none or has it already)."""
+def compact_values(values: pd.Series, *, days: bool = False) -> pd.Series:
+    """One column in its compact dtype (``values`` itself when it has none or has it already). ``days``: a
+    column of numbers of days (ages at a dose, from dates), held in 32 bits too when every one is a whole
+    number below 2^24 in magnitude, which 32 bits hold exactly (a national survey's 44 such columns:
+    176 MB of the run's memory at every stage)."""
+    if days and values.dtype == np.float64 and _whole_days(values.to_numpy()):
+        return values.astype(np.float32)
     if isinstance(values.dtype, pd.CategoricalDtype):
         return _compact_categorical(values)
     if text_dtype(values.dtype) and pd.api.types.infer_dtype(values, skipna=True) == "string":
@@ -163,6 +168,11 @@ def text_of_codes(codes: np.ndarray, names: np.ndarray, index: pd.Index, name: o
     if compacted is None:  # as text, the missing cells NaN
         return pd.Series(np.append(distinct, np.nan)[codes], index=index, name=name, dtype=object)
     return compacted
+
+
+def _whole_days(numbers: np.ndarray) -> bool:
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(((numbers == np.trunc(numbers)) & (np.abs(numbers) < 2 ** 24)) | np.isnan(numbers)))
 
 
 def _binary(numbers: np.ndarray) -> bool:

@@ -660,8 +660,9 @@ def derive(children: pd.DataFrame, schedule: Schedule, *, records: str = "not_so
         for family, got_by in by_source.pop(dose.key).items():
             new[f"{dose.key}_{family}"] = compact_values(got_by.astype(float).mask(out_of_denominator))
         for suffix in ("valid", "valid_age1", "valid_age_days"):
-            new[f"{dose.key}_{suffix}"] = compact_values(valid.pop(f"{dose.key}_{suffix}").mask(out_of_denominator))
-        new[f"{dose.key}_age_days"] = compact_values(valid.pop(f"{dose.key}_age_days"))
+            new[f"{dose.key}_{suffix}"] = compact_values(valid.pop(f"{dose.key}_{suffix}").mask(out_of_denominator),
+                                                         days=suffix == "valid_age_days")
+        new[f"{dose.key}_age_days"] = compact_values(valid.pop(f"{dose.key}_age_days"), days=True)
     out = add_columns(out, ((name, new.pop(name)) for name in list(new)))
     with warnings.catch_warnings():
         # the table is many blocks (each categorical is one): the columns below are added without a

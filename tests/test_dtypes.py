@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import lqas
-from lqas.dtypes import add_columns, compact, plain_text, release_memory, sorted_categorical, text_codes
+from lqas.dtypes import add_columns, compact, compact_values, plain_text, release_memory, sorted_categorical, text_codes
 from lqas.readers import per_value
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "mali_baseline" / "survey.toml"
@@ -109,6 +109,32 @@ def test_the_demo_child_table_is_compact():
         assert isinstance(table[column].dtype, pd.CategoricalDtype), column
     # about 7.7 kB a child as Python text and 64-bit floats; 2 kB once compact
     assert table.memory_usage(deep=True).sum() / len(table) < 2_500
+
+
+def test_the_ages_at_each_dose_are_held_in_32_bits_and_written_as_before(tmp_path):
+    """The days between two dates are a whole number, which 32 bits hold exactly below 2^24: the ages at
+    each dose (a national survey's 44 columns, 176 MB) are float32, and derived.csv writes them as it
+    wrote their 64-bit values."""
+    from lqas.safety import write_csv
+
+    table = lqas.derive_project(lqas.load_project(DEMO)).table
+    ages = [c for c in table if c.endswith("_age_days") and c != "age_days"]
+    assert len(ages) >= 40 and all(table[c].dtype == np.float32 for c in ages)
+    assert table[ages].notna().any().all()
+    write_csv(table[ages], tmp_path / "32.csv")
+    write_csv(table[ages].astype(np.float64), tmp_path / "64.csv")
+    written = (tmp_path / "32.csv").read_bytes()
+    assert written == (tmp_path / "64.csv").read_bytes()
+    assert written == table[ages].astype(np.float64).to_csv(index=False, lineterminator="\r\n").encode()
+
+
+def test_days_are_held_in_32_bits_only_where_32_bits_hold_them_exactly():
+    whole = pd.Series([0.0, 28.0, np.nan, -3.0, 2.0 ** 24 - 1], name="penta1_age_days")
+    assert compact_values(whole, days=True).dtype == np.float32
+    assert compact_values(whole, days=True).astype(np.float64).equals(whole)
+    assert compact_values(whole).dtype == np.float64  # not said to be days: only 0/1 columns are made smaller
+    for inexact in ([1.5, 2.0], [2.0 ** 24, 1.0], [-(2.0 ** 24), 1.0]):
+        assert compact_values(pd.Series(inexact), days=True).dtype == np.float64, inexact
 
 
 def test_a_categorical_child_table_gives_the_sheets_and_report_its_text_columns_gave(tmp_path):
