@@ -87,10 +87,9 @@ def add_columns(table: pd.DataFrame,
 
 def compact_values(values: pd.Series, *, days: bool = False) -> pd.Series:
     """One column in its compact dtype (``values`` itself when it has none or has it already). ``days``: a
-    column of numbers of days (ages at a dose, from dates), held in 32 bits too when every one is a whole
-    number below 2^24 in magnitude, which 32 bits hold exactly (a national survey's 44 such columns:
-    176 MB of the run's memory at every stage)."""
-    if days and values.dtype == np.float64 and _whole_days(values.to_numpy()):
+    column of numbers of days (ages at a dose, from dates), held in 32 bits too when they are
+    :func:`whole_numbers` (a national survey's 44 such columns: 176 MB of the run's memory at every stage)."""
+    if days and values.dtype == np.float64 and whole_numbers(values.to_numpy()):
         return values.astype(np.float32)
     if isinstance(values.dtype, pd.CategoricalDtype):
         return _compact_categorical(values)
@@ -184,9 +183,12 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.astype(_TEXT) if values.dtype == object and isinstance(_TEXT, pd.StringDtype) else values
 
 
-def _whole_days(numbers: np.ndarray) -> bool:
+def whole_numbers(numbers: np.ndarray) -> bool:
+    """Whole numbers below a million in magnitude, or missing: exact in 32 bits, and float32 numbers that
+    pandas writes as their float64 values (from 1e6 on, it writes a float32 in scientific notation:
+    ``1e+06``), so that a CSV is the same whichever of the two holds them."""
     with np.errstate(invalid="ignore"):
-        return bool(np.all(((numbers == np.trunc(numbers)) & (np.abs(numbers) < 2 ** 24)) | np.isnan(numbers)))
+        return bool(np.all(((numbers == np.trunc(numbers)) & (np.abs(numbers) < 1e6)) | np.isnan(numbers)))
 
 
 def _binary(numbers: np.ndarray) -> bool:

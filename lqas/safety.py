@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from lqas.dtypes import first_rows, text_codes
+from lqas.dtypes import first_rows, text_codes, whole_numbers
 
 # --- CSV ---------------------------------------------------------------------------------------
 
@@ -151,7 +151,7 @@ def _csv_kinds(frame: pd.DataFrame) -> list[str] | None:
             if not _arrow_writes_floats_as_numpy():
                 return None
             kinds.append("float")
-        elif dtype == np.float32 and _arrow_writes_floats_as_numpy() and _whole(values.to_numpy()):
+        elif dtype == np.float32 and _arrow_writes_floats_as_numpy() and whole_numbers(values.to_numpy()):
             kinds.append("float")  # 0/1 indicators of a compact child table: written as their float64 values
         elif dtype.kind in "iu":  # numpy and nullable (Int64) integers
             kinds.append("int")
@@ -180,13 +180,6 @@ def _arrow_writes_floats_as_numpy() -> bool:
                         123456789.0, 999999999.9999999, 1 / 7 * 1e5, 2.675, 9.995, 1.005])
     fields = _float_fields(numbers)
     return fields.equals(pa.array(numbers.astype(str)))
-
-
-def _whole(numbers: np.ndarray) -> bool:
-    """Whole numbers below a million, or missing: float32 numbers that pandas writes as their float64
-    values (from 1e6 on, it writes a float32 in scientific notation: ``1e+06``)."""
-    with np.errstate(invalid="ignore"):
-        return bool(np.all(((numbers == np.trunc(numbers)) & (np.abs(numbers) < 1e6)) | np.isnan(numbers)))
 
 
 def _all_text(values) -> bool:

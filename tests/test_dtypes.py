@@ -112,7 +112,7 @@ def test_the_demo_child_table_is_compact():
 
 
 def test_the_ages_at_each_dose_are_held_in_32_bits_and_written_as_before(tmp_path):
-    """The days between two dates are a whole number, which 32 bits hold exactly below 2^24: the ages at
+    """The days between two dates are a whole number, which 32 bits hold exactly: the ages at
     each dose (a national survey's 44 columns, 176 MB) are float32, and derived.csv writes them as it
     wrote their 64-bit values."""
     from lqas.safety import write_csv
@@ -128,12 +128,13 @@ def test_the_ages_at_each_dose_are_held_in_32_bits_and_written_as_before(tmp_pat
     assert written == table[ages].astype(np.float64).to_csv(index=False, lineterminator="\r\n").encode()
 
 
-def test_days_are_held_in_32_bits_only_where_32_bits_hold_them_exactly():
-    whole = pd.Series([0.0, 28.0, np.nan, -3.0, 2.0 ** 24 - 1], name="penta1_age_days")
+def test_days_are_held_in_32_bits_only_where_32_bits_and_the_csv_hold_them_as_before():
+    whole = pd.Series([0.0, 28.0, np.nan, -3.0, 999_999.0], name="penta1_age_days")
     assert compact_values(whole, days=True).dtype == np.float32
     assert compact_values(whole, days=True).astype(np.float64).equals(whole)
     assert compact_values(whole).dtype == np.float64  # not said to be days: only 0/1 columns are made smaller
-    for inexact in ([1.5, 2.0], [2.0 ** 24, 1.0], [-(2.0 ** 24), 1.0]):
+    # from a million on, pandas would write a float32 as 1e+06, not as its float64 value 1000000.0
+    for inexact in ([1.5, 2.0], [1e6, 1.0], [-1e6, 1.0]):
         assert compact_values(pd.Series(inexact), days=True).dtype == np.float64, inexact
 
 
